@@ -1,0 +1,36 @@
+# Réseau Pôles — every target builds .venv first, so each works alone on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install demo test lint bench schemas clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/reseau-poles demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+# SQLite always; PostgreSQL too when RESEAU_POLES_TEST_POSTGRES_URL names a server (.ci/run sets it).
+test: lint
+	$(PY) -m pytest -q -n 2
+
+bench: $(STAMP)
+	$(PY) bench/signing.py
+
+schemas: $(STAMP)
+	$(VENV)/bin/reseau-poles schemas export --out schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,334 @@
+"""Key pairs and the registry's sealed-box challenge. No network, and file I/O only in the
+small ``KeyFiles`` helper that the CLI and the roles use to keep a subscriber's keys.
+
+Forms accepted (PROTOCOL.md, "Working with existing Beckn tools"):
+
+* Ed25519 private keys as the 32-byte seed (beckn-onix) or the 64-byte libsodium secret key
+  (beckn protocol-server, ONDC tools), or a PKCS#8 DER; public keys as raw 32 bytes or SPKI DER.
+* X25519 keys as raw 32 bytes, or ONDC's DER forms (SPKI for public, PKCS#8 for private).
+
+All of them in standard base64 (url-safe base64 is accepted too, since some tools write it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nacl.bindings import crypto_sign_seed_keypair
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
+
+from .errors import KeyFormatError
+
+# DER prefixes of the fixed-size forms (RFC 8410); anything longer goes through `cryptography`.
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+_X25519_SPKI_PREFIX = bytes.fromhex("302a300506032b656e032100")
+_ED25519_PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
+_X25519_PKCS8_PREFIX = bytes.fromhex("302e020100300506032b656e04220420")
+
+
+def b64encode(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def b64decode(text: str | bytes) -> bytes:
+    """Standard or url-safe base64, padding optional, surrounding whitespace ignored."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise KeyFormatError("la clé n'est pas du texte base64") from None
+    cleaned = "".join(text.split())
+    if not cleaned:
+        raise KeyFormatError("clé vide")
+    cleaned += "=" * (-len(cleaned) % 4)
+    try:
+        if "-" in cleaned or "_" in cleaned:
+            return base64.urlsafe_b64decode(cleaned)
+        return base64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyFormatError("la clé n'est pas du base64 valide") from None
+
+
+def _raw_from_der_public(raw: bytes, prefix: bytes, kind: str) -> bytes:
+    if raw.startswith(prefix) and len(raw) == len(prefix) + 32:
+        return raw[len(prefix) :]
+    raise KeyFormatError(f"DER de clé publique {kind} non reconnu ({len(raw)} octets)")
+
+
+def _raw_from_der_private(raw: bytes, prefix: bytes, kind: str) -> bytes:
+    if raw.startswith(prefix) and len(raw) >= len(prefix) + 32:
+        return raw[len(prefix) : len(prefix) + 32]
+    # PKCS#8 v2 (with the public key attached) and other encodings: let `cryptography` decide.
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+
+        key = serialization.load_der_private_key(raw, password=None)
+    except Exception:  # any parsing failure is a format error for the user
+        raise KeyFormatError(f"DER de clé privée {kind} non reconnu ({len(raw)} octets)") from None
+    expected = ed25519.Ed25519PrivateKey if kind == "Ed25519" else x25519.X25519PrivateKey
+    if not isinstance(key, expected):
+        raise KeyFormatError(f"la clé DER n'est pas une clé {kind}")
+    return key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+
+
+def decode_signing_public_key(value: bytes | str) -> bytes:
+    """Raw 32-byte Ed25519 public key from raw bytes, base64, or base64 SPKI DER."""
+    raw = value if isinstance(value, bytes) and len(value) == 32 else b64decode(value)
+    if len(raw) == 32:
+        return raw
+    return _raw_from_der_public(raw, _ED25519_SPKI_PREFIX, "Ed25519")
+
+
+def decode_encryption_public_key(value: bytes | str) -> bytes:
+    """Raw 32-byte X25519 public key from raw bytes, base64, or base64 SPKI DER (ONDC)."""
+    raw = value if isinstance(value, bytes) and len(value) == 32 else b64decode(value)
+    if len(raw) == 32:
+        return raw
+    return _raw_from_der_public(raw, _X25519_SPKI_PREFIX, "X25519")
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyPair:
+    """An Ed25519 key pair. ``secret_key`` is libsodium's 64-byte form (seed + public key)."""
+
+    seed: bytes
+    public_key: bytes
+
+    @classmethod
+    def generate(cls) -> SigningKeyPair:
+        return cls.from_seed(secrets.token_bytes(32))
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> SigningKeyPair:
+        if len(seed) != 32:
+            raise KeyFormatError(f"une graine Ed25519 fait 32 octets, reçu {len(seed)}")
+        public, _ = crypto_sign_seed_keypair(seed)
+        return cls(seed=seed, public_key=public)
+
+    @classmethod
+    def from_private(cls, value: bytes | str) -> SigningKeyPair:
+        """From the 32-byte seed, the 64-byte libsodium secret key, or PKCS#8 DER (base64 or raw)."""
+        raw = value if isinstance(value, bytes) and len(value) in (32, 64) else b64decode(value)
+        if len(raw) == 32:
+            return cls.from_seed(raw)
+        if len(raw) == 64:
+            pair = cls.from_seed(raw[:32])
+            if pair.public_key != raw[32:]:
+                raise KeyFormatError(
+                    "clé secrète de 64 octets incohérente : sa seconde moitié n'est pas la clé "
+                    "publique de sa graine"
+                )
+            return pair
+        return cls.from_seed(_raw_from_der_private(raw, _ED25519_PKCS8_PREFIX, "Ed25519"))
+
+    @property
+    def secret_key(self) -> bytes:
+        return self.seed + self.public_key
+
+    @property
+    def public_key_b64(self) -> str:
+        return b64encode(self.public_key)
+
+    @property
+    def private_key_b64(self) -> str:
+        """The 64-byte libsodium form, which beckn protocol-server and ONDC tools read."""
+        return b64encode(self.secret_key)
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptionKeyPair:
+    """An X25519 key pair, used by the registry to seal its challenge."""
+
+    private_key: bytes
+    public_key: bytes
+
+    @classmethod
+    def generate(cls) -> EncryptionKeyPair:
+        key = PrivateKey.generate()
+        return cls(private_key=bytes(key), public_key=bytes(key.public_key))
+
+    @classmethod
+    def from_private(cls, value: bytes | str) -> EncryptionKeyPair:
+        """From the raw 32-byte private key or ONDC's PKCS#8 DER (base64 or raw)."""
+        raw = value if isinstance(value, bytes) and len(value) == 32 else b64decode(value)
+        if len(raw) != 32:
+            raw = _raw_from_der_private(raw, _X25519_PKCS8_PREFIX, "X25519")
+        key = PrivateKey(raw)
+        return cls(private_key=raw, public_key=bytes(key.public_key))
+
+    @property
+    def public_key_b64(self) -> str:
+        return b64encode(self.public_key)
+
+    @property
+    def public_key_der_b64(self) -> str:
+        """The SPKI DER form that ONDC's registry shows."""
+        return b64encode(_X25519_SPKI_PREFIX + self.public_key)
+
+    @property
+    def private_key_b64(self) -> str:
+        return b64encode(self.private_key)
+
+
+# --- the registry's challenge -----------------------------------------------------------------
+
+
+def new_challenge() -> str:
+    """A fresh random challenge: 32 bytes, url-safe text."""
+    return secrets.token_urlsafe(32)
+
+
+def seal_challenge(encryption_public_key: bytes | str, challenge: str) -> str:
+    """Seal ``challenge`` to the participant's X25519 key (libsodium sealed box), base64."""
+    box = SealedBox(PublicKey(decode_encryption_public_key(encryption_public_key)))
+    return b64encode(box.encrypt(challenge.encode("utf-8")))
+
+
+def open_challenge(keys: EncryptionKeyPair, sealed: str) -> str:
+    """The participant's side: open the sealed challenge with its private key."""
+    try:
+        plain = SealedBox(PrivateKey(keys.private_key)).decrypt(b64decode(sealed))
+    except CryptoError:
+        raise KeyFormatError(
+            "impossible d'ouvrir le défi : il n'a pas été scellé pour cette clé de chiffrement"
+        ) from None
+    return plain.decode("utf-8")
+
+
+def challenge_matches(expected: str, answer: object) -> bool:
+    """Constant-time comparison of the registry's challenge and the participant's answer."""
+    if not isinstance(answer, str):
+        return False
+    return secrets.compare_digest(expected.encode("utf-8"), answer.encode("utf-8"))
+
+
+# --- key files --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberKeys:
+    """A subscriber's identity on the network: ids and both key pairs."""
+
+    subscriber_id: str
+    key_id: str
+    signing: SigningKeyPair
+    encryption: EncryptionKeyPair
+    created: datetime
+
+    @classmethod
+    def generate(cls, subscriber_id: str, key_id: str | None = None) -> SubscriberKeys:
+        return cls(
+            subscriber_id=subscriber_id,
+            key_id=key_id or str(uuid.uuid4()),
+            signing=SigningKeyPair.generate(),
+            encryption=EncryptionKeyPair.generate(),
+            created=datetime.now(UTC).replace(microsecond=0),
+        )
+
+    def public_record(self) -> dict[str, str]:
+        return {
+            "subscriber_id": self.subscriber_id,
+            "key_id": self.key_id,
+            "signing_public_key": self.signing.public_key_b64,
+            "encr_public_key": self.encryption.public_key_b64,
+            "created": self.created.isoformat().replace("+00:00", "Z"),
+        }
+
+
+class KeyFiles:
+    """A folder holding one subscriber's keys, one base64 value per file.
+
+    ``signing_private_key`` and ``encryption_private_key`` are written mode 0600;
+    ``keys.json`` holds the public record (ids and public keys).
+    """
+
+    SIGNING_PRIVATE = "signing_private_key"
+    SIGNING_PUBLIC = "signing_public_key"
+    ENCRYPTION_PRIVATE = "encryption_private_key"
+    ENCRYPTION_PUBLIC = "encryption_public_key"
+    RECORD = "keys.json"
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+
+    def exists(self) -> bool:
+        return (self.folder / self.RECORD).is_file()
+
+    def write(self, keys: SubscriberKeys, *, overwrite: bool = False) -> None:
+        if self.exists() and not overwrite:
+            raise FileExistsError(f"{self.folder} contient déjà des clés (keys.json)")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._write(self.SIGNING_PRIVATE, keys.signing.private_key_b64, private=True)
+        self._write(self.ENCRYPTION_PRIVATE, keys.encryption.private_key_b64, private=True)
+        self._write(self.SIGNING_PUBLIC, keys.signing.public_key_b64)
+        self._write(self.ENCRYPTION_PUBLIC, keys.encryption.public_key_b64)
+        self._write(self.RECORD, json.dumps(keys.public_record(), indent=2, ensure_ascii=False))
+
+    def read(self) -> SubscriberKeys:
+        try:
+            record = json.loads((self.folder / self.RECORD).read_text("utf-8"))
+            signing = SigningKeyPair.from_private(
+                (self.folder / self.SIGNING_PRIVATE).read_text("ascii")
+            )
+            encryption = EncryptionKeyPair.from_private(
+                (self.folder / self.ENCRYPTION_PRIVATE).read_text("ascii")
+            )
+        except FileNotFoundError as exc:
+            raise KeyFormatError(f"fichier de clé manquant : {exc.filename}") from None
+        except (ValueError, KeyError) as exc:
+            raise KeyFormatError(f"fichiers de clés illisibles dans {self.folder} : {exc}") from None
+        if record.get("signing_public_key") not in (None, signing.public_key_b64):
+            raise KeyFormatError("keys.json ne correspond pas à la clé privée de signature")
+        created = record.get("created")
+        return SubscriberKeys(
+            subscriber_id=record["subscriber_id"],
+            key_id=record["key_id"],
+            signing=signing,
+            encryption=encryption,
+            created=datetime.fromisoformat(created) if created else datetime.now(UTC),
+        )
+
+    def load_or_generate(self, subscriber_id: str) -> SubscriberKeys:
+        """Reuse the folder's keys, or create them at first run."""
+        if self.exists():
+            keys = self.read()
+            if keys.subscriber_id != subscriber_id:
+                raise KeyFormatError(
+                    f"{self.folder} contient les clés de {keys.subscriber_id!r}, pas de {subscriber_id!r}"
+                )
+            return keys
+        keys = SubscriberKeys.generate(subscriber_id)
+        self.write(keys)
+        return keys
+
+    def _write(self, name: str, text: str, *, private: bool = False) -> None:
+        path = self.folder / name
+        tmp = path.with_suffix(".tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        fd = os.open(tmp, flags, 0o600 if private else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        os.replace(tmp, path)
+
+
+def read_private_key_file(path: str | os.PathLike[str]) -> SigningKeyPair:
+    """A signing private key from a file holding base64 (seed, libsodium 64-byte, or PKCS#8)."""
+    try:
+        text = Path(path).read_text("ascii")
+    except FileNotFoundError:
+        raise KeyFormatError(f"fichier introuvable : {path}") from None
+    except UnicodeDecodeError:
+        raise KeyFormatError(f"{path} ne contient pas du base64") from None
+    return SigningKeyPair.from_private(text)

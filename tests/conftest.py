@@ -1,0 +1,58 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when the CI names one), free ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+POSTGRES_URL = os.environ.get("RESEAU_POLES_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("RESEAU_POLES_TEST_REDIS_URL", "")
+# On CI the services must be there: a missing one fails instead of skipping.
+REQUIRE_SERVICES = os.environ.get("RESEAU_POLES_TEST_REQUIRE_SERVICES") == "1"
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if POSTGRES_URL or REQUIRE_SERVICES else ["sqlite"]
+
+
+def _postgres_admin_url() -> str:
+    url = POSTGRES_URL or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture(params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+        return
+    import psycopg
+
+    name = f"rp_test_{uuid.uuid4().hex[:12]}"
+    admin = _postgres_admin_url()
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        if REQUIRE_SERVICES:
+            raise
+        pytest.skip(f"PostgreSQL indisponible : {exc}")
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()
