@@ -11,11 +11,11 @@ fault, and turns itself into the Beckn 1.1 ``Error`` object (``code``, ``paths``
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """Error codes used on the wire. The value is the string sent in ``error.code``."""
 
     # Gateway (BG)
@@ -149,7 +149,9 @@ class ProtocolError(Exception):
         return {"message": {"ack": {"status": "NACK"}}, "error": self.to_error()}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code.value}, path={self.path!r}, {self.message!r})"
+        return (
+            f"{type(self).__name__}(code={self.code.value}, path={self.path!r}, {self.message!r})"
+        )
 
 
 class SignatureError(ProtocolError):

@@ -288,7 +288,9 @@ class KeyFiles:
         except FileNotFoundError as exc:
             raise KeyFormatError(f"fichier de clé manquant : {exc.filename}") from None
         except (ValueError, KeyError) as exc:
-            raise KeyFormatError(f"fichiers de clés illisibles dans {self.folder} : {exc}") from None
+            raise KeyFormatError(
+                f"fichiers de clés illisibles dans {self.folder} : {exc}"
+            ) from None
         if record.get("signing_public_key") not in (None, signing.public_key_b64):
             raise KeyFormatError("keys.json ne correspond pas à la clé privée de signature")
         created = record.get("created")

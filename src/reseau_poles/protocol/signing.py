@@ -42,7 +42,16 @@ PROXY_AUTHORIZATION = "Proxy-Authorization"
 
 _REQUIRED_PARAMS = ("keyId", "algorithm", "created", "expires", "headers", "signature")
 # One auth-param: name = "quoted value" | token. Quoted values may hold escaped quotes.
-_PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))\s*')
+_PARAM = re.compile(
+    r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s,"]+))\s*'
+)
+# The form every Beckn tool writes (and ours): one match, no tokenizing.
+_CANONICAL = re.compile(
+    r'Signature keyId="([^"|\\]+)\|([^"|\\]+)\|([^"|\\]+)",algorithm="([^"\\]*)",'
+    r'created="(\d{1,12})",expires="(\d{1,12})",headers="([^"\\]*)",signature="([^"\\]*)"'
+)
+_UNESCAPE = re.compile(r"\\(.)")
+_TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
 _MAX_HEADER_LENGTH = 4096
 
 
@@ -136,9 +145,22 @@ def parse_header(value: str | bytes | None, *, header_name: str = AUTHORIZATION)
         raise _malformed(f"plus de {_MAX_HEADER_LENGTH} caractères", header_name)
 
     text = value.strip()
+    canonical = _CANONICAL.fullmatch(text)
+    if canonical is not None and all(part.strip() for part in canonical.group(1, 2, 3)):
+        sub, key, key_alg, alg, created, expires, headers, sig = canonical.groups()
+        return SignatureHeader(
+            sub.strip(),
+            key.strip(),
+            key_alg.strip(),
+            alg.strip(),
+            int(created),
+            int(expires),
+            headers,
+            sig.strip(),
+        )
     scheme, _, rest = text.partition(" ")
     if scheme.lower() != "signature" or not rest.strip():
-        raise _malformed('le schéma doit être « Signature » suivi des paramètres', header_name)
+        raise _malformed("le schéma doit être « Signature » suivi des paramètres", header_name)
 
     params: dict[str, str] = {}
     position = 0
@@ -150,9 +172,10 @@ def parse_header(value: str | bytes | None, *, header_name: str = AUTHORIZATION)
         name, quoted, bare = match.group(1), match.group(2), match.group(3)
         if name in params:
             raise _malformed(f"paramètre {name} répété", header_name)
-        params[name] = (
-            re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
-        )
+        if quoted is None:
+            params[name] = bare
+        else:
+            params[name] = _UNESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
         position = match.end()
         if position < len(rest):
             if rest[position] != ",":
@@ -186,9 +209,13 @@ def parse_header(value: str | bytes | None, *, header_name: str = AUTHORIZATION)
 
 def _parse_timestamp(raw: str, name: str, header_name: str) -> int:
     text = raw.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 12:
+        return int(text)
     # Unix seconds; some tools send a fractional part, which we accept and truncate.
-    if not re.fullmatch(r"\d{1,12}(\.\d{1,9})?", text):
-        raise _malformed(f"{name} doit être un horodatage Unix en secondes, reçu {raw!r}", header_name)
+    if not _TIMESTAMP.fullmatch(text):
+        raise _malformed(
+            f"{name} doit être un horodatage Unix en secondes, reçu {raw!r}", header_name
+        )
     return int(text.split(".")[0])
 
 
@@ -271,7 +298,11 @@ def verify(
     ``expires`` not past (``skew`` seconds of tolerance); key valid at ``created``; digest and
     signature match.
     """
-    parsed = header if isinstance(header, SignatureHeader) else parse_header(header, header_name=header_name)
+    parsed = (
+        header
+        if isinstance(header, SignatureHeader)
+        else parse_header(header, header_name=header_name)
+    )
     check_header(
         parsed,
         now=now,
@@ -310,7 +341,8 @@ def check_header(
         )
     if expected_key_id is not None and parsed.key_id != expected_key_id:
         raise fail(
-            "key_id_mismatch", f"keyId nomme la clé {parsed.key_id!r}, on attendait {expected_key_id!r}"
+            "key_id_mismatch",
+            f"keyId nomme la clé {parsed.key_id!r}, on attendait {expected_key_id!r}",
         )
     if parsed.key_algorithm != parsed.algorithm:
         raise fail(
@@ -319,7 +351,10 @@ def check_header(
             f"algorithm ({parsed.algorithm!r})",
         )
     if parsed.algorithm.lower() != ALGORITHM:
-        raise fail("unsupported_algorithm", f"algorithme {parsed.algorithm!r} non pris en charge (ed25519 seulement)")
+        raise fail(
+            "unsupported_algorithm",
+            f"algorithme {parsed.algorithm!r} non pris en charge (ed25519 seulement)",
+        )
     if " ".join(parsed.headers.split()).lower() != SIGNED_HEADERS:
         raise fail(
             "unsupported_headers",
@@ -327,7 +362,9 @@ def check_header(
         )
     current = time.time() if now is None else now
     if parsed.expires < parsed.created:
-        raise fail("invalid_window", f"expires ({parsed.expires}) précède created ({parsed.created})")
+        raise fail(
+            "invalid_window", f"expires ({parsed.expires}) précède created ({parsed.created})"
+        )
     if parsed.created > current + skew:
         raise fail(
             "created_in_future",
@@ -335,12 +372,16 @@ def check_header(
         )
     if parsed.expires < current - skew:
         raise fail(
-            "expired", f"signature expirée depuis {current - parsed.expires:.0f} s (expires={parsed.expires})"
+            "expired",
+            f"signature expirée depuis {current - parsed.expires:.0f} s (expires={parsed.expires})",
         )
     if key_validity is not None:
         if key_validity.valid_from is not None and parsed.created < key_validity.valid_from - skew:
             raise fail("key_not_yet_valid", "la clé n'était pas encore valide à l'instant created")
-        if key_validity.valid_until is not None and parsed.created > key_validity.valid_until + skew:
+        if (
+            key_validity.valid_until is not None
+            and parsed.created > key_validity.valid_until + skew
+        ):
             raise fail("key_expired", "la clé n'était plus valide à l'instant created")
 
 
@@ -357,7 +398,9 @@ def verify_signature(
     try:
         key = decode_signing_public_key(public_key)
     except ValueError as exc:
-        raise SignatureError("bad_public_key", f"clé publique inutilisable : {exc}", code=invalid_code, path=path) from None
+        raise SignatureError(
+            "bad_public_key", f"clé publique inutilisable : {exc}", code=invalid_code, path=path
+        ) from None
     try:
         signature = base64.b64decode(parsed.signature, validate=True)
     except (binascii.Error, ValueError):
@@ -404,15 +447,23 @@ def _reserialisations(body: bytes) -> Iterable[tuple[str, bytes]]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return
-    yield "le JSON compact (séparateurs sans espace)", json.dumps(
-        data, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    yield (
+        "le JSON compact (séparateurs sans espace)",
+        json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+    )
     yield "le JSON compact, échappé en ASCII", json.dumps(data, separators=(",", ":")).encode()
-    yield "le JSON avec les séparateurs par défaut de Python", json.dumps(data, ensure_ascii=False).encode()
-    yield "le JSON avec les séparateurs par défaut de Python, échappé en ASCII", json.dumps(data).encode()
-    yield "le JSON compact aux clés triées", json.dumps(
-        data, separators=(",", ":"), sort_keys=True, ensure_ascii=False
-    ).encode()
+    yield (
+        "le JSON avec les séparateurs par défaut de Python",
+        json.dumps(data, ensure_ascii=False).encode(),
+    )
+    yield (
+        "le JSON avec les séparateurs par défaut de Python, échappé en ASCII",
+        json.dumps(data).encode(),
+    )
+    yield (
+        "le JSON compact aux clés triées",
+        json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode(),
+    )
     yield "le JSON indenté de 2 espaces", json.dumps(data, indent=2, ensure_ascii=False).encode()
     yield "le JSON indenté de 4 espaces", json.dumps(data, indent=4, ensure_ascii=False).encode()
 

@@ -1,0 +1,216 @@
+"""``reseau-poles``: the command line of the network.
+
+Protocol tools (keys, sign, verify, schemas) live here; each role adds its own commands
+(``reseau-poles registry …``) from its package's ``cli`` module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .protocol import signing
+from .protocol.errors import KeyFormatError
+from .protocol.keys import KeyFiles, SubscriberKeys, read_private_key_file
+
+app = typer.Typer(
+    name="reseau-poles",
+    help="Réseau Pôles — réseau ouvert (Beckn 1.1) des pôles logistiques agroalimentaires du Québec.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+keys_app = typer.Typer(
+    help="Clés de signature (Ed25519) et de chiffrement (X25519).", no_args_is_help=True
+)
+schemas_app = typer.Typer(
+    help="Schémas JSON des messages, générés à partir des modèles.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+app.add_typer(schemas_app, name="schemas")
+
+out = Console()
+err = Console(stderr=True)
+
+# Each role contributes `reseau_poles.<role>.cli:app`, mounted when the role exists.
+_ROLES = {
+    "registry": "Registre : qui est sur le réseau, avec ses clés.",
+    "gateway": "Passerelle : diffuse les recherches aux nœuds vendeurs.",
+    "seller": "Nœud vendeur : catalogue, stocks et commandes d'un ou de plusieurs pôles.",
+    "buyer": "Nœud acheteur : recherche, commandes et suivi pour les applications et institutions.",
+}
+for _role, _help in _ROLES.items():
+    if (
+        importlib.util.find_spec(f"reseau_poles.{_role}") is not None
+        and importlib.util.find_spec(f"reseau_poles.{_role}.cli") is not None
+    ):
+        app.add_typer(
+            importlib.import_module(f"reseau_poles.{_role}.cli").app, name=_role, help=_help
+        )
+
+
+def _read_body(body_file: Path | None) -> bytes:
+    if body_file is not None:
+        return body_file.read_bytes()
+    if sys.stdin.isatty():
+        err.print("[yellow]Lecture du corps sur l'entrée standard (Ctrl-D pour finir)…[/]")
+    return sys.stdin.buffer.read()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]Erreur :[/] {message}")
+    return typer.Exit(code)
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Dossier où écrire les clés.")],
+    subscriber_id: Annotated[
+        str, typer.Option(help="Identifiant d'abonné (ex. marche-quebec.example).")
+    ],
+    key_id: Annotated[
+        str | None, typer.Option(help="Identifiant de clé (uuid par défaut).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Remplacer des clés existantes.")] = False,
+) -> None:
+    """Crée une paire de clés de signature et une de chiffrement, et affiche les clés publiques."""
+    keys = SubscriberKeys.generate(subscriber_id, key_id)
+    try:
+        KeyFiles(out_dir).write(keys, overwrite=force)
+    except FileExistsError as exc:
+        raise _fail(f"{exc}. Ajoutez --force pour les remplacer.") from None
+    record = keys.public_record()
+    out.print(f"Clés écrites dans [bold]{out_dir}[/] (fichiers privés en mode 0600).")
+    for name in ("subscriber_id", "key_id", "signing_public_key", "encr_public_key"):
+        out.print(f"{name}={record[name]}", highlight=False, soft_wrap=True)
+
+
+@app.command("sign")
+def sign(
+    subscriber_id: Annotated[str, typer.Option(help="Identifiant d'abonné du signataire.")],
+    key_id: Annotated[str, typer.Option(help="Identifiant de la clé dans le registre.")],
+    private_key: Annotated[
+        Path,
+        typer.Option(
+            help="Fichier de clé privée Ed25519 en base64 (graine de 32 octets ou clé de 64)."
+        ),
+    ],
+    created: Annotated[
+        int | None, typer.Option(help="Horodatage Unix de création (maintenant par défaut).")
+    ] = None,
+    expires: Annotated[
+        int | None, typer.Option(help="Horodatage Unix d'expiration (created + ttl par défaut).")
+    ] = None,
+    ttl: Annotated[
+        int, typer.Option(help="Durée de validité en secondes.")
+    ] = signing.DEFAULT_TTL_SECONDS,
+    body_file: Annotated[
+        Path | None,
+        typer.Option("--body", help="Lire le corps dans ce fichier plutôt que sur stdin."),
+    ] = None,
+) -> None:
+    """Signe un corps (lu tel quel, octet pour octet) et affiche la valeur de l'en-tête Authorization."""
+    try:
+        key = read_private_key_file(private_key)
+        signer = signing.Signer(subscriber_id, key_id, key, default_ttl=ttl)
+    except (KeyFormatError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    body = _read_body(body_file)
+    out.print(signer.sign(body, created=created, expires=expires), highlight=False, soft_wrap=True)
+
+
+@app.command("verify")
+def verify(
+    public_key: Annotated[str, typer.Option(help="Clé publique Ed25519 en base64, ou @fichier.")],
+    header: Annotated[
+        str, typer.Option(help="Valeur de l'en-tête (« Authorization: » facultatif).")
+    ],
+    now: Annotated[
+        float | None,
+        typer.Option(help="Heure de vérification, horodatage Unix (maintenant par défaut)."),
+    ] = None,
+    skew: Annotated[
+        float, typer.Option(help="Tolérance d'horloge en secondes.")
+    ] = signing.DEFAULT_SKEW_SECONDS,
+    body_file: Annotated[
+        Path | None,
+        typer.Option("--body", help="Lire le corps dans ce fichier plutôt que sur stdin."),
+    ] = None,
+) -> None:
+    """Vérifie une signature BECKN-006 sur un corps lu tel quel ; dit précisément ce qui cloche.
+
+    Code de sortie 0 et « valid » si la signature est bonne ; 1 et la raison sinon
+    (digest_mismatch, signature_mismatch, expired, created_in_future, algorithm_mismatch,
+    malformed …).
+    """
+    if public_key.startswith("@"):
+        try:
+            public_key = Path(public_key[1:]).read_text("ascii").strip()
+        except OSError as exc:
+            raise _fail(f"clé publique illisible : {exc}") from None
+    name, sep, value = header.partition(":")
+    if sep and name.strip().lower() in {
+        "authorization",
+        "x-gateway-authorization",
+        "proxy-authorization",
+    }:
+        header = value.strip()
+    body = _read_body(body_file)
+    result = signing.diagnose(body, header, public_key, now=now, skew=skew)
+    if result.valid:
+        out.print("valid")
+        return
+    out.print(f"invalid: {result.reason}", highlight=False)
+    err.print(result.message, highlight=False)
+    for hint in result.hints:
+        err.print(f"  • {hint}", highlight=False)
+    raise typer.Exit(1)
+
+
+@schemas_app.command("export")
+def schemas_export(
+    out_dir: Annotated[Path, typer.Option("--out", help="Dossier de sortie.")] = Path("schemas"),
+) -> None:
+    """Écrit le schéma JSON de chaque message (un fichier par action) dans le dossier."""
+    from .protocol.schema_export import write_schemas
+
+    written = write_schemas(out_dir)
+    out.print(f"{len(written)} schémas écrits dans {out_dir}")
+
+
+@schemas_app.command("check")
+def schemas_check(
+    folder: Annotated[Path, typer.Option("--dir", help="Dossier des schémas publiés.")] = Path(
+        "schemas"
+    ),
+) -> None:
+    """Vérifie que les schémas publiés correspondent aux modèles (code 1 sinon)."""
+    from .protocol.schema_export import diff_schemas
+
+    drift = diff_schemas(folder)
+    if drift:
+        err.print("Schémas à régénérer (make schemas) : " + ", ".join(drift))
+        raise typer.Exit(1)
+    out.print("Schémas à jour.")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Montre le cœur du protocole à l'œuvre : une recherche signée, vérifiée, puis altérée."""
+    from .demo import protocol_demo
+
+    raise typer.Exit(protocol_demo(out, now=time.time()))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

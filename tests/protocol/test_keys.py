@@ -1,0 +1,142 @@
+"""Key forms from every tool of the ecosystem, key files, and the sealed-box challenge."""
+
+from __future__ import annotations
+
+import base64
+import stat
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reseau_poles.protocol import keys
+from reseau_poles.protocol.errors import KeyFormatError
+
+DER = serialization.Encoding.DER
+RAW = serialization.Encoding.Raw
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def test_seed_and_libsodium_secret_key_give_the_same_pair():
+    pair = keys.SigningKeyPair.generate()
+    from_seed = keys.SigningKeyPair.from_private(b64(pair.seed))
+    from_sodium = keys.SigningKeyPair.from_private(pair.private_key_b64)
+    assert from_seed == from_sodium == pair
+    assert len(base64.b64decode(pair.private_key_b64)) == 64
+
+
+def test_libsodium_key_with_a_foreign_public_half_is_refused():
+    one, two = keys.SigningKeyPair.generate(), keys.SigningKeyPair.generate()
+    with pytest.raises(KeyFormatError, match="incohérente"):
+        keys.SigningKeyPair.from_private(b64(one.seed + two.public_key))
+
+
+def test_pkcs8_and_spki_der_ed25519_keys_are_accepted():
+    private = ed25519.Ed25519PrivateKey.generate()
+    der_private = private.private_bytes(
+        DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    der_public = private.public_key().public_bytes(
+        DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    raw_public = private.public_key().public_bytes(RAW, serialization.PublicFormat.Raw)
+    pair = keys.SigningKeyPair.from_private(b64(der_private))
+    assert pair.public_key == raw_public
+    assert keys.decode_signing_public_key(b64(der_public)) == raw_public
+
+
+def test_ondc_der_encryption_keys_are_accepted():
+    private = x25519.X25519PrivateKey.generate()
+    der_private = private.private_bytes(
+        DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    der_public = private.public_key().public_bytes(
+        DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    raw_public = private.public_key().public_bytes(RAW, serialization.PublicFormat.Raw)
+    pair = keys.EncryptionKeyPair.from_private(b64(der_private))
+    assert pair.public_key == raw_public
+    assert keys.decode_encryption_public_key(b64(der_public)) == raw_public
+    assert keys.decode_encryption_public_key(pair.public_key_der_b64) == raw_public
+
+
+def test_an_ed25519_der_is_not_taken_for_an_x25519_key():
+    private = ed25519.Ed25519PrivateKey.generate()
+    der_public = private.public_key().public_bytes(
+        DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(KeyFormatError):
+        keys.decode_encryption_public_key(b64(der_public))
+
+
+@pytest.mark.parametrize("text", ["", "   ", "pas du base64 !", b64(b"x" * 17), b64(b"y" * 63)])
+def test_bad_private_keys_are_refused_clearly(text):
+    with pytest.raises(KeyFormatError):
+        keys.SigningKeyPair.from_private(text)
+
+
+def test_url_safe_and_unpadded_base64_are_accepted():
+    pair = keys.SigningKeyPair.generate()
+    urlsafe = base64.urlsafe_b64encode(pair.public_key).decode().rstrip("=")
+    assert keys.decode_signing_public_key(urlsafe) == pair.public_key
+
+
+@given(st.text(min_size=1, max_size=200))
+def test_sealed_challenge_round_trip(challenge):
+    pair = keys.EncryptionKeyPair.from_private(bytes(range(32)))
+    sealed = keys.seal_challenge(pair.public_key_b64, challenge)
+    assert keys.open_challenge(pair, sealed) == challenge
+
+
+def test_challenge_sealed_for_another_key_cannot_be_opened():
+    sealed = keys.seal_challenge(keys.EncryptionKeyPair.generate().public_key, keys.new_challenge())
+    with pytest.raises(KeyFormatError, match="défi"):
+        keys.open_challenge(keys.EncryptionKeyPair.generate(), sealed)
+
+
+def test_challenge_comparison():
+    challenge = keys.new_challenge()
+    assert len(challenge) >= 40
+    assert keys.challenge_matches(challenge, challenge)
+    assert not keys.challenge_matches(challenge, challenge[:-1])
+    assert not keys.challenge_matches(challenge, None)
+    assert not keys.challenge_matches(challenge, 42)
+
+
+def test_key_files_write_read_and_protect_private_keys(tmp_path):
+    folder = tmp_path / "cles"
+    generated = keys.SubscriberKeys.generate("marche-quebec.example")
+    files = keys.KeyFiles(folder)
+    files.write(generated)
+    for name in (files.SIGNING_PRIVATE, files.ENCRYPTION_PRIVATE):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+    read = files.read()
+    assert read.signing == generated.signing
+    assert read.encryption == generated.encryption
+    assert (read.subscriber_id, read.key_id) == ("marche-quebec.example", generated.key_id)
+    with pytest.raises(FileExistsError):
+        files.write(keys.SubscriberKeys.generate("marche-quebec.example"))
+
+
+def test_load_or_generate_reuses_keys(tmp_path):
+    files = keys.KeyFiles(tmp_path)
+    first = files.load_or_generate("pole-estrie.example")
+    assert files.load_or_generate("pole-estrie.example").signing == first.signing
+    with pytest.raises(KeyFormatError, match="pole-estrie"):
+        files.load_or_generate("autre.example")
+
+
+def test_missing_or_mismatched_key_files(tmp_path):
+    files = keys.KeyFiles(tmp_path)
+    files.write(keys.SubscriberKeys.generate("a.example"))
+    (tmp_path / files.SIGNING_PRIVATE).write_text(keys.SigningKeyPair.generate().private_key_b64)
+    with pytest.raises(KeyFormatError, match=r"keys\.json"):
+        files.read()
+    (tmp_path / files.ENCRYPTION_PRIVATE).unlink()
+    with pytest.raises(KeyFormatError, match="manquant"):
+        files.read()

@@ -1,0 +1,151 @@
+"""The protocol commands as a vendor's developer uses them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from reseau_poles.cli import app
+from reseau_poles.protocol.keys import KeyFiles
+
+runner = CliRunner()
+BODY = json.dumps(
+    {"context": {"action": "search", "domain": "PLA:ALIMENTS"}, "message": {}},
+    separators=(",", ":"),
+).encode()
+
+
+def generate(tmp_path: Path) -> Path:
+    folder = tmp_path / "cles"
+    result = runner.invoke(
+        app, ["keys", "generate", "--out", str(folder), "--subscriber-id", "pole.example"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "signing_public_key=" in result.output
+    return folder
+
+
+def sign(folder: Path, body: bytes, *extra: str) -> str:
+    keys = KeyFiles(folder).read()
+    result = runner.invoke(
+        app,
+        [
+            "sign",
+            "--subscriber-id",
+            keys.subscriber_id,
+            "--key-id",
+            keys.key_id,
+            "--private-key",
+            str(folder / KeyFiles.SIGNING_PRIVATE),
+            *extra,
+        ],
+        input=body,
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+def verify(folder: Path, header: str, body: bytes, *extra: str):
+    public = KeyFiles(folder).read().signing.public_key_b64
+    return runner.invoke(
+        app, ["verify", "--public-key", public, "--header", header, *extra], input=body
+    )
+
+
+def test_generate_sign_verify(tmp_path):
+    folder = generate(tmp_path)
+    header = sign(folder, BODY)
+    assert header.startswith('Signature keyId="pole.example|')
+    result = verify(folder, header, BODY)
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "valid"
+    # The header may be pasted with its name.
+    assert verify(folder, f"Authorization: {header}", BODY).exit_code == 0
+
+
+def test_generate_refuses_to_overwrite(tmp_path):
+    folder = generate(tmp_path)
+    again = runner.invoke(
+        app, ["keys", "generate", "--out", str(folder), "--subscriber-id", "pole.example"]
+    )
+    assert again.exit_code == 2
+    assert "--force" in again.output
+
+
+def test_verify_says_why(tmp_path):
+    folder = generate(tmp_path)
+    header = sign(folder, BODY, "--created", "1000", "--expires", "1030")
+    expired = verify(folder, header, BODY)
+    assert expired.exit_code == 1
+    assert "invalid: expired" in expired.stdout
+    reserialised = json.dumps(json.loads(BODY), indent=2).encode()
+    digest = verify(folder, header, reserialised, "--now", "1010")
+    assert digest.exit_code == 1
+    assert "invalid: digest_mismatch" in digest.stdout
+    bad = verify(folder, 'Signature keyId="x"', BODY)
+    assert bad.exit_code == 1
+    assert "invalid: malformed" in bad.stdout
+    assert "manquant" in bad.stderr
+
+
+def test_sign_with_a_bad_key_file(tmp_path):
+    key_file = tmp_path / "cle"
+    key_file.write_text("pas une clé")
+    result = runner.invoke(
+        app,
+        ["sign", "--subscriber-id", "a", "--key-id", "b", "--private-key", str(key_file)],
+        input=b"{}",
+    )
+    assert result.exit_code == 2
+    assert "base64" in result.output
+
+
+def test_console_script_signs_exact_bytes(tmp_path):
+    folder = generate(tmp_path)
+    keys = KeyFiles(folder).read()
+    exe = Path(sys.executable).parent / "reseau-poles"
+    body = BODY + b"\n"  # a trailing newline is part of the body: it must be signed too
+    signed = subprocess.run(
+        [
+            str(exe),
+            "sign",
+            "--subscriber-id",
+            keys.subscriber_id,
+            "--key-id",
+            keys.key_id,
+            "--private-key",
+            str(folder / KeyFiles.SIGNING_PRIVATE),
+        ],
+        input=body,
+        capture_output=True,
+        check=True,
+    )
+    header = signed.stdout.decode().strip()
+    now = str(int(time.time()))
+    checked = subprocess.run(
+        [
+            str(exe),
+            "verify",
+            "--public-key",
+            keys.signing.public_key_b64,
+            "--header",
+            header,
+            "--now",
+            now,
+        ],
+        input=body,
+        capture_output=True,
+    )
+    assert checked.returncode == 0, checked.stderr
+    stripped = subprocess.run(
+        [str(exe), "verify", "--public-key", keys.signing.public_key_b64, "--header", header],
+        input=BODY,
+        capture_output=True,
+    )
+    assert stripped.returncode == 1
+    assert b"digest_mismatch" in stripped.stdout
