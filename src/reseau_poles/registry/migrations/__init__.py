@@ -1,0 +1,1 @@
+"""Alembic migrations of the registry (version table ``alembic_version_registry``)."""

@@ -1,0 +1,26 @@
+"""What every role shares to keep its state: SQLAlchemy engine and sessions, a few column
+types, and an Alembic runner for each role's own migrations.
+
+SQLite (a file, zero set-up) by default; PostgreSQL through psycopg 3 in production. The same
+migrations run on both.
+"""
+
+from .base import UTCDateTime, make_metadata, utcnow
+from .engine import is_sqlite, make_engine, normalise_url
+from .migrations import current_revision, head_revision, upgrade
+from .session import make_session_factory, read_session, write_session
+
+__all__ = [
+    "UTCDateTime",
+    "current_revision",
+    "head_revision",
+    "is_sqlite",
+    "make_engine",
+    "make_metadata",
+    "make_session_factory",
+    "normalise_url",
+    "read_session",
+    "upgrade",
+    "utcnow",
+    "write_session",
+]
