@@ -1,0 +1,159 @@
+"""Bytes in, models out, and back: the only way messages cross the wire.
+
+:func:`parse_message` turns a raw body into the request model of its action, or raises
+:class:`~reseau_poles.protocol.errors.ProtocolError` with the JSON path at fault
+(``message.order.items[0].quantity.selected.count``), and nothing else, whatever the bytes:
+a peer's garbage is an answer (a NACK), never a crash.
+
+:func:`to_bytes` serialises a model once, compactly, so the node signs and sends those very
+bytes (BECKN-006 hashes the body as sent).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Final, TypeVar
+
+import pydantic_core
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ErrorCode, ProtocolError
+from .messages import ACTION_MODELS, AT, BecknRequest
+from .scalars import WIRE
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_IDENTIFIER = re.compile(r"[A-Za-z_@][A-Za-z0-9_@/-]*")
+# Number literals that may overflow to infinity (an exponent, or 300 digits in a row), and
+# NaN/Infinity, which the JSON parser lets through: all would come out as `null`.
+_SUSPECT_NUMBER = re.compile(rb"[0-9][eE]|[0-9]{300}|NaN|Infinity")
+_MAX_ERRORS_IN_DETAILS: Final = 10
+
+
+def json_path(location: Sequence[int | str]) -> str:
+    """``("message", "order", "items", 0, "id")`` → ``message.order.items[0].id``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _IDENTIFIER.fullmatch(part):
+            path += f".{part}" if path else part
+        else:
+            path += f"[{part!r}]"
+    return path
+
+
+def _error_path(error: Any) -> str:
+    location = list(error.get("loc", ()))
+    at = (error.get("ctx") or {}).get(AT)
+    if at:
+        location.append(at)
+    return json_path(location)
+
+
+def _refusal(exc: ValidationError, what: str, code: ErrorCode) -> ProtocolError:
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    path = _error_path(first) or None
+    if first["type"] == "json_invalid":
+        message = f"{what} : JSON illisible ({first['ctx'].get('error', first['msg'])})"
+    elif first["type"] == "model_type" and not first["loc"]:
+        message = f"{what} : le corps doit être un objet JSON"
+    else:
+        message = f"{what} : {path or 'corps'} : {first['msg']}"
+    details = {
+        "errors": [
+            {"path": _error_path(e), "type": e["type"], "message": e["msg"]}
+            for e in errors[:_MAX_ERRORS_IN_DETAILS]
+        ],
+        "error_count": len(errors),
+    }
+    return ProtocolError(message, code=code, path=path, details=details)
+
+
+def _non_finite_path(value: Any, location: tuple[int | str, ...] = ()) -> str | None:
+    if isinstance(value, float):
+        return (
+            json_path(location)
+            if value != value or value in (float("inf"), float("-inf"))
+            else None
+        )
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, child in items:
+        found = _non_finite_path(child, (*location, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _check_numbers(raw: bytes, what: str, code: ErrorCode) -> None:
+    if not _SUSPECT_NUMBER.search(raw):
+        return
+    try:
+        tree = pydantic_core.from_json(raw, allow_inf_nan=True)
+    except ValueError:
+        return  # the model's own parse reports it, with its position
+    path = _non_finite_path(tree)
+    if path is not None:
+        raise ProtocolError(
+            f"{what} : nombre non fini ou hors limites (NaN, Infinity, 1e999) à {path or 'corps'}",
+            code=code,
+            path=path or None,
+        )
+
+
+def parse_as(
+    model: type[ModelT],
+    raw: bytes | bytearray | memoryview | str,
+    *,
+    code: ErrorCode = ErrorCode.INVALID_REQUEST,
+    what: str | None = None,
+) -> ModelT:
+    """Validate a raw JSON body as ``model`` with the wire's rules, or raise ProtocolError."""
+    what = what or f"Message {model.__name__} invalide"
+    data = bytes(raw) if isinstance(raw, bytearray | memoryview) else raw
+    try:
+        if isinstance(data, bytes):
+            _check_numbers(data, what, code)
+        return model.model_validate_json(data, context=dict(WIRE))
+    except ValidationError as exc:
+        raise _refusal(exc, what, code) from None
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, RecursionError) as exc:  # never a 500 for a peer's bytes
+        raise ProtocolError(f"{what} : {exc}", code=code) from None
+
+
+def parse_message(
+    action: str,
+    raw: bytes | bytearray | memoryview | str,
+    *,
+    code: ErrorCode = ErrorCode.INVALID_REQUEST,
+) -> BecknRequest:
+    """The request model of ``action`` (``search`` … ``on_support``) read from ``raw``."""
+    model = ACTION_MODELS.get(action)
+    if model is None:
+        raise ProtocolError(f"Action inconnue : {action!r}", code=code, path="context.action")
+    return parse_as(model, raw, code=code, what=f"Message {action} invalide")
+
+
+def to_dict(model: BaseModel) -> dict[str, Any]:
+    """The JSON object of ``model`` as plain Python data (what :func:`to_bytes` encodes)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def to_bytes(model: BaseModel) -> bytes:
+    """Compact UTF-8 JSON, non-ASCII kept as is, only the fields that were given.
+
+    Serialise once, then sign and send these bytes: never re-encode a signed body.
+    """
+    return model.__pydantic_serializer__.to_json(model, by_alias=True, exclude_unset=True)
+
+
+__all__ = ["json_path", "parse_as", "parse_message", "to_bytes", "to_dict"]
