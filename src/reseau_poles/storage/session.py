@@ -36,9 +36,7 @@ def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @contextmanager
 def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A read-only unit of work (rolled back at the end; never takes the SQLite write lock)."""
+    """A read-only unit of work. Closing the session ends the transaction; objects loaded
+    stay readable afterwards (detached, not expired). Never takes the SQLite write lock."""
     with factory() as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session

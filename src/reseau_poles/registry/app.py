@@ -1,0 +1,116 @@
+"""``create_app(settings)``: the registry as a FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
+from reseau_poles.protocol.keys import KeyFiles
+from reseau_poles.storage import make_engine, upgrade
+
+from .auth import WWW_AUTHENTICATE, OperatorAuth
+from .routes import make_admin_router, public
+from .schemas import validation_nack
+from .service import RegistryService
+from .settings import RegistrySettings, load_settings
+
+log = logging.getLogger("reseau_poles.registry")
+
+MIGRATIONS = "reseau_poles.registry.migrations"
+VERSION_TABLE = "alembic_version_registry"
+
+
+def migrate(database_url: str) -> str | None:
+    """Upgrade the registry's tables to the newest revision; returns it."""
+    engine = make_engine(database_url)
+    try:
+        return upgrade(engine, MIGRATIONS, VERSION_TABLE)
+    finally:
+        engine.dispose()
+
+
+def _nack(exc: ProtocolError, status: int) -> JSONResponse:
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
+    return JSONResponse(exc.to_nack(), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Errors are answers: a NACK with a code and a path, never a stack trace."""
+
+    @app.exception_handler(ProtocolError)
+    async def protocol_error(_request: Request, exc: ProtocolError) -> JSONResponse:
+        status = 401 if isinstance(exc, SignatureError) else exc.http_status
+        return _nack(exc, status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _nack(validation_nack(list(exc.errors()), strip=1), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = (
+            ErrorCode.REGISTRY_NOT_FOUND
+            if exc.status_code == 404
+            else (ErrorCode.REGISTRY_INVALID_REQUEST)
+        )
+        message = {404: "adresse inconnue", 405: "méthode non permise"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return _nack(ProtocolError(message, code=code), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("erreur inattendue sur %s %s", request.method, request.url.path)
+        error = ProtocolError(
+            "erreur interne du registre ; réessayez plus tard",
+            code=ErrorCode.REGISTRY_INVALID_REQUEST,
+        )
+        return _nack(error, 500)
+
+
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    engine = make_engine(settings.database_url)
+    if settings.auto_migrate:
+        upgrade(engine, MIGRATIONS, VERSION_TABLE)
+    identity = KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
+    service = RegistryService(settings, engine, identity)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        await service.snapshot.ensure_fresh()
+        watcher = asyncio.create_task(service.watch_revision())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await service.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Réseau Pôles — registre",
+        description=(
+            "Registre (BREG) du réseau : inscription avec défi, recherche (lookup), "
+            "administration par l'opérateur, journal d'audit."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(public)
+    auth = OperatorAuth(settings.operators, skew=settings.clock_skew_seconds)
+    app.include_router(make_admin_router(auth))
+    return app

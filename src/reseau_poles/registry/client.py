@@ -1,0 +1,162 @@
+"""Talking to a registry from the outside: build and sign a subscribe record, call the operator
+API with a signed request, check the signature of a lookup answer."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from reseau_poles.protocol.errors import ErrorCode
+from reseau_poles.protocol.keys import SubscriberKeys
+from reseau_poles.protocol.signing import SignatureHeader, Signer, verify
+
+from .models import rfc3339
+
+DEFAULT_KEY_LIFETIME = timedelta(days=365)
+
+
+def build_record(
+    keys: SubscriberKeys,
+    *,
+    url: str,
+    type: str,
+    domains: list[str],
+    regions: list[str],
+    country: str = "CAN",
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> dict[str, Any]:
+    """The body of ``POST /subscribe`` for ``keys`` (key window: now → one year by default)."""
+    start = valid_from or datetime.now(UTC).replace(microsecond=0)
+    return {
+        "subscriber_id": keys.subscriber_id,
+        "url": url,
+        "type": type.upper(),
+        "domains": domains,
+        "regions": regions,
+        "country": country,
+        "key_id": keys.key_id,
+        "signing_public_key": keys.signing.public_key_b64,
+        "encr_public_key": keys.encryption.public_key_b64,
+        "valid_from": rfc3339(start),
+        "valid_until": rfc3339(valid_until or start + DEFAULT_KEY_LIFETIME),
+    }
+
+
+def encode(payload: dict[str, Any] | bytes) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def signer_for(keys: SubscriberKeys) -> Signer:
+    return Signer(keys.subscriber_id, keys.key_id, keys.signing)
+
+
+def post_signed(
+    http: httpx.Client, url: str, payload: dict[str, Any] | bytes, signer: Signer
+) -> httpx.Response:
+    """POST exactly the bytes that were signed."""
+    body = encode(payload)
+    return http.post(
+        url,
+        content=body,
+        headers={"Content-Type": "application/json", "Authorization": signer.sign(body)},
+    )
+
+
+class RegistryRefusal(Exception):
+    """The registry answered with a NACK (or an HTTP error)."""
+
+    def __init__(self, status: int, code: str, message: str, path: str | None) -> None:
+        super().__init__(f"HTTP {status}, code {code} : {message}" + (f" ({path})" if path else ""))
+        self.status = status
+        self.code = code
+        self.message = message
+        self.path = path
+
+
+def raise_for_nack(response: httpx.Response) -> Any:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.is_success:
+        return data
+    error = (data or {}).get("error") if isinstance(data, dict) else None
+    error = error or {}
+    raise RegistryRefusal(
+        response.status_code,
+        str(error.get("code", response.status_code)),
+        str(error.get("message", response.text[:200])),
+        error.get("paths"),
+    )
+
+
+class AdminClient:
+    """The operator API, each request signed with the operator's key."""
+
+    def __init__(self, base_url: str, signer: Signer, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.signer = signer
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> AdminClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def get(self, path: str, **params: Any) -> Any:
+        query = {k: v for k, v in params.items() if v is not None}
+        response = self.http.get(
+            path, params=query, headers={"Authorization": self.signer.sign(b"")}
+        )
+        return raise_for_nack(response)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return raise_for_nack(post_signed(self.http, path, body, self.signer))
+
+    def subscribers(self, **filters: Any) -> dict[str, Any]:
+        return self.get("/admin/subscribers", **filters)
+
+    def subscriber(self, subscriber_id: str) -> dict[str, Any]:
+        return self.get(f"/admin/subscribers/{subscriber_id}")
+
+    def change(self, action: str, subscriber_id: str, reason: str | None = None) -> dict[str, Any]:
+        body = {"action": action, "subscriber_id": subscriber_id, "reason": reason}
+        return self.post(f"/admin/subscribers/{subscriber_id}/{action}", body)
+
+    def revoke_key(self, subscriber_id: str, key_id: str, reason: str | None = None) -> Any:
+        body = {
+            "action": "revoke_key",
+            "subscriber_id": subscriber_id,
+            "key_id": key_id,
+            "reason": reason,
+        }
+        return self.post(f"/admin/subscribers/{subscriber_id}/keys/{key_id}/revoke", body)
+
+    def audit(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.get("/admin/audit", **filters)
+
+    def stats(self) -> dict[str, Any]:
+        return self.get("/admin/stats")
+
+
+def verify_lookup_answer(
+    response: httpx.Response, registry_public_key: str, *, registry_id: str | None = None
+) -> SignatureHeader:
+    """Check that a lookup answer was signed by the registry, over the exact body received."""
+    return verify(
+        response.content,
+        response.headers.get("authorization"),
+        registry_public_key,
+        expected_subscriber_id=registry_id,
+        invalid_code=ErrorCode.REGISTRY_INVALID_SIGNATURE,
+    )

@@ -1,0 +1,228 @@
+"""HTTP routes of the registry. Thin: read the request, call the service, shape the answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from reseau_poles.protocol.errors import ErrorCode
+
+from .auth import Operator
+from .metrics import CONTENT_TYPE
+from .schemas import AdminAction, parse_lookup, validation_nack
+from .service import RegistryError, RegistryService
+
+WELL_KNOWN = "/.well-known/reseau-poles/registry.json"
+
+public = APIRouter()
+
+
+def service_of(request: Request) -> RegistryService:
+    return request.app.state.service
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RegistryError(
+            f"corps trop long (> {limit} octets)",
+            code=ErrorCode.REGISTRY_INVALID_REQUEST,
+            path="$",
+            status=413,
+        )
+    body = await request.body()
+    if len(body) > limit:
+        raise RegistryError(
+            f"corps trop long (> {limit} octets)",
+            code=ErrorCode.REGISTRY_INVALID_REQUEST,
+            path="$",
+            status=413,
+        )
+    return body
+
+
+@public.post("/subscribe", summary="Inscrire un participant ou mettre à jour son inscription")
+async def subscribe(request: Request) -> JSONResponse:
+    service = service_of(request)
+    body = await _body(request, service.settings.max_body_bytes)
+    outcome = await service.subscribe(body, request.headers.get("authorization"))
+    return JSONResponse(outcome.to_ack())
+
+
+@public.post("/lookup", summary="Chercher des participants (non signé)")
+@public.post("/subscribers/lookup", include_in_schema=False)
+async def lookup(request: Request) -> Response:
+    service = service_of(request)
+    body = await _body(request, 8192)
+    try:
+        data = json.loads(body) if body.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        raise RegistryError(
+            "le corps n'est pas du JSON valide",
+            code=ErrorCode.REGISTRY_INVALID_REQUEST,
+            path="$",
+            status=400,
+        ) from None
+    query = parse_lookup(data)
+    content, signature, _ = await service.snapshot.lookup(query)
+    return Response(content, media_type="application/json", headers={"Authorization": signature})
+
+
+@public.get(WELL_KNOWN, summary="Clé publique du registre")
+async def registry_key(request: Request) -> dict[str, str]:
+    return service_of(request).registry_record()
+
+
+@public.get("/health", summary="État du service")
+async def health(request: Request) -> JSONResponse:
+    service = service_of(request)
+    try:
+        report = await run_in_threadpool(service.health)
+    except Exception as exc:  # the database is down: say so, without a trace
+        return JSONResponse({"status": "degraded", "database": type(exc).__name__}, status_code=503)
+    index = service.snapshot.index
+    report["snapshot_revision"] = index.revision if index else None
+    report["policy"] = service.settings.policy.value
+    return JSONResponse(report)
+
+
+@public.get("/metrics", summary="Métriques Prometheus")
+async def metrics(request: Request) -> Response:
+    service = service_of(request)
+    m = service.metrics
+    snap = service.snapshot
+    m.set("registry_lookups_total", snap.hits + snap.misses)
+    m.set("registry_lookup_cache_total", snap.hits, result="hit")
+    m.set("registry_lookup_cache_total", snap.misses, result="miss")
+    m.set("registry_lookup_records_total", snap.records_returned)
+    m.set("registry_snapshot_reloads_total", snap.reloads)
+    try:
+        counts = await run_in_threadpool(service.health)
+        for status, count in counts["subscribers"].items():
+            m.set("registry_subscribers", count, status=status)
+    except Exception:  # metrics must still answer when the database does not
+        pass
+    return Response(m.render(), media_type=CONTENT_TYPE)
+
+
+# --- operator API ------------------------------------------------------------------------------
+
+
+def make_admin_router(auth: Any) -> APIRouter:
+    admin = APIRouter(prefix="/admin", tags=["admin"])
+    OperatorDep = Annotated[Operator, Depends(auth)]
+
+    @admin.get("/subscribers", summary="Lister les participants")
+    async def list_subscribers(
+        request: Request,
+        operator: OperatorDep,
+        status: str | None = None,
+        type: str | None = None,
+        domain: str | None = None,
+        region: str | None = None,
+        q: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        return await run_in_threadpool(
+            service_of(request).list_subscribers,
+            status=status,
+            type=type,
+            domain=domain,
+            region=region,
+            search=q,
+            limit=limit,
+            offset=offset,
+        )
+
+    @admin.get("/subscribers/{subscriber_id}", summary="Un participant et ses clés")
+    async def get_subscriber(
+        request: Request, operator: OperatorDep, subscriber_id: str
+    ) -> dict[str, Any]:
+        return await run_in_threadpool(service_of(request).get_subscriber, subscriber_id)
+
+    async def _action(request: Request, action: str, subscriber_id: str) -> AdminAction:
+        body = await request.body()
+        try:
+            parsed = AdminAction.model_validate_json(body or b"{}")
+        except ValidationError as exc:
+            raise validation_nack(exc) from None
+        if parsed.action != action or parsed.subscriber_id != subscriber_id:
+            raise RegistryError(
+                f"le corps signé doit nommer l'action {action!r} et le participant "
+                f"{subscriber_id!r}",
+                code=ErrorCode.REGISTRY_INVALID_REQUEST,
+                path="action" if parsed.action != action else "subscriber_id",
+                status=400,
+            )
+        return parsed
+
+    for action in ("approve", "suspend", "reactivate"):
+
+        async def change(
+            request: Request,
+            operator: OperatorDep,
+            subscriber_id: str,
+            action: str = action,  # bound now, not at call time
+        ) -> dict[str, Any]:
+            parsed = await _action(request, action, subscriber_id)
+            return await run_in_threadpool(
+                service_of(request).change_status,
+                operator.actor,
+                action,
+                subscriber_id,
+                parsed.reason,
+            )
+
+        admin.add_api_route(
+            f"/subscribers/{{subscriber_id}}/{action}",
+            change,
+            methods=["POST"],
+            summary={"approve": "Approuver", "suspend": "Suspendre", "reactivate": "Réactiver"}[
+                action
+            ],
+        )
+
+    @admin.post("/subscribers/{subscriber_id}/keys/{key_id}/revoke", summary="Révoquer une clé")
+    async def revoke_key(
+        request: Request, operator: OperatorDep, subscriber_id: str, key_id: str
+    ) -> dict[str, Any]:
+        parsed = await _action(request, "revoke_key", subscriber_id)
+        if parsed.key_id != key_id:
+            raise RegistryError(
+                f"le corps signé doit nommer la clé {key_id!r}",
+                code=ErrorCode.REGISTRY_INVALID_REQUEST,
+                path="key_id",
+                status=400,
+            )
+        return await run_in_threadpool(
+            service_of(request).revoke_key, operator.actor, subscriber_id, key_id, parsed.reason
+        )
+
+    @admin.get("/audit", summary="Journal d'audit")
+    async def audit(
+        request: Request,
+        operator: OperatorDep,
+        subscriber_id: str | None = None,
+        action: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        return await run_in_threadpool(
+            service_of(request).audit,
+            subscriber_id=subscriber_id,
+            action=action,
+            limit=limit,
+            before_id=before_id,
+        )
+
+    @admin.get("/stats", summary="Statistiques du réseau")
+    async def stats(request: Request, operator: OperatorDep) -> dict[str, Any]:
+        return await run_in_threadpool(service_of(request).statistics)
+
+    return admin

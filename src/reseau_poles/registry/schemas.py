@@ -1,0 +1,317 @@
+"""What the registry accepts on the wire: the subscribe record, the lookup filters, the
+operator's action bodies. Every refusal names the JSON path at fault."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from reseau_poles.protocol.errors import ErrorCode, KeyFormatError, ProtocolError
+from reseau_poles.protocol.keys import (
+    b64encode,
+    decode_encryption_public_key,
+    decode_signing_public_key,
+)
+
+REGIONS = frozenset(f"QC-{n:02d}" for n in range(1, 18))
+ALL = "*"
+TYPES = ("BAP", "BPP", "BG")
+LOOKUP_TYPES = (*TYPES, "BREG")
+
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+SUBSCRIBER_ID = re.compile(rf"^(?=.{{1,253}}$){_HOST_LABEL}(?:\.{_HOST_LABEL})*$")
+KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,254}$")
+DOMAIN = re.compile(r"^(?:\*|[A-Za-z0-9][A-Za-z0-9:._/-]{0,127})$")
+COUNTRY = re.compile(r"^[A-Z]{3}$")
+
+
+def _domain(value: str) -> str:
+    value = value.strip()
+    if not DOMAIN.match(value):
+        raise ValueError(f"domaine invalide : {value!r} (par ex. PLA:ALIMENTS)")
+    return value
+
+
+def _region(value: str) -> str:
+    code = value.strip().upper()
+    if code != ALL and code not in REGIONS:
+        raise ValueError(f"région invalide : {value!r} ; QC-01 à QC-17, ou * (tout le Québec)")
+    return code
+
+
+Domain = Annotated[str, AfterValidator(_domain)]
+Region = Annotated[str, AfterValidator(_region)]
+
+
+class SubscribeRecord(BaseModel):
+    """A participant's record, as sent to ``POST /subscribe``."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    subscriber_id: str
+    url: str
+    type: str
+    domains: list[Domain] = Field(min_length=1, max_length=32)
+    regions: list[Region] = Field(min_length=1, max_length=18)
+    country: str = "CAN"
+    key_id: str
+    signing_public_key: str
+    encr_public_key: str
+    valid_from: datetime
+    valid_until: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_domain(cls, data: Any) -> Any:
+        # Beckn's Subscriber has one `domain`; accept it as a one-element list.
+        if isinstance(data, dict) and "domains" not in data and isinstance(data.get("domain"), str):
+            data = {**data, "domains": [data["domain"]]}
+        return data
+
+    @field_validator("subscriber_id")
+    @classmethod
+    def _subscriber_id(cls, value: str) -> str:
+        if not SUBSCRIBER_ID.match(value):
+            raise ValueError(
+                "doit être un nom d'hôte (lettres, chiffres, tirets, points), "
+                "par ex. marche-quebec.example"
+            )
+        return value.lower()
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "doit être une URL http(s) absolue, par ex. https://noeud.example/beckn"
+            )
+        if parts.query or parts.fragment or " " in value:
+            raise ValueError("ne doit contenir ni requête (?), ni fragment (#), ni espace")
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ValueError("port invalide") from None
+        return value.rstrip("/")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in TYPES:
+            raise ValueError(f"doit valoir {', '.join(TYPES)}")
+        return upper
+
+    @field_validator("domains", "regions")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        upper = value.upper()
+        if not COUNTRY.match(upper):
+            raise ValueError("code de pays ISO 3166-1 alpha-3 attendu, par ex. CAN")
+        return upper
+
+    @field_validator("key_id")
+    @classmethod
+    def _key_id(cls, value: str) -> str:
+        if not KEY_ID.match(value):
+            raise ValueError("identifiant de clé invalide (sans « | » ni espace, 255 car. max.)")
+        return value
+
+    @field_validator("signing_public_key")
+    @classmethod
+    def _signing_key(cls, value: str) -> str:
+        try:
+            return b64encode(decode_signing_public_key(value))
+        except KeyFormatError as exc:
+            raise ValueError(f"clé publique Ed25519 inutilisable : {exc}") from None
+
+    @field_validator("encr_public_key")
+    @classmethod
+    def _encr_key(cls, value: str) -> str:
+        try:
+            return b64encode(decode_encryption_public_key(value))
+        except KeyFormatError as exc:
+            raise ValueError(f"clé publique X25519 inutilisable : {exc}") from None
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def check_window(record: SubscribeRecord, now: datetime) -> None:
+    """The validity window must be ordered and not already over."""
+    if record.valid_until <= record.valid_from:
+        raise ProtocolError(
+            "valid_until doit être postérieur à valid_from",
+            code=ErrorCode.REGISTRY_INVALID_REQUEST,
+            path="valid_until",
+        )
+    if record.valid_until <= now:
+        raise ProtocolError(
+            "valid_until est déjà passé : cette clé ne serait jamais valide",
+            code=ErrorCode.REGISTRY_INVALID_REQUEST,
+            path="valid_until",
+        )
+
+
+# --- turning validation errors into NACKs -----------------------------------------------------
+
+_FRENCH = {
+    "missing": "champ obligatoire absent",
+    "string_type": "une chaîne de caractères est attendue",
+    "list_type": "une liste est attendue",
+    "dict_type": "un objet JSON est attendu",
+    "model_type": "un objet JSON est attendu",
+    "int_parsing": "un entier est attendu",
+    "float_parsing": "un nombre est attendu",
+    "bool_parsing": "un booléen est attendu",
+    "datetime_parsing": "date-heure RFC 3339 attendue, par ex. 2026-05-01T12:00:00Z",
+    "datetime_from_date_parsing": "date-heure RFC 3339 attendue, par ex. 2026-05-01T12:00:00Z",
+    "datetime_type": "date-heure RFC 3339 attendue, par ex. 2026-05-01T12:00:00Z",
+    "too_short": "trop peu d'éléments (au moins un attendu)",
+    "too_long": "trop d'éléments",
+    "string_too_short": "valeur vide",
+    "enum": "valeur non permise",
+    "json_invalid": "JSON invalide",
+}
+
+
+def json_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("regions", 1)`` → ``regions[1]``; ``()`` → ``$``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "$"
+
+
+def validation_nack(
+    exc: ValidationError | list[dict[str, Any]],
+    *,
+    code: ErrorCode = ErrorCode.REGISTRY_INVALID_REQUEST,
+    strip: int = 0,
+) -> ProtocolError:
+    """The first validation error as a :class:`ProtocolError` (path + French message).
+
+    ``strip`` drops leading ``loc`` parts (FastAPI's ``body`` / ``query``)."""
+    errors = exc.errors() if isinstance(exc, ValidationError) else exc
+    if not errors:
+        return ProtocolError("requête invalide", code=code)
+    first = errors[0]
+    loc = tuple(first.get("loc", ()))[strip:]
+    kind = first.get("type", "")
+    message = _FRENCH.get(kind) or str(first.get("msg", "valeur invalide")).removeprefix(
+        "Value error, "
+    )
+    path = json_path(loc)
+    more = f" (et {len(errors) - 1} autre(s) erreur(s))" if len(errors) > 1 else ""
+    return ProtocolError(f"{path} : {message}{more}", code=code, path=path)
+
+
+# --- lookup filters ---------------------------------------------------------------------------
+
+KEY_ID_FIELDS = ("key_id", "ukId", "unique_key_id")
+
+
+@dataclass(frozen=True, slots=True)
+class LookupFilter:
+    """Every filter is optional; text filters are compared case-insensitively."""
+
+    subscriber_id: str | None = None
+    key_id: str | None = None
+    type: str | None = None
+    domain: str | None = None
+    region: str | None = None
+    country: str | None = None
+
+
+def _bad(path: str, message: str) -> ProtocolError:
+    return ProtocolError(f"{path} : {message}", code=ErrorCode.REGISTRY_INVALID_REQUEST, path=path)
+
+
+def _string(data: dict[str, Any], name: str, path: str | None = None) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _bad(path or name, "une chaîne de caractères est attendue")
+    value = value.strip()
+    return value or None
+
+
+def _code(data: dict[str, Any], name: str) -> str | None:
+    """``"QC-03"`` or ``{"code": "QC-03"}`` (Beckn's City / Country objects)."""
+    value = data.get(name)
+    if isinstance(value, dict):
+        return _string(value, "code", f"{name}.code")
+    return _string(data, name)
+
+
+def parse_lookup(data: Any) -> LookupFilter:
+    if not isinstance(data, dict):
+        raise _bad("$", 'un objet JSON est attendu, par ex. {"subscriber_id": "…"}')
+    key_id = None
+    for name in KEY_ID_FIELDS:
+        key_id = key_id or _string(data, name)
+    region = _code(data, "city") or _string(data, "region")
+    country = _code(data, "country")
+    location = data.get("location")
+    if location is not None:
+        if not isinstance(location, dict):
+            raise _bad("location", "un objet JSON est attendu")
+        region = region or _code(location, "city")
+        country = country or _code(location, "country")
+    kind = _string(data, "type")
+    if kind is not None:
+        kind = kind.upper()
+        if kind not in LOOKUP_TYPES:
+            raise _bad("type", f"doit valoir {', '.join(LOOKUP_TYPES)}")
+    if region is not None:
+        region = region.upper()
+        if region == ALL:
+            region = None
+    domain = _string(data, "domain")
+    return LookupFilter(
+        subscriber_id=(_string(data, "subscriber_id") or "").lower() or None,
+        key_id=key_id,
+        type=kind,
+        domain=None if domain in (None, ALL) else domain.casefold(),
+        region=region,
+        country=country.upper() if country else None,
+    )
+
+
+# --- operator bodies --------------------------------------------------------------------------
+
+
+class AdminAction(BaseModel):
+    """Body of an operator's POST: it names the action and its target, so that a signed body
+    cannot be replayed against another subscriber or for another action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str
+    subscriber_id: str
+    key_id: str | None = None
+    reason: str | None = Field(default=None, max_length=2000)

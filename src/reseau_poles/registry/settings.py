@@ -1,0 +1,104 @@
+"""Registry settings: environment variables ``RESEAU_POLES_…``, an optional TOML file, defaults.
+
+Precedence: explicit arguments, then the environment, then the TOML file
+(``RESEAU_POLES_CONFIG_FILE`` or ``--config``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from reseau_poles.protocol.keys import b64encode, decode_signing_public_key
+
+CONFIG_FILE_ENV = "RESEAU_POLES_CONFIG_FILE"
+
+
+class Policy(StrEnum):
+    OPEN = "open"  # a right answer to the challenge is enough
+    APPROVAL = "approval"  # then the operator approves
+
+
+class OperatorKey(BaseModel):
+    """A key allowed to use the operator API (``/admin``)."""
+
+    operator_id: str = Field(min_length=1, max_length=255)
+    key_id: str = Field(min_length=1, max_length=255)
+    signing_public_key: str
+
+    @field_validator("signing_public_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        return b64encode(decode_signing_public_key(value))
+
+
+class RegistrySettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RESEAU_POLES_", extra="ignore", env_nested_delimiter="__"
+    )
+
+    database_url: str = "sqlite:///./data/registry.sqlite"
+    auto_migrate: bool = True
+    policy: Policy = Policy.OPEN
+
+    # The registry's own identity: it signs lookup answers and challenges with this key.
+    subscriber_id: str = "registre.reseau-poles.example"
+    key_dir: Path = Path("./data/registry-keys")
+    public_url: str = "http://127.0.0.1:8000"
+
+    operators: list[OperatorKey] = Field(default_factory=list)
+
+    clock_skew_seconds: float = Field(default=5.0, ge=0, le=300)
+    challenge_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How often each worker checks the database for writes made by other workers.
+    snapshot_refresh_seconds: float = Field(default=2.0, gt=0, le=60)
+    response_signature_ttl_seconds: int = Field(default=30, ge=1, le=3600)
+    max_body_bytes: int = Field(default=65536, ge=1024)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+            file_secret_settings,
+        )
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None, **values: Any
+) -> RegistrySettings:
+    """Settings from ``config_file`` (TOML; or ``$RESEAU_POLES_CONFIG_FILE``), the environment
+    and ``values``."""
+    path = config_file or os.environ.get(CONFIG_FILE_ENV)
+    if not path:
+        return RegistrySettings(**values)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"fichier de configuration introuvable : {path}")
+
+    class _FromFile(RegistrySettings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    return _FromFile(**values)
