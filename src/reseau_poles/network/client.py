@@ -1,0 +1,271 @@
+"""Outbound calls: serialise once, sign the exact bytes sent, post, read the ACK/NACK.
+
+The body is turned into bytes once (:func:`body_bytes`) and those bytes are both signed and
+sent: signing one serialisation and sending another is the most common interoperability bug
+on ONDC. A peer's garbage (HTML error page, no ACK, a reset connection, a timeout) never
+raises: it comes back as a :class:`CallResult` with ``status == "ERROR"``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from ..protocol.signing import AUTHORIZATION, Signer
+from .acks import ACK_BODY, JSON_CONTENT_TYPE
+from .settings import NetworkSettings
+
+if TYPE_CHECKING:
+    from .transcript import Transcript
+
+USER_AGENT = "reseau-poles/0.1"
+Status = Literal["ACK", "NACK", "ERROR"]
+
+
+def body_bytes(body: Any) -> bytes:
+    """The wire bytes of a message: bytes as given, a model through the models' serialiser,
+    a dict as compact UTF-8 JSON."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    if hasattr(body, "model_dump_json"):
+        try:
+            from ..protocol.models import to_bytes  # the models' canonical serialiser
+        except ImportError:
+            return body.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
+        return to_bytes(body)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def context_ids(body: bytes) -> tuple[str | None, str | None]:
+    """``(transaction_id, message_id)`` of a message body, or ``None`` where unreadable."""
+    try:
+        context = json.loads(body).get("context")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(context, dict):
+        return None, None
+    transaction_id, message_id = context.get("transaction_id"), context.get("message_id")
+    return (
+        transaction_id if isinstance(transaction_id, str) else None,
+        message_id if isinstance(message_id, str) else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What came back from one call. ``latency`` in seconds; ``error`` is the peer's Beckn
+    ``Error`` object for a NACK, or ``{"code": "network", "message": …}`` for our side."""
+
+    url: str
+    action: str
+    status: Status
+    http_status: int | None
+    latency: float
+    error: Mapping[str, Any] | None = None
+    response_body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ACK"
+
+    @property
+    def error_code(self) -> str | None:
+        code = self.error.get("code") if self.error else None
+        return str(code) if code is not None else None
+
+    @property
+    def retryable(self) -> bool:
+        """Worth sending again later: no answer, an overloaded or failing peer, or a signature
+        refusal (the peer's registry cache may not know our new key yet)."""
+        if self.status == "ERROR":
+            return self.http_status is None or self.http_status >= 500 or self.http_status == 429
+        return self.status == "NACK" and self.http_status == 401
+
+
+def read_ack(http_status: int, content: bytes) -> tuple[Status, Mapping[str, Any] | None]:
+    """Classify a peer's answer. Only a 2xx with ``message.ack.status == "ACK"`` is an ACK."""
+    if content == ACK_BODY:
+        if 200 <= http_status < 300:
+            return "ACK", None
+        return "ERROR", {"code": "http", "message": f"ACK avec HTTP {http_status}"}
+    try:
+        data = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return "ERROR", {"code": "http", "message": f"réponse HTTP {http_status} non JSON"}
+    message = data.get("message") if isinstance(data, dict) else None
+    ack = message.get("ack") if isinstance(message, dict) else None
+    status = ack.get("status") if isinstance(ack, dict) else None
+    if status == "ACK" and 200 <= http_status < 300:
+        return "ACK", None
+    if status == "NACK":
+        error = data.get("error")
+        return "NACK", error if isinstance(error, dict) else {"message": "NACK sans erreur"}
+    return "ERROR", {"code": "http", "message": f"réponse HTTP {http_status} sans ACK ni NACK"}
+
+
+class NetworkClient:
+    """Signed Beckn calls over one pooled ``httpx.AsyncClient`` (HTTP/1.1 keep-alive).
+
+    Create it inside the event loop that uses it (a role's lifespan) and close it with
+    :meth:`aclose` or ``async with``.
+    """
+
+    def __init__(
+        self,
+        signer: Signer | None,
+        *,
+        timeout: float = 10.0,
+        connect_timeout: float = 3.0,
+        max_connections: int = 200,
+        max_keepalive: int = 50,
+        max_response_bytes: int = 1_048_576,
+        signature_ttl: int = 30,
+        transcript: Transcript | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.signer = signer
+        self.signature_ttl = signature_ttl
+        self.max_response_bytes = max_response_bytes
+        self.transcript = transcript
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_keepalive
+            ),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        signer: Signer | None,
+        settings: NetworkSettings,
+        *,
+        transcript: Transcript | None = None,
+    ) -> NetworkClient:
+        return cls(
+            signer,
+            timeout=settings.http_timeout,
+            connect_timeout=settings.http_connect_timeout,
+            max_connections=settings.http_max_connections,
+            max_keepalive=settings.http_max_keepalive,
+            max_response_bytes=settings.max_response_bytes,
+            signature_ttl=settings.signature_ttl,
+            transcript=transcript,
+        )
+
+    async def __aenter__(self) -> NetworkClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    def sign(self, body: bytes) -> str:
+        if self.signer is None:
+            raise RuntimeError("ce client n'a pas de clé de signature")
+        return self.signer.sign(body, ttl=self.signature_ttl)
+
+    async def send(
+        self,
+        url: str,
+        action: str,
+        body: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        signature_header: str | None = AUTHORIZATION,
+        timeout: float | None = None,
+    ) -> CallResult:
+        """``POST {url}/{action}`` with ``body`` signed in ``signature_header``.
+
+        The gateway forwards a buyer's message with ``headers={"Authorization": theirs}`` and
+        ``signature_header=GATEWAY_AUTHORIZATION``; ``signature_header=None`` sends unsigned.
+        """
+        content = body_bytes(body)
+        request_headers = {"Content-Type": JSON_CONTENT_TYPE}
+        if headers:
+            request_headers.update(headers)
+        if signature_header is not None:
+            request_headers[signature_header] = self.sign(content)
+        target = url.rstrip("/") + "/" + action
+        return await self.post(target, action, content, request_headers, timeout=timeout)
+
+    async def post(
+        self,
+        target: str,
+        action: str,
+        content: bytes,
+        headers: Mapping[str, str],
+        *,
+        timeout: float | None = None,
+    ) -> CallResult:
+        """Send prepared bytes and headers as they are; never raises for the peer's doing."""
+        started = time.perf_counter()
+        http_status: int | None = None
+        received = b""
+        try:
+            async with self._http.stream(
+                "POST",
+                target,
+                content=content,
+                headers=headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            ) as response:
+                http_status = response.status_code
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise _TooLarge
+                    chunks.append(chunk)
+                received = b"".join(chunks)
+        except _TooLarge:
+            result = self._failed(target, action, started, http_status, "réponse trop volumineuse")
+        except httpx.TimeoutException:
+            result = self._failed(target, action, started, http_status, "délai dépassé")
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            result = self._failed(
+                target, action, started, http_status, f"échec réseau : {type(exc).__name__}"
+            )
+        else:
+            status, error = read_ack(http_status, received)
+            result = CallResult(
+                target,
+                action,
+                status,
+                http_status,
+                time.perf_counter() - started,
+                error,
+                received,
+            )
+        if self.transcript is not None:
+            self.transcript.outbound(target, action, headers, content, result)
+        return result
+
+    @staticmethod
+    def _failed(
+        target: str, action: str, started: float, http_status: int | None, message: str
+    ) -> CallResult:
+        return CallResult(
+            target,
+            action,
+            "ERROR",
+            http_status,
+            time.perf_counter() - started,
+            {"code": "network", "message": message},
+        )
+
+
+class _TooLarge(Exception):
+    pass

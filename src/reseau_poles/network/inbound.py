@@ -1,0 +1,425 @@
+"""Inbound pipeline: what a node does with a protocol call before its route sees it.
+
+The steps, in order, each one small method of :class:`Inbound` so a reader sees the path
+(ARCHITECTURE.md, "a request is a pipeline of named steps"):
+
+1. :meth:`~Inbound.read_body` – the raw bytes, refused with 413 beyond the size limit;
+2. :meth:`~Inbound.verify_signature` – ``Authorization`` against the signer's key found
+   through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or the older
+   ``Proxy-Authorization``) when present or required;
+3. :meth:`~Inbound.decode` – JSON with a ``context`` object;
+4. :meth:`~Inbound.check_signer` – the ``Authorization`` signer is ``context.bap_id`` for a
+   request, ``context.bpp_id`` for a callback (``on_*``);
+5. :meth:`~Inbound.guard_replay` – a ``(subscriber_id, message_id, action)`` seen inside its
+   validity window is refused;
+6. :meth:`~Inbound.validate` – the Beckn model, when the models package is there.
+
+Signatures are checked on the bytes received, before any JSON parsing: an unsigned or forged
+call learns nothing about our parser. Failures raise :class:`Refusal`, which
+:func:`install` turns into the answer: 401 with ``WWW-Authenticate`` (``Proxy-Authenticate``
+for the gateway header) and a NACK for signature and replay refusals; 400 NACK with the JSON
+path for a bad message; 413 for an oversized body. The refusing role picks the error code.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import ClientDisconnect
+
+from ..protocol.errors import (
+    INVALID_SIGNATURE_BY_ROLE,
+    STALE_REQUEST_BY_ROLE,
+    ProtocolError,
+    SignatureError,
+    StaleRequestError,
+)
+from ..protocol.signing import (
+    AUTHORIZATION,
+    GATEWAY_AUTHORIZATION,
+    PROXY_AUTHORIZATION,
+    SIGNED_HEADERS,
+    SignatureHeader,
+    check_header,
+    parse_header,
+    verify_signature,
+)
+from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
+from .lookup import RegistryError, RegistryLookup, SubscriberRecord
+from .replay import ReplayGuard, replay_key
+from .settings import NetworkSettings
+
+ROLES = ("BAP", "BPP", "BG", "BREG")
+
+
+@dataclass(slots=True)
+class InboundMessage:
+    """A protocol call that passed every check: what a route works with."""
+
+    action: str
+    body: bytes
+    payload: dict[str, Any]
+    signer: SignatureHeader
+    signer_record: SubscriberRecord
+    gateway: SignatureHeader | None = None
+    model: Any = None
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self.payload["context"]
+
+    @property
+    def message(self) -> Any:
+        return self.payload.get("message")
+
+    @property
+    def transaction_id(self) -> str | None:
+        return self.context.get("transaction_id")
+
+    @property
+    def message_id(self) -> str:
+        return self.context["message_id"]
+
+    @property
+    def bap_id(self) -> str | None:
+        return self.context.get("bap_id")
+
+    @property
+    def bap_uri(self) -> str | None:
+        return self.context.get("bap_uri")
+
+    @property
+    def bpp_id(self) -> str | None:
+        return self.context.get("bpp_id")
+
+    @property
+    def bpp_uri(self) -> str | None:
+        return self.context.get("bpp_uri")
+
+
+def _model_parser() -> Any:
+    """The models' ``parse_message(action, raw)`` once that package exists, else ``None``."""
+    try:
+        from ..protocol.models import parse_message
+    except ImportError:
+        return None
+    return parse_message
+
+
+class Inbound:
+    """The verification pipeline of one node; also a FastAPI dependency.
+
+    ``role`` is ours (``BAP``, ``BPP``, ``BG``): it decides the error codes we answer with.
+    """
+
+    def __init__(
+        self,
+        subscriber_id: str,
+        role: str,
+        lookup: RegistryLookup,
+        *,
+        replay_guard: ReplayGuard | None = None,
+        max_body_bytes: int = 1_048_576,
+        skew: float = 5.0,
+        replay_max_window: float = 3600.0,
+        require_gateway_signature: bool = False,
+        validate_models: bool = True,
+    ) -> None:
+        if role not in ROLES:
+            raise ValueError(f"rôle inconnu : {role!r} (attendu : {', '.join(ROLES)})")
+        self.subscriber_id = subscriber_id
+        self.role = role
+        self.lookup = lookup
+        self.replay_guard = replay_guard
+        self.max_body_bytes = max_body_bytes
+        self.skew = skew
+        self.replay_max_window = replay_max_window
+        self.require_gateway_signature = require_gateway_signature
+        self.invalid_signature_code = INVALID_SIGNATURE_BY_ROLE[role]
+        self.stale_code = STALE_REQUEST_BY_ROLE[role]
+        self.invalid_request_code = INVALID_REQUEST_BY_ROLE[role]
+        self._parse_message = _model_parser() if validate_models else None
+        challenge = f'Signature realm="{subscriber_id}",headers="{SIGNED_HEADERS}"'
+        self._www_authenticate = {"WWW-Authenticate": challenge}
+        self._proxy_authenticate = {"Proxy-Authenticate": challenge}
+
+    @classmethod
+    def from_settings(
+        cls,
+        subscriber_id: str,
+        role: str,
+        settings: NetworkSettings,
+        lookup: RegistryLookup,
+        *,
+        replay_guard: ReplayGuard | None = None,
+    ) -> Inbound:
+        return cls(
+            subscriber_id,
+            role,
+            lookup,
+            replay_guard=replay_guard,
+            max_body_bytes=settings.max_body_bytes,
+            skew=settings.signature_skew,
+            replay_max_window=settings.replay_max_window,
+            require_gateway_signature=settings.require_gateway_signature,
+        )
+
+    # --- FastAPI ------------------------------------------------------------------------------
+
+    async def __call__(self, request: Request) -> InboundMessage:
+        """The dependency: ``message: InboundMessage = Depends(inbound)`` on ``POST /{action}``."""
+        action = request.path_params.get("action") or request.url.path.rstrip("/").rsplit("/")[-1]
+        body = await self.read_body(request)
+        return await self.verify(body, request.headers, action)
+
+    # --- the steps ----------------------------------------------------------------------------
+
+    async def read_body(self, request: Request) -> bytes:
+        """Step 1: the raw bytes, never more than ``max_body_bytes``."""
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise self._bad_request("Content-Length invalide", "headers.Content-Length")
+            if int(declared) > self.max_body_bytes:
+                raise self._too_large()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise self._too_large()
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise self._bad_request(
+                "connexion fermée pendant la lecture du corps", "body"
+            ) from None
+        return b"".join(chunks)
+
+    async def verify(self, body: bytes, headers: Mapping[str, str], action: str) -> InboundMessage:
+        """Steps 2 to 6 on a body already read: what a raw ASGI app calls directly."""
+        signer, record, gateway = await self.verify_signature(body, headers, action)
+        payload = self.decode(body, action)
+        self.check_signer(payload["context"], action, signer)
+        key = await self.guard_replay(payload["context"], action, signer)
+        try:
+            model = self.validate(action, body, payload)
+        except Refusal:
+            if key is not None and self.replay_guard is not None:
+                await self.replay_guard.forget(key)
+            raise
+        return InboundMessage(action, body, payload, signer, record, gateway, model)
+
+    async def verify_signature(
+        self, body: bytes, headers: Mapping[str, str], action: str
+    ) -> tuple[SignatureHeader, SubscriberRecord, SignatureHeader | None]:
+        """Step 2: ``Authorization``, then the gateway's header when present or required."""
+        signer, record = await self._verify_one(
+            body, _header(headers, AUTHORIZATION), AUTHORIZATION
+        )
+        gateway_name = GATEWAY_AUTHORIZATION
+        gateway_value = _header(headers, GATEWAY_AUTHORIZATION)
+        if gateway_value is None and _header(headers, PROXY_AUTHORIZATION) is not None:
+            gateway_name, gateway_value = PROXY_AUTHORIZATION, _header(headers, PROXY_AUTHORIZATION)
+        gateway = None
+        if gateway_value is not None or (self.require_gateway_signature and action == "search"):
+            gateway, gateway_record = await self._verify_one(
+                body, gateway_value, gateway_name, gateway=True
+            )
+            if gateway_record.type != "BG":
+                raise self._unauthorized(
+                    SignatureError(
+                        "not_a_gateway",
+                        f"{gateway.subscriber_id} n'est pas inscrit comme passerelle (BG)",
+                        code=self.invalid_signature_code,
+                        path=f"headers.{gateway_name}",
+                    ),
+                    gateway=True,
+                )
+        return signer, record, gateway
+
+    def decode(self, body: bytes, action: str) -> dict[str, Any]:
+        """Step 3: JSON object with a ``context`` whose ``action`` is the URL's and which
+        carries a ``message_id`` (needed by the replay guard)."""
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self._bad_request(f"corps illisible (JSON invalide) : {exc}", "$") from None
+        if not isinstance(payload, dict):
+            raise self._bad_request("le corps doit être un objet JSON", "$")
+        context = payload.get("context")
+        if not isinstance(context, dict):
+            raise self._bad_request("context manquant ou invalide", "context")
+        if context.get("action") != action:
+            raise self._bad_request(
+                f"context.action vaut {context.get('action')!r} mais l'appel vise /{action}",
+                "context.action",
+            )
+        message_id = context.get("message_id")
+        if not isinstance(message_id, str) or not message_id:
+            raise self._bad_request("context.message_id manquant", "context.message_id")
+        return payload
+
+    def check_signer(
+        self, context: Mapping[str, Any], action: str, signer: SignatureHeader
+    ) -> None:
+        """Step 4: who signed must be who the context says sent it."""
+        field = "bpp_id" if action.startswith("on_") else "bap_id"
+        expected = context.get(field)
+        if signer.subscriber_id != expected:
+            raise self._unauthorized(
+                SignatureError(
+                    "signer_mismatch",
+                    f"message signé par {signer.subscriber_id!r} alors que context.{field} "
+                    f"vaut {expected!r}",
+                    code=self.invalid_signature_code,
+                    path=f"context.{field}",
+                )
+            )
+
+    async def guard_replay(
+        self, context: Mapping[str, Any], action: str, signer: SignatureHeader
+    ) -> str | None:
+        """Step 5: remember the message for as long as its signature could be replayed."""
+        if self.replay_guard is None:
+            return None
+        key = replay_key(signer.subscriber_id, context["message_id"], action)
+        window = min(signer.expires + self.skew - time.time(), self.replay_max_window)
+        if not await self.replay_guard.remember(key, max(window, self.skew)):
+            raise self._unauthorized(
+                StaleRequestError(
+                    f"message déjà reçu (rejeu) : {action} {context['message_id']} "
+                    f"de {signer.subscriber_id}",
+                    code=self.stale_code,
+                    path="context.message_id",
+                )
+            )
+        return key
+
+    def validate(self, action: str, body: bytes, payload: dict[str, Any]) -> Any:
+        """Step 6: the Beckn model of the action, when the models package is installed."""
+        if self._parse_message is None:
+            return None
+        try:
+            return self._parse_message(action, body)
+        except ProtocolError as exc:
+            if exc.code == INVALID_REQUEST_BY_ROLE["BPP"]:
+                exc.code = self.invalid_request_code
+            raise Refusal(exc, status_code=400) from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise self._bad_request(f"message invalide : {exc}", "message") from None
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def _verify_one(
+        self, body: bytes, value: str | None, header_name: str, *, gateway: bool = False
+    ) -> tuple[SignatureHeader, SubscriberRecord]:
+        code = self.invalid_signature_code
+        path = f"headers.{header_name}"
+        try:
+            parsed = parse_header(value, header_name=header_name)
+            check_header(parsed, skew=self.skew, header_name=header_name, invalid_code=code)
+            try:
+                records = await self.lookup.key(parsed.subscriber_id, parsed.key_id)
+            except RegistryError as exc:
+                raise SignatureError(exc.reason, str(exc), code=code, path=path) from None
+            record = next((r for r in records if r.subscribed), None)
+            if record is None:
+                raise SignatureError(
+                    "subscriber_inactive",
+                    f"{parsed.subscriber_id} n'est pas actif dans le registre "
+                    f"(statut {records[0].status})",
+                    code=code,
+                    path=path,
+                )
+            if gateway:
+                record = next((r for r in records if r.subscribed and r.type == "BG"), record)
+            check_header(
+                parsed,
+                skew=self.skew,
+                key_validity=record.validity,
+                header_name=header_name,
+                invalid_code=code,
+            )
+            verify_signature(
+                body,
+                parsed,
+                record.signing_public_key or "",
+                header_name=header_name,
+                invalid_code=code,
+            )
+        except SignatureError as exc:
+            exc.code = code
+            raise self._unauthorized(exc, gateway=gateway) from None
+        return parsed, record
+
+    def _unauthorized(self, error: ProtocolError, *, gateway: bool = False) -> Refusal:
+        headers = self._proxy_authenticate if gateway else self._www_authenticate
+        return Refusal(error, status_code=401, headers=headers)
+
+    def _bad_request(self, message: str, path: str) -> Refusal:
+        return Refusal(
+            ProtocolError(message, code=self.invalid_request_code, path=path), status_code=400
+        )
+
+    def _too_large(self) -> Refusal:
+        return Refusal(
+            ProtocolError(
+                f"corps trop volumineux (limite : {self.max_body_bytes} octets)",
+                code=self.invalid_request_code,
+                path="body",
+            ),
+            status_code=413,
+        )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return value
+
+
+def ack() -> Response:
+    """The ACK response, as fixed bytes."""
+    return Response(ACK_BODY, media_type=JSON_CONTENT_TYPE)
+
+
+def refusal_response(refusal: Refusal) -> Response:
+    return Response(
+        refusal.body(),
+        status_code=refusal.status_code,
+        headers=refusal.headers,
+        media_type=JSON_CONTENT_TYPE,
+    )
+
+
+def install(app: FastAPI, inbound: Inbound | None = None) -> None:
+    """Make every failure an answer: refusals become their NACK, FastAPI's own validation
+    errors a 400 NACK with the path, anything unexpected a NACK without a traceback."""
+    code = inbound.invalid_request_code if inbound else INVALID_REQUEST_BY_ROLE["BPP"]
+
+    async def on_refusal(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refusal)
+        return refusal_response(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> Response:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        location = errors[0].get("loc", ()) if errors else ()
+        path = ".".join(str(part) for part in location) or "$"
+        error = ProtocolError("requête invalide", code=code, path=path)
+        return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
+
+    async def on_error(_request: Request, _exc: Exception) -> Response:
+        error = ProtocolError("erreur interne du nœud ; réessayez plus tard", code=code)
+        return Response(nack_body(error), status_code=500, media_type=JSON_CONTENT_TYPE)
+
+    app.add_exception_handler(Refusal, on_refusal)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_error)

@@ -1,0 +1,414 @@
+"""Registry lookup client with a cache: who holds this key, who serves this domain and region.
+
+Every inbound message needs the signer's public key, so the cache sits on the hot path.
+Rules (PROTOCOL.md):
+
+* entries live at most ``ttl`` seconds (60 by default) so a suspension reaches every node
+  within a minute, and never past the key's ``valid_until``;
+* concurrent misses for the same entry make one registry call (single flight);
+* the registry signs its answers; an answer whose signature does not verify against the
+  registry's key (configured, or fetched once from its well-known document and pinned) is
+  treated as no answer at all;
+* when the registry is down, cached entries keep serving until they expire, then lookups fail
+  with :class:`RegistryUnavailable`, which the inbound pipeline turns into a clean 401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from ..protocol.errors import SignatureError
+from ..protocol.signing import AUTHORIZATION, KeyValidity, verify
+from .settings import NetworkSettings
+
+WELL_KNOWN_PATH = "/.well-known/reseau-poles/registry.json"
+SUBSCRIBED = "SUBSCRIBED"
+
+
+class RegistryError(Exception):
+    """A lookup that gave no usable key. ``reason`` is a short word for logs and metrics."""
+
+    reason = "registry_error"
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry did not answer, or answered something we cannot trust."""
+
+    reason = "registry_unavailable"
+
+
+class KeyNotFound(RegistryError):
+    """The registry answered, and it knows no valid key by that subscriber and key id."""
+
+    reason = "unknown_key"
+
+
+def parse_time(value: Any) -> float | None:
+    """RFC 3339 (``…Z`` or an offset) or unix seconds to unix seconds; naive means UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberRecord:
+    """One element of a lookup answer, read tolerantly (Beckn 1.1 and ONDC field names)."""
+
+    subscriber_id: str
+    url: str | None
+    type: str | None
+    domain: str | None
+    key_id: str | None
+    signing_public_key: str | None
+    encr_public_key: str | None
+    valid_from: float | None
+    valid_until: float | None
+    status: str | None
+    city: str | None = None
+    country: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, item: Any) -> SubscriberRecord | None:
+        """``None`` for anything that is not a record with a subscriber id."""
+        if not isinstance(item, Mapping):
+            return None
+        subscriber_id = _text(item.get("subscriber_id"))
+        if subscriber_id is None:
+            return None
+        location = item.get("location") if isinstance(item.get("location"), Mapping) else {}
+        city = item.get("city")
+        if isinstance(city, Mapping):
+            city = city.get("code")
+        if city is None and isinstance(location.get("city"), Mapping):
+            city = location["city"].get("code")
+        country = item.get("country")
+        if isinstance(country, Mapping):
+            country = country.get("code")
+        if country is None and isinstance(location.get("country"), Mapping):
+            country = location["country"].get("code")
+        kind = _text(item.get("type"))
+        return cls(
+            subscriber_id=subscriber_id,
+            url=_text(item.get("url")) or _text(item.get("subscriber_url")),
+            type=kind.upper() if kind else None,
+            domain=_text(item.get("domain")),
+            key_id=_text(item.get("key_id"))
+            or _text(item.get("ukId"))
+            or _text(item.get("unique_key_id")),
+            signing_public_key=_text(item.get("signing_public_key")),
+            encr_public_key=_text(item.get("encr_public_key")),
+            valid_from=parse_time(item.get("valid_from")),
+            valid_until=parse_time(item.get("valid_until")),
+            status=_text(item.get("status")),
+            city=_text(city),
+            country=_text(country),
+            raw=dict(item),
+        )
+
+    @property
+    def validity(self) -> KeyValidity:
+        return KeyValidity(self.valid_from, self.valid_until)
+
+    @property
+    def subscribed(self) -> bool:
+        return (self.status or "").upper() == SUBSCRIBED
+
+    def expired(self, now: float) -> bool:
+        return self.valid_until is not None and self.valid_until < now
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryKey:
+    """The key the registry signs its answers with."""
+
+    subscriber_id: str | None
+    key_id: str | None
+    signing_public_key: str
+
+
+@dataclass(slots=True)
+class _Entry:
+    records: tuple[SubscriberRecord, ...]
+    expires_at: float
+
+
+@dataclass(slots=True)
+class LookupStats:
+    hits: int = 0
+    misses: int = 0
+    registry_calls: int = 0
+    failures: int = 0
+
+
+class RegistryLookup:
+    """Cached, verified ``POST {registry}/lookup``. One instance per event loop (it owns an
+    ``httpx.AsyncClient`` unless given one)."""
+
+    def __init__(
+        self,
+        registry_url: str,
+        *,
+        registry_public_key: str | None = None,
+        registry_subscriber_id: str | None = None,
+        registry_key_id: str | None = None,
+        ttl: float = 60.0,
+        negative_ttl: float = 5.0,
+        timeout: float = 5.0,
+        max_entries: int = 10_000,
+        skew: float = 5.0,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+        well_known_url: str | None = None,
+    ) -> None:
+        self.registry_url = registry_url.rstrip("/")
+        self.well_known_url = well_known_url or self.registry_url + WELL_KNOWN_PATH
+        self.ttl = ttl
+        self.negative_ttl = negative_ttl
+        self.timeout = timeout
+        self.max_entries = max_entries
+        self.skew = skew
+        self.clock = clock
+        self.stats = LookupStats()
+        self._registry_key = (
+            RegistryKey(registry_subscriber_id, registry_key_id, registry_public_key)
+            if registry_public_key
+            else None
+        )
+        self._expected_registry_id = registry_subscriber_id
+        self._http = http
+        self._owns_http = http is None
+        self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry]] = {}
+        self._key_lock: asyncio.Lock | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: NetworkSettings, *, http: httpx.AsyncClient | None = None
+    ) -> RegistryLookup:
+        if not settings.registry_url:
+            raise ValueError("registry_url manquant : le nœud doit connaître son registre")
+        return cls(
+            settings.registry_url,
+            registry_public_key=settings.registry_public_key,
+            registry_subscriber_id=settings.registry_subscriber_id,
+            ttl=settings.lookup_cache_ttl,
+            negative_ttl=settings.lookup_negative_ttl,
+            timeout=settings.lookup_timeout,
+            max_entries=settings.lookup_cache_max_entries,
+            skew=settings.signature_skew,
+            http=http,
+        )
+
+    # --- public API ---------------------------------------------------------------------------
+
+    async def key(self, subscriber_id: str, key_id: str) -> tuple[SubscriberRecord, ...]:
+        """The registry's records for this subscriber's key, valid now.
+
+        Raises :class:`KeyNotFound` (the registry knows no such valid key) or
+        :class:`RegistryUnavailable` (no trustworthy answer and nothing cached).
+        """
+        entry = await self._get(("key", subscriber_id, key_id), self._fetch_key)
+        if not entry.records:
+            raise KeyNotFound(
+                f"clé inconnue du registre : {subscriber_id}|{key_id} (ou hors de sa validité)"
+            )
+        return entry.records
+
+    async def find(
+        self,
+        *,
+        type: str | None = None,
+        domain: str | None = None,
+        city: str | None = None,
+        country: str | None = None,
+    ) -> tuple[SubscriberRecord, ...]:
+        """Subscribed participants of a type, domain and region (the gateway's routing)."""
+        entry = await self._get(("find", type, domain, city, country), self._fetch_find)
+        return entry.records
+
+    async def lookup(self, filters: Mapping[str, Any]) -> list[SubscriberRecord]:
+        """One uncached, verified registry call."""
+        return await self._call(filters)
+
+    def invalidate(self) -> None:
+        """Forget every cached entry (tests, or an operator's signal)."""
+        self._cache.clear()
+
+    async def aclose(self) -> None:
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+            self._http = None
+
+    # --- cache and single flight --------------------------------------------------------------
+
+    async def _get(
+        self,
+        cache_key: tuple[Any, ...],
+        fetch: Callable[[tuple[Any, ...]], Any],
+    ) -> _Entry:
+        entry = self._cache.get(cache_key)
+        if entry is not None and entry.expires_at > self.clock():
+            self.stats.hits += 1
+            return entry
+        self.stats.misses += 1
+        future = self._inflight.get(cache_key)
+        if future is None:
+            future = asyncio.ensure_future(self._fill(cache_key, fetch))
+            self._inflight[cache_key] = future
+            future.add_done_callback(lambda done: self._done(cache_key, done))
+        # shield: a caller that gives up (client gone) must not cancel the others' lookup.
+        return await asyncio.shield(future)
+
+    def _done(self, cache_key: tuple[Any, ...], future: asyncio.Future[_Entry]) -> None:
+        self._inflight.pop(cache_key, None)
+        if not future.cancelled():
+            future.exception()  # retrieved here, so an unawaited failure logs nothing
+
+    async def _fill(self, cache_key: tuple[Any, ...], fetch: Callable[..., Any]) -> _Entry:
+        records: tuple[SubscriberRecord, ...] = await fetch(cache_key)
+        now = self.clock()
+        if records:
+            expires_at = now + self.ttl
+            for record in records:
+                if record.valid_until is not None:
+                    expires_at = min(expires_at, record.valid_until)
+        else:
+            expires_at = now + self.negative_ttl
+        entry = _Entry(records, expires_at)
+        self._cache[cache_key] = entry
+        self._cache.move_to_end(cache_key)
+        while len(self._cache) > self.max_entries:
+            self._cache.popitem(last=False)
+        return entry
+
+    async def _fetch_key(self, cache_key: tuple[Any, ...]) -> tuple[SubscriberRecord, ...]:
+        _, subscriber_id, key_id = cache_key
+        records = await self._call({"subscriber_id": subscriber_id, "key_id": key_id})
+        now = self.clock()
+        return tuple(
+            record
+            for record in records
+            if record.subscriber_id == subscriber_id
+            and record.key_id == key_id
+            and record.signing_public_key
+            and not record.expired(now)
+        )
+
+    async def _fetch_find(self, cache_key: tuple[Any, ...]) -> tuple[SubscriberRecord, ...]:
+        _, kind, domain, city, country = cache_key
+        filters = {
+            name: value
+            for name, value in (("type", kind), ("domain", domain), ("city", city))
+            if value is not None
+        }
+        if country is not None:
+            filters["country"] = country
+        records = await self._call(filters)
+        now = self.clock()
+        return tuple(record for record in records if record.subscribed and not record.expired(now))
+
+    # --- the registry call --------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.timeout)
+        return self._http
+
+    async def _call(self, filters: Mapping[str, Any]) -> list[SubscriberRecord]:
+        registry_key = await self._trusted_key()
+        body = json.dumps(dict(filters), separators=(",", ":")).encode("utf-8")
+        self.stats.registry_calls += 1
+        try:
+            response = await self._client().post(
+                self.registry_url + "/lookup",
+                content=body,
+                headers={"Content-Type": "application/json"},
+                timeout=self.timeout,
+            )
+        except httpx.HTTPError as exc:
+            self.stats.failures += 1
+            raise RegistryUnavailable(
+                f"registre injoignable ({type(exc).__name__}) : {self.registry_url}"
+            ) from None
+        if response.status_code != 200:
+            self.stats.failures += 1
+            raise RegistryUnavailable(f"le registre a répondu HTTP {response.status_code}")
+        try:
+            verify(
+                response.content,
+                response.headers.get(AUTHORIZATION),
+                registry_key.signing_public_key,
+                now=time.time(),
+                skew=self.skew,
+                expected_subscriber_id=registry_key.subscriber_id,
+                expected_key_id=registry_key.key_id,
+            )
+        except SignatureError as exc:
+            self.stats.failures += 1
+            raise RegistryUnavailable(
+                f"réponse du registre non authentifiée ({exc.reason}) : {exc.message}"
+            ) from None
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            self.stats.failures += 1
+            raise RegistryUnavailable("réponse du registre illisible (pas du JSON)") from None
+        if not isinstance(data, list):
+            self.stats.failures += 1
+            raise RegistryUnavailable("réponse du registre inattendue (tableau JSON attendu)")
+        return [record for record in map(SubscriberRecord.from_json, data) if record is not None]
+
+    async def _trusted_key(self) -> RegistryKey:
+        """The registry's key: configured, or fetched once from the well-known document and
+        pinned for the life of this object (trust on first use)."""
+        if self._registry_key is not None:
+            return self._registry_key
+        if self._key_lock is None:
+            self._key_lock = asyncio.Lock()
+        async with self._key_lock:
+            if self._registry_key is not None:
+                return self._registry_key
+            try:
+                response = await self._client().get(self.well_known_url, timeout=self.timeout)
+                document = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                document = None
+            if not isinstance(document, Mapping) or not _text(document.get("signing_public_key")):
+                self.stats.failures += 1
+                raise RegistryUnavailable(
+                    f"clé publique du registre introuvable à {self.well_known_url}"
+                )
+            subscriber_id = _text(document.get("subscriber_id"))
+            if self._expected_registry_id and subscriber_id != self._expected_registry_id:
+                raise RegistryUnavailable(
+                    f"le registre se présente comme {subscriber_id!r}, "
+                    f"on attendait {self._expected_registry_id!r}"
+                )
+            self._registry_key = RegistryKey(
+                subscriber_id, _text(document.get("key_id")), document["signing_public_key"]
+            )
+            return self._registry_key

@@ -1,0 +1,315 @@
+"""Outbox: outbound calls that must not be lost (callbacks, webhooks).
+
+A role writes the call with :func:`enqueue` in the same transaction as the state change that
+caused it, so either both happen or neither does. An :class:`OutboxWorker` then delivers it
+in the background, retrying with exponential backoff (and jitter, so a recovering peer is not
+hit by every node at once) until the peer ACKs or the deadline passes.
+
+* The body bytes and message id are fixed at enqueue time and sent unchanged on every retry;
+  the signature is made at send time, because signatures expire.
+* Rows are claimed with one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)
+  RETURNING``: several workers on PostgreSQL never claim the same row; on SQLite the statement
+  runs under the write lock (``BEGIN IMMEDIATE``), which suits the single worker SQLite has.
+* A claim is a lease: a worker killed mid-delivery leaves rows that another (or the restarted)
+  worker takes again once the lease ends. Delivery is therefore at least once; receivers
+  de-duplicate by message id. A NACK "stale request" (20002/30022) on a second attempt means
+  the peer already has the message, and counts as delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, insert, or_, select, update
+
+from ..protocol.errors import ErrorCode
+from ..storage import is_sqlite, utcnow
+from ..storage.engine import SQLITE_IMMEDIATE
+from .client import CallResult, NetworkClient, body_bytes, context_ids
+from .settings import NetworkSettings
+from .tables import outbox_table
+
+log = logging.getLogger(__name__)
+
+PENDING, DELIVERING, DELIVERED, FAILED, EXPIRED = (
+    "pending",
+    "delivering",
+    "delivered",
+    "failed",
+    "expired",
+)
+DEFAULT_TTL = 86_400.0
+_ALREADY_RECEIVED = {ErrorCode.BUYER_STALE_REQUEST.value, ErrorCode.STALE_REQUEST.value}
+
+
+def enqueue(
+    session: Any,
+    target_url: str,
+    action: str,
+    body: Any,
+    *,
+    message_id: str | None = None,
+    transaction_id: str | None = None,
+    ttl: float | None = None,
+    deadline: datetime | None = None,
+    headers: Mapping[str, str] | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """Add a call to the outbox inside the caller's transaction; returns the row id.
+
+    ``session`` is a SQLAlchemy ``Session`` or ``Connection`` (with an ``AsyncSession``, call
+    it through ``await session.run_sync(lambda s: enqueue(s, …))``). ``body`` is bytes, a
+    model or a dict, serialised here once. The call is posted to ``{target_url}/{action}``
+    until ACKed or until ``deadline`` (default: ``ttl`` seconds from now, one day if unset).
+    Nothing is sent before the caller commits: wake the worker after the commit.
+    """
+    content = body_bytes(body)
+    if message_id is None or transaction_id is None:
+        found_transaction, found_message = context_ids(content)
+        message_id = message_id or found_message
+        transaction_id = transaction_id or found_transaction
+    now = utcnow()
+    if deadline is None:
+        deadline = now + timedelta(seconds=DEFAULT_TTL if ttl is None else ttl)
+    statement = (
+        insert(outbox_table)
+        .values(
+            target_url=target_url,
+            action=action,
+            body=content,
+            headers=json.dumps(dict(headers)) if headers else None,
+            message_id=message_id,
+            transaction_id=transaction_id,
+            status=PENDING,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=not_before or now,
+            deadline=deadline,
+        )
+        .returning(outbox_table.c.id)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def backoff(attempts: int, base: float, cap: float) -> float:
+    """Seconds before the next try after ``attempts`` tries: doubling, capped, "equal jitter"
+    (half fixed, half random) so retries spread out but never come back at once."""
+    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
+    return ceiling / 2 + random.random() * ceiling / 2
+
+
+class OutboxWorker:
+    """Delivers due outbox rows in the background: ``worker.start()`` in a role's lifespan,
+    ``await worker.stop()`` at shutdown, ``worker.wake()`` after committing new rows."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: NetworkClient,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 20,
+        poll_interval: float = 0.5,
+        base_delay: float = 1.0,
+        max_delay: float = 300.0,
+        lease: float = 30.0,
+        on_result: Callable[[Mapping[str, Any], CallResult, str], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.lease = lease
+        self.on_result = on_result
+        self._sqlite = is_sqlite(engine)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_settings(
+        cls, engine: Engine, client: NetworkClient, settings: NetworkSettings, **kwargs: Any
+    ) -> OutboxWorker:
+        return cls(
+            engine,
+            client,
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval,
+            base_delay=settings.outbox_base_delay,
+            max_delay=settings.outbox_max_delay,
+            lease=settings.outbox_lease,
+            **kwargs,
+        )
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None or self._task.done():
+            self._stopping = False
+            self._task = asyncio.create_task(self.run(), name=f"outbox-{self.worker_id}")
+        return self._task
+
+    def wake(self) -> None:
+        """Look for due rows now instead of at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Finish the deliveries under way, then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                delivered = await self.run_once()
+            except Exception:  # a database hiccup must not kill the worker
+                log.exception("outbox : échec d'un cycle de livraison")
+                delivered = 0
+            if delivered and not self._stopping:
+                continue  # there may be more due rows: no sleep
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def run_once(self) -> int:
+        """Expire overdue rows, claim a batch, deliver it; returns how many were claimed."""
+        rows = await asyncio.to_thread(self._claim)
+        if rows:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    # --- database -----------------------------------------------------------------------------
+
+    def _begin(self) -> Any:
+        connection = self.engine.connect()
+        if self._sqlite:
+            connection = connection.execution_options(**{SQLITE_IMMEDIATE: True})
+        return connection
+
+    def _claim(self) -> list[Mapping[str, Any]]:
+        table = outbox_table
+        now = utcnow()
+        claimable = or_(
+            table.c.status == PENDING,
+            and_(table.c.status == DELIVERING, table.c.claimed_until < now),
+        )
+        due = (
+            select(table.c.id)
+            .where(
+                or_(
+                    and_(table.c.status == PENDING, table.c.next_attempt_at <= now),
+                    and_(table.c.status == DELIVERING, table.c.claimed_until < now),
+                )
+            )
+            .order_by(table.c.next_attempt_at)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        with self._begin() as connection, connection.begin():
+            connection.execute(
+                update(table)
+                .where(claimable, table.c.deadline < now)
+                .values(status=EXPIRED, claimed_by=None, last_error="échéance dépassée")
+            )
+            claimed = connection.execute(
+                update(table)
+                .where(table.c.id.in_(due.scalar_subquery()))
+                .values(
+                    status=DELIVERING,
+                    claimed_by=self.worker_id,
+                    claimed_until=now + timedelta(seconds=self.lease),
+                    attempts=table.c.attempts + 1,
+                )
+                .returning(
+                    table.c.id,
+                    table.c.target_url,
+                    table.c.action,
+                    table.c.body,
+                    table.c.headers,
+                    table.c.message_id,
+                    table.c.attempts,
+                    table.c.deadline,
+                )
+            )
+            return [dict(row._mapping) for row in claimed]
+
+    def _record(self, row_id: int, values: dict[str, Any]) -> None:
+        table = outbox_table
+        with self._begin() as connection, connection.begin():
+            connection.execute(
+                update(table)
+                .where(
+                    table.c.id == row_id,
+                    table.c.claimed_by == self.worker_id,
+                    table.c.status == DELIVERING,
+                )
+                .values(**values)
+            )
+
+    # --- delivery -----------------------------------------------------------------------------
+
+    async def _deliver(self, row: Mapping[str, Any]) -> None:
+        headers = json.loads(row["headers"]) if row["headers"] else None
+        result = await self.client.send(
+            row["target_url"], row["action"], row["body"], headers=headers
+        )
+        now = utcnow()
+        values: dict[str, Any] = {"last_http_status": result.http_status, "claimed_until": None}
+        if result.ok or (
+            result.status == "NACK"
+            and row["attempts"] > 1
+            and result.error_code in _ALREADY_RECEIVED
+        ):
+            values.update(status=DELIVERED, delivered_at=now, last_error=None)
+        elif result.retryable:
+            next_attempt = now + timedelta(
+                seconds=backoff(row["attempts"], self.base_delay, self.max_delay)
+            )
+            if next_attempt > row["deadline"]:
+                values.update(status=EXPIRED)
+            else:
+                values.update(status=PENDING, next_attempt_at=next_attempt)
+            values["last_error"] = json.dumps(dict(result.error or {}), ensure_ascii=False)
+        else:
+            values.update(
+                status=FAILED,
+                last_error=json.dumps(dict(result.error or {}), ensure_ascii=False),
+            )
+        await asyncio.to_thread(self._record, row["id"], values)
+        log.info(
+            "outbox %s %s → %s : %s (tentative %s)",
+            row["action"],
+            row["message_id"],
+            row["target_url"],
+            values["status"],
+            row["attempts"],
+        )
+        if self.on_result is not None:
+            self.on_result(row, result, values["status"])
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Rows per status: for health checks and tests."""
+    from sqlalchemy import func
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(outbox_table.c.status, func.count()).group_by(outbox_table.c.status)
+        )
+        return {status: int(number) for status, number in rows}

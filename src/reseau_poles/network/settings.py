@@ -1,0 +1,56 @@
+"""Settings shared by every node's network layer.
+
+One object, read from ``RESEAU_POLES_…`` environment variables (pydantic-settings), so a role
+can embed it in its own settings or build it from its command-line options. Defaults follow
+PROTOCOL.md: lookup caches live at most 60 s so that a suspension reaches every node within a
+minute; signatures tolerate 5 s of clock skew.
+"""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NetworkSettings(BaseSettings):
+    """Knobs of the network layer. Times in seconds, sizes in bytes."""
+
+    model_config = SettingsConfigDict(env_prefix="RESEAU_POLES_", extra="ignore")
+
+    # Registry and its lookup cache
+    registry_url: str | None = None
+    # base64 Ed25519 key that signs the registry's answers; fetched once and pinned when unset.
+    registry_public_key: str | None = None
+    registry_subscriber_id: str | None = None
+    lookup_cache_ttl: float = 60.0
+    lookup_negative_ttl: float = 5.0
+    lookup_timeout: float = 5.0
+    lookup_cache_max_entries: int = 10_000
+
+    # Inbound pipeline
+    max_body_bytes: int = 1_048_576
+    signature_skew: float = 5.0
+    require_gateway_signature: bool = False
+
+    # Replay guard: in-process unless a Redis URL is given.
+    redis_url: str | None = None
+    replay_max_entries: int = 200_000
+    replay_max_window: float = 3600.0
+
+    # Outbound HTTP
+    http_timeout: float = 10.0
+    http_connect_timeout: float = 3.0
+    http_max_connections: int = 200
+    http_max_keepalive: int = 50
+    max_response_bytes: int = 1_048_576
+    signature_ttl: int = 30
+
+    # Outbox
+    outbox_poll_interval: float = 0.5
+    outbox_batch_size: int = 20
+    outbox_base_delay: float = 1.0
+    outbox_max_delay: float = 300.0
+    outbox_default_ttl: float = 86_400.0
+    outbox_lease: float = 30.0
+
+    # Transcript (JSONL file; the database table is used when the role gives an engine)
+    transcript_path: str | None = None

@@ -1,0 +1,249 @@
+"""Transcript: every protocol message a node sends and receives, as it crossed the wire.
+
+A vendor uses it to debug an integration and to prove conformance, so it keeps the exact
+headers and body bytes, the ACK/NACK, the HTTP status and the latency. It goes to a JSONL file
+(``--transcript FILE``) and, when the role gives an engine, to the ``network_transcript``
+table. Writing happens on a background thread: recording never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, insert
+
+from ..protocol.errors import SignatureError
+from ..protocol.signing import AUTHORIZATION, parse_header
+from ..storage import utcnow
+from .client import context_ids, read_ack
+from .tables import transcript_table
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from .client import CallResult
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+class Transcript:
+    """Records messages to a JSONL file and/or a database table. Thread-safe; ``close()``
+    flushes."""
+
+    def __init__(
+        self, path: str | Path | None = None, *, engine: Engine | None = None, batch: int = 200
+    ) -> None:
+        self.path = Path(path) if path else None
+        self.engine = engine
+        self.batch = batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._file = None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        self._thread = threading.Thread(target=self._write_loop, name="transcript", daemon=True)
+        self._thread.start()
+        self._flushed = threading.Condition()
+        self._pending = 0
+
+    # --- recording ----------------------------------------------------------------------------
+
+    def outbound(
+        self,
+        url: str,
+        action: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        result: CallResult,
+    ) -> None:
+        transaction_id, message_id = context_ids(body)
+        self.record(
+            direction="out",
+            action=action,
+            peer=url,
+            url=url,
+            headers=headers,
+            body=body,
+            status=result.status,
+            http_status=result.http_status,
+            error_code=result.error_code,
+            latency=result.latency,
+            transaction_id=transaction_id,
+            message_id=message_id,
+        )
+
+    def inbound(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        http_status: int,
+        response: bytes,
+        latency: float,
+    ) -> None:
+        transaction_id, message_id = context_ids(body)
+        status, error = read_ack(http_status, response)
+        try:
+            peer: str | None = parse_header(headers.get(AUTHORIZATION.lower())).subscriber_id
+        except SignatureError:
+            peer = None
+        self.record(
+            direction="in",
+            action=url.rstrip("/").rsplit("/", 1)[-1],
+            peer=peer,
+            url=url,
+            headers=headers,
+            body=body,
+            status=status,
+            http_status=http_status,
+            error_code=str(error.get("code")) if error and error.get("code") else None,
+            latency=latency,
+            transaction_id=transaction_id,
+            message_id=message_id,
+        )
+
+    def record(self, **entry: Any) -> None:
+        entry.setdefault("recorded_at", utcnow())
+        with self._flushed:
+            self._pending += 1
+        self._queue.put(entry)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until everything recorded so far is written."""
+        deadline = time.monotonic() + timeout
+        with self._flushed:
+            while self._pending and time.monotonic() < deadline:
+                self._flushed.wait(0.05)
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(_STOP)
+        self._thread.join(5)
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            entries = [self._queue.get()]
+            while len(entries) < self.batch:
+                try:
+                    entries.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(entry is _STOP for entry in entries)
+            entries = [entry for entry in entries if entry is not _STOP]
+            try:
+                self._write(entries)
+            except Exception:  # a transcript failure must never take the node down
+                log.exception("transcript : écriture impossible")
+            with self._flushed:
+                self._pending -= len(entries)
+                self._flushed.notify_all()
+            if stop:
+                return
+
+    def _write(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        if self._file is not None:
+            for entry in entries:
+                self._file.write(json.dumps(_json_line(entry), ensure_ascii=False) + "\n")
+            self._file.flush()
+        if self.engine is not None:
+            rows = [
+                {
+                    "recorded_at": entry["recorded_at"],
+                    "direction": entry["direction"],
+                    "action": entry.get("action"),
+                    "peer": entry.get("peer"),
+                    "url": entry.get("url"),
+                    "status": entry.get("status"),
+                    "http_status": entry.get("http_status"),
+                    "error_code": entry.get("error_code"),
+                    "latency_ms": _ms(entry.get("latency")),
+                    "transaction_id": entry.get("transaction_id"),
+                    "message_id": entry.get("message_id"),
+                    "headers": json.dumps(dict(entry.get("headers") or {}), ensure_ascii=False),
+                    "body": entry.get("body"),
+                }
+                for entry in entries
+            ]
+            with self.engine.begin() as connection:
+                connection.execute(insert(transcript_table), rows)
+
+
+def _ms(latency: float | None) -> float | None:
+    return None if latency is None else round(latency * 1000, 3)
+
+
+def _json_line(entry: dict[str, Any]) -> dict[str, Any]:
+    line = {key: value for key, value in entry.items() if key not in ("body", "latency")}
+    line["recorded_at"] = entry["recorded_at"].isoformat().replace("+00:00", "Z")
+    line["latency_ms"] = _ms(entry.get("latency"))
+    line["headers"] = dict(entry.get("headers") or {})
+    body: bytes = entry.get("body") or b""
+    try:
+        line["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        line["body_base64"] = base64.b64encode(body).decode("ascii")
+    return line
+
+
+class TranscriptMiddleware:
+    """ASGI middleware recording each inbound ``POST``: request headers and bytes, answer,
+    status and time taken, refusals included."""
+
+    def __init__(self, app: ASGIApp, transcript: Transcript) -> None:
+        self.app = app
+        self.transcript = transcript
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_chunks: list[bytes] = []
+        response_chunks: list[bytes] = []
+        status = 0
+
+        async def receive_and_keep() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                request_chunks.append(message.get("body", b""))
+            return message
+
+        async def send_and_keep(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                response_chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive_and_keep, send_and_keep)
+        finally:
+            headers = {
+                name.decode("latin-1"): value.decode("latin-1")
+                for name, value in scope.get("headers", [])
+            }
+            self.transcript.inbound(
+                scope.get("path", ""),
+                headers,
+                b"".join(request_chunks),
+                status,
+                b"".join(response_chunks),
+                time.perf_counter() - started,
+            )
