@@ -307,10 +307,8 @@ class Inbound:
         if self._parse_message is None:
             return None
         try:
-            return self._parse_message(action, body)
+            return self._parse_message(action, body, code=self.invalid_request_code)
         except ProtocolError as exc:
-            if exc.code == INVALID_REQUEST_BY_ROLE["BPP"]:
-                exc.code = self.invalid_request_code
             raise Refusal(exc, status_code=400) from None
         except (ValueError, TypeError, KeyError) as exc:
             raise self._bad_request(f"message invalide : {exc}", "message") from None
