@@ -111,6 +111,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(public)
-    auth = OperatorAuth(settings.operators, skew=settings.clock_skew_seconds)
-    app.include_router(make_admin_router(auth))
+    app.state.operator_auth = OperatorAuth(settings.operators, skew=settings.clock_skew_seconds)
+    app.include_router(make_admin_router())
     return app

@@ -113,9 +113,16 @@ async def metrics(request: Request) -> Response:
 # --- operator API ------------------------------------------------------------------------------
 
 
-def make_admin_router(auth: Any) -> APIRouter:
+async def current_operator(request: Request) -> Operator:
+    """The operator who signed this request (``OperatorAuth`` set up by the app factory)."""
+    return await request.app.state.operator_auth(request)
+
+
+OperatorDep = Annotated[Operator, Depends(current_operator)]
+
+
+def make_admin_router() -> APIRouter:
     admin = APIRouter(prefix="/admin", tags=["admin"])
-    OperatorDep = Annotated[Operator, Depends(auth)]
 
     @admin.get("/subscribers", summary="Lister les participants")
     async def list_subscribers(

@@ -124,11 +124,8 @@ def plan_subscribe(
         )
     if signer.status != KeyStatus.ACTIVE:
         raise _signature_error("key_revoked", f"la clé {header.key_id!r} a été révoquée")
-    if not (
-        signer.valid_from - timedelta(seconds=skew)
-        <= now
-        < signer.valid_until + timedelta(seconds=skew)
-    ):
+    # A little skew before the window opens; none after it closes: an ended key is ended.
+    if not signer.valid_from - timedelta(seconds=skew) <= now < signer.valid_until:
         raise _signature_error(
             "key_not_valid", f"la clé {header.key_id!r} n'est pas valide maintenant"
         )
