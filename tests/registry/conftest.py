@@ -70,8 +70,8 @@ class ParticipantHost:
     """One uvicorn server standing for many participants, each under its own path.
 
     Behaviours: ``answer`` (opens the sealed challenge), ``wrong``, ``error`` (HTTP 500),
-    ``garbage`` (not JSON), ``barrier`` (waits until two challenges arrived, then answers: makes
-    two subscribes overlap).
+    ``garbage`` (not JSON), ``barrier`` (waits until two challenges for the same subscriber id
+    arrived, then answers: makes two subscribes overlap).
     """
 
     def __init__(self) -> None:
@@ -98,9 +98,10 @@ class ParticipantHost:
         if participant.behaviour == "wrong":
             return {"answer": "mauvaise réponse"}
         if participant.behaviour == "barrier":
-            self._barrier_count[name] = self._barrier_count.get(name, 0) + 1
+            group = participant.keys.subscriber_id
+            self._barrier_count[group] = self._barrier_count.get(group, 0) + 1
             deadline = time.monotonic() + 3
-            while self._barrier_count[name] < 2 and time.monotonic() < deadline:
+            while self._barrier_count[group] < 2 and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
         challenge = json.loads(body)["challenge"]
         return {"answer": open_challenge(participant.keys.encryption, challenge)}
