@@ -48,6 +48,7 @@ def test_same_participant_twice_at_once(registry: RunningRegistry) -> None:
     first, second = _both_at_once(registry, participant, participant)
 
     assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    assert len(participant.calls) == 2
     assert sorted(r.json()["subscriber"]["action"] for r in (first, second)) == ["subscribe", "update"]
     detail = registry.admin.subscriber(sid)
     assert [k["key_id"] for k in detail["keys"]] == ["k1"]
@@ -63,6 +64,8 @@ def test_two_claimants_for_one_id(registry: RunningRegistry) -> None:
 
     responses = _both_at_once(registry, a, b)
 
+    # Both passed every check and got a challenge: the race really happened.
+    assert (len(a.calls), len(b.calls)) == (1, 1)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 403], [r.text for r in responses]
     winner = next(r for r in responses if r.status_code == 200).json()["subscriber"]["key_id"]
