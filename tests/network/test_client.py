@@ -49,7 +49,7 @@ def peer_app() -> FastAPI:
 
     @app.post("/slow/{action}")
     async def slow() -> Response:
-        await asyncio.sleep(2)
+        await asyncio.sleep(1)
         return Response(b'{"message":{"ack":{"status":"ACK"}}}')
 
     @app.post("/huge/{action}")
