@@ -24,7 +24,8 @@ from .scalars import WIRE
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-_IDENTIFIER = re.compile(r"[A-Za-z_@][A-Za-z0-9_@/-]*")
+# Keys written with a dot: anything that cannot be mistaken for path syntax.
+_PLAIN_KEY = re.compile(r"[^.\[\]'\"\s]+")
 # Number literals that may overflow to infinity (an exponent, or 300 digits in a row), and
 # NaN/Infinity, which the JSON parser lets through: all would come out as `null`.
 _SUSPECT_NUMBER = re.compile(rb"[0-9][eE]|[0-9]{300}|NaN|Infinity")
@@ -37,7 +38,7 @@ def json_path(location: Sequence[int | str]) -> str:
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif _IDENTIFIER.fullmatch(part):
+        elif _PLAIN_KEY.fullmatch(part):
             path += f".{part}" if path else part
         else:
             path += f"[{part!r}]"

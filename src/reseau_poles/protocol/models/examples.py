@@ -10,6 +10,7 @@ Fixed ids and times make every call give the same bytes.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Final
 
 from .context import REQUEST_ACTIONS, AckResponse, Error
@@ -371,9 +372,10 @@ def _messages() -> dict[str, dict[str, Any]]:
 
 
 def example_json(action: str) -> dict[str, Any]:
-    """The example body of ``action`` as JSON-ready data."""
-    minute = list(ACTION_MODELS).index(action) if action in ACTION_MODELS else 0
-    return {"context": context(action, minute=minute), "message": _messages()[action]}
+    """The example body of ``action`` as JSON-ready data: a fresh copy, free to change."""
+    minute = list(ACTION_MODELS).index(action)
+    message = copy.deepcopy(_messages()[action])  # the shared parts must not leak changes
+    return {"context": context(action, minute=minute), "message": message}
 
 
 def example_request(action: str) -> BecknRequest:

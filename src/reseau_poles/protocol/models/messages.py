@@ -125,7 +125,7 @@ class BecknRequest(BecknModel):
         if context.action != cls.ACTION:
             raise PydanticCustomError(
                 "action_mismatch",
-                "context.action vaut {actual!r} : {expected!r} attendu à cet endroit",
+                "context.action vaut « {actual} » : « {expected} » attendu à cet endroit",
                 {"actual": context.action, "expected": cls.ACTION, AT: "action"},
             )
         return context

@@ -62,8 +62,14 @@ def _is_wire(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("wire"))
 
 
+def _show(value: object) -> str:
+    """A received value as an error message quotes it: short, since NACKs echo it."""
+    text = str(value)
+    return f"« {text} »" if len(text) <= 40 else f"« {text[:37]}… »"
+
+
 def _fail(kind: str, message: str, **ctx: Any) -> PydanticCustomError:
-    return PydanticCustomError(kind, message, ctx or None)
+    return PydanticCustomError(kind, message, {k: _show(v) for k, v in ctx.items()} or None)
 
 
 # --- decimals -------------------------------------------------------------------------------
@@ -75,7 +81,7 @@ def parse_decimal(value: object, info: ValidationInfo) -> Decimal:
         if not _DECIMAL.fullmatch(value):
             raise _fail(
                 "decimal_format",
-                "nombre décimal attendu sous forme de chaîne, comme « 12.50 » (reçu {value!r})",
+                "nombre décimal attendu sous forme de chaîne, comme « 12.50 » (reçu {value})",
                 value=value,
             )
         return Decimal(value)
@@ -134,7 +140,7 @@ def parse_rfc3339(text: str) -> datetime:
     else:
         hours, minutes = int(match.group(10)), int(match.group(11))
         if hours > 23 or minutes > 59:
-            raise ValueError(f"décalage horaire invalide dans {text!r}")
+            raise ValueError(f"décalage horaire invalide dans {_show(text)}")
         sign = -1 if match.group(9) == "-" else 1
         zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
     if second == 60:
@@ -142,7 +148,7 @@ def parse_rfc3339(text: str) -> datetime:
     try:
         return datetime(year, month, day, hour, minute, second, int(fraction), tzinfo=zone)
     except ValueError as exc:
-        raise ValueError(f"date ou heure impossible dans {text!r} ({exc})") from None
+        raise ValueError(f"date ou heure impossible dans {_show(text)} ({exc})") from None
 
 
 def parse_datetime(value: object, info: ValidationInfo) -> datetime:
@@ -188,9 +194,7 @@ def parse_date(value: object, info: ValidationInfo) -> date:
                 return date(*(int(part) for part in match.groups()))
             except ValueError:
                 pass
-        raise _fail(
-            "date_format", "date attendue au format AAAA-MM-JJ (reçu {value!r})", value=value
-        )
+        raise _fail("date_format", "date attendue au format AAAA-MM-JJ (reçu {value})", value=value)
     if isinstance(value, date) and not isinstance(value, datetime) and not _is_wire(info):
         return value
     raise _fail("date_type", "date attendue au format AAAA-MM-JJ")
@@ -214,7 +218,7 @@ def duration_to_timedelta(text: str) -> timedelta:
     """
     match = _DURATION.fullmatch(text)
     if match is None:
-        raise ValueError(f"durée ISO 8601 attendue, comme « PT30S » (reçu {text!r})")
+        raise ValueError(f"durée ISO 8601 attendue, comme « PT30S » (reçu {_show(text)})")
     parts = {k: float(v.replace(",", ".")) for k, v in match.groupdict().items() if v}
     days = parts.get("Y", 0) * 365 + parts.get("Mo", 0) * 30 + parts.get("W", 0) * 7
     return timedelta(
@@ -229,10 +233,12 @@ def parse_gps(text: str) -> tuple[float, float]:
     """``"46.8139,-71.2080"`` → (latitude, longitude); ranges checked."""
     match = _GPS.fullmatch(text)
     if match is None:
-        raise ValueError(f"coordonnées « latitude,longitude » attendues (reçu {text!r})")
+        raise ValueError(f"coordonnées « latitude,longitude » attendues (reçu {_show(text)})")
     latitude, longitude = float(match.group(1)), float(match.group(2))
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise ValueError(f"latitude hors de [-90, 90] ou longitude hors de [-180, 180] : {text!r}")
+        raise ValueError(
+            f"latitude hors de [-90, 90] ou longitude hors de [-180, 180] : {_show(text)}"
+        )
     return latitude, longitude
 
 
@@ -252,7 +258,7 @@ def _string_check(kind: str, check: Any, message: str) -> PlainValidator:
         except ValueError as exc:
             raise _fail(f"{kind}_format", str(exc)) from None
         if ok is False:
-            raise _fail(f"{kind}_format", message + " (reçu {value!r})", value=value)
+            raise _fail(f"{kind}_format", message + " (reçu {value})", value=value)
         return value
 
     return PlainValidator(validate)
