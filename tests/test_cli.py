@@ -149,3 +149,11 @@ def test_console_script_signs_exact_bytes(tmp_path):
     )
     assert stripped.returncode == 1
     assert b"digest_mismatch" in stripped.stdout
+
+
+def test_demo_walks_through_sign_verify_and_refusals():
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "valide" in result.output
+    assert "signature_mismatch" in result.output
+    assert "expired" in result.output
