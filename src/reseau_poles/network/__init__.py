@@ -1,20 +1,28 @@
 """What every node shares for I/O: signed calls out, verified calls in, the registry lookup
 cache, the replay guard, the persistent outbox for callbacks, and the message transcript.
 
-A role wires it up in its lifespan::
+A role wires it up with :class:`NodeNetwork`::
 
-    lookup = RegistryLookup.from_settings(settings)
-    inbound = Inbound.from_settings(our_id, "BPP", settings, lookup,
-                                    replay_guard=make_replay_guard(settings.redis_url))
-    install(app, inbound)                      # refusals become 401/400/413 NACKs
+    network = NodeNetwork(subscriber_id=our_id, role="BPP", signer=Signer(our_id, key_id, keys),
+                          settings=NetworkSettings(), engine=engine)
+    network.install(app)                       # refusals become 401/400/413 NACKs
+
+    async def lifespan(app):                   # tables, outbox worker; closed at the end
+        async with network:
+            yield
 
     @app.post("/{action}")
-    async def receive(message: InboundMessage = Depends(inbound)) -> Response:
-        ...                                    # enqueue the callback with outbox.enqueue
+    async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+        with write_session(factory) as session:
+            ...                                # the state change, and in the same transaction:
+            network.enqueue(session, message.bap_uri, "on_" + message.action, callback)
+        network.wake()
         return ack()
 
-    client = NetworkClient.from_settings(Signer(our_id, key_id, keys), settings)
-    worker = OutboxWorker.from_settings(engine, client, settings); worker.start()
+    result = await network.client.send(bpp_uri, "select", body)   # a direct signed call
+
+Each part (``Inbound``, ``RegistryLookup``, ``NetworkClient``, ``OutboxWorker``,
+``Transcript``, the replay guards) is usable alone.
 """
 
 from . import outbox
@@ -28,6 +36,7 @@ from .lookup import (
     RegistryUnavailable,
     SubscriberRecord,
 )
+from .node import NodeNetwork
 from .outbox import OutboxWorker, enqueue
 from .replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard, make_replay_guard
 from .settings import NetworkSettings
@@ -44,6 +53,7 @@ __all__ = [
     "MemoryReplayGuard",
     "NetworkClient",
     "NetworkSettings",
+    "NodeNetwork",
     "OutboxWorker",
     "RedisReplayGuard",
     "Refusal",

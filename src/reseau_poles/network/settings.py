@@ -52,5 +52,6 @@ class NetworkSettings(BaseSettings):
     outbox_default_ttl: float = 86_400.0
     outbox_lease: float = 30.0
 
-    # Transcript (JSONL file; the database table is used when the role gives an engine)
+    # Transcript: a JSONL file (``--transcript FILE``) and/or the node's database table.
     transcript_path: str | None = None
+    transcript_database: bool = True

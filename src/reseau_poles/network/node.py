@@ -1,0 +1,113 @@
+"""One object that wires the network layer for a node, so every role starts it the same way.
+
+    network = NodeNetwork(subscriber_id=…, role="BPP", signer=signer, settings=settings,
+                          engine=engine)
+    network.install(app)                              # error answers (+ transcript)
+    async with network:                               # in the app's lifespan
+        ...
+    message: InboundMessage = Depends(network.inbound)    # in a route
+    network.enqueue(session, bap_uri, "on_search", body)  # with the state change
+    network.wake()                                        # after the commit
+
+Every part stays usable alone (tests, the gateway's raw ASGI hot path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from ..protocol.signing import Signer
+from .client import NetworkClient
+from .inbound import Inbound, install
+from .lookup import RegistryLookup
+from .outbox import OutboxWorker, enqueue
+from .replay import ReplayGuard, make_replay_guard
+from .settings import NetworkSettings
+from .tables import migrate
+from .transcript import Transcript, TranscriptMiddleware
+
+
+class NodeNetwork:
+    """Lookup cache, inbound pipeline, replay guard, signed client, outbox worker, transcript."""
+
+    def __init__(
+        self,
+        *,
+        subscriber_id: str,
+        role: str,
+        signer: Signer | None,
+        settings: NetworkSettings | None = None,
+        engine: Engine | None = None,
+        lookup: RegistryLookup | None = None,
+        replay_guard: ReplayGuard | None = None,
+        transcript: Transcript | None = None,
+        run_outbox: bool = True,
+    ) -> None:
+        self.settings = settings = settings or NetworkSettings()
+        self.subscriber_id = subscriber_id
+        self.role = role
+        self.engine = engine
+        self.lookup = lookup or RegistryLookup.from_settings(settings)
+        self.replay_guard = replay_guard or make_replay_guard(
+            settings.redis_url, max_entries=settings.replay_max_entries
+        )
+        self.inbound = Inbound.from_settings(
+            subscriber_id, role, settings, self.lookup, replay_guard=self.replay_guard
+        )
+        if transcript is None and (
+            settings.transcript_path or (engine is not None and settings.transcript_database)
+        ):
+            transcript = Transcript(
+                settings.transcript_path,
+                engine=engine if settings.transcript_database else None,
+            )
+        self.transcript = transcript
+        self.client = NetworkClient.from_settings(signer, settings, transcript=transcript)
+        self.worker = (
+            OutboxWorker.from_settings(engine, self.client, settings)
+            if engine is not None and run_outbox
+            else None
+        )
+
+    def install(self, app: FastAPI) -> None:
+        """Refusals as NACK answers; inbound messages into the transcript."""
+        install(app, self.inbound)
+        if self.transcript is not None:
+            app.add_middleware(TranscriptMiddleware, transcript=self.transcript)
+
+    def enqueue(self, session: Any, target_url: str, action: str, body: Any, **kwargs: Any) -> int:
+        """:func:`reseau_poles.network.outbox.enqueue`, with the configured default ttl."""
+        kwargs.setdefault("ttl", self.settings.outbox_default_ttl)
+        return enqueue(session, target_url, action, body, **kwargs)
+
+    def wake(self) -> None:
+        """Deliver what was just committed without waiting for the next poll."""
+        if self.worker is not None:
+            self.worker.wake()
+
+    async def start(self) -> None:
+        """Create the network tables if needed and start the outbox worker."""
+        if self.engine is not None:
+            await asyncio.to_thread(migrate, self.engine)
+        if self.worker is not None:
+            self.worker.start()
+
+    async def aclose(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+        await self.client.aclose()
+        await self.lookup.aclose()
+        await self.replay_guard.aclose()
+        if self.transcript is not None:
+            await asyncio.to_thread(self.transcript.close)
+
+    async def __aenter__(self) -> NodeNetwork:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
