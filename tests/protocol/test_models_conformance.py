@@ -40,6 +40,8 @@ from reseau_poles.protocol.models import (
 from reseau_poles.protocol.models.examples import example_nack, example_requests
 from reseau_poles.protocol.models.strategies import request_json
 
+from .test_models_foreign import FOREIGN_ON_CONFIRM
+
 SPEC_ENV = "RESEAU_POLES_BECKN_SPEC"
 MIRROR = Path("/work/.mirror/beckn+protocol-specifications/repo")
 SPEC_REF = "refs/tags/core-v1.1.1:api/transaction/build/transaction.yaml"
@@ -139,6 +141,12 @@ def test_the_spec_declares_every_action_we_model() -> None:
 def test_example_messages_validate_against_the_official_schema(action: str) -> None:
     document = json.loads(to_bytes(example_requests()[action]))
     assert _problems(request_validator(action), document) == []
+
+
+def test_a_foreign_message_after_our_round_trip_still_validates() -> None:
+    body = json.dumps(FOREIGN_ON_CONFIRM).encode()
+    document = json.loads(to_bytes(parse_message("on_confirm", body)))
+    assert _problems(request_validator("on_confirm"), document) == []
 
 
 def test_the_validator_really_checks() -> None:
