@@ -81,7 +81,9 @@ class ParticipantHost:
         self.app.add_api_route("/{name}/on_subscribe", self._on_subscribe, methods=["POST"])
         self.server = UvicornThread(self.app)
 
-    def add(self, keys: SubscriberKeys, behaviour: str = "answer", name: str | None = None) -> Participant:
+    def add(
+        self, keys: SubscriberKeys, behaviour: str = "answer", name: str | None = None
+    ) -> Participant:
         name = name or f"{keys.subscriber_id}-{keys.key_id}"
         participant = Participant(keys, f"{self.server.url}/{name}", behaviour)
         self.participants[name] = participant

@@ -38,17 +38,32 @@ def test_admin_refuses_anything_but_an_operator_signature(registry: RunningRegis
     # Signed over another body than the one sent.
     body = encode({"action": "suspend", "subscriber_id": "x.example"})
     header = signer_for(operator).sign(b"{}")
-    _refused(http.post("/admin/subscribers/x.example/suspend", content=body, headers={"Authorization": header}))
+    _refused(
+        http.post(
+            "/admin/subscribers/x.example/suspend", content=body, headers={"Authorization": header}
+        )
+    )
 
     # The operator's own signature works, and a POST's signature serves once.
-    assert http.get("/admin/stats", headers={"Authorization": signer_for(operator).sign(b"")}).status_code == 200
+    assert (
+        http.get(
+            "/admin/stats", headers={"Authorization": signer_for(operator).sign(b"")}
+        ).status_code
+        == 200
+    )
     participant = registry.join()
     sid = participant.keys.subscriber_id
     body = encode({"action": "suspend", "subscriber_id": sid})
     header = signer_for(operator).sign(body)
-    first = http.post(f"/admin/subscribers/{sid}/suspend", content=body, headers={"Authorization": header})
+    first = http.post(
+        f"/admin/subscribers/{sid}/suspend", content=body, headers={"Authorization": header}
+    )
     assert first.status_code == 200, first.text
-    _refused(http.post(f"/admin/subscribers/{sid}/suspend", content=body, headers={"Authorization": header}))
+    _refused(
+        http.post(
+            f"/admin/subscribers/{sid}/suspend", content=body, headers={"Authorization": header}
+        )
+    )
     # A body signed for one action does not serve for another.
     body = encode({"action": "suspend", "subscriber_id": sid, "reason": "une autre fois"})
     response = http.post(
@@ -78,7 +93,10 @@ def test_operator_actions_are_audited(registry: RunningRegistry) -> None:
     assert suspend["actor"] == reactivate["actor"] == revoke["actor"] == actor
     assert suspend["reason"] == "paiements en souffrance"
     assert (suspend["before"]["status"], suspend["after"]["status"]) == ("SUBSCRIBED", "SUSPENDED")
-    assert (reactivate["before"]["status"], reactivate["after"]["status"]) == ("SUSPENDED", "SUBSCRIBED")
+    assert (reactivate["before"]["status"], reactivate["after"]["status"]) == (
+        "SUSPENDED",
+        "SUBSCRIBED",
+    )
     assert revoke["key_id"] == participant.keys.key_id
     assert revoke["before"]["keys"][0]["status"] == "ACTIVE"
     assert revoke["after"]["keys"][0]["status"] == "REVOKED"
@@ -101,7 +119,11 @@ def test_invalid_transitions_and_unknown_targets(registry: RunningRegistry) -> N
     assert (refusal.value.status, refusal.value.code) == (404, "15005")
     with pytest.raises(RegistryRefusal) as refusal:
         admin.revoke_key(sid, "pas-de-cle")
-    assert (refusal.value.status, refusal.value.code, refusal.value.path) == (404, "15005", "key_id")
+    assert (refusal.value.status, refusal.value.code, refusal.value.path) == (
+        404,
+        "15005",
+        "key_id",
+    )
     with pytest.raises(RegistryRefusal) as refusal:
         admin.get("/admin/subscribers", limit="beaucoup")
     assert (refusal.value.status, refusal.value.code, refusal.value.path) == (400, "15000", "limit")
@@ -141,6 +163,8 @@ def test_unknown_routes_and_methods_are_nacks(registry: RunningRegistry) -> None
 
 
 def test_signer_with_another_algorithm_is_refused(registry: RunningRegistry) -> None:
-    header = signer_for(registry.operator).sign(b"").replace('algorithm="ed25519"', 'algorithm="rsa"')
+    header = (
+        signer_for(registry.operator).sign(b"").replace('algorithm="ed25519"', 'algorithm="rsa"')
+    )
     _refused(registry.http.get("/admin/stats", headers={"Authorization": header}))
     assert isinstance(signer_for(registry.operator), Signer)

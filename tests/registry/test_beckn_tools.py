@@ -41,7 +41,11 @@ REQUESTS = [
     # A buyer tool looking for the gateway.
     (b'{"type":"BG","domain":"PLA:ALIMENTS"}', "passerelle", None),
     # A gateway (or buyer) looking for one seller node.
-    (b'{"type":"BPP","domain":"PLA:ALIMENTS","subscriber_id":"vendeur.example"}', "vendeur.example", None),
+    (
+        b'{"type":"BPP","domain":"PLA:ALIMENTS","subscriber_id":"vendeur.example"}',
+        "vendeur.example",
+        None,
+    ),
 ]
 
 

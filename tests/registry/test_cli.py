@@ -84,7 +84,9 @@ keys = "cles"
     # Somebody else's key folder is not an operator.
     stranger = tmp_path / "cles-curieux"
     KeyFiles(stranger).write(SubscriberKeys.generate("curieux.example", "k"))
-    result = runner.invoke(app, ["admin", "--registry", registry.url, "--keys", str(stranger), "list"])
+    result = runner.invoke(
+        app, ["admin", "--registry", registry.url, "--keys", str(stranger), "list"]
+    )
     assert result.exit_code == 1
     assert "15001" in result.output
 

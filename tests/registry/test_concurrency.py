@@ -16,7 +16,9 @@ from reseau_poles.registry.client import encode, signer_for
 from .conftest import Participant, RunningRegistry
 
 
-def _both_at_once(registry: RunningRegistry, a: Participant, b: Participant) -> list[httpx.Response]:
+def _both_at_once(
+    registry: RunningRegistry, a: Participant, b: Participant
+) -> list[httpx.Response]:
     results: list[httpx.Response | None] = [None, None]
 
     def send(index: int, participant: Participant) -> None:
@@ -49,7 +51,10 @@ def test_same_participant_twice_at_once(registry: RunningRegistry) -> None:
 
     assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
     assert len(participant.calls) == 2
-    assert sorted(r.json()["subscriber"]["action"] for r in (first, second)) == ["subscribe", "update"]
+    assert sorted(r.json()["subscriber"]["action"] for r in (first, second)) == [
+        "subscribe",
+        "update",
+    ]
     detail = registry.admin.subscriber(sid)
     assert [k["key_id"] for k in detail["keys"]] == ["k1"]
     assert len(registry.lookup({"subscriber_id": sid}).json()) == 1

@@ -44,10 +44,14 @@ def test_filters(registry: RunningRegistry) -> None:
 
 
 def test_element_shape_and_signed_answer(registry: RunningRegistry) -> None:
-    participant = registry.join(regions=["QC-03", "QC-12"], domains=["PLA:ALIMENTS", "PLA:LOGISTIQUE"])
+    participant = registry.join(
+        regions=["QC-03", "QC-12"], domains=["PLA:ALIMENTS", "PLA:LOGISTIQUE"]
+    )
     keys = participant.keys
 
-    response = registry.lookup({"subscriber_id": keys.subscriber_id, "domain": "PLA:LOGISTIQUE", "city": "QC-12"})
+    response = registry.lookup(
+        {"subscriber_id": keys.subscriber_id, "domain": "PLA:LOGISTIQUE", "city": "QC-12"}
+    )
 
     (record,) = response.json()
     assert record["subscriber_id"] == keys.subscriber_id
@@ -67,7 +71,9 @@ def test_element_shape_and_signed_answer(registry: RunningRegistry) -> None:
 
     published = registry.http.get("/.well-known/reseau-poles/registry.json").json()
     assert published["subscriber_id"] == "registre.test.example"
-    verify_lookup_answer(response, published["signing_public_key"], registry_id=published["subscriber_id"])
+    verify_lookup_answer(
+        response, published["signing_public_key"], registry_id=published["subscriber_id"]
+    )
     # The registry itself answers to a BREG lookup, with the same key.
     (own,) = registry.lookup({"type": "BREG"}).json()
     assert own["signing_public_key"] == published["signing_public_key"]

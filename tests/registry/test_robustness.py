@@ -28,7 +28,7 @@ def test_no_500_on_junk(registry: RunningRegistry) -> None:
         for body in JUNK:
             for headers in (
                 {"Content-Type": "application/json"},
-                {"Content-Type": "text/plain", "Authorization": "Signature keyId=\"a|b|ed25519\""},
+                {"Content-Type": "text/plain", "Authorization": 'Signature keyId="a|b|ed25519"'},
             ):
                 response = http.post(path, content=body, headers=headers)
                 assert response.status_code < 500, (path, body[:40], response.text)

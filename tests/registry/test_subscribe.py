@@ -39,7 +39,9 @@ def test_full_subscribe_with_challenge(registry: RunningRegistry) -> None:
     assert entry["action"] == "subscribe"
     assert entry["before"] is None
     assert entry["after"]["status"] == "SUBSCRIBED"
-    assert entry["actor"] == f"participant:{participant.keys.subscriber_id}|{participant.keys.key_id}"
+    assert (
+        entry["actor"] == f"participant:{participant.keys.subscriber_id}|{participant.keys.key_id}"
+    )
 
 
 def test_approval_policy_waits_for_the_operator(registry_factory) -> None:
@@ -55,7 +57,9 @@ def test_approval_policy_waits_for_the_operator(registry_factory) -> None:
     registry.admin.change("approve", participant.keys.subscriber_id, reason="dossier complet")
     found = registry.lookup({"subscriber_id": participant.keys.subscriber_id}).json()
     assert [r["status"] for r in found] == ["SUBSCRIBED"]
-    actions = [e["action"] for e in registry.admin.audit(subscriber_id=participant.keys.subscriber_id)]
+    actions = [
+        e["action"] for e in registry.admin.audit(subscriber_id=participant.keys.subscriber_id)
+    ]
     assert actions == ["approve", "subscribe"]
 
 
@@ -68,31 +72,53 @@ def _nack(response, status: int, code: str, path: str) -> None:
     assert body["error"]["message"]
 
 
-def test_every_rejection_has_its_code_and_leaves_nothing(registry: RunningRegistry, unused_port) -> None:
+def test_every_rejection_has_its_code_and_leaves_nothing(
+    registry: RunningRegistry, unused_port
+) -> None:
     host = registry.host
     ok = host.add(new_keys())
     other = SubscriberKeys.generate(ok.keys.subscriber_id, ok.keys.key_id)
 
     cases = [
         ("missing url", registry.subscribe(ok, url=None), 400, "15000", "url"),
-        ("bad region", registry.subscribe(ok, regions=["QC-03", "QC-99"]), 400, "15000", "regions[1]"),
+        (
+            "bad region",
+            registry.subscribe(ok, regions=["QC-03", "QC-99"]),
+            400,
+            "15000",
+            "regions[1]",
+        ),
         ("bad url", registry.subscribe(ok, url="ftp://x.example"), 400, "15000", "url"),
         ("bad type", registry.subscribe(ok, type="XYZ"), 400, "15000", "type"),
-        ("bad key", registry.subscribe(ok, signing_public_key="pas-une-cle"), 400, "15000",
-         "signing_public_key"),
-        ("short encr key", registry.subscribe(ok, encr_public_key="AAAA"), 400, "15000",
-         "encr_public_key"),
+        (
+            "bad key",
+            registry.subscribe(ok, signing_public_key="pas-une-cle"),
+            400,
+            "15000",
+            "signing_public_key",
+        ),
+        (
+            "short encr key",
+            registry.subscribe(ok, encr_public_key="AAAA"),
+            400,
+            "15000",
+            "encr_public_key",
+        ),
         ("empty domains", registry.subscribe(ok, domains=[]), 400, "15000", "domains"),
         ("bad time", registry.subscribe(ok, valid_from="demain"), 400, "15000", "valid_from"),
         (
             "window reversed",
             registry.subscribe(ok, valid_from=now_plus(3600), valid_until=now_plus(60)),
-            400, "15000", "valid_until",
+            400,
+            "15000",
+            "valid_until",
         ),
         (
             "window over",
             registry.subscribe(ok, valid_from=now_plus(-7200), valid_until=now_plus(-3600)),
-            400, "15000", "valid_until",
+            400,
+            "15000",
+            "valid_until",
         ),
         ("not JSON", registry.subscribe(ok, body=b"{pas du json"), 400, "15000", "$"),
         ("not an object", registry.subscribe(ok, body=b"[1, 2]"), 400, "15000", "$"),
@@ -100,24 +126,30 @@ def test_every_rejection_has_its_code_and_leaves_nothing(registry: RunningRegist
         (
             "garbled signature",
             registry.subscribe(ok, headers={"Authorization": "Signature n'importe quoi"}),
-            401, "15001", "headers.Authorization",
+            401,
+            "15001",
+            "headers.Authorization",
         ),
         (
             "signed by another key",
             registry.subscribe(ok, signer=signer_for(other)),
-            401, "15001", "headers.Authorization",
+            401,
+            "15001",
+            "headers.Authorization",
         ),
         (
             "signed for another subscriber",
             registry.subscribe(ok, signer=Signer("autre.example", ok.keys.key_id, ok.keys.signing)),
-            401, "15001", "headers.Authorization",
+            401,
+            "15001",
+            "headers.Authorization",
         ),
         (
             "expired signature",
-            registry.subscribe(
-                ok, signer=_OldSigner(ok.keys)
-            ),
-            401, "15001", "headers.Authorization",
+            registry.subscribe(ok, signer=_OldSigner(ok.keys)),
+            401,
+            "15001",
+            "headers.Authorization",
         ),
     ]
     # The body changed after signing.
@@ -126,8 +158,12 @@ def test_every_rejection_has_its_code_and_leaves_nothing(registry: RunningRegist
     cases.append(
         (
             "tampered body",
-            registry.subscribe(ok, body=body.replace(b"QC-03", b"QC-04"), headers={"Authorization": header}),
-            401, "15001", "headers.Authorization",
+            registry.subscribe(
+                ok, body=body.replace(b"QC-03", b"QC-04"), headers={"Authorization": header}
+            ),
+            401,
+            "15001",
+            "headers.Authorization",
         )
     )
     wrong = host.add(new_keys(), behaviour="wrong")
@@ -140,7 +176,9 @@ def test_every_rejection_has_its_code_and_leaves_nothing(registry: RunningRegist
         (
             "unreachable",
             registry.subscribe(ok, url=f"http://127.0.0.1:{unused_port}/rien"),
-            400, "15004", "url",
+            400,
+            "15004",
+            "url",
         )
     )
 
@@ -182,7 +220,7 @@ def test_update_changes_the_record_and_is_audited(registry: RunningRegistry) -> 
     assert record["url"] == moved.url
     assert record["regions"] == ["QC-03", "QC-04"]
     assert record["domains"] == ["PLA:LOGISTIQUE"]
-    update, subscribe = registry.admin.audit(subscriber_id=sid)
+    update, _subscribe = registry.admin.audit(subscriber_id=sid)
     assert update["action"] == "update"
     assert update["before"]["url"] == participant.url
     assert update["after"]["url"] == moved.url
@@ -205,9 +243,9 @@ def test_rotation_with_overlapping_keys(registry: RunningRegistry) -> None:
 
     both = registry.lookup({"subscriber_id": sid}).json()
     assert {r["key_id"] for r in both} == {first.keys.key_id, "cle-2"}
-    assert registry.lookup({"subscriber_id": sid, "ukId": "cle-2"}).json()[0]["signing_public_key"] == (
-        second_keys.signing.public_key_b64
-    )
+    assert registry.lookup({"subscriber_id": sid, "ukId": "cle-2"}).json()[0][
+        "signing_public_key"
+    ] == (second_keys.signing.public_key_b64)
     old = registry.lookup({"subscriber_id": sid, "key_id": first.keys.key_id}).json()
     assert [r["key_id"] for r in old] == [first.keys.key_id]
 
@@ -239,7 +277,9 @@ def test_a_key_not_yet_valid_is_not_returned(registry: RunningRegistry) -> None:
     )
     assert response.status_code == 200, response.text
     assert registry.lookup({"subscriber_id": sid, "ukId": "cle-future"}).json() == []
-    assert [r["key_id"] for r in registry.lookup({"subscriber_id": sid}).json()] == [first.keys.key_id]
+    assert [r["key_id"] for r in registry.lookup({"subscriber_id": sid}).json()] == [
+        first.keys.key_id
+    ]
 
 
 def test_duplicate_key_id_and_impostors_are_refused(registry: RunningRegistry) -> None:
@@ -248,7 +288,9 @@ def test_duplicate_key_id_and_impostors_are_refused(registry: RunningRegistry) -
 
     # Same key id, other public keys, signed by the registered key: a duplicate key id.
     same_id = SubscriberKeys.generate(sid, owner.keys.key_id)
-    duplicate = registry.subscribe(registry.host.add(same_id, name=f"{sid}-dup"), signer=signer_for(owner.keys))
+    duplicate = registry.subscribe(
+        registry.host.add(same_id, name=f"{sid}-dup"), signer=signer_for(owner.keys)
+    )
     _nack(duplicate, 409, "15002", "key_id")
 
     # Someone else claims the id with its own key: refused, an update needs a registered key.

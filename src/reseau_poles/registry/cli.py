@@ -491,7 +491,7 @@ def admin_stats(ctx: typer.Context) -> None:
 
 @admin_app.command("operator-entry")
 def admin_operator_entry(ctx: typer.Context) -> None:
-    """Afficher l'entrée [[operators]] à ajouter à la configuration du registre pour ces clés."""
+    """Afficher le bloc « operators » à ajouter à la configuration du registre pour ces clés."""
     keys = _keys(ctx.obj["keys"], None)
     out.print(
         "[[operators]]\n"
