@@ -254,6 +254,20 @@ class RegistryLookup:
         """One uncached, verified registry call."""
         return await self._call(filters)
 
+    def prime(self, records: list[SubscriberRecord], *, ttl: float | None = None) -> None:
+        """Seed the key cache with known records (benchmarks, tests, static peers); they live
+        ``ttl`` seconds (the cache's own by default) and never past their ``valid_until``."""
+        now = self.clock()
+        lifetime = self.ttl if ttl is None else ttl
+        for record in records:
+            expires_at = now + lifetime
+            if record.valid_until is not None:
+                expires_at = min(expires_at, record.valid_until)
+            key = ("key", record.subscriber_id, record.key_id)
+            known = self._cache.get(key)
+            kept = known.records if known is not None and known.expires_at > now else ()
+            self._cache[key] = _Entry((*kept, record), expires_at)
+
     def invalidate(self) -> None:
         """Forget every cached entry (tests, or an operator's signal)."""
         self._cache.clear()
