@@ -423,3 +423,27 @@ def test_payment_terms_errors(obj: Any, path: str) -> None:
     with pytest.raises(ProtocolError) as caught:
         parse_payment_terms(obj, path="message.order.payments[0]")
     assert caught.value.path == path
+
+
+def test_with_the_pydantic_models_when_present() -> None:
+    models = pytest.importorskip("reseau_poles.protocol.models")
+    from reseau_poles.protocol.lifecycle import cancellation_terms
+    from reseau_poles.protocol.profile import FulfillmentType
+
+    tags = ItemTags(
+        certifications=frozenset({Certification.ALIMENTS_DU_QUEBEC}),
+        conservation=Conservation.REFRIGERE,
+        origin=Origin("Ferme Lune", Region.ESTRIE),
+        taxable=True,
+        months=frozenset({6, 7}),
+        english=EnglishText("Cheese curds"),
+    )
+    groups = [models.TagGroup.model_validate(group) for group in tags.to_tags()]
+    assert parse_item_tags(groups) == tags
+    provider = ProviderTags(LegalForm.COOPERATIVE, None, Region.LAVAL, ("QC-06", "QC-13"))
+    groups = [models.TagGroup.model_validate(group) for group in provider.to_tags()]
+    assert parse_provider_tags(groups) == provider
+    wire = models.Payment.model_validate(payment(INSTITUTIONAL_TERMS))
+    assert parse_payment_terms(wire) == INSTITUTIONAL_TERMS
+    for term in cancellation_terms(FulfillmentType.LIVRAISON):
+        models.CancellationTerm.model_validate(term)

@@ -73,7 +73,7 @@ from typing import Any, Final
 
 from .errors import ErrorCode, LifecycleError, ProtocolError
 from .profile.money import DecimalLike, to_decimal
-from .profile.vocabulary import FulfillmentState, FulfillmentType, LabelledCode
+from .profile.vocabulary import FulfillmentState, FulfillmentType, LabelledCode, describe
 
 S = FulfillmentState
 T = FulfillmentType
@@ -112,6 +112,11 @@ class OrderStatus(LabelledCode):
     ACTIVE = "ACTIVE", "En cours"
     COMPLETE = "COMPLETE", "Terminée"
     CANCELLED = "CANCELLED", "Annulée"
+
+
+describe(Action, noun="action")
+describe(Phase, noun="étape")
+describe(OrderStatus, noun="statut de commande")
 
 
 class Canceller(StrEnum):

@@ -19,7 +19,7 @@ from typing import Any, Final
 from ..errors import ErrorCode, ProtocolError
 from ._plain import as_mapping
 from .money import DecimalLike, to_decimal
-from .vocabulary import _ALIASES, LabelledCode
+from .vocabulary import LabelledCode, describe
 
 
 class Dimension(StrEnum):
@@ -87,24 +87,28 @@ _BASE: Final = {
 }
 _FACTOR: Final = {Unit.G: Decimal("0.001"), Unit.ML: Decimal("0.001"), Unit.DOUZAINE: Decimal(12)}
 _SYMBOL: Final = {Unit.KG: "kg", Unit.G: "g", Unit.L: "L", Unit.ML: "mL", Unit.DOUZAINE: "douz."}
-_ALIASES["Unit"] = {
-    "kilo": "kg",
-    "kilogramme": "kg",
-    "kilogram": "kg",
-    "gramme": "g",
-    "gram": "g",
-    "litre": "l",
-    "liter": "l",
-    "millilitre": "ml",
-    "milliliter": "ml",
-    "unit": "unite",
-    "un": "unite",
-    "piece": "unite",
-    "dz": "douzaine",
-    "dozen": "douzaine",
-    "bunch": "botte",
-    "case": "caisse",
-}
+describe(
+    Unit,
+    noun="unité de mesure",
+    aliases={
+        "kilo": "kg",
+        "kilogramme": "kg",
+        "kilogram": "kg",
+        "gramme": "g",
+        "gram": "g",
+        "litre": "l",
+        "liter": "l",
+        "millilitre": "ml",
+        "milliliter": "ml",
+        "unit": "unite",
+        "un": "unite",
+        "piece": "unite",
+        "dz": "douzaine",
+        "dozen": "douzaine",
+        "bunch": "botte",
+        "case": "caisse",
+    },
+)
 
 
 class IncompatibleUnitsError(ValueError):

@@ -52,7 +52,7 @@ class LabelledCode(StrEnum):
             if member is not None:
                 return member
         expected = ", ".join(member.value for member in cls)
-        noun = _NOUNS.get(cls.__name__, "code")
+        noun = _NOUNS.get(cls, "code")
         raise ProtocolError(
             f"{noun.capitalize()} : valeur « {value} » inconnue ; valeurs permises : {expected}.",
             code=error_code,
@@ -61,26 +61,24 @@ class LabelledCode(StrEnum):
 
 
 _TABLES: dict[type, dict[str, Any]] = {}
-_ALIASES: dict[str, dict[str, str]] = {}
-# French noun for each vocabulary, used in error messages. Kept outside the classes: any name
-# in an enum body would become a member.
-_NOUNS: Final[dict[str, str]] = {
-    "Domain": "domaine",
-    "Certification": "certification",
-    "Conservation": "classe de conservation",
-    "LegalForm": "forme juridique",
-    "FulfillmentType": "type d'exécution",
-    "FulfillmentState": "état d'exécution",
-    "PaymentType": "type de paiement",
-    "Unit": "unité de mesure",
-}
+_ALIASES: dict[type, dict[str, str]] = {}
+_NOUNS: dict[type, str] = {}
+
+
+def describe(cls: type[LabelledCode], *, noun: str, aliases: dict[str, str] | None = None) -> None:
+    """Give a vocabulary its French noun (for error messages) and extra spellings that
+    :meth:`LabelledCode.parse` accepts. Kept outside the classes: in an enum body, any name
+    would become a member."""
+    _NOUNS[cls] = noun
+    _ALIASES[cls] = dict(aliases or {})
+    _TABLES.pop(cls, None)
 
 
 def _lookup_table(cls: type[LabelledCode]) -> dict[str, Any]:
     table = _TABLES.get(cls)
     if table is None:
         table = {_key(member.value): member for member in cls}
-        for alias, code in _ALIASES.get(cls.__name__, {}).items():
+        for alias, code in _ALIASES.get(cls, {}).items():
             table[_key(alias)] = cls(code)
         _TABLES[cls] = table
     return table
@@ -91,6 +89,9 @@ class Domain(LabelledCode):
 
     ALIMENTS = "PLA:ALIMENTS", "Aliments"
     LOGISTIQUE = "PLA:LOGISTIQUE", "Logistique partagée (transport et entreposage)"
+
+
+describe(Domain, noun="domaine")
 
 
 class Certification(LabelledCode):
@@ -134,14 +135,18 @@ _ORGANIC: Final = frozenset(
         Certification.BIOLOGIQUE_QUEBEC,
     }
 )
-_ALIASES["Certification"] = {
-    "bio_quebec": "biologique_quebec",
-    "quebec_vrai": "biologique_quebec",
-    "bio_canada": "biologique_canada",
-    "igp": "indication_geographique_protegee",
-    "kasher": "casher",
-    "kosher": "casher",
-}
+describe(
+    Certification,
+    noun="certification",
+    aliases={
+        "bio_quebec": "biologique_quebec",
+        "quebec_vrai": "biologique_quebec",
+        "bio_canada": "biologique_canada",
+        "igp": "indication_geographique_protegee",
+        "kasher": "casher",
+        "kosher": "casher",
+    },
+)
 
 
 class Conservation(LabelledCode):
@@ -158,14 +163,18 @@ class Conservation(LabelledCode):
         return self is not Conservation.AMBIANT
 
 
-_ALIASES["Conservation"] = {
-    "ambient": "ambiant",
-    "sec": "ambiant",
-    "refrigerated": "refrigere",
-    "frais": "refrigere",
-    "frozen": "congele",
-    "surgele": "congele",
-}
+describe(
+    Conservation,
+    noun="classe de conservation",
+    aliases={
+        "ambient": "ambiant",
+        "sec": "ambiant",
+        "refrigerated": "refrigere",
+        "frais": "refrigere",
+        "frozen": "congele",
+        "surgele": "congele",
+    },
+)
 
 
 class LegalForm(LabelledCode):
@@ -175,7 +184,11 @@ class LegalForm(LabelledCode):
     COOPERATIVE = "cooperative", "Coopérative"
 
 
-_ALIASES["LegalForm"] = {"osbl": "obnl", "coop": "cooperative"}
+describe(
+    LegalForm,
+    noun="forme juridique",
+    aliases={"osbl": "obnl", "coop": "cooperative"},
+)
 
 
 class FulfillmentType(LabelledCode):
@@ -186,13 +199,17 @@ class FulfillmentType(LabelledCode):
     POINT_DE_CHUTE = "point_de_chute", "Point de chute"
 
 
-_ALIASES["FulfillmentType"] = {
-    "delivery": "livraison",
-    "self_pickup": "cueillette",
-    "pickup": "cueillette",
-    "takeaway": "cueillette",
-    "drop_point": "point_de_chute",
-}
+describe(
+    FulfillmentType,
+    noun="type d'exécution",
+    aliases={
+        "delivery": "livraison",
+        "self_pickup": "cueillette",
+        "pickup": "cueillette",
+        "takeaway": "cueillette",
+        "drop_point": "point_de_chute",
+    },
+)
 
 
 class FulfillmentState(LabelledCode):
@@ -224,7 +241,11 @@ class FulfillmentState(LabelledCode):
         return self.label
 
 
-_ALIASES["FulfillmentState"] = {"canceled": "Cancelled"}
+describe(
+    FulfillmentState,
+    noun="état d'exécution",
+    aliases={"canceled": "Cancelled"},
+)
 
 
 class PaymentType(LabelledCode):
@@ -237,7 +258,11 @@ class PaymentType(LabelledCode):
 
 
 # Beckn 1.0 called paying with the order ON-ORDER; 1.1 renamed it PRE-ORDER.
-_ALIASES["PaymentType"] = {"ON-ORDER": "PRE-ORDER"}
+describe(
+    PaymentType,
+    noun="type de paiement",
+    aliases={"ON-ORDER": "PRE-ORDER"},
+)
 
 MAX_NET_DAYS: Final = 120
 
