@@ -200,3 +200,11 @@ def test_institutional_terms_net_30() -> None:
 def test_payment_terms_refuse_nonsense(kind: PaymentType, days: int) -> None:
     with pytest.raises(ValueError):
         PaymentTerms(kind, days)
+
+
+def test_error_messages_do_not_echo_huge_values() -> None:
+    for call in (lambda: parse_region("Q" * 10_000), lambda: Conservation.parse("x" * 10_000)):
+        with pytest.raises(ProtocolError) as caught:
+            call()
+        assert len(caught.value.message) < 300
+        assert "…" in caught.value.message

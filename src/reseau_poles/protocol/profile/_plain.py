@@ -55,5 +55,15 @@ def parse_yes_no(text: str) -> bool | None:
     return None
 
 
+_SHOWN_MAX = 40
+
+
+def shown(value: object) -> str:
+    """``value`` as quoted in an error message: short, so that a huge or hostile value does not
+    come back whole in the NACK."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
+
+
 def yes_no(flag: bool) -> str:
     return YES if flag else NO

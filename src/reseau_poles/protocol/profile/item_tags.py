@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 from ..errors import ErrorCode, ProtocolError
-from ._plain import yes_no
+from ._plain import shown, yes_no
 from .regions import Region, parse_region
 from .tags import FoundGroup, TagValue, collect, flag_value, tag, tag_group, text_value
 from .text import normalize_text
@@ -332,7 +332,7 @@ def _season(group: FoundGroup | None, error_code: ErrorCode) -> frozenset[int] |
     months = parse_months(value.value) if isinstance(value.value, str) else None
     if months is None:
         raise ProtocolError(
-            f"Saison illisible {value.value!r} : mois de 1 à 12, p. ex. « 7,8,9 » ou « 6-9 ».",
+            f"Saison illisible « {shown(value.value)} » : mois de 1 à 12, p. ex. « 7,8,9 » ou « 6-9 ».",
             code=error_code,
             path=value.path,
         )

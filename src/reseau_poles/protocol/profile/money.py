@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
 from ..errors import ErrorCode, ProtocolError
+from ._plain import shown
 
 CENT: Final = Decimal("0.01")
 _THIN_SPACE: Final = "\u202f"  # narrow no-break space between groups of thousands
@@ -35,7 +36,7 @@ def to_decimal(
     """
     if isinstance(value, bool | float):
         raise ProtocolError(
-            f"Nombre attendu sous forme de chaîne décimale, reçu {value!r}.",
+            f"Nombre attendu sous forme de chaîne décimale, reçu « {shown(value)} ».",
             code=error_code,
             path=path,
         )
@@ -53,7 +54,7 @@ def to_decimal(
         number = Decimal("NaN")
     if not number.is_finite():
         raise ProtocolError(
-            f"Nombre décimal invalide : {value!r}.",
+            f"Nombre décimal invalide : « {shown(value)} ».",
             code=error_code,
             path=path,
         )

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ..errors import ErrorCode, ProtocolError
-from ._plain import as_mapping, yes_no
+from ._plain import as_mapping, shown, yes_no
 from .item_tags import one_region
 from .regions import WHOLE_PROVINCE, Region, RegionCode, parse_region, region_matches
 from .tags import FoundGroup, collect, flag_value, tag, tag_group, text_value
@@ -175,7 +175,7 @@ def _legal_form(
         neq = text_value(neq_tag, error_code=error_code).replace(" ", "")
         if not _NEQ.fullmatch(neq):
             raise ProtocolError(
-                f"NEQ invalide {neq_tag.value!r} : 10 chiffres attendus.",
+                f"NEQ invalide « {shown(neq_tag.value)} » : 10 chiffres attendus.",
                 code=error_code,
                 path=neq_tag.path,
             )
@@ -245,7 +245,7 @@ def parse_payment_terms(
     text = days_tag.value.strip() if isinstance(days_tag.value, str) else ""
     if not (text.isascii() and text.isdigit()):
         raise ProtocolError(
-            f"Délai de paiement illisible {days_tag.value!r} : nombre entier de jours attendu.",
+            f"Délai de paiement illisible « {shown(days_tag.value)} » : nombre entier de jours attendu.",
             code=error_code,
             path=days_tag.path,
         )

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Final, Literal
 
 from ..errors import ErrorCode, ProtocolError
+from ._plain import shown
 
 COUNTRY: Final = "CAN"
 CURRENCY: Final = "CAD"
@@ -117,7 +118,7 @@ def parse_region(
     if region is None or (region == WHOLE_PROVINCE and not allow_whole_province):
         expected = "QC-01 … QC-17" + (" ou « * » (tout le Québec)" if allow_whole_province else "")
         raise ProtocolError(
-            f"Région inconnue « {code} » : attendu {expected}.",
+            f"Région inconnue « {shown(code)} » : attendu {expected}.",
             code=error_code,
             path=path,
         )

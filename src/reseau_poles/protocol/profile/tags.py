@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ErrorCode, ProtocolError
-from ._plain import as_list, as_mapping, parse_yes_no
+from ._plain import as_list, as_mapping, parse_yes_no, shown
 
 
 def tag(code: str, value: str, *, name: str | None = None) -> dict[str, Any]:
@@ -188,7 +188,7 @@ def flag_value(value: TagValue, *, error_code: ErrorCode = ErrorCode.INVALID_REQ
     flag = parse_yes_no(value.value) if isinstance(value.value, str) else None
     if flag is None:
         raise ProtocolError(
-            f"Étiquette « {value.code} » : « oui » ou « non » attendu, reçu {value.value!r}.",
+            f"Étiquette « {value.code} » : « oui » ou « non » attendu, reçu « {shown(value.value)} ».",
             code=error_code,
             path=value.path,
         )

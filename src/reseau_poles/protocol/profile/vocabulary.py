@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Final, Self
 
 from ..errors import ErrorCode, ProtocolError
+from ._plain import shown
 from .text import normalize_text
 
 _SEPARATORS: Final = re.compile(r"[\s_-]+")
@@ -54,7 +55,7 @@ class LabelledCode(StrEnum):
         expected = ", ".join(member.value for member in cls)
         noun = _NOUNS.get(cls, "code")
         raise ProtocolError(
-            f"{noun.capitalize()} : valeur « {value} » inconnue ; valeurs permises : {expected}.",
+            f"{noun.capitalize()} : valeur « {shown(value)} » inconnue ; valeurs permises : {expected}.",
             code=error_code,
             path=path,
         )
