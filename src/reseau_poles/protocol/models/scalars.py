@@ -43,6 +43,12 @@ _DATETIME = re.compile(
 )
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _NUMBER = r"[0-9]+(?:[.,][0-9]+)?"
+# The same grammar for JSON Schema (ECMA-262 regex: no named groups, no \Z).
+DURATION_PATTERN: Final = (
+    "^P(?!$)({n}Y)?({n}M)?({n}W)?({n}D)?(T(?=[0-9])({n}H)?({n}M)?({n}S)?)?$".format(
+        n="[0-9]+([.,][0-9]+)?"
+    )
+)
 _DURATION = re.compile(
     rf"P(?!\Z)(?:(?P<Y>{_NUMBER})Y)?(?:(?P<Mo>{_NUMBER})M)?(?:(?P<W>{_NUMBER})W)?"
     rf"(?:(?P<D>{_NUMBER})D)?(?:T(?=[0-9])(?:(?P<H>{_NUMBER})H)?(?:(?P<Mi>{_NUMBER})M)?"
@@ -267,7 +273,7 @@ def _string_check(kind: str, check: Any, message: str) -> PlainValidator:
 Duration = Annotated[
     str,
     _string_check("duration", duration_to_timedelta, "durée ISO 8601 attendue, comme « PT30S »"),
-    WithJsonSchema({"type": "string", "format": "duration"}),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
 ]
 Gps = Annotated[
     str,
