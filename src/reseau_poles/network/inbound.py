@@ -164,7 +164,7 @@ class Inbound:
             role,
             lookup,
             replay_guard=replay_guard,
-            max_body_bytes=settings.max_body_bytes,
+            max_body_bytes=settings.inbound_max_body_bytes,
             skew=settings.signature_skew,
             replay_max_window=settings.replay_max_window,
             require_gateway_signature=settings.require_gateway_signature,

@@ -26,8 +26,8 @@ class NetworkSettings(BaseSettings):
     lookup_timeout: float = 5.0
     lookup_cache_max_entries: int = 10_000
 
-    # Inbound pipeline
-    max_body_bytes: int = 1_048_576
+    # Inbound pipeline (``inbound_`` so it does not collide with the registry's own limit)
+    inbound_max_body_bytes: int = 1_048_576
     signature_skew: float = 5.0
     require_gateway_signature: bool = False
 
