@@ -171,3 +171,15 @@ def test_callback_context_echoes_the_ids() -> None:
 def test_timestamp_now_is_utc() -> None:
     context = Context.new("search", domain="PLA:ALIMENTS", city_code="QC-03", **BAP)
     assert context.timestamp.tzinfo is UTC
+
+
+def test_copy_with_none_removes_the_field() -> None:
+    order = Order(id="CMD-1", status="ACTIVE")
+    assert to_dict(order.model_copy(update={"status": None})) == {"id": "CMD-1"}
+    assert to_dict(order) == {"id": "CMD-1", "status": "ACTIVE"}
+
+
+def test_repr_shows_only_what_was_given() -> None:
+    assert repr(Price(currency="CAD", value="1.50")) == (
+        "Price(currency='CAD', value=Decimal('1.50'))"
+    )

@@ -14,8 +14,8 @@ Serialise with :func:`reseau_poles.protocol.models.codec.to_bytes`, which relies
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,6 +43,17 @@ class BecknModel(BaseModel):
         super().__setattr__(name, value)
         if value is None and name in type(self).model_fields:
             self.__pydantic_fields_set__.discard(name)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """As pydantic's, but ``update={"field": None}`` removes the field, as assignment does.
+
+        (``update`` is not validated: pass values of the right type, or assign instead.)
+        """
+        copied = super().model_copy(update=update, deep=deep)
+        for name, value in (update or {}).items():
+            if value is None and name in type(self).model_fields:
+                copied.__pydantic_fields_set__.discard(name)
+        return copied
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A Beckn object has dozens of optional fields; show only those that were given.

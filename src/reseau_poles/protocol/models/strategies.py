@@ -106,9 +106,9 @@ def _bounds(metadata: typing.Iterable[Any]) -> tuple[int | None, int | None]:
         inner = item.metadata if isinstance(item, FieldInfo) else [item]
         for bound in inner:
             if isinstance(bound, Ge):
-                low = int(bound.ge)  # type: ignore[call-overload]
+                low = int(bound.ge)
             elif isinstance(bound, Le):
-                high = int(bound.le)  # type: ignore[call-overload]
+                high = int(bound.le)
     return low, high
 
 
