@@ -12,16 +12,30 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from reseau_poles.protocol.models import (
     ACTION_MODELS,
     AckResponse,
+    Catalog,
+    Context,
+    Fulfillment,
+    Item,
+    Location,
+    Order,
+    Payment,
+    Person,
     parse_as,
     parse_message,
     to_bytes,
 )
 from reseau_poles.protocol.models.examples import example_json, example_requests
-from reseau_poles.protocol.models.strategies import json_value, request_json
+from reseau_poles.protocol.models.strategies import (
+    context_json,
+    json_value,
+    model_json,
+    request_json,
+)
 
 FAST = settings(
     max_examples=50,
@@ -41,6 +55,29 @@ def test_every_action_round_trips(action: str) -> None:
     @given(request_json(action))
     def check(document: dict[str, Any]) -> None:
         assert round_trip(action, document) == document
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "model", [AckResponse, Order, Catalog, Item, Fulfillment, Location, Payment, Person]
+)
+def test_objects_round_trip_on_their_own(model: type[BaseModel]) -> None:
+    @settings(FAST, max_examples=30)
+    @given(model_json(model, 2))
+    def check(document: dict[str, Any]) -> None:
+        raw = json.dumps(document).encode()
+        assert json.loads(to_bytes(parse_as(model, raw))) == document
+
+    check()
+
+
+def test_contexts_round_trip() -> None:
+    @FAST
+    @given(st.sampled_from(list(ACTION_MODELS)).flatmap(context_json))
+    def check(document: dict[str, Any]) -> None:
+        raw = json.dumps(document).encode()
+        assert json.loads(to_bytes(parse_as(Context, raw))) == document
 
     check()
 
