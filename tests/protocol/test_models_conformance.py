@@ -56,7 +56,10 @@ _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 def _load_spec_text() -> str | None:
     path = os.environ.get(SPEC_ENV)
     if path:
-        return Path(path).read_text("utf-8")
+        try:
+            return Path(path).read_text("utf-8")
+        except OSError:
+            return None
     if not MIRROR.exists():
         return None
     try:
@@ -125,8 +128,9 @@ def _problems(validator: Draft202012Validator, document: Any) -> list[str]:
 pytestmark = pytest.mark.skipif(
     _spec() is None,
     reason=(
-        f"spec Beckn 1.1.1 introuvable : définir {SPEC_ENV}=/chemin/transaction.yaml "
-        f"(tag core-v1.1.1 de beckn/protocol-specifications) ou fournir le miroir {MIRROR}"
+        f"spec Beckn 1.1.1 introuvable ({SPEC_ENV}={os.environ.get(SPEC_ENV, '')!r}, "
+        f"miroir {MIRROR}) : définir {SPEC_ENV}=/chemin/transaction.yaml (tag core-v1.1.1 "
+        "de beckn/protocol-specifications, api/transaction/build/transaction.yaml)"
     ),
 )
 
