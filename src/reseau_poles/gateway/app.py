@@ -1,0 +1,218 @@
+"""``create_app(settings)``: the gateway as an ASGI application.
+
+``POST /search`` is the hot path. It is served by :class:`SearchFastPath`, a raw ASGI layer in
+front of FastAPI's routing: it reads the body and hands it to the service, skipping request
+objects and dependency resolution. The FastAPI route of the same path stays, for the OpenAPI
+description (and it answers the same way when the fast path is not installed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from reseau_poles.network.acks import JSON_CONTENT_TYPE, nack_body
+from reseau_poles.network.inbound import install
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError
+from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+
+from . import logs
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .service import GatewayService
+from .settings import GatewaySettings, load_settings
+
+_JSON_HEADER = [(b"content-type", JSON_CONTENT_TYPE.encode())]
+
+
+class SearchFastPath:
+    """``POST /search`` straight to the service; everything else to the FastAPI app."""
+
+    def __init__(self, app: ASGIApp, service: GatewayService) -> None:
+        self.app = app
+        self.service = service
+        self.max_body = service.settings.inbound_max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"].rstrip("/") != "/search"
+        ):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        body = await self._read(headers, receive)
+        if isinstance(body, tuple):
+            status, content, extra = body
+            body = b""
+        else:
+            status, content, extra = await self.service.handle(body, headers)
+        response_headers = [*_JSON_HEADER, (b"content-length", str(len(content)).encode())]
+        response_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": content})
+        transcript = self.service.transcript
+        if transcript is not None:
+            transcript.inbound(
+                "/search", headers, body, status, content, time.perf_counter() - started
+            )
+
+    async def _read(
+        self, headers: dict[str, str], receive: Receive
+    ) -> bytes | tuple[int, bytes, dict[str, str]]:
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            return self._too_large() if declared.isdigit() else self._bad("Content-Length invalide")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return self._bad("connexion fermée pendant la lecture du corps")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return self._too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _too_large(self) -> tuple[int, bytes, dict[str, str]]:
+        error = ProtocolError(
+            f"corps trop volumineux (limite : {self.max_body} octets)",
+            code=ErrorCode.GATEWAY_INVALID_REQUEST,
+            path="body",
+        )
+        return 413, nack_body(error), {}
+
+    def _bad(self, message: str) -> tuple[int, bytes, dict[str, str]]:
+        error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST, path="body")
+        return 400, nack_body(error), {}
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    identity: SubscriberKeys | None = None,
+    service: GatewayService | None = None,
+    fast_path: bool = True,
+) -> FastAPI:
+    """The gateway. Its keys come from ``settings.key_dir`` (created at first run) unless
+    ``identity`` is given."""
+    settings = settings or load_settings()
+    logs.configure(settings.log_level, settings.log_format)
+    if service is None:
+        identity = identity or KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
+        service = GatewayService(settings, identity)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        logs.event(
+            "gateway.start",
+            subscriber_id=service.identity.subscriber_id,
+            registry=settings.registry_url,
+        )
+        try:
+            yield
+        finally:
+            await service.aclose()
+            logs.event("gateway.stop", subscriber_id=service.identity.subscriber_id)
+
+    app = FastAPI(
+        title="Réseau Pôles — passerelle",
+        description=(
+            "Passerelle (BG) du réseau : reçoit les recherches signées des nœuds acheteurs, "
+            "les accuse réception, puis les diffuse aux nœuds vendeurs du domaine et de la "
+            "région, avec la signature de l'acheteur et la sienne (X-Gateway-Authorization). "
+            "Aucun catalogue n'est gardé ; les on_search vont directement à l'acheteur."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.settings = settings
+    install(app, service.inbound)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: "adresse inconnue", 405: "méthode non permise"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST)
+        return Response(nack_body(error), status_code=exc.status_code, media_type=JSON_CONTENT_TYPE)
+
+    @app.post(
+        "/search",
+        summary="Recherche d'un nœud acheteur (Beckn 1.1 search)",
+        description=(
+            "Corps : message Beckn `search` ; en-tête `Authorization` signé par "
+            "`context.bap_id` (BECKN-006). Réponse : ACK immédiat, ou NACK avec code 10000 "
+            "(requête), 10001 (signature), 10002 (région), 10003 (limite de débit)."
+        ),
+        responses={
+            200: {"description": "ACK"},
+            400: {"description": "NACK : requête invalide"},
+            401: {"description": "NACK : signature invalide ou rejeu"},
+            413: {"description": "NACK : corps trop volumineux"},
+            429: {"description": "NACK : limite de débit (10003)"},
+        },
+    )
+    async def search(request: Request) -> Response:
+        body = await service.inbound.read_body(request)
+        status, content, extra = await service.handle(body, request.headers)
+        return Response(content, status_code=status, headers=extra, media_type=JSON_CONTENT_TYPE)
+
+    @app.post("/on_subscribe", summary="Défi du registre (boîte scellée)")
+    async def on_subscribe(request: Request) -> Response:
+        try:
+            data = json.loads(await request.body())
+            challenge = data["challenge"]
+            answer = open_challenge(service.identity.encryption, challenge)
+        except Exception:
+            error = ProtocolError(
+                "défi illisible ou non destiné à cette passerelle",
+                code=ErrorCode.GATEWAY_INVALID_REQUEST,
+                path="challenge",
+            )
+            return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
+        logs.event("gateway.challenge_answered", registry_subscriber=data.get("subscriber_id"))
+        return JSONResponse({"answer": answer})
+
+    @app.get("/health", summary="État de la passerelle")
+    async def health() -> dict[str, Any]:
+        return service.health()
+
+    @app.get("/metrics", summary="Métriques Prometheus", response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        return Response(service.render_metrics(), media_type=METRICS_CONTENT_TYPE)
+
+    @app.get("/searches", summary="Dernières recherches (statistiques)")
+    async def searches(limit: int = 50) -> list[dict[str, Any]]:
+        return service.stats.recent(max(1, min(limit, 1000)))
+
+    @app.get("/searches/{message_id}", summary="Statistiques d'une recherche")
+    async def search_stats(message_id: str) -> Response:
+        found = await service.stats.get(message_id)
+        if found is None:
+            error = ProtocolError(
+                f"recherche inconnue (ou trop ancienne) : {message_id[:64]}",
+                code=ErrorCode.GATEWAY_INVALID_REQUEST,
+                path="message_id",
+            )
+            return Response(nack_body(error), status_code=404, media_type=JSON_CONTENT_TYPE)
+        return JSONResponse(found)
+
+    if fast_path:
+        app.add_middleware(SearchFastPath, service=service)
+    return app

@@ -1,0 +1,451 @@
+"""The gateway's logic: accept a buyer's search, then multicast it to the seller nodes.
+
+:meth:`GatewayService.accept` is the request path, a pipeline of named steps reused from the
+network layer where they exist:
+
+1. ``verify_signature`` – the buyer's ``Authorization`` against its key from the registry cache;
+2. ``decode`` – JSON with a ``context`` whose action is ``search``;
+3. ``check_signer`` – the signer is ``context.bap_id``;
+4. :meth:`~GatewayService.route` – domain, region (``location.city.code``), country, ``bpp_id``;
+5. ``rate limit`` – one token from the buyer's bucket, else 429;
+6. ``guard_replay`` – a message id seen inside its signature window is refused;
+7. ``validate`` – the Beckn model, only when ``validate_models`` is on (the sellers do it);
+
+then the ACK goes back and :meth:`~GatewayService.multicast` runs off the request path: find the
+sellers (type BPP, domain, region; ``*`` sellers included) through the lookup cache, and post
+the *same bytes* to each with the buyer's ``Authorization`` unchanged and our
+``X-Gateway-Authorization`` over them. Calls run concurrently under one semaphore (a bound on
+in-flight calls per process), each with its own deadline and one retry on connection failure;
+a NACK or a silent seller never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reseau_poles.network.acks import ACK_BODY, JSON_CONTENT_TYPE, Refusal
+from reseau_poles.network.client import CallResult, context_ids, read_ack
+from reseau_poles.network.inbound import Inbound
+from reseau_poles.network.lookup import RegistryError, RegistryLookup, SubscriberRecord
+from reseau_poles.network.replay import ReplayGuard, make_replay_guard
+from reseau_poles.network.transcript import Transcript
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError
+from reseau_poles.protocol.keys import SubscriberKeys
+from reseau_poles.protocol.profile.regions import WHOLE_PROVINCE, parse_region, region_matches
+from reseau_poles.protocol.signing import (
+    AUTHORIZATION,
+    GATEWAY_AUTHORIZATION,
+    PROXY_AUTHORIZATION,
+    Signer,
+)
+
+from .logs import event
+from .metrics import Metrics
+from .ratelimit import RateLimiter
+from .settings import GatewaySettings
+from .stats import SearchRecord, SearchStats, SellerOutcome
+from .wire import BadResponse, ConnectionFailed, Target, WireClient
+
+ACTION = "search"
+RETRY_DELAY = 0.02  # before the one retry after a connection failure
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a search goes: the registry filters, and one seller when ``bpp_id`` is set."""
+
+    domain: str
+    city: str  # QC-01 … QC-17, or * for the whole province
+    country: str | None
+    bpp_id: str | None
+
+
+class GatewayService:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        identity: SubscriberKeys,
+        *,
+        lookup: RegistryLookup | None = None,
+        replay_guard: ReplayGuard | None = None,
+        transcript: Transcript | None = None,
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.signer = Signer(identity.subscriber_id, identity.key_id, identity.signing)
+        network = settings.network()
+        self.lookup = lookup or RegistryLookup.from_settings(network)
+        self.replay_guard = replay_guard or make_replay_guard(
+            settings.redis_url, max_entries=settings.replay_max_entries
+        )
+        self.inbound = Inbound(
+            identity.subscriber_id,
+            "BG",
+            self.lookup,
+            replay_guard=self.replay_guard,
+            max_body_bytes=settings.inbound_max_body_bytes,
+            skew=settings.signature_skew,
+            validate_models=settings.validate_models,
+        )
+        if transcript is None and settings.transcript_path:
+            transcript = Transcript(settings.transcript_path)
+        self.transcript = transcript
+        self.wire = WireClient(
+            connect_timeout=settings.seller_connect_timeout,
+            max_idle_per_origin=settings.max_idle_connections_per_seller,
+        )
+        self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.stats = SearchStats(
+            settings.stats_max_searches,
+            redis_url=settings.redis_url,
+            retention=settings.stats_retention,
+        )
+        self.metrics = Metrics()
+        self.started_at = time.time()
+        self._semaphore = asyncio.Semaphore(settings.max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._targets: dict[str, Target] = {}
+        self._calls_in_flight = 0
+        self._domains = {d.casefold() for d in settings.domains}
+
+    # --- the request path ---------------------------------------------------------------------
+
+    async def handle(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes, dict]:
+        """The whole answer to ``POST /search``: ``(status, body, extra headers)``. Never
+        raises; anything unexpected is logged and answered 503 with a NACK."""
+        try:
+            record = await self.accept(body, headers)
+        except Refusal as refusal:
+            self._refused(refusal, body)
+            return refusal.status_code, refusal.body(), refusal.headers
+        except Exception:
+            logging.getLogger("reseau_poles.gateway").exception("erreur inattendue sur /search")
+            error = ProtocolError(
+                "erreur interne de la passerelle ; réessayez plus tard",
+                code=ErrorCode.GATEWAY_INVALID_REQUEST,
+            )
+            refusal = Refusal(error, status_code=503)
+            self._refused(refusal, body)
+            return 503, refusal.body(), {}
+        self.metrics.inc("gateway_searches_total", outcome="ack")
+        event(
+            "search.ack",
+            transaction_id=record.transaction_id,
+            message_id=record.message_id,
+            bap_id=record.bap_id,
+            domain=record.domain,
+            city=record.city,
+        )
+        return 200, ACK_BODY, {}
+
+    async def accept(self, body: bytes, headers: Mapping[str, str]) -> SearchRecord:
+        """Steps 1–7; raises :class:`Refusal`. On success the multicast is under way."""
+        inbound = self.inbound
+        signer, _record, _gateway = await inbound.verify_signature(body, headers, ACTION)
+        payload = inbound.decode(body, ACTION)
+        context = payload["context"]
+        inbound.check_signer(context, ACTION, signer)
+        route = self.route(context)
+        if not self.limiter.allow(signer.subscriber_id):
+            raise self._rate_limited(signer.subscriber_id)
+        key = await inbound.guard_replay(context, ACTION, signer)
+        if self.settings.validate_models:
+            try:
+                inbound.validate(ACTION, body, payload)
+            except Refusal:
+                if key is not None:
+                    await self.replay_guard.forget(key)
+                raise
+        transaction_id = context.get("transaction_id")
+        record = SearchRecord(
+            message_id=context["message_id"],
+            transaction_id=transaction_id if isinstance(transaction_id, str) else None,
+            bap_id=signer.subscriber_id,
+            domain=route.domain,
+            city=route.city,
+            bpp_id=route.bpp_id,
+        )
+        self.stats.start(record)
+        authorization = _header(headers, AUTHORIZATION) or ""
+        task = asyncio.get_running_loop().create_task(
+            self.multicast(record, body, authorization, route)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return record
+
+    def route(self, context: Mapping[str, Any]) -> Route:
+        """Step 4: the context says where the search goes; refuse what cannot be routed."""
+        domain = context.get("domain")
+        if not isinstance(domain, str) or not domain.strip():
+            raise _bad_request("context.domain manquant", "context.domain")
+        if self._domains.isdisjoint({domain.casefold(), "*"}):
+            raise _bad_request(
+                f"domaine non desservi par cette passerelle : {domain[:40]!r} "
+                f"(desservis : {', '.join(self.settings.domains)})",
+                "context.domain",
+            )
+        location = context.get("location")
+        city = location.get("city") if isinstance(location, Mapping) else None
+        code = city.get("code") if isinstance(city, Mapping) else None
+        path = "context.location.city.code"
+        try:
+            region = parse_region(code, path=path, error_code=ErrorCode.GATEWAY_INVALID_CITY)
+        except ProtocolError as exc:
+            raise Refusal(exc, status_code=400) from None
+        country_field = location.get("country") if isinstance(location, Mapping) else None
+        country = country_field.get("code") if isinstance(country_field, Mapping) else None
+        if country is not None and country != self.settings.country:
+            raise _bad_request(
+                f"pays non desservi : {str(country)[:10]!r} (attendu {self.settings.country})",
+                "context.location.country.code",
+                code=ErrorCode.GATEWAY_INVALID_CITY,
+            )
+        bpp_id = context.get("bpp_id")
+        if bpp_id is not None and (not isinstance(bpp_id, str) or not bpp_id):
+            raise _bad_request("context.bpp_id invalide", "context.bpp_id")
+        return Route(domain, str(region), country, bpp_id)
+
+    def _rate_limited(self, subscriber_id: str) -> Refusal:
+        wait = self.limiter.retry_after(subscriber_id)
+        error = ProtocolError(
+            f"trop de recherches pour {subscriber_id} : limite de "
+            f"{self.settings.rate_limit_per_second:g}/s (rafale {self.settings.rate_limit_burst})",
+            code=ErrorCode.GATEWAY_RATE_LIMITED,
+            path="headers.Authorization",
+        )
+        return Refusal(error, status_code=429, headers={"Retry-After": str(max(1, round(wait)))})
+
+    def _refused(self, refusal: Refusal, body: bytes) -> None:
+        code = refusal.error.code.value
+        self.metrics.inc("gateway_searches_total", outcome="refused")
+        self.metrics.inc("gateway_refusals_total", code=code)
+        transaction_id, message_id = context_ids(body) if body[:1] == b"{" else (None, None)
+        event(
+            "search.refused",
+            transaction_id=transaction_id,
+            message_id=message_id,
+            http_status=refusal.status_code,
+            code=code,
+            reason=refusal.reason,
+            path=refusal.error.path,
+        )
+
+    # --- the multicast ------------------------------------------------------------------------
+
+    async def sellers(self, route: Route) -> list[SubscriberRecord]:
+        """Seller nodes for the route, one per subscriber id, from the lookup cache."""
+        records = await self.lookup.find(
+            type="BPP",
+            domain=route.domain,
+            city=None if route.city == WHOLE_PROVINCE else route.city,
+            country=route.country,
+        )
+        chosen: dict[str, SubscriberRecord] = {}
+        for record in records:
+            if record.subscriber_id in chosen or not record.url or not record.subscribed:
+                continue
+            if route.bpp_id is not None and record.subscriber_id != route.bpp_id:
+                continue
+            regions = record.raw.get("regions")
+            if isinstance(regions, list) and not region_matches(regions, route.city):
+                continue
+            chosen[record.subscriber_id] = record
+        return list(chosen.values())
+
+    def gateway_headers(self, body: bytes, authorization: str) -> dict[str, str]:
+        """The headers every seller receives: the buyer's signature, unchanged, and ours."""
+        ours = self.signer.sign(body, ttl=self.settings.signature_ttl)
+        headers = {
+            "Content-Type": JSON_CONTENT_TYPE,
+            AUTHORIZATION: authorization,
+            GATEWAY_AUTHORIZATION: ours,
+        }
+        if self.settings.proxy_authorization:
+            headers[PROXY_AUTHORIZATION] = ours
+        return headers
+
+    async def multicast(
+        self, record: SearchRecord, body: bytes, authorization: str, route: Route
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            try:
+                sellers = await self.sellers(route)
+            except RegistryError as exc:
+                record.state = "failed"
+                record.error = f"registre : {exc}"
+                self.metrics.inc("gateway_lookup_errors_total")
+                event(
+                    "search.lookup_failed",
+                    logging.WARNING,
+                    transaction_id=record.transaction_id,
+                    message_id=record.message_id,
+                    error=str(exc),
+                )
+                return
+            record.lookup_ms = round((time.perf_counter() - started) * 1000, 3)
+            record.targeted = len(sellers)
+            self.metrics.inc("gateway_fanout_targets_total", len(sellers))
+            if sellers:
+                headers = self.gateway_headers(body, authorization)
+                await asyncio.gather(*(self._call(record, s, body, headers) for s in sellers))
+            record.state = "done"
+        finally:
+            elapsed = time.perf_counter() - started
+            record.latency_ms = round(elapsed * 1000, 3)
+            self.metrics.observe_fanout(elapsed)
+            await self.stats.finish(record)
+            event(
+                "search.done",
+                transaction_id=record.transaction_id,
+                message_id=record.message_id,
+                bap_id=record.bap_id,
+                state=record.state,
+                targeted=record.targeted,
+                acked=record.acked,
+                nacked=record.nacked,
+                failed=record.failed,
+                latency_ms=record.latency_ms,
+            )
+
+    def _target(self, url: str) -> Target:
+        target = self._targets.get(url)
+        if target is None:
+            target = Target.parse(url.rstrip("/") + "/" + ACTION)
+            if len(self._targets) > 50_000:
+                self._targets.clear()
+            self._targets[url] = target
+        return target
+
+    async def _call(
+        self,
+        record: SearchRecord,
+        seller: SubscriberRecord,
+        body: bytes,
+        headers: Mapping[str, str],
+    ) -> None:
+        url = seller.url or ""
+        outcome = SellerOutcome(seller.subscriber_id, url, "ERROR")
+        http_status: int | None = None
+        content = b""
+        async with self._semaphore:
+            self._calls_in_flight += 1
+            started = time.perf_counter()
+            try:
+                target = self._target(url)
+                data = self.wire.request_bytes(target, body, headers)
+                async with asyncio.timeout(self.settings.seller_timeout):
+                    while True:
+                        try:
+                            http_status, content = await self.wire.post(target, data)
+                            break
+                        except ConnectionFailed:
+                            if outcome.attempts >= 2:
+                                raise
+                            outcome.attempts += 1
+                            self.metrics.inc("gateway_seller_retries_total")
+                            await asyncio.sleep(RETRY_DELAY)
+            except TimeoutError:
+                outcome.status, outcome.error = "TIMEOUT", "délai dépassé"
+            except ConnectionFailed as exc:
+                outcome.error = str(exc)
+            except (BadResponse, ValueError) as exc:
+                outcome.error = f"réponse invalide : {exc}"
+            else:
+                status, error = read_ack(http_status, content)
+                outcome.status = status
+                outcome.http_status = http_status
+                if error:
+                    code = error.get("code")
+                    outcome.error_code = str(code) if code is not None else None
+                    outcome.error = str(error.get("message", ""))[:200] or None
+            finally:
+                self._calls_in_flight -= 1
+            outcome.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        record.add(outcome)
+        self.metrics.inc("gateway_seller_calls_total", status=outcome.status.lower())
+        if self.transcript is not None:
+            self.transcript.outbound(
+                url.rstrip("/") + "/" + ACTION,
+                ACTION,
+                headers,
+                body,
+                CallResult(
+                    url,
+                    ACTION,
+                    "ACK"
+                    if outcome.status == "ACK"
+                    else outcome.status.replace("TIMEOUT", "ERROR"),  # type: ignore[arg-type]
+                    outcome.http_status,
+                    outcome.latency_ms / 1000,
+                    {"code": outcome.error_code or "network", "message": outcome.error or ""}
+                    if outcome.status != "ACK"
+                    else None,
+                ),
+            )
+
+    # --- life cycle and operator views --------------------------------------------------------
+
+    @property
+    def searches_in_flight(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def calls_in_flight(self) -> int:
+        return self._calls_in_flight
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for the multicasts under way (tests, shutdown)."""
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self.drain(self.settings.seller_timeout + 1)
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.wire.close()
+        await self.lookup.aclose()
+        await self.replay_guard.aclose()
+        await self.stats.aclose()
+        if self.transcript is not None:
+            await asyncio.to_thread(self.transcript.close)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "subscriber_id": self.identity.subscriber_id,
+            "key_id": self.identity.key_id,
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "searches_in_flight": self.searches_in_flight,
+            "seller_calls_in_flight": self.calls_in_flight,
+            "searches_kept": len(self.stats),
+        }
+
+    def render_metrics(self) -> str:
+        self.metrics.set("gateway_searches_in_flight", self.searches_in_flight)
+        self.metrics.set("gateway_seller_calls_in_flight", self.calls_in_flight)
+        stats = self.lookup.stats
+        self.metrics.set("gateway_lookup_cache_total", stats.hits, result="hit")
+        self.metrics.set("gateway_lookup_cache_total", stats.misses, result="miss")
+        return self.metrics.render()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    return value if value is not None else headers.get(name.lower())
+
+
+def _bad_request(
+    message: str, path: str, *, code: ErrorCode = ErrorCode.GATEWAY_INVALID_REQUEST
+) -> Refusal:
+    return Refusal(ProtocolError(message, code=code, path=path), status_code=400)
