@@ -187,7 +187,8 @@ class RegistryState(Base):
 
 def rfc3339(moment: datetime) -> str:
     """``2026-05-01T12:00:00Z``: UTC with a ``Z`` (a naive value is taken as UTC)."""
-    value = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    value = moment.replace(tzinfo=None) if moment.tzinfo is None else moment
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(UTC)
+    # isoformat() is several times faster than strftime and drops a zero fraction itself.
+    return value.replace(tzinfo=None).isoformat() + "Z"
