@@ -117,6 +117,8 @@ def test_refusals_explain_in_french() -> None:
     assert "« init »" in error.message
     error = refusal(check_action, Phase.CONFIRMED, "select")
     assert "nouvelle transaction" in error.message
+    error = refusal(check_action, Phase.CANCELLED, "init")
+    assert "nouvelle transaction" in error.message
     assert error.to_nack()["error"]["code"] == "40001"
 
 
@@ -452,6 +454,15 @@ def test_nobody_cancels_what_was_delivered() -> None:
     # The rest is cancelled fulfilment by fulfilment; the order is then COMPLETE.
     events = order.advance("b", "Cancelled")
     assert events[-1] == OrderStatusChanged(OrderStatus.ACTIVE, OrderStatus.COMPLETE)
+
+
+def test_buyer_cancels_the_rest_of_a_partly_cancelled_order() -> None:
+    order = confirmed(a=LIV, b=CUE)
+    order.advance("a", "Cancelled")  # the seller ran out of strawberries
+    events = order.receive("cancel")
+    assert FulfillmentAdvanced("b", S.PENDING, S.CANCELLED) in events
+    assert OrderCancelled(Canceller.BUYER, fee_applies=False) in events
+    assert order.order_status is OrderStatus.CANCELLED
 
 
 def test_seller_cancelling_every_fulfillment_cancels_the_order() -> None:

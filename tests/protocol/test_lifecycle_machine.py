@@ -21,10 +21,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError
 from reseau_poles.protocol.lifecycle import (
     Action,
+    CancellationPolicy,
     Canceller,
     OrderLifecycle,
     OrderStatus,
     Phase,
+    cancellation_policy,
     is_terminal,
     next_fulfillment_states,
 )
@@ -32,6 +34,7 @@ from reseau_poles.protocol.profile import FulfillmentState, FulfillmentType
 
 IDS = st.sampled_from(["f1", "f2", "f3"])
 CANCELLED = FulfillmentState.CANCELLED
+REFUSED = CancellationPolicy.REFUSED
 TERMINAL_PHASES = (Phase.COMPLETED, Phase.CANCELLED)
 UPDATE_TARGETS = st.sampled_from([None, "order.items", "order.fulfillments", "order.payments"])
 
@@ -68,9 +71,12 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(action=st.sampled_from(list(Action)), update_target=UPDATE_TARGETS)
     def receive(self, action: Action, update_target: str | None) -> None:
         delivered_before = any(p.is_completed for p in self.order.fulfillments.values())
+        cancel_expected = self._cancel_expected(Canceller.BUYER)
         events = self._attempt(self.order.receive, action, update_target=update_target)
         if events is not None and action is Action.RATING:
             assert delivered_before or self.order.phase is Phase.COMPLETED
+        if action is Action.CANCEL:
+            assert (events is not None) is cancel_expected
 
     @rule(key=IDS, kind=st.sampled_from(list(FulfillmentType)))
     def set_fulfillment(self, key: str, kind: FulfillmentType) -> None:
@@ -129,10 +135,26 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self.order.set_fulfillment(key, FulfillmentType.LIVRAISON)
         self.order.receive("confirm")
 
-    @rule(by=st.sampled_from(list(Canceller)), dice=st.integers(0, 3))
-    def cancel(self, by: Canceller, dice: int) -> None:
-        if dice == 0:  # rarely, or most walks would end cancelled
-            self._attempt(self.order.cancel, by=by)
+    def _cancel_expected(self, by: Canceller) -> bool:
+        """What the rules say about cancelling the whole order now (a reference model)."""
+        remaining = [p for p in self.order.fulfillments.values() if p.state is not CANCELLED]
+        if self.order.phase is not Phase.CONFIRMED:
+            return False
+        if by is Canceller.BUYER:
+            return all(cancellation_policy(p.type, p.state) is not REFUSED for p in remaining)
+        return not any(p.is_completed for p in remaining)
+
+    @rule(by=st.sampled_from(list(Canceller)))
+    def cancel(self, by: Canceller) -> None:
+        expected = self._cancel_expected(by)
+        assert (self._attempt(self.order.cancel, by=by) is not None) is expected
+
+    @precondition(lambda self: self.order.phase is Phase.CONFIRMED)
+    @rule(key=IDS)
+    def seller_cancels_one(self, key: str) -> None:
+        """The seller drops one fulfilment (out of stock): partly cancelled orders."""
+        if key in self.order.fulfillments:
+            self._attempt(self.order.advance, key, CANCELLED)
 
     @invariant()
     def status_matches_the_fulfillments(self) -> None:
@@ -170,6 +192,6 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 
 LifecycleMachine.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=40, deadline=None
+    max_examples=200, stateful_step_count=30, deadline=None
 )
 TestLifecycleMachine = LifecycleMachine.TestCase

@@ -309,13 +309,13 @@ def _refusal(phase: Phase, action: Action, path: str | None) -> LifecycleError:
         return LifecycleError(
             f"Modification {where}.", code=ErrorCode.UPDATE_NOT_POSSIBLE, path=path
         )
-    if action is Action.INIT:
-        hint = " : demandez d'abord un devis (« select »)."
-    elif action is Action.CONFIRM and phase in _PRE_ORDER:
-        hint = " : initialisez d'abord la commande (« init »)."
-    elif phase in _ORDER_PHASES:
+    if phase in _ORDER_PHASES:
         hint = " : la commande est déjà confirmée ; une nouvelle commande demande une "
         hint += "nouvelle transaction."
+    elif action is Action.INIT:
+        hint = " : demandez d'abord un devis (« select »)."
+    elif action is Action.CONFIRM:
+        hint = " : initialisez d'abord la commande (« init »)."
     else:
         hint = "."
     return LifecycleError(
@@ -349,6 +349,8 @@ def _check_cancellation(progress: list[FulfillmentProgress] | None, path: str | 
     """Whether a fee applies; :class:`LifecycleError` when the order may not be cancelled."""
     fee = False
     for item in progress or ():
+        if item.state is S.CANCELLED:
+            continue  # already cancelled by the seller: nothing left to cancel there
         policy = cancellation_policy(item.type, item.state)
         if policy is CancellationPolicy.REFUSED:
             raise LifecycleError(
