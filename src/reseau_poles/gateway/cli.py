@@ -1,0 +1,203 @@
+"""``reseau-poles gateway …``: run the gateway, and register it with the registry as BG."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from reseau_poles.protocol.errors import KeyFormatError
+from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.registry.client import (
+    RegistryRefusal,
+    build_record,
+    post_signed,
+    raise_for_nack,
+    signer_for,
+)
+
+from .settings import CONFIG_FILE_ENV, GatewaySettings, load_settings
+
+app = typer.Typer(
+    help="Passerelle (BG) : reçoit les recherches des acheteurs et les diffuse aux vendeurs.",
+    no_args_is_help=True,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Fichier TOML de configuration.", envvar=CONFIG_FILE_ENV),
+]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]Erreur :[/] {message}")
+    return typer.Exit(code)
+
+
+def _keys(settings: GatewaySettings) -> SubscriberKeys:
+    try:
+        return KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
+    except KeyFormatError as exc:
+        raise _fail(str(exc)) from None
+
+
+def register(settings: GatewaySettings, keys: SubscriberKeys, *, timeout: float = 30) -> str:
+    """``POST {registry}/subscribe`` for the gateway (type BG); the registry then posts its
+    challenge to ``{public_url}/on_subscribe``, which the running gateway answers. Returns
+    the status the registry gives (SUBSCRIBED, or UNDER_SUBSCRIPTION awaiting approval)."""
+    record = build_record(
+        keys,
+        url=settings.public_url.rstrip("/"),
+        type="BG",
+        domains=list(settings.domains),
+        regions=list(settings.regions),
+        country=settings.country,
+    )
+    with httpx.Client(timeout=timeout) as http:
+        response = post_signed(
+            http, f"{settings.registry_url.rstrip('/')}/subscribe", record, signer_for(keys)
+        )
+    answer = raise_for_nack(response)
+    return str((answer or {}).get("subscriber", {}).get("status", "?"))
+
+
+def _register_when_up(settings: GatewaySettings, keys: SubscriberKeys, local: str) -> None:
+    """Wait for our own /health, then subscribe (the challenge needs us answering)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{local}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    try:
+        status = register(settings, keys)
+    except RegistryRefusal as exc:
+        err.print(f"[red]Inscription refusée[/] — {exc}")
+        return
+    except httpx.HTTPError as exc:
+        err.print(f"[red]Registre injoignable[/] ({type(exc).__name__}) : {settings.registry_url}")
+        return
+    out.print(f"Inscription auprès du registre : statut [bold]{status}[/]")
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
+    workers: Annotated[int, typer.Option(help="Processus uvicorn.")] = 1,
+    transcript: Annotated[
+        Path | None,
+        typer.Option("--transcript", help="Journal JSONL des messages reçus et envoyés."),
+    ] = None,
+    subscribe: Annotated[
+        bool,
+        typer.Option(
+            "--subscribe/--no-subscribe",
+            help="S'inscrire (ou se réinscrire) au registre comme BG une fois démarrée.",
+        ),
+    ] = False,
+) -> None:
+    """Lancer la passerelle (uvicorn avec uvloop et httptools)."""
+    import uvicorn
+
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if transcript is not None:
+        overrides["transcript_path"] = str(transcript)
+    try:
+        settings = load_settings(config, **overrides)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    keys = _keys(settings)
+    out.print(
+        f"Passerelle [bold]{settings.subscriber_id}[/] (clé {keys.key_id}) sur "
+        f"http://{settings.host}:{settings.port} — registre {settings.registry_url}, "
+        f"{workers} processus"
+    )
+    if subscribe:
+        local_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        threading.Thread(
+            target=_register_when_up,
+            args=(settings, keys, f"http://{local_host}:{settings.port}"),
+            daemon=True,
+        ).start()
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+    }
+    if workers > 1:
+        # Each worker builds its app from the same settings: pass the overrides through the
+        # environment, which every worker reads.
+        if config is not None:
+            os.environ[CONFIG_FILE_ENV] = str(config)
+        for name, value in overrides.items():
+            os.environ[f"RESEAU_POLES_{name.upper()}"] = str(value)
+        uvicorn.run("reseau_poles.gateway.app:create_app", factory=True, workers=workers, **common)
+        return
+    from .app import create_app
+
+    uvicorn.run(create_app(settings, identity=keys), **common)
+
+
+@app.command("subscribe")
+def subscribe_command(
+    config: ConfigOption = None,
+    registry: Annotated[
+        str | None, typer.Option("--registry", help="URL du registre (sinon : configuration).")
+    ] = None,
+) -> None:
+    """Inscrire la passerelle au registre (type BG). Elle doit être en marche à son URL
+    publique : c'est elle qui répond au défi du registre sur /on_subscribe."""
+    overrides = {"registry_url": registry} if registry else {}
+    settings = load_settings(config, **overrides)
+    keys = _keys(settings)
+    out.print(
+        f"Inscription de [bold]{keys.subscriber_id}[/] (clé {keys.key_id}, BG, "
+        f"{settings.public_url}) auprès de {settings.registry_url}…"
+    )
+    try:
+        status = register(settings, keys)
+    except RegistryRefusal as exc:
+        raise _fail(f"inscription refusée — {exc}") from None
+    except httpx.HTTPError as exc:
+        raise _fail(
+            f"registre injoignable ({type(exc).__name__}) : {settings.registry_url}"
+        ) from None
+    out.print(f"[green]Accepté[/] : statut [bold]{status}[/]")
+    if status == "UNDER_SUBSCRIPTION":
+        out.print("En attente de l'approbation de l'opérateur du réseau.")
+
+
+@app.command()
+def show(config: ConfigOption = None) -> None:
+    """Afficher l'identité et la configuration effective (sans les clés privées)."""
+    settings = load_settings(config)
+    keys = _keys(settings)
+    out.print_json(
+        data={
+            "subscriber_id": keys.subscriber_id,
+            "key_id": keys.key_id,
+            "signing_public_key": keys.signing.public_key_b64,
+            "encr_public_key": keys.encryption.public_key_b64,
+            "settings": settings.model_dump(mode="json"),
+        }
+    )

@@ -1,0 +1,120 @@
+"""A signed search reaches exactly the sellers of its domain and region, with both
+signatures valid; bpp_id narrows it to one seller; a dead or slow seller slows no one."""
+
+from __future__ import annotations
+
+import time
+
+from reseau_poles.protocol import signing
+
+from .conftest import SELLER_TIMEOUT, GatewayNetwork
+from .support import message_id_of, search_body
+
+
+def test_gateway_is_found_by_buyer_tools(network: GatewayNetwork) -> None:
+    found = network.registry.lookup({"type": "BG", "domain": "PLA:ALIMENTS"}).json()
+    assert [r["subscriber_id"] for r in found] == [network.gateway_keys.subscriber_id]
+    assert found[0]["subscriber_url"] == network.url
+    assert found[0]["status"] == "SUBSCRIBED"
+
+
+def test_search_reaches_exactly_the_sellers_of_its_domain_and_region(
+    network: GatewayNetwork,
+) -> None:
+    buyer = network.buyer()
+    body = search_body(buyer.keys.subscriber_id, city="QC-03")
+    response = network.search(buyer, body)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"message": {"ack": {"status": "ACK"}}}
+    deliveries = network.sellers.wait_for(message_id_of(body), 3)
+    time.sleep(0.2)  # anything extra would have arrived by now
+    deliveries = network.sellers.received(message_id_of(body))
+    assert network.names(deliveries) == {"capitale-a", "capitale-b", "province"}
+    assert len(deliveries) == 3
+
+    buyer_key = network.public_key(buyer.keys.subscriber_id)
+    gateway_key = network.public_key(network.gateway_keys.subscriber_id)
+    for delivery in deliveries:
+        assert delivery.body == body  # the bytes, unchanged
+        assert delivery.headers["authorization"] == response.request.headers["authorization"]
+        who = signing.verify(delivery.body, delivery.headers["authorization"], buyer_key)
+        assert who.subscriber_id == buyer.keys.subscriber_id
+        gateway = signing.verify(
+            delivery.body,
+            delivery.headers["x-gateway-authorization"],
+            gateway_key,
+            header_name=signing.GATEWAY_AUTHORIZATION,
+        )
+        assert gateway.subscriber_id == network.gateway_keys.subscriber_id
+
+    stats = network.http.get(f"{network.url}/searches/{message_id_of(body)}").json()
+    assert stats["targeted"] == 3 and stats["acked"] == 3 and stats["state"] == "done"
+
+
+def test_other_domain_and_whole_province(network: GatewayNetwork) -> None:
+    buyer = network.buyer()
+    logistics = search_body(buyer.keys.subscriber_id, city="QC-03", domain="PLA:LOGISTIQUE")
+    assert network.search(buyer, logistics).status_code == 200
+    everywhere = search_body(buyer.keys.subscriber_id, city="*")
+    assert network.search(buyer, everywhere).status_code == 200
+    montreal = search_body(buyer.keys.subscriber_id, city="qc-6")  # lenient form
+    assert network.search(buyer, montreal).status_code == 200
+
+    assert network.names(network.sellers.wait_for(message_id_of(logistics), 1)) == {"transport"}
+    expected = {
+        "capitale-a",
+        "capitale-b",
+        "province",
+        "montreal",
+        "estrie-ok",
+        "estrie-nack",
+        "estrie-lent",
+    }
+    assert network.names(network.sellers.wait_for(message_id_of(everywhere), 7)) == expected
+    assert network.names(network.sellers.wait_for(message_id_of(montreal), 2)) == {
+        "montreal",
+        "province",
+    }
+    time.sleep(0.2)
+    assert len(network.sellers.received(message_id_of(everywhere))) == 7
+    assert len(network.sellers.received(message_id_of(logistics))) == 1
+
+
+def test_bpp_id_targets_one_seller(network: GatewayNetwork) -> None:
+    buyer = network.buyer()
+    target = network.sellers_by_name["capitale-b"].subscriber_id
+    body = search_body(buyer.keys.subscriber_id, city="QC-03", bpp_id=target)
+    assert network.search(buyer, body).status_code == 200
+    network.sellers.wait_for(message_id_of(body), 1)
+    time.sleep(0.2)
+    assert network.names(network.sellers.received(message_id_of(body))) == {"capitale-b"}
+
+
+def test_dead_and_slow_sellers_do_not_slow_the_others(network: GatewayNetwork) -> None:
+    buyer = network.buyer()
+    body = search_body(buyer.keys.subscriber_id, city="QC-05")
+    sent = time.monotonic()
+    response = network.search(buyer, body)
+    acked = time.monotonic()
+    assert response.status_code == 200
+    assert acked - sent < 0.5  # the ACK does not wait for any seller
+    deliveries = network.sellers.wait_for(message_id_of(body), 4)
+    fast = {d.seller: d.at - sent for d in deliveries}
+    assert set(fast) == {"estrie-ok", "estrie-nack", "estrie-lent", "province"}
+    assert max(fast.values()) < 0.5, fast
+
+    # The statistics: the slow seller timed out, the dead one failed after one retry.
+    mid = message_id_of(body)
+    deadline = time.monotonic() + SELLER_TIMEOUT + 3
+    while (stats := network.http.get(f"{network.url}/searches/{mid}").json())["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert stats["targeted"] == 5
+    assert (stats["acked"], stats["nacked"], stats["failed"], stats["timed_out"]) == (2, 1, 2, 1)
+    outcomes = {s["subscriber_id"].split(".")[0]: s for s in stats["sellers"]}
+    assert outcomes["estrie-mort"]["status"] == "ERROR"
+    assert outcomes["estrie-mort"]["attempts"] == 2
+    assert outcomes["estrie-lent"]["status"] == "TIMEOUT"
+    assert outcomes["estrie-lent"]["attempts"] == 1
+    assert outcomes["estrie-nack"]["error_code"] == "30000"
+    assert stats["latency_ms"] < (SELLER_TIMEOUT + 0.5) * 1000
