@@ -93,3 +93,18 @@ keys = "cles"
     result = runner.invoke(app, [*admin, "operator-entry"])
     assert result.exit_code == 0
     assert registry.operator.signing.public_key_b64 in result.output
+
+
+def test_example_configuration_loads(monkeypatch) -> None:
+    from reseau_poles.registry.settings import Policy, load_settings
+
+    kit = Path(__file__).resolve().parents[2] / "registry"
+    settings = load_settings(kit / "registry.example.toml")
+    assert settings.policy == Policy.APPROVAL
+    assert settings.subscriber_id == "registre.mon-reseau.example"
+    assert [op.key_id for op in settings.operators] == ["op-1"]
+    # The environment wins over the file.
+    monkeypatch.setenv("RESEAU_POLES_POLICY", "open")
+    assert load_settings(kit / "registry.example.toml").policy == Policy.OPEN
+    participant = cli._participant_config(kit / "participant.example.toml")
+    assert participant["regions"] == ["QC-03", "QC-12"]
