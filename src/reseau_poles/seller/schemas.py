@@ -1,0 +1,145 @@
+"""What a pôle gives the node about itself: providers, locations, items, fulfilment options.
+
+Pydantic models that read the profile's vocabularies leniently (``"Réfrigéré"`` →
+``refrigere``, ``"qc-3"`` → ``QC-03``) and refuse anything else with a French message. The
+repository stores them; the future management API and CSV import read into them too.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reseau_poles.protocol.errors import ProtocolError
+from reseau_poles.protocol.profile import (
+    Certification,
+    Conservation,
+    FulfillmentType,
+    LegalForm,
+    PaymentType,
+    Unit,
+    parse_region,
+)
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+def _vocabulary(cls: Any, value: Any) -> Any:
+    try:
+        return cls.parse(value)
+    except ProtocolError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _region(value: Any, *, whole: bool) -> str:
+    try:
+        return str(parse_region(value, allow_whole_province=whole))
+    except ProtocolError as exc:
+        raise ValueError(exc.message) from None
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ProviderIn(_In):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=255)
+    short_desc: str | None = None
+    legal_form: LegalForm
+    neq: str | None = Field(default=None, pattern=r"^\d{10}$")
+    region: str
+    served_regions: list[str] = Field(default_factory=list)
+    email: str | None = None
+    phone: str | None = None
+    opening_hours: str | None = None
+    payment_types: list[PaymentType] = Field(
+        default_factory=lambda: [PaymentType.POST_FULFILLMENT, PaymentType.ON_FULFILLMENT]
+    )
+    net_days: int | None = Field(default=30, ge=0, le=120)
+    cancellation_fee_percentage: Annotated[Decimal, Field(ge=0, le=100)] = Decimal("10")
+
+    _legal_form = field_validator("legal_form", mode="before")(lambda v: _vocabulary(LegalForm, v))
+    _payment_types = field_validator("payment_types", mode="before")(
+        lambda v: [_vocabulary(PaymentType, x) for x in v]
+    )
+    _home = field_validator("region", mode="before")(lambda v: _region(v, whole=False))
+    _served = field_validator("served_regions", mode="before")(
+        lambda v: [_region(x, whole=True) for x in v]
+    )
+
+
+class LocationIn(_In):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=255)
+    gps: str | None = Field(default=None, pattern=r"^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$")
+    address: str | None = None
+    city: str | None = None
+    region: str
+    postal_code: str | None = None
+
+    _region_code = field_validator("region", mode="before")(lambda v: _region(v, whole=False))
+
+
+class ItemIn(_In):
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=255)
+    short_desc: str | None = None
+    long_desc: str | None = None
+    name_en: str | None = None
+    short_desc_en: str | None = None
+    category_id: str = Field(min_length=1, max_length=64)
+    category_name: str = Field(min_length=1, max_length=255)
+    unit: Unit = Unit.UNITE
+    pack_size: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)] = Decimal(1)
+    price: Money
+    minimum_quantity: int = Field(default=1, ge=1)
+    maximum_quantity: int | None = Field(default=None, ge=1)
+    taxable: bool = False
+    certifications: list[Certification] = Field(default_factory=list)
+    conservation: Conservation = Conservation.AMBIANT
+    producer: str | None = None
+    origin_region: str | None = None
+    season_months: list[int] | None = None
+    image_url: str | None = None
+    stock: int = Field(default=0, ge=0)
+
+    _unit = field_validator("unit", mode="before")(lambda v: _vocabulary(Unit, v))
+    _conservation = field_validator("conservation", mode="before")(
+        lambda v: _vocabulary(Conservation, v)
+    )
+    _certifications = field_validator("certifications", mode="before")(
+        lambda v: [_vocabulary(Certification, x) for x in v]
+    )
+    _origin = field_validator("origin_region", mode="before")(
+        lambda v: None if v in (None, "") else _region(v, whole=False)
+    )
+
+    @field_validator("season_months")
+    @classmethod
+    def _months(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (not value or any(not 1 <= m <= 12 for m in value)):
+            raise ValueError("Les mois d'une saison vont de 1 à 12 (au moins un).")
+        return sorted(set(value)) if value else value
+
+
+class FulfillmentOptionIn(_In):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    type: FulfillmentType
+    name: str = Field(min_length=1, max_length=255)
+    regions: list[str] = Field(default_factory=list)
+    fee: Money = Decimal("0")
+    fee_taxable: bool = True
+    lead_time_hours: int = Field(default=24, ge=0)
+    cold_chain: list[Conservation] = Field(default_factory=list)
+    location_id: str | None = None
+
+    _type = field_validator("type", mode="before")(lambda v: _vocabulary(FulfillmentType, v))
+    _regions = field_validator("regions", mode="before")(
+        lambda v: [_region(x, whole=True) for x in v]
+    )
+    _cold = field_validator("cold_chain", mode="before")(
+        lambda v: [_vocabulary(Conservation, x) for x in v]
+    )

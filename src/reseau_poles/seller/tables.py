@@ -1,0 +1,193 @@
+"""The seller node's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Names start with ``seller_`` so the node can share a database with other roles; its Alembic
+revisions live in ``migrations/`` with their own version table. Money is ``Numeric(12, 2)``
+in CAD; counts are integers; lists of codes (certifications, regions, months) are stored as
+comma-wrapped text (``,a,b,``) so that one ``LIKE '%,a,%'`` finds them on both databases.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from reseau_poles.storage import UTCDateTime, make_metadata
+
+metadata = make_metadata()
+
+MONEY = sa.Numeric(12, 2)
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+providers = sa.Table(
+    "seller_providers",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("short_desc", sa.Text(), nullable=True),
+    sa.Column("legal_form", sa.String(16), nullable=False),
+    sa.Column("neq", sa.String(10), nullable=True),
+    sa.Column("region", sa.String(8), nullable=False),
+    # ",QC-03,QC-12," or ",*,": regions served; the home region when empty.
+    sa.Column("served_regions", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(255), nullable=True),
+    sa.Column("phone", sa.String(64), nullable=True),
+    sa.Column("opening_hours", sa.String(255), nullable=True),
+    # Payment terms offered: ",POST-FULFILLMENT,ON-FULFILLMENT," and the net delay (days).
+    sa.Column("payment_types", sa.String(255), nullable=False),
+    sa.Column("net_days", sa.Integer(), nullable=True),
+    sa.Column("cancellation_fee_percentage", MONEY, nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("legal_form IN ('obnl', 'cooperative')", name="legal_form"),
+)
+
+locations = sa.Table(
+    "seller_locations",
+    metadata,
+    sa.Column("provider_id", sa.String(64), sa.ForeignKey("seller_providers.id"), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("gps", sa.String(64), nullable=True),
+    sa.Column("address", sa.String(512), nullable=True),
+    sa.Column("city", sa.String(128), nullable=True),
+    sa.Column("region", sa.String(8), nullable=False),
+    sa.Column("postal_code", sa.String(16), nullable=True),
+    sa.PrimaryKeyConstraint("provider_id", "id"),
+)
+
+items = sa.Table(
+    "seller_items",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("provider_id", sa.String(64), sa.ForeignKey("seller_providers.id"), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("short_desc", sa.Text(), nullable=True),
+    sa.Column("long_desc", sa.Text(), nullable=True),
+    sa.Column("name_en", sa.String(255), nullable=True),
+    sa.Column("short_desc_en", sa.Text(), nullable=True),
+    sa.Column("category_id", sa.String(64), nullable=False),
+    sa.Column("category_name", sa.String(255), nullable=False),
+    sa.Column("unit", sa.String(16), nullable=False),
+    sa.Column("pack_size", sa.Numeric(12, 3), nullable=False),
+    sa.Column("price", MONEY, nullable=False),
+    sa.Column("minimum_quantity", sa.Integer(), nullable=False),
+    sa.Column("maximum_quantity", sa.Integer(), nullable=True),
+    sa.Column("taxable", sa.Boolean(), nullable=False),
+    sa.Column("certifications", sa.String(512), nullable=False),
+    sa.Column("conservation", sa.String(16), nullable=False),
+    sa.Column("producer", sa.String(255), nullable=True),
+    sa.Column("origin_region", sa.String(8), nullable=True),
+    sa.Column("season_months", sa.String(64), nullable=True),
+    sa.Column("image_url", sa.String(2048), nullable=True),
+    # " sirop erable biologique … ": normalised search keys (profile.search_key) of the
+    # French and English texts, producer and category, each preceded by a space, so that
+    # LIKE '% erab%' is "a word starts with erab" on both databases.
+    sa.Column("search_text", sa.Text(), nullable=False),
+    sa.Column("name_normalized", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("provider_id", "sku"),
+    sa.CheckConstraint("price >= 0", name="price_positive"),
+    sa.CheckConstraint("minimum_quantity >= 1", name="minimum_quantity"),
+    sa.CheckConstraint("conservation IN ('ambiant', 'refrigere', 'congele')", name="conservation"),
+)
+sa.Index("ix_seller_items_listing", items.c.provider_id, items.c.name_normalized)
+
+stock = sa.Table(
+    "seller_stock",
+    metadata,
+    sa.Column("item_id", _ID, sa.ForeignKey("seller_items.id"), primary_key=True),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # The last line of defence against an oversell: the database itself refuses it.
+    sa.CheckConstraint("quantity >= 0", name="quantity_positive"),
+)
+
+fulfillment_options = sa.Table(
+    "seller_fulfillment_options",
+    metadata,
+    sa.Column("provider_id", sa.String(64), sa.ForeignKey("seller_providers.id"), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    # Regions delivered to (",QC-03,"); for pickup, where the pôle is.
+    sa.Column("regions", sa.String(255), nullable=False),
+    sa.Column("fee", MONEY, nullable=False),
+    sa.Column("fee_taxable", sa.Boolean(), nullable=False),
+    sa.Column("lead_time_hours", sa.Integer(), nullable=False),
+    # Cold classes kept: ",refrigere,congele," or ",,".
+    sa.Column("cold_chain", sa.String(64), nullable=False),
+    sa.Column("location_id", sa.String(64), nullable=True),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint("provider_id", "id"),
+    sa.CheckConstraint("type IN ('livraison', 'cueillette', 'point_de_chute')", name="type"),
+)
+
+orders = sa.Table(
+    "seller_orders",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("provider_id", sa.String(64), sa.ForeignKey("seller_providers.id"), nullable=False),
+    sa.Column("bap_id", sa.String(255), nullable=False),
+    sa.Column("bap_uri", sa.String(2048), nullable=False),
+    sa.Column("transaction_id", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("fulfillment_id", sa.String(64), nullable=False),
+    sa.Column("fulfillment_type", sa.String(32), nullable=False),
+    sa.Column("fulfillment_state", sa.String(32), nullable=False),
+    sa.Column("payment_type", sa.String(32), nullable=False),
+    sa.Column("total", MONEY, nullable=False),
+    # The order as sent in on_confirm; status and fulfilment state are kept up to date
+    # in the columns above and written back into it when it is sent again.
+    sa.Column("document", sa.JSON(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # One order per buyer transaction: a second confirm finds the first order.
+    sa.UniqueConstraint("bap_id", "transaction_id"),
+    sa.CheckConstraint("status IN ('ACTIVE', 'COMPLETE', 'CANCELLED')", name="status"),
+)
+sa.Index("ix_seller_orders_provider", orders.c.provider_id, orders.c.created_at)
+
+order_lines = sa.Table(
+    "seller_order_lines",
+    metadata,
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("seller_orders.id"), nullable=False),
+    sa.Column("line_no", sa.Integer(), nullable=False),
+    sa.Column("item_id", _ID, sa.ForeignKey("seller_items.id"), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("unit_price", MONEY, nullable=False),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("tps", MONEY, nullable=False),
+    sa.Column("tvq", MONEY, nullable=False),
+    sa.PrimaryKeyConstraint("order_id", "line_no"),
+    sa.CheckConstraint("quantity >= 1", name="quantity_positive"),
+)
+
+order_events = sa.Table(
+    "seller_order_events",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("seller_orders.id"), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("detail", sa.JSON(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+sa.Index("ix_seller_order_events_order", order_events.c.order_id, order_events.c.id)
+
+api_keys = sa.Table(
+    "seller_api_keys",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("provider_id", sa.String(64), sa.ForeignKey("seller_providers.id"), nullable=False),
+    # The first characters of the key, shown to people to tell keys apart; never the key.
+    sa.Column("prefix", sa.String(16), nullable=False),
+    # SHA-256 of the whole key (keys are 32 random bytes: no need for a slow hash).
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("label", sa.String(255), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)

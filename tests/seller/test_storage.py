@@ -1,0 +1,101 @@
+"""The seller's tables: migrations equal to the models on both databases, the repository's
+catalog writes, API keys kept hashed, and the guarded stock decrement."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from reseau_poles.seller import repository as repo
+from reseau_poles.seller.app import MIGRATIONS, VERSION_TABLE, migrate
+from reseau_poles.seller.schemas import ItemIn
+from reseau_poles.seller.search import LikeSearch, SearchQuery
+from reseau_poles.seller.tables import api_keys, metadata
+from reseau_poles.storage import (
+    head_revision,
+    make_engine,
+    make_session_factory,
+    read_session,
+    write_session,
+)
+
+from .support import APPLES, CAPITALE, CHIPS, CURDS, SYRUP, load_catalog
+
+
+def test_migrations_match_the_tables(database_url: str) -> None:
+    engine = make_engine(database_url)
+    assert migrate(engine) == head_revision(MIGRATIONS) == "0001"
+    assert migrate(database_url) == "0001"  # again: nothing to do
+    tables = set(inspect(engine).get_table_names())
+    assert {"seller_items", "seller_stock", "seller_orders", VERSION_TABLE} <= tables
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
+        )
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()
+
+
+def test_catalog_stock_and_keys(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    ids = load_catalog(engine)
+    factory = make_session_factory(engine)
+    with write_session(factory) as session:
+        assert repo.take_stock(session, ids[CHIPS], 50)
+        assert not repo.take_stock(session, ids[CHIPS], 1)
+        assert repo.available(session, ids[CHIPS]) == 0
+        key = repo.create_api_key(session, CAPITALE, "logiciel de gestion")
+    with read_session(factory) as session:
+        assert repo.provider_for_api_key(session, key) == CAPITALE
+        assert repo.provider_for_api_key(session, key + "x") is None
+        stored = session.execute(select(api_keys.c.key_hash, api_keys.c.prefix)).one()
+        assert key not in stored and stored.prefix == key[:12]
+    with write_session(factory) as session:
+        assert repo.revoke_api_key(session, key[:12], CAPITALE)
+    with read_session(factory) as session:
+        assert repo.provider_for_api_key(session, key) is None
+    # The check constraint refuses a negative stock whatever the SQL.
+    try:
+        with write_session(factory) as session:
+            session.execute(text("UPDATE seller_stock SET quantity = -1"))
+        raise AssertionError("stock négatif accepté")
+    except IntegrityError:
+        pass
+    # Re-importing a SKU updates it in place.
+    with write_session(factory) as session:
+        again = ItemIn(
+            sku=CHIPS, name="Croustilles", category_id="c", category_name="C", price="3.99", stock=7
+        )
+        assert repo.upsert_item(session, CAPITALE, again) == ids[CHIPS]
+        assert repo.available(session, ids[CHIPS]) == 7
+    engine.dispose()
+
+
+def test_like_search_ignores_case_accents_and_plurals(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    ids = load_catalog(engine)
+    factory = make_session_factory(engine)
+    search = LikeSearch()
+
+    def found(**query: object) -> set[int]:
+        with read_session(factory) as session:
+            return set(search.search(session, SearchQuery(**query)).item_ids)  # type: ignore[arg-type]
+
+    assert found(text="erable") == {ids[SYRUP], ids[CHIPS]}
+    assert found(text="SIROP d’Érable") == {ids[SYRUP]}
+    assert found(text="maple") == {ids[SYRUP]}  # English name
+    assert found(text="pomme") == {ids[APPLES]}  # plural folded
+    assert found(text="erable", certifications=frozenset({"biologique_canada"})) == {ids[SYRUP]}
+    assert found(conservation="refrigere") == {ids[CURDS]}
+    assert found(region="QC-05") == {ids[APPLES]}
+    assert found(region="QC-12", text="erable") == {ids[SYRUP], ids[CHIPS]}
+    assert found(category="Produits laitiers") == {ids[CURDS]}
+    assert found(provider_id=CAPITALE, text="pomme") == set()
+    with read_session(factory) as session:
+        capped = search.search(session, SearchQuery(limit=2))
+    assert len(capped.item_ids) == 2 and capped.total == 4 and capped.left_out == 2
+    engine.dispose()
