@@ -120,7 +120,7 @@ class GatewayService:
         """The whole answer to ``POST /search``: ``(status, body, extra headers)``. Never
         raises; anything unexpected is logged and answered 503 with a NACK."""
         try:
-            record = await self.accept(body, headers)
+            await self.accept(body, headers)
         except Refusal as refusal:
             self._refused(refusal, body)
             return refusal.status_code, refusal.body(), refusal.headers
@@ -134,14 +134,6 @@ class GatewayService:
             self._refused(refusal, body)
             return 503, refusal.body(), {}
         self.metrics.inc("gateway_searches_total", outcome="ack")
-        event(
-            "search.ack",
-            transaction_id=record.transaction_id,
-            message_id=record.message_id,
-            bap_id=record.bap_id,
-            domain=record.domain,
-            city=record.city,
-        )
         return 200, ACK_BODY, {}
 
     async def accept(self, body: bytes, headers: Mapping[str, str]) -> SearchRecord:
@@ -307,6 +299,8 @@ class GatewayService:
                 transaction_id=record.transaction_id,
                 message_id=record.message_id,
                 bap_id=record.bap_id,
+                domain=record.domain,
+                city=record.city,
                 state=record.state,
                 targeted=record.targeted,
                 acked=record.acked,
