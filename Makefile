@@ -26,8 +26,10 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest -q -n 2
 
+# Each benchmark prints its figures next to a baseline measured in the same run.
+BENCHES ?= signing network registry_lookup gateway
 bench: $(STAMP)
-	$(PY) bench/signing.py
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
 schemas: $(STAMP)
 	$(VENV)/bin/reseau-poles schemas export --out schemas
