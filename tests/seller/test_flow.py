@@ -1,0 +1,226 @@
+"""The seller node on the network: a buyer searches, selects, inits and confirms through
+real servers on loopback; every callback is signed by the node and verified by the buyer
+through the real registry. Refusals carry their code and JSON path."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from reseau_poles.protocol.models import OnConfirmRequest, OnSearchRequest, OnSelectRequest
+from reseau_poles.seller.tables import orders, stock
+from reseau_poles.storage import make_session_factory, read_session
+
+from .conftest import Network
+from .support import CAPITALE, CHIPS, CURDS, SYRUP
+
+SCHOOL = {
+    "gps": "46.7784,-71.2837",
+    "address": "1100, boul. de la Cafétéria, Québec (Québec) G1V 4E2",
+    "city": {"code": "QC-03"},
+    "country": {"code": "CAN"},
+}
+BILLING = {
+    "name": "Centre de services scolaire de la Capitale",
+    "address": "1900, rue Côté, Québec (Québec) G1N 3Y5",
+    "email": "comptes.fournisseurs@cscapitale.example",
+    "phone": "+1-418-555-0100",
+}
+
+
+def order(*lines: tuple[str, int], fulfillment: str | None = "livraison-froid") -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "provider": {"id": CAPITALE},
+        "items": [{"id": sku, "quantity": {"selected": {"count": n}}} for sku, n in lines],
+    }
+    if fulfillment:
+        body["fulfillments"] = [
+            {"id": fulfillment, "stops": [{"type": "end", "location": copy.deepcopy(SCHOOL)}]}
+        ]
+    return body
+
+
+def breakup(quote: dict[str, Any]) -> dict[str, str]:
+    return {line["title"]: line["price"]["value"] for line in quote["breakup"]}
+
+
+def test_search_select_init_confirm_status(network: Network) -> None:
+    # search: accent- and case-insensitive, filtered by certification, grouped by provider
+    payload = network.call(
+        "search",
+        {
+            "intent": {
+                "item": {"descriptor": {"name": "ERABLE"}},
+                "tags": [
+                    {
+                        "descriptor": {"code": "certifications"},
+                        "list": [{"descriptor": {"code": "biologique_canada"}, "value": "oui"}],
+                    }
+                ],
+            }
+        },
+    )
+    OnSearchRequest.model_validate(payload)
+    (provider,) = payload["message"]["catalog"]["providers"]
+    assert provider["id"] == CAPITALE
+    (syrup,) = provider["items"]
+    assert syrup["id"] == SYRUP
+    assert syrup["price"] == {"currency": "CAD", "value": "12.50"}
+    assert syrup["quantity"]["available"] == {"count": 240}
+    assert syrup["quantity"]["minimum"] == {"count": 6}
+    assert {g["descriptor"]["code"] for g in syrup["tags"]} >= {
+        "certifications",
+        "conservation",
+        "origine",
+        "taxes",
+        "langue_en",
+    }
+    # an ambient item may take every fulfilment; the cold ones are listed for curds
+    assert set(syrup["fulfillment_ids"]) == {
+        "livraison-froid",
+        "livraison-seche",
+        "cueillette-vanier",
+    }
+    assert {f["type"] for f in provider["fulfillments"]} == {"livraison", "cueillette"}
+    assert [p["type"] for p in provider["payments"]] == ["POST-FULFILLMENT", "ON-FULFILLMENT"]
+
+    # select: a quote with TPS/TVQ per line, zero-rated lines untaxed, delivery fee taxed
+    transaction = str(uuid.uuid4())
+    wanted = order((SYRUP, 10), (CURDS, 5), (CHIPS, 4))
+    payload = network.call("select", {"order": wanted}, transaction)
+    OnSelectRequest.model_validate(payload)
+    quote = payload["message"]["order"]["quote"]
+    lines = breakup(quote)
+    assert lines["Sirop d'érable biologique 540 ml × 10"] == "125.00"
+    assert lines["Fromage en grains 1 kg × 5"] == "93.75"
+    assert lines["Croustilles à l'ÉRABLE × 4"] == "13.96"
+    assert lines["Livraison réfrigérée"] == "25.00"
+    # taxable: chips 13.96 (TPS 0.70, TVQ 1.39) + delivery 25.00 (TPS 1.25, TVQ 2.49)
+    assert lines["TPS (5 %)"] == "1.95"
+    assert lines["TVQ (9,975 %)"] == "3.88"
+    assert quote["price"]["value"] == str(
+        Decimal("125.00") + Decimal("93.75") + Decimal("13.96") + Decimal("25.00") + Decimal("5.83")
+    )
+    chips_taxes = next(
+        line["item"]["tags"][0]
+        for line in quote["breakup"]
+        if line.get("item", {}).get("id") == CHIPS
+    )
+    assert {t["descriptor"]["code"]: t["value"] for t in chips_taxes["list"]} == {
+        "taxable": "oui",
+        "tps": "0.70",
+        "tvq": "1.39",
+    }
+
+    # init: billing, payment after delivery net 30, cancellation terms
+    initialized = {**wanted, "billing": BILLING, "payments": [{"type": "POST-FULFILLMENT"}]}
+    payload = network.call("init", {"order": initialized}, transaction)
+    draft = payload["message"]["order"]
+    (payment,) = draft["payments"]
+    assert payment["type"] == "POST-FULFILLMENT" and payment["status"] == "NOT-PAID"
+    assert payment["params"] == {"amount": quote["price"]["value"], "currency": "CAD"}
+    assert payment["time"]["duration"] == "P30D"
+    assert draft["billing"]["name"] == BILLING["name"]
+    assert draft["cancellation_terms"][0]["fulfillment_state"]["descriptor"]["code"] == "Pending"
+
+    # confirm: an order, stock taken in the same transaction
+    payload = network.call("confirm", {"order": initialized}, transaction)
+    OnConfirmRequest.model_validate(payload)
+    confirmed = payload["message"]["order"]
+    assert confirmed["id"].startswith("CMD-") and confirmed["status"] == "ACTIVE"
+    assert confirmed["fulfillments"][0]["state"]["descriptor"]["code"] == "Pending"
+    engine = network.seller_app.state.service.engine
+    with read_session(make_session_factory(engine)) as session:
+        left = dict(session.execute(select(stock.c.item_id, stock.c.quantity)).all())
+        assert left[network.items[SYRUP]] == 230
+        assert left[network.items[CURDS]] == 95
+        assert session.execute(select(orders.c.id)).scalars().all() == [confirmed["id"]]
+
+    # a second confirm of the same transaction gets the same order, and takes nothing more
+    again = network.call("confirm", {"order": initialized}, transaction)
+    assert again["message"]["order"]["id"] == confirmed["id"]
+    with read_session(make_session_factory(engine)) as session:
+        assert (
+            session.execute(
+                select(stock.c.quantity).where(stock.c.item_id == network.items[SYRUP])
+            ).scalar_one()
+            == 230
+        )
+
+    # status
+    payload = network.call("status", {"order_id": confirmed["id"]}, transaction)
+    assert payload["message"]["order"]["id"] == confirmed["id"]
+    assert (
+        payload["message"]["order"]["fulfillments"][0]["state"]["descriptor"]["code"] == "Pending"
+    )
+
+
+def test_search_is_capped_with_a_count_of_the_rest(network: Network) -> None:
+    everywhere = {"stops": [{"type": "end", "location": {"city": {"code": "*"}}}]}
+    payload = network.call("search", {"intent": {"fulfillment": everywhere}})
+    catalog = payload["message"]["catalog"]
+    shown = sum(len(p["items"]) for p in catalog["providers"])
+    assert shown == 3  # on_search_max_items in the fixture
+    assert catalog["descriptor"]["code"] == "resultats:3/4"
+    assert "3 produits affichés sur 4" in catalog["descriptor"]["short_desc"]
+
+
+def test_refusals_carry_code_and_path(network: Network) -> None:
+    error = network.refused("select", {"order": order((SYRUP, 300))})
+    assert error["code"] == "40002"
+    assert error["paths"] == "message.order.items[0].quantity.selected.count"
+    assert "il reste 240" in error["message"]
+
+    error = network.refused("select", {"order": order((SYRUP, 2))})
+    assert error["code"] == "40010"
+    assert error["paths"] == "message.order.items[0].quantity.selected.count"
+
+    error = network.refused("select", {"order": order((SYRUP, 6), ("caviar-beluga", 1))})
+    assert error["code"] == "30004"
+    assert error["paths"] == "message.order.items[1].id"
+
+    error = network.refused("select", {"order": {**order((SYRUP, 6)), "provider": {"id": "x"}}})
+    assert (error["code"], error["paths"]) == ("30001", "message.order.provider.id")
+
+    error = network.refused("select", {"order": order((CURDS, 1), fulfillment="livraison-seche")})
+    assert (error["code"], error["paths"]) == ("40011", "message.order.items[0].id")
+
+    far = order((SYRUP, 6))
+    far["fulfillments"][0]["stops"][0]["location"]["city"] = {"code": "QC-09"}
+    error = network.refused("select", {"order": far})
+    assert error["code"] == "30009"
+
+    error = network.refused("init", {"order": order((SYRUP, 6))})
+    assert (error["code"], error["paths"]) == ("30000", "message.order.billing")
+
+    cash = {**order((SYRUP, 6)), "billing": BILLING, "payments": [{"type": "PRE-ORDER"}]}
+    error = network.refused("init", {"order": cash})
+    assert (error["code"], error["paths"]) == ("40004", "message.order.payments[0].type")
+
+    error = network.refused("confirm", {"order": {**order((SYRUP, 241)), "billing": BILLING}})
+    assert error["code"] == "40002" and "il reste 240" in error["message"]
+
+    error = network.refused("status", {"order_id": "CMD-inconnue"})
+    assert (error["code"], error["paths"]) == ("30018", "message.order_id")
+
+    error = network.refused(
+        "search",
+        {
+            "intent": {
+                "fulfillment": {"stops": [{"type": "end", "location": {"city": {"code": "QC-99"}}}]}
+            }
+        },
+    )
+    assert error["code"] == "30000"
+    assert error["paths"] == "message.intent.fulfillment.stops[0].location.city.code"
+
+    error = network.refused("cancel", {"order_id": "CMD-1"})
+    assert (error["code"], error["paths"]) == ("40001", "context.action")
+
+    # junk: a NACK with a path, never a 500
+    error = network.refused("select", {"order": {"items": "beaucoup"}})
+    assert error["code"] == "30000" and error["paths"]
