@@ -1,0 +1,22 @@
+"""``reseau-poles seller``: mounted in the main CLI; migrate creates the tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from reseau_poles.cli import app
+from reseau_poles.seller.app import VERSION_TABLE
+from reseau_poles.storage import current_revision
+
+
+def test_seller_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["seller", "--help"])
+    assert result.exit_code == 0 and "serve" in result.output and "migrate" in result.output
+    url = f"sqlite:///{tmp_path / 'vendeur.sqlite'}"
+    result = runner.invoke(app, ["seller", "migrate", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "0001" in result.output
+    assert current_revision(url, VERSION_TABLE) == "0001"
