@@ -63,6 +63,43 @@ def test_approval_policy_waits_for_the_operator(registry_factory) -> None:
     assert actions == ["approve", "subscribe"]
 
 
+def test_under_approval_an_update_that_widens_reach_waits_for_the_operator(
+    registry_factory,
+) -> None:
+    registry = registry_factory(policy="approval")
+    participant = registry.host.add(new_keys())
+    sid = participant.keys.subscriber_id
+    assert registry.subscribe(participant, regions=["QC-03", "QC-12"]).status_code == 200
+    registry.admin.change("approve", sid, reason="dossier complet")
+
+    # A new URL and fewer regions stay within what was approved.
+    moved = registry.host.add(participant.keys, name=f"{sid}-nouvelle-adresse")
+    narrower = registry.subscribe(moved, regions=["QC-03"])
+    assert narrower.status_code == 200, narrower.text
+    assert narrower.json()["subscriber"]["status"] == "SUBSCRIBED"
+
+    # Another region, another domain or another role is more than the operator approved.
+    for change in (
+        {"regions": ["QC-03", "QC-06"]},
+        {"domains": ["PLA:LOGISTIQUE"]},
+        {"type": "BG"},
+    ):
+        wider = registry.subscribe(moved, **change)
+        assert wider.status_code == 200, wider.text
+        assert wider.json()["subscriber"]["status"] == "UNDER_SUBSCRIPTION", change
+        assert registry.lookup({"subscriber_id": sid}).json() == []
+        registry.admin.change("approve", sid, reason=f"changement vu : {change}")
+        assert [r["status"] for r in registry.lookup({"subscriber_id": sid}).json()] == [
+            "SUBSCRIBED"
+        ]
+    statuses = [
+        entry["after"]["status"]
+        for entry in registry.admin.audit(subscriber_id=sid)
+        if entry["action"] == "update"
+    ]
+    assert statuses.count("UNDER_SUBSCRIPTION") == 3
+
+
 def _nack(response, status: int, code: str, path: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()

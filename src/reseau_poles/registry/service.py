@@ -434,6 +434,10 @@ class RegistryService:
                 session.add(subscriber)
             else:
                 subscriber = existing
+                if self.settings.policy == Policy.APPROVAL and widens_reach(existing, record):
+                    # What the operator approved no longer covers this record: it waits for
+                    # approval again, out of lookups, rather than gaining reach unseen.
+                    subscriber.status = SubscriberStatus.UNDER_SUBSCRIPTION
                 subscriber.url = record.url
                 subscriber.type = record.type
                 subscriber.country = record.country
@@ -624,3 +628,14 @@ def admin_view(subscriber: Subscriber) -> dict[str, Any]:
     for key, row in zip(view["keys"], subscriber.keys, strict=True):
         key["valid_now"] = row.valid_at(now)
     return view
+
+
+def widens_reach(existing: Subscriber, record: SubscribeRecord) -> bool:
+    """Whether an update asks for more than the operator approved: another role or country,
+    a domain or a region not held before (``*`` widens any list that lacked it)."""
+    if record.type != existing.type or record.country != existing.country:
+        return True
+    if not set(record.domains) <= set(existing.domain_list):
+        return True
+    held = set(existing.region_list)
+    return "*" not in held and not set(record.regions) <= held
