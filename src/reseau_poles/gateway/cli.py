@@ -12,6 +12,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from reseau_poles.network.serving import serve as serve_http
 from reseau_poles.protocol.errors import KeyFormatError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
 from reseau_poles.registry.client import (
@@ -109,7 +110,6 @@ def serve(
     ] = False,
 ) -> None:
     """Lancer la passerelle (uvicorn avec uvloop et httptools)."""
-    import uvicorn
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -135,15 +135,6 @@ def serve(
             args=(settings, keys, f"http://{local_host}:{settings.port}"),
             daemon=True,
         ).start()
-    common: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "log_level": "warning",
-        "access_log": False,
-        "lifespan": "on",
-    }
     if workers > 1:
         # Each worker builds its app from the same settings: pass the overrides through the
         # environment, which every worker reads.
@@ -151,11 +142,20 @@ def serve(
             os.environ[CONFIG_FILE_ENV] = str(config)
         for name, value in overrides.items():
             os.environ[f"RESEAU_POLES_{name.upper()}"] = str(value)
-        uvicorn.run("reseau_poles.gateway.app:create_app", factory=True, workers=workers, **common)
-        return
-    from .app import create_app
+        app_or_none = None
+    else:
+        from .app import create_app
 
-    uvicorn.run(create_app(settings, identity=keys), **common)
+        app_or_none = create_app(settings, identity=keys)
+    serve_http(
+        app_or_none,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        factory="reseau_poles.gateway.app:create_app",
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command("subscribe")

@@ -74,7 +74,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Processus uvicorn.")] = 1,
 ) -> None:
     """Lancer le registre (HTTP)."""
-    import uvicorn
+    from reseau_poles.network.serving import serve as serve_http
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -92,28 +92,22 @@ def serve(
         f"Registre [bold]{settings.subscriber_id}[/] sur http://{settings.host}:{settings.port} "
         f"(politique {settings.policy.value}, base {_redact(settings.database_url)})"
     )
-    if workers > 1:
+    if workers > 1 and config is not None:
         # Each worker builds its own app from the same settings (environment / file).
-        if config is not None:
-            import os
+        import os
 
-            os.environ["RESEAU_POLES_CONFIG_FILE"] = str(config)
-        uvicorn.run(
-            "reseau_poles.registry.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=workers,
-            log_level="info",
-        )
-        return
-    from .app import create_app
+        os.environ["RESEAU_POLES_CONFIG_FILE"] = str(config)
+    app_or_none = None
+    if workers <= 1:
+        from .app import create_app
 
-    uvicorn.run(
-        create_app(settings.model_copy(update={"auto_migrate": False})),
+        app_or_none = create_app(settings.model_copy(update={"auto_migrate": False}))
+    serve_http(
+        app_or_none,
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        workers=workers,
+        factory="reseau_poles.registry.app:create_app",
     )
 
 

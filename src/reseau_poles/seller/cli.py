@@ -37,7 +37,7 @@ def serve(
     ] = None,
 ) -> None:
     """Lancer le nœud vendeur (HTTP)."""
-    import uvicorn
+    from reseau_poles.network.serving import serve as serve_http
 
     from .app import create_app
 
@@ -53,7 +53,7 @@ def serve(
         f"Nœud vendeur [bold]{settings.subscriber_id}[/] sur http://{settings.host}:{settings.port} "
         f"(adresse publique {settings.public_url}, base {_redact(settings.database_url)})"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    serve_http(create_app(settings), host=settings.host, port=settings.port)
 
 
 @app.command()
