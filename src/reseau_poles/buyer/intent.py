@@ -1,0 +1,162 @@
+"""From a client's plain search parameters to a Beckn ``search`` (no I/O), and from the
+``on_search`` catalogs back to merged results.
+
+    params = SearchParams.model_validate({"text": "érable", "region": "QC-03"})
+    body = search_body(params, context)        # a checked SearchRequest, ready to sign
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError
+from reseau_poles.protocol.models import Context, SearchRequest
+from reseau_poles.protocol.profile import (
+    WHOLE_PROVINCE,
+    certifications_group,
+    conservation_group,
+    parse_region,
+)
+from reseau_poles.protocol.profile.vocabulary import Certification, Conservation
+
+
+class SearchParams(BaseModel):
+    """What a buyer app asks for; every field optional (nothing: the whole catalog)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=64)
+    region: str = WHOLE_PROVINCE
+    certification: list[str] = Field(default_factory=list, max_length=10)
+    conservation: str | None = None
+    provider: str | None = Field(default=None, max_length=255)
+
+    @field_validator("certification", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return _checked(lambda: str(parse_region(value)))
+
+    @field_validator("certification")
+    @classmethod
+    def _certifications(cls, values: list[str]) -> list[str]:
+        return [_checked(lambda v=v: Certification.parse(v).value) for v in values]
+
+    @field_validator("conservation")
+    @classmethod
+    def _conservation(cls, value: str | None) -> str | None:
+        return None if value is None else _checked(lambda: Conservation.parse(value).value)
+
+
+def _checked(read: Callable[[], str]) -> str:
+    """The profile's vocabularies raise :class:`ProtocolError`; pydantic wants a ValueError
+    (it adds the field's path itself)."""
+    try:
+        return read()
+    except ProtocolError as exc:
+        raise ValueError(exc.message) from None
+
+
+def intent(params: SearchParams) -> dict[str, Any]:
+    """The Beckn ``Intent`` of the parameters, with the profile's tag groups."""
+    found: dict[str, Any] = {}
+    if params.text:
+        found["item"] = {"descriptor": {"name": params.text}}
+    if params.category:
+        found["category"] = {"id": params.category}
+    if params.provider:
+        found["provider"] = {"id": params.provider}
+    if params.region != WHOLE_PROVINCE:
+        # Where the goods must go: the seller serves this region (read from the end stop).
+        found["fulfillment"] = {
+            "stops": [{"type": "end", "location": {"city": {"code": params.region}}}]
+        }
+    tags = []
+    if params.certification:
+        tags.append(certifications_group(params.certification))
+    if params.conservation:
+        tags.append(conservation_group(params.conservation))
+    if tags:
+        found["tags"] = tags
+    return found
+
+
+def search_body(params: SearchParams, context: Context) -> SearchRequest:
+    """The ``search`` request, validated by its model before anything is signed."""
+    return SearchRequest.model_validate(
+        {
+            "context": context.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            "message": {"intent": intent(params)},
+        }
+    )
+
+
+# --- reading catalogs ------------------------------------------------------------------------
+
+
+def catalog_providers(
+    payload: Mapping[str, Any],
+) -> list[tuple[str, dict[str, Any], list[Any]]]:
+    """``(provider id, provider without items, items)`` of an ``on_search`` payload.
+
+    Raises :class:`ProtocolError` (20000, invalid catalog) with the path at fault."""
+    message = payload.get("message")
+    catalog = message.get("catalog") if isinstance(message, Mapping) else None
+    if not isinstance(catalog, Mapping):
+        raise ProtocolError(
+            "catalogue manquant", code=ErrorCode.BUYER_INVALID_CATALOG, path="message.catalog"
+        )
+    providers = catalog.get("providers") or []
+    if not isinstance(providers, list):
+        raise ProtocolError(
+            "providers doit être une liste",
+            code=ErrorCode.BUYER_INVALID_CATALOG,
+            path="message.catalog.providers",
+        )
+    found = []
+    for index, provider in enumerate(providers):
+        path = f"message.catalog.providers[{index}]"
+        if not isinstance(provider, Mapping) or not isinstance(provider.get("id"), str):
+            raise ProtocolError(
+                "pôle sans identifiant", code=ErrorCode.BUYER_INVALID_CATALOG, path=f"{path}.id"
+            )
+        items = provider.get("items") or []
+        if not isinstance(items, list):
+            raise ProtocolError(
+                "items doit être une liste",
+                code=ErrorCode.BUYER_INVALID_CATALOG,
+                path=f"{path}.items",
+            )
+        rest = {k: v for k, v in provider.items() if k != "items"}
+        found.append((provider["id"], rest, list(items)))
+    return found
+
+
+def merge(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Results merged per (seller, provider) and item id, a later answer replacing an earlier
+    one; providers in order of arrival, items in the seller's order."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["bpp_id"], row["provider_id"])
+        entry = merged.get(key)
+        if entry is None:
+            entry = merged[key] = {
+                "bpp_id": row["bpp_id"],
+                "bpp_uri": row["bpp_uri"],
+                **row["provider"],
+                "items": {},
+            }
+        else:
+            entry.update({k: v for k, v in row["provider"].items() if k != "items"})
+        for item in row["items"]:
+            item_id = item.get("id") if isinstance(item, Mapping) else None
+            entry["items"][item_id or f"#{len(entry['items'])}"] = item
+    return [{**entry, "items": list(entry["items"].values())} for entry in merged.values()]

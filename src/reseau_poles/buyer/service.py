@@ -1,0 +1,300 @@
+"""The buyer node's logic: send a search out, keep the ``on_search`` callbacks, read the
+merged results (waiting for the sellers when asked to).
+
+The pipeline of a search (ARCHITECTURE.md, "a request is a pipeline of named steps"):
+
+1. :meth:`BuyerService.start_search` – the parameters become a checked Beckn ``search``, the
+   search is stored, the transaction id goes back to the client at once;
+2. :meth:`BuyerService.dispatch` (in the background) – straight to every seller node the
+   registry routes to (``type: BPP``, domain, region), or to the gateway when configured;
+   who ACKed is recorded: those are the sellers we wait for;
+3. :meth:`BuyerService.receive_on_search` – a verified callback for a known transaction is
+   stored (callback and results in one transaction) *before* the ACK, once per
+   (action, seller, message id);
+4. :meth:`BuyerService.view` – the results merged per provider and item, with who answered;
+   with a wait, returns as soon as every targeted seller answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine
+
+from reseau_poles.network import CallResult, NodeNetwork, RegistryError
+from reseau_poles.network.inbound import InboundMessage
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError
+from reseau_poles.protocol.models import Context, format_datetime, to_bytes
+from reseau_poles.protocol.profile import COUNTRY, WHOLE_PROVINCE
+from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
+
+from . import repository as repo
+from .intent import SearchParams, catalog_providers, merge, search_body
+from .settings import BuyerSettings
+
+log = logging.getLogger("reseau_poles.buyer")
+
+# How often a waiting reader looks at the database even without a signal (another process
+# of the same node may have stored the callback).
+WAIT_POLL_SECONDS = 0.25
+
+
+class SearchNotFound(LookupError):
+    """No such search for this organisation."""
+
+
+class BuyerService:
+    def __init__(self, settings: BuyerSettings, engine: Engine, network: NodeNetwork) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.network = network
+        self.factory = make_session_factory(engine)
+        self._signals: dict[str, asyncio.Event] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- 1. a new search ----------------------------------------------------------------------
+
+    async def start_search(self, organisation_id: str, params: SearchParams) -> dict[str, str]:
+        context = Context.new(
+            "search",
+            domain=self.settings.domain,
+            bap_id=self.settings.subscriber_id,
+            bap_uri=self.settings.public_url,
+            city_code=params.region,
+            country_code=str(COUNTRY),
+        )
+        body = to_bytes(search_body(params, context))
+        await asyncio.to_thread(self._insert_search, organisation_id, context, params)
+        task = asyncio.create_task(self.dispatch(context.transaction_id, params.region, body))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return {"transaction_id": context.transaction_id, "message_id": context.message_id}
+
+    def _insert_search(self, organisation_id: str, context: Context, params: SearchParams) -> None:
+        with write_session(self.factory) as session:
+            repo.insert_search(
+                session,
+                transaction_id=context.transaction_id,
+                message_id=context.message_id,
+                organisation_id=organisation_id,
+                params=params.model_dump(exclude_defaults=True),
+            )
+
+    # --- 2. sending it ------------------------------------------------------------------------
+
+    async def dispatch(self, transaction_id: str, region: str, body: bytes) -> None:
+        """Send the search; record who took it. Never raises: a failure is recorded."""
+        targets: dict[str, Any] = {}
+        via: str | None = None
+        try:
+            if self.settings.use_gateway:
+                via, targets = await self._through_gateway(region, body)
+                failed = via is None
+            else:
+                targets = await self._direct(region, body)
+                failed = not any(t["status"] == "ACK" for t in targets.values())
+        except RegistryError as exc:
+            log.warning("search %s: registre indisponible : %s", transaction_id, exc)
+            failed = True
+        except Exception:  # a search must end in a recorded state, whatever happened
+            log.exception("search %s: envoi impossible", transaction_id)
+            failed = True
+        await asyncio.to_thread(self._dispatched, transaction_id, targets, via, failed)
+        self.notify(transaction_id)
+
+    def _dispatched(
+        self, transaction_id: str, targets: Mapping[str, Any], via: str | None, failed: bool
+    ) -> None:
+        with write_session(self.factory) as session:
+            repo.mark_dispatched(session, transaction_id, targets, via_gateway=via, failed=failed)
+
+    async def _sellers(self, region: str) -> dict[str, str]:
+        """Seller nodes the registry routes a search for ``region`` to: ``{bpp_id: url}``."""
+        records = await self.network.lookup.find(
+            type="BPP",
+            domain=self.settings.domain,
+            city=None if region == WHOLE_PROVINCE else region,
+            country=str(COUNTRY),
+        )
+        sellers: dict[str, str] = {}
+        for record in records:
+            if record.subscribed and record.url and record.subscriber_id not in sellers:
+                sellers[record.subscriber_id] = record.url
+        return sellers
+
+    async def _direct(self, region: str, body: bytes) -> dict[str, Any]:
+        sellers = await self._sellers(region)
+        results = await asyncio.gather(
+            *(
+                self.network.client.send(url, "search", body, timeout=self.settings.send_timeout)
+                for url in sellers.values()
+            )
+        )
+        return {
+            bpp_id: _target(url, result)
+            for (bpp_id, url), result in zip(sellers.items(), results, strict=True)
+        }
+
+    async def _through_gateway(self, region: str, body: bytes) -> tuple[str | None, dict[str, Any]]:
+        """To the gateway; the sellers we expect are those the registry routes to (the
+        gateway does not tell us whom it reached)."""
+        gateways = await self.network.lookup.find(
+            type="BG", domain=self.settings.domain, country=str(COUNTRY)
+        )
+        gateway = next(
+            (
+                g
+                for g in gateways
+                if g.url and g.subscribed and self.settings.gateway_id in (None, g.subscriber_id)
+            ),
+            None,
+        )
+        if gateway is None or gateway.url is None:
+            log.warning("aucune passerelle (BG) inscrite pour %s", self.settings.domain)
+            return None, {}
+        result = await self.network.client.send(
+            gateway.url, "search", body, timeout=self.settings.send_timeout
+        )
+        if not result.ok:
+            log.warning("passerelle %s : %s %s", gateway.subscriber_id, result.status, result.error)
+            return None, {}
+        sellers = await self._sellers(region)
+        return gateway.subscriber_id, {
+            bpp_id: {"url": url, "status": "ACK", "via": gateway.subscriber_id}
+            for bpp_id, url in sellers.items()
+        }
+
+    # --- 3. callbacks -------------------------------------------------------------------------
+
+    def receive_on_search(self, message: InboundMessage) -> bool:
+        """Store a verified ``on_search``; ``False`` when it was already stored.
+
+        Raises :class:`ProtocolError` (20006) for a transaction we never started, (20000)
+        for a catalog we cannot read."""
+        transaction_id = message.transaction_id
+        received_at = utcnow()
+        with write_session(self.factory) as session:
+            search = repo.get_search(session, transaction_id) if transaction_id else None
+            if search is None or message.bap_id != self.settings.subscriber_id:
+                raise ProtocolError(
+                    f"Transaction inconnue de ce nœud acheteur : « {str(transaction_id)[:64]} ».",
+                    code=ErrorCode.BUYER_UNKNOWN_TRANSACTION,
+                    path="context.transaction_id",
+                )
+            providers = catalog_providers(message.payload)
+            bpp_id = message.signer.subscriber_id
+            callback_id = repo.insert_callback(
+                session,
+                action=message.action,
+                transaction_id=transaction_id,
+                message_id=message.message_id,
+                bpp_id=bpp_id,
+                bpp_uri=message.bpp_uri,
+                body=message.body,
+                received_at=received_at,
+            )
+            if callback_id is None:
+                return False
+            repo.insert_results(
+                session,
+                transaction_id=transaction_id,
+                callback_id=callback_id,
+                bpp_id=bpp_id,
+                bpp_uri=message.bpp_uri,
+                providers=providers,
+                received_at=received_at,
+            )
+        return True
+
+    def notify(self, transaction_id: str | None) -> None:
+        """Wake whoever waits on this transaction (call from the event loop)."""
+        signal = self._signals.pop(transaction_id or "", None)
+        if signal is not None:
+            signal.set()
+
+    # --- 4. reading ---------------------------------------------------------------------------
+
+    async def view(
+        self, organisation_id: str, transaction_id: str, wait_ms: int = 0
+    ) -> dict[str, Any]:
+        """The search and its results so far; with ``wait_ms``, once every targeted seller
+        answered or the wait is over, whichever comes first."""
+        deadline = time.monotonic() + wait_ms / 1000
+        while True:
+            signal = self._signals.setdefault(transaction_id, asyncio.Event())
+            document = await asyncio.to_thread(self._read, organisation_id, transaction_id)
+            left = deadline - time.monotonic()
+            if document["complete"] or left <= 0:
+                return document
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), timeout=min(left, WAIT_POLL_SECONDS))
+
+    def _read(self, organisation_id: str, transaction_id: str) -> dict[str, Any]:
+        with read_session(self.factory) as session:
+            search = repo.get_search(session, transaction_id)
+            if search is None or search["organisation_id"] != organisation_id:
+                raise SearchNotFound(transaction_id)
+            answers = repo.callbacks_of(session, transaction_id, "on_search")
+            rows = repo.results_of(session, transaction_id)
+        return search_document(search, answers, rows)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _target(url: str, result: CallResult) -> dict[str, Any]:
+    target: dict[str, Any] = {"url": url, "status": result.status}
+    if result.error:
+        target["error"] = dict(result.error)
+    return target
+
+
+def search_document(
+    search: Mapping[str, Any], answers: list[Mapping[str, Any]], rows: list[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """What ``GET /api/searches/{id}`` returns."""
+    targets: Mapping[str, Any] = search["targets"] or {}
+    targeted = [bpp for bpp, t in targets.items() if t.get("status") == "ACK"]
+    answered: dict[str, Any] = {}
+    for answer in answers:
+        answered.setdefault(answer["bpp_id"], format_datetime(answer["received_at"]))
+    pending = [bpp for bpp in targeted if bpp not in answered]
+    dispatched = search["dispatch"] != "envoi"
+    providers = merge(rows)
+    return {
+        "transaction_id": search["transaction_id"],
+        "message_id": search["message_id"],
+        "created_at": format_datetime(search["created_at"]),
+        "params": search["params"],
+        # envoi (going out), echec (nobody took it), en_attente (answers due), complete
+        "state": (
+            search["dispatch"]
+            if search["dispatch"] != "envoyee"
+            else ("en_attente" if pending else "complete")
+        ),
+        "complete": dispatched and not pending,
+        "via_gateway": search["via_gateway"],
+        "sellers": {
+            "targeted": targeted,
+            "answered": [{"bpp_id": bpp, "received_at": at} for bpp, at in answered.items()],
+            "pending": pending,
+            "refused": [
+                {"bpp_id": bpp, "status": t.get("status"), "error": t.get("error")}
+                for bpp, t in targets.items()
+                if t.get("status") != "ACK"
+            ],
+        },
+        "counts": {
+            "providers": len(providers),
+            "items": sum(len(p["items"]) for p in providers),
+        },
+        "providers": providers,
+    }
