@@ -12,6 +12,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from reseau_poles.config import CONFIG_FILE_ENV
 from reseau_poles.network.serving import serve as serve_http
 from reseau_poles.protocol.errors import KeyFormatError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
@@ -23,7 +24,7 @@ from reseau_poles.registry.client import (
     signer_for,
 )
 
-from .settings import CONFIG_FILE_ENV, GatewaySettings, load_settings
+from .settings import GatewaySettings, load_settings
 
 app = typer.Typer(
     help="Passerelle (BG) : reçoit les recherches des acheteurs et les diffuse aux vendeurs.",

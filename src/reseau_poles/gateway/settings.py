@@ -14,18 +14,14 @@ from typing import Any
 
 from pydantic import Field
 from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
+from reseau_poles.config import FileSettings, load_from
 from reseau_poles.network.settings import NetworkSettings
 
-CONFIG_FILE_ENV = "RESEAU_POLES_CONFIG_FILE"
 
-
-class GatewaySettings(BaseSettings):
+class GatewaySettings(FileSettings):
     """Knobs of one gateway process. Times in seconds."""
 
     model_config = SettingsConfigDict(env_prefix="RESEAU_POLES_", extra="ignore")
@@ -79,23 +75,6 @@ class GatewaySettings(BaseSettings):
     log_format: str = Field(default="json", pattern="^(json|kv)$")
     transcript_path: str | None = None
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            dotenv_settings,
-            TomlConfigSettingsSource(settings_cls),
-            file_secret_settings,
-        )
-
     def network(self) -> NetworkSettings:
         """The network layer's settings for the parts the gateway reuses."""
         return NetworkSettings(
@@ -120,14 +99,4 @@ def load_settings(
 ) -> GatewaySettings:
     """Settings from ``config_file`` (TOML; or ``$RESEAU_POLES_CONFIG_FILE``), the environment
     and ``values``."""
-    path = config_file or os.environ.get(CONFIG_FILE_ENV)
-    if not path:
-        return GatewaySettings(**values)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"fichier de configuration introuvable : {path}")
-
-    class _FromFile(GatewaySettings):
-        model_config = SettingsConfigDict(toml_file=path)
-
-    return _FromFile(**values)
+    return load_from(GatewaySettings, config_file, **values)

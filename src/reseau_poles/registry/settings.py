@@ -13,15 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
+from reseau_poles.config import FileSettings, load_from
 from reseau_poles.protocol.keys import b64encode, decode_signing_public_key
-
-CONFIG_FILE_ENV = "RESEAU_POLES_CONFIG_FILE"
 
 
 class Policy(StrEnum):
@@ -42,7 +38,7 @@ class OperatorKey(BaseModel):
         return b64encode(decode_signing_public_key(value))
 
 
-class RegistrySettings(BaseSettings):
+class RegistrySettings(FileSettings):
     model_config = SettingsConfigDict(
         env_prefix="RESEAU_POLES_", extra="ignore", env_nested_delimiter="__"
     )
@@ -68,37 +64,10 @@ class RegistrySettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            dotenv_settings,
-            TomlConfigSettingsSource(settings_cls),
-            file_secret_settings,
-        )
-
 
 def load_settings(
     config_file: str | os.PathLike[str] | None = None, **values: Any
 ) -> RegistrySettings:
     """Settings from ``config_file`` (TOML; or ``$RESEAU_POLES_CONFIG_FILE``), the environment
     and ``values``."""
-    path = config_file or os.environ.get(CONFIG_FILE_ENV)
-    if not path:
-        return RegistrySettings(**values)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"fichier de configuration introuvable : {path}")
-
-    class _FromFile(RegistrySettings):
-        model_config = SettingsConfigDict(toml_file=path)
-
-    return _FromFile(**values)
+    return load_from(RegistrySettings, config_file, **values)

@@ -12,18 +12,14 @@ from typing import Any
 
 from pydantic import Field
 from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
+from reseau_poles.config import FileSettings, load_from
 from reseau_poles.network import NetworkSettings
 
-CONFIG_FILE_ENV = "RESEAU_POLES_CONFIG_FILE"
 
-
-class SellerSettings(BaseSettings):
+class SellerSettings(FileSettings):
     model_config = SettingsConfigDict(env_prefix="RESEAU_POLES_", extra="ignore")
 
     database_url: str = "sqlite:///./data/seller.sqlite"
@@ -49,23 +45,6 @@ class SellerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8002, ge=0, le=65535)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            dotenv_settings,
-            TomlConfigSettingsSource(settings_cls),
-            file_secret_settings,
-        )
-
     def network_settings(self, **overrides: Any) -> NetworkSettings:
         """The network layer's settings (environment), with our registry in them."""
         values: dict[str, Any] = {
@@ -83,14 +62,4 @@ def load_settings(
 ) -> SellerSettings:
     """Settings from ``config_file`` (TOML; or ``$RESEAU_POLES_CONFIG_FILE``), the environment
     and ``values``."""
-    path = config_file or os.environ.get(CONFIG_FILE_ENV)
-    if not path:
-        return SellerSettings(**values)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"fichier de configuration introuvable : {path}")
-
-    class _FromFile(SellerSettings):
-        model_config = SettingsConfigDict(toml_file=path)
-
-    return _FromFile(**values)
+    return load_from(SellerSettings, config_file, **values)

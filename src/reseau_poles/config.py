@@ -1,0 +1,63 @@
+"""What every role's settings share: where values come from, and loading a TOML file.
+
+Precedence, highest first: values given in code (CLI options), environment variables
+(``RESEAU_POLES_…``), a ``.env`` file, then the TOML file named by ``--config`` or
+``$RESEAU_POLES_CONFIG_FILE``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "RESEAU_POLES_CONFIG_FILE"
+
+
+class FileSettings(BaseSettings):
+    """Base of each role's settings: environment first, then an optional TOML file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+            file_secret_settings,
+        )
+
+
+SettingsT = TypeVar("SettingsT", bound=FileSettings)
+
+
+def load_from(
+    settings_cls: type[SettingsT], config_file: str | os.PathLike[str] | None = None, **values: Any
+) -> SettingsT:
+    """``settings_cls`` from ``config_file`` (TOML; or ``$RESEAU_POLES_CONFIG_FILE``), the
+    environment and ``values``."""
+    path = config_file or os.environ.get(CONFIG_FILE_ENV)
+    if not path:
+        return settings_cls(**values)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"fichier de configuration introuvable : {path}")
+
+    class _FromFile(settings_cls):  # type: ignore[valid-type,misc]
+        model_config = SettingsConfigDict(toml_file=path)
+
+    return _FromFile(**values)
