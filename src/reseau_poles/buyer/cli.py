@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
+
+from reseau_poles.storage import redact_url
 
 from .settings import load_settings
 
@@ -23,13 +24,6 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help="Fichier TOML de configuration.", exists=True),
 ]
 DatabaseOption = Annotated[str | None, typer.Option(help="URL de la base (sinon : configuration).")]
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
 
 
 @app.command()
@@ -57,7 +51,7 @@ def serve(
     out.print(
         f"Nœud acheteur [bold]{settings.subscriber_id}[/] sur "
         f"http://{settings.host}:{settings.port} (adresse publique {settings.public_url}, "
-        f"base {_redact(settings.database_url)})"
+        f"base {redact_url(settings.database_url)})"
     )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
@@ -69,7 +63,7 @@ def migrate(config: ConfigOption = None, database_url: DatabaseOption = None) ->
 
     url = database_url or load_settings(config).database_url
     revision = run_migrations(url)
-    out.print(f"Base du nœud acheteur à jour : révision [bold]{revision}[/] ({_redact(url)})")
+    out.print(f"Base du nœud acheteur à jour : révision [bold]{revision}[/] ({redact_url(url)})")
 
 
 @app.command("organisation")

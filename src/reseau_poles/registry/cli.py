@@ -20,6 +20,7 @@ from rich.table import Table
 
 from reseau_poles.protocol.errors import KeyFormatError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+from reseau_poles.storage import redact_url
 
 from .client import (
     AdminClient,
@@ -90,7 +91,7 @@ def serve(
         run_migrations(settings.database_url)
     out.print(
         f"Registre [bold]{settings.subscriber_id}[/] sur http://{settings.host}:{settings.port} "
-        f"(politique {settings.policy.value}, base {_redact(settings.database_url)})"
+        f"(politique {settings.policy.value}, base {redact_url(settings.database_url)})"
     )
     if workers > 1 and config is not None:
         # Each worker builds its own app from the same settings (environment / file).
@@ -111,13 +112,6 @@ def serve(
     )
 
 
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
-
-
 @app.command()
 def migrate(
     config: ConfigOption = None,
@@ -130,7 +124,7 @@ def migrate(
 
     url = database_url or load_settings(config).database_url
     revision = run_migrations(url)
-    out.print(f"Base du registre à jour : révision [bold]{revision}[/] ({_redact(url)})")
+    out.print(f"Base du registre à jour : révision [bold]{revision}[/] ({redact_url(url)})")
 
 
 # --- joining as a participant -------------------------------------------------------------------

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
+
+from reseau_poles.storage import redact_url
 
 from .settings import load_settings
 
@@ -18,13 +19,6 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="Fichier TOML de configuration.", exists=True),
 ]
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
 
 
 @app.command()
@@ -51,7 +45,7 @@ def serve(
     settings = load_settings(config, **overrides)
     out.print(
         f"Nœud vendeur [bold]{settings.subscriber_id}[/] sur http://{settings.host}:{settings.port} "
-        f"(adresse publique {settings.public_url}, base {_redact(settings.database_url)})"
+        f"(adresse publique {settings.public_url}, base {redact_url(settings.database_url)})"
     )
     serve_http(create_app(settings), host=settings.host, port=settings.port)
 
@@ -68,4 +62,4 @@ def migrate(
 
     url = database_url or load_settings(config).database_url
     revision = run_migrations(url)
-    out.print(f"Base du nœud vendeur à jour : révision [bold]{revision}[/] ({_redact(url)})")
+    out.print(f"Base du nœud vendeur à jour : révision [bold]{revision}[/] ({redact_url(url)})")

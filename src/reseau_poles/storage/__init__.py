@@ -6,7 +6,7 @@ migrations run on both.
 """
 
 from .base import UTCDateTime, make_metadata, utcnow
-from .engine import is_sqlite, make_engine, normalise_url
+from .engine import is_sqlite, make_engine, normalise_url, redact_url
 from .migrations import current_revision, head_revision, upgrade
 from .session import make_session_factory, read_session, write_session
 
@@ -20,6 +20,7 @@ __all__ = [
     "make_session_factory",
     "normalise_url",
     "read_session",
+    "redact_url",
     "upgrade",
     "utcnow",
     "write_session",

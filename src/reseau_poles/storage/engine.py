@@ -77,3 +77,13 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def redact_url(url: str) -> str:
+    """The database URL with its password masked, for logs and start-up lines."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
