@@ -5,10 +5,11 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from reseau_poles.buyer import repository as repo
-from reseau_poles.buyer.app import VERSION_TABLE, migrate
+from reseau_poles.buyer.app import MIGRATIONS, VERSION_TABLE, migrate
 from reseau_poles.cli import app as main_app
 from reseau_poles.storage import (
     current_revision,
+    head_revision,
     make_engine,
     make_session_factory,
     read_session,
@@ -17,11 +18,11 @@ from reseau_poles.storage import (
 
 
 def test_migrations_run_twice_and_keys_are_hashed(database_url: str) -> None:
-    assert migrate(database_url) == "0001"
-    assert migrate(database_url) == "0001"
+    assert migrate(database_url) == head_revision(MIGRATIONS)
+    assert migrate(database_url) == head_revision(MIGRATIONS)
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine, VERSION_TABLE) == "0001"
+        assert current_revision(engine, VERSION_TABLE) == head_revision(MIGRATIONS)
         factory = make_session_factory(engine)
         with write_session(factory) as session:
             repo.add_organisation(session, "cpe-soleil", "CPE Le Soleil")
@@ -43,7 +44,7 @@ def test_cli_migrate_and_organisation(tmp_path) -> None:
     assert result.exit_code == 0 and "serve" in result.output and "migrate" in result.output
     result = runner.invoke(main_app, ["buyer", "migrate", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "0001" in result.output
+    assert head_revision(MIGRATIONS) in result.output
     result = runner.invoke(main_app, ["buyer", "organisation", "css-x", "--database-url", url])
     assert result.exit_code == 2
     result = runner.invoke(

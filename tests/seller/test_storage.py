@@ -26,8 +26,8 @@ from .support import APPLES, CAPITALE, CHIPS, CURDS, SYRUP, load_catalog
 
 def test_migrations_match_the_tables(database_url: str) -> None:
     engine = make_engine(database_url)
-    assert migrate(engine) == head_revision(MIGRATIONS) == "0001"
-    assert migrate(database_url) == "0001"  # again: nothing to do
+    assert migrate(engine) == head_revision(MIGRATIONS) is not None
+    assert migrate(database_url) == head_revision(MIGRATIONS)  # again: nothing to do
     tables = set(inspect(engine).get_table_names())
     assert {"seller_items", "seller_stock", "seller_orders", VERSION_TABLE} <= tables
     with engine.connect() as connection:
