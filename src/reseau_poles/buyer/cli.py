@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from reseau_poles.storage import redact_url
+from reseau_poles.node.cli import ConfigOption, DatabaseOption, add_node_commands
 
 from .settings import load_settings
 
@@ -19,51 +18,13 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Fichier TOML de configuration.", exists=True),
-]
-DatabaseOption = Annotated[str | None, typer.Option(help="URL de la base (sinon : configuration).")]
 
-
-@app.command()
-def serve(
-    config: ConfigOption = None,
-    host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
-    migrate: Annotated[
-        bool | None, typer.Option("--migrate/--no-migrate", help="Migrer la base au démarrage.")
-    ] = None,
-) -> None:
-    """Lancer le nœud acheteur (HTTP)."""
-    import uvicorn
-
-    from .app import create_app
-
-    overrides: dict[str, Any] = {}
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
-    if migrate is not None:
-        overrides["auto_migrate"] = migrate
-    settings = load_settings(config, **overrides)
-    out.print(
-        f"Nœud acheteur [bold]{settings.subscriber_id}[/] sur "
-        f"http://{settings.host}:{settings.port} (adresse publique {settings.public_url}, "
-        f"base {redact_url(settings.database_url)})"
-    )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
-
-
-@app.command()
-def migrate(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
-    """Créer ou mettre à jour les tables du nœud acheteur."""
-    from .app import migrate as run_migrations
-
-    url = database_url or load_settings(config).database_url
-    revision = run_migrations(url)
-    out.print(f"Base du nœud acheteur à jour : révision [bold]{revision}[/] ({redact_url(url)})")
+add_node_commands(
+    app,
+    label="nœud acheteur",
+    load_settings=load_settings,
+    app_module="reseau_poles.buyer.app",
+)
 
 
 @app.command("organisation")

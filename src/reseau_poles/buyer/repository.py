@@ -6,8 +6,6 @@ Functions take a SQLAlchemy session (from :func:`reseau_poles.storage.write_sess
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
 from reseau_poles.storage import utcnow
 
 from .tables import api_keys, callbacks, organisations, search_results, searches
@@ -40,18 +39,14 @@ def get_organisation(session: Any, organisation_id: str) -> RowMapping | None:
     )
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def create_api_key(session: Any, organisation_id: str, label: str | None = None) -> str:
     """A new key for the organisation; returned once, only its hash is kept."""
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = new_api_key(KEY_PREFIX)
     session.execute(
         insert(api_keys).values(
             organisation_id=organisation_id,
-            prefix=key[:12],
-            key_hash=_hash(key),
+            prefix=key[:DISPLAY_PREFIX_LENGTH],
+            key_hash=hash_api_key(key),
             label=label,
             created_at=utcnow(),
         )
@@ -65,7 +60,7 @@ def organisation_for_api_key(session: Any, key: str) -> str | None:
         select(api_keys.c.organisation_id)
         .join(organisations, organisations.c.id == api_keys.c.organisation_id)
         .where(
-            api_keys.c.key_hash == _hash(key),
+            api_keys.c.key_hash == hash_api_key(key),
             api_keys.c.revoked_at.is_(None),
             organisations.c.active.is_(True),
         )

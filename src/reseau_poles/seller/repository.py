@@ -7,8 +7,6 @@ one transaction is. Stock only ever goes down through :func:`take_stock`, one gu
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -18,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
 from reseau_poles.protocol.profile import normalize_text, search_key, tokenize
 from reseau_poles.storage import utcnow
 
@@ -329,18 +328,14 @@ def count_orders(session: Any) -> int:
 API_KEY_PREFIX = "rpv_"
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def create_api_key(session: Any, provider_id: str, label: str | None = None) -> str:
     """A new key for the provider; returned once, only its hash is kept."""
-    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = new_api_key(API_KEY_PREFIX)
     session.execute(
         insert(api_keys).values(
             provider_id=provider_id,
-            prefix=key[:12],
-            key_hash=_hash(key),
+            prefix=key[:DISPLAY_PREFIX_LENGTH],
+            key_hash=hash_api_key(key),
             label=label,
             created_at=utcnow(),
         )
@@ -352,7 +347,7 @@ def provider_for_api_key(session: Any, key: str) -> str | None:
     """The provider a live key belongs to (``None`` for an unknown or revoked key)."""
     return session.execute(
         select(api_keys.c.provider_id).where(
-            api_keys.c.key_hash == _hash(key), api_keys.c.revoked_at.is_(None)
+            api_keys.c.key_hash == hash_api_key(key), api_keys.c.revoked_at.is_(None)
         )
     ).scalar_one_or_none()
 

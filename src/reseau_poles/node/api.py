@@ -1,0 +1,68 @@
+"""The client and management APIs' refusals: an HTTP status, a stable code, a French
+message and the path at fault, as ``{"error": {"code", "message", "path"}}``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+
+class ApiError(Exception):
+    """A refusal of a node's ``/api``: HTTP status, a stable code, a French message, a path."""
+
+    def __init__(self, status: int, code: str, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.path = status, code, message, path
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.path is not None:
+            error["path"] = self.path
+        return {"error": error}
+
+    def response(self) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+
+
+def api_key_from_headers(x_api_key: str | None, authorization: str | None) -> str | None:
+    """The key from ``X-API-Key``, or from ``Authorization: Bearer <key>``."""
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    return None
+
+
+def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
+    """The first error of a pydantic validation, as a 400 with its path."""
+    first = exc.errors()[0]
+    path = ".".join(str(part) for part in first.get("loc", ())) or "$"
+    if prefix:
+        path = f"{prefix}.{path}" if path != "$" else prefix
+    message = str(first.get("msg", "valeur invalide")).removeprefix("Value error, ")
+    if first.get("type") == "extra_forbidden":
+        message = "champ inconnu"
+    return ApiError(400, "parametres_invalides", message, path)
+
+
+async def read_json_object(request: Request, *, allow_empty: bool = True) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 that says why not."""
+    try:
+        raw = await request.body()
+        if not raw.strip():
+            if allow_empty:
+                return {}
+            raise ApiError(400, "json_invalide", "Corps vide : un objet JSON est attendu.", "$")
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "json_invalide", "Corps illisible (JSON invalide).", "$") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "json_invalide", "Le corps doit être un objet JSON.", "$")
+    return data

@@ -1,0 +1,180 @@
+"""The frame of a node's FastAPI application.
+
+``open_node`` opens what a node runs on (engine, migrations, keys, network layer);
+``create_node_app`` builds the application around a role's protocol handlers:
+
+GET  /health          liveness
+POST /on_subscribe    the registry's challenge, sealed to our encryption key
+POST /{action}        Beckn calls or callbacks, verified by the network layer, handed to the
+                      role's handler (sync, run in a thread), then ACK; a handler's
+                      ``ProtocolError`` becomes a NACK with its code and path
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from reseau_poles.network import (
+    InboundMessage,
+    NetworkSettings,
+    NodeNetwork,
+    Refusal,
+    ack,
+    nack_body,
+)
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError
+from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+from reseau_poles.protocol.signing import Signer
+from reseau_poles.storage import make_engine, upgrade
+
+from .api import ApiError
+from .settings import NodeSettings
+
+
+@dataclass(frozen=True)
+class Migrations:
+    """A role's Alembic package and version table."""
+
+    package: str
+    version_table: str
+
+    def migrate(self, engine_or_url: Engine | str) -> str | None:
+        """Upgrade the role's tables to the newest revision; returns it."""
+        if isinstance(engine_or_url, Engine):
+            return upgrade(engine_or_url, self.package, self.version_table)
+        engine = make_engine(engine_or_url)
+        try:
+            return upgrade(engine, self.package, self.version_table)
+        finally:
+            engine.dispose()
+
+
+@dataclass
+class NodeParts:
+    """What a node runs on; ``own_engine`` when it made the engine and must dispose of it."""
+
+    settings: NodeSettings
+    engine: Engine
+    own_engine: bool
+    keys: SubscriberKeys
+    network: NodeNetwork
+
+
+def open_node(
+    settings: NodeSettings,
+    role: Literal["BAP", "BPP"],
+    migrations: Migrations,
+    *,
+    network_settings: NetworkSettings | None = None,
+    engine: Engine | None = None,
+) -> NodeParts:
+    """Engine (migrated when ``auto_migrate``), keys (generated at first run) and network."""
+    own_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
+    if settings.auto_migrate:
+        migrations.migrate(engine)
+    keys = KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
+    network = NodeNetwork(
+        subscriber_id=settings.subscriber_id,
+        role=role,
+        signer=Signer(keys.subscriber_id, keys.key_id, keys.signing),
+        settings=network_settings or settings.network_settings(),
+        engine=engine,
+    )
+    return NodeParts(settings, engine, own_engine, keys, network)
+
+
+Handler = Callable[[InboundMessage], Any]
+
+
+def _nack(message: str, path: str, code: ErrorCode) -> Response:
+    error = ProtocolError(message, code=code, path=path)
+    return Response(nack_body(error), status_code=400, media_type="application/json")
+
+
+def create_node_app(
+    parts: NodeParts,
+    *,
+    title: str,
+    description: str,
+    handlers: Mapping[str, Handler],
+    after_ack: Callable[[InboundMessage], None] | None = None,
+    on_close: Callable[[], Awaitable[None]] | None = None,
+    invalid_code: ErrorCode = ErrorCode.INVALID_REQUEST,
+    not_supported: str = "Action « {action} » non prise en charge par ce nœud.",
+) -> FastAPI:
+    """The application: health, challenge, and ``POST /{action}`` dispatched to ``handlers``
+    (each gets the verified message, runs in a thread, may raise ``ProtocolError``);
+    ``after_ack`` runs after a handler succeeded (wake the outbox, notify waiters)."""
+    settings, network, keys = parts.settings, parts.network, parts.keys
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with network:
+            yield
+            if on_close is not None:
+                await on_close()
+        if parts.own_engine:
+            parts.engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.network = network
+    app.state.keys = keys
+    app.state.engine = parts.engine
+    network.install(app)
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return exc.response()
+
+    @app.get("/health", tags=["exploitation"])
+    async def health() -> dict[str, str]:
+        """Vivacité du nœud."""
+        return {"status": "ok", "subscriber_id": settings.subscriber_id}
+
+    @app.post("/on_subscribe", tags=["protocole"])
+    async def on_subscribe(request: Request) -> Response:
+        """Défi du registre, scellé pour notre clé de chiffrement : on renvoie le clair."""
+        try:
+            body = json.loads(await request.body())
+            challenge = body["challenge"]
+            if body.get("subscriber_id") not in (None, settings.subscriber_id):
+                return _nack("défi destiné à un autre abonné", "subscriber_id", invalid_code)
+            answer = open_challenge(keys.encryption, challenge)
+        except (ValueError, KeyError, TypeError):
+            return _nack("défi illisible", "challenge", invalid_code)
+        return JSONResponse({"answer": answer})
+
+    @app.post("/{action}", tags=["protocole"])
+    async def receive(action: str, message: InboundMessage = Depends(network.inbound)) -> Response:
+        """Message Beckn signé (BECKN-006) : ACK une fois enregistré, sinon NACK."""
+        handler = handlers.get(action)
+        if handler is None:
+            raise Refusal(
+                ProtocolError(
+                    not_supported.format(action=action[:40]),
+                    code=ErrorCode.ACTION_NOT_APPLICABLE,
+                    path="context.action",
+                ),
+                status_code=400,
+            )
+        try:
+            await asyncio.to_thread(handler, message)
+        except ProtocolError as exc:
+            raise Refusal(exc, status_code=exc.http_status) from None
+        if after_ack is not None:
+            after_ack(message)
+        return ack()
+
+    return app

@@ -1,0 +1,45 @@
+"""Settings every node (seller, buyer) has: database, identity on the network, registry,
+listening address. A role subclasses :class:`NodeSettings` and changes the defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from reseau_poles.config import FileSettings
+from reseau_poles.network import NetworkSettings
+
+
+class NodeSettings(FileSettings):
+    model_config = SettingsConfigDict(env_prefix="RESEAU_POLES_", extra="ignore")
+
+    database_url: str = "sqlite:///./data/node.sqlite"
+    auto_migrate: bool = True
+
+    # Who we are on the network, and where our protocol endpoints are (bap_uri / bpp_uri).
+    subscriber_id: str = "noeud.reseau-poles.example"
+    key_dir: Path = Path("./data/node-keys")
+    public_url: str = "http://127.0.0.1:8000"
+    domain: str = "PLA:ALIMENTS"
+
+    # The registry that knows every participant's keys and routes.
+    registry_url: str | None = None
+    registry_public_key: str | None = None
+    registry_subscriber_id: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    def network_settings(self, **overrides: Any) -> NetworkSettings:
+        """The network layer's settings (environment), with our registry in them."""
+        values: dict[str, Any] = {
+            "registry_url": self.registry_url,
+            "registry_public_key": self.registry_public_key,
+            "registry_subscriber_id": self.registry_subscriber_id,
+        }
+        values = {k: v for k, v in values.items() if v is not None}
+        values.update(overrides)
+        return NetworkSettings(**values)
