@@ -35,6 +35,9 @@ providers = sa.Table(
     sa.Column("payment_types", sa.String(255), nullable=False),
     sa.Column("net_days", sa.Integer(), nullable=True),
     sa.Column("cancellation_fee_percentage", MONEY, nullable=False),
+    # Who to reach at the pôle, and its web site (management API, revision 0002).
+    sa.Column("contact_name", sa.String(255), nullable=True),
+    sa.Column("website", sa.String(2048), nullable=True),
     sa.Column("active", sa.Boolean(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
