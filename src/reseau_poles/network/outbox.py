@@ -14,6 +14,10 @@ hit by every node at once) until the peer ACKs or the deadline passes.
   worker takes again once the lease ends. Delivery is therefore at least once; receivers
   de-duplicate by message id. A NACK "stale request" (20002/30022) on a second attempt means
   the peer already has the message, and counts as delivered.
+* Not every row is a Beckn call: a row whose action is ``scheme:name`` (``webhook:order.confirmed``)
+  is delivered by the transport registered for ``scheme`` (:meth:`OutboxWorker.register_transport`),
+  which returns a :class:`CallResult` like the signed client does; retries, leases and
+  deadlines stay the worker's.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +54,9 @@ PENDING, DELIVERING, DELIVERED, FAILED, EXPIRED = (
 )
 DEFAULT_TTL = 86_400.0
 _ALREADY_RECEIVED = {ErrorCode.BUYER_STALE_REQUEST.value, ErrorCode.STALE_REQUEST.value}
+
+# Delivers one claimed row (``target_url``, ``action``, ``body``, ``headers`` as stored).
+Transport = Callable[[Mapping[str, Any]], Awaitable[CallResult]]
 
 
 def enqueue(
@@ -124,6 +131,7 @@ class OutboxWorker:
         max_delay: float = 300.0,
         lease: float = 30.0,
         on_result: Callable[[Mapping[str, Any], CallResult, str], None] | None = None,
+        transports: Mapping[str, Transport] | None = None,
     ) -> None:
         self.engine = engine
         self.client = client
@@ -134,6 +142,7 @@ class OutboxWorker:
         self.max_delay = max_delay
         self.lease = lease
         self.on_result = on_result
+        self.transports: dict[str, Transport] = dict(transports or {})
         self._sqlite = is_sqlite(engine)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -153,6 +162,11 @@ class OutboxWorker:
             lease=settings.outbox_lease,
             **kwargs,
         )
+
+    def register_transport(self, scheme: str, transport: Transport) -> None:
+        """Deliver rows whose action is ``{scheme}:…`` with ``transport`` instead of a signed
+        Beckn call."""
+        self.transports[scheme] = transport
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -265,10 +279,15 @@ class OutboxWorker:
     # --- delivery -----------------------------------------------------------------------------
 
     async def _deliver(self, row: Mapping[str, Any]) -> None:
-        headers = json.loads(row["headers"]) if row["headers"] else None
-        result = await self.client.send(
-            row["target_url"], row["action"], row["body"], headers=headers
-        )
+        scheme, colon, _name = row["action"].partition(":")
+        transport = self.transports.get(scheme) if colon else None
+        if transport is not None:
+            result = await transport(row)
+        else:
+            headers = json.loads(row["headers"]) if row["headers"] else None
+            result = await self.client.send(
+                row["target_url"], row["action"], row["body"], headers=headers
+            )
         now = utcnow()
         values: dict[str, Any] = {"last_http_status": result.http_status, "claimed_until": None}
         if result.ok or (

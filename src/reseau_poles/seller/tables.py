@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from reseau_poles.node.webhooks import webhook_table
 from reseau_poles.storage import UTCDateTime, make_metadata
 
 metadata = make_metadata()
@@ -147,6 +148,14 @@ orders = sa.Table(
     sa.Column("document", sa.JSON(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # 0003: the confirm's context (domain, location, bap ids): unsolicited callbacks reuse it.
+    sa.Column("context", sa.JSON(), nullable=True),
+    # Where the buyer follows a delivery (set with Out-for-delivery).
+    sa.Column("tracking_url", sa.String(2048), nullable=True),
+    # buyer | seller; the reason code; the fee charged (CAD, 0 when free).
+    sa.Column("cancelled_by", sa.String(16), nullable=True),
+    sa.Column("cancellation_reason", sa.String(64), nullable=True),
+    sa.Column("cancellation_fee", MONEY, nullable=True),
     # One order per buyer transaction: a second confirm finds the first order.
     sa.UniqueConstraint("bap_id", "transaction_id"),
     sa.CheckConstraint("status IN ('ACTIVE', 'COMPLETE', 'CANCELLED')", name="status"),
@@ -180,6 +189,9 @@ order_events = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 sa.Index("ix_seller_order_events_order", order_events.c.order_id, order_events.c.id)
+
+# 0003: the pôles' webhook subscriptions (owner_id = provider id); see reseau_poles.node.webhooks.
+webhooks = webhook_table(metadata, "seller")
 
 api_keys = sa.Table(
     "seller_api_keys",

@@ -1,0 +1,364 @@
+"""Webhooks: a node's events, signed and retried, to the software its owners already run.
+
+A node (the seller for its pôles, the buyer for its organisations) keeps subscriptions per
+owner in its own table, made by :func:`webhook_table` on its ``MetaData`` with its prefix
+(``seller_webhooks``, ``buyer_webhooks``). :meth:`Webhooks.emit` writes one outbox row per
+matching subscription **in the caller's transaction**, beside the state change it reports:
+both happen or neither does. The network outbox worker then delivers the rows through the
+transport installed by :meth:`Webhooks.install` (an unsigned-by-Beckn ``POST`` to the
+subscription's URL), retrying with backoff like any callback.
+
+What the receiver gets (a JSON ``POST``)::
+
+    Content-Type: application/json
+    X-Reseau-Poles-Event-Id: evt_…          same on every retry: de-duplicate on it
+    X-Reseau-Poles-Event-Type: order.confirmed
+    X-Reseau-Poles-Signature: t=1764140000,v1=5257a8…
+    {"id": "evt_…", "type": "order.confirmed", "created": "…Z", "owner_id": "…", "data": {…}}
+
+``v1`` is the hex HMAC-SHA256, keyed with the subscription's secret, of ``f"{t}."`` followed by
+the raw body bytes; ``t`` is the Unix time of the attempt (each retry signs again), so a
+receiver refuses stale deliveries. :func:`verify_signature` is the receiver's check.
+
+A 2xx answer is a delivery. 5xx, 429, 401 (a secret being rotated), timeouts and refused
+connections are retried with backoff until the outbox deadline; any other 4xx fails the
+delivery at once (a 410 means "stop"). A deleted or deactivated subscription stops its pending
+deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import Engine, insert, select, update
+
+from reseau_poles.network.client import CallResult, NetworkClient
+from reseau_poles.storage import UTCDateTime, utcnow
+
+SCHEME: Final = "webhook"
+SIGNATURE_HEADER: Final = "X-Reseau-Poles-Signature"
+EVENT_ID_HEADER: Final = "X-Reseau-Poles-Event-Id"
+EVENT_TYPE_HEADER: Final = "X-Reseau-Poles-Event-Type"
+SUBSCRIPTION_HEADER: Final = "X-Reseau-Poles-Webhook-Id"
+DEFAULT_TOLERANCE: Final = 300
+SECRET_PREFIX: Final = "whsec_"
+ALL_EVENTS: Final = "*"
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def webhook_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    """The subscriptions table ``{prefix}_webhooks`` on ``metadata``.
+
+    ``owner_id`` is the role's own owner (a provider id, an organisation id); event types are
+    comma-wrapped (``,order.confirmed,fulfillment.changed,`` or ``,*,``).
+    """
+    name = f"{prefix}_webhooks"
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("owner_id", sa.String(64), nullable=False),
+        sa.Column("url", sa.String(2048), nullable=False),
+        sa.Column("secret", sa.String(128), nullable=False),
+        sa.Column("event_types", sa.String(1024), nullable=False),
+        sa.Column("description", sa.String(255), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("deleted_at", UTCDateTime(), nullable=True),
+    )
+    sa.Index(f"ix_{name}_owner", table.c.owner_id)
+    return table
+
+
+# --- signatures --------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    """A fresh signing secret (shown once to the owner)."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The ``X-Reseau-Poles-Signature`` value for ``body`` at ``timestamp`` (now by default)."""
+    t = int(time.time()) if timestamp is None else int(timestamp)
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+class WebhookSignatureError(ValueError):
+    """A delivery whose signature header is missing, malformed, stale or wrong."""
+
+
+def verify_signature(
+    secret: str,
+    header: str | None,
+    body: bytes,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> int:
+    """Check a received delivery; returns its timestamp or raises
+    :class:`WebhookSignatureError`. ``body`` must be the raw bytes received, not re-serialised
+    JSON. Several ``v1`` values are accepted (any one may match), for secret rotation."""
+    if not header:
+        raise WebhookSignatureError("en-tête de signature absent")
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError:
+                raise WebhookSignatureError("horodatage illisible") from None
+        elif key == "v1" and value:
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        raise WebhookSignatureError("en-tête de signature mal formé (t=…,v1=… attendu)")
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance:
+        raise WebhookSignatureError("signature périmée (horodatage hors tolérance)")
+    expected = sign(secret, body, timestamp).partition(",v1=")[2]
+    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
+        raise WebhookSignatureError("signature invalide")
+    return timestamp
+
+
+# --- subscriptions and events ------------------------------------------------------------
+
+
+def _codes(values: Iterable[str]) -> str:
+    return "," + ",".join(values) + ","
+
+
+def _split(text: str) -> list[str]:
+    return [value for value in text.split(",") if value]
+
+
+class Webhooks:
+    """Subscriptions in ``table`` and their deliveries through the network outbox.
+
+    ``event_types``: the events this node emits (a subscription may only ask for these).
+    """
+
+    def __init__(self, table: sa.Table, event_types: Iterable[str]) -> None:
+        self.table = table
+        self.event_types = tuple(event_types)
+        self.engine: Engine | None = None
+        self.client: NetworkClient | None = None
+
+    # -- management --
+
+    def create(
+        self,
+        session: Any,
+        owner_id: str,
+        url: str,
+        event_types: Iterable[str] = (ALL_EVENTS,),
+        *,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """A new active subscription, returned with its secret (the only time it is shown)."""
+        kinds = list(dict.fromkeys(event_types)) or [ALL_EVENTS]
+        unknown = [k for k in kinds if k != ALL_EVENTS and k not in self.event_types]
+        if unknown:
+            raise ValueError(f"type d'événement inconnu : {unknown[0]}")
+        secret = new_secret()
+        now = utcnow()
+        row_id = session.execute(
+            insert(self.table)
+            .values(
+                owner_id=owner_id,
+                url=url,
+                secret=secret,
+                event_types=_codes(kinds),
+                description=description,
+                active=True,
+                created_at=now,
+            )
+            .returning(self.table.c.id)
+        ).scalar_one()
+        row = self.get(session, owner_id, int(row_id))
+        assert row is not None
+        return {**row, "secret": secret}
+
+    def _public(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": int(row["id"]),
+            "url": row["url"],
+            "event_types": _split(row["event_types"]),
+            "description": row["description"],
+            "active": bool(row["active"]),
+            "secret_prefix": row["secret"][: len(SECRET_PREFIX) + 4],
+            "created_at": row["created_at"],
+        }
+
+    def list(self, session: Any, owner_id: str) -> list[dict[str, Any]]:
+        rows = session.execute(
+            select(self.table)
+            .where(self.table.c.owner_id == owner_id, self.table.c.deleted_at.is_(None))
+            .order_by(self.table.c.id)
+        ).mappings()
+        return [self._public(row) for row in rows]
+
+    def get(self, session: Any, owner_id: str, webhook_id: int) -> dict[str, Any] | None:
+        row = (
+            session.execute(
+                select(self.table).where(
+                    self.table.c.id == webhook_id,
+                    self.table.c.owner_id == owner_id,
+                    self.table.c.deleted_at.is_(None),
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return self._public(row) if row is not None else None
+
+    def delete(self, session: Any, owner_id: str, webhook_id: int) -> bool:
+        """Deactivate and hide a subscription; its pending deliveries stop."""
+        result = session.execute(
+            update(self.table)
+            .where(
+                self.table.c.id == webhook_id,
+                self.table.c.owner_id == owner_id,
+                self.table.c.deleted_at.is_(None),
+            )
+            .values(active=False, deleted_at=utcnow())
+        )
+        return result.rowcount == 1
+
+    # -- events --
+
+    def emit(
+        self,
+        session: Any,
+        network: Any,
+        owner_id: str,
+        event_type: str,
+        data: Mapping[str, Any],
+        *,
+        transaction_id: str | None = None,
+        event_id: str | None = None,
+        created: datetime | None = None,
+    ) -> str:
+        """Queue ``event_type`` for every active subscription of ``owner_id`` that wants it,
+        in the caller's transaction (``network.enqueue``). Returns the event id."""
+        if event_type not in self.event_types:
+            raise ValueError(f"type d'événement inconnu : {event_type}")
+        event_id = event_id or f"evt_{uuid.uuid4().hex}"
+        table = self.table
+        targets = session.execute(
+            select(table.c.id, table.c.url).where(
+                table.c.owner_id == owner_id,
+                table.c.active.is_(True),
+                table.c.deleted_at.is_(None),
+                sa.or_(
+                    table.c.event_types.like(f"%,{event_type},%"),
+                    table.c.event_types.like(f"%,{ALL_EVENTS},%"),
+                ),
+            )
+        ).all()
+        if not targets:
+            return event_id
+        stamp = (created or utcnow()).isoformat().replace("+00:00", "Z")
+        body = json.dumps(
+            {
+                "id": event_id,
+                "type": event_type,
+                "created": stamp,
+                "owner_id": owner_id,
+                "data": data,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=str,
+        ).encode()
+        for subscription_id, url in targets:
+            network.enqueue(
+                session,
+                url,
+                f"{SCHEME}:{event_type}",
+                body,
+                message_id=event_id,
+                transaction_id=transaction_id,
+                headers={
+                    EVENT_ID_HEADER: event_id,
+                    EVENT_TYPE_HEADER: event_type,
+                    SUBSCRIPTION_HEADER: str(subscription_id),
+                },
+            )
+        return event_id
+
+    # -- delivery --
+
+    def install(self, network: Any, engine: Engine) -> None:
+        """Deliver this node's webhook rows from its outbox worker (if it runs one)."""
+        self.engine = engine
+        self.client = network.client
+        worker = getattr(network, "worker", None)
+        if worker is not None:
+            worker.register_transport(SCHEME, self.deliver)
+
+    def _secret(self, subscription_id: int) -> str | None:
+        assert self.engine is not None
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(self.table.c.secret).where(
+                    self.table.c.id == subscription_id,
+                    self.table.c.active.is_(True),
+                    self.table.c.deleted_at.is_(None),
+                )
+            ).first()
+        return row[0] if row is not None else None
+
+    async def deliver(self, row: Mapping[str, Any]) -> CallResult:
+        """One attempt: sign now, ``POST`` the stored bytes, read the HTTP status."""
+        target, action = row["target_url"], row["action"]
+        try:
+            stored = json.loads(row["headers"] or "{}")
+            subscription_id = int(stored.get(SUBSCRIPTION_HEADER, 0))
+            secret = await asyncio.to_thread(self._secret, subscription_id)
+        except Exception as exc:  # a transport never raises: the worker records the failure
+            return CallResult(target, action, "ERROR", None, 0.0, {"message": repr(exc)})
+        if secret is None:
+            # Deleted or deactivated: a definitive refusal (not retried).
+            return CallResult(
+                target,
+                action,
+                "NACK",
+                None,
+                0.0,
+                {"code": "webhook_inactif", "message": "abonnement supprimé ou désactivé"},
+            )
+        assert self.client is not None
+        body = bytes(row["body"])
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_ID_HEADER: stored.get(EVENT_ID_HEADER, ""),
+            EVENT_TYPE_HEADER: stored.get(EVENT_TYPE_HEADER, ""),
+            SIGNATURE_HEADER: sign(secret, body),
+        }
+        result = await self.client.post(target, action, body, headers)
+        status = result.http_status
+        if status is not None and 200 <= status < 300:
+            return replace(result, status="ACK", error=None)
+        if status is None or status >= 500 or status == 429:
+            return replace(result, status="ERROR", error=result.error or {"code": "http"})
+        return replace(
+            result,
+            status="NACK",
+            error={"code": f"http_{status}", "message": f"refusé par le récepteur ({status})"},
+        )
