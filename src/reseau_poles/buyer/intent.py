@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.models import Context, SearchRequest
@@ -20,11 +27,21 @@ from reseau_poles.protocol.profile import (
     conservation_group,
     parse_region,
 )
+from reseau_poles.protocol.profile.delivery_region import (
+    parse_gps,
+    parse_postal_code,
+    region_for_gps,
+    region_for_postal_code,
+)
 from reseau_poles.protocol.profile.vocabulary import Certification, Conservation
 
 
 class SearchParams(BaseModel):
-    """What a buyer app asks for; every field optional (nothing: the whole catalog)."""
+    """What a buyer app asks for; every field optional (nothing: the whole catalog).
+
+    The region is where the goods must go. Without ``region``, a delivery address gives it:
+    ``postal_code`` (urban Québec FSAs only) or ``gps`` (nearest region), see
+    :mod:`reseau_poles.protocol.profile.delivery_region`. A given ``region`` always wins."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -34,6 +51,8 @@ class SearchParams(BaseModel):
     certification: list[str] = Field(default_factory=list, max_length=10)
     conservation: str | None = None
     provider: str | None = Field(default=None, max_length=255)
+    postal_code: str | None = Field(default=None, max_length=10)
+    gps: str | None = Field(default=None, max_length=64)
 
     @field_validator("certification", mode="before")
     @classmethod
@@ -55,12 +74,46 @@ class SearchParams(BaseModel):
     def _conservation(cls, value: str | None) -> str | None:
         return None if value is None else _checked(lambda: Conservation.parse(value).value)
 
+    @field_validator("postal_code")
+    @classmethod
+    def _postal_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("region", WHOLE_PROVINCE) == WHOLE_PROVINCE:
+            # The region comes from the postal code: it must be one the profile can place.
+            _checked(lambda: str(region_for_postal_code(value)))
+        return _checked(lambda: parse_postal_code(value))
+
+    @field_validator("gps")
+    @classmethod
+    def _gps(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        lat, lon = _checked_gps(value)
+        return f"{lat},{lon}"
+
+    @model_validator(mode="after")
+    def _delivery_region(self) -> SearchParams:
+        if self.region == WHOLE_PROVINCE and "region" not in self.model_fields_set:
+            if self.postal_code:
+                self.region = str(region_for_postal_code(self.postal_code))
+            elif self.gps:
+                self.region = str(region_for_gps(self.gps))
+        return self
+
 
 def _checked(read: Callable[[], str]) -> str:
     """The profile's vocabularies raise :class:`ProtocolError`; pydantic wants a ValueError
     (it adds the field's path itself)."""
     try:
         return read()
+    except ProtocolError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _checked_gps(value: str) -> tuple[float, float]:
+    try:
+        return parse_gps(value)
     except ProtocolError as exc:
         raise ValueError(exc.message) from None
 
@@ -76,9 +129,12 @@ def intent(params: SearchParams) -> dict[str, Any]:
         found["provider"] = {"id": params.provider}
     if params.region != WHOLE_PROVINCE:
         # Where the goods must go: the seller serves this region (read from the end stop).
-        found["fulfillment"] = {
-            "stops": [{"type": "end", "location": {"city": {"code": params.region}}}]
-        }
+        location: dict[str, Any] = {"city": {"code": params.region}}
+        if params.postal_code:
+            location["area_code"] = params.postal_code
+        if params.gps:
+            location["gps"] = params.gps
+        found["fulfillment"] = {"stops": [{"type": "end", "location": location}]}
     tags = []
     if params.certification:
         tags.append(certifications_group(params.certification))
