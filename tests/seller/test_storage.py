@@ -3,6 +3,8 @@ catalog writes, API keys kept hashed, and the guarded stock decrement."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
@@ -11,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import MIGRATIONS, VERSION_TABLE, migrate
 from reseau_poles.seller.schemas import ItemIn
-from reseau_poles.seller.search import LikeSearch, SearchQuery
+from reseau_poles.seller.search import FTS_TABLE, LikeSearch, SearchQuery
 from reseau_poles.seller.tables import api_keys, metadata
 from reseau_poles.storage import (
     head_revision,
@@ -23,6 +25,14 @@ from reseau_poles.storage import (
 
 from .support import APPLES, CAPITALE, CHIPS, CURDS, SYRUP, load_catalog
 
+# The full-text objects of migration 0004, outside the models on purpose (dialect-specific):
+# named one by one so that the comparison still sees any other drift, and checked present.
+FULLTEXT = {
+    "sqlite": {("table", FTS_TABLE)}
+    | {("table", f"{FTS_TABLE}_{shadow}") for shadow in ("data", "idx", "docsize", "config")},
+    "postgresql": {("column", "search_vector"), ("index", "ix_seller_items_search_vector")},
+}
+
 
 def test_migrations_match_the_tables(database_url: str) -> None:
     engine = make_engine(database_url)
@@ -30,11 +40,27 @@ def test_migrations_match_the_tables(database_url: str) -> None:
     assert migrate(database_url) == head_revision(MIGRATIONS)  # again: nothing to do
     tables = set(inspect(engine).get_table_names())
     assert {"seller_items", "seller_stock", "seller_orders", VERSION_TABLE} <= tables
+    fulltext = FULLTEXT[engine.dialect.name]
+    skipped: set[tuple[str, str]] = set()
+
+    def include(item: Any, name: str | None, kind: str, reflected: bool, _to: object) -> bool:
+        table = item.table.name if kind in ("column", "index") else name
+        if reflected and table.startswith("seller_items") and (kind, name) in fulltext:
+            skipped.add((kind, str(name)))
+            return False
+        return True
+
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
+            connection,
+            opts={
+                "version_table": VERSION_TABLE,
+                "compare_type": True,
+                "include_object": include,
+            },
         )
         assert compare_metadata(context, metadata) == []
+    assert skipped == fulltext
     engine.dispose()
 
 

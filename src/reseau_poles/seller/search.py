@@ -1,25 +1,64 @@
-"""Catalog search behind one small interface, so the database's own full-text engine can
-replace the portable one without the service noticing.
+"""Catalog search behind one small interface: the database's own full-text engine, the same
+query semantics on SQLite and PostgreSQL, and the service never knows which one answers.
 
-:class:`LikeSearch` works the same on SQLite and PostgreSQL: every query word, normalised
-like the stored ``search_text`` (case, accents, elisions and plurals folded by the profile),
-must begin some word of the item (``search_text LIKE '% erab%'``). Filters narrow by
-provider, category, item id, region served, certifications and conservation class.
+What matches
+    Every word of the query (stop words dropped, at most :data:`MAX_QUERY_WORDS`) must start
+    a word of the item: its name, descriptions (French and English), producer or category.
+    Case, accents, ligatures and typographic apostrophes never matter (« Pommes », "pomme",
+    "POMMÉ"), and French inflections meet: plural and feminine forms of a query word find the
+    others (« fraîches » finds « fraîche », « biologiques » finds « biologique »). Filters
+    narrow by provider, category, item id, region served, certifications and conservation.
 
-Still to come (issue 5): SQLite FTS5 and PostgreSQL full text with ``unaccent`` and French
-stemming, behind the same :class:`SearchBackend`.
+How it ranks
+    Items whose *name* matches come first (name weighted far above the rest), then by the
+    engine's relevance, then by row id so that pages are stable.
+
+The backends
+    :class:`Fts5Search` (SQLite, the default): ``seller_items_fts``, an external-content FTS5
+    index over the already folded ``name_normalized`` and ``search_text`` columns (migration
+    0004), ``unicode61 remove_diacritics 2``, prefix indexes. FTS5 ships an English Porter
+    stemmer only, so French stemming happens on the query: :func:`french_stem` removes
+    inflectional endings (number and gender) and the stem is searched as a prefix. A
+    suffix-stripping stem is a prefix of every form it came from, so one prefix query finds
+    them all, without storing a second, stemmed copy of the text.
+
+    :class:`PostgresSearch`: the generated ``tsvector`` column ``search_vector`` (GIN index),
+    built with the ``seller_fr`` configuration (``unaccent`` then PostgreSQL's French Snowball
+    stemmer); each query word becomes a prefix lexeme ``word:*`` stemmed the same way. The
+    Snowball stemmer also folds some derivations (« biologie » and « biologique » meet), and
+    French stop words (« pour », « avec ») are not indexed: there the two databases may
+    differ; for the words of a catalog they agree (tests/seller/test_search_properties.py).
+
+    :class:`LikeSearch`: the portable fallback (``search_text LIKE '% word%'``, a table scan),
+    used when SQLite was built without FTS5; also the baseline of ``bench/seller_search.py``.
+
+Query text is never passed to an engine as syntax: :func:`query_words` keeps letters and
+digits only, so quotes, ``*``, ``NEAR``, ``-``, parentheses, ``:`` or ``&`` in a user's text
+are separators, never operators, and each word is then quoted for the engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, column, func, literal_column, or_, select, table, text
+from sqlalchemy.sql import ColumnElement
 
 from reseau_poles.protocol.profile import WHOLE_PROVINCE, search_key, tokenize
 
 from .tables import items, providers, stock
+
+MAX_QUERY_WORDS: Final = 12
+"""Words of a query kept (the rest ignored): enough for any product name, bounded work."""
+MAX_WORD_LENGTH: Final = 64
+
+FTS_TABLE: Final = "seller_items_fts"
+PG_CONFIG: Final = "seller_fr"
+# bm25 column weights (name_normalized, search_text): a name match outranks any body match.
+_FTS_WEIGHTS: Final = (20.0, 1.0)
+# ts_rank weights {D, C, B, A}: names are A, everything else D.
+_PG_WEIGHTS: Final = "{0.02, 0.05, 0.1, 1.0}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,64 +84,205 @@ class SearchResult:
 
 
 class SearchBackend(Protocol):
+    name: str
+
     def search(self, session: Any, query: SearchQuery) -> SearchResult: ...
 
 
+# --- query text -----------------------------------------------------------------------------
+
+# Inflectional endings, longest first, each with what replaces it and the shortest stem left.
+# Applied after search_key (plurals already folded): feminine forms fold onto the masculine
+# stem, which is a prefix of both (fermière → fermi… finds fermier, fermière, fermiers).
+_ENDINGS: Final = (
+    ("euse", "eu", 3),  # savoureuse → savoureu(x)
+    ("iere", "i", 3),  # fermière, laitière → fermi(er), laiti(er)
+    ("ier", "i", 3),
+    ("elle", "el", 3),  # naturelle → naturel
+    ("enne", "en", 3),  # italienne → italien
+    ("onne", "on", 3),  # bonne → bon
+    ("ive", "i", 3),  # sportive → sporti(f)
+    ("if", "i", 3),
+    ("ee", "e", 3),  # fumée → fum(é)
+    ("au", "a", 4),  # animaux (folded to animau) → anima(l)
+    ("e", "", 4),  # fraîche → fraich(e), biologique → biologiqu(e)
+)
+
+
+def french_stem(key: str) -> str:
+    """The stem searched as a prefix for a search key: inflectional endings removed.
+
+    Light by design (number and gender, no derivations): a stem must stay a prefix of the
+    forms it stands for, and short enough words stay whole (« mure », « lait »).
+
+    >>> [french_stem(w) for w in ("fraiche", "fermiere", "naturelle", "sirop", "mure")]
+    ['fraich', 'fermi', 'naturel', 'sirop', 'mure']
+    """
+    if not key.isalpha():
+        return key  # codes and quantities (540, 1kg) are searched as typed
+    for ending, replacement, shortest in _ENDINGS:
+        if key.endswith(ending) and len(key) - len(ending) >= shortest:
+            return key[: -len(ending)] + replacement
+    return key
+
+
 def query_words(text: str | None) -> list[str]:
-    """The search keys of a query: stop words dropped, plurals folded, no duplicates."""
+    """The search keys of a query: letters and digits only, stop words dropped, plurals
+    folded, no duplicates, at most :data:`MAX_QUERY_WORDS` words."""
     if not text:
         return []
-    return list(dict.fromkeys(search_key(w) for w in tokenize(text, drop_stopwords=True)))
+    keys = (search_key(w)[:MAX_WORD_LENGTH] for w in tokenize(text, drop_stopwords=True))
+    return list(dict.fromkeys(keys))[:MAX_QUERY_WORDS]
+
+
+def fts5_query(words: list[str]) -> str:
+    """An FTS5 MATCH expression: every stem as a quoted prefix, all required.
+
+    Words hold letters and digits only (:func:`query_words`); the quoting (a ``"`` doubled)
+    is there so that nothing a word could hold is ever read as FTS5 syntax.
+    """
+    return " ".join('"' + french_stem(word).replace('"', '""') + '"*' for word in words)
+
+
+def tsquery(words: list[str]) -> str:
+    """A ``to_tsquery`` expression: every word a quoted prefix lexeme, all required.
+
+    The configuration stems each lexeme (Snowball) before the prefix match.
+    """
+    return " & ".join("'" + word.replace("'", "''") + "':*" for word in words)
+
+
+# --- filters common to every backend ---------------------------------------------------------
+
+
+def filters(query: SearchQuery) -> list[ColumnElement[bool]]:
+    """Everything but the text: active rows, provider, item, category, region, tags."""
+    found: list[ColumnElement[bool]] = [items.c.active.is_(True), providers.c.active.is_(True)]
+    if query.provider_id:
+        found.append(items.c.provider_id == query.provider_id)
+    if query.item_id:
+        found.append(items.c.sku == query.item_id)
+    if query.category:
+        found.append(
+            or_(
+                items.c.category_id == query.category,
+                func.lower(items.c.category_name) == query.category.lower(),
+            )
+        )
+    if query.region and query.region != WHOLE_PROVINCE:
+        found.append(
+            or_(
+                providers.c.served_regions.like(f"%,{query.region},%"),
+                providers.c.served_regions.like(f"%,{WHOLE_PROVINCE},%"),
+            )
+        )
+    for certification in sorted(query.certifications):
+        found.append(items.c.certifications.like(f"%,{certification},%"))
+    if query.conservation:
+        found.append(items.c.conservation == query.conservation)
+    return found
+
+
+def _joined(first: Any = items, on: Any = None) -> Any:
+    joined = first if on is None else first.join(items, on)
+    return joined.join(providers, providers.c.id == items.c.provider_id).join(
+        stock, stock.c.item_id == items.c.id
+    )
+
+
+def _run(session: Any, source: Any, where: list[Any], order: list[Any], limit: int) -> SearchResult:
+    condition = and_(*where)
+    total = session.execute(select(func.count()).select_from(source).where(condition)).scalar_one()
+    if not total:
+        return SearchResult([], 0)
+    ids = session.execute(
+        select(items.c.id).select_from(source).where(condition).order_by(*order).limit(limit)
+    ).scalars()
+    return SearchResult([int(i) for i in ids], int(total))
+
+
+_LISTING_ORDER: Final = (items.c.provider_id, items.c.name_normalized, items.c.id)
+
+
+# --- the backends ---------------------------------------------------------------------------
 
 
 class LikeSearch:
-    """Portable search on the normalised ``search_text`` column."""
+    """Portable search on the normalised ``search_text`` column (a table scan)."""
 
-    def conditions(self, query: SearchQuery) -> list[Any]:
-        found: list[Any] = [items.c.active.is_(True), providers.c.active.is_(True)]
-        for word in query_words(query.text):
-            # Words hold letters and digits only (tokenize): nothing to escape for LIKE.
-            found.append(items.c.search_text.like(f"% {word}%"))
-        if query.provider_id:
-            found.append(items.c.provider_id == query.provider_id)
-        if query.item_id:
-            found.append(items.c.sku == query.item_id)
-        if query.category:
-            found.append(
-                or_(
-                    items.c.category_id == query.category,
-                    func.lower(items.c.category_name) == query.category.lower(),
-                )
-            )
-        if query.region and query.region != WHOLE_PROVINCE:
-            found.append(
-                or_(
-                    providers.c.served_regions.like(f"%,{query.region},%"),
-                    providers.c.served_regions.like(f"%,{WHOLE_PROVINCE},%"),
-                )
-            )
-        for certification in sorted(query.certifications):
-            found.append(items.c.certifications.like(f"%,{certification},%"))
-        if query.conservation:
-            found.append(items.c.conservation == query.conservation)
-        return found
+    name = "like"
 
     def search(self, session: Any, query: SearchQuery) -> SearchResult:
-        where = and_(*self.conditions(query))
-        joined = items.join(providers, providers.c.id == items.c.provider_id).join(
-            stock, stock.c.item_id == items.c.id
+        where: list[Any] = filters(query)
+        for word in query_words(query.text):
+            # Words hold letters and digits only: nothing to escape for LIKE.
+            where.append(items.c.search_text.like(f"% {french_stem(word)}%"))
+        return _run(session, _joined(), where, list(_LISTING_ORDER), query.limit)
+
+
+_fts = table(FTS_TABLE, column("rowid"))
+
+
+class Fts5Search:
+    """SQLite FTS5 (migration 0004); LIKE when this SQLite has no FTS5 index."""
+
+    name = "fts5"
+
+    def __init__(self) -> None:
+        self._indexed: bool | None = None
+        self._fallback = LikeSearch()
+
+    def indexed(self, session: Any) -> bool:
+        if self._indexed is None:
+            self._indexed = (
+                session.execute(
+                    text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"),
+                    {"name": FTS_TABLE},
+                ).first()
+                is not None
+            )
+        return self._indexed
+
+    def search(self, session: Any, query: SearchQuery) -> SearchResult:
+        words = query_words(query.text)
+        if not words:
+            return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query.limit)
+        if not self.indexed(session):
+            return self._fallback.search(session, query)
+        match = text(f"{FTS_TABLE} MATCH :fts_query").bindparams(
+            bindparam("fts_query", fts5_query(words))
         )
-        total = session.execute(select(func.count()).select_from(joined).where(where)).scalar_one()
-        ids = session.execute(
-            select(items.c.id)
-            .select_from(joined)
-            .where(where)
-            .order_by(items.c.provider_id, items.c.name_normalized, items.c.id)
-            .limit(query.limit)
-        ).scalars()
-        return SearchResult([int(i) for i in ids], int(total))
+        rank = func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS)
+        source = _joined(_fts, items.c.id == _fts.c.rowid)
+        return _run(session, source, [match, *filters(query)], [rank, items.c.id], query.limit)
 
 
-def make_search(_engine: Any = None) -> SearchBackend:
-    """The search backend for this database (for now the portable one everywhere)."""
+class PostgresSearch:
+    """PostgreSQL full text on ``seller_items.search_vector`` (migration 0004)."""
+
+    name = "postgresql"
+
+    def search(self, session: Any, query: SearchQuery) -> SearchResult:
+        words = query_words(query.text)
+        if not words:
+            return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query.limit)
+        wanted = func.to_tsquery(
+            literal_column(f"'{PG_CONFIG}'::regconfig"), bindparam("tsquery", tsquery(words))
+        )
+        vector = literal_column(f"{items.name}.search_vector")
+        match = vector.op("@@")(wanted)
+        rank = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'::float4[]"), vector, wanted)
+        return _run(
+            session, _joined(), [match, *filters(query)], [rank.desc(), items.c.id], query.limit
+        )
+
+
+def make_search(engine: Any = None) -> SearchBackend:
+    """The search backend for this database: FTS5 on SQLite, full text on PostgreSQL, LIKE
+    for anything else."""
+    dialect = getattr(getattr(engine, "dialect", None), "name", None)
+    if dialect == "sqlite":
+        return Fts5Search()
+    if dialect == "postgresql":
+        return PostgresSearch()
     return LikeSearch()
