@@ -3,7 +3,9 @@
 Client API (``X-API-Key`` or ``Authorization: Bearer``, one key per buyer organisation):
 
 POST /api/searches              plain parameters → Beckn search sent out; 202 + transaction id
-GET  /api/searches/{id}         results so far, merged per provider and item; ``?wait_ms=``
+GET  /api/searches/{id}         results so far, merged per provider and item; ``?wait_ms=``;
+                                filters and sort (``reseau_poles.buyer.results``)
+GET  /api/searches/{id}/events  the same as Server-Sent Events, seller by seller (``.sse``)
 
 Protocol (signed, verified by the network layer):
 
@@ -19,7 +21,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
@@ -37,7 +39,9 @@ from reseau_poles.protocol.errors import ErrorCode
 from reseau_poles.storage import read_session
 
 from . import repository as repo
+from . import sse
 from .intent import SearchParams
+from .results import QueryError, ResultQuery, parse_result_query
 from .service import BuyerService, SearchNotFound
 from .settings import BuyerSettings, load_settings
 
@@ -72,6 +76,7 @@ def create_app(
         not_supported="« {action} » pas encore pris en charge par ce nœud acheteur.",
     )
     app.state.service = service
+    app.state.sse_heartbeat_seconds = sse.HEARTBEAT_SECONDS
 
     async def organisation(
         x_api_key: Annotated[str | None, Header()] = None,
@@ -115,25 +120,83 @@ def create_app(
             headers={"Location": f"/api/searches/{tx}"},
         )
 
+    def wait_of(wait_ms: str | None, default: int = 0) -> int:
+        if wait_ms is None:
+            return default
+        if not wait_ms.isdigit():
+            raise ApiError(
+                400, "parametres_invalides", "wait_ms : entier positif attendu.", "wait_ms"
+            )
+        return min(int(wait_ms), settings.max_wait_ms)
+
+    def result_query(request: Request, *extra: str) -> ResultQuery:
+        try:
+            return parse_result_query(
+                request.query_params.multi_items(), ignore=("wait_ms", *extra)
+            )
+        except QueryError as exc:
+            raise ApiError(400, "parametres_invalides", exc.message, exc.path) from None
+
+    def unknown_search() -> ApiError:
+        return ApiError(404, "recherche_inconnue", "Recherche inconnue.", "transaction_id")
+
     @app.get("/api/searches/{transaction_id}")
     async def read_search(
+        request: Request,
         transaction_id: str,
         organisation_id: str = Depends(organisation),
         wait_ms: str | None = None,
     ) -> dict[str, Any]:
-        """Les résultats reçus jusqu'ici ; ``wait_ms`` : attendre tous les vendeurs visés."""
-        wait = 0
-        if wait_ms is not None:
-            if not wait_ms.isdigit():
-                raise ApiError(
-                    400, "parametres_invalides", "wait_ms : entier positif attendu.", "wait_ms"
-                )
-            wait = min(int(wait_ms), settings.max_wait_ms)
+        """Les résultats reçus jusqu'ici ; ``wait_ms`` : attendre tous les vendeurs visés.
+        Filtres et tri : voir ``reseau_poles.buyer.results`` (certification, conservation,
+        origin, provider, unit, min_unit_price, max_unit_price, sort)."""
+        query = result_query(request)
         try:
-            return await service.view(organisation_id, transaction_id[:64], wait)
+            return await service.view(organisation_id, transaction_id[:64], wait_of(wait_ms), query)
         except SearchNotFound:
-            raise ApiError(
-                404, "recherche_inconnue", "Recherche inconnue.", "transaction_id"
-            ) from None
+            raise unknown_search() from None
+
+    @app.get("/api/searches/{transaction_id}/events")
+    async def search_events(
+        request: Request,
+        transaction_id: str,
+        organisation_id: str = Depends(organisation),
+        wait_ms: str | None = None,
+        last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    ) -> StreamingResponse:
+        """Les résultats en Server-Sent Events, vendeur par vendeur (``resultats``), puis
+        ``fin`` ; reprise avec ``Last-Event-ID``. Mêmes filtres que la lecture simple."""
+        query = result_query(request, "last_event_id")
+        wait = wait_of(wait_ms, settings.max_wait_ms)
+        resume = last_event_id_header
+        path = "headers.Last-Event-ID"
+        if resume is None and "last_event_id" in request.query_params:
+            resume, path = request.query_params["last_event_id"], "last_event_id"
+        after = 0
+        if resume is not None and resume.strip():
+            if not resume.strip().isdigit() or len(resume.strip()) > 18:
+                raise ApiError(
+                    400,
+                    "parametres_invalides",
+                    "Last-Event-ID : identifiant d'événement (entier) attendu.",
+                    path,
+                )
+            after = int(resume.strip())
+        tx = transaction_id[:64]
+        try:
+            first = await asyncio.to_thread(sse.read_changes, service, organisation_id, tx, after)
+        except SearchNotFound:
+            raise unknown_search() from None
+        stream = sse.search_events(
+            service,
+            organisation_id,
+            tx,
+            query,
+            first,
+            after=after,
+            wait_seconds=wait / 1000,
+            heartbeat=app.state.sse_heartbeat_seconds,
+        )
+        return StreamingResponse(stream, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
 
     return app

@@ -35,6 +35,7 @@ from reseau_poles.storage import make_session_factory, read_session, utcnow, wri
 
 from . import repository as repo
 from .intent import SearchParams, catalog_providers, merge, search_body
+from .results import NO_QUERY, ResultQuery, apply
 from .settings import BuyerSettings
 
 log = logging.getLogger("reseau_poles.buyer")
@@ -220,28 +221,49 @@ class BuyerService:
     # --- 4. reading ---------------------------------------------------------------------------
 
     async def view(
-        self, organisation_id: str, transaction_id: str, wait_ms: int = 0
+        self,
+        organisation_id: str,
+        transaction_id: str,
+        wait_ms: int = 0,
+        query: ResultQuery = NO_QUERY,
     ) -> dict[str, Any]:
-        """The search and its results so far; with ``wait_ms``, once every targeted seller
-        answered or the wait is over, whichever comes first."""
+        """The search and its results so far (filtered and sorted by ``query``); with
+        ``wait_ms``, once every targeted seller answered or the wait is over, whichever comes
+        first. While waiting, only who answered is read, not the catalogs."""
         deadline = time.monotonic() + wait_ms / 1000
-        while True:
+        while wait_ms > 0:
             signal = self._signals.setdefault(transaction_id, asyncio.Event())
-            document = await asyncio.to_thread(self._read, organisation_id, transaction_id)
+            progress = await asyncio.to_thread(self._progress, organisation_id, transaction_id)
             left = deadline - time.monotonic()
-            if document["complete"] or left <= 0:
-                return document
+            if progress["complete"] or left <= 0:
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(signal.wait(), timeout=min(left, WAIT_POLL_SECONDS))
+        return await asyncio.to_thread(self._read, organisation_id, transaction_id, query)
 
-    def _read(self, organisation_id: str, transaction_id: str) -> dict[str, Any]:
+    def signal(self, transaction_id: str) -> asyncio.Event:
+        """An event set at the next change of this search (a callback stored, the dispatch
+        recorded); take a new one after each wake-up."""
+        return self._signals.setdefault(transaction_id, asyncio.Event())
+
+    def _progress(self, organisation_id: str, transaction_id: str) -> dict[str, Any]:
+        with read_session(self.factory) as session:
+            search = repo.get_search(session, transaction_id)
+            if search is None or search["organisation_id"] != organisation_id:
+                raise SearchNotFound(transaction_id)
+            answers = repo.callbacks_of(session, transaction_id, "on_search")
+        return search_progress(search, answers)
+
+    def _read(
+        self, organisation_id: str, transaction_id: str, query: ResultQuery = NO_QUERY
+    ) -> dict[str, Any]:
         with read_session(self.factory) as session:
             search = repo.get_search(session, transaction_id)
             if search is None or search["organisation_id"] != organisation_id:
                 raise SearchNotFound(transaction_id)
             answers = repo.callbacks_of(session, transaction_id, "on_search")
             rows = repo.results_of(session, transaction_id)
-        return search_document(search, answers, rows)
+        return search_document(search, answers, rows, query)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -257,10 +279,8 @@ def _target(url: str, result: CallResult) -> dict[str, Any]:
     return target
 
 
-def search_document(
-    search: Mapping[str, Any], answers: list[Mapping[str, Any]], rows: list[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """What ``GET /api/searches/{id}`` returns."""
+def search_progress(search: Mapping[str, Any], answers: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Where a search stands: its state, who was asked, who answered, who is still due."""
     targets: Mapping[str, Any] = search["targets"] or {}
     targeted = [bpp for bpp, t in targets.items() if t.get("status") == "ACK"]
     answered: dict[str, Any] = {}
@@ -268,12 +288,7 @@ def search_document(
         answered.setdefault(answer["bpp_id"], format_datetime(answer["received_at"]))
     pending = [bpp for bpp in targeted if bpp not in answered]
     dispatched = search["dispatch"] != "envoi"
-    providers = merge(rows)
     return {
-        "transaction_id": search["transaction_id"],
-        "message_id": search["message_id"],
-        "created_at": format_datetime(search["created_at"]),
-        "params": search["params"],
         # envoi (going out), echec (nobody took it), en_attente (answers due), complete
         "state": (
             search["dispatch"]
@@ -292,9 +307,30 @@ def search_document(
                 if t.get("status") != "ACK"
             ],
         },
+    }
+
+
+def search_document(
+    search: Mapping[str, Any],
+    answers: list[Mapping[str, Any]],
+    rows: list[Mapping[str, Any]],
+    query: ResultQuery = NO_QUERY,
+) -> dict[str, Any]:
+    """What ``GET /api/searches/{id}`` returns: the progress, the merged providers with the
+    items the query keeps, and the same items as one flat list of offers in the query's
+    order (price per unit computed, see :mod:`.results`)."""
+    providers, offers = apply(merge(rows), query)
+    return {
+        "transaction_id": search["transaction_id"],
+        "message_id": search["message_id"],
+        "created_at": format_datetime(search["created_at"]),
+        "params": search["params"],
+        **search_progress(search, answers),
+        "filters": query.describe(),
         "counts": {
             "providers": len(providers),
             "items": sum(len(p["items"]) for p in providers),
         },
         "providers": providers,
+        "offers": [offer.summary() for offer in offers],
     }

@@ -1,0 +1,371 @@
+"""Filtering and sorting the merged results of a search (no I/O).
+
+The query string of ``GET /api/searches/{id}`` (and of its ``/events`` stream):
+
+=====================  ============================================================  ======
+parameter              meaning                                                       repeat
+=====================  ============================================================  ======
+``certification``      the item holds this certification (all of those given)        yes
+``conservation``       storage class ``ambiant`` | ``refrigere`` | ``congele`` (any)  yes
+``origin``             region of origin of the item ``QC-01`` … ``QC-17`` (any)       yes
+``provider``           a pôle (provider id) or a seller node (bpp id) (any)          yes
+``unit``               compare in this unit: ``kg``, ``l``, ``unite`` (``g`` → kg…);  no
+                       keeps the items sold by mass, volume or count accordingly
+``min_unit_price``     price per ``unit`` at least (CAD, needs ``unit``)             no
+``max_unit_price``     price per ``unit`` at most (CAD, needs ``unit``)              no
+``sort``               ``unit_price``, ``price``, ``name``, ``region``; ``-`` in      no
+                       front for descending (``-price``)
+=====================  ============================================================  ======
+
+Repeated parameters may also be comma-separated (``origin=QC-03,QC-12``). An item without
+the information a filter asks about (no certification tags, no measure) does not pass it; a
+sort puts the items without a key last, whatever the direction. The region of origin is the
+item's own (tag group ``origine``), never guessed from the pôle's address.
+
+The price per unit is Beckn's ``price.value`` for one ``quantity.unitized.measure``, brought
+to the base unit by :func:`reseau_poles.protocol.profile.units.price_per` (« 12,50 $ les
+540 ml » → 23,15 $ le litre).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from reseau_poles.protocol.errors import ProtocolError
+from reseau_poles.protocol.profile import (
+    WHOLE_PROVINCE,
+    Certification,
+    Conservation,
+    ItemTags,
+    Unit,
+    format_amount,
+    normalize_text,
+    parse_item_tags,
+    parse_measure,
+    parse_region,
+    price_per,
+)
+
+SORT_KEYS: Final = ("unit_price", "price", "name", "region")
+REPEATABLE: Final = frozenset({"certification", "conservation", "origin", "provider"})
+SINGLE: Final = frozenset({"unit", "min_unit_price", "max_unit_price", "sort"})
+MAX_VALUES: Final = 20
+MAX_PRICE: Final = Decimal(1_000_000)
+
+
+class QueryError(ValueError):
+    """A bad query parameter: ``message`` (French) and the parameter at fault (``path``)."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True)
+class ResultQuery:
+    certifications: frozenset[str] = frozenset()
+    conservation: frozenset[str] = frozenset()
+    origins: frozenset[str] = frozenset()
+    providers: frozenset[str] = frozenset()
+    unit: Unit | None = None
+    min_unit_price: Decimal | None = None
+    max_unit_price: Decimal | None = None
+    sort: str | None = None
+    descending: bool = False
+
+    @property
+    def filters(self) -> bool:
+        return bool(
+            self.certifications
+            or self.conservation
+            or self.origins
+            or self.providers
+            or self.unit is not None
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The query as applied, for the response (codes in a stable order)."""
+        found: dict[str, Any] = {}
+        for name, values in (
+            ("certification", self.certifications),
+            ("conservation", self.conservation),
+            ("origin", self.origins),
+            ("provider", self.providers),
+        ):
+            if values:
+                found[name] = sorted(values)
+        if self.unit is not None:
+            found["unit"] = self.unit.value
+        if self.min_unit_price is not None:
+            found["min_unit_price"] = format(self.min_unit_price, "f")
+        if self.max_unit_price is not None:
+            found["max_unit_price"] = format(self.max_unit_price, "f")
+        if self.sort:
+            found["sort"] = ("-" if self.descending else "") + self.sort
+        return found
+
+
+NO_QUERY: Final = ResultQuery()
+
+
+# --- the query string ------------------------------------------------------------------------
+
+
+def parse_result_query(
+    pairs: Iterable[tuple[str, str]], *, ignore: Iterable[str] = ()
+) -> ResultQuery:
+    """A :class:`ResultQuery` from the query string's ``(name, value)`` pairs; names in
+    ``ignore`` belong to someone else (``wait_ms``). Raises :class:`QueryError`."""
+    ignored = frozenset(ignore)
+    values: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if name in ignored:
+            continue
+        if name not in REPEATABLE and name not in SINGLE:
+            raise QueryError(f"Paramètre inconnu « {name[:64]} ».", name[:64])
+        if name in SINGLE and name in values:
+            raise QueryError(f"« {name} » : une seule valeur attendue.", name)
+        parts = [part.strip() for part in value.split(",")] if name in REPEATABLE else [value]
+        found = values.setdefault(name, [])
+        found.extend(part for part in parts if part)
+        if len(found) > MAX_VALUES:
+            raise QueryError(f"« {name} » : {MAX_VALUES} valeurs au plus.", name)
+
+    def codes(name: str, read: Any) -> frozenset[str]:
+        result = set()
+        for index, value in enumerate(values.get(name, [])):
+            try:
+                result.add(read(value))
+            except ProtocolError as exc:
+                raise QueryError(exc.message, f"{name}[{index}]") from None
+        return frozenset(result)
+
+    origins = codes("origin", lambda v: str(parse_region(v)))
+    unit = None
+    if values.get("unit"):
+        try:
+            unit = Unit.parse(values["unit"][0]).base
+        except ProtocolError as exc:
+            raise QueryError(exc.message, "unit") from None
+    bounds = {name: _price(values, name) for name in ("min_unit_price", "max_unit_price")}
+    if unit is None:
+        for name, bound in bounds.items():
+            if bound is not None:
+                raise QueryError(
+                    f"« {name} » demande l'unité de comparaison « unit » (kg, l ou unite).", "unit"
+                )
+    low, high = bounds["min_unit_price"], bounds["max_unit_price"]
+    if low is not None and high is not None and low > high:
+        raise QueryError("min_unit_price dépasse max_unit_price.", "min_unit_price")
+    sort, descending = None, False
+    if values.get("sort"):
+        wanted = values["sort"][0].strip()
+        descending = wanted.startswith("-")
+        sort = wanted.lstrip("-+")
+        if sort not in SORT_KEYS:
+            raise QueryError(
+                f"Tri inconnu « {wanted[:32]} » : attendu {', '.join(SORT_KEYS)} "
+                "(« - » devant pour l'ordre décroissant).",
+                "sort",
+            )
+    providers = frozenset(v[:255] for v in values.get("provider", []))
+    return ResultQuery(
+        certifications=codes("certification", lambda v: Certification.parse(v).value),
+        conservation=codes("conservation", lambda v: Conservation.parse(v).value),
+        origins=frozenset(o for o in origins if o != WHOLE_PROVINCE),
+        providers=providers,
+        unit=unit,
+        min_unit_price=low,
+        max_unit_price=high,
+        sort=sort,
+        descending=descending,
+    )
+
+
+def _price(values: Mapping[str, list[str]], name: str) -> Decimal | None:
+    if not values.get(name):
+        return None
+    text = values[name][0].strip().replace(",", ".")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or not 0 <= amount <= MAX_PRICE:
+        raise QueryError(
+            f"« {name} » : montant attendu entre 0 et {MAX_PRICE:,} (ex. 12.50).", name
+        ) from None
+    return amount
+
+
+# --- one offer -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Offer:
+    """What filters and sorts read of one item of one provider."""
+
+    provider: Mapping[str, Any]
+    item: Mapping[str, Any]
+    price: Decimal | None = None
+    unit_price: Decimal | None = None
+    per: Unit | None = None
+    tags: ItemTags = field(default_factory=ItemTags)
+
+    @property
+    def name(self) -> str | None:
+        descriptor = self.item.get("descriptor")
+        name = descriptor.get("name") if isinstance(descriptor, Mapping) else None
+        return name if isinstance(name, str) else None
+
+    @property
+    def origin(self) -> str | None:
+        origin = self.tags.origin
+        return str(origin.region) if origin is not None and origin.region else None
+
+    def summary(self) -> dict[str, Any]:
+        """One line of the flat, sorted ``offers`` list of a response."""
+        price = self.item.get("price") if isinstance(self.item.get("price"), Mapping) else {}
+        return {
+            "bpp_id": self.provider.get("bpp_id"),
+            "provider_id": self.provider.get("id"),
+            "provider_name": _name(self.provider),
+            "item_id": self.item.get("id"),
+            "name": self.name,
+            "price": dict(price) if price else None,
+            "unit_price": (
+                {"value": format_amount(self.unit_price), "per": self.per.value}
+                if self.unit_price is not None and self.per is not None
+                else None
+            ),
+            "origin_region": self.origin,
+            "certifications": sorted(c.value for c in self.tags.certifications),
+            "conservation": self.tags.conservation.value if self.tags.conservation else None,
+        }
+
+
+def _name(entity: Mapping[str, Any]) -> str | None:
+    descriptor = entity.get("descriptor")
+    name = descriptor.get("name") if isinstance(descriptor, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
+def read_offer(provider: Mapping[str, Any], item: Any) -> Offer:
+    """What the filters need from an item; a field the seller wrote badly reads as absent
+    (the catalog was accepted; one odd item must not hide the others)."""
+    if not isinstance(item, Mapping):
+        return Offer(provider, {})
+    offer = Offer(provider, item)
+    price = item.get("price")
+    if isinstance(price, Mapping):
+        try:
+            offer.price = Decimal(str(price.get("value")))
+        except InvalidOperation:
+            offer.price = None
+        if offer.price is not None and not offer.price.is_finite():
+            offer.price = None
+    quantity = item.get("quantity")
+    unitized = quantity.get("unitized") if isinstance(quantity, Mapping) else None
+    measure = unitized.get("measure") if isinstance(unitized, Mapping) else None
+    if offer.price is not None and measure is not None:
+        try:
+            value, unit = parse_measure(measure)
+            offer.unit_price = price_per(offer.price, value, unit)
+            offer.per = unit.base
+        except (ProtocolError, ValueError, ArithmeticError):
+            offer.unit_price = offer.per = None
+    if item.get("tags"):
+        try:
+            offer.tags = parse_item_tags(item["tags"])
+        except ProtocolError:
+            offer.tags = ItemTags()
+    return offer
+
+
+def accepts(query: ResultQuery, offer: Offer) -> bool:
+    if query.providers and not (
+        offer.provider.get("id") in query.providers
+        or offer.provider.get("bpp_id") in query.providers
+    ):
+        return False
+    if query.certifications and not query.certifications <= {
+        c.value for c in offer.tags.certifications
+    }:
+        return False
+    if query.conservation and (
+        offer.tags.conservation is None or offer.tags.conservation.value not in query.conservation
+    ):
+        return False
+    if query.origins and offer.origin not in query.origins:
+        return False
+    if query.unit is not None:
+        if offer.per is not query.unit or offer.unit_price is None:
+            return False
+        if query.min_unit_price is not None and offer.unit_price < query.min_unit_price:
+            return False
+        if query.max_unit_price is not None and offer.unit_price > query.max_unit_price:
+            return False
+    return True
+
+
+def _sort_key(sort: str, offer: Offer) -> Any:
+    if sort == "unit_price":
+        # Comparable within one unit only: group by unit first (kg, l, unité…).
+        return None if offer.unit_price is None else (str(offer.per), offer.unit_price)
+    if sort == "price":
+        return offer.price
+    if sort == "name":
+        return None if offer.name is None else normalize_text(offer.name)
+    if sort == "region":
+        return None if offer.origin is None else (offer.origin, normalize_text(offer.name or ""))
+    raise ValueError(sort)
+
+
+def sort_offers(offers: Sequence[Offer], sort: str | None, descending: bool) -> list[Offer]:
+    """Stable sort; offers without a key last in both directions."""
+    if sort is None:
+        return list(offers)
+    keyed = [(_sort_key(sort, offer), offer) for offer in offers]
+    present = [pair for pair in keyed if pair[0] is not None]
+    missing = [offer for key, offer in keyed if key is None]
+    present.sort(key=lambda pair: pair[0], reverse=descending)
+    return [offer for _, offer in present] + missing
+
+
+# --- a whole result set ----------------------------------------------------------------------
+
+
+def apply(
+    providers: Sequence[Mapping[str, Any]], query: ResultQuery = NO_QUERY
+) -> tuple[list[dict[str, Any]], list[Offer]]:
+    """The merged providers with only the items the query keeps (in its order when it sorts;
+    providers then in the order of their first item), and the kept offers in order.
+
+    Without a filter, every provider stays, even one without items."""
+    kept: list[Offer] = []
+    for provider in providers:
+        for item in provider.get("items") or []:
+            offer = read_offer(provider, item)
+            if accepts(query, offer):
+                kept.append(offer)
+    ordered = sort_offers(kept, query.sort, query.descending)
+    by_provider: dict[int, list[Any]] = {}
+    for offer in ordered:
+        by_provider.setdefault(id(offer.provider), []).append(offer.item)
+    if query.sort is not None:
+        order = list(dict.fromkeys(id(offer.provider) for offer in ordered))
+        position = {key: index for index, key in enumerate(order)}
+        arranged = sorted(
+            providers, key=lambda p: position.get(id(p), len(position))
+        )  # stable: providers without kept items keep their order, last
+    else:
+        arranged = list(providers)
+    result = []
+    for provider in arranged:
+        items = by_provider.get(id(provider), [])
+        if items or not query.filters:
+            result.append({**provider, "items": items})
+    return result, ordered
