@@ -151,8 +151,8 @@ def test_console_script_signs_exact_bytes(tmp_path):
     assert b"digest_mismatch" in stripped.stdout
 
 
-def test_demo_walks_through_sign_verify_and_refusals():
-    result = runner.invoke(app, ["demo"])
+def test_demo_protocol_walks_through_sign_verify_and_refusals():
+    result = runner.invoke(app, ["demo", "protocol"])
     assert result.exit_code == 0, result.output
     assert "valide" in result.output
     assert "signature_mismatch" in result.output

@@ -200,10 +200,64 @@ def schemas_check(
     out.print("Schémas à jour.")
 
 
-@app.command("demo")
-def demo() -> None:
-    """Montre le cœur du protocole à l'œuvre : une recherche signée, vérifiée, puis altérée."""
-    from .demo import protocol_demo
+demo_app = typer.Typer(
+    help="Démonstration : tout le réseau sur cette machine, ou le cœur du protocole seul.",
+    invoke_without_command=True,
+)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback()
+def demo(
+    ctx: typer.Context,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Dérouler le scénario complet (recherche, commande multi-pôles, livraison, "
+            "annulation), puis tout arrêter ; code 0 si chaque étape a reçu son rappel.",
+        ),
+    ] = False,
+    transcript: Annotated[
+        Path | None,
+        typer.Option(help="Avec --once : journal JSONL de chaque message du protocole."),
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option(help="Dossier des bases, clés, journaux et configurations.")
+    ] = Path(".demo"),
+    base_port: Annotated[
+        int,
+        typer.Option(min=1024, max=65000, help="Premier port (registre ; les autres suivent)."),
+    ] = 8700,
+    seller_nodes: Annotated[
+        int, typer.Option(min=1, max=25, help="Nœuds vendeurs (les 25 pôles répartis).")
+    ] = 5,
+) -> None:
+    """Lance un réseau complet (registre, passerelle, nœud acheteur, nœuds vendeurs hébergeant
+    25 pôles fictifs et 2 000 produits) sur SQLite, puis affiche une visite guidée.
+
+    Ctrl-C arrête tout. « reseau-poles demo protocol » montre le cœur du protocole seul.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from .demo.run import run_demo
+
+    raise typer.Exit(
+        run_demo(
+            out,
+            data_dir=data_dir,
+            base_port=base_port,
+            seller_nodes=seller_nodes,
+            once=once,
+            transcript=transcript,
+        )
+    )
+
+
+@demo_app.command("protocol")
+def demo_protocol() -> None:
+    """Le cœur du protocole à l'œuvre : une recherche signée, vérifiée, puis altérée."""
+    from .demo.protocol import protocol_demo
 
     raise typer.Exit(protocol_demo(out, now=time.time()))
 

@@ -1,4 +1,4 @@
-"""``reseau-poles demo``: the protocol core at work, before the roles exist.
+"""``reseau-poles demo protocol``: the protocol core at work, without any server.
 
 A buyer node builds a real Beckn 1.1 search for maple syrup in Capitale-Nationale, serialises
 it once, signs those bytes (BECKN-006), and a seller verifies them; then the same message with
@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from .protocol import signing
-from .protocol.errors import SignatureError
-from .protocol.keys import SubscriberKeys
+from ..protocol import signing
+from ..protocol.errors import SignatureError
+from ..protocol.keys import SubscriberKeys
 
 
 def build_search(bap_id: str, bap_uri: str) -> bytes:
     """A search for « sirop d'érable » biologique in QC-03, as a buyer node sends it."""
-    from .protocol.models import SearchRequest, to_bytes
+    from ..protocol.models import SearchRequest, to_bytes
 
     request = SearchRequest.model_validate(
         {
