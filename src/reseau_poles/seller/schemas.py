@@ -7,10 +7,11 @@ repository stores them; the future management API and CSV import read into them 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import (
@@ -23,7 +24,11 @@ from reseau_poles.protocol.profile import (
     parse_region,
 )
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+Url = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
+# Counts stay well inside a 32-bit INTEGER on every database.
+MAX_COUNT = 1_000_000_000
 
 
 def _vocabulary(cls: Any, value: Any) -> Any:
@@ -40,6 +45,44 @@ def _region(value: Any, *, whole: bool) -> str:
         raise ValueError(exc.message) from None
 
 
+_MESSAGES = {
+    "missing": "valeur requise",
+    "string_too_short": "valeur requise",
+    "string_too_long": "trop long (au plus {max_length} caractères)",
+    "string_pattern_mismatch": "format invalide",
+    "string_type": "texte attendu",
+    "greater_than_equal": "doit être au moins {ge}",
+    "greater_than": "doit être supérieur à {gt}",
+    "less_than_equal": "doit être au plus {le}",
+    "less_than": "doit être inférieur à {lt}",
+    "decimal_max_places": "au plus {decimal_places} décimales",
+    "decimal_max_digits": "nombre trop grand",
+    "decimal_whole_digits": "nombre trop grand",
+    "decimal_parsing": "nombre attendu",
+    "decimal_type": "nombre attendu",
+    "finite_number": "nombre fini attendu",
+    "int_parsing": "nombre entier attendu",
+    "int_type": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu",
+    "bool_parsing": "oui ou non attendu",
+    "bool_type": "oui ou non attendu",
+    "list_type": "liste attendue",
+    "extra_forbidden": "champ inconnu",
+    "model_type": "objet attendu",
+}
+
+
+def error_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error in French (its own message for our validators' ``ValueError``)."""
+    template = _MESSAGES.get(str(error.get("type")))
+    if template is not None:
+        try:
+            return template.format(**(error.get("ctx") or {}))
+        except (KeyError, IndexError):
+            return template
+    return str(error.get("msg", "valeur invalide")).removeprefix("Value error, ")
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -52,9 +95,11 @@ class ProviderIn(_In):
     neq: str | None = Field(default=None, pattern=r"^\d{10}$")
     region: str
     served_regions: list[str] = Field(default_factory=list)
-    email: str | None = None
-    phone: str | None = None
-    opening_hours: str | None = None
+    contact_name: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=64)
+    website: Url | None = None
+    opening_hours: str | None = Field(default=None, max_length=255)
     payment_types: list[PaymentType] = Field(
         default_factory=lambda: [PaymentType.POST_FULFILLMENT, PaymentType.ON_FULFILLMENT]
     )
@@ -74,11 +119,13 @@ class ProviderIn(_In):
 class LocationIn(_In):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1, max_length=255)
-    gps: str | None = Field(default=None, pattern=r"^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$")
-    address: str | None = None
-    city: str | None = None
+    gps: str | None = Field(
+        default=None, max_length=64, pattern=r"^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$"
+    )
+    address: str | None = Field(default=None, max_length=512)
+    city: str | None = Field(default=None, max_length=128)
     region: str
-    postal_code: str | None = None
+    postal_code: str | None = Field(default=None, max_length=16)
 
     _region_code = field_validator("region", mode="before")(lambda v: _region(v, whole=False))
 
@@ -88,23 +135,25 @@ class ItemIn(_In):
     name: str = Field(min_length=1, max_length=255)
     short_desc: str | None = None
     long_desc: str | None = None
-    name_en: str | None = None
+    name_en: str | None = Field(default=None, max_length=255)
     short_desc_en: str | None = None
     category_id: str = Field(min_length=1, max_length=64)
     category_name: str = Field(min_length=1, max_length=255)
     unit: Unit = Unit.UNITE
-    pack_size: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)] = Decimal(1)
+    pack_size: Annotated[
+        Decimal, Field(gt=0, max_digits=12, decimal_places=3, allow_inf_nan=False)
+    ] = Decimal(1)
     price: Money
-    minimum_quantity: int = Field(default=1, ge=1)
-    maximum_quantity: int | None = Field(default=None, ge=1)
+    minimum_quantity: int = Field(default=1, ge=1, le=MAX_COUNT)
+    maximum_quantity: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     taxable: bool = False
     certifications: list[Certification] = Field(default_factory=list)
     conservation: Conservation = Conservation.AMBIANT
-    producer: str | None = None
+    producer: str | None = Field(default=None, max_length=255)
     origin_region: str | None = None
     season_months: list[int] | None = None
-    image_url: str | None = None
-    stock: int = Field(default=0, ge=0)
+    image_url: Url | None = None
+    stock: int = Field(default=0, ge=0, le=MAX_COUNT)
 
     _unit = field_validator("unit", mode="before")(lambda v: _vocabulary(Unit, v))
     _conservation = field_validator("conservation", mode="before")(
@@ -124,6 +173,16 @@ class ItemIn(_In):
             raise ValueError("Les mois d'une saison vont de 1 à 12 (au moins un).")
         return sorted(set(value)) if value else value
 
+    @field_validator("maximum_quantity")
+    @classmethod
+    def _maximum(cls, value: int | None, info: ValidationInfo) -> int | None:
+        minimum = info.data.get("minimum_quantity")
+        if value is not None and minimum is not None and value < minimum:
+            raise ValueError(
+                "La quantité maximale ne peut pas être inférieure à la quantité minimale."
+            )
+        return value
+
 
 class FulfillmentOptionIn(_In):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
@@ -132,9 +191,9 @@ class FulfillmentOptionIn(_In):
     regions: list[str] = Field(default_factory=list)
     fee: Money = Decimal("0")
     fee_taxable: bool = True
-    lead_time_hours: int = Field(default=24, ge=0)
+    lead_time_hours: int = Field(default=24, ge=0, le=24 * 365)
     cold_chain: list[Conservation] = Field(default_factory=list)
-    location_id: str | None = None
+    location_id: str | None = Field(default=None, max_length=64)
 
     _type = field_validator("type", mode="before")(lambda v: _vocabulary(FulfillmentType, v))
     _regions = field_validator("regions", mode="before")(

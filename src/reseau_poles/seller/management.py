@@ -1,0 +1,393 @@
+"""The SQL of the management API and the CSV import: what a pôle changes about itself.
+
+Like :mod:`repository`, every function takes the caller's ``Session``; the route or the
+import decides what one transaction is. Functions return ``None`` / ``False`` for "not
+found" and raise :class:`Conflict` when the database's state forbids the change; the HTTP
+layer turns both into its 4xx answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.engine import RowMapping
+
+from reseau_poles.protocol.profile import search_key, tokenize
+from reseau_poles.storage import utcnow
+
+from . import repository as repo
+from .schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from .tables import api_keys, fulfillment_options, items, locations, providers, stock
+
+
+class Conflict(Exception):
+    """The change contradicts what is stored (a location still used, a stock gone below 0)."""
+
+    def __init__(self, message: str, path: str, *, available: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.path, self.available = message, path, available
+
+
+# --- providers ------------------------------------------------------------------------------
+
+
+def provider(session: Any, provider_id: str) -> RowMapping | None:
+    """The provider's row, active or not."""
+    return (
+        session.execute(select(providers).where(providers.c.id == provider_id))
+        .mappings()
+        .one_or_none()
+    )
+
+
+def save_provider(session: Any, profile: ProviderIn) -> bool:
+    """Create or update a provider's whole profile; ``True`` when it is new."""
+    created = provider(session, profile.id) is None
+    repo.upsert_provider(session, profile)
+    session.execute(
+        update(providers)
+        .where(providers.c.id == profile.id)
+        .values(contact_name=profile.contact_name, website=profile.website)
+    )
+    return created
+
+
+def provider_in_from_row(row: RowMapping) -> ProviderIn:
+    return ProviderIn(
+        id=row["id"],
+        name=row["name"],
+        short_desc=row["short_desc"],
+        legal_form=row["legal_form"],
+        neq=row["neq"],
+        region=row["region"],
+        served_regions=repo.split_codes(row["served_regions"]),
+        contact_name=row["contact_name"],
+        email=row["email"],
+        phone=row["phone"],
+        website=row["website"],
+        opening_hours=row["opening_hours"],
+        payment_types=repo.split_codes(row["payment_types"]),
+        net_days=row["net_days"],
+        cancellation_fee_percentage=row["cancellation_fee_percentage"],
+    )
+
+
+# --- locations ------------------------------------------------------------------------------
+
+
+def list_locations(session: Any, provider_id: str) -> list[RowMapping]:
+    return repo.get_locations(session, [provider_id])
+
+
+def location(session: Any, provider_id: str, location_id: str) -> RowMapping | None:
+    return (
+        session.execute(
+            select(locations).where(
+                locations.c.provider_id == provider_id, locations.c.id == location_id
+            )
+        )
+        .mappings()
+        .one_or_none()
+    )
+
+
+def put_location(session: Any, provider_id: str, place: LocationIn) -> bool:
+    """Create or replace a location; ``True`` when it is new."""
+    if location(session, provider_id, place.id) is None:
+        repo.add_location(session, provider_id, place)
+        return True
+    values = place.model_dump(exclude={"id"})
+    session.execute(
+        update(locations)
+        .where(locations.c.provider_id == provider_id, locations.c.id == place.id)
+        .values(values)
+    )
+    return False
+
+
+def delete_location(session: Any, provider_id: str, location_id: str) -> bool:
+    """Remove a location no active fulfilment option uses (:class:`Conflict` otherwise)."""
+    used = session.execute(
+        select(fulfillment_options.c.id).where(
+            fulfillment_options.c.provider_id == provider_id,
+            fulfillment_options.c.location_id == location_id,
+            fulfillment_options.c.active.is_(True),
+        )
+    ).scalars()
+    options = list(used)
+    if options:
+        raise Conflict(
+            f"Lieu utilisé par le mode d'exécution « {options[0]} » : retirez-le d'abord.",
+            "path.location_id",
+        )
+    done = session.execute(
+        delete(locations).where(
+            locations.c.provider_id == provider_id, locations.c.id == location_id
+        )
+    )
+    return done.rowcount > 0
+
+
+# --- fulfilment options ---------------------------------------------------------------------
+
+
+def list_fulfillment_options(session: Any, provider_id: str) -> list[RowMapping]:
+    return repo.get_fulfillment_options(session, [provider_id])
+
+
+def put_fulfillment_option(session: Any, provider_id: str, option: FulfillmentOptionIn) -> bool:
+    """Create, replace or reactivate an option; ``True`` when it is new."""
+    if (
+        option.location_id is not None
+        and location(session, provider_id, option.location_id) is None
+    ):
+        raise Conflict(f"Lieu « {option.location_id} » inconnu pour ce pôle.", "location_id")
+    found = session.execute(
+        select(fulfillment_options.c.id).where(
+            fulfillment_options.c.provider_id == provider_id,
+            fulfillment_options.c.id == option.id,
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        repo.add_fulfillment_option(session, provider_id, option)
+        return True
+    session.execute(
+        update(fulfillment_options)
+        .where(
+            fulfillment_options.c.provider_id == provider_id,
+            fulfillment_options.c.id == option.id,
+        )
+        .values(
+            type=option.type.value,
+            name=option.name,
+            regions=repo.codes(option.regions),
+            fee=option.fee,
+            fee_taxable=option.fee_taxable,
+            lead_time_hours=option.lead_time_hours,
+            cold_chain=repo.codes(c.value for c in option.cold_chain),
+            location_id=option.location_id,
+            active=True,
+        )
+    )
+    return False
+
+
+def deactivate_fulfillment_option(session: Any, provider_id: str, option_id: str) -> bool:
+    """Withdraw an option (kept for the orders that name it)."""
+    done = session.execute(
+        update(fulfillment_options)
+        .where(
+            fulfillment_options.c.provider_id == provider_id,
+            fulfillment_options.c.id == option_id,
+            fulfillment_options.c.active.is_(True),
+        )
+        .values(active=False)
+    )
+    return done.rowcount > 0
+
+
+# --- items and stock ------------------------------------------------------------------------
+
+
+def _with_stock() -> Any:
+    return select(items, stock.c.quantity.label("available")).join(
+        stock, stock.c.item_id == items.c.id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFilter:
+    text: str | None = None
+    category: str | None = None
+    active: bool | None = True
+
+
+def list_items(
+    session: Any, provider_id: str, where: ItemFilter, *, offset: int, limit: int
+) -> tuple[list[RowMapping], int]:
+    """A page of the provider's items by SKU, and how many match in all."""
+    conditions: list[Any] = [items.c.provider_id == provider_id]
+    if where.active is not None:
+        conditions.append(items.c.active.is_(where.active))
+    if where.category:
+        conditions.append(
+            or_(items.c.category_id == where.category, items.c.category_name == where.category)
+        )
+    if where.text:
+        for word in tokenize(where.text):
+            key = search_key(word)
+            if key:
+                conditions.append(
+                    or_(items.c.search_text.like(f"% {key}%"), items.c.sku == where.text)
+                )
+    total = session.execute(
+        select(func.count()).select_from(items).where(and_(*conditions))
+    ).scalar_one()
+    rows = session.execute(
+        _with_stock().where(and_(*conditions)).order_by(items.c.sku).offset(offset).limit(limit)
+    ).mappings()
+    return list(rows), int(total)
+
+
+def item(session: Any, provider_id: str, sku: str) -> RowMapping | None:
+    """The item with this SKU (active or not), with its stock as ``available``."""
+    return (
+        session.execute(_with_stock().where(items.c.provider_id == provider_id, items.c.sku == sku))
+        .mappings()
+        .one_or_none()
+    )
+
+
+def items_by_sku(session: Any, provider_id: str, skus: Iterable[str]) -> dict[str, RowMapping]:
+    wanted = list(skus)
+    found: dict[str, RowMapping] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for row in session.execute(
+            _with_stock().where(items.c.provider_id == provider_id, items.c.sku.in_(chunk))
+        ).mappings():
+            found[row["sku"]] = row
+    return found
+
+
+def all_items(session: Any, provider_id: str, *, active: bool | None = True) -> list[RowMapping]:
+    query = _with_stock().where(items.c.provider_id == provider_id)
+    if active is not None:
+        query = query.where(items.c.active.is_(active))
+    return list(session.execute(query.order_by(items.c.sku)).mappings())
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def item_in_from_row(row: RowMapping) -> ItemIn:
+    """The stored item as the model it was written from (stock = what is available now)."""
+    months = repo.split_codes(row["season_months"])
+    return ItemIn(
+        sku=row["sku"],
+        name=row["name"],
+        short_desc=row["short_desc"],
+        long_desc=row["long_desc"],
+        name_en=row["name_en"],
+        short_desc_en=row["short_desc_en"],
+        category_id=row["category_id"],
+        category_name=row["category_name"],
+        unit=row["unit"],
+        pack_size=Decimal(format(_decimal(row["pack_size"]).normalize(), "f")),
+        price=_decimal(row["price"]),
+        minimum_quantity=row["minimum_quantity"],
+        maximum_quantity=row["maximum_quantity"],
+        taxable=row["taxable"],
+        certifications=repo.split_codes(row["certifications"]),
+        conservation=row["conservation"],
+        producer=row["producer"],
+        origin_region=row["origin_region"],
+        season_months=[int(month) for month in months] if months else None,
+        image_url=row["image_url"],
+        stock=row["available"],
+    )
+
+
+def _locked_stock(session: Any, item_id: int) -> int:
+    return int(
+        session.execute(
+            select(stock.c.quantity).where(stock.c.item_id == item_id).with_for_update()
+        ).scalar_one()
+    )
+
+
+def put_item(session: Any, provider_id: str, product: ItemIn, *, keep_stock: bool) -> bool:
+    """Create or update (and reactivate) the item with this SKU; ``True`` when it is new.
+
+    With ``keep_stock``, an existing item keeps the stock it has (read under the row's lock,
+    so a confirm in between is not undone); a new one starts at ``product.stock``.
+    """
+    found = session.execute(
+        select(items.c.id).where(items.c.provider_id == provider_id, items.c.sku == product.sku)
+    ).scalar_one_or_none()
+    if found is not None and keep_stock:
+        product = product.model_copy(update={"stock": _locked_stock(session, found)})
+    repo.upsert_item(session, provider_id, product)
+    return found is None
+
+
+def deactivate_item(session: Any, provider_id: str, sku: str) -> bool:
+    """Withdraw an item from the catalog; it stays stored for the orders that name it, and a
+    ``PUT`` of the same SKU brings it back."""
+    done = session.execute(
+        update(items)
+        .where(items.c.provider_id == provider_id, items.c.sku == sku, items.c.active.is_(True))
+        .values(active=False, updated_at=utcnow())
+    )
+    return done.rowcount > 0
+
+
+def _item_id(session: Any, provider_id: str, sku: str) -> int | None:
+    return session.execute(
+        select(items.c.id).where(items.c.provider_id == provider_id, items.c.sku == sku)
+    ).scalar_one_or_none()
+
+
+def set_item_stock(session: Any, provider_id: str, sku: str, quantity: int) -> int | None:
+    """Set the stock to ``quantity`` (a count, so never negative); ``None`` for no such item."""
+    item_id = _item_id(session, provider_id, sku)
+    if item_id is None:
+        return None
+    repo.set_stock(session, item_id, quantity)
+    return quantity
+
+
+def adjust_item_stock(session: Any, provider_id: str, sku: str, delta: int) -> int | None:
+    """Add ``delta`` (negative: remove) in one guarded statement; the new stock, ``None`` for
+    no such item, :class:`Conflict` when it would go below zero (nothing changed)."""
+    item_id = _item_id(session, provider_id, sku)
+    if item_id is None:
+        return None
+    done = session.execute(
+        update(stock)
+        .where(stock.c.item_id == item_id, stock.c.quantity + delta >= 0)
+        .values(quantity=stock.c.quantity + delta, updated_at=utcnow())
+    )
+    now = repo.available(session, item_id)
+    if done.rowcount != 1:
+        raise Conflict(
+            f"Stock insuffisant : {now} en stock, impossible de retirer {-delta}.",
+            "delta",
+            available=now,
+        )
+    return now
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+def list_api_keys(session: Any, provider_id: str) -> list[RowMapping]:
+    return list(
+        session.execute(
+            select(
+                api_keys.c.prefix, api_keys.c.label, api_keys.c.created_at, api_keys.c.revoked_at
+            )
+            .where(api_keys.c.provider_id == provider_id)
+            .order_by(api_keys.c.id)
+        ).mappings()
+    )
+
+
+def create_api_key(session: Any, provider_id: str, label: str | None) -> str:
+    return repo.create_api_key(session, provider_id, label)
+
+
+def revoke_api_key(session: Any, provider_id: str, prefix: str) -> bool:
+    return repo.revoke_api_key(session, prefix, provider_id)
+
+
+def provider_exists(session: Any, provider_id: str) -> bool:
+    return (
+        session.execute(select(providers.c.id).where(providers.c.id == provider_id)).first()
+        is not None
+    )
