@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.node import Migrations, create_node_app, open_node
 
+from . import api as management_api
 from .service import SellerService
 from .settings import SellerSettings, load_settings
 
@@ -56,6 +57,7 @@ def create_app(
         not_supported="Action « {action} » pas encore prise en charge par ce nœud vendeur.",
     )
     app.state.service = service
+    app.include_router(management_api.router)  # /api/providers/{id}/… (gestion)
     return app
 
 
