@@ -144,12 +144,22 @@ def fts5_query(words: list[str]) -> str:
     return " ".join('"' + french_stem(word).replace('"', '""') + '"*' for word in words)
 
 
-def tsquery(words: list[str]) -> str:
-    """A ``to_tsquery`` expression: every word a quoted prefix lexeme, all required.
+def tsquery_terms(words: list[str]) -> list[tuple[str, str]]:
+    """Per word, two ``to_tsquery`` prefix terms, either of which may match: the word for
+    ``seller_fr`` (which stems it with Snowball) and its :func:`french_stem` for ``simple``
+    (taken as is).
 
-    The configuration stems each lexeme (Snowball) before the prefix match.
+    Snowball stems accented French: once ``unaccent`` has run, « fermière » indexes as
+    ``fermier`` and « fermier » as ``fermi``, so ``fermiere:*`` (stemmed to ``fermier:*``)
+    alone would miss « fermier ». The light stem (``fermi:*``) finds both; the Snowball term
+    keeps what the light stem misses (« biologie » → ``biolog:*`` finds « biologique »).
+    Each term is a quoted lexeme: nothing of the word is read as tsquery syntax.
     """
-    return " & ".join("'" + word.replace("'", "''") + "':*" for word in words)
+
+    def quoted(word: str) -> str:
+        return "'" + word.replace("'", "''").replace("\\", "\\\\") + "':*"
+
+    return [(quoted(word), quoted(french_stem(word))) for word in words]
 
 
 # --- filters common to every backend ---------------------------------------------------------
@@ -221,6 +231,8 @@ class LikeSearch:
 
 
 _fts = table(FTS_TABLE, column("rowid"))
+_PG_CONFIG = literal_column(f"'{PG_CONFIG}'::regconfig")
+_PG_SIMPLE = literal_column("'simple'::regconfig")
 
 
 class Fts5Search:
@@ -266,9 +278,12 @@ class PostgresSearch:
         words = query_words(query.text)
         if not words:
             return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query.limit)
-        wanted = func.to_tsquery(
-            literal_column(f"'{PG_CONFIG}'::regconfig"), bindparam("tsquery", tsquery(words))
-        )
+        wanted = None
+        for stemmed, light in tsquery_terms(words):
+            either = func.to_tsquery(_PG_CONFIG, bindparam(None, stemmed, unique=True)).op("||")(
+                func.to_tsquery(_PG_SIMPLE, bindparam(None, light, unique=True))
+            )
+            wanted = either if wanted is None else wanted.op("&&")(either)
         vector = literal_column(f"{items.name}.search_vector")
         match = vector.op("@@")(wanted)
         rank = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'::float4[]"), vector, wanted)
