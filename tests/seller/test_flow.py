@@ -170,42 +170,54 @@ def test_search_is_capped_with_a_count_of_the_rest(network: Network) -> None:
 
 
 def test_refusals_carry_code_and_path(network: Network) -> None:
-    error = network.refused("select", {"order": order((SYRUP, 300))})
+    """What the pôle cannot do is an ACK, then on_<action> carrying the error (ONDC's practice
+    for 40002); a malformed request is a NACK and no callback follows."""
+
+    def answered(action: str, message: dict[str, Any]) -> dict[str, Any]:
+        payload = network.call(action, message)
+        assert "message" not in payload, payload
+        return payload["error"]
+
+    error = answered("select", {"order": order((SYRUP, 300))})
     assert error["code"] == "40002"
     assert error["paths"] == "message.order.items[0].quantity.selected.count"
     assert "il reste 240" in error["message"]
 
-    error = network.refused("select", {"order": order((SYRUP, 2))})
+    error = answered("select", {"order": order((SYRUP, 2))})
     assert error["code"] == "40010"
     assert error["paths"] == "message.order.items[0].quantity.selected.count"
 
-    error = network.refused("select", {"order": order((SYRUP, 6), ("caviar-beluga", 1))})
+    error = answered("select", {"order": order((SYRUP, 6), ("caviar-beluga", 1))})
     assert error["code"] == "30004"
     assert error["paths"] == "message.order.items[1].id"
 
-    error = network.refused("select", {"order": {**order((SYRUP, 6)), "provider": {"id": "x"}}})
+    error = answered("select", {"order": {**order((SYRUP, 6)), "provider": {"id": "x"}}})
     assert (error["code"], error["paths"]) == ("30001", "message.order.provider.id")
 
-    error = network.refused("select", {"order": order((CURDS, 1), fulfillment="livraison-seche")})
+    error = answered("select", {"order": order((CURDS, 1), fulfillment="livraison-seche")})
     assert (error["code"], error["paths"]) == ("40011", "message.order.items[0].id")
 
     far = order((SYRUP, 6))
     far["fulfillments"][0]["stops"][0]["location"]["city"] = {"code": "QC-09"}
-    error = network.refused("select", {"order": far})
+    error = answered("select", {"order": far})
     assert error["code"] == "30009"
 
-    error = network.refused("init", {"order": order((SYRUP, 6))})
-    assert (error["code"], error["paths"]) == ("30000", "message.order.billing")
-
     cash = {**order((SYRUP, 6)), "billing": BILLING, "payments": [{"type": "PRE-ORDER"}]}
-    error = network.refused("init", {"order": cash})
+    error = answered("init", {"order": cash})
     assert (error["code"], error["paths"]) == ("40004", "message.order.payments[0].type")
 
-    error = network.refused("confirm", {"order": {**order((SYRUP, 241)), "billing": BILLING}})
+    error = answered("confirm", {"order": {**order((SYRUP, 241)), "billing": BILLING}})
     assert error["code"] == "40002" and "il reste 240" in error["message"]
 
-    error = network.refused("status", {"order_id": "CMD-inconnue"})
+    error = answered("status", {"order_id": "CMD-inconnue"})
     assert (error["code"], error["paths"]) == ("30018", "message.order_id")
+
+    error = answered("cancel", {"order_id": "CMD-1"})
+    assert (error["code"], error["paths"]) == ("30018", "message.order_id")
+
+    # malformed: NACK with the path, no callback
+    error = network.refused("init", {"order": order((SYRUP, 6))})
+    assert (error["code"], error["paths"]) == ("30000", "message.order.billing")
 
     error = network.refused(
         "search",
@@ -217,9 +229,6 @@ def test_refusals_carry_code_and_path(network: Network) -> None:
     )
     assert error["code"] == "30000"
     assert error["paths"] == "message.intent.fulfillment.stops[0].location.city.code"
-
-    error = network.refused("cancel", {"order_id": "CMD-1"})
-    assert (error["code"], error["paths"]) == ("40001", "context.action")
 
     # junk: a NACK with a path, never a 500
     error = network.refused("select", {"order": {"items": "beaucoup"}})

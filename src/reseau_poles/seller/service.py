@@ -2,8 +2,20 @@
 
 Each ``handle_*`` method reads the verified request, checks it against the catalog and
 stock, and writes the callback into the outbox in the same transaction as any state change
-(``NodeNetwork.enqueue``). It raises :class:`ProtocolError` (code and JSON path) for a
-request it refuses, which the route turns into a NACK: no callback follows a NACK.
+(``NodeNetwork.enqueue``), with the pôle's webhook events (:mod:`reseau_poles.node.webhooks`).
+It raises :class:`ProtocolError` (code and JSON path) for a request it refuses.
+
+Refusals reach the buyer in one of two ways (:meth:`SellerService.answering`, see
+seller_node/README.md): a request that is malformed, unsigned or stale (30000, 30016, 30022)
+gets a NACK and no callback; a well-formed request the pôle cannot satisfy (unknown item or
+order, no stock, minimum, illegal life-cycle step …) gets an ACK, then its ``on_<action>``
+carrying ``error`` (code, paths, message), as ONDC does for 40002.
+
+After confirm, the pôle moves the fulfilment through the management API
+(:meth:`SellerService.advance_fulfillment`, :meth:`SellerService.seller_cancel`): each change
+is an event row, an unsolicited ``on_status`` (same transaction id, new message id) and a
+webhook event, in one transaction. Every life-cycle rule is the protocol core's
+:class:`~reseau_poles.protocol.lifecycle.OrderLifecycle`.
 
 Methods are synchronous (SQLAlchemy sessions); routes run them in a worker thread and wake
 the outbox worker afterwards.
@@ -14,18 +26,19 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from reseau_poles.network import NodeNetwork
-from reseau_poles.protocol.errors import ErrorCode, ProtocolError
-from reseau_poles.protocol.lifecycle import cancellation_terms
+from reseau_poles.node.webhooks import Webhooks
+from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
+from reseau_poles.protocol.lifecycle import Canceller, cancellation_terms
 from reseau_poles.protocol.models import ACTION_MODELS, format_datetime
 from reseau_poles.protocol.profile import (
     TPS_LABEL,
@@ -45,12 +58,28 @@ from reseau_poles.protocol.profile import (
 )
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
+from . import orders as order_repo
 from . import repository as repo
+from . import tables
 from .catalog import cad, fulfillment_document, keeps, payment_terms, provider_document
 from .search import SearchBackend, SearchQuery, make_search
 from .settings import SellerSettings
 
 Row = Mapping[str, Any]
+
+# Refused by NACK: the request itself is at fault. Anything else: ACK, then on_<action> + error.
+NACK_CODES: Final = frozenset(
+    {ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_SIGNATURE, ErrorCode.STALE_REQUEST}
+)
+SELLER_EVENTS: Final = (
+    "order.confirmed",
+    "order.updated",
+    "order.cancelled",
+    "fulfillment.changed",
+    "rating.received",
+    "support.requested",
+)
+CENT = Decimal("0.01")
 
 
 def _get(data: Any, *keys: str | int) -> Any:
@@ -107,10 +136,18 @@ class SellerService:
         self.factory = make_session_factory(engine)
         self.network = network
         self.search_backend = search or make_search(engine)
+        self.webhooks = Webhooks(tables.webhooks, SELLER_EVENTS)
+        self.webhooks.install(network, engine)
 
     # --- shared -------------------------------------------------------------------------------
 
-    def callback(self, request: Mapping[str, Any], action: str, message: Any) -> dict[str, Any]:
+    def callback(
+        self,
+        request: Mapping[str, Any],
+        action: str,
+        message: Any,
+        error: ProtocolError | None = None,
+    ) -> dict[str, Any]:
         """The callback body: the request's context (same transaction and message ids) with
         our identity, the callback's action and a fresh timestamp; checked by its model."""
         context = dict(request["context"])
@@ -120,13 +157,73 @@ class SellerService:
             bpp_uri=self.settings.public_url,
             timestamp=format_datetime(utcnow()),
         )
-        body = {"context": context, "message": message}
+        body: dict[str, Any] = {"context": context}
+        if message is not None:
+            body["message"] = message
+        if error is not None:
+            body["error"] = error.to_error()
         ACTION_MODELS[action].model_validate(body)  # our own mistakes must not leave the node
         return body
 
-    def send(self, session: Any, request: Mapping[str, Any], action: str, message: Any) -> None:
-        body = self.callback(request, action, message)
+    def send(
+        self,
+        session: Any,
+        request: Mapping[str, Any],
+        action: str,
+        message: Any,
+        error: ProtocolError | None = None,
+    ) -> None:
+        body = self.callback(request, action, message, error)
         self.network.enqueue(session, request["context"]["bap_uri"], action, body)
+
+    def answering(
+        self, action: str, handler: Callable[[Mapping[str, Any]], Any]
+    ) -> Callable[[Mapping[str, Any]], Any]:
+        """``handler`` as the network calls it: a refusal of a well-formed request becomes
+        ``on_<action>`` with ``error`` (after the ACK); a malformed one stays a NACK."""
+
+        def answer(payload: Mapping[str, Any]) -> Any:
+            try:
+                return handler(payload)
+            except ProtocolError as exc:
+                if exc.code in NACK_CODES:
+                    raise
+                with write_session(self.factory) as session:
+                    # on_rating must carry a message, even with an error (Beckn 1.1).
+                    message = {} if action == "rating" else None
+                    self.send(session, payload, f"on_{action}", message, exc)
+                return None
+
+        return answer
+
+    def notify(self, session: Any, order: Row, action: str, message: Any) -> str:
+        """An unsolicited callback about ``order``: its transaction id, a new message id, the
+        confirm's context otherwise. Returns the message id."""
+        context = dict(order.get("context") or {})
+        context.setdefault("domain", "PLA:ALIMENTS")
+        context.setdefault("location", {"city": {"code": "*"}, "country": {"code": "CAN"}})
+        context.setdefault("ttl", "PT30S")
+        message_id = str(uuid.uuid4())
+        context.update(
+            version="1.1.0",
+            bap_id=order["bap_id"],
+            bap_uri=order["bap_uri"],
+            transaction_id=order["transaction_id"],
+            message_id=message_id,
+        )
+        self.send(session, {"context": context}, action, message)
+        return message_id
+
+    def emit(self, session: Any, about: Row, event_type: str, /, **data: Any) -> None:
+        """A webhook event about an order to its pôle's subscriptions, in this transaction."""
+        self.webhooks.emit(
+            session,
+            self.network,
+            about["provider_id"],
+            event_type,
+            {"order_id": about["id"], **data},
+            transaction_id=about["transaction_id"],
+        )
 
     # --- search -------------------------------------------------------------------------------
 
@@ -549,6 +646,11 @@ class SellerService:
                         "payment_type": order["payments"][0]["type"],
                         "total": quote.total,
                         "document": order,
+                        "context": {
+                            key: context[key]
+                            for key in ("domain", "location", "version", "ttl")
+                            if key in context
+                        },
                     },
                     quote.lines,
                     now,
@@ -557,6 +659,12 @@ class SellerService:
                     session, order_id, "confirmed", {"message_id": context["message_id"]}
                 )
                 self.send(session, payload, "on_confirm", {"order": order})
+                self.emit(
+                    session,
+                    {"id": order_id, "provider_id": selection.provider["id"], **context},
+                    "order.confirmed",
+                    order=order,
+                )
                 return order_id
         except _OutOfStock as exc:
             # Rolled back: nothing was taken. Tell the buyer what is left now.
@@ -579,6 +687,485 @@ class SellerService:
             )
         with write_session(self.factory) as session:
             self.send(session, payload, "on_status", {"order": current_document(row)})
+
+    # --- after confirm: the buyer's requests ---------------------------------------------------
+
+    def _buyers_order(
+        self, session: Any, payload: Mapping[str, Any], order_id: Any, path: str, *, lock: bool
+    ) -> Row:
+        """The buyer's own order (``FOR UPDATE`` when ``lock``), or 30018 at ``path``."""
+        row = None
+        if isinstance(order_id, str) and order_id:
+            row = (
+                order_repo.lock_order(session, order_id)
+                if lock
+                else repo.find_order(session, order_id)
+            )
+        if row is None or row["bap_id"] != payload["context"].get("bap_id"):
+            raise _refuse(
+                f"Commande inconnue : « {str(order_id)[:40]} ».", ErrorCode.ORDER_NOT_FOUND, path
+            )
+        return row
+
+    def handle_track(self, payload: Mapping[str, Any]) -> None:
+        at = "message.order_id"
+        with write_session(self.factory) as session:
+            row = self._buyers_order(
+                session, payload, _get(payload, "message", "order_id"), at, lock=False
+            )
+            order_repo.lifecycle_of(row).check("track", path=at)
+            if row["fulfillment_state"] != FulfillmentState.OUT_FOR_DELIVERY.value:
+                state = FulfillmentState(row["fulfillment_state"])
+                raise _refuse(
+                    "Suivi offert seulement pendant la livraison (« Out-for-delivery ») ; "
+                    f"la commande est à l'étape « {state.value} ».",
+                    ErrorCode.TRACKING_NOT_ENABLED,
+                    at,
+                )
+            tracking: dict[str, Any] = {"id": row["fulfillment_id"], "status": "active"}
+            if row["tracking_url"]:
+                tracking["url"] = row["tracking_url"]
+            self.send(session, payload, "on_track", {"tracking": tracking})
+
+    def handle_cancel(self, payload: Mapping[str, Any]) -> None:
+        at = "message.order_id"
+        reason = _get(payload, "message", "cancellation_reason_id")
+        if reason is not None and (not isinstance(reason, str) or not 0 < len(reason) <= 64):
+            raise _refuse(
+                "Motif d'annulation invalide (code de 1 à 64 caractères).",
+                ErrorCode.INVALID_CANCELLATION_REASON,
+                "message.cancellation_reason_id",
+            )
+        with write_session(self.factory) as session:
+            row = self._buyers_order(
+                session, payload, _get(payload, "message", "order_id"), at, lock=True
+            )
+            lifecycle = order_repo.lifecycle_of(row)
+            lifecycle.receive("cancel", path=at)  # the buyer's cancellation terms
+            fee = Decimal(0)
+            if lifecycle.cancellation_fee_applies:
+                provider = repo.get_provider(session, row["provider_id"])
+                assert provider is not None
+                percentage = Decimal(provider["cancellation_fee_percentage"])
+                fee = (Decimal(row["total"]) * percentage / 100).quantize(CENT, ROUND_HALF_UP)
+            order = self._cancel(session, row, Canceller.BUYER, reason or "acheteur", fee)
+            self.send(session, payload, "on_cancel", {"order": current_document(order)})
+
+    def _cancel(
+        self, session: Any, row: Row, by: Canceller, reason: str, fee: Decimal, note: str = ""
+    ) -> Row:
+        """Cancel a locked order: restock every line, record it, tell the pôle's software.
+        The caller sends the callback."""
+        restocked = order_repo.restock(session, row["id"])
+        now = utcnow()
+        document = current_document(row)
+        document["cancellation"] = {
+            "time": format_datetime(now),
+            "cancelled_by": "CONSUMER" if by is Canceller.BUYER else "PROVIDER",
+            "reason": {"id": reason},
+        }
+        if note:
+            document["cancellation"]["additional_description"] = {"short_desc": note[:255]}
+        quote = dict(document.get("quote") or {})
+        quote["price"] = cad(fee)
+        quote["breakup"] = [{"title": "Frais d'annulation", "price": cad(fee)}]
+        document["quote"] = quote
+        for payment in document.get("payments") or []:
+            payment.setdefault("params", {})["amount"] = format_amount(fee)
+        document["status"] = "CANCELLED"
+        _set_state(document, row["fulfillment_id"], FulfillmentState.CANCELLED.value, now, self)
+        order_repo.update_order(
+            session,
+            row["id"],
+            status="CANCELLED",
+            fulfillment_state=FulfillmentState.CANCELLED.value,
+            cancelled_by=by.value,
+            cancellation_reason=reason,
+            cancellation_fee=fee,
+            document=document,
+            updated_at=now,
+        )
+        detail = {"by": by.value, "reason": reason, "fee": format_amount(fee), "restock": restocked}
+        if note:
+            detail["note"] = note
+        order_repo.add_event(session, row["id"], "cancelled", detail)
+        order = order_repo.lock_order(session, row["id"])
+        assert order is not None
+        self.emit(
+            session,
+            order,
+            "order.cancelled",
+            cancelled_by=by.value,
+            reason=reason,
+            fee=format_amount(fee),
+            restocked=restocked,
+            order=current_document(order),
+        )
+        return order
+
+    def handle_update(self, payload: Mapping[str, Any]) -> None:
+        target = _get(payload, "message", "update_target")
+        wanted = _get(payload, "message", "order") or {}
+        with write_session(self.factory) as session:
+            row = self._buyers_order(
+                session, payload, wanted.get("id"), "message.order.id", lock=True
+            )
+            lifecycle = order_repo.lifecycle_of(row)
+            lifecycle.check("update", update_target=target, path="message.update_target")
+            text = str(target).casefold()
+            if "item" in text:
+                order, detail = self._update_items(session, row, wanted)
+            elif "fulfil" in text:
+                order, detail = self._update_fulfillment(session, row, wanted, lifecycle)
+            elif "billing" in text or "payment" in text:
+                order, detail = self._update_billing(session, row, wanted)
+            else:
+                raise _refuse(
+                    "Cible de modification non prise en charge : « order.items », "
+                    "« order.fulfillments » ou « order.billing ».",
+                    ErrorCode.INVALID_REQUEST,
+                    "message.update_target",
+                )
+            order_repo.add_event(session, row["id"], "updated", {"target": target, **detail})
+            document = current_document(order)
+            self.emit(session, order, "order.updated", target=target, order=document, **detail)
+            self.send(session, payload, "on_update", {"order": document})
+
+    def _agreed_selection(
+        self,
+        session: Any,
+        row: Row,
+        counts: Mapping[str, int],
+        option: Row | None = None,
+        requested: Mapping[str, Any] | None = None,
+    ) -> tuple[Selection, Quote]:
+        """The order's lines at their agreed prices with new counts (and fulfilment)."""
+        provider = repo.get_provider(session, row["provider_id"])
+        assert provider is not None
+        agreed = {line["sku"]: line for line in order_repo.lines_of(session, row["id"])}
+        rows = repo.get_items_by_sku(session, row["provider_id"], set(counts))
+        lines = [
+            Line(index, {**rows[sku], "price": agreed[sku]["unit_price"]}, count)
+            for index, (sku, count) in enumerate(counts.items())
+            if count > 0
+        ]
+        if option is None:
+            option = next(
+                o
+                for o in repo.get_fulfillment_options(session, [row["provider_id"]])
+                if o["id"] == row["fulfillment_id"]
+            )
+        if requested is None:
+            stops = _get(row["document"], "fulfillments", 0, "stops") or []
+            requested = {"stops": [s for s in stops if _get(s, "type") == "end"]}
+        locations = repo.get_locations(session, [row["provider_id"]])
+        selection = Selection(provider, lines, option, dict(requested), locations)
+        return selection, self.quote(selection)
+
+    def _rewrite(self, session: Any, row: Row, selection: Selection, quote: Quote) -> Row:
+        """Store the order rebuilt from ``selection``: lines, document, total, fulfilment."""
+        assert selection.fulfillment is not None
+        now = utcnow()
+        old = row["document"]
+        document = {"id": row["id"], "status": row["status"]}
+        document.update(self.order_document(selection, quote))
+        document["billing"] = old.get("billing")
+        payments = [dict(p) for p in old.get("payments") or []]
+        for payment in payments:
+            payment["params"] = {
+                **(payment.get("params") or {}),
+                "amount": format_amount(quote.total),
+            }
+        document["payments"] = payments
+        document["cancellation_terms"] = cancellation_terms(
+            FulfillmentType(selection.fulfillment["type"]),
+            fee_percentage=selection.provider["cancellation_fee_percentage"],
+        )
+        document["created_at"] = old.get("created_at")
+        _set_state(document, selection.fulfillment["id"], row["fulfillment_state"], now, self)
+        by_sku = {line.sku: line for line in quote.lines}
+        changes = []
+        for line in order_repo.lines_of(session, row["id"]):
+            new = by_sku.get(line["sku"])
+            changes.append(
+                order_repo.LineChange(line["line_no"], 0)
+                if new is None
+                else order_repo.LineChange(
+                    line["line_no"], new.quantity, new.amount, new.tps, new.tvq
+                )
+            )
+        order_repo.change_lines(session, row["id"], changes)
+        order_repo.update_order(
+            session,
+            row["id"],
+            total=quote.total,
+            fulfillment_id=selection.fulfillment["id"],
+            fulfillment_type=selection.fulfillment["type"],
+            document=document,
+            updated_at=now,
+        )
+        order = order_repo.lock_order(session, row["id"])
+        assert order is not None
+        return order
+
+    def _update_items(
+        self, session: Any, row: Row, wanted: Mapping[str, Any]
+    ) -> tuple[Row, dict[str, Any]]:
+        current = {line["sku"]: line for line in order_repo.lines_of(session, row["id"])}
+        counts = {sku: int(line["quantity"]) for sku, line in current.items()}
+        requested = wanted.get("items")
+        if not isinstance(requested, list) or not requested:
+            raise _refuse(
+                "Indiquez les articles à modifier.",
+                ErrorCode.INVALID_REQUEST,
+                "message.order.items",
+            )
+        new: dict[str, tuple[int, int]] = {}
+        for index, item in enumerate(requested):
+            at = f"message.order.items[{index}]"
+            sku, count = _get(item, "id"), _get(item, "quantity", "selected", "count")
+            if not isinstance(sku, str) or sku in new:
+                raise _refuse("Article absent ou répété.", ErrorCode.INVALID_REQUEST, f"{at}.id")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise _refuse(
+                    "Quantité invalide (entier ≥ 0 ; 0 retire la ligne).",
+                    ErrorCode.INVALID_REQUEST,
+                    f"{at}.quantity.selected.count",
+                )
+            if sku not in current:
+                raise _refuse(
+                    f"« {sku[:40]} » n'est pas dans cette commande : ajoutez-le par une "
+                    "nouvelle commande.",
+                    ErrorCode.UPDATE_INCONSISTENCY,
+                    f"{at}.id",
+                )
+            new[sku] = (index, count)
+        counts.update({sku: count for sku, (_index, count) in new.items()})
+        if not any(counts.values()):
+            raise _refuse(
+                "Une commande garde au moins un article : pour tout retirer, annulez-la.",
+                ErrorCode.UPDATE_INCONSISTENCY,
+                "message.order.items",
+            )
+        rows = repo.get_items_by_sku(session, row["provider_id"], set(new))
+        changed: dict[str, dict[str, int]] = {}
+        for sku, (index, count) in sorted(new.items(), key=lambda kv: current[kv[0]]["item_id"]):
+            line, item = current[sku], rows[sku]
+            at = f"message.order.items[{index}].quantity.selected.count"
+            if 0 < count < item["minimum_quantity"]:
+                raise _refuse(
+                    f"Commande minimale de « {item['name']} » : {item['minimum_quantity']} "
+                    f"(demandé : {count}).",
+                    ErrorCode.BELOW_MINIMUM_ORDER,
+                    at,
+                )
+            difference = count - int(line["quantity"])
+            if difference > 0 and not repo.take_stock(session, line["item_id"], difference):
+                left = repo.available(session, line["item_id"])
+                raise _refuse(
+                    f"Quantité non disponible : il reste {max(left, 0)} "
+                    f"{Unit(item['unit']).label}(s) de « {item['name']} » en plus des "
+                    f"{line['quantity']} déjà commandés (demandé : {count}).",
+                    ErrorCode.QUANTITY_UNAVAILABLE,
+                    at,
+                )
+            if difference < 0:
+                order_repo.give_back(session, line["item_id"], -difference)
+            if difference:
+                changed[sku] = {"from": int(line["quantity"]), "to": count}
+        selection, quote = self._agreed_selection(session, row, counts)
+        return self._rewrite(session, row, selection, quote), {"items": changed}
+
+    def _update_fulfillment(
+        self, session: Any, row: Row, wanted: Mapping[str, Any], lifecycle: Any
+    ) -> tuple[Row, dict[str, Any]]:
+        provider = repo.get_provider(session, row["provider_id"])
+        assert provider is not None
+        counts = {
+            line["sku"]: int(line["quantity"]) for line in order_repo.lines_of(session, row["id"])
+        }
+        rows = repo.get_items_by_sku(session, row["provider_id"], set(counts))
+        lines = [Line(i, rows[sku], n) for i, (sku, n) in enumerate(counts.items())]
+        option, requested = self._fulfillment(session, provider, wanted, lines, True)
+        assert option is not None
+        path = "message.order.fulfillments[0]"
+        # The protocol core decides: a fulfilment changes only while nothing has moved.
+        lifecycle.set_fulfillment(row["fulfillment_id"], option["type"], path=path)
+        if option["id"] != row["fulfillment_id"] and row["fulfillment_state"] != "Pending":
+            raise LifecycleError(
+                "L'exécution a déjà commencé : elle ne change plus.",
+                code=ErrorCode.UPDATE_NOT_POSSIBLE,
+                path=path,
+            )
+        selection, quote = self._agreed_selection(session, row, counts, option, requested)
+        detail = {"fulfillment": {"from": row["fulfillment_id"], "to": option["id"]}}
+        return self._rewrite(session, row, selection, quote), detail
+
+    def _update_billing(
+        self, session: Any, row: Row, wanted: Mapping[str, Any]
+    ) -> tuple[Row, dict[str, Any]]:
+        billing = wanted.get("billing")
+        if not isinstance(billing, dict) or not billing.get("name"):
+            raise _refuse(
+                "Indiquez la nouvelle facturation (billing.name …).",
+                ErrorCode.INVALID_REQUEST,
+                "message.order.billing",
+            )
+        document = dict(row["document"], billing=billing)
+        order_repo.update_order(session, row["id"], document=document)
+        order = order_repo.lock_order(session, row["id"])
+        assert order is not None
+        return order, {"billing": True}
+
+    def _transaction_order(self, session: Any, payload: Mapping[str, Any]) -> Row | None:
+        context = payload["context"]
+        return repo.find_order_by_transaction(
+            session, context.get("bap_id", ""), context.get("transaction_id", "")
+        )
+
+    def handle_rating(self, payload: Mapping[str, Any]) -> None:
+        ratings = _get(payload, "message", "ratings")
+        if not isinstance(ratings, list) or not ratings:
+            raise _refuse("Aucune évaluation.", ErrorCode.INVALID_REQUEST, "message.ratings")
+        scores = []
+        for index, rating in enumerate(ratings):
+            try:
+                score = Decimal(str(_get(rating, "value")))
+            except ArithmeticError:
+                score = Decimal(-1)
+            if not score.is_finite() or not 1 <= score <= 5:
+                raise _refuse(
+                    "Note invalide : un nombre de 1 à 5.",
+                    ErrorCode.INVALID_RATING_VALUE,
+                    f"message.ratings[{index}].value",
+                )
+            scores.append(
+                {
+                    "category": _get(rating, "rating_category") or "Order",
+                    "id": _get(rating, "id"),
+                    "value": format(score.normalize(), "f"),
+                }
+            )
+        with write_session(self.factory) as session:
+            row = self._transaction_order(session, payload)
+            if row is None:
+                by_id = next((s["id"] for s in scores if s["category"] == "Order"), None)
+                row = self._buyers_order(session, payload, by_id, "message.ratings", lock=False)
+            order_repo.lifecycle_of(row).check("rating", path="context.action")
+            order_repo.add_event(session, row["id"], "rating", {"ratings": scores})
+            self.emit(session, row, "rating.received", ratings=scores)
+            self.send(session, payload, "on_rating", {})
+
+    def handle_support(self, payload: Mapping[str, Any]) -> None:
+        ref_id = _get(payload, "message", "support", "ref_id")
+        with write_session(self.factory) as session:
+            if ref_id:
+                row = self._buyers_order(
+                    session, payload, ref_id, "message.support.ref_id", lock=False
+                )
+            else:
+                row = self._transaction_order(session, payload)
+            provider = repo.get_provider(session, row["provider_id"]) if row else None
+            if provider is None or not (provider["phone"] or provider["email"]):
+                raise _refuse(
+                    "Soutien indisponible : précisez la commande (support.ref_id) d'un pôle "
+                    "qui a publié un téléphone ou un courriel.",
+                    ErrorCode.SUPPORT_UNAVAILABLE,
+                    "message.support.ref_id",
+                )
+            assert row is not None
+            support: dict[str, Any] = {"ref_id": row["id"]}
+            if provider["phone"]:
+                support["phone"] = provider["phone"]
+            if provider["email"]:
+                support["email"] = provider["email"]
+            order_repo.add_event(session, row["id"], "support", {})
+            asked = _get(payload, "message", "support") or {}
+            self.emit(
+                session,
+                row,
+                "support.requested",
+                callback_phone=asked.get("callback_phone"),
+                email=asked.get("email"),
+            )
+            self.send(session, payload, "on_support", {"support": support})
+
+    # --- after confirm: the pôle's side (management API) ----------------------------------------
+
+    def advance_fulfillment(
+        self,
+        provider_id: str,
+        order_id: str,
+        state: str,
+        *,
+        tracking_url: str | None = None,
+        reason: str | None = None,
+    ) -> Row | None:
+        """Move the order's fulfilment to ``state`` (the protocol core's rules); ``None`` if
+        the pôle has no such order. Raises :class:`LifecycleError` for an illegal move."""
+        target = FulfillmentState.parse(state, path="state")
+        with write_session(self.factory) as session:
+            row = order_repo.lock_order(session, order_id)
+            if row is None or row["provider_id"] != provider_id:
+                return None
+            if target is FulfillmentState.CANCELLED:
+                order_repo.lifecycle_of(row).cancel(by=Canceller.SELLER, path="state")
+                order = self._cancel(session, row, Canceller.SELLER, reason or "pole", Decimal(0))
+                self.notify(session, order, "on_status", {"order": current_document(order)})
+                return order
+            lifecycle = order_repo.lifecycle_of(row)
+            events = lifecycle.advance(row["fulfillment_id"], target, path="state")
+            if not events and (tracking_url is None or tracking_url == row["tracking_url"]):
+                return row  # the same state again: nothing changes, nothing is sent
+            now = utcnow()
+            status = lifecycle.order_status.value if lifecycle.order_status else row["status"]
+            document = current_document(row)
+            document["status"] = status
+            _set_state(document, row["fulfillment_id"], target.value, now, self)
+            order_repo.update_order(
+                session,
+                order_id,
+                status=status,
+                fulfillment_state=target.value,
+                tracking_url=tracking_url or row["tracking_url"],
+                document=document,
+                updated_at=now,
+            )
+            detail: dict[str, Any] = {"from": row["fulfillment_state"], "to": target.value}
+            if tracking_url:
+                detail["tracking_url"] = tracking_url
+            order_repo.add_event(session, order_id, "fulfillment", detail)
+            if status != row["status"]:
+                order_repo.add_event(session, order_id, "status", {"status": status})
+            order = order_repo.lock_order(session, order_id)
+            assert order is not None
+            document = current_document(order)
+            message_id = self.notify(session, order, "on_status", {"order": document})
+            self.emit(
+                session,
+                order,
+                "fulfillment.changed",
+                previous_state=row["fulfillment_state"],
+                state=target.value,
+                status=status,
+                on_status_message_id=message_id,
+                order=document,
+            )
+            return order
+
+    def seller_cancel(
+        self, provider_id: str, order_id: str, reason: str, note: str = ""
+    ) -> Row | None:
+        """The pôle cancels (stock lost, truck broken down …): no fee, stock restored, an
+        unsolicited on_status. ``None`` if the pôle has no such order."""
+        with write_session(self.factory) as session:
+            row = order_repo.lock_order(session, order_id)
+            if row is None or row["provider_id"] != provider_id:
+                return None
+            order_repo.lifecycle_of(row).cancel(by=Canceller.SELLER, path="reason_code")
+            order = self._cancel(session, row, Canceller.SELLER, reason, Decimal(0), note)
+            self.notify(session, order, "on_status", {"order": current_document(order)})
+            return order
 
 
 class _OutOfStock(Exception):
@@ -615,3 +1202,16 @@ def current_document(row: Row) -> dict[str, Any]:
             fulfillment["state"] = state
     document["fulfillments"] = fulfillments
     return document
+
+
+def _set_state(
+    document: dict[str, Any], fulfillment_id: str, state: str, now: datetime, service: Any
+) -> None:
+    """Write a fulfilment's state, with when and by whom, into an order document."""
+    for fulfillment in document.get("fulfillments") or []:
+        if fulfillment.get("id") == fulfillment_id:
+            fulfillment["state"] = {
+                "descriptor": {"code": state},
+                "updated_at": format_datetime(now),
+                "updated_by": service.settings.subscriber_id,
+            }

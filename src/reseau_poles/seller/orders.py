@@ -1,0 +1,168 @@
+"""The queries of an order's life after confirm: lock, read with lines and events, list per
+pôle, restock, change lines and state. Callers hold the transaction (``write_session``).
+
+An order's life cycle is not stored twice: :func:`lifecycle_of` rebuilds the protocol core's
+:class:`OrderLifecycle` from the order's status and fulfilment columns, which every change
+keeps up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, func, select, update
+
+from reseau_poles.protocol.lifecycle import OrderLifecycle, Phase
+from reseau_poles.storage import utcnow
+
+from .tables import items, order_events, order_lines, orders, stock
+
+_PHASES = {"ACTIVE": Phase.CONFIRMED, "COMPLETE": Phase.COMPLETED, "CANCELLED": Phase.CANCELLED}
+
+
+def lifecycle_of(order: Mapping[str, Any]) -> OrderLifecycle:
+    """The protocol core's life cycle of a stored order (one fulfilment per order here)."""
+    return OrderLifecycle.from_dict(
+        {
+            "version": 1,
+            "phase": _PHASES[order["status"]].value,
+            "fulfillments": {
+                order["fulfillment_id"]: {
+                    "type": order["fulfillment_type"],
+                    "state": order["fulfillment_state"],
+                }
+            },
+            "cancelled_by": order.get("cancelled_by"),
+            "cancellation_fee_applies": bool(order.get("cancellation_fee")),
+        }
+    )
+
+
+def lock_order(session: Any, order_id: str) -> RowMapping | None:
+    """The order, locked for the rest of the transaction (``FOR UPDATE`` on PostgreSQL; on
+    SQLite the write transaction already holds the database lock)."""
+    return (
+        session.execute(select(orders).where(orders.c.id == order_id).with_for_update())
+        .mappings()
+        .first()
+    )
+
+
+def lock_order_of_transaction(session: Any, bap_id: str, transaction_id: str) -> RowMapping | None:
+    return (
+        session.execute(
+            select(orders)
+            .where(orders.c.bap_id == bap_id, orders.c.transaction_id == transaction_id)
+            .with_for_update()
+        )
+        .mappings()
+        .first()
+    )
+
+
+def update_order(session: Any, order_id: str, **values: Any) -> None:
+    values.setdefault("updated_at", utcnow())
+    session.execute(update(orders).where(orders.c.id == order_id).values(**values))
+
+
+def lines_of(session: Any, order_id: str) -> list[RowMapping]:
+    return list(
+        session.execute(
+            select(order_lines, items.c.taxable, items.c.unit)
+            .join(items, items.c.id == order_lines.c.item_id)
+            .where(order_lines.c.order_id == order_id)
+            .order_by(order_lines.c.line_no)
+        ).mappings()
+    )
+
+
+def events_of(session: Any, order_id: str) -> list[RowMapping]:
+    return list(
+        session.execute(
+            select(order_events)
+            .where(order_events.c.order_id == order_id)
+            .order_by(order_events.c.id)
+        ).mappings()
+    )
+
+
+def add_event(
+    session: Any, order_id: str, kind: str, detail: Mapping[str, Any] | None = None
+) -> None:
+    session.execute(
+        order_events.insert().values(
+            order_id=order_id, kind=kind, detail=dict(detail or {}), created_at=utcnow()
+        )
+    )
+
+
+def restock(session: Any, order_id: str) -> dict[str, int]:
+    """Give every line's units back to stock; returns the quantities by SKU."""
+    given: dict[str, int] = {}
+    for line in lines_of(session, order_id):
+        give_back(session, line["item_id"], line["quantity"])
+        given[line["sku"]] = line["quantity"]
+    return given
+
+
+def give_back(session: Any, item_id: int, quantity: int) -> None:
+    session.execute(
+        update(stock)
+        .where(stock.c.item_id == item_id)
+        .values(quantity=stock.c.quantity + quantity, updated_at=utcnow())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LineChange:
+    """A line's new quantity and amounts (``quantity == 0``: the line goes)."""
+
+    line_no: int
+    quantity: int
+    amount: Decimal = Decimal(0)
+    tps: Decimal = Decimal(0)
+    tvq: Decimal = Decimal(0)
+
+
+def change_lines(session: Any, order_id: str, changes: Sequence[LineChange]) -> None:
+    for change in changes:
+        where = (order_lines.c.order_id == order_id, order_lines.c.line_no == change.line_no)
+        if change.quantity == 0:
+            session.execute(delete(order_lines).where(*where))
+        else:
+            session.execute(
+                update(order_lines)
+                .where(*where)
+                .values(
+                    quantity=change.quantity, amount=change.amount, tps=change.tps, tvq=change.tvq
+                )
+            )
+
+
+def list_orders(
+    session: Any,
+    provider_id: str,
+    *,
+    status: str | None = None,
+    fulfillment_state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[RowMapping], int]:
+    """A page of a pôle's orders, newest first, and how many match in all."""
+    conditions = [orders.c.provider_id == provider_id]
+    if status:
+        conditions.append(orders.c.status == status)
+    if fulfillment_state:
+        conditions.append(orders.c.fulfillment_state == fulfillment_state)
+    total = session.execute(select(func.count()).select_from(orders).where(*conditions))
+    rows = session.execute(
+        select(orders)
+        .where(*conditions)
+        .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
+    return list(rows), int(total.scalar_one())
