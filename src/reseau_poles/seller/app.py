@@ -1,6 +1,7 @@
 """``create_app(settings)``: the seller node as a FastAPI application.
 
-POST /{action}        Beckn calls (search, select, init, confirm, status): verified by
+POST /{action}        Beckn calls (search, select, init, confirm, status, track, cancel,
+                      update, rating, support): verified by
                       the network layer, answered ACK/NACK; callbacks via the outbox
 POST /on_subscribe    the registry's challenge when the node subscribes
 GET  /health          liveness
@@ -18,6 +19,7 @@ from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.node import Migrations, create_node_app, open_node
 
 from . import api as management_api
+from . import orders_api
 from .service import SellerService
 from .settings import SellerSettings, load_settings
 
@@ -44,6 +46,11 @@ def create_app(
         "init": service.handle_init,
         "confirm": service.handle_confirm,
         "status": service.handle_status,
+        "track": service.handle_track,
+        "cancel": service.handle_cancel,
+        "update": service.handle_update,
+        "rating": service.handle_rating,
+        "support": service.handle_support,
     }
     app = create_node_app(
         parts,
@@ -52,11 +59,16 @@ def create_app(
             "Nœud vendeur (BPP) : catalogue, stocks et commandes d'un ou de plusieurs pôles, "
             "sur le protocole Beckn 1.1."
         ),
-        handlers={action: _payload_of(handler) for action, handler in handlers.items()},
+        # Business refusals: ACK then on_<action> with error; malformed requests: NACK.
+        handlers={
+            action: _payload_of(service.answering(action, handler))
+            for action, handler in handlers.items()
+        },
         after_ack=lambda _message: parts.network.wake(),
         not_supported="Action « {action} » pas encore prise en charge par ce nœud vendeur.",
     )
     app.state.service = service
+    app.include_router(orders_api.router)  # /api/providers/{id}/orders, /webhooks
     app.include_router(management_api.router)  # /api/providers/{id}/… (gestion)
     return app
 
