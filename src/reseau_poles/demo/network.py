@@ -334,11 +334,11 @@ class DemoNetwork:
             )
         if self.transcript_dir is not None:
             self.transcript_dir.mkdir(parents=True, exist_ok=True)
-        self._spawn(self.registry)
-        self._wait_healthy([self.registry])
-        for member in self.members:
-            self._spawn(member)
-        self._wait_healthy(self.members)
+        # All at once: the nodes know the registry's key from their configuration and need
+        # the registry only when they subscribe, after every process answers.
+        for participant in self.participants:
+            self._spawn(participant)
+        self._wait_healthy(self.participants)
         self.subscribe_all()
 
     def _spawn(self, participant: Participant) -> None:
@@ -580,12 +580,15 @@ def _load_pole(session: Any, repo: Any, pole: SamplePole) -> None:
 
 @contextlib.contextmanager
 def terminating_signals() -> Iterator[None]:
-    """SIGTERM (and SIGHUP) raise KeyboardInterrupt like Ctrl-C, so one ``finally`` cleans up."""
+    """SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C, so one ``finally`` cleans up
+    (SIGINT too, even when started in the background of a script, where it is ignored)."""
 
     def interrupt(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {
+        sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     try:
         yield
     finally:
