@@ -1,15 +1,39 @@
-"""``reseau-poles seller …``: run the seller node and keep its database."""
+"""``reseau-poles seller …``: run the seller node, keep its database, and manage its pôles.
+
+serve, migrate                       the node itself (reseau_poles.node.cli)
+provider create [--file F] [opts]    create or update a pôle (TOML/JSON file or options)
+provider show ID                     its profile, locations, options, counts
+key create|list|revoke --provider    the pôle's API keys (a new key is shown once)
+import --provider ID FILE            a CSV of products: all rows or nothing, report by row
+export --provider ID [FILE]          the active products as CSV (re-importable as is)
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+import sys
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
 
-from reseau_poles.node.cli import add_node_commands
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from reseau_poles.node.cli import ConfigOption, DatabaseOption, add_node_commands
 
 from .settings import load_settings
 
 app = typer.Typer(help="Nœud vendeur (BPP) d'un ou de plusieurs pôles.", no_args_is_help=True)
+provider_app = typer.Typer(help="Pôles hébergés par ce nœud.", no_args_is_help=True)
+key_app = typer.Typer(help="Clés d'API d'un pôle (API de gestion).", no_args_is_help=True)
+app.add_typer(provider_app, name="provider")
+app.add_typer(key_app, name="key")
 
+out = Console()
+err = Console(stderr=True)
 
 add_node_commands(
     app,
@@ -17,3 +41,385 @@ add_node_commands(
     load_settings=load_settings,
     app_module="reseau_poles.seller.app",
 )
+
+ProviderOption = Annotated[str, typer.Option("--provider", "-p", help="Identifiant du pôle.")]
+
+
+@contextmanager
+def _database(config: Path | None, database_url: str | None) -> Iterator[Any]:
+    """A session factory on the node's database (migrated first when ``auto_migrate``)."""
+    from reseau_poles.storage import make_engine, make_session_factory
+
+    from .app import migrate
+
+    settings = load_settings(config)
+    engine = make_engine(database_url or settings.database_url)
+    try:
+        if settings.auto_migrate:
+            migrate(engine)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]Erreur :[/] {message}")
+    return typer.Exit(1)
+
+
+def _require_provider(session: Any, provider_id: str) -> None:
+    from . import management as mg
+
+    if not mg.provider_exists(session, provider_id):
+        raise _fail(f"pôle « {provider_id} » inconnu (reseau-poles seller provider create --help).")
+
+
+def _errors_table(title: str, rows: list[tuple[str, str, str]], first: str) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(first, justify="right")
+    table.add_column("Colonne / champ")
+    table.add_column("Message")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _validation_rows(exc: Any, prefix: str = "") -> list[tuple[str, str, str]]:
+    from .schemas import error_message
+
+    rows = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error.get("loc", ())) or "$"
+        rows.append((prefix or "—", path, error_message(error)))
+    return rows
+
+
+# --- provider -------------------------------------------------------------------------------
+
+
+def _read_profile(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+        data = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _fail(f"fichier {file} illisible : {exc}") from None
+    if not isinstance(data, dict):
+        raise _fail(f"fichier {file} : un objet (table) est attendu.")
+    return data
+
+
+@provider_app.command("create")
+def provider_create(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Profil en TOML ou JSON (avec [[locations]] et "
+            "[[fulfillment_options]] facultatifs).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    provider_id: Annotated[str | None, typer.Option("--id", help="Identifiant du pôle.")] = None,
+    name: Annotated[str | None, typer.Option(help="Nom du pôle.")] = None,
+    legal_form: Annotated[
+        str | None, typer.Option("--legal-form", help="obnl ou cooperative.")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="Région du pôle (QC-01 … QC-17).")] = None,
+    served: Annotated[
+        list[str] | None, typer.Option("--served-region", help="Région desservie (répétable).")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Courriel des commandes.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Téléphone.")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="Personne-ressource.")] = None,
+    opening_hours: Annotated[
+        str | None, typer.Option("--opening-hours", help="Heures d'ouverture.")
+    ] = None,
+    payment: Annotated[
+        list[str] | None,
+        typer.Option("--payment", help="Modalité de paiement (répétable), ex. POST-FULFILLMENT."),
+    ] = None,
+    net_days: Annotated[int | None, typer.Option("--net-days", help="Délai net (jours).")] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Créer un pôle (ou mettre à jour son profil) à partir d'un fichier ou d'options."""
+    from pydantic import ValidationError
+
+    from . import management as mg
+    from .schemas import FulfillmentOptionIn, LocationIn, ProviderIn
+
+    data = _read_profile(file) if file else {}
+    options = {
+        "id": provider_id,
+        "name": name,
+        "legal_form": legal_form,
+        "region": region,
+        "served_regions": served,
+        "email": email,
+        "phone": phone,
+        "contact_name": contact,
+        "opening_hours": opening_hours,
+        "payment_types": payment,
+        "net_days": net_days,
+    }
+    data.update({key: value for key, value in options.items() if value is not None})
+    places = data.pop("locations", [])
+    ways = data.pop("fulfillment_options", [])
+    errors: list[tuple[str, str, str]] = []
+    try:
+        profile = ProviderIn.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_validation_rows(exc, "pôle"))
+    locations, fulfillment = [], []
+    for label, model, entries, into in (
+        ("lieu", LocationIn, places, locations),
+        ("mode", FulfillmentOptionIn, ways, fulfillment),
+    ):
+        if not isinstance(entries, list):
+            errors.append((label, label, "liste attendue"))
+            continue
+        for number, entry in enumerate(entries, start=1):
+            try:
+                into.append(model.model_validate(entry))
+            except ValidationError as exc:
+                errors.extend(_validation_rows(exc, f"{label} {number}"))
+    if errors:
+        err.print(_errors_table("Profil refusé : rien n'a été écrit", errors, "Où"))
+        raise typer.Exit(1)
+    from reseau_poles.storage import write_session
+
+    with _database(config, database_url) as factory:
+        try:
+            with write_session(factory) as session:
+                created = mg.save_provider(session, profile)
+                for place in locations:
+                    mg.put_location(session, profile.id, place)
+                for option in fulfillment:
+                    mg.put_fulfillment_option(session, profile.id, option)
+        except mg.Conflict as exc:
+            raise _fail(f"{exc.message} ({exc.path}) ; rien n'a été écrit.") from None
+    verb = "créé" if created else "mis à jour"
+    out.print(
+        f"Pôle [bold]{profile.id}[/] {verb} ({len(locations)} lieu(x), "
+        f"{len(fulfillment)} mode(s) d'exécution). Clé d'API : "
+        f"reseau-poles seller key create --provider {profile.id}"
+    )
+
+
+@provider_app.command("show")
+def provider_show(
+    provider_id: Annotated[str, typer.Argument(help="Identifiant du pôle.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Afficher le profil d'un pôle, ses lieux, ses modes d'exécution et ses comptes."""
+    from reseau_poles.storage import read_session
+
+    from . import management as mg
+
+    with _database(config, database_url) as factory, read_session(factory) as session:
+        row = mg.provider(session, provider_id)
+        if row is None:
+            raise _fail(f"pôle « {provider_id} » inconnu.")
+        profile = mg.provider_in_from_row(row).model_dump(mode="json")
+        places = [dict(p) for p in mg.list_locations(session, provider_id)]
+        ways = mg.list_fulfillment_options(session, provider_id)
+        _, products = mg.list_items(session, provider_id, mg.ItemFilter(), offset=0, limit=1)
+        keys = [k for k in mg.list_api_keys(session, provider_id) if k["revoked_at"] is None]
+    if as_json:
+        document = {
+            **profile,
+            "active": row["active"],
+            "locations": places,
+            "fulfillment_options": [w["id"] for w in ways],
+            "products": products,
+            "api_keys": len(keys),
+        }
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"Pôle {provider_id}", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in profile.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        table.add_row(key, "" if shown is None else str(shown))
+    table.add_row("lieux", ", ".join(p["id"] for p in places) or "—")
+    table.add_row("modes d'exécution", ", ".join(w["id"] for w in ways) or "—")
+    table.add_row("produits actifs", str(products))
+    table.add_row("clés d'API actives", str(len(keys)))
+    out.print(table)
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+@key_app.command("create")
+def key_create(
+    provider: ProviderOption,
+    label: Annotated[str | None, typer.Option(help="À quoi sert la clé.")] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Créer une clé d'API ; elle n'est affichée qu'une fois."""
+    from reseau_poles.storage import write_session
+
+    from . import management as mg
+
+    with _database(config, database_url) as factory, write_session(factory) as session:
+        _require_provider(session, provider)
+        key = mg.create_api_key(session, provider, label)
+    err.print(
+        f"Clé créée pour [bold]{provider}[/] (préfixe {key[:12]}). Elle ne sera plus affichée : "
+        "conservez-la maintenant."
+    )
+    sys.stdout.write(key + "\n")
+
+
+@key_app.command("list")
+def key_list(
+    provider: ProviderOption, config: ConfigOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Lister les clés d'un pôle (préfixes et libellés, jamais les clés)."""
+    from reseau_poles.storage import read_session
+
+    from . import management as mg
+
+    with _database(config, database_url) as factory, read_session(factory) as session:
+        _require_provider(session, provider)
+        rows = mg.list_api_keys(session, provider)
+    table = Table(title=f"Clés d'API de {provider}", title_justify="left")
+    for column in ("Préfixe", "Libellé", "Créée", "Révoquée"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["prefix"],
+            row["label"] or "",
+            f"{row['created_at']:%Y-%m-%d %H:%M}",
+            f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "",
+        )
+    out.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    provider: ProviderOption,
+    prefix: Annotated[str, typer.Argument(help="Préfixe de la clé (12 caractères).")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Révoquer une clé (effet immédiat)."""
+    from reseau_poles.storage import write_session
+
+    from . import management as mg
+
+    with _database(config, database_url) as factory, write_session(factory) as session:
+        _require_provider(session, provider)
+        done = mg.revoke_api_key(session, provider, prefix)
+    if not done:
+        raise _fail(f"aucune clé active de préfixe « {prefix} » pour {provider}.")
+    out.print(f"Clé {prefix}… révoquée.")
+
+
+# --- import / export ------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_products(
+    provider: ProviderOption,
+    file: Annotated[Path, typer.Argument(help="Fichier CSV des produits.", dir_okay=False)],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Valider seulement, sans rien écrire.")
+    ] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Importer un CSV de produits : tout ou rien, mise à jour par SKU (format :
+    seller_node/README.md)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .csv_io import MAX_CSV_BYTES, import_csv
+
+    try:
+        size = file.stat().st_size
+        if size > MAX_CSV_BYTES:
+            raise _fail(f"fichier trop volumineux ({size} octets ; au plus {MAX_CSV_BYTES}).")
+        data = file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"fichier {file} illisible : {exc.strerror}") from None
+    stages = {"validation": "Validation", "ecriture": "Écriture"}
+    with (
+        _database(config, database_url) as factory,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=False,
+        ) as bar,
+    ):
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stages.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done)
+
+        report = import_csv(factory, provider, data, dry_run=dry_run, progress=progress)
+    if report.errors:
+        rows = [(str(e.row), e.column or "—", e.message) for e in report.errors]
+        err.print(
+            _errors_table(
+                f"{len(report.errors)} erreur(s) dans {file.name} : rien n'a été importé",
+                rows,
+                "Ligne",
+            )
+        )
+        raise typer.Exit(1)
+    if dry_run:
+        out.print(
+            f"Fichier valide : {report.rows} produit(s) ({report.created} nouveau(x), "
+            f"{report.updated} mis à jour) — rien n'a été écrit (--dry-run)."
+        )
+        return
+    out.print(
+        f"Import terminé pour [bold]{provider}[/] : {report.created} produit(s) créé(s), "
+        f"{report.updated} mis à jour."
+    )
+
+
+@app.command("export")
+def export_products(
+    provider: ProviderOption,
+    file: Annotated[
+        Path | None, typer.Argument(help="Fichier CSV à écrire (sinon : sortie standard).")
+    ] = None,
+    separator: Annotated[
+        str,
+        typer.Option(
+            "--separateur", help="« , » ou « ; » (avec « ; », virgule décimale, pour Excel)."
+        ),
+    ] = ",",
+    bom: Annotated[bool, typer.Option("--bom", help="Marque d'ordre UTF-8 (Excel).")] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Exporter les produits actifs d'un pôle en CSV (réimportable tel quel)."""
+    from reseau_poles.storage import read_session
+
+    from . import management as mg
+    from .csv_io import export_csv
+
+    if separator not in {",", ";"}:
+        raise _fail("séparateur « , » ou « ; » attendu.")
+    with _database(config, database_url) as factory, read_session(factory) as session:
+        _require_provider(session, provider)
+        text = export_csv(session, provider, delimiter=separator, bom=bom)
+        count = len(mg.all_items(session, provider))
+    if file is None:
+        sys.stdout.write(text)
+        return
+    file.write_text(text, encoding="utf-8", newline="")
+    out.print(f"{count} produit(s) exporté(s) dans {file}.")
