@@ -15,8 +15,10 @@ data folder (``./.demo`` by default)::
 Every participant joins through the real flow: it signs its subscription with the key it
 registers, the registry posts a sealed challenge to its ``/on_subscribe``, the running node
 answers, and the operator (the demo, with the operator key) approves it through the signed
-admin API. A second run finds the keys, databases and subscriptions in place and only starts
-the processes.
+admin API. At first run each pôle is created in its seller node's database (the seller's
+repository, as ``reseau-poles seller provider create`` does) with a management API key, and its
+products are posted as CSV to the node's management API once it runs. A second run finds the
+keys, databases, catalogs and subscriptions in place and only starts the processes.
 
 Why 5 seller nodes of 5 pôles each by default: it is how the network is meant to grow (a
 software vendor runs one node for all its client pôles), it shows a search answered by several
@@ -248,10 +250,9 @@ class DemoNetwork:
             keys = _prepare_seller(seller)
             poles_state.update({pole_id: {"api_key": key} for pole_id, key in keys.items()})
             self._write_state()
-            count = sum(len(p.items) for p in seller.poles)
             self.say(
-                f"Catalogue chargé dans {seller.name} : {len(seller.poles)} pôles, "
-                f"{count} produits ({time.monotonic() - started:.1f} s)"
+                f"{len(seller.poles)} pôles créés dans {seller.name} "
+                f"({time.monotonic() - started:.1f} s)"
             )
 
     def _read_state(self) -> None:
@@ -339,6 +340,7 @@ class DemoNetwork:
         for participant in self.participants:
             self._spawn(participant)
         self._wait_healthy(self.participants)
+        self.import_catalogs()
         self.subscribe_all()
 
     def _spawn(self, participant: Participant) -> None:
@@ -434,6 +436,50 @@ class DemoNetwork:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+    def import_catalogs(self) -> None:
+        """First run: each pôle's products go in as its software would send them, a CSV file
+        posted to its node's management API (all rows or nothing, each row validated); the
+        seller nodes import at the same time."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = [s for s in self.sellers if any(self._to_import(s))]
+        if not todo:
+            return
+        with ThreadPoolExecutor(len(todo)) as pool:
+            for seller, count, seconds in pool.map(self._import_catalog, todo):
+                self.say(
+                    f"Catalogue importé dans {seller.name} (CSV, API de gestion) : "
+                    f"{count} produits ({seconds:.1f} s)"
+                )
+        self._write_state()
+
+    def _to_import(self, seller: Participant) -> list[SamplePole]:
+        return [p for p in seller.poles if not self.state["poles"][p.id].get("imported")]
+
+    def _import_catalog(self, seller: Participant) -> tuple[Participant, int, float]:
+        from reseau_poles.seller.csv_io import items_to_csv
+
+        started = time.monotonic()
+        count = 0
+        with httpx.Client(timeout=60) as http:
+            for pole in self._to_import(seller):
+                response = http.post(
+                    f"{seller.url}/api/providers/{pole.id}/products/import",
+                    content=items_to_csv(pole.items).encode("utf-8"),
+                    headers={
+                        "Content-Type": "text/csv; charset=utf-8",
+                        "X-API-Key": self.pole_api_key(pole.id),
+                    },
+                )
+                if response.status_code != 200:
+                    raise DemoError(
+                        f"import du catalogue de {pole.id} refusé par {seller.name} "
+                        f"(HTTP {response.status_code}) : {response.text[:500]}"
+                    )
+                self.state["poles"][pole.id]["imported"] = len(pole.items)
+                count += len(pole.items)
+        return seller, count, time.monotonic() - started
 
     # --- joining the registry -----------------------------------------------------------------
 
@@ -534,8 +580,9 @@ def _prepare_buyer(buyer: Participant) -> dict[str, str]:
 
 
 def _prepare_seller(seller: Participant) -> dict[str, str]:
-    """Seller database migrated, its pôles' catalogs loaded through the seller's repository
-    (one transaction per pôle), one management API key per pôle."""
+    """Seller database migrated; each pôle, its places and fulfilment options written through
+    the seller's repository, and one management API key per pôle (what ``reseau-poles seller
+    provider create`` and ``key create`` do). The products come later, through the API."""
     from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import migrate
     from reseau_poles.storage import make_engine, make_session_factory, write_session
@@ -574,8 +621,6 @@ def _load_pole(session: Any, repo: Any, pole: SamplePole) -> None:
     for option in pole.fulfillment_options:
         if option.id not in have_options:
             repo.add_fulfillment_option(session, pole.id, option)
-    for item in pole.items:
-        repo.upsert_item(session, pole.id, item)
 
 
 @contextlib.contextmanager
