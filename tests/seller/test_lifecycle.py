@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 
 from reseau_poles.network import InboundMessage
@@ -454,9 +453,8 @@ def _raw(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
 
 
-@pytest.mark.parametrize("limit", [1, 2])
-def test_order_list_pages(network: Network, limit: int) -> None:
-    key = api_key(network)
+def test_order_list_pages(network: Network) -> None:
+    key, limit = api_key(network), 2
     ids = [confirm(network, (SYRUP, 6))[1]["id"] for _ in range(3)]
     seen: list[str] = []
     offset: int | None = 0
