@@ -108,3 +108,29 @@ def test_poles_spread_over_seller_nodes(nodes):
 def test_impossible_spread_is_refused(nodes):
     with pytest.raises(ValueError, match="nœuds vendeurs"):
         assign_to_nodes(POLES_SAMPLE, nodes)
+
+
+def test_every_catalog_goes_through_the_seller_csv_import(tmp_path):
+    """The demo posts each pôle's products as CSV: the seller's import accepts every row (five
+    pôles of five regions here; all 25 in the demo test), and they read back the same."""
+    from reseau_poles.seller import repository as repo
+    from reseau_poles.seller.app import migrate
+    from reseau_poles.seller.csv_io import export_csv, import_csv, items_to_csv
+    from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'vendeur.sqlite'}")
+    try:
+        migrate(engine)
+        factory = make_session_factory(engine)
+        for pole in POLES_SAMPLE[::5]:
+            with write_session(factory) as session:
+                repo.upsert_provider(session, pole.provider)
+            report = import_csv(factory, pole.id, items_to_csv(pole.items).encode("utf-8"))
+            assert not report.errors, (pole.id, report.errors[:3])
+            assert report.created == len(pole.items) and report.written
+        with read_session(factory) as session:
+            exported = export_csv(session, POLES_SAMPLE[0].id)
+        expected = items_to_csv(POLES_SAMPLE[0].items).splitlines()
+        assert sorted(exported.splitlines()[1:]) == sorted(expected[1:])
+    finally:
+        engine.dispose()
