@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The whole network on this machine (./.demo); Ctrl-C stops it. DEMO_ARGS="--once" runs the
+# scripted scenario instead; other options: --base-port, --data-dir, --seller-nodes.
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(VENV)/bin/reseau-poles demo
+	$(VENV)/bin/reseau-poles demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
