@@ -6,11 +6,14 @@ POST /api/searches              plain parameters → Beckn search sent out; 202 
 GET  /api/searches/{id}         results so far, merged per provider and item; ``?wait_ms=``;
                                 filters and sort (``reseau_poles.buyer.results``)
 GET  /api/searches/{id}/events  the same as Server-Sent Events, seller by seller (``.sse``)
+/api/orders …                   select → init → confirm, then status, track, cancel, update,
+                                rating, support; history (``.orders_api``)
+/api/webhooks …                 the organisation's webhook subscriptions (order events)
 
 Protocol (signed, verified by the network layer):
 
 POST /on_search                 catalogs of the sellers, stored before the ACK
-POST /on_{action}               other callbacks: NACK "not yet supported" (orders come later)
+POST /on_select … /on_support   order callbacks, stored before the ACK (``.orders``)
 POST /on_subscribe              the registry's challenge when the node subscribes
 GET  /health                    liveness
 """
@@ -25,22 +28,23 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from reseau_poles.network import NetworkSettings
+from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.node import (
     ApiError,
     Migrations,
-    api_key_from_headers,
     create_node_app,
     open_node,
     read_json_object,
     validation_error,
 )
 from reseau_poles.protocol.errors import ErrorCode
-from reseau_poles.storage import read_session
 
-from . import repository as repo
 from . import sse
+from .auth import organisation
 from .intent import SearchParams
+from .orders import ORDER_CALLBACKS, CallbackReplayGuard, OrderService
+from .orders_api import router as orders_router
+from .orders_api import webhooks_router
 from .results import QueryError, ResultQuery, parse_result_query
 from .service import BuyerService, SearchNotFound
 from .settings import BuyerSettings, load_settings
@@ -62,6 +66,19 @@ def create_app(
         settings, "BAP", BUYER_MIGRATIONS, network_settings=network_settings, engine=engine
     )
     service = BuyerService(settings, parts.engine, parts.network)
+    orders = OrderService(settings, parts.engine, parts.network, service.waiters)
+    # Order callbacks: the database de-duplicates them, an exact copy is ACKed (orders.py).
+    inbound = parts.network.inbound
+    inbound.replay_guard = CallbackReplayGuard(inbound.replay_guard)
+
+    def after_ack(message: InboundMessage) -> None:
+        service.notify(message.transaction_id)
+        parts.network.wake()  # webhook events stored with an order callback
+
+    async def close() -> None:
+        await orders.aclose()
+        await service.aclose()
+
     app = create_node_app(
         parts,
         title="Réseau Pôles — nœud acheteur",
@@ -69,38 +86,20 @@ def create_app(
             "Nœud acheteur (BAP) : recherche dans tous les pôles à la fois pour les "
             "applications et les acheteurs institutionnels, sur le protocole Beckn 1.1."
         ),
-        handlers={"on_search": service.receive_on_search},
-        after_ack=lambda message: service.notify(message.transaction_id),
-        on_close=service.aclose,
+        handlers={
+            "on_search": service.receive_on_search,
+            **dict.fromkeys(ORDER_CALLBACKS, orders.receive),
+        },
+        after_ack=after_ack,
+        on_close=close,
         invalid_code=ErrorCode.BUYER_INVALID_RESPONSE,
         not_supported="« {action} » pas encore pris en charge par ce nœud acheteur.",
     )
     app.state.service = service
+    app.state.orders = orders
+    app.include_router(orders_router)
+    app.include_router(webhooks_router)
     app.state.sse_heartbeat_seconds = sse.HEARTBEAT_SECONDS
-
-    async def organisation(
-        x_api_key: Annotated[str | None, Header()] = None,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> str:
-        key = api_key_from_headers(x_api_key, authorization)
-        if not key:
-            raise ApiError(
-                401,
-                "non_authentifie",
-                "Clé d'API manquante (en-tête X-API-Key ou Authorization: Bearer).",
-                "headers.X-API-Key",
-            )
-
-        def find() -> str | None:
-            with read_session(service.factory) as session:
-                return repo.organisation_for_api_key(session, key)
-
-        found = await asyncio.to_thread(find)
-        if found is None:
-            raise ApiError(
-                401, "non_authentifie", "Clé d'API inconnue ou révoquée.", "headers.X-API-Key"
-            )
-        return found
 
     @app.post("/api/searches", status_code=202)
     async def create_search(

@@ -21,8 +21,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -44,9 +44,40 @@ log = logging.getLogger("reseau_poles.buyer")
 # of the same node may have stored the callback).
 WAIT_POLL_SECONDS = 0.25
 
+T = TypeVar("T")
+
 
 class SearchNotFound(LookupError):
     """No such search for this organisation."""
+
+
+class Waiters:
+    """Readers waiting for a transaction's callbacks: :meth:`notify` (from the event loop,
+    after an ACK) wakes them; they also look again every ``poll_seconds``, since another
+    process of the same node may have stored the callback. Shared by searches and orders."""
+
+    def __init__(self, poll_seconds: float = WAIT_POLL_SECONDS) -> None:
+        self.poll_seconds = poll_seconds
+        self.signals: dict[str, asyncio.Event] = {}
+
+    def notify(self, key: str | None) -> None:
+        signal = self.signals.pop(key or "", None)
+        if signal is not None:
+            signal.set()
+
+    async def wait_for(
+        self, key: str, read: Callable[[], T], done: Callable[[T], bool], wait_ms: int
+    ) -> T:
+        """``read()`` (in a thread) until ``done`` says so or ``wait_ms`` is over."""
+        deadline = time.monotonic() + wait_ms / 1000
+        while True:
+            signal = self.signals.setdefault(key, asyncio.Event())
+            value = await asyncio.to_thread(read)
+            left = deadline - time.monotonic()
+            if done(value) or left <= 0:
+                return value
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), timeout=min(left, self.poll_seconds))
 
 
 class BuyerService:
@@ -55,7 +86,9 @@ class BuyerService:
         self.engine = engine
         self.network = network
         self.factory = make_session_factory(engine)
-        self._signals: dict[str, asyncio.Event] = {}
+        # One set of waiters for the node: searches and orders (orders.py) share it.
+        self.waiters = Waiters()
+        self._signals = self.waiters.signals
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- 1. a new search ----------------------------------------------------------------------
@@ -214,9 +247,7 @@ class BuyerService:
 
     def notify(self, transaction_id: str | None) -> None:
         """Wake whoever waits on this transaction (call from the event loop)."""
-        signal = self._signals.pop(transaction_id or "", None)
-        if signal is not None:
-            signal.set()
+        self.waiters.notify(transaction_id)
 
     # --- 4. reading ---------------------------------------------------------------------------
 

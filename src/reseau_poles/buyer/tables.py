@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from reseau_poles.node.webhooks import webhook_table
 from reseau_poles.storage import UTCDateTime, make_metadata
 
 metadata = make_metadata()
@@ -102,3 +103,120 @@ search_results = sa.Table(
 sa.Index(
     "ix_buyer_search_results_transaction", search_results.c.transaction_id, search_results.c.id
 )
+
+# --- orders (migration 0002) -----------------------------------------------------------------
+#
+# One order per transaction: the buyer's choice with one pôle (``provider_id`` at the seller
+# node ``bpp_id``), from the first ``select`` to the last ``on_status``. The columns an
+# institutional layer needs (purchase order number, delivery site, cart, payment terms) are
+# here already, nullable; their own tables (sites, carts) come with migration 0003.
+
+orders = sa.Table(
+    "buyer_orders",
+    metadata,
+    # The transaction id: the order's id in the client API, echoed by every callback.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "organisation_id", sa.String(64), sa.ForeignKey("buyer_organisations.id"), nullable=False
+    ),
+    sa.Column("bpp_id", sa.String(255), nullable=False),
+    sa.Column("bpp_uri", sa.String(2048), nullable=True),
+    sa.Column("provider_id", sa.String(255), nullable=False),
+    sa.Column("provider_name", sa.String(255), nullable=True),
+    sa.Column("domain", sa.String(64), nullable=False),
+    sa.Column("city_code", sa.String(16), nullable=False),
+    # The life cycle's phase (protocol.lifecycle.Phase): new, selected, initialized,
+    # confirmed, completed, cancelled; the whole OrderLifecycle as JSON beside it.
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("lifecycle", sa.JSON(), nullable=False),
+    # Beckn Order.status once confirmed (ACTIVE, COMPLETE, CANCELLED) and the seller's order id.
+    sa.Column("status", sa.String(16), nullable=True),
+    sa.Column("seller_order_id", sa.String(255), nullable=True),
+    sa.Column("fulfillment_id", sa.String(255), nullable=True),
+    sa.Column("fulfillment_type", sa.String(32), nullable=True),
+    sa.Column("fulfillment_state", sa.String(32), nullable=True),
+    # The request waiting for its callback: action, message id, since when, and whether it
+    # went out ("envoi", "envoyee") or was refused ("echec"); null when nothing is pending.
+    sa.Column("pending_action", sa.String(16), nullable=True),
+    sa.Column("pending_message_id", sa.String(64), nullable=True),
+    sa.Column("pending_since", UTCDateTime(), nullable=True),
+    sa.Column("dispatch", sa.String(16), nullable=True),
+    # The last refusal (NACK or a callback's ``error``): {action, code, message, path, source}.
+    sa.Column("last_error", sa.JSON(), nullable=True),
+    # What the client asked for (items, fulfilment, billing, payment), as accepted.
+    sa.Column("request", sa.JSON(), nullable=False),
+    # The seller's latest order document and quote, as received.
+    sa.Column("document", sa.JSON(), nullable=True),
+    sa.Column("quote", sa.JSON(), nullable=True),
+    sa.Column("tracking", sa.JSON(), nullable=True),
+    sa.Column("support", sa.JSON(), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=True),
+    sa.Column("total", sa.Numeric(14, 2), nullable=True),
+    sa.Column("billing", sa.JSON(), nullable=True),
+    sa.Column("payment_type", sa.String(32), nullable=True),
+    sa.Column("payment_net_days", sa.Integer(), nullable=True),
+    # Institutional purchasing (the tables behind delivery_site_id and cart_id: 0003).
+    sa.Column("purchase_order_number", sa.String(64), nullable=True),
+    sa.Column("delivery_site_id", sa.String(64), nullable=True),
+    sa.Column("cart_id", sa.String(64), nullable=True),
+    sa.Column("delivery_window_start", UTCDateTime(), nullable=True),
+    sa.Column("delivery_window_end", UTCDateTime(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("confirmed_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint(
+        "state IN ('new', 'selected', 'initialized', 'confirmed', 'completed', 'cancelled')",
+        name="state",
+    ),
+    sa.CheckConstraint("dispatch IN ('envoi', 'envoyee', 'echec')", name="dispatch"),
+)
+sa.Index("ix_buyer_orders_organisation", orders.c.organisation_id, orders.c.created_at)
+sa.Index("ix_buyer_orders_organisation_state", orders.c.organisation_id, orders.c.state)
+sa.Index("ix_buyer_orders_provider", orders.c.bpp_id, orders.c.provider_id)
+sa.Index("ix_buyer_orders_cart", orders.c.cart_id)
+
+order_lines = sa.Table(
+    "buyer_order_lines",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("buyer_orders.id"), nullable=False),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("item_id", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("unit", sa.String(16), nullable=True),
+    # From the seller's latest quote (null until a quote came): unit price, line amount, taxes.
+    sa.Column("unit_price", sa.Numeric(14, 4), nullable=True),
+    sa.Column("amount", sa.Numeric(14, 2), nullable=True),
+    sa.Column("taxable", sa.Boolean(), nullable=True),
+    sa.Column("tps", sa.Numeric(14, 2), nullable=True),
+    sa.Column("tvq", sa.Numeric(14, 2), nullable=True),
+    # Snapshot for the local-purchasing report: what the catalog said when the quote came.
+    sa.Column("certifications", sa.JSON(), nullable=True),
+    sa.Column("origin_region", sa.String(16), nullable=True),
+    sa.Column("producer", sa.String(255), nullable=True),
+    sa.Column("conservation", sa.String(16), nullable=True),
+    sa.UniqueConstraint("order_id", "item_id"),
+)
+
+order_events = sa.Table(
+    "buyer_order_events",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("buyer_orders.id"), nullable=False),
+    # request_sent, request_refused, request_failed, callback, callback_error, state_changed,
+    # fulfillment_changed, state_ignored
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(16), nullable=True),
+    sa.Column("message_id", sa.String(64), nullable=True),
+    sa.Column("callback_id", _ID, sa.ForeignKey("buyer_callbacks.id"), nullable=True),
+    sa.Column("state_from", sa.String(32), nullable=True),
+    sa.Column("state_to", sa.String(32), nullable=True),
+    sa.Column("detail", sa.JSON(), nullable=True),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+)
+sa.Index("ix_buyer_order_events_order", order_events.c.order_id, order_events.c.id)
+
+# The organisations' webhook subscriptions (owner_id = organisation id): order events pushed to
+# the buyer's own system; see reseau_poles.node.webhooks.
+webhooks = webhook_table(metadata, "buyer")
