@@ -45,7 +45,7 @@ def context_ids(body: bytes) -> tuple[str | None, str | None]:
     """``(transaction_id, message_id)`` of a message body, or ``None`` where unreadable."""
     try:
         context = json.loads(body).get("context")
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
         return None, None
     if not isinstance(context, dict):
         return None, None

@@ -7,7 +7,8 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
 2. :meth:`~Inbound.verify_signature` – ``Authorization`` against the signer's key found
    through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or the older
    ``Proxy-Authorization``) when present or required;
-3. :meth:`~Inbound.decode` – JSON with a ``context`` object;
+3. :meth:`~Inbound.decode` – JSON with a ``context`` object, refused when its shape is
+   hostile (duplicate members, nesting, huge strings or arrays: :mod:`.jsonguard`);
 4. :meth:`~Inbound.check_signer` – the ``Authorization`` signer is ``context.bap_id`` for a
    request, ``context.bpp_id`` for a callback (``on_*``);
 5. :meth:`~Inbound.guard_replay` – a ``(subscriber_id, message_id, action)`` seen inside its
@@ -23,7 +24,6 @@ path for a bad message; 413 for an oversized body. The refusing role picks the e
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +51,7 @@ from ..protocol.signing import (
     verify_signature,
 )
 from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
+from .jsonguard import JsonShapeError, loads_guarded
 from .lookup import RegistryError, RegistryLookup, SubscriberRecord
 from .replay import ReplayGuard, replay_key
 from .settings import NetworkSettings
@@ -248,7 +249,9 @@ class Inbound:
         """Step 3: JSON object with a ``context`` whose ``action`` is the URL's and which
         carries a ``message_id`` (needed by the replay guard)."""
         try:
-            payload = json.loads(body)
+            payload = loads_guarded(body)
+        except JsonShapeError as exc:
+            raise self._bad_request(exc.message, exc.path) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise self._bad_request(f"corps illisible (JSON invalide) : {exc}", "$") from None
         if not isinstance(payload, dict):

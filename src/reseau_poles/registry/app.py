@@ -111,6 +111,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(public)
-    app.state.operator_auth = OperatorAuth(settings.operators, skew=settings.clock_skew_seconds)
+    app.state.operator_auth = OperatorAuth(
+        settings.operators,
+        skew=settings.clock_skew_seconds,
+        max_body_bytes=settings.max_body_bytes,
+    )
     app.include_router(make_admin_router())
     return app

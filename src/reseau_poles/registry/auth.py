@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from reseau_poles.protocol.errors import ErrorCode, SignatureError
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
 from reseau_poles.protocol.signing import AUTHORIZATION, parse_header, verify
 
+from .service import RegistryError
 from .settings import OperatorKey
 
 WWW_AUTHENTICATE = 'Signature realm="reseau-poles-registre",headers="(created) (expires) digest"'
@@ -43,13 +44,16 @@ class ReplayGuard:
 
 
 class OperatorAuth:
-    def __init__(self, operators: list[OperatorKey], *, skew: float) -> None:
+    def __init__(
+        self, operators: list[OperatorKey], *, skew: float, max_body_bytes: int = 65_536
+    ) -> None:
         self._keys = {(op.operator_id, op.key_id): op for op in operators}
         self._skew = skew
+        self._max_body_bytes = max_body_bytes
         self._replays = ReplayGuard()
 
     async def __call__(self, request: Request) -> Operator:
-        body = await request.body()
+        body = await self._read(request)
         try:
             header = parse_header(request.headers.get(AUTHORIZATION))
         except SignatureError as exc:
@@ -75,6 +79,30 @@ class OperatorAuth:
         ):
             raise self._refuse("replayed", "cette signature a déjà servi : signez chaque requête")
         return Operator(operator.operator_id, operator.key_id)
+
+    async def _read(self, request: Request) -> bytes:
+        """The body, never more than the registry's limit (413 before any signature work)."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body_bytes:
+            raise self._too_large()
+        size = 0
+        chunks: list[bytes] = []
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        request._body = body  # the route reads the same bytes again (Starlette's cache)
+        return body
+
+    def _too_large(self) -> ProtocolError:
+        return RegistryError(
+            f"corps trop long (> {self._max_body_bytes} octets)",
+            code=ErrorCode.REGISTRY_INVALID_REQUEST,
+            path="$",
+            status=413,
+        )
 
     @staticmethod
     def _refuse(reason: str, message: str) -> SignatureError:

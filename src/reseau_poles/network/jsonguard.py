@@ -1,0 +1,147 @@
+"""JSON read defensively: what a signed body may look like before any route sees it.
+
+A valid signature says who sent a message, not that it is reasonable: a registered but
+hostile (or buggy) participant can sign a JSON bomb. Under the body size limit, these are
+still refused here, with the JSON path at fault:
+
+* nesting deeper than ``max_depth`` (Python's parser would otherwise raise ``RecursionError``
+  around 1,000 levels, and every recursive walk after it too);
+* a string longer than ``max_string`` characters (keys included);
+* an array longer than ``max_array`` elements;
+* a member name twice in one object: parsers disagree on which copy wins (Python keeps the
+  last, others the first), so a message with two ``context`` members could be verified on
+  one reading and acted upon on another.
+
+Beckn messages are shallow (a catalogue is about 12 levels deep) and a seller's
+``on_search`` is bounded by its own item limit; the defaults leave a wide margin.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_DEPTH = 64
+MAX_STRING = 100_000
+MAX_ARRAY = 10_000
+
+
+class JsonShapeError(ValueError):
+    """The body is JSON but not an acceptable one; ``path`` says where."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+class _DuplicateMember(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for name, _value in pairs:
+            if name in seen:
+                raise _DuplicateMember(name)
+            seen.add(name)
+    return result
+
+
+def loads_guarded(
+    body: bytes | str,
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_string: int = MAX_STRING,
+    max_array: int = MAX_ARRAY,
+) -> Any:
+    """``json.loads`` that refuses duplicate members, excessive nesting, huge strings and
+    huge arrays with :class:`JsonShapeError`; malformed JSON still raises ``ValueError``."""
+    try:
+        value = json.loads(body, object_pairs_hook=_unique_members)
+    except _DuplicateMember as exc:
+        raise JsonShapeError(
+            f"membre JSON en double : {exc.name[:80]!r} (ambigu, refusé)", "$"
+        ) from None
+    except RecursionError:
+        raise JsonShapeError(f"JSON trop imbriqué (plus de {max_depth} niveaux)", "$") from None
+    check_shape(value, max_depth=max_depth, max_string=max_string, max_array=max_array)
+    return value
+
+
+def check_shape(
+    value: Any,
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_string: int = MAX_STRING,
+    max_array: int = MAX_ARRAY,
+) -> None:
+    """Raise :class:`JsonShapeError` at the first excess in ``value``. Recursion stops at
+    ``max_depth``, so it never goes deep; the path is built only on the way out of an error."""
+    try:
+        _walk(value, max_depth, max_string, max_array)
+    except _Excess as exc:
+        message = exc.message or f"JSON trop imbriqué (plus de {max_depth} niveaux)"
+        raise JsonShapeError(message, _render(tuple(reversed(exc.path)))) from None
+
+
+class _Excess(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.path: list[str | int] = []
+
+
+def _walk(item: Any, depth: int, max_string: int, max_array: int) -> None:
+    if depth <= 0:
+        raise _Excess("")  # too deep: check_shape names the limit
+    if isinstance(item, dict):
+        for name, member in item.items():
+            if len(name) > max_string:
+                raise _Excess(f"nom de membre trop long ({len(name)} caractères)")
+            kind = type(member)
+            if kind is str:
+                if len(member) > max_string:
+                    error = _Excess(
+                        f"chaîne trop longue ({len(member)} caractères, limite {max_string})"
+                    )
+                    error.path.append(name)
+                    raise error
+            elif kind is dict or kind is list:
+                try:
+                    _walk(member, depth - 1, max_string, max_array)
+                except _Excess as exc:
+                    exc.path.append(name)
+                    raise
+    elif isinstance(item, list):
+        if len(item) > max_array:
+            raise _Excess(f"tableau trop long ({len(item)} éléments, limite {max_array})")
+        for index, member in enumerate(item):
+            kind = type(member)
+            if kind is str:
+                if len(member) > max_string:
+                    error = _Excess(
+                        f"chaîne trop longue ({len(member)} caractères, limite {max_string})"
+                    )
+                    error.path.append(index)
+                    raise error
+            elif kind is dict or kind is list:
+                try:
+                    _walk(member, depth - 1, max_string, max_array)
+                except _Excess as exc:
+                    exc.path.append(index)
+                    raise
+    elif isinstance(item, str) and len(item) > max_string:
+        raise _Excess(f"chaîne trop longue ({len(item)} caractères, limite {max_string})")
+
+
+def _render(path: tuple[str | int, ...]) -> str:
+    if not path:
+        return "$"
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text[:300]
