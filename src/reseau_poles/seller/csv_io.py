@@ -310,6 +310,8 @@ class CsvRow:
 
     line: int
     values: dict[str, Any]
+    # Fields whose cell could not be read (already reported).
+    failed: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -386,6 +388,7 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
                 )
                 continue
             values: dict[str, Any] = {}
+            failed: set[str] = set()
             for name, cell in zip(names, cells, strict=False):
                 if name is None:
                     continue
@@ -399,6 +402,7 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
                     values[fieldname] = parser(cell) if parser else cell
                 except CellError as exc:
                     parsed.errors.append(RowError(line, name, str(exc)))
+                    failed.add(fieldname)
             for name in names[len(cells) :]:
                 if name is not None:  # a short line: the missing cells are empty
                     values[BY_NAME[name].field] = _EMPTY.get(BY_NAME[name].field)
@@ -412,47 +416,59 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
                 )
                 continue
             seen[sku] = line
-            parsed.rows.append(CsvRow(line, values))
+            parsed.rows.append(CsvRow(line, values, frozenset(failed)))
     except csv.Error as exc:
         parsed.errors.append(RowError(reader.line_num, None, f"CSV illisible : {exc}"))
     return parsed
 
 
-def build_item(row: CsvRow, stored: ItemIn | None) -> tuple[ItemIn | None, list[RowError]]:
-    """The row's product: the stored one (if any) with the row's cells over it."""
+def build_item(
+    row: CsvRow, stored: ItemIn | None, categories: Mapping[str, str] | None = None
+) -> tuple[ItemIn | None, list[RowError]]:
+    """The row's product: the stored one (if any) with the row's cells over it. Without a
+    ``categorie_code``, a category takes the code the pôle already uses for that name
+    (``categories``), else one made from the name."""
     values = dict(row.values)
     if values.get("stock") is None:
         values.pop("stock", None)
+    errors: list[RowError] = []
     if stored is None:
-        missing = [
-            name for name in REQUIRED_FOR_NEW if values.get(BY_NAME[name].field) in (None, "")
+        errors = [
+            RowError(row.line, name, "valeur requise pour un nouveau produit")
+            for name in REQUIRED_FOR_NEW
+            if values.get(BY_NAME[name].field) in (None, "")
+            and BY_NAME[name].field not in row.failed
         ]
-        if missing:
-            return None, [
-                RowError(row.line, name, "valeur requise pour un nouveau produit")
-                for name in missing
-            ]
         base: dict[str, Any] = {}
     else:
         base = stored.model_dump()
-    if values.get("category_id") is None and values.get("category_name"):
-        if stored is None or values["category_name"] != stored.category_name:
-            values["category_id"] = slug(values["category_name"])
-        else:
+    name = values.get("category_name")
+    if values.get("category_id") is None and name:
+        if stored is not None and name == stored.category_name:
             values["category_id"] = stored.category_id
+        else:
+            values["category_id"] = (categories or {}).get(name) or slug(name)
     merged = {**base, **values}
     merged = {
         key: value for key, value in merged.items() if value is not None or key not in _DEFAULTED
     }
     try:
-        return ItemIn.model_validate(merged), []
+        item = ItemIn.model_validate(merged)
     except ValidationError as exc:
-        errors = []
+        reported = {error.column for error in errors}
         for error in exc.errors():
             loc = error.get("loc", ())
-            column = BY_FIELD[str(loc[0])].name if loc and str(loc[0]) in BY_FIELD else None
+            field_name = str(loc[0]) if loc else ""
+            if field_name in row.failed:
+                continue  # its cell's error is already in the report
+            column = BY_FIELD[field_name].name if field_name in BY_FIELD else None
+            if column in reported:
+                continue
             errors.append(RowError(row.line, column, error_message(error)))
+        if any(error.column == "categorie" for error in errors):  # its code follows from it
+            errors = [error for error in errors if error.column != "categorie_code"]
         return None, errors
+    return (None, errors) if errors or row.failed else (item, [])
 
 
 # Fields whose empty cell means "the default" (or "required": the model says so), not "none".
@@ -529,12 +545,16 @@ def import_csv(
             stored = mg.items_by_sku(
                 session, provider_id, (row.values["sku"] for row in parsed.rows)
             )
+            categories = mg.category_codes(session, provider_id)
             ready: list[tuple[ItemIn, bool, bool]] = []
             for done, row in enumerate(parsed.rows, start=1):
                 found = stored.get(row.values["sku"])
-                item, errors = build_item(row, mg.item_in_from_row(found) if found else None)
+                item, errors = build_item(
+                    row, mg.item_in_from_row(found) if found else None, categories
+                )
                 report.errors.extend(errors)
                 if item is not None:
+                    categories.setdefault(item.category_name, item.category_id)
                     keep_stock = found is not None and row.values.get("stock") is None
                     ready.append((item, found is None, keep_stock))
                 if progress is not None and (done % 50 == 0 or done == total):

@@ -261,6 +261,19 @@ def all_items(session: Any, provider_id: str, *, active: bool | None = True) -> 
     return list(session.execute(query.order_by(items.c.sku)).mappings())
 
 
+def category_codes(session: Any, provider_id: str) -> dict[str, str]:
+    """The category code the provider uses for each category name."""
+    return {
+        name: code
+        for name, code in session.execute(
+            select(items.c.category_name, items.c.category_id)
+            .where(items.c.provider_id == provider_id)
+            .distinct()
+            .order_by(items.c.category_name, items.c.category_id)
+        ).all()
+    }
+
+
 def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 

@@ -1,0 +1,332 @@
+"""CSV import and export of a pôle's products: the sample catalogue, row-by-row errors with
+nothing written, re-import by SKU, the HTTP endpoints, and the round trip (hypothesis)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+
+from reseau_poles.protocol.profile import Certification, Conservation, Region, Unit
+from reseau_poles.seller import management as mg
+from reseau_poles.seller import repository as repo
+from reseau_poles.seller.app import migrate
+from reseau_poles.seller.csv_io import (
+    build_item,
+    export_csv,
+    format_season,
+    import_csv,
+    items_to_csv,
+    parse_csv,
+    parse_decimal,
+    parse_season,
+)
+from reseau_poles.seller.schemas import ItemIn
+from reseau_poles.seller.tables import items, stock
+from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
+
+from .support import CAPITALE, CHIPS, ESTRIE, SYRUP, load_catalog
+from .test_api import Management, api, error_of  # noqa: F401  (fixture)
+
+SAMPLE = Path(__file__).parents[2] / "seller_node" / "exemples" / "catalogue.csv"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    load_catalog(engine)
+    yield engine
+    engine.dispose()
+
+
+def snapshot(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every item and stock row, to check that a refused import wrote nothing."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(items, stock.c.quantity)
+            .join(stock, stock.c.item_id == items.c.id)
+            .order_by(items.c.id)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def stored(engine: Engine, sku: str, provider_id: str = CAPITALE) -> ItemIn:
+    with read_session(make_session_factory(engine)) as session:
+        row = mg.item(session, provider_id, sku)
+        assert row is not None
+        return mg.item_in_from_row(row)
+
+
+def test_sample_catalogue_imports_and_round_trips(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    data = SAMPLE.read_bytes()
+    report = import_csv(factory, CAPITALE, data)
+    assert report.errors == [] and report.written
+    # The sample has 28 products; the syrup and the curds were already in the pôle's catalog.
+    assert (report.rows, report.created, report.updated) == (28, 26, 2)
+    apples = stored(engine, "pommes-cortland-18kg")
+    assert apples.unit == Unit.CAISSE and apples.pack_size == 18
+    assert apples.season_months == [1, 2, 3, 9, 10, 11, 12]  # 9-3: across the new year
+    assert stored(engine, "sirop-erable-4l").origin_region == "QC-12"  # by its name
+    assert stored(engine, "fraises-4l").season_months == [6, 7]  # juin-juillet
+    potatoes = stored(engine, "pommes-de-terre-jaunes-22kg")
+    assert potatoes.pack_size == Decimal("22.7") and potatoes.price == Decimal("21.00")
+    syrup = stored(engine, SYRUP)
+    assert syrup.price == Decimal("12.50") and syrup.stock == 240
+    assert syrup.category_id == "produits-erable"  # the code the pôle already used
+    assert stored(engine, "sirop-erable-4l").category_id == "produits-erable"
+    assert stored(engine, "miel-trefle-3kg").category_id == "miel"
+    pies = stored(engine, "tourtiere-6")
+    assert pies.taxable and pies.conservation == Conservation.CONGELE
+    # Export, then re-import: nothing changes, and the second export is the same file.
+    with read_session(factory) as session:
+        first = export_csv(session, CAPITALE, delimiter=";")
+    before = snapshot(engine)
+    again = import_csv(factory, CAPITALE, first.encode())
+    assert again.errors == [] and (again.created, again.updated) == (0, 29)
+    after = snapshot(engine)
+    assert [row[:-3] + row[-1:] for row in after] == [row[:-3] + row[-1:] for row in before]
+    with read_session(factory) as session:
+        assert export_csv(session, CAPITALE, delimiter=";") == first
+        assert export_csv(session, ESTRIE).count("\n") == 2  # the other pôle: untouched
+
+
+BAD = """sku,nom,categorie,prix,unite,taxable,saison,stock,region_origine,certifications
+ok-1,Bon produit,Fruits,"3,50",kg,oui,6-9,10,QC-05,aliments_du_quebec
+bad-price,Prix négatif,Fruits,-2,kg,non,,5,,
+bad-unit,Unité inconnue,Fruits,2,boisseau,non,,5,,
+bad-many,Plusieurs erreurs,Fruits,"1,234.50",kg,peut-être,13,-1,Atlantide,bio-ish
+,Sans SKU,Fruits,2,kg,non,,1,,
+ok-1,Doublon,Fruits,2,kg,non,,1,,
+no-name,,Fruits,2,kg,non,,1,,
+"""
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_written(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    before = snapshot(engine)
+    report = import_csv(factory, CAPITALE, BAD)
+    assert not report.written
+    found = {(e.row, e.column) for e in report.errors}
+    assert found == {
+        (3, "prix"),
+        (4, "unite"),
+        (5, "prix"),
+        (5, "taxable"),
+        (5, "saison"),
+        (5, "region_origine"),
+        (5, "certifications"),
+        (5, "stock"),
+        (6, "sku"),
+        (7, "sku"),
+        (8, "nom"),
+    }, report.errors
+    messages = {(e.row, e.column): e.message for e in report.errors}
+    assert messages[(3, "prix")] == "doit être au moins 0"
+    assert "ambigu" in messages[(5, "prix")]
+    assert "déjà à la ligne 2" in messages[(7, "sku")]
+    assert messages[(8, "nom")] == "valeur requise pour un nouveau produit"
+    assert [e.row for e in report.errors] == sorted(e.row for e in report.errors)
+    assert snapshot(engine) == before
+    with read_session(factory) as session:
+        assert mg.item(session, CAPITALE, "ok-1") is None
+
+
+def test_header_and_encoding_errors(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    before = snapshot(engine)
+    cases: list[tuple[bytes | str, tuple[int, str | None]]] = [
+        (b"", (1, None)),
+        ("nom,prix\nA,1\n", (1, "sku")),
+        ("sku,nom,couleur\na,A,bleu\n", (1, "couleur")),
+        ("sku,nom,Nom\na,A,B\n", (1, "nom")),
+        (b"sku;nom;prix\n" + b"caf\xe9;Caf\xe9;3\n", (1, None)),
+        ('sku,nom,categorie,prix\na,"non fermé,Fruits,2\n', (2, None)),
+        ("sku,nom,categorie,prix\na,A,Fruits,2,en trop\n", (2, None)),
+    ]
+    for data, where in cases:
+        report = import_csv(factory, CAPITALE, data)
+        assert not report.written and report.errors, data
+        assert (report.errors[0].row, report.errors[0].column) == where, report.errors
+    assert "UTF-8" in import_csv(factory, CAPITALE, b"sku\n\xff\xfe\n").errors[0].message
+    unknown = import_csv(factory, "pole-inconnu", "sku,nom,categorie,prix\na,A,B,1\n")
+    assert not unknown.written and "inconnu" in unknown.errors[0].message
+    assert snapshot(engine) == before
+
+
+def test_reimport_updates_in_place_by_sku(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    # A BOM, semicolons, decimal commas, headers spelled as people do.
+    first = (
+        "\ufeffSKU;Nom;Catégorie;Prix;Format;Unité;Stock\nmiel-3kg;Miel 3 kg;Miel;45,00;3;kg;20\n"
+    )
+    report = import_csv(factory, CAPITALE, first.encode("utf-8"))
+    assert report.errors == [] and (report.created, report.updated) == (1, 0)
+    honey = stored(engine, "miel-3kg")
+    assert (honey.price, honey.stock, honey.category_id) == (Decimal("45.00"), 20, "miel")
+    # Some orders come in: the stock moves on its own.
+    with write_session(factory) as session:
+        assert repo.take_stock(session, mg.item(session, CAPITALE, "miel-3kg")["id"], 5)
+    # A price list: only sku and prix. Everything else stays, the stock too.
+    prices = "sku,prix\nmiel-3kg,47.5\n" + f"{SYRUP},13\n"
+    report = import_csv(factory, CAPITALE, prices)
+    assert report.errors == [] and (report.created, report.updated) == (0, 2)
+    honey = stored(engine, "miel-3kg")
+    assert honey.price == Decimal("47.50") and honey.stock == 15 and honey.name == "Miel 3 kg"
+    assert stored(engine, SYRUP).producer == "Érablière du Rang 4"
+    # An inventory count: stock set; an empty stock cell leaves it alone.
+    counted = f"sku,stock\nmiel-3kg,30\n{CHIPS},\n"
+    assert import_csv(factory, CAPITALE, counted).errors == []
+    assert stored(engine, "miel-3kg").stock == 30 and stored(engine, CHIPS).stock == 50
+    # A new SKU in a file without nom/categorie/prix: refused, and nothing of the file written.
+    mixed = "sku,stock\nmiel-3kg,99\nnouveau,1\n"
+    report = import_csv(factory, CAPITALE, mixed)
+    assert {(e.row, e.column) for e in report.errors} == {
+        (3, "nom"),
+        (3, "categorie"),
+        (3, "prix"),
+    }
+    assert stored(engine, "miel-3kg").stock == 30
+    # Dry run: validated, counted, not written.
+    report = import_csv(factory, CAPITALE, "sku,prix\nmiel-3kg,1\n", dry_run=True)
+    assert report.errors == [] and report.updated == 1 and not report.written
+    assert stored(engine, "miel-3kg").price == Decimal("47.50")
+    # A withdrawn product comes back when re-imported.
+    with write_session(factory) as session:
+        assert mg.deactivate_item(session, CAPITALE, "miel-3kg")
+    assert import_csv(factory, CAPITALE, "sku,prix\nmiel-3kg,48\n").errors == []
+    with read_session(factory) as session:
+        assert mg.item(session, CAPITALE, "miel-3kg")["active"] is True
+
+
+def test_http_import_and_export(api: Management) -> None:  # noqa: F811
+    base = f"/api/providers/{CAPITALE}/products"
+    csv_headers = {"Content-Type": "text/csv; charset=utf-8"}
+    done = api.call("POST", f"{base}/import", content=SAMPLE.read_bytes(), headers=csv_headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["report"]["created"] == 26 and done.json()["report"]["written"]
+    refused = api.call("POST", f"{base}/import", content=BAD.encode(), headers=csv_headers)
+    error = error_of(refused, 400)
+    assert error["code"] == "csv_invalide" and error["path"] == "ligne 3.prix"
+    report = refused.json()["report"]
+    assert not report["written"] and len(report["errors"]) == 11
+    assert report["errors"][0] == {"row": 3, "column": "prix", "message": "doit être au moins 0"}
+    assert api.call("GET", f"{base}/ok-1").status_code == 404
+    wrong_type = api.call(
+        "POST", f"{base}/import", content=b"{}", headers={"Content-Type": "application/json"}
+    )
+    assert error_of(wrong_type, 415)["path"] == "headers.Content-Type"
+    foreign = api.call(
+        "POST",
+        f"{base}/import",
+        content=SAMPLE.read_bytes(),
+        headers=csv_headers,
+        key=api.other_key,
+    )
+    assert error_of(foreign, 403)["code"] == "acces_refuse"
+    dry = api.call("POST", f"{base}/import?dry_run=true", content=b"sku,prix\nfraises-4l,99\n")
+    assert dry.status_code == 200 and not dry.json()["report"]["written"]
+    exported = api.call("GET", f"{base}/export")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.startswith("sku,nom,description,")
+    assert (
+        'fraises-4l,"Fraises du Québec, panier de 4 L",' in exported.text
+        and ",16.00," in exported.text
+    )
+    semicolons = api.call("GET", f"{base}/export", params={"delimiter": ";"})
+    assert ";16,00;" in semicolons.text
+    assert error_of(api.call("GET", f"{base}/export", params={"delimiter": "|"}), 400)
+    again = api.call("POST", f"{base}/import", content=semicolons.content, headers=csv_headers)
+    assert again.status_code == 200 and again.json()["report"]["updated"] == 29
+    assert api.call("GET", f"{base}/export").text == exported.text
+
+
+# --- cells and the round trip (no database) -------------------------------------------------
+
+
+def test_cells() -> None:
+    assert parse_decimal("3,50") == parse_decimal("3.50 $") == Decimal("3.50")
+    assert parse_decimal("1\u202f234,5") == Decimal("1234.5")
+    assert parse_season("novembre-février") == [1, 2, 11, 12]
+    assert parse_season("5|6|9") == [5, 6, 9]
+    assert format_season([1, 2, 3, 7, 11, 12]) == "1-3|7|11-12"
+
+
+@given(st.lists(st.integers(1, 12), min_size=1, unique=True))
+def test_season_round_trip(months: list[int]) -> None:
+    assert parse_season(format_season(months)) == sorted(months)
+
+
+_TEXT = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc"))
+        | st.sampled_from(["\n", ";", ",", '"', "|", "é", "$"]),
+        min_size=1,
+        max_size=30,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+_CODE = st.from_regex(r"[A-Za-z0-9._-]{1,24}", fullmatch=True)
+
+
+@st.composite
+def products(draw: st.DrawFn) -> ItemIn:
+    minimum = draw(st.integers(1, 500))
+    return ItemIn(
+        sku=draw(_CODE),
+        name=draw(_TEXT),
+        short_desc=draw(st.none() | _TEXT),
+        long_desc=draw(st.none() | _TEXT),
+        name_en=draw(st.none() | _TEXT),
+        short_desc_en=draw(st.none() | _TEXT),
+        category_id=draw(_CODE),
+        category_name=draw(_TEXT),
+        unit=draw(st.sampled_from(Unit)),
+        pack_size=draw(st.decimals(Decimal("0.001"), Decimal("999999"), places=3)),
+        price=draw(st.decimals(Decimal(0), Decimal("9999999"), places=2)),
+        minimum_quantity=minimum,
+        maximum_quantity=draw(st.none() | st.integers(minimum, 10_000)),
+        taxable=draw(st.booleans()),
+        certifications=draw(st.lists(st.sampled_from(Certification), unique=True, max_size=3)),
+        conservation=draw(st.sampled_from(Conservation)),
+        producer=draw(st.none() | _TEXT),
+        origin_region=draw(st.none() | st.sampled_from([r.value for r in Region])),
+        season_months=draw(st.none() | st.lists(st.integers(1, 12), min_size=1, unique=True)),
+        image_url=draw(st.none() | _CODE.map(lambda c: f"https://exemple.ca/{c}.jpg")),
+        stock=draw(st.integers(0, 1_000_000)),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(products(), max_size=6, unique_by=lambda item: item.sku),
+    st.sampled_from([",", ";"]),
+    st.booleans(),
+)
+def test_export_reimports_identically(catalog: list[ItemIn], delimiter: str, bom: bool) -> None:
+    text = items_to_csv(catalog, delimiter=delimiter, bom=bom)
+    parsed = parse_csv(text.encode("utf-8"))
+    assert parsed.errors == [] and parsed.delimiter == delimiter
+    back = []
+    for row in parsed.rows:
+        item, errors = build_item(row, None)
+        assert errors == [] and item is not None
+        back.append(item)
+    assert back == catalog
+    assert items_to_csv(back, delimiter=delimiter, bom=bom) == text
+
+
+def test_sample_file_is_valid_without_a_database() -> None:
+    parsed = parse_csv(SAMPLE.read_bytes())
+    assert parsed.errors == [] and parsed.delimiter == ";" and len(parsed.rows) == 28
+    built = [build_item(row, None) for row in parsed.rows]
+    assert all(item is not None and not errors for item, errors in built)
