@@ -7,22 +7,78 @@ Protocol tools (keys, sign, verify, schemas) live here; each role adds its own c
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
-from .protocol import signing
-from .protocol.errors import KeyFormatError
-from .protocol.keys import KeyFiles, SubscriberKeys, read_private_key_file
+# `--help` must stay fast: nothing here imports FastAPI, SQLAlchemy or the roles' packages.
+# Each command imports what it needs when it runs; each role's commands are loaded only when
+# the role is named on the command line (tests/test_cli_speed.py keeps us honest).
+
+# Each role contributes `reseau_poles.<role>.cli:app`, loaded when the role is named.
+_ROLES = {
+    "registry": "Registre : qui est sur le réseau, avec ses clés ; administration par l'opérateur.",
+    "gateway": "Passerelle : diffuse les recherches signées aux nœuds vendeurs.",
+    "seller": "Nœud vendeur : catalogue, stocks et commandes d'un ou de plusieurs pôles.",
+    "buyer": "Nœud acheteur : recherche, commandes et suivi pour les applications et institutions.",
+}
+_ROLES_PANEL = "Rôles du réseau"
+
+
+class _LazyRoles(TyperGroup):
+    """The top-level group: a role's commands are imported only when that role is used.
+
+    Listing the commands (``reseau-poles --help``) shows a stand-in for each role, made
+    from ``_ROLES``; naming a role imports its ``cli`` module and hands over its group."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(r for r in _ROLES if r not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in _ROLES:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:
+            stand_in = TyperGroup(name=cmd_name, help=_ROLES[cmd_name])
+            stand_in.rich_help_panel = _ROLES_PANEL  # type: ignore[attr-defined]
+            return stand_in
+        try:
+            module = importlib.import_module(f"reseau_poles.{cmd_name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"reseau_poles.{cmd_name}", f"reseau_poles.{cmd_name}.cli"):
+                raise
+            return None
+        command = typer.main.get_group(module.app)
+        command.name = cmd_name
+        command.help = _ROLES[cmd_name]
+        command.rich_help_panel = _ROLES_PANEL  # type: ignore[attr-defined]
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="reseau-poles",
-    help="Réseau Pôles — réseau ouvert (Beckn 1.1) des pôles logistiques agroalimentaires du Québec.",
+    cls=_LazyRoles,
+    help=(
+        "Réseau Pôles — réseau ouvert (Beckn 1.1) des pôles logistiques agroalimentaires "
+        "du Québec.\n\n"
+        "Chaque rôle a ses commandes (reseau-poles registry --help …) ; les outils du protocole "
+        "(clés, signatures, schémas, OpenAPI) servent à tous."
+    ),
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -32,27 +88,21 @@ keys_app = typer.Typer(
 schemas_app = typer.Typer(
     help="Schémas JSON des messages, générés à partir des modèles.", no_args_is_help=True
 )
+openapi_app = typer.Typer(
+    help="Documents OpenAPI de chaque rôle (registre, passerelle, nœuds vendeur et acheteur).",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(openapi_app, name="openapi")
 
 out = Console()
 err = Console(stderr=True)
 
-# Each role contributes `reseau_poles.<role>.cli:app`, mounted when the role exists.
-_ROLES = {
-    "registry": "Registre : qui est sur le réseau, avec ses clés.",
-    "gateway": "Passerelle : diffuse les recherches aux nœuds vendeurs.",
-    "seller": "Nœud vendeur : catalogue, stocks et commandes d'un ou de plusieurs pôles.",
-    "buyer": "Nœud acheteur : recherche, commandes et suivi pour les applications et institutions.",
-}
-for _role, _help in _ROLES.items():
-    if (
-        importlib.util.find_spec(f"reseau_poles.{_role}") is not None
-        and importlib.util.find_spec(f"reseau_poles.{_role}.cli") is not None
-    ):
-        app.add_typer(
-            importlib.import_module(f"reseau_poles.{_role}.cli").app, name=_role, help=_help
-        )
+# Defaults shown by `sign --help` and `verify --help`, written here so that the help does not
+# load the cryptography; tests/test_cli_speed.py checks they are those of protocol.signing.
+DEFAULT_TTL_SECONDS = 30
+DEFAULT_SKEW_SECONDS = 5.0
 
 
 def _read_body(body_file: Path | None) -> bytes:
@@ -80,6 +130,8 @@ def keys_generate(
     force: Annotated[bool, typer.Option(help="Remplacer des clés existantes.")] = False,
 ) -> None:
     """Crée une paire de clés de signature et une de chiffrement, et affiche les clés publiques."""
+    from .protocol.keys import KeyFiles, SubscriberKeys
+
     keys = SubscriberKeys.generate(subscriber_id, key_id)
     try:
         KeyFiles(out_dir).write(keys, overwrite=force)
@@ -107,15 +159,17 @@ def sign(
     expires: Annotated[
         int | None, typer.Option(help="Horodatage Unix d'expiration (created + ttl par défaut).")
     ] = None,
-    ttl: Annotated[
-        int, typer.Option(help="Durée de validité en secondes.")
-    ] = signing.DEFAULT_TTL_SECONDS,
+    ttl: Annotated[int, typer.Option(help="Durée de validité en secondes.")] = DEFAULT_TTL_SECONDS,
     body_file: Annotated[
         Path | None,
         typer.Option("--body", help="Lire le corps dans ce fichier plutôt que sur stdin."),
     ] = None,
 ) -> None:
     """Signe un corps (lu tel quel, octet pour octet) et affiche la valeur de l'en-tête Authorization."""
+    from .protocol import signing
+    from .protocol.errors import KeyFormatError
+    from .protocol.keys import read_private_key_file
+
     try:
         key = read_private_key_file(private_key)
         signer = signing.Signer(subscriber_id, key_id, key, default_ttl=ttl)
@@ -137,7 +191,7 @@ def verify(
     ] = None,
     skew: Annotated[
         float, typer.Option(help="Tolérance d'horloge en secondes.")
-    ] = signing.DEFAULT_SKEW_SECONDS,
+    ] = DEFAULT_SKEW_SECONDS,
     body_file: Annotated[
         Path | None,
         typer.Option("--body", help="Lire le corps dans ce fichier plutôt que sur stdin."),
@@ -149,6 +203,8 @@ def verify(
     (digest_mismatch, signature_mismatch, expired, created_in_future, algorithm_mismatch,
     malformed …).
     """
+    from .protocol import signing
+
     if public_key.startswith("@"):
         try:
             public_key = Path(public_key[1:]).read_text("ascii").strip()
@@ -198,6 +254,47 @@ def schemas_check(
         err.print("Schémas à régénérer (make schemas) : " + ", ".join(drift))
         raise typer.Exit(1)
     out.print("Schémas à jour.")
+
+
+@openapi_app.command("export")
+def openapi_export(
+    folder: Annotated[Path, typer.Option("--dir", help="Dossier de sortie.")] = Path("openapi"),
+) -> None:
+    """Écrit le document OpenAPI de chaque rôle (registry.json, gateway.json, seller.json,
+    buyer.json), avec les exemples des appels principaux.
+
+    Chaque application est construite sur une base SQLite jetable, sans réseau."""
+    from .openapi_export import generate, write_documents
+
+    written = write_documents(folder)
+    out.print(f"{len(written)} documents OpenAPI écrits dans {folder}")
+    for example in generate().unplaced:
+        err.print(
+            f"[yellow]Exemple non placé[/] (route absente) : {example.role} "
+            f"{example.method.upper()} {example.path}",
+            highlight=False,
+        )
+
+
+@openapi_app.command("check")
+def openapi_check(
+    folder: Annotated[Path, typer.Option("--dir", help="Dossier des documents publiés.")] = Path(
+        "openapi"
+    ),
+) -> None:
+    """Vérifie que les documents publiés correspondent aux applications (code 1 sinon)."""
+    from .openapi_export import REGENERATE, diff_documents
+
+    drift = diff_documents(folder)
+    if drift:
+        for name in drift:
+            err.print(f"différent : {folder / name}", highlight=False)
+        err.print(
+            f"Documents OpenAPI à régénérer : {REGENERATE} "
+            f"(ou reseau-poles openapi export --dir {folder}), puis commitez-les."
+        )
+        raise typer.Exit(1)
+    out.print("Documents OpenAPI à jour.")
 
 
 demo_app = typer.Typer(

@@ -1,0 +1,577 @@
+"""OpenAPI documents of each role, generated from the applications and kept in ``openapi/``.
+
+Each role's application is built with its own ``create_app`` on a throwaway SQLite database
+and a throwaway key folder (nothing listens, nothing is sent), and FastAPI's document is then
+completed here: examples for the main calls, the signature header of protocol calls, and a
+note saying how the file was made. The examples are placed by method and path *after* the
+document is generated, so the role packages need not carry them.
+
+``make openapi`` (``reseau-poles openapi export``) rewrites the folder;
+``reseau-poles openapi check`` and ``tests/test_openapi_drift.py`` fail when it drifts.
+The text is stable: sorted keys, no absolute path, no port, no random id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+ROLES: Final = ("registry", "gateway", "seller", "buyer")
+REGENERATE: Final = "make openapi"
+GENERATED_BY: Final = "reseau-poles openapi export (make openapi) — ne pas modifier à la main"
+KITS: Final = {
+    "registry": "registry/README.md",
+    "gateway": "gateway/README.md",
+    "seller": "seller_node/README.md",
+    "buyer": "buyer_node/README.md",
+}
+# Settings the documents must not depend on: the addresses below never reach a socket.
+_NOWHERE: Final = "http://registre.invalid"
+_PUBLIC_URL: Final = "http://noeud.invalid"
+
+
+def file_name(role: str) -> str:
+    return f"{role}.json"
+
+
+# --- building the applications ------------------------------------------------------------------
+
+
+def _build_registry(tmp: Path) -> Any:
+    from reseau_poles.registry.app import create_app
+    from reseau_poles.registry.settings import RegistrySettings
+
+    settings = RegistrySettings(
+        database_url=f"sqlite:///{tmp / 'registry.sqlite'}",
+        auto_migrate=False,
+        key_dir=tmp / "registry-keys",
+        public_url=_PUBLIC_URL,
+    )
+    return create_app(settings)
+
+
+def _build_gateway(tmp: Path) -> Any:
+    from reseau_poles.gateway.app import create_app
+    from reseau_poles.gateway.settings import GatewaySettings
+
+    settings = GatewaySettings(
+        key_dir=tmp / "gateway-keys",
+        public_url=_PUBLIC_URL,
+        registry_url=_NOWHERE,
+        redis_url=None,
+        transcript_path=None,
+        log_level="WARNING",
+    )
+    return create_app(settings)
+
+
+def _build_seller(tmp: Path) -> Any:
+    from reseau_poles.seller.app import create_app
+    from reseau_poles.seller.settings import SellerSettings
+
+    settings = SellerSettings(
+        database_url=f"sqlite:///{tmp / 'seller.sqlite'}",
+        auto_migrate=False,
+        key_dir=tmp / "seller-keys",
+        public_url=_PUBLIC_URL,
+        registry_url=_NOWHERE,
+    )
+    return create_app(settings)
+
+
+def _build_buyer(tmp: Path) -> Any:
+    from reseau_poles.buyer.app import create_app
+    from reseau_poles.buyer.settings import BuyerSettings
+
+    settings = BuyerSettings(
+        database_url=f"sqlite:///{tmp / 'buyer.sqlite'}",
+        auto_migrate=False,
+        key_dir=tmp / "buyer-keys",
+        public_url=_PUBLIC_URL,
+        registry_url=_NOWHERE,
+    )
+    return create_app(settings)
+
+
+_BUILDERS: Final[dict[str, Callable[[Path], Any]]] = {
+    "registry": _build_registry,
+    "gateway": _build_gateway,
+    "seller": _build_seller,
+    "buyer": _build_buyer,
+}
+
+
+def _dispose(app: Any) -> None:
+    """Close the engine the application opened (its lifespan never ran)."""
+    for holder in (app.state, getattr(app.state, "service", None)):
+        engine = getattr(holder, "engine", None)
+        if engine is not None and hasattr(engine, "dispose"):
+            engine.dispose()
+
+
+@contextlib.contextmanager
+def _without_our_environment() -> Iterator[None]:
+    """The roles' settings read ``RESEAU_POLES_…`` variables: hide them while the
+    applications are built, so the documents are the same on every machine."""
+    saved = {name: value for name, value in os.environ.items() if name.startswith("RESEAU_POLES_")}
+    for name in saved:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def raw_document(role: str) -> dict[str, Any]:
+    """FastAPI's own document for ``role``, before we complete it."""
+    with (
+        _without_our_environment(),
+        tempfile.TemporaryDirectory(prefix="reseau-poles-openapi-") as tmp,
+    ):
+        app = _BUILDERS[role](Path(tmp))
+        try:
+            document = copy.deepcopy(app.openapi())
+        finally:
+            _dispose(app)
+        text = json.dumps(document, ensure_ascii=False)
+        if tmp in text:  # a setting leaked into the document: it would differ on each run
+            raise RuntimeError(f"le document OpenAPI de {role} contient un chemin temporaire")
+    return document
+
+
+# --- examples -----------------------------------------------------------------------------------
+
+# Fixed keys, so the examples give the same bytes on every machine (never use them for real).
+_EXAMPLE_SIGNING_SEED: Final = bytes(range(32))
+_EXAMPLE_ENCRYPTION_SECRET: Final = bytes(range(32, 64))
+
+
+def _example_keys() -> tuple[str, str]:
+    from nacl.public import PrivateKey
+    from nacl.signing import SigningKey
+
+    from reseau_poles.protocol.keys import b64encode
+
+    signing = SigningKey(_EXAMPLE_SIGNING_SEED).verify_key.encode()
+    encryption = PrivateKey(_EXAMPLE_ENCRYPTION_SECRET).public_key.encode()
+    return b64encode(signing), b64encode(encryption)
+
+
+def _beckn(action: str, summary: str) -> dict[str, Any]:
+    from reseau_poles.protocol.models.examples import example_json
+
+    return {"summary": summary, "value": example_json(action)}
+
+
+def _ack() -> dict[str, Any]:
+    return {
+        "summary": "ACK : message reçu et enregistré",
+        "value": {"message": {"ack": {"status": "ACK"}}},
+    }
+
+
+def _nack() -> dict[str, Any]:
+    from reseau_poles.protocol.models.examples import example_nack
+
+    return {
+        "summary": "NACK : le code d'erreur et le chemin JSON fautif",
+        "value": example_nack().model_dump(mode="json", exclude_none=True),
+    }
+
+
+def _api_error(code: str, message: str, path: str) -> dict[str, Any]:
+    return {
+        "summary": f"Erreur {code}",
+        "value": {"error": {"code": code, "message": message, "path": path}},
+    }
+
+
+def _subscribe_record() -> dict[str, Any]:
+    signing, encryption = _example_keys()
+    return {
+        "subscriber_id": "marche-quebec.example",
+        "url": "https://marche-quebec.example/beckn",
+        "type": "BPP",
+        "domains": ["PLA:ALIMENTS"],
+        "regions": ["QC-03", "QC-12"],
+        "country": "CAN",
+        "key_id": "cle-2026-11",
+        "signing_public_key": signing,
+        "encr_public_key": encryption,
+        "valid_from": "2026-11-26T00:00:00Z",
+        "valid_until": "2027-11-26T00:00:00Z",
+    }
+
+
+def _product() -> dict[str, Any]:
+    return {
+        "sku": "sirop-erable-540ml",
+        "name": "Sirop d'érable ambré, 540 ml",
+        "short_desc": "Sirop d'érable pur, goût riche, récolte du printemps",
+        "name_en": "Amber maple syrup, 540 ml",
+        "category_id": "produits-erable",
+        "category_name": "Produits de l'érable",
+        "unit": "unite",
+        "price": "9.75",
+        "minimum_quantity": 12,
+        "taxable": False,
+        "certifications": ["aliments_du_quebec", "biologique_canada"],
+        "conservation": "ambiant",
+        "producer": "Érablière du Rang 4",
+        "origin_region": "QC-12",
+        "stock": 480,
+    }
+
+
+_PRODUCTS_CSV: Final = (
+    "sku,name,category_id,category_name,unit,price,minimum_quantity,conservation,"
+    "certifications,producer,origin_region,stock\n"
+    "sirop-erable-540ml,Sirop d'érable ambré 540 ml,produits-erable,Produits de l'érable,"
+    "unite,9.75,12,ambiant,aliments_du_quebec,Érablière du Rang 4,QC-12,480\n"
+    "fromage-grains-1kg,Fromage en grains 1 kg,produits-laitiers,Produits laitiers,"
+    "kg,14.50,5,refrigere,aliments_du_quebec,Fromagerie des Basques,QC-01,60\n"
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """Examples for every operation of ``role`` whose method is ``method`` and whose path
+    matches ``path`` (a regular expression, whole path): request bodies, and responses by
+    status code."""
+
+    role: str
+    method: str
+    path: str
+    requests: Callable[[], dict[str, dict[str, Any]]] | None = None
+    media_type: str = "application/json"
+    responses: Callable[[], dict[str, dict[str, dict[str, Any]]]] | None = None
+    note: str | None = None
+
+    def matches(self, role: str, method: str, path: str) -> bool:
+        return (
+            role == self.role
+            and method == self.method
+            and re.fullmatch(self.path, path) is not None
+        )
+
+
+def _protocol_responses() -> dict[str, dict[str, dict[str, Any]]]:
+    return {"200": {"ack": _ack()}, "400": {"nack": _nack()}}
+
+
+EXAMPLES: Final[tuple[Example, ...]] = (
+    # --- protocol (Beckn 1.1): the seller receives requests, the buyer their callbacks ---
+    Example(
+        "seller",
+        "post",
+        r"/\{action\}",
+        lambda: {
+            "search": _beckn(
+                "search", "search : recherche de sirop d'érable en Capitale-Nationale"
+            ),
+            "select": _beckn("select", "select : demande de devis (TPS et TVQ)"),
+            "init": _beckn("init", "init : facturation et livraison"),
+            "confirm": _beckn("confirm", "confirm : la commande ferme"),
+            "status": _beckn("status", "status : où en est la commande"),
+        },
+        responses=_protocol_responses,
+        note="L'action est le dernier segment du chemin (`/search`, `/select`, `/confirm` …) "
+        "et vaut `context.action`.",
+    ),
+    Example(
+        "buyer",
+        "post",
+        r"/\{action\}",
+        lambda: {
+            "on_search": _beckn("on_search", "on_search : le catalogue d'un pôle"),
+            "on_select": _beckn("on_select", "on_select : le devis"),
+            "on_confirm": _beckn("on_confirm", "on_confirm : la commande acceptée"),
+            "on_status": _beckn("on_status", "on_status : l'avancement de la livraison"),
+        },
+        responses=_protocol_responses,
+        note="L'action est le dernier segment du chemin (`/on_search`, `/on_select` …) "
+        "et vaut `context.action`.",
+    ),
+    Example(
+        "gateway",
+        "post",
+        r"/search",
+        lambda: {"search": _beckn("search", "search : recherche diffusée aux nœuds vendeurs")},
+        responses=_protocol_responses,
+    ),
+    # --- registry ---
+    Example(
+        "registry",
+        "post",
+        r"/subscribe",
+        lambda: {
+            "seller_node": {
+                "summary": "Un nœud vendeur s'inscrit (corps signé avec sa clé)",
+                "value": _subscribe_record(),
+            }
+        },
+    ),
+    Example(
+        "registry",
+        "post",
+        r"/lookup",
+        lambda: {
+            "sellers_in_region": {
+                "summary": "Les nœuds vendeurs d'un domaine dans une région",
+                "value": {"type": "BPP", "domain": "PLA:ALIMENTS", "city": "QC-03"},
+            },
+            "one_key": {
+                "summary": "La clé d'un participant (vérification d'une signature)",
+                "value": {"subscriber_id": "marche-quebec.example", "ukId": "cle-2026-11"},
+            },
+        },
+    ),
+    # --- buyer node: the client API ---
+    Example(
+        "buyer",
+        "post",
+        r"/api/searches",
+        lambda: {
+            "syrup_in_capitale": {
+                "summary": "Sirop d'érable certifié Aliments du Québec, livré en Capitale-Nationale",
+                "value": {
+                    "text": "sirop d'érable",
+                    "region": "QC-03",
+                    "certification": ["aliments_du_quebec"],
+                },
+            },
+            "by_postal_code": {
+                "summary": "Produits réfrigérés livrés à une adresse (code postal)",
+                "value": {
+                    "category": "produits-laitiers",
+                    "conservation": "refrigere",
+                    "postal_code": "G1V 4E2",
+                },
+            },
+        },
+        responses=lambda: {
+            "401": {
+                "no_key": _api_error(
+                    "non_authentifie",
+                    "Clé d'API manquante (en-tête X-API-Key ou Authorization: Bearer).",
+                    "headers.X-API-Key",
+                )
+            }
+        },
+    ),
+    Example(
+        "buyer",
+        "post",
+        r"/api/orders",
+        lambda: {
+            "school_order": {
+                "summary": "Une commande d'un centre de services scolaire à un pôle",
+                "value": {
+                    "transaction_id": "6f1c8f0e-2b8e-4c37-9a57-3e1d8c0b5a21",
+                    "provider": {"bpp_id": "marche-quebec.example", "id": "pole-capitale"},
+                    "items": [
+                        {"id": "sirop-erable-540ml", "quantity": 24},
+                        {"id": "fromage-grains-1kg", "quantity": 10},
+                    ],
+                    "purchase_order": "BC-2026-1187",
+                },
+            }
+        },
+    ),
+    # --- seller node: the pôle's management API ---
+    Example(
+        "seller",
+        "put",
+        r"/api/(.+/)?(items|products)/\{[^}/]+\}",
+        lambda: {
+            "maple_syrup": {
+                "summary": "Un produit, créé ou mis à jour par son SKU",
+                "value": _product(),
+            }
+        },
+    ),
+    Example(
+        "seller",
+        "post",
+        r"/api/(.+/)?(items|products)/import(\.csv)?",
+        lambda: {
+            "two_products": {
+                "summary": "Import CSV (une ligne par produit, mise à jour par SKU)",
+                "value": _PRODUCTS_CSV,
+            }
+        },
+        media_type="text/csv",
+    ),
+)
+
+_SIGNATURE_HEADER: Final = {
+    "name": "Authorization",
+    "in": "header",
+    "required": True,
+    "description": (
+        "Signature BECKN-006 de l'expéditeur : Ed25519 sur le condensé BLAKE2b-512 des octets "
+        "exacts du corps. Une signature absente, expirée ou fausse reçoit un NACK 401."
+    ),
+    "schema": {"type": "string"},
+    "example": (
+        'Signature keyId="achats.cscapitale.example|cle-2026-11|ed25519",algorithm="ed25519",'
+        'created="1795687200",expires="1795687230",headers="(created) (expires) digest",'
+        'signature="…"'
+    ),
+}
+# Protocol endpoints: every body is signed.
+_SIGNED: Final = {
+    "registry": (),
+    "gateway": (("post", r"/search"),),
+    "seller": (("post", r"/\{action\}"),),
+    "buyer": (("post", r"/\{action\}"),),
+}
+
+
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and method in {
+                "get",
+                "put",
+                "post",
+                "delete",
+                "patch",
+            }:
+                yield path, method, operation
+
+
+def _add_request_examples(operation: dict[str, Any], example: Example) -> None:
+    assert example.requests is not None
+    body = operation.setdefault("requestBody", {"required": True, "content": {}})
+    content = body.setdefault("content", {})
+    media = content.setdefault(example.media_type, {})
+    if "schema" not in media:
+        media["schema"] = (
+            {"type": "string"} if example.media_type.startswith("text/") else {"type": "object"}
+        )
+    media.setdefault("examples", {}).update(example.requests())
+
+
+def _add_response_examples(operation: dict[str, Any], example: Example) -> None:
+    assert example.responses is not None
+    responses = operation.setdefault("responses", {})
+    for status, examples in example.responses().items():
+        response = responses.setdefault(
+            status, {"description": "Erreur" if status >= "400" else "OK"}
+        )
+        content = response.setdefault("content", {})
+        media = content.setdefault("application/json", {})
+        media.setdefault("schema", {"type": "object"})
+        if media["schema"] == {}:
+            media["schema"] = {"type": "object"}
+        media.setdefault("examples", {}).update(examples)
+
+
+def complete(role: str, document: dict[str, Any]) -> tuple[dict[str, Any], list[Example]]:
+    """``document`` with our additions; also the examples that found their operation."""
+    document = copy.deepcopy(document)
+    info = document.setdefault("info", {})
+    info["x-generated-by"] = GENERATED_BY
+    info["description"] = (
+        info.get("description", "").rstrip()
+        + f"\n\nTrousse de l'exploitant : `{KITS[role]}`. Protocole : Beckn 1.1 avec le profil "
+        "Réseau Pôles (schémas des messages dans `schemas/`)."
+    ).lstrip()
+    placed: list[Example] = []
+    for path, method, operation in _operations(document):
+        for example in EXAMPLES:
+            if not example.matches(role, method, path):
+                continue
+            if example.requests is not None:
+                _add_request_examples(operation, example)
+            if example.responses is not None:
+                _add_response_examples(operation, example)
+            if example.note and example.note not in operation.get("description", ""):
+                operation["description"] = (
+                    operation.get("description", "").rstrip() + "\n\n" + example.note
+                ).lstrip()
+            placed.append(example)
+        if any(m == method and re.fullmatch(p, path) for m, p in _SIGNED.get(role, ())) and not any(
+            p.get("in") == "header" and p.get("name", "").lower() == "authorization"
+            for p in operation.get("parameters", [])
+        ):
+            operation.setdefault("parameters", []).insert(0, copy.deepcopy(_SIGNATURE_HEADER))
+    return document, placed
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def render(document: dict[str, Any]) -> str:
+    """Pretty, stable JSON: sorted keys, 2-space indent, UTF-8 text, trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class Generated:
+    documents: dict[str, dict[str, Any]]  # role → document
+    unplaced: tuple[Example, ...]  # examples whose operation does not exist (yet)
+
+    def files(self) -> dict[str, str]:
+        return {file_name(role): render(doc) for role, doc in self.documents.items()}
+
+
+@cache
+def _generated() -> Generated:
+    documents: dict[str, dict[str, Any]] = {}
+    placed: list[Example] = []
+    for role in ROLES:
+        documents[role], found = complete(role, raw_document(role))
+        placed.extend(found)
+    unplaced = tuple(e for e in EXAMPLES if e not in placed)
+    return Generated(documents, unplaced)
+
+
+def generate() -> Generated:
+    """Every role's document (built once per process: the applications do not change)."""
+    generated = _generated()
+    return Generated(copy.deepcopy(generated.documents), generated.unplaced)
+
+
+def expected_files() -> dict[str, str]:
+    """Every file ``openapi/`` should hold, with its exact text."""
+    return _generated().files()
+
+
+def write_documents(folder: str | Path) -> list[Path]:
+    """Write each role's document into ``folder``; return the paths written. Other files in
+    the folder (its README) are left alone."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in expected_files().items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def diff_documents(folder: str | Path) -> list[str]:
+    """Names of the files that are missing, different, or extra (``*.json`` not generated)."""
+    folder = Path(folder)
+    files = expected_files()
+    drift = []
+    for name, text in files.items():
+        try:
+            if (folder / name).read_text("utf-8") != text:
+                drift.append(name)
+        except (OSError, UnicodeDecodeError):
+            drift.append(name)
+    present = {path.name for path in folder.glob("*.json")} if folder.is_dir() else set()
+    drift.extend(present - set(files))
+    return sorted(drift)
