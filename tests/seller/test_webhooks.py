@@ -109,7 +109,9 @@ def webhook_rows(network: Network) -> list[dict[str, Any]]:
     engine = network.seller_app.state.service.engine
     with engine.connect() as connection:
         rows = connection.execute(
-            select(outbox_table).where(outbox_table.c.action.like("webhook:%"))
+            select(outbox_table)
+            .where(outbox_table.c.action.like("webhook:%"))
+            .order_by(outbox_table.c.id)
         ).mappings()
         return [dict(row) for row in rows]
 
