@@ -292,10 +292,11 @@ def wait_http(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            httpx.get(url, timeout=1)
-            return
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise RuntimeError(f"{url} ne répond pas")
 
 
@@ -318,6 +319,19 @@ def subscribe(registry_url: str, keys: Any, url: str, type_: str, regions: list[
     with httpx.Client(timeout=30) as http:
         response = post_signed(http, f"{registry_url}/subscribe", record, signer)
     response.raise_for_status()
+
+
+def wait_subscribed(registry_url: str, subscriber_id: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=5) as http:
+        while time.monotonic() < deadline:
+            found = http.post(f"{registry_url}/lookup", json={"subscriber_id": subscriber_id})
+            if found.status_code == 200 and any(
+                r.get("status") == "SUBSCRIBED" for r in found.json()
+            ):
+                return
+            time.sleep(0.2)
+    raise RuntimeError(f"{subscriber_id} n'est pas inscrit au registre")
 
 
 def bare_round_trips(url: str, keys: Any, count: int) -> list[float]:
@@ -406,9 +420,6 @@ def summarise(label: str, runs: list[dict[str, Any]], bare: float) -> dict[str, 
 
 
 def main(arguments: argparse.Namespace) -> None:
-    from reseau_poles.gateway.cli import register
-    from reseau_poles.gateway.settings import GatewaySettings
-    from reseau_poles.protocol.keys import SubscriberKeys
     from reseau_poles.registry.app import create_app as registry_app
     from reseau_poles.registry.settings import RegistrySettings
 
@@ -500,10 +511,6 @@ def main(arguments: argparse.Namespace) -> None:
                 "RESEAU_POLES_RATE_LIMIT_BURST": "1000",
                 "RESEAU_POLES_LOG_LEVEL": "WARNING",
             }
-            gateway_keys = SubscriberKeys.generate(GATEWAY_ID, "passerelle-1")
-            from reseau_poles.protocol.keys import KeyFiles
-
-            KeyFiles(tmp / "passerelle-cles").write(gateway_keys)
             processes.append(
                 subprocess.Popen(
                     [
@@ -514,6 +521,7 @@ def main(arguments: argparse.Namespace) -> None:
                         "serve",
                         "--port",
                         str(gateway_port),
+                        "--subscribe",
                     ],
                     env=gateway_env,
                     stdout=subprocess.DEVNULL,
@@ -521,14 +529,8 @@ def main(arguments: argparse.Namespace) -> None:
                 )
             )
             wait_http(f"http://127.0.0.1:{gateway_port}/health")
-            gateway_settings = GatewaySettings(
-                subscriber_id=GATEWAY_ID,
-                key_dir=tmp / "passerelle-cles",
-                public_url=f"http://127.0.0.1:{gateway_port}",
-                registry_url=registry_url,
-                registry_subscriber_id=REGISTRY_ID,
-            )
-            register(gateway_settings, gateway_keys)
+            # The gateway subscribes itself once it answers (its own keys, the challenge).
+            wait_subscribed(registry_url, GATEWAY_ID)
 
             buyers = {}
             for index, (mode, use_gateway) in enumerate((("direct", False), ("passerelle", True))):
