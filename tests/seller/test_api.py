@@ -399,3 +399,48 @@ def test_stock_never_negative(api: Management) -> None:
     assert error_of(missing, 404)["path"] == "path.sku"
     gone = api.call("POST", f"{BASE}/products/inconnu/stock/adjustments", json={"delta": 1})
     assert error_of(gone, 404)["path"] == "path.sku"
+
+
+def test_concurrent_adjustments_never_go_below_zero(api: Management) -> None:
+    """Thirty removals of one unit at once on a stock of twelve: exactly twelve succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stock = f"{BASE}/products/{CURDS}/stock"
+    assert api.call("PUT", stock, json={"quantity": 12}).status_code == 200
+
+    def remove_one(_: int) -> int:
+        with httpx.Client(timeout=30) as http:
+            response = http.post(
+                f"{api.url}{stock}/adjustments", json={"delta": -1}, headers={"X-API-Key": api.key}
+            )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(remove_one, range(30)))
+    assert sorted(statuses) == [200] * 12 + [409] * 18
+    assert api.call("GET", stock).json()["stock"] == 0
+
+
+def test_rows_written_otherwise_are_still_served(api: Management) -> None:
+    """A row today's rules would refuse (written by an older version or by SQL) is listed and
+    exported as stored, never a 500; saving it again validates it."""
+    with write_session(api.factory) as session:
+        session.execute(
+            items.update()
+            .where(items.c.sku == SYRUP)
+            .values(image_url="images/sirop.jpg", unit="gallon")
+        )
+    listed = api.call("GET", f"{BASE}/products")
+    assert listed.status_code == 200, listed.text
+    syrup = next(p for p in listed.json()["products"] if p["sku"] == SYRUP)
+    assert syrup["image_url"] == "images/sirop.jpg" and syrup["unit"] == "gallon"
+    exported = api.call("GET", f"{BASE}/products/export")
+    assert exported.status_code == 200 and "images/sirop.jpg" in exported.text
+    refused = api.call("PATCH", f"{BASE}/products/{SYRUP}", json={"price": "13.00"})
+    assert error_of(refused, 400)["path"] in {"unit", "image_url"}
+    fixed = api.call(
+        "PATCH",
+        f"{BASE}/products/{SYRUP}",
+        json={"unit": "ml", "image_url": "https://exemple.ca/sirop.jpg"},
+    )
+    assert fixed.status_code == 200 and fixed.json()["unit"] == "ml"

@@ -133,7 +133,10 @@ def _when(value: Any) -> str | None:
 
 
 def provider_out(row: RowMapping) -> dict[str, Any]:
-    return {**mg.provider_in_from_row(row).model_dump(mode="json"), "active": row["active"]}
+    return {
+        **mg.provider_in_from_row(row).model_dump(mode="json", warnings=False),
+        "active": row["active"],
+    }
 
 
 @router.get("", summary="Profil du pôle")
@@ -263,7 +266,7 @@ async def delete_fulfillment_option(
 
 
 def item_out(row: RowMapping) -> dict[str, Any]:
-    body = mg.item_in_from_row(row).model_dump(mode="json")
+    body = mg.item_in_from_row(row).model_dump(mode="json", warnings=False)
     body["active"] = row["active"]
     body["created_at"] = _when(row["created_at"])
     body["updated_at"] = _when(row["updated_at"])
@@ -426,7 +429,7 @@ async def put_product(request: Request, provider_id: OwnProvider, sku: str) -> J
 async def patch_product(request: Request, provider_id: OwnProvider, sku: str) -> JSONResponse:
     data = _same_id(await read_json_object(request, allow_empty=False), "sku", sku)
     row = await _product_row(request, provider_id, sku)
-    current = mg.item_in_from_row(row).model_dump()
+    current = mg.item_in_from_row(row).model_dump(warnings=False)
     unknown = [key for key in data if key not in current]
     if unknown:
         raise ApiError(400, "parametres_invalides", "champ inconnu", unknown[0])

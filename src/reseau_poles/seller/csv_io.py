@@ -441,7 +441,7 @@ def build_item(
         ]
         base: dict[str, Any] = {}
     else:
-        base = stored.model_dump()
+        base = stored.model_dump(warnings=False)
     name = values.get("category_name")
     if values.get("category_id") is None and name:
         if stored is not None and name == stored.category_name:
@@ -587,6 +587,10 @@ def _number(value: Decimal, *, comma: bool, places: int | None = None) -> str:
     return text.replace(".", ",") if comma else text
 
 
+def _code(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
 def item_cells(item: ItemIn, *, comma: bool) -> list[str]:
     cells: dict[str, str] = {
         "sku": item.sku,
@@ -597,14 +601,14 @@ def item_cells(item: ItemIn, *, comma: bool) -> list[str]:
         "description_en": item.short_desc_en or "",
         "categorie": item.category_name,
         "categorie_code": item.category_id,
-        "unite": item.unit.value,
+        "unite": _code(item.unit),
         "format": _number(item.pack_size, comma=comma),
         "prix": _number(item.price, comma=comma, places=2),
         "quantite_min": str(item.minimum_quantity),
         "quantite_max": str(item.maximum_quantity) if item.maximum_quantity else "",
         "taxable": "oui" if item.taxable else "non",
-        "certifications": LIST_SEPARATOR.join(c.value for c in item.certifications),
-        "conservation": item.conservation.value,
+        "certifications": LIST_SEPARATOR.join(_code(c) for c in item.certifications),
+        "conservation": _code(item.conservation),
         "producteur": item.producer or "",
         "region_origine": item.origin_region or "",
         "saison": format_season(item.season_months) if item.season_months else "",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 
@@ -57,23 +58,28 @@ def save_provider(session: Any, profile: ProviderIn) -> bool:
 
 
 def provider_in_from_row(row: RowMapping) -> ProviderIn:
-    return ProviderIn(
-        id=row["id"],
-        name=row["name"],
-        short_desc=row["short_desc"],
-        legal_form=row["legal_form"],
-        neq=row["neq"],
-        region=row["region"],
-        served_regions=repo.split_codes(row["served_regions"]),
-        contact_name=row["contact_name"],
-        email=row["email"],
-        phone=row["phone"],
-        website=row["website"],
-        opening_hours=row["opening_hours"],
-        payment_types=repo.split_codes(row["payment_types"]),
-        net_days=row["net_days"],
-        cancellation_fee_percentage=row["cancellation_fee_percentage"],
-    )
+    """The stored profile as its model (unvalidated if today's rules refuse it)."""
+    values: dict[str, Any] = {
+        "id": row["id"],
+        "name": row["name"],
+        "short_desc": row["short_desc"],
+        "legal_form": row["legal_form"],
+        "neq": row["neq"],
+        "region": row["region"],
+        "served_regions": repo.split_codes(row["served_regions"]),
+        "contact_name": row["contact_name"],
+        "email": row["email"],
+        "phone": row["phone"],
+        "website": row["website"],
+        "opening_hours": row["opening_hours"],
+        "payment_types": repo.split_codes(row["payment_types"]),
+        "net_days": row["net_days"],
+        "cancellation_fee_percentage": row["cancellation_fee_percentage"],
+    }
+    try:
+        return ProviderIn.model_validate(values)
+    except ValidationError:
+        return ProviderIn.model_construct(**values)
 
 
 # --- locations ------------------------------------------------------------------------------
@@ -279,31 +285,40 @@ def _decimal(value: Any) -> Decimal:
 
 
 def item_in_from_row(row: RowMapping) -> ItemIn:
-    """The stored item as the model it was written from (stock = what is available now)."""
+    """The stored item as the model it was written from (stock = what is available now).
+
+    A row written by other means that today's rules refuse (an older image address, say) is
+    still shown as stored, unvalidated, rather than failing the whole listing; saving it
+    again validates it.
+    """
     months = repo.split_codes(row["season_months"])
-    return ItemIn(
-        sku=row["sku"],
-        name=row["name"],
-        short_desc=row["short_desc"],
-        long_desc=row["long_desc"],
-        name_en=row["name_en"],
-        short_desc_en=row["short_desc_en"],
-        category_id=row["category_id"],
-        category_name=row["category_name"],
-        unit=row["unit"],
-        pack_size=Decimal(format(_decimal(row["pack_size"]).normalize(), "f")),
-        price=_decimal(row["price"]),
-        minimum_quantity=row["minimum_quantity"],
-        maximum_quantity=row["maximum_quantity"],
-        taxable=row["taxable"],
-        certifications=repo.split_codes(row["certifications"]),
-        conservation=row["conservation"],
-        producer=row["producer"],
-        origin_region=row["origin_region"],
-        season_months=[int(month) for month in months] if months else None,
-        image_url=row["image_url"],
-        stock=row["available"],
-    )
+    values: dict[str, Any] = {
+        "sku": row["sku"],
+        "name": row["name"],
+        "short_desc": row["short_desc"],
+        "long_desc": row["long_desc"],
+        "name_en": row["name_en"],
+        "short_desc_en": row["short_desc_en"],
+        "category_id": row["category_id"],
+        "category_name": row["category_name"],
+        "unit": row["unit"],
+        "pack_size": Decimal(format(_decimal(row["pack_size"]).normalize(), "f")),
+        "price": _decimal(row["price"]),
+        "minimum_quantity": row["minimum_quantity"],
+        "maximum_quantity": row["maximum_quantity"],
+        "taxable": row["taxable"],
+        "certifications": repo.split_codes(row["certifications"]),
+        "conservation": row["conservation"],
+        "producer": row["producer"],
+        "origin_region": row["origin_region"],
+        "season_months": [int(month) for month in months] if months else None,
+        "image_url": row["image_url"],
+        "stock": row["available"],
+    }
+    try:
+        return ItemIn.model_validate(values)
+    except ValidationError:
+        return ItemIn.model_construct(**values)
 
 
 def _locked_stock(session: Any, item_id: int) -> int:
