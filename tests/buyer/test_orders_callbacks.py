@@ -202,9 +202,7 @@ def confirmed(world: World, hand: OrderHand) -> tuple[str, dict[str, Any]]:
     return order_id, confirm
 
 
-def test_callbacks_for_unknown_transactions_or_from_another_seller_are_refused(
-    world: World, hand: OrderHand
-) -> None:
+def test_unknown_foreign_and_forged_callbacks_are_refused(world: World, hand: OrderHand) -> None:
     order_id, select = start_order(world, hand)
     stranger = hand.callback(select, order_message(), transaction_id=str(uuid.uuid4()))
     nack(hand.post(stranger), 400, "20006", "context.transaction_id")
@@ -230,9 +228,7 @@ def test_callbacks_for_unknown_transactions_or_from_another_seller_are_refused(
     with read_session(world.service.factory) as session:
         assert repo.count_callbacks(session) == 0
 
-
-def test_forged_callbacks_are_refused(world: World, hand: OrderHand) -> None:
-    order_id, select = start_order(world, hand)
+    # Forged callbacks.
     body = hand.callback(select, order_message())
     # Signed, then changed on the way: the digest no longer matches.
     header = hand.signer.sign(body)
