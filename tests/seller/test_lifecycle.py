@@ -126,6 +126,9 @@ def test_full_flow_to_complete(network: Network) -> None:
             .where(providers.c.id == CAPITALE)
             .values(phone="+1-418-555-0199", email="commandes@pole-capitale.example")
         )
+    found = network.call("search", {"intent": {"item": {"descriptor": {"name": "érable"}}}})
+    skus = {i["id"] for p in found["message"]["catalog"]["providers"] for i in p["items"]}
+    assert SYRUP in skus
     transaction, confirmed = confirm(network, (SYRUP, 12), (CURDS, 4))
     order_id = confirmed["id"]
     seen: set[str] = set()
