@@ -328,6 +328,17 @@ def test_cancel_and_the_life_cycle_rules(world: World) -> None:
     assert helped["error"]["code"] == "50004" and helped["error"]["source"] == "callback"
     assert helped["error"]["path"] == "message.support.ref_id"
 
+    # Change a quantity: the seller takes the stock and quotes again.
+    updated = act(world, order_id, "update", {"items": [{"id": SYRUP, "quantity": 18}]}, **WAIT)
+    assert updated["error"] is None and updated["pending"] is None, updated
+    lines = {line["item_id"]: line for line in updated["lines"]}
+    assert lines[SYRUP]["quantity"] == 18 and lines[SYRUP]["amount"] == "225.00"
+    assert updated["total"]["value"] == "269.79"
+    both = world.api("POST", f"/api/orders/{order_id}/update", json={"items": [], "x": 1})
+    assert both.status_code == 400
+    neither = world.api("POST", f"/api/orders/{order_id}/update", json={})
+    assert neither.status_code == 400 and neither.json()["error"]["code"] == "parametres_invalides"
+
     cancelled = act(
         world, order_id, "cancel", {"reason_code": "001", "description": "Cuisine fermée."}, **WAIT
     )

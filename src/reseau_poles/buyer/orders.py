@@ -203,7 +203,7 @@ class WindowIn(_In):
         return self
 
 
-def _unique_lines(lines: list[LineIn]) -> list[LineIn]:
+def _unique_lines(lines: list[Any]) -> list[Any]:
     seen: set[str] = set()
     for line in lines:
         if line.id in seen:
@@ -240,8 +240,15 @@ class CancelIn(_In):
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+class UpdateLineIn(_In):
+    """A line's new quantity; 0 takes the line out (the order keeps at least one)."""
+
+    id: Text
+    quantity: int = Field(ge=0, le=1_000_000)
+
+
 class UpdateIn(_In):
-    items: list[LineIn] | None = Field(default=None, min_length=1, max_length=200)
+    items: list[UpdateLineIn] | None = Field(default=None, min_length=1, max_length=200)
     fulfilment: FulfilmentIn | None = None
 
     _lines = field_validator("items")(lambda v: None if v is None else _unique_lines(v))
