@@ -288,7 +288,7 @@ def openapi_check(
     drift = diff_documents(folder)
     if drift:
         for name in drift:
-            err.print(f"différent : {folder / name}", highlight=False)
+            err.print(f"différent : {folder / name}", highlight=False, soft_wrap=True)
         err.print(
             f"Documents OpenAPI à régénérer : {REGENERATE} "
             f"(ou reseau-poles openapi export --dir {folder}), puis commitez-les."

@@ -233,13 +233,46 @@ def _product() -> dict[str, Any]:
 
 
 _PRODUCTS_CSV: Final = (
-    "sku,name,category_id,category_name,unit,price,minimum_quantity,conservation,"
-    "certifications,producer,origin_region,stock\n"
-    "sirop-erable-540ml,Sirop d'érable ambré 540 ml,produits-erable,Produits de l'érable,"
-    "unite,9.75,12,ambiant,aliments_du_quebec,Érablière du Rang 4,QC-12,480\n"
-    "fromage-grains-1kg,Fromage en grains 1 kg,produits-laitiers,Produits laitiers,"
-    "kg,14.50,5,refrigere,aliments_du_quebec,Fromagerie des Basques,QC-01,60\n"
+    "sku,nom,categorie,categorie_code,unite,prix,quantite_min,conservation,certifications,"
+    "producteur,region_origine,saison,stock\n"
+    "sirop-erable-540ml,Sirop d'érable ambré 540 ml,Produits de l'érable,produits-erable,"
+    "unite,9.75,12,ambiant,aliments_du_quebec|biologique_canada,Érablière du Rang 4,QC-12,,480\n"
+    "fraises-1l,Fraises d'été 1 l,Fruits,fruits,unite,6.25,8,refrigere,aliments_du_quebec,"
+    "Ferme des Deux Rives,QC-03,6-9,120\n"
 )
+
+
+def _order() -> dict[str, Any]:
+    return {
+        "provider": {"bpp_id": "marche-quebec.example", "id": "pole-capitale"},
+        "items": [
+            {"id": "sirop-erable-540ml", "quantity": 24},
+            {"id": "fromage-grains-1kg", "quantity": 10},
+        ],
+        "fulfilment": {
+            "type": "livraison",
+            "address": "1100, boul. de la Cafétéria, Québec (Québec) G1V 4E2",
+            "region": "QC-03",
+            "contact": {"name": "Cuisine centrale", "phone": "+1-418-555-0142"},
+        },
+        "purchase_order_number": "BC-2026-1187",
+        "delivery_window": {
+            "start": "2026-12-01T08:00:00-05:00",
+            "end": "2026-12-01T11:00:00-05:00",
+        },
+    }
+
+
+def _init() -> dict[str, Any]:
+    return {
+        "billing": {
+            "name": "Centre de services scolaire de la Capitale",
+            "address": "1900, rue Côté, Québec (Québec) G1N 3Y5",
+            "email": "comptes.fournisseurs@cscapitale.example",
+            "tax_id": "TPS 123456789 RT0001; TVQ 1234567890 TQ0001",
+        },
+        "payment": {"type": "POST-FULFILLMENT", "net_days": 30},
+    }
 
 
 @dataclass(frozen=True)
@@ -374,17 +407,22 @@ EXAMPLES: Final[tuple[Example, ...]] = (
         r"/api/orders",
         lambda: {
             "school_order": {
-                "summary": "Une commande d'un centre de services scolaire à un pôle",
-                "value": {
-                    "transaction_id": "6f1c8f0e-2b8e-4c37-9a57-3e1d8c0b5a21",
-                    "provider": {"bpp_id": "marche-quebec.example", "id": "pole-capitale"},
-                    "items": [
-                        {"id": "sirop-erable-540ml", "quantity": 24},
-                        {"id": "fromage-grains-1kg", "quantity": 10},
-                    ],
-                    "purchase_order": "BC-2026-1187",
-                },
+                "summary": "Commande d'un centre de services scolaire à un pôle (select)",
+                "value": _order(),
             }
+        },
+    ),
+    Example(
+        "buyer",
+        "post",
+        r"/api/orders/\{[^}/]+\}/\{[^}/]+\}",
+        lambda: {
+            "init": {"summary": "init : facturation et paiement net 30 jours", "value": _init()},
+            "confirm": {"summary": "confirm : la commande ferme (corps facultatif)", "value": {}},
+            "cancel": {
+                "summary": "cancel : annuler ce qui reste de la commande",
+                "value": {"reason_code": "001", "description": "Sortie éducative : cuisine fermée"},
+            },
         },
     ),
     # --- seller node: the pôle's management API ---
@@ -410,6 +448,21 @@ EXAMPLES: Final[tuple[Example, ...]] = (
             }
         },
         media_type="text/csv",
+    ),
+    Example(
+        "seller",
+        "post",
+        r"/api/(.+/)?orders/\{[^}/]+\}/fulfil?lment",
+        lambda: {
+            "out_for_delivery": {
+                "summary": "Le camion est parti : on_status envoyé à l'acheteur",
+                "value": {
+                    "state": "Out-for-delivery",
+                    "tracking_url": "https://marche-quebec.example/suivi/CMD-2026-0042",
+                },
+            },
+            "delivered": {"summary": "Livrée", "value": {"state": "Order-delivered"}},
+        },
     ),
 )
 
