@@ -3,11 +3,13 @@ tour in French, every line ready to paste."""
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from rich.console import Console
 
-from .network import DemoNetwork
+from .network import DemoNetwork, Participant
+from .sample import SamplePole
 
 
 def print_running(console: Console, net: DemoNetwork) -> None:
@@ -22,40 +24,67 @@ def print_running(console: Console, net: DemoNetwork) -> None:
     )
 
 
+def _tour_pole(net: DemoNetwork) -> tuple[Participant, SamplePole]:
+    """The first pôle that delivers refrigerated goods to Capitale-Nationale."""
+    for seller in net.sellers:
+        for pole in seller.poles:
+            for option in pole.fulfillment_options:
+                if option.id == "livraison-refrigeree" and "QC-03" in option.regions:
+                    return seller, pole
+    return net.sellers[0], net.sellers[0].poles[0]
+
+
 def tour_lines(net: DemoNetwork) -> list[str]:
     """The guided tour, as plain text lines (commands start with two spaces)."""
     buyer = net.buyer.url
-    key = net.buyer_api_key
-    first = net.sellers[0]
-    pole = first.poles[0]
-    pole_key = net.pole_api_key(pole.id)
+    key = f"-H 'X-API-Key: {net.buyer_api_key}'"
+    json_body = "-H 'Content-Type: application/json'"
+    seller, pole = _tour_pole(net)
+    pole_key = f"-H 'X-API-Key: {net.pole_api_key(pole.id)}'"
+    order = {
+        "provider": {"bpp_id": seller.subscriber_id, "id": pole.id},
+        "items": [{"id": "sirop-erable-540ml", "quantity": 12}, {"id": "lait-2-4l", "quantity": 6}],
+        "fulfilment": {
+            "type": "livraison",
+            "id": "livraison-refrigeree",
+            "address": "1000, boulevard Charest Est, Québec (Québec) G1K 3A9",
+            "region": "QC-03",
+        },
+        "billing": {"name": "Centre de services scolaire Démo (fictif)"},
+        "payment": {"type": "POST-FULFILLMENT", "net_days": 30},
+    }
     operator = shlex.quote(str(net.operator_keys_dir))
     admin = f"reseau-poles registry admin --registry {net.registry.url} --keys {operator}"
+    fulfilment = f"{seller.url}/api/providers/{pole.id}/orders/NUMERO_DU_POLE/fulfillment"
     return [
-        "Visite guidée (copiez-collez les lignes ; jq est facultatif) :",
+        "Visite guidée, dans un autre terminal (. .venv/bin/activate pour reseau-poles) :",
         "",
-        "1. Chercher dans tous les pôles du réseau (la passerelle diffuse à chaque nœud vendeur) :",
-        f"  curl -s -X POST {buyer}/api/searches -H 'X-API-Key: {key}' "
-        '-H \'Content-Type: application/json\' -d \'{"text": "sirop érable", "region": "*"}\'',
-        "   puis, avec le transaction_id reçu :",
-        f"  curl -s '{buyer}/api/searches/TRANSACTION_ID?wait_ms=3000' -H 'X-API-Key: {key}'",
+        "1. Chercher dans les 25 pôles (la passerelle diffuse la recherche à chaque nœud vendeur) :",
+        f"  curl -s -X POST {buyer}/api/searches {key} {json_body} "
+        '-d \'{"text": "sirop érable", "region": "*"}\'',
+        "   puis, avec le transaction_id reçu (résultats fusionnés par pôle) :",
+        f"  curl -s '{buyer}/api/searches/TRANSACTION_ID?wait_ms=5000' {key}",
         "",
-        "2. Commander (une commande par pôle, paiement après livraison, net 30) :",
-        f"  curl -s -X POST {buyer}/api/orders -H 'X-API-Key: {key}' "
-        "-H 'Content-Type: application/json' -d '{\"bpp_id\": \""
-        + first.subscriber_id
-        + '", "provider_id": "'
-        + pole.id
-        + '", "items": [{"id": "sirop-erable-540ml", "quantity": 12}], '
-        '"fulfillment": {"type": "livraison", "region": "' + pole.region + "\"}}'",
-        f"  curl -s '{buyer}/api/orders/ORDER_ID' -H 'X-API-Key: {key}'",
+        f"2. Commander au pôle « {pole.provider.name} » (devis, puis initialisation et "
+        "confirmation ; paiement après livraison, net 30) :",
+        f"  curl -s -X POST '{buyer}/api/orders?wait_ms=5000' {key} {json_body} "
+        f"-d '{json.dumps(order, ensure_ascii=False)}'",
+        "   puis, avec l'id de la commande reçu :",
+        f"  curl -s -X POST '{buyer}/api/orders/ID/init?wait_ms=5000' {key} {json_body} -d '{{}}'",
+        f"  curl -s -X POST '{buyer}/api/orders/ID/confirm?wait_ms=5000' {key} {json_body} "
+        "-d '{}'",
+        "   (la réponse donne seller_order_id, le numéro de la commande chez le pôle)",
         "",
-        f"3. Le pôle « {pole.provider.name} » fait avancer la livraison (API de gestion du nœud "
-        f"vendeur, clé du pôle) :",
-        f"  curl -s {first.url}/api/providers/{pole.id}/orders -H 'X-API-Key: {pole_key}'",
-        f"  curl -s -X POST {first.url}/api/providers/{pole.id}/orders/ORDER_ID/fulfillment "
-        f"-H 'X-API-Key: {pole_key}' -H 'Content-Type: application/json' "
-        '-d \'{"state": "Order-delivered"}\'',
+        "3. Le pôle la livre (API de gestion de son nœud vendeur, avec la clé du pôle) ; chaque "
+        "étape part à l'acheteur en on_status :",
+        f"  curl -s {seller.url}/api/providers/{pole.id}/orders {pole_key}",
+        *(
+            f'  curl -s -X POST {fulfilment} {pole_key} {json_body} -d \'{{"state": "{state}"}}\''
+            for state in ("Packed", "Out-for-delivery", "Order-delivered")
+        ),
+        f"  curl -s {buyer}/api/orders/ID {key}",
+        "   (ou, avant l'expédition, l'acheteur annule : "
+        f'POST {buyer}/api/orders/ID/cancel -d \'{{"reason_code": "001"}}\')',
         "",
         "4. Le registre, vu par l'opérateur du réseau (requêtes signées avec sa clé) :",
         f"  {admin} list",
@@ -63,8 +92,9 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         f"  {admin} stats",
         "",
         "Le parcours complet, automatisé : reseau-poles demo --once --transcript messages.jsonl",
-        "Documentation de chaque API : "
-        f"{buyer}/docs (acheteur), {first.url}/docs (vendeur), {net.registry.url}/docs (registre)",
+        f"Documentation des API : {buyer}/docs (acheteur), {seller.url}/docs (vendeur), "
+        f"{net.registry.url}/docs (registre)",
+        f"Journaux : {net.root / 'logs'}",
         "Ctrl-C arrête tout proprement ; la prochaine fois, tout redémarre en quelques secondes.",
     ]
 

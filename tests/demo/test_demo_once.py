@@ -1,0 +1,221 @@
+"""``reseau-poles demo`` as a person runs it: real processes, real ports, a data folder.
+
+The scripted scenario end to end (``--once``) with its transcript; then a second run on the
+same folder that reuses everything, whose guided tour is pasted line by line, stopped by Ctrl-C
+leaving nothing behind; a child that dies at start named with its log file; a busy port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from reseau_poles.demo.network import DemoError, DemoNetwork
+
+SELLER_NODES = 3  # enough for a search answered by several nodes and a 3-pôle order
+
+
+def _free(port: int) -> bool:
+    """Nobody listens on the port (a closed server's TIME_WAIT connections do not count)."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def free_base_port(sellers: int = SELLER_NODES) -> int:
+    """A base port whose whole range (registry, gateway, buyer, sellers) is free now."""
+    for _ in range(200):
+        base = random.randrange(20_000, 40_000, 50)
+        ports = [base, base + 1, base + 2, *(base + 10 + n for n in range(1, sellers + 1))]
+        if all(_free(p) for p in ports):
+            return base
+    raise RuntimeError("aucune plage de ports libre")
+
+
+def demo_command(data_dir: Path, base_port: int, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "reseau_poles.cli",
+        "demo",
+        "--data-dir",
+        str(data_dir),
+        "--base-port",
+        str(base_port),
+        "--seller-nodes",
+        str(SELLER_NODES),
+        *extra,
+    ]
+
+
+def ports_of(base: int) -> list[int]:
+    return [base, base + 1, base + 2, *(base + 10 + n for n in range(1, SELLER_NODES + 1))]
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("RESEAU_POLES_")}
+
+
+def test_once_then_a_second_run_with_the_guided_tour(tmp_path):
+    base = free_base_port()
+    transcript = tmp_path / "messages.jsonl"
+    run = subprocess.run(
+        demo_command(tmp_path / "demo", base, "--once", "--transcript", str(transcript)),
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env={**clean_env(), "COLUMNS": "200"},
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "Scénario réussi" in output
+    assert "Catalogue importé" in output  # first run: the sample went in
+    assert all(_free(p) for p in ports_of(base)), "un processus est resté en vie"
+
+    entries = [json.loads(line) for line in transcript.read_text("utf-8").splitlines()]
+    seen = Counter((e["direction"], e["action"]) for e in entries)
+    for action in ("search", "select", "init", "confirm", "cancel"):
+        assert seen["out", action] >= 1 and seen["in", action] >= 1, action
+        assert seen["out", f"on_{action}"] >= 1 and seen["in", f"on_{action}"] >= 1, action
+    assert seen["in", "on_status"] >= 3  # Packed, Out-for-delivery, Order-delivered
+    # Every seller node answered the search: on_search from each of them at the buyer.
+    answered = {e["peer"] for e in entries if e["action"] == "on_search" and e["direction"] == "in"}
+    assert answered == {f"vendeur-{n}.demo.reseau-poles.example" for n in (1, 2, 3)}
+    for entry in entries:
+        assert entry["status"] == "ACK", entry
+        headers = {k.lower(): v for k, v in entry["headers"].items()}
+        assert headers["authorization"].startswith('Signature keyId="'), entry
+        assert 'algorithm="ed25519"' in headers["authorization"]
+        body = json.loads(entry["body"])
+        assert body["context"]["action"] == entry["action"]
+    # The gateway signed the search it relayed to each seller.
+    relayed = [e for e in entries if e["node"].startswith("vendeur") and e["action"] == "search"]
+    assert relayed and all(
+        "x-gateway-authorization" in {k.lower() for k in e["headers"]} for e in relayed
+    )
+
+    # A second run, interactive this time, reuses keys, databases, catalogs and
+    # subscriptions; its guided tour works line by line; Ctrl-C stops everything.
+    state = json.loads((tmp_path / "demo" / "state.json").read_text("utf-8"))
+    text = run_network_and_tour(tmp_path / "demo", base)
+    assert "Catalogue importé" not in text and "pôles créés" not in text
+    assert "inscrit au registre" not in text  # already subscribed and approved
+    assert json.loads((tmp_path / "demo" / "state.json").read_text("utf-8")) == state
+
+
+def run_line(line: str, **ids: str) -> tuple[int, object]:
+    """One command of the guided tour, as a person pastes it in a shell."""
+    for name, value in ids.items():
+        line = line.replace(name, value)
+    env = {**clean_env(), "COLUMNS": "200"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    if line.startswith("curl"):
+        line += " -w '\\n%{http_code}'"
+    done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, env=env)
+    if not line.startswith("curl"):
+        return done.returncode, done.stdout + done.stderr
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status), json.loads(body) if body.strip() else None
+
+
+def walk_the_tour(text: str) -> None:
+    """Every command line of the printed tour, in order, with the ids each answer gives."""
+    commands = [line.strip() for line in text.splitlines() if line.startswith("  ")]
+    commands = [c for c in commands if c.startswith(("curl ", "reseau-poles "))]
+    assert len(commands) >= 12, text
+    ids: dict[str, str] = {}
+    for line in commands:
+        status, answer = run_line(line, **ids)
+        assert status in (0, 200, 202), (line, status, answer)
+        if "/api/searches " in line and "-X POST" in line:
+            ids["TRANSACTION_ID"] = answer["transaction_id"]
+        elif "/api/searches/" in line:
+            assert answer["complete"] and answer["counts"]["providers"] == 25, answer["sellers"]
+        elif "/api/orders?" in line:
+            ids["ID"] = answer["id"]
+            assert answer["pending"] is None and answer["quote"], answer
+        elif "/confirm?" in line:
+            ids["NUMERO_DU_POLE"] = answer["seller_order_id"]
+            assert answer["status"] == "ACTIVE", answer
+        elif line.startswith("curl -s http") and "/api/orders/" in line:
+            for _ in range(50):  # the last on_status may still be on its way
+                if answer["fulfillment"]["state"] == "Order-delivered":
+                    break
+                time.sleep(0.2)
+                status, answer = run_line(line, **ids)
+            assert answer["status"] == "COMPLETE", answer
+        elif line.startswith("reseau-poles"):
+            assert "vendeur-1" in str(answer) or "SUBSCRIBED" in str(answer), answer
+    assert {"TRANSACTION_ID", "ID", "NUMERO_DU_POLE"} <= set(ids)
+
+
+def run_network_and_tour(data_dir: Path, base: int) -> str:
+    """``reseau-poles demo`` until its tour is printed, the tour walked, then Ctrl-C: exit 0,
+    every port free again. Returns what it printed before the tour."""
+    process = subprocess.Popen(
+        demo_command(data_dir, base),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**clean_env(), "COLUMNS": "200"},
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "Ctrl-C arrête tout" in line:
+                break
+        text = "".join(lines)
+        assert "Réseau prêt" in text, text
+        assert not any(_free(p) for p in ports_of(base))  # everyone listens
+        walk_the_tour(text)
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, rest
+    assert "Tout est arrêté" in rest
+    assert all(_free(p) for p in ports_of(base)), "un processus est resté en vie"
+    return text
+
+
+def test_a_child_dying_at_start_is_named_with_its_log(tmp_path):
+    net = DemoNetwork(
+        tmp_path / "demo", base_port=free_base_port(1), seller_nodes=1, say=lambda _: None
+    )
+    net.prepare()
+    broken = net.sellers[0]
+    broken.config_file.write_text("port = 'pas un port'\n", "utf-8")
+    with pytest.raises(DemoError) as refused:
+        try:
+            net.start()
+        finally:
+            net.stop()
+    message = str(refused.value)
+    assert "vendeur-1" in message
+    assert str(broken.log_file) in message
+    assert all(p.process is None or p.process.poll() is not None for p in net.participants)
+    assert all(_free(p.port) for p in net.participants)
+
+
+def test_busy_port_is_refused_with_what_to_do(tmp_path):
+    base = free_base_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + 2))
+        squatter.listen()
+        net = DemoNetwork(tmp_path / "demo", base_port=base, seller_nodes=1, say=lambda _: None)
+        with pytest.raises(DemoError, match="--base-port"):
+            net.start()
+    assert all(p.process is None for p in net.participants)
