@@ -298,7 +298,14 @@ def openapi_check(
 
 
 demo_app = typer.Typer(
-    help="Démonstration : tout le réseau sur cette machine, ou le cœur du protocole seul.",
+    help=(
+        "Démonstration : lance un réseau complet sur cette machine (registre, passerelle, nœud "
+        "acheteur, nœuds vendeurs hébergeant 25 pôles fictifs et 2 000 produits québécois), sur "
+        "SQLite dans --data-dir, puis affiche une visite guidée ; Ctrl-C arrête tout. Au "
+        "premier lancement : clés, bases, catalogues et inscriptions au registre ; ensuite, tout "
+        "est réutilisé. « reseau-poles demo protocol » montre le cœur du protocole seul."
+    ),
+    short_help="Tout le réseau sur cette machine, avec une visite guidée (Ctrl-C arrête tout).",
     invoke_without_command=True,
 )
 app.add_typer(demo_app, name="demo")
@@ -317,7 +324,10 @@ def demo(
     ] = False,
     transcript: Annotated[
         Path | None,
-        typer.Option(help="Avec --once : journal JSONL de chaque message du protocole."),
+        typer.Option(
+            help="Écrire dans ce fichier (JSONL) chaque message du protocole, signé, tel "
+            "qu'il a circulé, à l'arrêt du réseau."
+        ),
     ] = None,
     data_dir: Annotated[
         Path, typer.Option(help="Dossier des bases, clés, journaux et configurations.")
@@ -330,11 +340,7 @@ def demo(
         int, typer.Option(min=1, max=25, help="Nœuds vendeurs (les 25 pôles répartis).")
     ] = 5,
 ) -> None:
-    """Lance un réseau complet (registre, passerelle, nœud acheteur, nœuds vendeurs hébergeant
-    25 pôles fictifs et 2 000 produits) sur SQLite, puis affiche une visite guidée.
-
-    Ctrl-C arrête tout. « reseau-poles demo protocol » montre le cœur du protocole seul.
-    """
+    """Le réseau de démonstration (voir l'aide de « reseau-poles demo »)."""
     if ctx.invoked_subcommand is not None:
         return
     from .demo.run import run_demo

@@ -25,12 +25,17 @@ def run_demo(
 ) -> int:
     """0 when the network ran (and, with ``once``, the scenario passed); 1 otherwise."""
     started = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix="reseau-poles-transcripts-")) if once else None
+    # Each node writes its own JSONL file; they are merged into ``transcript`` at the end.
+    scratch = (
+        Path(tempfile.mkdtemp(prefix="reseau-poles-transcripts-"))
+        if transcript is not None
+        else None
+    )
     net = DemoNetwork(
         data_dir,
         base_port=base_port,
         seller_nodes=seller_nodes,
-        transcript_dir=scratch if transcript is not None else None,
+        transcript_dir=scratch,
         say=lambda text: console.print(text, highlight=False),
     )
     code = 0
@@ -62,10 +67,9 @@ def run_demo(
             code = 1
         finally:
             net.stop()
-            if scratch is not None:
-                if transcript is not None:
-                    count = merge_transcripts(scratch, transcript)
-                    console.print(f"Transcription : {count} messages dans {transcript}")
+            if scratch is not None and transcript is not None:
+                count = merge_transcripts(scratch, transcript)
+                console.print(f"Transcription : {count} messages dans {transcript}")
                 shutil.rmtree(scratch, ignore_errors=True)
     if not once and code == 0:
         console.print("Tout est arrêté. « reseau-poles demo » relance le même réseau.")
