@@ -22,8 +22,9 @@ keys, databases, catalogs and subscriptions in place and only starts the process
 
 Why 5 seller nodes of 5 pôles each by default: it is how the network is meant to grow (a
 software vendor runs one node for all its client pôles), it shows a search answered by several
-nodes at once, and 8 processes of about 70 MB start in a few seconds on 2 cores; 25 nodes of one
-pôle would need 28 processes (about 2 GB) for nothing more to see.
+nodes at once, and the 8 processes (about 100 MB each, 800 MB in all) start in about 5 to 10 s
+on 2 cores; 25 nodes of one pôle would mean 28 processes (about 2.8 GB) and a slower start for
+nothing more to see. ``--seller-nodes`` picks another split (1 to 25).
 """
 
 from __future__ import annotations
