@@ -109,6 +109,7 @@ def test_select_init_confirm_with_wait_and_with_polling(world: World) -> None:
     assert time.monotonic() - started < 5
     assert quoted["state"] == "selected" and quoted["pending"] is None and quoted["error"] is None
     assert quoted["provider"]["id"] == CAPITALE
+    assert quoted["provider"]["name"] == "Pôle agroalimentaire de la Capitale"
     # 12 × 12.50 + 4 × 3.49 + delivery 25.00; taxes on the chips and the delivery only
     assert quoted["quote"]["price"] == {"currency": "CAD", "value": "194.79"}
     assert quoted["total"] == {"currency": "CAD", "value": "194.79"}
@@ -229,6 +230,18 @@ def test_bad_requests_get_a_clear_answer(world: World) -> None:
             "delivery_window",
         ),
         ({**body, "surprise": 1}, 400, "parametres_invalides", "surprise"),
+        (
+            {**body, "billing": {**BILLING, "email": "pas-un-courriel"}},
+            400,
+            "parametres_invalides",
+            "billing.email",
+        ),
+        (
+            {**body, "fulfilment": {**SCHOOL, "gps": "nord"}},
+            400,
+            "parametres_invalides",
+            "fulfilment.gps",
+        ),
         (
             {**body, "provider": {"bpp_id": "inconnu.example", "id": CAPITALE}},
             400,

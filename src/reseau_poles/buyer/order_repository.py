@@ -178,3 +178,24 @@ def catalog_items(
         if len(found) == len(wanted):
             break
     return found
+
+
+def catalog_provider_name(
+    session: Any, organisation_id: str, bpp_id: str, provider_id: str
+) -> str | None:
+    """The pôle's name as the organisation's newest search showed it."""
+    provider = session.execute(
+        select(search_results.c.provider)
+        .join(searches, searches.c.transaction_id == search_results.c.transaction_id)
+        .where(
+            searches.c.organisation_id == organisation_id,
+            search_results.c.bpp_id == bpp_id,
+            search_results.c.provider_id == provider_id,
+        )
+        .order_by(search_results.c.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    name = (
+        (provider or {}).get("descriptor", {}).get("name") if isinstance(provider, dict) else None
+    )
+    return str(name)[:255] if isinstance(name, str) and name else None

@@ -38,6 +38,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -51,6 +52,7 @@ from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
 from reseau_poles.protocol.lifecycle import Canceller, OrderLifecycle, Phase
 from reseau_poles.protocol.models import ACTION_MODELS, Context, format_datetime, to_bytes
+from reseau_poles.protocol.models.scalars import Email
 from reseau_poles.protocol.profile import (
     COUNTRY,
     WHOLE_PROVINCE,
@@ -131,7 +133,7 @@ class LineIn(_In):
 class ContactIn(_In):
     name: Text | None = None
     phone: ShortText | None = None
-    email: Text | None = None
+    email: Email | None = None
 
 
 class FulfilmentIn(_In):
@@ -168,7 +170,7 @@ class FulfilmentIn(_In):
 class BillingIn(_In):
     name: Text
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
-    email: Text | None = None
+    email: Email | None = None
     phone: ShortText | None = None
     tax_id: ShortText | None = None
 
@@ -268,7 +270,7 @@ class RatingIn(_In):
 
 class SupportIn(_In):
     phone: ShortText | None = None
-    email: Text | None = None
+    email: Email | None = None
 
 
 BODY_MODELS: dict[str, type[_In] | None] = {
@@ -469,6 +471,11 @@ class OrderService:
                     },
                 )
                 self._request_lines(session, organisation_id, order_id, request)
+                name = repo.catalog_provider_name(
+                    session, organisation_id, order.provider.bpp_id, order.provider.id
+                )
+                if name is not None:
+                    repo.update_order(session, order_id, {"provider_name": name})
                 repo.add_event(
                     session,
                     order_id,
@@ -655,13 +662,24 @@ class OrderService:
         )
 
     def _body(self, action: str, context: Context, message: Mapping[str, Any]) -> bytes:
-        """The request, checked by its Beckn model before anything is signed."""
-        model = ACTION_MODELS[action].model_validate(
-            {
-                "context": context.model_dump(mode="json", by_alias=True, exclude_unset=True),
-                "message": message,
-            }
-        )
+        """The request, checked by its Beckn model before anything is signed; what the model
+        refuses is the client's to fix (400 with the Beckn path)."""
+        try:
+            model = ACTION_MODELS[action].model_validate(
+                {
+                    "context": context.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                    "message": message,
+                }
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            path = ".".join(str(part) for part in first.get("loc", ())) or "message"
+            raise ApiError(
+                400,
+                "parametres_invalides",
+                f"Message Beckn refusé : {first.get('msg', 'valeur invalide')}",
+                path,
+            ) from None
         return to_bytes(model)
 
     async def _seller_url(self, bpp_id: str) -> str:
@@ -731,6 +749,7 @@ class OrderService:
         except Exception:
             log.exception("order %s: résultat de %s non enregistré", order_id, action)
         self.waiters.notify(order_id)
+        self.network.wake()  # an order.error webhook may be waiting
 
     def _sent(self, order_id: str, action: str, message_id: str, result: CallResult) -> None:
         with write_session(self.factory) as session:
@@ -955,6 +974,9 @@ class OrderService:
     ) -> None:
         """What the seller's order document says: quote, lines, terms, ids, progress."""
         values["document"] = dict(document)
+        name = _get(document, "provider", "descriptor", "name")
+        if isinstance(name, str) and name:
+            values["provider_name"] = name[:255]
         if isinstance(document.get("id"), str) and document["id"]:
             values["seller_order_id"] = document["id"]
         quote = document.get("quote")
