@@ -33,6 +33,7 @@ from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.registry.settings import OperatorKey, RegistrySettings
+from reseau_poles.seller import repository as seller_repo
 from reseau_poles.seller.app import create_app as create_seller
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_session_factory, utcnow, write_session
@@ -149,6 +150,9 @@ class AttackWorld:
     suspended_bpp: SubscriberKeys
     impostor_gateway: SubscriberKeys  # a BAP signing X-Gateway-Authorization
     operator: SubscriberKeys
+    seller_api_key: str = ""
+    buyer_api_key: str = ""
+    gateway_url: str = ""
     targets: dict[str, Target] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -265,6 +269,8 @@ def attack_world(tmp: Path) -> Iterator[AttackWorld]:
             ),
         )
         load_catalog(seller_app.state.service.engine)
+        with write_session(make_session_factory(seller_app.state.service.engine)) as session:
+            seller_api_key = seller_repo.create_api_key(session, CAPITALE, "fiabilité")
         seller_server = UvicornThread(seller_app, port).start()
         stops.append(lambda: (seller_server.stop(), seller_app.state.service.engine.dispose()))
         # A domain no search of ours names: the gateway's fan-out never reaches the real node.
@@ -298,6 +304,7 @@ def attack_world(tmp: Path) -> Iterator[AttackWorld]:
         )
         with write_session(make_session_factory(buyer_app.state.service.engine)) as session:
             buyer_repo.add_organisation(session, ORGANISATION, "Centre de services scolaire")
+            buyer_api_key = buyer_repo.create_api_key(session, ORGANISATION, "fiabilité")
         buyer_server = UvicornThread(buyer_app, port).start()
         stops.append(lambda: (buyer_server.stop(), buyer_app.state.service.engine.dispose()))
         _join(registry, buyer_keys, buyer_url, type="BAP", regions=["*"])
@@ -321,6 +328,9 @@ def attack_world(tmp: Path) -> Iterator[AttackWorld]:
             suspended_bpp=suspended_bpp,
             impostor_gateway=impostor_gateway,
             operator=operator,
+            seller_api_key=seller_api_key,
+            buyer_api_key=buyer_api_key,
+            gateway_url=gateway_server.url,
         )
         world.targets = _targets(world, registry.url, f"{gateway_server.url}/search")
         yield world

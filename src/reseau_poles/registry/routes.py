@@ -18,6 +18,9 @@ from .schemas import AdminAction, parse_lookup, validation_nack
 from .service import RegistryError, RegistryService
 
 WELL_KNOWN = "/.well-known/reseau-poles/registry.json"
+# The largest integer SQLite and PostgreSQL (BIGINT) take: beyond it a query parameter would
+# reach the database driver and fail there (OverflowError) instead of being refused with 400.
+MAX_SQL_INT = 2**63 - 1
 
 public = APIRouter()
 
@@ -134,7 +137,7 @@ def make_admin_router() -> APIRouter:
         region: str | None = None,
         q: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
     ) -> dict[str, Any]:
         return await run_in_threadpool(
             service_of(request).list_subscribers,
@@ -218,7 +221,7 @@ def make_admin_router() -> APIRouter:
         subscriber_id: str | None = None,
         action: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before_id: int | None = None,
+        before_id: Annotated[int | None, Query(ge=0, le=MAX_SQL_INT)] = None,
     ) -> list[dict[str, Any]]:
         return await run_in_threadpool(
             service_of(request).audit,
