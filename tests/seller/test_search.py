@@ -322,3 +322,32 @@ def test_french_stem_is_a_prefix_of_both_genders() -> None:
         assert masculine.startswith(stem), (feminine, stem, masculine)
     assert french_stem("540") == "540" and french_stem("mure") == "mure"
     assert french_stem("lait") == "lait" and french_stem("sirop") == "sirop"
+
+
+def test_counting_and_scoring_stop_at_their_limits(
+    catalog: tuple[Engine, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past COUNT_LIMIT the total is a floor (``more``); past RANK_LIMIT (SQLite) a tier is
+    read newest first instead of scored; names still come first."""
+    from reseau_poles.seller import search as module
+
+    engine, ids = catalog
+    backend = make_search(engine)
+    with read_session(make_session_factory(engine)) as session:
+        exact = backend.search(session, SearchQuery(text="erable", limit=2))
+        monkeypatch.setattr(module, "COUNT_LIMIT", 2)
+        capped = backend.search(session, SearchQuery(text="erable", limit=2))
+        listing = backend.search(session, SearchQuery(limit=1))
+        monkeypatch.setattr(module, "RANK_LIMIT", 1)
+        unscored = backend.search(session, SearchQuery(text="erable", limit=3))
+    assert (exact.total, exact.more) == (3, False)
+    assert (capped.total, capped.more, capped.left_out) == (2, True, 0)
+    assert capped.item_ids == exact.item_ids
+    assert (listing.total, listing.more) == (2, True)
+    # The two names first (newest first on SQLite), the description match last.
+    assert unscored.item_ids[2] == ids["tire"] and set(unscored.item_ids[:2]) == {
+        ids[SYRUP],
+        ids[CHIPS],
+    }
+    if engine.dialect.name == "sqlite":
+        assert unscored.item_ids[:2] == [ids[CHIPS], ids[SYRUP]]

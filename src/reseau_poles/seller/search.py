@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from sqlalchemy import and_, bindparam, column, func, literal_column, or_, select, table, text
+from sqlalchemy import bindparam, column, func, literal_column, or_, select, table, text
 from sqlalchemy.sql import ColumnElement
 
 from reseau_poles.protocol.profile import WHOLE_PROVINCE, search_key, tokenize
@@ -52,8 +52,14 @@ from .tables import items, providers, stock
 MAX_QUERY_WORDS: Final = 12
 """Words of a query kept (the rest ignored): enough for any product name, bounded work."""
 MAX_WORD_LENGTH: Final = 64
+COUNT_LIMIT: Final = 1000
+"""Matches counted exactly; beyond, the count says « more than » (SearchResult.more)."""
+RANK_LIMIT: Final = 2000
+"""FTS5: a tier with more matches than this (one common word in a big catalog: « pommes »)
+is not scored (bm25 costs about a microsecond a match); newest items come first in it."""
 
 FTS_TABLE: Final = "seller_items_fts"
+FTS_COLUMNS: Final = ("name_normalized", "search_text")
 PG_CONFIG: Final = "seller_fr"
 # bm25 column weights (name_normalized, search_text): a name match outranks any body match.
 _FTS_WEIGHTS: Final = (20.0, 1.0)
@@ -75,8 +81,16 @@ class SearchQuery:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
+    """The page of item ids, best first, and how many items match in all.
+
+    Counting stops at :data:`COUNT_LIMIT`: past it, ``total`` is that limit and ``more`` is
+    true (« plus de 1 000 »). A buyer narrows such a search; counting 15,000 matches exactly
+    would cost more than finding the page.
+    """
+
     item_ids: list[int]
     total: int
+    more: bool = False
 
     @property
     def left_out(self) -> int:
@@ -135,13 +149,22 @@ def query_words(text: str | None) -> list[str]:
     return list(dict.fromkeys(keys))[:MAX_QUERY_WORDS]
 
 
+def whole_word(word: str) -> bool:
+    """Numbers (« 2 % », « 540 ml ») and single characters match whole, not as prefixes:
+    "2" must not find 250 g, and a one-letter prefix would read most of the index."""
+    return word.isdigit() or len(word) < 2
+
+
 def fts5_query(words: list[str]) -> str:
     """An FTS5 MATCH expression: every stem as a quoted prefix, all required.
 
     Words hold letters and digits only (:func:`query_words`); the quoting (a ``"`` doubled)
     is there so that nothing a word could hold is ever read as FTS5 syntax.
     """
-    return " ".join('"' + french_stem(word).replace('"', '""') + '"*' for word in words)
+    return " ".join(
+        '"' + french_stem(word).replace('"', '""') + ('"' if whole_word(word) else '"*')
+        for word in words
+    )
 
 
 def tsquery_terms(words: list[str]) -> list[tuple[str, str]]:
@@ -157,7 +180,8 @@ def tsquery_terms(words: list[str]) -> list[tuple[str, str]]:
     """
 
     def quoted(word: str) -> str:
-        return "'" + word.replace("'", "''").replace("\\", "\\\\") + "':*"
+        escaped = "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
+        return escaped if whole_word(word) else escaped + ":*"
 
     return [(quoted(word), quoted(french_stem(word))) for word in words]
 
@@ -165,9 +189,9 @@ def tsquery_terms(words: list[str]) -> list[tuple[str, str]]:
 # --- filters common to every backend ---------------------------------------------------------
 
 
-def filters(query: SearchQuery) -> list[ColumnElement[bool]]:
-    """Everything but the text: active rows, provider, item, category, region, tags."""
-    found: list[ColumnElement[bool]] = [items.c.active.is_(True), providers.c.active.is_(True)]
+def item_filters(query: SearchQuery) -> list[ColumnElement[bool]]:
+    """The filters on the item itself: active, provider, SKU, category, tags."""
+    found: list[ColumnElement[bool]] = [items.c.active.is_(True)]
     if query.provider_id:
         found.append(items.c.provider_id == query.provider_id)
     if query.item_id:
@@ -179,6 +203,16 @@ def filters(query: SearchQuery) -> list[ColumnElement[bool]]:
                 func.lower(items.c.category_name) == query.category.lower(),
             )
         )
+    for certification in sorted(query.certifications):
+        found.append(items.c.certifications.like(f"%,{certification},%"))
+    if query.conservation:
+        found.append(items.c.conservation == query.conservation)
+    return found
+
+
+def provider_filters(query: SearchQuery) -> list[ColumnElement[bool]]:
+    """The filters on the item's pôle: active, serving the region."""
+    found: list[ColumnElement[bool]] = [providers.c.active.is_(True)]
     if query.region and query.region != WHOLE_PROVINCE:
         found.append(
             or_(
@@ -186,11 +220,12 @@ def filters(query: SearchQuery) -> list[ColumnElement[bool]]:
                 providers.c.served_regions.like(f"%,{WHOLE_PROVINCE},%"),
             )
         )
-    for certification in sorted(query.certifications):
-        found.append(items.c.certifications.like(f"%,{certification},%"))
-    if query.conservation:
-        found.append(items.c.conservation == query.conservation)
     return found
+
+
+def filters(query: SearchQuery) -> list[ColumnElement[bool]]:
+    """Everything but the text (items joined to their providers)."""
+    return item_filters(query) + provider_filters(query)
 
 
 def _joined(first: Any = items, on: Any = None) -> Any:
@@ -200,15 +235,23 @@ def _joined(first: Any = items, on: Any = None) -> Any:
     )
 
 
+def _count(session: Any, source: Any, where: list[Any]) -> tuple[int, bool]:
+    """How many rows match, up to :data:`COUNT_LIMIT`, and whether there are more."""
+    capped = select(literal_column("1")).select_from(source).where(*where)
+    found = session.execute(
+        select(func.count()).select_from(capped.limit(COUNT_LIMIT + 1).subquery())
+    ).scalar_one()
+    return min(int(found), COUNT_LIMIT), found > COUNT_LIMIT
+
+
 def _run(session: Any, source: Any, where: list[Any], order: list[Any], limit: int) -> SearchResult:
-    condition = and_(*where)
-    total = session.execute(select(func.count()).select_from(source).where(condition)).scalar_one()
+    total, more = _count(session, source, where)
     if not total:
         return SearchResult([], 0)
     ids = session.execute(
-        select(items.c.id).select_from(source).where(condition).order_by(*order).limit(limit)
+        select(items.c.id).select_from(source).where(*where).order_by(*order).limit(limit)
     ).scalars()
-    return SearchResult([int(i) for i in ids], int(total))
+    return SearchResult([int(i) for i in ids], total, more)
 
 
 _LISTING_ORDER: Final = (items.c.provider_id, items.c.name_normalized, items.c.id)
@@ -226,7 +269,10 @@ class LikeSearch:
         where: list[Any] = filters(query)
         for word in query_words(query.text):
             # Words hold letters and digits only: nothing to escape for LIKE.
-            where.append(items.c.search_text.like(f"% {french_stem(word)}%"))
+            if whole_word(word):
+                where.append((items.c.search_text + " ").like(f"% {word} %"))
+            else:
+                where.append(items.c.search_text.like(f"% {french_stem(word)}%"))
         return _run(session, _joined(), where, list(_LISTING_ORDER), query.limit)
 
 
@@ -261,12 +307,60 @@ class Fts5Search:
             return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query.limit)
         if not self.indexed(session):
             return self._fallback.search(session, query)
-        match = text(f"{FTS_TABLE} MATCH :fts_query").bindparams(
-            bindparam("fts_query", fts5_query(words))
+        anywhere = fts5_query(words)
+        in_name = f"{{{FTS_COLUMNS[0]}}} : ({anywhere})"
+        # Pôles are few: the ones a query may show are found first, so that matches are
+        # checked against the item row alone (no join per match).
+        rest = item_filters(query)
+        everyone = session.execute(select(func.count()).select_from(providers)).scalar_one()
+        eligible = list(
+            session.execute(select(providers.c.id).where(*provider_filters(query))).scalars()
         )
-        rank = func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS)
-        source = _joined(_fts, items.c.id == _fts.c.rowid)
-        return _run(session, source, [match, *filters(query)], [rank, items.c.id], query.limit)
+        if not eligible:
+            return SearchResult([], 0)
+        if len(eligible) < everyone:
+            rest.append(items.c.provider_id.in_(eligible))
+        # No stock join: every item has its stock row (repository), read with the page.
+        source = _fts.join(items, items.c.id == _fts.c.rowid)
+        total, more = _count(session, source, [_fts_match(anywhere), *rest])
+        if not total:
+            return SearchResult([], 0)
+        # Name matches first, then the others, each tier by bm25.
+        ids = _ranked(session, source, in_name, rest, query.limit)
+        if len(ids) < query.limit and (more or len(ids) < total):
+            elsewhere = f"({anywhere}) NOT {in_name}"
+            ids += _ranked(session, source, elsewhere, rest, query.limit - len(ids))
+        return SearchResult(ids, total, more)
+
+
+def _fts_match(expression: str) -> Any:
+    return text(f"{FTS_TABLE} MATCH :fts_query").bindparams(
+        bindparam("fts_query", expression, unique=True)
+    )
+
+
+def _ranked(session: Any, source: Any, expression: str, where: list[Any], limit: int) -> list[int]:
+    """The ``limit`` best matches of ``expression`` that pass the filters ``where``.
+
+    Up to :data:`RANK_LIMIT` matches, by bm25. Beyond, in index order (newest first): FTS5
+    hands the rows over already sorted, so the query stops at the ``limit``-th item that
+    passes the filters instead of scoring and sorting thousands.
+    """
+    matches = session.execute(
+        select(func.count()).select_from(_fts).where(_fts_match(expression))
+    ).scalar_one()
+    if matches > RANK_LIMIT:
+        order = [_fts.c.rowid.desc()]
+    else:
+        order = [func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS), _fts.c.rowid]
+    found = session.execute(
+        select(items.c.id)
+        .select_from(source)
+        .where(_fts_match(expression), *where)
+        .order_by(*order)
+        .limit(limit)
+    ).scalars()
+    return [int(i) for i in found]
 
 
 class PostgresSearch:

@@ -280,9 +280,11 @@ class SellerService:
         ]
         if not result.total:
             summary = "Aucun produit ne correspond à la recherche."
-        elif result.left_out:
+        elif result.left_out or result.more:
+            # Counting stops at search.COUNT_LIMIT: « plus de 1000 », code "100/1000+".
+            total = f"plus de {result.total}" if result.more else str(result.total)
             summary = (
-                f"{len(result.item_ids)} produits affichés sur {result.total} ; "
+                f"{len(result.item_ids)} produits affichés sur {total} ; "
                 "précisez la recherche pour voir les autres."
             )
         else:
@@ -291,7 +293,8 @@ class SellerService:
             "descriptor": {
                 "name": self.settings.catalog_name,
                 "short_desc": summary,
-                "code": f"resultats:{len(result.item_ids)}/{result.total}",
+                "code": f"resultats:{len(result.item_ids)}/{result.total}"
+                + ("+" if result.more else ""),
             },
             "providers": providers,
         }
