@@ -6,6 +6,8 @@ the same APIs a buyer's application and a pôle's software use.
 2. A school service centre's weekly order, split across three pôles on three seller nodes: one
    order per pôle through the buyer node (``select`` → ``on_select``, ``init`` → ``on_init``,
    ``confirm`` → ``on_confirm``), paid after delivery, net 30, one purchase order number.
+   Beforehand each pôle checks its stock through its management API and tops it up, so the
+   scenario can run again and again on the same data.
 3. The first pôle delivers it: Packed, Out-for-delivery, Order-delivered through its node's
    management API, each change an unsolicited ``on_status`` to the buyer; the order ends
    COMPLETE.
@@ -114,6 +116,24 @@ class Scenario:
                 return
         raise StepFailed("moins de trois pôles livrent la Capitale-Nationale au froid")
 
+    def restock(self) -> None:
+        """Each chosen pôle counts its stock and tops it up (management API), so that the
+        scenario can be run again and again on the same data."""
+        for seller, pole in self.chosen:
+            base = f"{seller.url}/api/providers/{pole.id}/products"
+            headers = {"X-API-Key": self.net.pole_api_key(pole.id)}
+            for sku, quantity in ORDER_LINES:
+                stock = self.call("GET", f"{base}/{sku}/stock", (200,), headers=headers)["stock"]
+                if stock < 10 * quantity:
+                    self.call(
+                        "PUT",
+                        f"{base}/{sku}/stock",
+                        (200,),
+                        headers=headers,
+                        json={"quantity": 20 * quantity},
+                    )
+                    self.say(f"    {pole.id} : réassort de {sku} ({stock} → {20 * quantity})")
+
     def order_body(self, seller: Participant, pole: SamplePole) -> dict[str, Any]:
         town = REGIONS[INSTITUTION_REGION].towns[0]
         return {
@@ -221,6 +241,7 @@ class Scenario:
         return [
             ("Recherche dans toutes les régions", self.search_everywhere),
             ("Trois pôles qui livrent la Capitale-Nationale au froid", self.choose_poles),
+            ("Leur stock, vu par chaque pôle (API de gestion)", self.restock),
             ("Devis de chaque pôle (select)", self.quote_each),
             ("Initialisation et confirmation (init, confirm)", self.init_and_confirm_each),
             ("Livraison par le premier pôle", self.deliver_first),
