@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from reseau_poles.demo.network import DemoError, DemoNetwork
+from reseau_poles.protocol.keys import KeyFiles
+from reseau_poles.protocol.signing import parse_header, verify_signature
 
 SELLER_NODES = 3  # enough for a search answered by several nodes and a 3-pôle order
 
@@ -91,13 +93,24 @@ def test_once_then_a_second_run_with_the_guided_tour(tmp_path):
     # Every seller node answered the search: on_search from each of them at the buyer.
     answered = {e["peer"] for e in entries if e["action"] == "on_search" and e["direction"] == "in"}
     assert answered == {f"vendeur-{n}.demo.reseau-poles.example" for n in (1, 2, 3)}
+    public_keys = {
+        keys.subscriber_id: keys.signing.public_key_b64
+        for folder in (tmp_path / "demo" / "keys").iterdir()
+        for keys in [KeyFiles(folder).read()]
+    }
     for entry in entries:
         assert entry["status"] == "ACK", entry
         headers = {k.lower(): v for k, v in entry["headers"].items()}
-        assert headers["authorization"].startswith('Signature keyId="'), entry
-        assert 'algorithm="ed25519"' in headers["authorization"]
-        body = json.loads(entry["body"])
-        assert body["context"]["action"] == entry["action"]
+        body = entry["body"].encode("utf-8")
+        assert json.loads(body)["context"]["action"] == entry["action"]
+        # Signed by the sender's registered key, over the exact bytes that crossed the wire.
+        for name in ("authorization", "x-gateway-authorization"):
+            if name in headers:
+                parsed = parse_header(headers[name])
+                verify_signature(body, parsed, public_keys[parsed.subscriber_id])
+        assert parse_header(headers["authorization"]).subscriber_id.endswith(
+            ".demo.reseau-poles.example"
+        )
     # The gateway signed the search it relayed to each seller.
     relayed = [e for e in entries if e["node"].startswith("vendeur") and e["action"] == "search"]
     assert relayed and all(
