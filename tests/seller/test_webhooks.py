@@ -150,6 +150,13 @@ def test_delivery_is_retried_signed_and_idempotent(network: Network, receiver: R
             break
         time.sleep(0.05)
     assert (row["status"], row["attempts"], row["last_http_status"]) == ("delivered", 3, 204)
+    listed = api(
+        network, "GET", f"/api/providers/{CAPITALE}/webhooks/{created['id']}/deliveries", key
+    ).json()["deliveries"]
+    assert [(d["event_type"], d["status"], d["attempts"]) for d in listed] == [
+        ("order.confirmed", "delivered", 3)
+    ]
+    assert listed[0]["delivered_at"].endswith("Z") and listed[0]["last_http_status"] == 204
 
     # a fulfilment change reaches the software too; a cancellation is not subscribed
     assert move(network, key, order["id"], "Packed").status_code == 200
@@ -274,6 +281,10 @@ def test_management_and_refusals(network: Network, receiver: Receiver) -> None:
         time.sleep(0.05)
     time.sleep(0.3)
     assert len(receiver.attempts) == 1
+    (failed,) = api(network, "GET", f"{path}/{created['id']}/deliveries", key).json()["deliveries"]
+    assert (failed["status"], failed["last_http_status"]) == ("failed", 410)
+    assert api(network, "GET", f"{path}/{created['id']}/deliveries", other).status_code == 403
+    assert api(network, "GET", f"{path}/999/deliveries", key).status_code == 404
 
     # deleted: no new event is queued for it
     assert api(network, "DELETE", f"{path}/{created['id']}", key).status_code == 204

@@ -44,6 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, insert, select, update
 
 from reseau_poles.network.client import CallResult, NetworkClient
+from reseau_poles.network.tables import outbox_table
 from reseau_poles.storage import UTCDateTime, utcnow
 
 SCHEME: Final = "webhook"
@@ -239,6 +240,38 @@ class Webhooks:
             .values(active=False, deleted_at=utcnow())
         )
         return result.rowcount == 1
+
+    def deliveries(
+        self, session: Any, owner_id: str, webhook_id: int, *, limit: int = 50
+    ) -> list[dict[str, Any]] | None:
+        """The newest deliveries of one subscription (from the outbox), or ``None`` if the
+        owner has no such subscription."""
+        if self.get(session, owner_id, webhook_id) is None:
+            return None
+        marker = json.dumps({SUBSCRIPTION_HEADER: str(webhook_id)})[1:-1]
+        rows = session.execute(
+            select(outbox_table)
+            .where(
+                outbox_table.c.action.like(f"{SCHEME}:%"),
+                outbox_table.c.headers.like(f"%{marker}%"),
+            )
+            .order_by(outbox_table.c.id.desc())
+            .limit(limit)
+        ).mappings()
+        return [
+            {
+                "event_id": row["message_id"],
+                "event_type": row["action"].partition(":")[2],
+                "status": row["status"],
+                "attempts": row["attempts"],
+                "last_http_status": row["last_http_status"],
+                "last_error": row["last_error"],
+                "created_at": row["created_at"],
+                "next_attempt_at": row["next_attempt_at"],
+                "delivered_at": row["delivered_at"],
+            }
+            for row in rows
+        ]
 
     # -- events --
 

@@ -11,6 +11,7 @@ POST   /orders/{order_id}/cancel        ``{"reason_code": …, "message": …}``
 POST   /webhooks                        subscribe a URL to events (the secret is shown once)
 GET    /webhooks                        the pôle's subscriptions
 DELETE /webhooks/{webhook_id}           unsubscribe (pending deliveries stop)
+GET    /webhooks/{webhook_id}/deliveries the newest deliveries: status, attempts, last answer
 
 Every route needs one of the pôle's API keys (``seller.auth``). Refusals are
 ``{"error": {"code", "message", "path"}}``.
@@ -320,3 +321,22 @@ async def delete_webhook(request: Request, provider_id: OwnProvider, webhook_id:
     if not await asyncio.to_thread(run):
         raise ApiError(404, "webhook_inconnu", "Abonnement inconnu.", "webhook_id")
     return Response(status_code=204)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", tags=["webhooks"])
+async def webhook_deliveries(
+    request: Request, provider_id: OwnProvider, webhook_id: str
+) -> dict[str, Any]:
+    """Les dernières livraisons d'un abonnement : état, tentatives, dernière réponse."""
+    service = _service(request)
+    number = int(webhook_id) if webhook_id.isdigit() and len(webhook_id) < 18 else -1
+
+    def run() -> list[dict[str, Any]] | None:
+        with read_session(service.factory) as session:
+            return service.webhooks.deliveries(session, provider_id, number)
+
+    found = await asyncio.to_thread(run)
+    if found is None:
+        raise ApiError(404, "webhook_inconnu", "Abonnement inconnu.", "webhook_id")
+    times = ("created_at", "next_attempt_at", "delivered_at")
+    return {"deliveries": [{**row, **{k: _time(row[k]) for k in times}} for row in found]}
