@@ -213,9 +213,6 @@ class DemoNetwork:
     def pole_api_key(self, pole_id: str) -> str:
         return str(self.state["poles"][pole_id]["api_key"])
 
-    def seller_of(self, pole_id: str) -> Participant:
-        return next(s for s in self.sellers if any(p.id == pole_id for p in s.poles))
-
     # --- first run: keys, configuration, databases ------------------------------------------
 
     def prepare(self) -> None:
