@@ -34,7 +34,7 @@ from reseau_poles.seller.search import (
 )
 from reseau_poles.seller.tables import items, stock
 from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
-from tests.conftest import REQUIRE_SERVICES, _backends, _postgres_admin_url
+from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, _backends, _postgres_admin_url
 
 from .support import APPLES, CAPITALE, CHIPS, CURDS, ESTRIE, SYRUP, load_catalog
 
@@ -351,3 +351,45 @@ def test_counting_and_scoring_stop_at_their_limits(
     }
     if engine.dialect.name == "sqlite":
         assert unscored.item_ids[:2] == [ids[CHIPS], ids[SYRUP]]
+
+
+def test_postgresql_without_unaccent_falls_back() -> None:
+    """A role that may not create extensions still gets its full-text search: the migration
+    indexes the node's own accent-free texts instead (and says so)."""
+    if not (POSTGRES_URL or REQUIRE_SERVICES):
+        pytest.skip("PostgreSQL non configuré (RESEAU_POLES_TEST_POSTGRES_URL)")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    suffix = uuid.uuid4().hex[:10]
+    role, name = f"rp_noext_{suffix}", f"rp_search_{suffix}"
+    admin = _postgres_admin_url()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'CREATE DATABASE "{name}"')  # owned by the admin: no CREATE for the role
+    with psycopg.connect(admin.rsplit("/", 1)[0] + f"/{name}", autocommit=True) as conn:
+        conn.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{role}"')
+    url = make_url(admin).set(drivername="postgresql+psycopg", username=role, database=name)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        migrate(engine)
+        ids = load_search_catalog(engine)
+        with engine.connect() as connection:
+            installed = connection.execute(
+                text("SELECT count(*) FROM pg_extension WHERE extname = 'unaccent'")
+            ).scalar_one()
+        assert installed == 0
+        search = make_search(engine)
+
+        def found(words: str) -> set[int]:
+            return set(run(engine, search, text=words))
+
+        assert found("POMMÉ") == found("pommes") == {ids[APPLES], ids["cidre"]}
+        assert found("fermière") == found("fermier") == {ids["gouda"], ids["cidre"]}
+        assert found("œufs") == found("OEUF") == {ids["oeufs"]}
+        assert found("ÉRABLE") == {ids[SYRUP], ids[CHIPS], ids["tire"]}
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')

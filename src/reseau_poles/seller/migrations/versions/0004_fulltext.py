@@ -24,6 +24,7 @@ Revises: 0003
 Create Date: 2026-11-26
 """
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -129,6 +130,13 @@ def _try_unaccent(bind: sa.Connection) -> bool:
 
 def _upgrade_postgresql(bind: sa.Connection) -> None:
     unaccent = _try_unaccent(bind)
+    if not unaccent:
+        logging.getLogger("alembic.runtime.migration").warning(
+            "Extension unaccent refusée ou absente : la recherche plein texte indexe les textes "
+            "déjà sans accents (name_normalized, search_text). Pour l'activer : "
+            "CREATE EXTENSION unaccent (superutilisateur ou propriétaire de la base), "
+            "puis refaire la révision 0004 (downgrade 0003, upgrade head)."
+        )
     # Schema-qualified: the function must find its configuration whatever the search_path
     # (pg_dump restores with an empty one).
     schema = bind.exec_driver_sql("SELECT current_schema()").scalar_one()
