@@ -9,28 +9,19 @@ import time
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
-import httpx
 import typer
-from fastapi import FastAPI, Request
 from rich.console import Console
-from rich.table import Table
 
-from reseau_poles.protocol.errors import KeyFormatError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
-from reseau_poles.storage import redact_url
+if TYPE_CHECKING:
+    from reseau_poles.protocol.keys import SubscriberKeys
 
-from .client import (
-    AdminClient,
-    RegistryRefusal,
-    build_record,
-    post_signed,
-    raise_for_nack,
-    signer_for,
-)
-from .settings import load_settings
+    from .client import AdminClient
+
+# `reseau-poles registry --help` must stay fast: HTTP clients, FastAPI, SQLAlchemy, the keys and
+# the settings are imported by the commands that use them, when they run.
 
 app = typer.Typer(
     help="Registre du réseau : service, migrations, inscription, administration.",
@@ -76,6 +67,9 @@ def serve(
 ) -> None:
     """Lancer le registre (HTTP)."""
     from reseau_poles.network.serving import serve as serve_http
+    from reseau_poles.storage import redact_url
+
+    from .settings import load_settings
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -120,7 +114,10 @@ def migrate(
     ] = None,
 ) -> None:
     """Créer ou mettre à jour les tables du registre."""
+    from reseau_poles.storage import redact_url
+
     from .app import migrate as run_migrations
+    from .settings import load_settings
 
     url = database_url or load_settings(config).database_url
     revision = run_migrations(url)
@@ -147,6 +144,9 @@ def _participant_config(path: Path) -> dict[str, Any]:
 
 
 def _keys(folder: Path, subscriber_id: str | None) -> SubscriberKeys:
+    from reseau_poles.protocol.errors import KeyFormatError
+    from reseau_poles.protocol.keys import KeyFiles
+
     files = KeyFiles(folder)
     try:
         if subscriber_id:
@@ -161,22 +161,27 @@ class ChallengeListener:
 
     def __init__(self, keys: SubscriberKeys, url: str, listen: str | None) -> None:
         import uvicorn
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+
+        from reseau_poles.protocol.keys import open_challenge
 
         parts = urlsplit(url)
         host, _, port = (listen or "").rpartition(":")
         self.host = host or "0.0.0.0"
         self.port = int(port) if port else parts.port or (443 if parts.scheme == "https" else 80)
         self.answered = threading.Event()
-        listener = FastAPI()
+        listener = Starlette()
 
-        async def on_subscribe(request: Request) -> dict[str, str]:
+        async def on_subscribe(request: Request) -> JSONResponse:
             challenge = (await request.json())["challenge"]
             self.answered.set()
-            return {"answer": open_challenge(keys.encryption, challenge)}
+            return JSONResponse({"answer": open_challenge(keys.encryption, challenge)})
 
         path = parts.path.rstrip("/")
         for route in {f"{path}/on_subscribe", "/on_subscribe"}:
-            listener.add_api_route(route, on_subscribe, methods=["POST"])
+            listener.add_route(route, on_subscribe, methods=["POST"])
         config = uvicorn.Config(listener, host=self.host, port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -214,6 +219,10 @@ def subscribe(
     ] = True,
 ) -> None:
     """Inscrire ce participant (ou mettre à jour son inscription, ou ajouter une clé)."""
+    import httpx
+
+    from .client import RegistryRefusal, build_record, post_signed, raise_for_nack, signer_for
+
     section = _participant_config(config)
     base: Path = section["_base"]
     keys = _keys(base / section["keys"], section.get("subscriber_id"))
@@ -279,11 +288,17 @@ def admin_options(
 
 
 def _client(ctx: typer.Context) -> AdminClient:
+    from .client import AdminClient, signer_for
+
     keys = _keys(ctx.obj["keys"], None)
     return AdminClient(ctx.obj["registry"], signer_for(keys))
 
 
 def _call(ctx: typer.Context, what: Any) -> Any:
+    import httpx
+
+    from .client import RegistryRefusal
+
     try:
         with _client(ctx) as client:
             return what(client)
@@ -293,6 +308,12 @@ def _call(ctx: typer.Context, what: Any) -> Any:
         raise _fail(
             f"registre injoignable ({type(exc).__name__}) : {ctx.obj['registry']}"
         ) from None
+
+
+def _table(**options: Any) -> Any:
+    from rich.table import Table
+
+    return Table(**options)
 
 
 def _status(status: str) -> str:
@@ -329,7 +350,7 @@ def admin_list(
     if as_json:
         out.print_json(json.dumps(data, ensure_ascii=False))
         return
-    table = Table(title=f"Participants ({data['total']})")
+    table = _table(title=f"Participants ({data['total']})")
     for column in ("Identifiant", "Rôle", "Statut", "Domaines", "Régions", "URL", "Clés valides"):
         table.add_column(column)
     for s in data["subscribers"]:
@@ -355,7 +376,7 @@ def admin_show(ctx: typer.Context, subscriber_id: str) -> None:
         f"URL : {s['url']}\nDomaines : {', '.join(s['domains'])}\n"
         f"Régions : {', '.join(s['regions'])}\nPays : {s['country']}"
     )
-    table = Table(title="Clés")
+    table = _table(title="Clés")
     for column in ("key_id", "Statut", "Valide du", "au", "Valide maintenant"):
         table.add_column(column)
     for k in s["keys"]:
@@ -421,7 +442,7 @@ def admin_audit(
     if as_json:
         out.print_json(json.dumps(entries, ensure_ascii=False))
         return
-    table = Table(title="Journal d'audit")
+    table = _table(title="Journal d'audit")
     for column in ("#", "Quand (UTC)", "Qui", "Action", "Participant", "Changement", "Motif"):
         table.add_column(column)
     for e in entries:
@@ -469,7 +490,7 @@ def admin_stats(ctx: typer.Context) -> None:
         ("by_region", "Inscrits par région"),
         ("keys", "Clés par statut"),
     ):
-        table = Table(title=title)
+        table = _table(title=title)
         table.add_column("Valeur")
         table.add_column("Nombre", justify="right")
         for name, count in sorted(stats[key].items()):
