@@ -393,3 +393,36 @@ def test_postgresql_without_unaccent_falls_back() -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_migration_0004_downgrades_and_reindexes_existing_items(
+    own_catalog: tuple[Engine, dict[str, int]],
+) -> None:
+    from alembic import command
+
+    from reseau_poles.seller.app import MIGRATIONS, VERSION_TABLE
+    from reseau_poles.storage.migrations import _config
+
+    engine, ids = own_catalog
+    config = _config(MIGRATIONS, VERSION_TABLE)
+    with engine.connect() as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            left = connection.execute(
+                text("SELECT name FROM sqlite_master WHERE name LIKE 'seller_items_fts%'")
+            ).all()
+        else:
+            left = connection.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'seller_items' AND column_name = 'search_vector' "
+                    "UNION ALL SELECT cfgname FROM pg_ts_config WHERE cfgname = 'seller_fr'"
+                )
+            ).all()
+    assert left == []
+    if engine.dialect.name == "sqlite":  # no index: the same answers by LIKE
+        assert set(run(engine, make_search(engine), text="pommes")) == {ids[APPLES], ids["cidre"]}
+    migrate(engine)  # the items already there are indexed again
+    assert set(run(engine, make_search(engine), text="pommes")) == {ids[APPLES], ids["cidre"]}
