@@ -6,25 +6,19 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
-from reseau_poles.config import CONFIG_FILE_ENV
-from reseau_poles.network.serving import serve as serve_http
-from reseau_poles.protocol.errors import KeyFormatError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
-from reseau_poles.registry.client import (
-    RegistryRefusal,
-    build_record,
-    post_signed,
-    raise_for_nack,
-    signer_for,
-)
+if TYPE_CHECKING:
+    from reseau_poles.protocol.keys import SubscriberKeys
 
-from .settings import GatewaySettings, load_settings
+    from .settings import GatewaySettings
+
+# What the commands need (httpx, uvicorn, the keys, the settings, the registry client) is
+# imported when they run, so that `reseau-poles gateway --help` stays fast.
+CONFIG_FILE_ENV = "RESEAU_POLES_CONFIG_FILE"  # reseau_poles.config.CONFIG_FILE_ENV
 
 app = typer.Typer(
     help="Passerelle (BG) : reçoit les recherches des acheteurs et les diffuse aux vendeurs.",
@@ -45,6 +39,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _keys(settings: GatewaySettings) -> SubscriberKeys:
+    from reseau_poles.protocol.errors import KeyFormatError
+    from reseau_poles.protocol.keys import KeyFiles
+
     try:
         return KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
     except KeyFormatError as exc:
@@ -55,6 +52,10 @@ def register(settings: GatewaySettings, keys: SubscriberKeys, *, timeout: float 
     """``POST {registry}/subscribe`` for the gateway (type BG); the registry then posts its
     challenge to ``{public_url}/on_subscribe``, which the running gateway answers. Returns
     the status the registry gives (SUBSCRIBED, or UNDER_SUBSCRIPTION awaiting approval)."""
+    import httpx
+
+    from reseau_poles.registry.client import build_record, post_signed, raise_for_nack, signer_for
+
     record = build_record(
         keys,
         url=settings.public_url.rstrip("/"),
@@ -73,6 +74,10 @@ def register(settings: GatewaySettings, keys: SubscriberKeys, *, timeout: float 
 
 def _register_when_up(settings: GatewaySettings, keys: SubscriberKeys, local: str) -> None:
     """Wait for our own /health, then subscribe (the challenge needs us answering)."""
+    import httpx
+
+    from reseau_poles.registry.client import RegistryRefusal
+
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -111,6 +116,9 @@ def serve(
     ] = False,
 ) -> None:
     """Lancer la passerelle (uvicorn avec uvloop et httptools)."""
+    from reseau_poles.network.serving import serve as serve_http
+
+    from .settings import load_settings
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -168,6 +176,12 @@ def subscribe_command(
 ) -> None:
     """Inscrire la passerelle au registre (type BG). Elle doit être en marche à son URL
     publique : c'est elle qui répond au défi du registre sur /on_subscribe."""
+    import httpx
+
+    from reseau_poles.registry.client import RegistryRefusal
+
+    from .settings import load_settings
+
     overrides = {"registry_url": registry} if registry else {}
     settings = load_settings(config, **overrides)
     keys = _keys(settings)
@@ -191,6 +205,8 @@ def subscribe_command(
 @app.command()
 def show(config: ConfigOption = None) -> None:
     """Afficher l'identité et la configuration effective (sans les clés privées)."""
+    from .settings import load_settings
+
     settings = load_settings(config)
     keys = _keys(settings)
     out.print_json(
