@@ -330,3 +330,53 @@ def test_sample_file_is_valid_without_a_database() -> None:
     assert parsed.errors == [] and parsed.delimiter == ";" and len(parsed.rows) == 28
     built = [build_item(row, None) for row in parsed.rows]
     assert all(item is not None and not errors for item, errors in built)
+
+
+def test_bulk_write_matches_the_repository(engine: Engine) -> None:
+    """The import writes many items at once (management.save_items); the rows must be the
+    ones repository.upsert_item writes, whatever that function learns later."""
+    factory = make_session_factory(engine)
+    product = ItemIn(
+        sku="un",
+        name="Sirop d'ÉRABLE « Rang 4 » 540 ml",
+        short_desc="Ambré, goût riche",
+        long_desc="Récolte du printemps",
+        name_en="Maple syrup",
+        short_desc_en="Amber",
+        category_id="produits-erable",
+        category_name="Produits de l'érable",
+        unit="ml",
+        pack_size=Decimal(540),
+        price=Decimal("12.50"),
+        minimum_quantity=6,
+        maximum_quantity=60,
+        taxable=True,
+        certifications=["aliments_du_quebec", "biologique_canada"],
+        conservation="refrigere",
+        producer="Érablière du Rang 4",
+        origin_region="QC-12",
+        season_months=[3, 4],
+        image_url="https://exemple.ca/sirop.jpg",
+        stock=7,
+    )
+    twin = product.model_copy(update={"sku": "deux"})
+    with write_session(factory) as session:
+        repo.upsert_item(session, CAPITALE, product)
+        mg.save_items(session, CAPITALE, [mg.ItemWrite(twin, None, keep_stock=False)])
+
+    def row(sku: str) -> dict[str, Any]:
+        with read_session(factory) as session:
+            found = mg.item(session, CAPITALE, sku)
+            assert found is not None
+            skip = {"id", "sku", "created_at", "updated_at"}
+            return {key: value for key, value in found.items() if key not in skip}
+
+    assert row("deux") == row("un")
+    # And an update through each path.
+    changed = product.model_copy(update={"name": "Autre nom", "price": Decimal("1"), "stock": 3})
+    with write_session(factory) as session:
+        repo.upsert_item(session, CAPITALE, changed)
+        twin_id = mg.item(session, CAPITALE, "deux")["id"]
+        update = changed.model_copy(update={"sku": "deux"})
+        mg.save_items(session, CAPITALE, [mg.ItemWrite(update, twin_id, keep_stock=False)])
+    assert row("deux") == row("un")

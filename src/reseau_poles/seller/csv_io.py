@@ -52,6 +52,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.errors import ProtocolError
@@ -62,6 +63,7 @@ from . import management as mg
 from .schemas import ItemIn, error_message
 
 MAX_CSV_BYTES = 20_000_000
+WRITE_BATCH = 500
 LIST_SEPARATOR = "|"
 
 
@@ -546,7 +548,7 @@ def import_csv(
                 session, provider_id, (row.values["sku"] for row in parsed.rows)
             )
             categories = mg.category_codes(session, provider_id)
-            ready: list[tuple[ItemIn, bool, bool]] = []
+            ready: list[mg.ItemWrite] = []
             for done, row in enumerate(parsed.rows, start=1):
                 found = stored.get(row.values["sku"])
                 item, errors = build_item(
@@ -556,24 +558,30 @@ def import_csv(
                 if item is not None:
                     categories.setdefault(item.category_name, item.category_id)
                     keep_stock = found is not None and row.values.get("stock") is None
-                    ready.append((item, found is None, keep_stock))
+                    ready.append(mg.ItemWrite(item, found["id"] if found else None, keep_stock))
                 if progress is not None and (done % 50 == 0 or done == total):
                     progress("validation", done, total)
             if report.errors:
                 report.errors.sort(key=lambda error: error.row)
                 raise _Abort
-            for done, (item, new, keep_stock) in enumerate(ready, start=1):
+            report.created = sum(1 for write in ready if write.item_id is None)
+            report.updated = len(ready) - report.created
+            for start in range(0, len(ready), WRITE_BATCH):
+                batch = ready[start : start + WRITE_BATCH]
                 if not dry_run:
-                    mg.put_item(session, provider_id, item, keep_stock=keep_stock)
-                if new:
-                    report.created += 1
-                else:
-                    report.updated += 1
-                if progress is not None and (done % 50 == 0 or done == total):
-                    progress("ecriture", done, total)
+                    mg.save_items(session, provider_id, batch)
+                if progress is not None:
+                    progress("ecriture", start + len(batch), total)
             if dry_run:
                 raise _Abort
     except _Abort:
+        return report
+    except (IntegrityError, DataError):
+        # A concurrent change of the same SKUs (or a value the database refuses): rolled back.
+        report.created = report.updated = 0
+        report.errors.append(
+            RowError(1, None, "import refusé par la base (modification simultanée ?) ; réessayez")
+        )
         return report
     report.written = True
     return report

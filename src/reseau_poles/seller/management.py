@@ -8,16 +8,16 @@ layer turns both into its 4xx answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
-from reseau_poles.protocol.profile import search_key, tokenize
+from reseau_poles.protocol.profile import normalize_text, search_key, tokenize
 from reseau_poles.storage import utcnow
 
 from . import repository as repo
@@ -342,6 +342,108 @@ def put_item(session: Any, provider_id: str, product: ItemIn, *, keep_stock: boo
         product = product.model_copy(update={"stock": _locked_stock(session, found)})
     repo.upsert_item(session, provider_id, product)
     return found is None
+
+
+def item_values(product: ItemIn) -> dict[str, Any]:
+    """The item's columns as :func:`repository.upsert_item` writes them (without the keys,
+    the stock and the timestamps); a test keeps the two in step."""
+    return {
+        "name": product.name,
+        "short_desc": product.short_desc,
+        "long_desc": product.long_desc,
+        "name_en": product.name_en,
+        "short_desc_en": product.short_desc_en,
+        "category_id": product.category_id,
+        "category_name": product.category_name,
+        "unit": product.unit.value,
+        "pack_size": product.pack_size,
+        "price": product.price,
+        "minimum_quantity": product.minimum_quantity,
+        "maximum_quantity": product.maximum_quantity,
+        "taxable": product.taxable,
+        "certifications": repo.codes(c.value for c in product.certifications),
+        "conservation": product.conservation.value,
+        "producer": product.producer,
+        "origin_region": product.origin_region,
+        "season_months": repo.codes(product.season_months) if product.season_months else None,
+        "image_url": product.image_url,
+        "search_text": repo.search_text(
+            product.name,
+            product.short_desc,
+            product.long_desc,
+            product.name_en,
+            product.short_desc_en,
+            product.producer,
+            product.category_name,
+        ),
+        "name_normalized": normalize_text(product.name)[:255],
+        "active": True,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWrite:
+    """One product of a bulk write: its stored row id (``None``: new), and whether its stock
+    is left as it is (``keep_stock``; a new item starts at ``product.stock``)."""
+
+    product: ItemIn
+    item_id: int | None
+    keep_stock: bool
+
+
+def save_items(session: Any, provider_id: str, writes: Sequence[ItemWrite]) -> None:
+    """Create or update many items in a few statements (``executemany``), for the CSV import.
+
+    An update that keeps the stock does not touch the stock row at all, so units sold while
+    the file was being imported are never written back.
+    """
+    now = utcnow()
+    new = [write.product for write in writes if write.item_id is None]
+    if new:
+        session.execute(
+            insert(items),
+            [
+                {"provider_id": provider_id, "sku": p.sku, "created_at": now, "updated_at": now}
+                | item_values(p)
+                for p in new
+            ],
+        )
+        ids: dict[str, int] = {}
+        skus = [p.sku for p in new]
+        for start in range(0, len(skus), 500):
+            ids.update(
+                session.execute(
+                    select(items.c.sku, items.c.id).where(
+                        items.c.provider_id == provider_id,
+                        items.c.sku.in_(skus[start : start + 500]),
+                    )
+                ).all()
+            )
+        session.execute(
+            insert(stock),
+            [{"item_id": ids[p.sku], "quantity": p.stock, "updated_at": now} for p in new],
+        )
+    old = [write for write in writes if write.item_id is not None]
+    if old:
+        columns = [*item_values(old[0].product), "updated_at"]
+        session.execute(
+            update(items)
+            .where(items.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}") for name in columns}),
+            [
+                {"b_id": w.item_id, "b_updated_at": now}
+                | {f"b_{name}": value for name, value in item_values(w.product).items()}
+                for w in old
+            ],
+        )
+        counted = [w for w in old if not w.keep_stock]
+        if counted:
+            session.execute(
+                update(stock)
+                .where(stock.c.item_id == bindparam("b_id"))
+                .values(quantity=bindparam("b_quantity"), updated_at=bindparam("b_at")),
+                [{"b_id": w.item_id, "b_quantity": w.product.stock, "b_at": now} for w in counted],
+            )
 
 
 def deactivate_item(session: Any, provider_id: str, sku: str) -> bool:
