@@ -380,3 +380,29 @@ def test_bulk_write_matches_the_repository(engine: Engine) -> None:
         update = changed.model_copy(update={"sku": "deux"})
         mg.save_items(session, CAPITALE, [mg.ItemWrite(update, twin_id, keep_stock=False)])
     assert row("deux") == row("un")
+
+
+_CSVISH = st.text(
+    alphabet=st.sampled_from(list('sku,nom;prix"\n\r\t é1-|categorie$')), max_size=200
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=300)
+    | _CSVISH.map(str.encode)
+    | _CSVISH.map(lambda t: "sku,nom,categorie,prix\n" + t)
+)
+def test_any_input_gets_a_report_never_an_exception(data: bytes | str) -> None:
+    parsed = parse_csv(data)
+    for error in parsed.errors:
+        assert error.row >= 1 and error.message
+    for row in parsed.rows:
+        item, errors = build_item(row, None)
+        assert (item is None) == bool(errors) or row.failed
+
+
+@given(st.decimals(Decimal(0), Decimal("99999999"), places=2), st.booleans())
+def test_decimal_cells_round_trip(value: Decimal, comma: bool) -> None:
+    text = f"{value:.2f}"
+    assert parse_decimal(text.replace(".", ",") if comma else text) == value
