@@ -68,6 +68,7 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("RESEAU_POLES_")}
 
 
+@pytest.mark.slow  # two network starts: about 30 s of CPU, 20-30 s on an idle 2-core machine
 def test_once_then_a_second_run_with_the_guided_tour(tmp_path):
     base = free_base_port()
     transcript = tmp_path / "messages.jsonl"
