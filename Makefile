@@ -37,5 +37,11 @@ bench: $(STAMP)
 schemas: $(STAMP)
 	$(VENV)/bin/reseau-poles schemas export --out schemas
 
+# The OpenAPI document of each role (openapi/), rebuilt from the applications with their
+# examples; tests/test_openapi_drift.py fails until they are regenerated and committed.
+.PHONY: openapi
+openapi: $(STAMP)
+	$(VENV)/bin/reseau-poles openapi export --dir openapi
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
