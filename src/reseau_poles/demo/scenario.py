@@ -2,7 +2,8 @@
 the same APIs a buyer's application and a pôle's software use.
 
 1. A search across every region (``region: *``): the gateway multicasts it, every seller node
-   answers with its pôles (``on_search``).
+   answers with its pôles (``on_search``); then a search for one region reaches only the nodes
+   registered for it, and only the pôles serving it answer.
 2. A school service centre's weekly order, split across three pôles on three seller nodes: one
    order per pôle through the buyer node (``select`` → ``on_select``, ``init`` → ``on_init``,
    ``confirm`` → ``on_confirm``), paid after delivery, net 30, one purchase order number.
@@ -99,6 +100,32 @@ class Scenario:
         self.say(
             f"    {len(answered)} nœuds vendeurs ont répondu (on_search) : {len(providers)} pôles "
             f"de {len(regions)} régions, {result['counts']['items']} articles"
+        )
+
+    def search_one_region(self, region: str = "QC-11") -> None:
+        """A regional search reaches only the seller nodes registered for the region, and
+        only the pôles that serve it answer."""
+        started = self.buyer_call(
+            "POST", "/api/searches", json={"text": "pommes", "region": region}
+        )
+        tx = started["transaction_id"]
+        result = self.buyer_call("GET", f"/api/searches/{tx}", params={"wait_ms": WAIT_MS})
+        nodes = {s.subscriber_id for s in self.net.sellers if region in s.regions}
+        answered = {a["bpp_id"] for a in result["sellers"]["answered"]}
+        if set(result["sellers"]["targeted"]) != nodes or answered != nodes:
+            raise StepFailed(
+                f"recherche {region} : visés {sorted(result['sellers']['targeted'])}, "
+                f"réponses de {sorted(answered)}, attendus {sorted(nodes)}"
+            )
+        serving = {
+            p.id for s in self.net.sellers for p in s.poles if region in p.provider.served_regions
+        }
+        found = {p.get("id") for p in result["providers"]}
+        if not found or not found <= serving:
+            raise StepFailed(f"recherche {region} : pôles {sorted(found)}, attendus {serving}")
+        self.say(
+            f"    {REGIONS[region].name} : {len(nodes)} nœud(s) visé(s) sur "
+            f"{len(self.net.sellers)}, {len(found)} pôle(s) qui y livrent"
         )
 
     # --- 2. a multi-pôle institutional order --------------------------------------------------
@@ -240,6 +267,7 @@ class Scenario:
     def steps(self) -> list[tuple[str, Callable[[], None]]]:
         return [
             ("Recherche dans toutes les régions", self.search_everywhere),
+            ("Recherche dans une seule région (routage du registre)", self.search_one_region),
             ("Trois pôles qui livrent la Capitale-Nationale au froid", self.choose_poles),
             ("Leur stock, vu par chaque pôle (API de gestion)", self.restock),
             ("Devis de chaque pôle (select)", self.quote_each),
