@@ -63,6 +63,38 @@ M = TypeVar("M", bound=BaseModel)
 MAX_PAGE = 200
 
 
+def _inline(schema: Any, defs: Mapping[str, Any]) -> Any:
+    """The schema with its ``$defs`` references replaced by their content."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(value, defs) for value in schema]
+    return schema
+
+
+def body_doc(model: type[BaseModel], media_type: str = "application/json") -> dict[str, Any]:
+    """``openapi_extra`` documenting a body the route reads itself (so that its refusals are
+    ours, not FastAPI's 422)."""
+    schema = model.model_json_schema()
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {media_type: {"schema": _inline(schema, schema.get("$defs", {}))}},
+        }
+    }
+
+
+_CSV_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
 def invalid(exc: ValidationError, prefix: str = "") -> ApiError:
     """The first error of a validation, in French, as a 400 with its path."""
     first = exc.errors()[0]
@@ -148,7 +180,7 @@ async def get_provider(request: Request, provider_id: OwnProvider) -> dict[str, 
     return provider_out(row)
 
 
-@router.put("", summary="Remplacer le profil du pôle")
+@router.put("", summary="Remplacer le profil du pôle", openapi_extra=body_doc(ProviderIn))
 async def put_provider(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Remplace tout le profil (les champs absents reprennent leur valeur par défaut)."""
     data = _same_id(await read_json_object(request, allow_empty=False), "id", provider_id)
@@ -176,7 +208,11 @@ async def get_locations(request: Request, provider_id: OwnProvider) -> dict[str,
     return {"locations": [location_out(row) for row in rows]}
 
 
-@router.put("/locations/{location_id}", summary="Créer ou remplacer un lieu")
+@router.put(
+    "/locations/{location_id}",
+    summary="Créer ou remplacer un lieu",
+    openapi_extra=body_doc(LocationIn),
+)
 async def put_location(
     request: Request, provider_id: OwnProvider, location_id: str
 ) -> JSONResponse:
@@ -221,7 +257,11 @@ async def get_fulfillment_options(request: Request, provider_id: OwnProvider) ->
     return {"fulfillment_options": [option_out(row) for row in rows]}
 
 
-@router.put("/fulfillment-options/{option_id}", summary="Créer ou remplacer un mode d'exécution")
+@router.put(
+    "/fulfillment-options/{option_id}",
+    summary="Créer ou remplacer un mode d'exécution",
+    openapi_extra=body_doc(FulfillmentOptionIn),
+)
 async def put_fulfillment_option(
     request: Request, provider_id: OwnProvider, option_id: str
 ) -> JSONResponse:
@@ -337,7 +377,7 @@ def report_body(report: ImportReport) -> dict[str, Any]:
     return report.as_dict()
 
 
-@router.post("/products/import", summary="Importer des produits (CSV)")
+@router.post("/products/import", summary="Importer des produits (CSV)", openapi_extra=_CSV_DOC)
 async def import_products(request: Request, provider_id: OwnProvider) -> JSONResponse:
     """Corps ``text/csv`` (UTF-8, séparateur ``,`` ou ``;``). Chaque ligne est validée ; s'il
     y a une seule erreur, rien n'est importé et le rapport donne ligne, colonne et message.
@@ -414,7 +454,9 @@ async def _save_product(
     return JSONResponse(item_out(row), status_code=201 if created else 200)
 
 
-@router.put("/products/{sku}", summary="Créer ou remplacer un produit")
+@router.put(
+    "/products/{sku}", summary="Créer ou remplacer un produit", openapi_extra=body_doc(ItemIn)
+)
 async def put_product(request: Request, provider_id: OwnProvider, sku: str) -> JSONResponse:
     """Tout le produit (nom et description en français, anglais facultatif, catégorie, unité
     et format, prix en CAD, quantité minimale, taxable, certifications, conservation,
@@ -425,7 +467,11 @@ async def put_product(request: Request, provider_id: OwnProvider, sku: str) -> J
     return await _save_product(request, provider_id, product, keep_stock="stock" not in data)
 
 
-@router.patch("/products/{sku}", summary="Modifier certains champs d'un produit")
+@router.patch(
+    "/products/{sku}",
+    summary="Modifier certains champs d'un produit",
+    openapi_extra=body_doc(ItemIn),
+)
 async def patch_product(request: Request, provider_id: OwnProvider, sku: str) -> JSONResponse:
     data = _same_id(await read_json_object(request, allow_empty=False), "sku", sku)
     row = await _product_row(request, provider_id, sku)
@@ -466,7 +512,7 @@ async def get_stock(request: Request, provider_id: OwnProvider, sku: str) -> dic
     return {"sku": sku, "stock": row["available"]}
 
 
-@router.put("/products/{sku}/stock", summary="Fixer le stock")
+@router.put("/products/{sku}/stock", summary="Fixer le stock", openapi_extra=body_doc(StockIn))
 async def put_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Quantité absolue (inventaire) : ``{"quantity": 120}``, jamais négative."""
     body = _validate(StockIn, await read_json_object(request, allow_empty=False))
@@ -476,7 +522,11 @@ async def put_stock(request: Request, provider_id: OwnProvider, sku: str) -> dic
     return {"sku": sku, "stock": now}
 
 
-@router.post("/products/{sku}/stock/adjustments", summary="Ajuster le stock (+/-)")
+@router.post(
+    "/products/{sku}/stock/adjustments",
+    summary="Ajuster le stock (+/-)",
+    openapi_extra=body_doc(AdjustmentIn),
+)
 async def adjust_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Réception (``{"delta": 24}``) ou perte (``{"delta": -3}``) ; refusé (409
     ``stock_insuffisant``) si le stock deviendrait négatif, sans rien changer."""
@@ -517,7 +567,9 @@ async def list_keys(request: Request, provider_id: OwnProvider) -> dict[str, Any
     }
 
 
-@router.post("/api-keys", status_code=201, summary="Créer une clé d'API")
+@router.post(
+    "/api-keys", status_code=201, summary="Créer une clé d'API", openapi_extra=body_doc(KeyIn)
+)
 async def create_key(request: Request, provider_id: OwnProvider) -> JSONResponse:
     """La clé n'est montrée qu'une fois : conservez-la ; le nœud n'en garde que l'empreinte."""
     body = _validate(KeyIn, await read_json_object(request))
