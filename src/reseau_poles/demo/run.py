@@ -62,6 +62,8 @@ def run_demo(
                     time.sleep(0.5)
         except KeyboardInterrupt:
             console.print("\nArrêt demandé : arrêt de chaque processus…")
+            if once:
+                code = 130  # the scenario did not finish: not a success
         except DemoError as exc:
             console.print(f"[red]Erreur :[/] {exc}", highlight=False)
             code = 1
