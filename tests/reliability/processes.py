@@ -160,3 +160,87 @@ def postgres_binaries() -> Path | None:
             return candidate
     found = shutil.which("initdb")
     return Path(found).resolve().parent if found else None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of our own (initdb in a temporary folder, a free port): it can be
+    restarted without touching the shared server other tests use. As root, the server runs
+    as the ``postgres`` system user (PostgreSQL refuses to run as root)."""
+
+    def __init__(self, root: Path) -> None:
+        binaries = postgres_binaries()
+        if binaries is None:
+            raise FileNotFoundError("initdb introuvable")
+        self.bin = binaries
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            if shutil.which("runuser") is None:
+                raise FileNotFoundError("runuser introuvable (PostgreSQL refuse root)")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+            root.chmod(0o755)
+            shutil.chown(root, "postgres")
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        completed = subprocess.run(
+            [*self.prefix, *args], capture_output=True, timeout=timeout, check=False
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(args[:2])} : {completed.stdout.decode()} {completed.stderr.decode()}"
+            )
+
+    def init(self) -> PrivatePostgres:
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        return self
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=50"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def restart(self, mode: str = "immediate") -> None:
+        self.stop(mode)
+        self.start()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)

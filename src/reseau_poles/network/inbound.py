@@ -19,7 +19,8 @@ Signatures are checked on the bytes received, before any JSON parsing: an unsign
 call learns nothing about our parser. Failures raise :class:`Refusal`, which
 :func:`install` turns into the answer: 401 with ``WWW-Authenticate`` (``Proxy-Authenticate``
 for the gateway header) and a NACK for signature and replay refusals; 400 NACK with the JSON
-path for a bad message; 413 for an oversized body. The refusing role picks the error code.
+path for a bad message; 413 for an oversized body; 503 (``Retry-After``) while the node's
+database does not answer. The refusing role picks the error code.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import ClientDisconnect
@@ -417,10 +419,30 @@ def install(app: FastAPI, inbound: Inbound | None = None) -> None:
         error = ProtocolError("requête invalide", code=code, path=path)
         return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
 
+    async def on_database_down(_request: Request, _exc: Exception) -> Response:
+        error = ProtocolError(
+            "base de données du nœud momentanément indisponible ; réessayez", code=code
+        )
+        return Response(
+            nack_body(error),
+            status_code=503,
+            headers={"Retry-After": "1"},
+            media_type=JSON_CONTENT_TYPE,
+        )
+
     async def on_error(_request: Request, _exc: Exception) -> Response:
         error = ProtocolError("erreur interne du nœud ; réessayez plus tard", code=code)
         return Response(nack_body(error), status_code=500, media_type=JSON_CONTENT_TYPE)
 
     app.add_exception_handler(Refusal, on_refusal)
     app.add_exception_handler(RequestValidationError, on_validation)
+    # A database that does not answer (restart, failover, pool exhausted) is a 503 the caller
+    # may retry, not an internal error; and a handler for these classes, unlike one for
+    # ``Exception``, answers without Starlette re-raising, so the connection stays usable.
+    for unavailable in (
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        sqlalchemy.exc.TimeoutError,
+    ):
+        app.add_exception_handler(unavailable, on_database_down)
     app.add_exception_handler(Exception, on_error)
