@@ -364,6 +364,8 @@ def test_product_validation_errors(api: Management) -> None:
 def test_bad_sku_in_path_and_query(api: Management) -> None:
     error = error_of(api.call("PUT", f"{BASE}/products/pas%20bon", json=PRODUCT), 400)
     assert error["path"] == "sku"
+    reserved = error_of(api.call("PUT", f"{BASE}/products/export", json=PRODUCT), 400)
+    assert reserved["path"] == "sku" and "réservé" in reserved["message"]
     for params, path in (
         ({"limit": "0"}, "query.limit"),
         ({"limit": "201"}, "query.limit"),

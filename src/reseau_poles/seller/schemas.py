@@ -27,6 +27,8 @@ from reseau_poles.protocol.profile import (
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 Url = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
+# Taken by the management API's /products/import and /products/export.
+RESERVED_SKUS = frozenset({"import", "export"})
 # Counts stay well inside a 32-bit INTEGER on every database.
 MAX_COUNT = 1_000_000_000
 
@@ -154,6 +156,15 @@ class ItemIn(_In):
     season_months: list[int] | None = None
     image_url: Url | None = None
     stock: int = Field(default=0, ge=0, le=MAX_COUNT)
+
+    @field_validator("sku")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.lower() in RESERVED_SKUS:
+            raise ValueError(
+                f"SKU « {value} » réservé (adresse de l'API : …/products/{value.lower()})."
+            )
+        return value
 
     _unit = field_validator("unit", mode="before")(lambda v: _vocabulary(Unit, v))
     _conservation = field_validator("conservation", mode="before")(
