@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ ACCENTED = {
 }
 
 
+@functools.cache
 def catalog_words(engine: Engine) -> list[str]:
     """The searchable words of the catalog: letters only, three or more, no stop words."""
     with engine.connect() as connection:
@@ -94,7 +96,7 @@ def test_any_text_is_only_words(catalog: tuple[Engine, dict[str, int]], typed: s
     assert result == found(engine, words_only)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_case_accents_and_plural_never_matter(
     catalog: tuple[Engine, dict[str, int]],  # noqa: F811
@@ -136,7 +138,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Eng
             engine.dispose()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(data=st.data())
 def test_sqlite_and_postgresql_find_the_same_items(
     both: tuple[Engine, Engine, list[str]], data: st.DataObject
