@@ -117,10 +117,19 @@ def test_a_role_command_still_runs_with_everything_it_needs() -> None:
     assert report["code"] == 0 and "approve" in output
 
 
-def test_an_unknown_command_is_refused_without_loading_the_roles() -> None:
+def test_an_unknown_command_is_refused_in_french_without_loading_the_roles() -> None:
+    from typer.testing import CliRunner
+
+    from reseau_poles.cli import app
+
     report, _output = _run("registre")
     assert report["code"] == 2
     assert report["roles"] == []
+    for typed, meant in (("registre", "registry"), ("acheteur", "buyer"), ("sgn", "sign")):
+        result = CliRunner().invoke(app, [typed])
+        assert result.exit_code == 2
+        assert f"Commande inconnue : « {typed} »" in result.output
+        assert f"Vouliez-vous dire « {meant} »" in result.output
 
 
 def test_defaults_written_in_the_cli_are_those_of_the_modules() -> None:

@@ -6,20 +6,39 @@ Protocol tools (keys, sign, verify, schemas) live here; each role adds its own c
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
+import typer.rich_utils
 from rich.console import Console
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    import click
 
 # `--help` must stay fast: nothing here imports FastAPI, SQLAlchemy or the roles' packages.
 # Each command imports what it needs when it runs; each role's commands are loaded only when
 # the role is named on the command line (tests/test_cli_speed.py keeps us honest).
+
+# The help's own words in French (Typer reads these when it formats a help page or an error;
+# the help of every sub-command, roles included, goes through them).
+for _name, _text in {
+    "DEFAULT_STRING": "[défaut : {}]",
+    "ENVVAR_STRING": "[variable d'environnement : {}]",
+    "REQUIRED_LONG_STRING": "[obligatoire]",
+    "DEPRECATED_STRING": "(obsolète) ",
+    "COMMANDS_PANEL_TITLE": "Commandes",
+    "ERRORS_PANEL_TITLE": "Erreur",
+    "ABORTED_TEXT": "Interrompu.",
+    "RICH_HELP": "Aide : [blue]{command_path} {help_option}[/]",
+}.items():
+    if hasattr(typer.rich_utils, _name):
+        setattr(typer.rich_utils, _name, _text)
 
 # Each role contributes `reseau_poles.<role>.cli:app`, loaded when the role is named.
 _ROLES = {
@@ -29,6 +48,18 @@ _ROLES = {
     "buyer": "Nœud acheteur : recherche, commandes et suivi pour les applications et institutions.",
 }
 _ROLES_PANEL = "Rôles du réseau"
+# What a French speaker may type instead of a command's name.
+_FRENCH_NAMES = {
+    "registre": "registry",
+    "passerelle": "gateway",
+    "vendeur": "seller",
+    "acheteur": "buyer",
+    "cles": "keys",
+    "clés": "keys",
+    "signer": "sign",
+    "verifier": "verify",
+    "vérifier": "verify",
+}
 
 
 class _LazyRoles(TyperGroup):
@@ -61,6 +92,17 @@ class _LazyRoles(TyperGroup):
         command.rich_help_panel = _ROLES_PANEL  # type: ignore[attr-defined]
         self.add_command(command, cmd_name)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = [_FRENCH_NAMES[name]] if name in _FRENCH_NAMES else []
+            close = close or difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" Vouliez-vous dire « {close[0]} » ?" if close else ""
+            ctx.fail(f"Commande inconnue : « {name} ».{hint}")
+        return super().resolve_command(ctx, args)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._listing = True
