@@ -34,6 +34,16 @@ BENCHES ?= signing network registry_lookup gateway discovery seller_search
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
+# The long reliability suite (tests/reliability: faults on real processes, PostgreSQL restarted,
+# 1,000+ generated cases per role); `make test` runs its short part. Figures for
+# docs/reliability.md: build/reliability/results.jsonl, printed as tables at the end.
+.PHONY: reliability
+reliability: $(STAMP)
+	rm -rf build/reliability
+	RESEAU_POLES_RELIABILITY=full RESEAU_POLES_RELIABILITY_OUT=build/reliability \
+		$(PY) -m pytest -q -n 2 -p no:cacheprovider tests/reliability
+	$(PY) -m tests.reliability.report build/reliability/results.jsonl
+
 schemas: $(STAMP)
 	$(VENV)/bin/reseau-poles schemas export --out schemas
 
