@@ -220,3 +220,92 @@ sa.Index("ix_buyer_order_events_order", order_events.c.order_id, order_events.c.
 # The organisations' webhook subscriptions (owner_id = organisation id): order events pushed to
 # the buyer's own system; see reseau_poles.node.webhooks.
 webhooks = webhook_table(metadata, "buyer")
+
+# --- institutional purchasing (migration 0003) ---------------------------------------------
+#
+# An organisation's delivery sites, and its carts: lines picked from several pôles that become
+# one order per pôle at checkout (buyer_orders.cart_id; one buyer_cart_poles row per pôle says
+# how far its order got and what refused it).
+
+delivery_sites = sa.Table(
+    "buyer_delivery_sites",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "organisation_id", sa.String(64), sa.ForeignKey("buyer_organisations.id"), nullable=False
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("address", sa.String(500), nullable=False),
+    sa.Column("postal_code", sa.String(8), nullable=True),
+    sa.Column("region", sa.String(16), nullable=False),
+    sa.Column("gps", sa.String(64), nullable=True),
+    # [{"days": ["lun", …], "start": "07:00", "end": "11:00"}]
+    sa.Column("receiving_hours", sa.JSON(), nullable=False),
+    sa.Column("contact", sa.JSON(), nullable=True),
+    # What the site can receive: ["ambiant", "refrigere", "congele"]
+    sa.Column("cold_chain", sa.JSON(), nullable=False),
+    sa.Column("instructions", sa.String(500), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # Deleted sites are kept (orders name them), hidden from the API.
+    sa.Column("deleted_at", UTCDateTime(), nullable=True),
+)
+sa.Index("ix_buyer_delivery_sites_organisation", delivery_sites.c.organisation_id)
+
+carts = sa.Table(
+    "buyer_carts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "organisation_id", sa.String(64), sa.ForeignKey("buyer_organisations.id"), nullable=False
+    ),
+    sa.Column("name", sa.String(255), nullable=True),
+    # ouvert (lines may change), commande (checked out: one order per pôle)
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("delivery_site_id", sa.String(64), nullable=True),
+    # An explicit fulfilment (FulfilmentIn) when no site is named.
+    sa.Column("fulfilment", sa.JSON(), nullable=True),
+    sa.Column("delivery_window_start", UTCDateTime(), nullable=True),
+    sa.Column("delivery_window_end", UTCDateTime(), nullable=True),
+    sa.Column("purchase_order_number", sa.String(64), nullable=True),
+    sa.Column("payment_type", sa.String(32), nullable=True),
+    sa.Column("payment_net_days", sa.Integer(), nullable=True),
+    sa.Column("billing", sa.JSON(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("checked_out_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint("state IN ('ouvert', 'commande')", name="state"),
+)
+sa.Index("ix_buyer_carts_organisation", carts.c.organisation_id, carts.c.created_at)
+
+cart_lines = sa.Table(
+    "buyer_cart_lines",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("cart_id", sa.String(64), sa.ForeignKey("buyer_carts.id"), nullable=False),
+    sa.Column("bpp_id", sa.String(255), nullable=False),
+    sa.Column("provider_id", sa.String(255), nullable=False),
+    sa.Column("item_id", sa.String(255), nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    # The pôle's fulfilment option (its catalog's fulfillments[].id), when chosen.
+    sa.Column("fulfilment_id", sa.String(255), nullable=True),
+    sa.Column("added_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("cart_id", "bpp_id", "provider_id", "item_id"),
+)
+sa.Index("ix_buyer_cart_lines_cart", cart_lines.c.cart_id, cart_lines.c.id)
+
+cart_poles = sa.Table(
+    "buyer_cart_poles",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("cart_id", sa.String(64), sa.ForeignKey("buyer_carts.id"), nullable=False),
+    sa.Column("bpp_id", sa.String(255), nullable=False),
+    sa.Column("provider_id", sa.String(255), nullable=False),
+    sa.Column("order_id", sa.String(64), nullable=True),
+    # attente, en_cours, confirmee, echec
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("error", sa.JSON(), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("cart_id", "bpp_id", "provider_id"),
+    sa.CheckConstraint("state IN ('attente', 'en_cours', 'confirmee', 'echec')", name="state"),
+)
