@@ -42,7 +42,7 @@ from reseau_poles.protocol.errors import ErrorCode
 from . import sse
 from .auth import organisation
 from .intent import SearchParams
-from .orders import ORDER_CALLBACKS, CallbackReplayGuard, OrderService
+from .orders import ORDER_CALLBACKS, OrderService
 from .orders_api import router as orders_router
 from .orders_api import webhooks_router
 from .results import QueryError, ResultQuery, parse_result_query
@@ -63,13 +63,16 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings()
     parts = open_node(
-        settings, "BAP", BUYER_MIGRATIONS, network_settings=network_settings, engine=engine
+        settings,
+        "BAP",
+        BUYER_MIGRATIONS,
+        network_settings=network_settings,
+        engine=engine,
+        # Order callbacks: the database de-duplicates them, an exact copy is ACKed (orders.py).
+        replay_exempt_actions=ORDER_CALLBACKS,
     )
     service = BuyerService(settings, parts.engine, parts.network)
     orders = OrderService(settings, parts.engine, parts.network, service.waiters)
-    # Order callbacks: the database de-duplicates them, an exact copy is ACKed (orders.py).
-    inbound = parts.network.inbound
-    inbound.replay_guard = CallbackReplayGuard(inbound.replay_guard)
 
     def after_ack(message: InboundMessage) -> None:
         service.notify(message.transaction_id)

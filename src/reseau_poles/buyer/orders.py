@@ -13,7 +13,8 @@ The pipeline of one request (ARCHITECTURE.md, "a request is a pipeline of named 
 3. :meth:`OrderService.receive` – a verified callback (``on_select`` … ``on_support``) of a
    known transaction from the order's seller is stored (the callback, the order's new state,
    its lines and events, the webhook events) in one transaction *before* the ACK; an exact
-   copy of a stored callback is ACKed again without effect (see :class:`CallbackReplayGuard`);
+   copy of a stored callback is ACKed again without effect (the network's replay window
+   leaves these actions to the database: ``replay_exempt_actions``);
    an unsolicited ``on_status`` (new message id) updates the order the same way;
 4. :meth:`OrderService.view` – the order with every state change and its time; with a wait,
    returns as soon as the pending request is answered.
@@ -46,7 +47,6 @@ from sqlalchemy import Engine
 
 from reseau_poles.network import CallResult, NodeNetwork, RegistryError
 from reseau_poles.network.inbound import InboundMessage
-from reseau_poles.network.replay import ReplayGuard
 from reseau_poles.node import ApiError
 from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
@@ -372,37 +372,18 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 # --- the duplicate question --------------------------------------------------------------------
-
-
-class CallbackReplayGuard:
-    """The network replay guard, minus the order callbacks: for those the database is the
-    guard (one row per action, seller and message id, kept for good), so an exact copy of a
-    stored callback is ACKed again instead of refused.
-
-    Why: an ACK promises the callback is kept. A seller that resends after losing our ACK
-    (its outbox retrying, or any Beckn tool) must hear ACK again, or it never knows the
-    callback arrived; answering 401/20002 to a message we do hold is a false refusal. The
-    copy changes nothing (it is compared byte for byte with the stored one; a different body
-    under the same message id is refused, 20002), so an attacker replaying a captured
-    callback inside its signature window gains nothing either: no state moves twice. Every
-    other action keeps the in-memory/Redis window guard."""
-
-    def __init__(self, inner: ReplayGuard | None, exempt: frozenset[str] = ORDER_CALLBACKS):
-        self.inner = inner
-        self.exempt = exempt
-
-    async def remember(self, key: str, ttl: float) -> bool:
-        parts = key.split("|")
-        if len(parts) >= 3 and parts[-2] in self.exempt:
-            return True
-        return True if self.inner is None else await self.inner.remember(key, ttl)
-
-    async def forget(self, key: str) -> None:
-        if self.inner is not None:
-            await self.inner.forget(key)
-
-    async def aclose(self) -> None:
-        return None  # the network closes the inner guard
+#
+# For the order callbacks the database is the replay guard (one row per action, seller and
+# message id, kept for good), so an exact copy of a stored callback is ACKed again instead of
+# refused: create_app passes ORDER_CALLBACKS as the network's ``replay_exempt_actions``.
+#
+# Why: an ACK promises the callback is kept. A seller that resends after losing our ACK (its
+# outbox retrying, or any Beckn tool) must hear ACK again, or it never knows the callback
+# arrived; answering 401/20002 to a message we do hold is a false refusal. The copy changes
+# nothing (it is compared byte for byte with the stored one; a different body under the same
+# message id is refused, 20002), so an attacker replaying a captured callback inside its
+# signature window gains nothing either: no state moves twice. Every other action keeps the
+# in-memory/Redis window guard.
 
 
 # --- the service -------------------------------------------------------------------------------
@@ -1326,7 +1307,6 @@ def order_document(
 __all__ = [
     "BUYER_EVENTS",
     "ORDER_CALLBACKS",
-    "CallbackReplayGuard",
     "OrderIn",
     "OrderNotFound",
     "OrderService",

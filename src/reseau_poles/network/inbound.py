@@ -26,7 +26,7 @@ database does not answer. The refusing role picks the error code.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +133,7 @@ class Inbound:
         replay_max_window: float = 3600.0,
         require_gateway_signature: bool = False,
         validate_models: bool = True,
+        replay_exempt_actions: Iterable[str] = (),
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"rôle inconnu : {role!r} (attendu : {', '.join(ROLES)})")
@@ -140,6 +141,8 @@ class Inbound:
         self.role = role
         self.lookup = lookup
         self.replay_guard = replay_guard
+        # Actions whose handler is its own replay guard (see :meth:`guard_replay`).
+        self.replay_exempt_actions = frozenset(replay_exempt_actions)
         self.max_body_bytes = max_body_bytes
         self.skew = skew
         self.replay_max_window = replay_max_window
@@ -161,12 +164,14 @@ class Inbound:
         lookup: RegistryLookup,
         *,
         replay_guard: ReplayGuard | None = None,
+        replay_exempt_actions: Iterable[str] = (),
     ) -> Inbound:
         return cls(
             subscriber_id,
             role,
             lookup,
             replay_guard=replay_guard,
+            replay_exempt_actions=replay_exempt_actions,
             max_body_bytes=settings.inbound_max_body_bytes,
             skew=settings.signature_skew,
             replay_max_window=settings.replay_max_window,
@@ -291,8 +296,14 @@ class Inbound:
     async def guard_replay(
         self, context: Mapping[str, Any], action: str, signer: SignatureHeader
     ) -> str | None:
-        """Step 5: remember the message for as long as its signature could be replayed."""
-        if self.replay_guard is None:
+        """Step 5: remember the message for as long as its signature could be replayed.
+
+        Skipped for the ``replay_exempt_actions``: those whose handler de-duplicates durably
+        by message id (a row unique on action, sender and message id, kept for good), answers
+        ACK again to an exact copy of what it stored, changes nothing for it, and refuses
+        another body under the same message id. There the window guard would only turn a
+        sender's honest resend (its ACK lost) into a false refusal of a message we hold."""
+        if self.replay_guard is None or action in self.replay_exempt_actions:
             return None
         key = replay_key(signer.subscriber_id, context["message_id"], action)
         window = min(signer.expires + self.skew - time.time(), self.replay_max_window)

@@ -15,6 +15,7 @@ Every part stays usable alone (tests, the gateway's raw ASGI hot path).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
@@ -46,7 +47,14 @@ class NodeNetwork:
         replay_guard: ReplayGuard | None = None,
         transcript: Transcript | None = None,
         run_outbox: bool = True,
+        replay_exempt_actions: Iterable[str] = (),
     ) -> None:
+        """``replay_exempt_actions``: actions whose handler is its own replay guard — it
+        stores each message durably under a unique (action, sender, message id), ACKs an
+        exact copy again without effect and refuses another body under the same id (the
+        buyer's order callbacks). The in-memory/Redis window guard, which would refuse a
+        sender's honest resend of a message we hold, is skipped for them
+        (:meth:`Inbound.guard_replay`)."""
         self.settings = settings = settings or NetworkSettings()
         self.subscriber_id = subscriber_id
         self.role = role
@@ -56,7 +64,12 @@ class NodeNetwork:
             settings.redis_url, max_entries=settings.replay_max_entries
         )
         self.inbound = Inbound.from_settings(
-            subscriber_id, role, settings, self.lookup, replay_guard=self.replay_guard
+            subscriber_id,
+            role,
+            settings,
+            self.lookup,
+            replay_guard=self.replay_guard,
+            replay_exempt_actions=replay_exempt_actions,
         )
         if transcript is None and (
             settings.transcript_path or (engine is not None and settings.transcript_database)

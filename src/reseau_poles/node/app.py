@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -76,8 +76,13 @@ def open_node(
     *,
     network_settings: NetworkSettings | None = None,
     engine: Engine | None = None,
+    replay_exempt_actions: Iterable[str] = (),
 ) -> NodeParts:
-    """Engine (migrated when ``auto_migrate``), keys (generated at first run) and network."""
+    """Engine (migrated when ``auto_migrate``), keys (generated at first run) and network.
+
+    ``replay_exempt_actions``: the role's actions whose handler de-duplicates by message id
+    itself (durably, an exact copy ACKed again, another body refused); the network's window
+    replay guard leaves them to it (:class:`~reseau_poles.network.NodeNetwork`)."""
     own_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     if settings.auto_migrate:
@@ -89,6 +94,7 @@ def open_node(
         signer=Signer(keys.subscriber_id, keys.key_id, keys.signing),
         settings=network_settings or settings.network_settings(),
         engine=engine,
+        replay_exempt_actions=replay_exempt_actions,
     )
     return NodeParts(settings, engine, own_engine, keys, network)
 
