@@ -34,6 +34,14 @@ BENCHES ?= signing network registry_lookup gateway discovery seller_search
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
+# Load and soak of the demo network (bench/soak.py, not in BENCHES: about 13 minutes): its peak,
+# then 70 % of it for 10 minutes; errors, p50/p95, memory growth, consistency of orders and stock.
+# SOAK_ARGS="--duration 60" for a short run; figures in build/soak/results.json.
+SOAK_ARGS ?=
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) bench/soak.py --json build/soak/results.json $(SOAK_ARGS)
+
 # The long reliability suite (tests/reliability: faults on real processes, PostgreSQL restarted,
 # 1,000+ generated cases per role); `make test` runs its short part. Figures for
 # docs/reliability.md: build/reliability/results.jsonl, printed as tables at the end.
