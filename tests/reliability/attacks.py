@@ -86,6 +86,13 @@ def future_dated(world: AttackWorld, target: Target) -> list[tuple[bytes, Header
     return [_signed(world, target, created=now + 600, expires=now + 900)]
 
 
+def long_lived(world: AttackWorld, target: Target) -> list[tuple[bytes, Headers]]:
+    """Valid for a year: once the replay guard forgets it (after an hour at most, or a
+    restart), it could be replayed; refused up front."""
+    now = int(time.time())
+    return [_signed(world, target, created=now, expires=now + 365 * 86_400)]
+
+
 def wrong_algorithm(world: AttackWorld, target: Target) -> list[tuple[bytes, Headers]]:
     body, headers = _signed(world, target)
     return [(body, {"Authorization": _rewrite(headers["Authorization"], algorithm="rsa-sha256")})]
@@ -231,6 +238,7 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("tampered_expires", "expires modifié", tampered_expires),
     Attack("expired", "signature expirée", expired),
     Attack("future_dated", "signature datée du futur", future_dated),
+    Attack("long_lived", "signature valable un an", long_lived, beckn_only=True),
     Attack("wrong_algorithm", "mauvais algorithme", wrong_algorithm),
     Attack("unknown_key_id", "keyId inconnu", unknown_key_id),
     Attack("another_subscribers_key", "clé d'un autre abonné", another_subscribers_key),

@@ -113,3 +113,22 @@ def test_control_valid_message_is_accepted(world: AttackWorld, role: str) -> Non
     assert response.status_code == 200, response.text
     assert response.json() == {"message": {"ack": {"status": "ACK"}}}
     assert wait_until(lambda: target.effects() > before, timeout=5)
+
+
+def test_validity_window_is_bounded_by_the_replay_memory(world: AttackWorld) -> None:
+    """A signature valid for at most an hour (ONDC's usual window) is taken; one second
+    more is refused, since the replay guard would forget the message before it expires."""
+    target = world.targets["seller_search"]
+    now = int(time.time())
+    signer = signer_of(target.keys)
+    body = target.body(target.keys)
+    accepted = target.post(
+        body, {"Authorization": signer.sign(body, created=now, expires=now + 3600)}
+    )
+    assert accepted.status_code == 200, accepted.text
+    body = target.body(target.keys)
+    refused = target.post(
+        body, {"Authorization": signer.sign(body, created=now, expires=now + 3601)}
+    )
+    assert_clean_refusal(refused, 401, target.invalid_signature)
+    assert "3600" in refused.json()["error"]["message"]

@@ -339,6 +339,16 @@ class Inbound:
         try:
             parsed = parse_header(value, header_name=header_name)
             check_header(parsed, skew=self.skew, header_name=header_name, invalid_code=code)
+            if parsed.expires - parsed.created > self.replay_max_window:
+                # The replay guard remembers a message for at most replay_max_window: a
+                # signature valid for longer could be replayed once it is forgotten.
+                raise SignatureError(
+                    "validity_too_long",
+                    f"signature valable {parsed.expires - parsed.created} s : au plus "
+                    f"{int(self.replay_max_window)} s entre created et expires",
+                    code=code,
+                    path=path,
+                )
             try:
                 records = await self.lookup.key(parsed.subscriber_id, parsed.key_id)
             except RegistryError as exc:
