@@ -52,24 +52,19 @@ def register(settings: GatewaySettings, keys: SubscriberKeys, *, timeout: float 
     """``POST {registry}/subscribe`` for the gateway (type BG); the registry then posts its
     challenge to ``{public_url}/on_subscribe``, which the running gateway answers. Returns
     the status the registry gives (SUBSCRIBED, or UNDER_SUBSCRIPTION awaiting approval)."""
-    import httpx
+    from reseau_poles.registry.client import subscribe
 
-    from reseau_poles.registry.client import build_record, post_signed, raise_for_nack, signer_for
-
-    record = build_record(
+    answer = subscribe(
+        settings.registry_url,
         keys,
         url=settings.public_url.rstrip("/"),
         type="BG",
         domains=list(settings.domains),
         regions=list(settings.regions),
         country=settings.country,
+        timeout=timeout,
     )
-    with httpx.Client(timeout=timeout) as http:
-        response = post_signed(
-            http, f"{settings.registry_url.rstrip('/')}/subscribe", record, signer_for(keys)
-        )
-    answer = raise_for_nack(response)
-    return str((answer or {}).get("subscriber", {}).get("status", "?"))
+    return str(answer.get("status", "?"))
 
 
 def _register_when_up(settings: GatewaySettings, keys: SubscriberKeys, local: str) -> None:

@@ -1,4 +1,5 @@
-"""``serve`` and ``migrate``, the same for every node: each role adds them to its Typer app."""
+"""``serve``, ``migrate`` and ``subscribe``, the same for every node: each role adds them to its
+Typer app."""
 
 from __future__ import annotations
 
@@ -21,6 +22,35 @@ ConfigOption = Annotated[
 DatabaseOption = Annotated[str | None, typer.Option(help="URL de la base (sinon : configuration).")]
 
 out = Console()
+err = Console(stderr=True)
+
+# The Beckn type a role subscribes as, by its application module.
+BECKN_TYPES = {"reseau_poles.seller.app": "BPP", "reseau_poles.buyer.app": "BAP"}
+EXIT_REFUSED = 1
+EXIT_WAIT_TIMEOUT = 3
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]Erreur :[/] {message}")
+    return typer.Exit(code)
+
+
+def _load(load_settings: Callable[..., NodeSettings], config: Path | None, **values: Any) -> Any:
+    """The settings, the network layer's with them: a bad value is named, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        settings = load_settings(config, **values)
+        settings.network_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '?'} : {error['msg']}"
+            for error in exc.errors()
+        )
+        raise _fail(f"configuration invalide — {problems}") from None
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(f"configuration illisible — {exc}") from None
+    return settings
 
 
 def add_node_commands(
@@ -29,10 +59,14 @@ def add_node_commands(
     label: str,
     load_settings: Callable[..., NodeSettings],
     app_module: str,
+    beckn_type: str | None = None,
 ) -> None:
-    """Add ``serve`` and ``migrate`` to ``app``. ``label`` names the node in messages
-    (« nœud vendeur »); ``app_module`` holds the role's ``create_app`` and ``migrate``, imported
-    only when a command runs so that ``--help`` stays fast."""
+    """Add ``serve``, ``migrate`` and ``subscribe`` to ``app``. ``label`` names the node in
+    messages (« nœud vendeur »); ``app_module`` holds the role's ``create_app`` and ``migrate``,
+    imported only when a command runs so that ``--help`` stays fast; ``beckn_type`` (BPP, BAP)
+    is what ``subscribe`` declares, by default the one of ``app_module``'s role."""
+    kind = beckn_type or BECKN_TYPES.get(app_module)
+    command_name = app.info.name or {"BPP": "seller", "BAP": "buyer"}.get(kind or "", "…")
 
     def role(name: str) -> Any:
         return getattr(importlib.import_module(app_module), name)
@@ -56,7 +90,7 @@ def add_node_commands(
             overrides["port"] = port
         if auto_migrate is not None:
             overrides["auto_migrate"] = auto_migrate
-        settings = load_settings(config, **overrides)
+        settings = _load(load_settings, config, **overrides)
         out.print(
             f"{label.capitalize()} [bold]{settings.subscriber_id}[/] sur "
             f"http://{settings.host}:{settings.port} (adresse publique {settings.public_url}, "
@@ -73,3 +107,88 @@ def add_node_commands(
         out.print(f"Base du {label} à jour : révision [bold]{revision}[/] ({redact_url(url)})")
 
     run_migrate.__doc__ = f"Créer ou mettre à jour les tables du {label}."
+
+    if kind is None:
+        return
+
+    @app.command("subscribe")
+    def run_subscribe(
+        config: ConfigOption = None,
+        registry: Annotated[
+            str | None, typer.Option("--registry", help="URL du registre (sinon : registry_url).")
+        ] = None,
+        wait: Annotated[
+            bool,
+            typer.Option(
+                "--wait/--no-wait",
+                help="Attendre l'approbation de l'opérateur (politique approval).",
+            ),
+        ] = False,
+        wait_timeout: Annotated[
+            float, typer.Option("--wait-timeout", help="Attente maximale, en secondes.", min=0)
+        ] = 3600.0,
+        interval: Annotated[
+            float,
+            typer.Option("--interval", help="Secondes entre deux vérifications.", min=0.05),
+        ] = 5.0,
+    ) -> None:
+        from .subscription import (
+            SUBSCRIBED,
+            UNDER_SUBSCRIPTION,
+            node_health,
+            subscribe_node,
+            wait_until_subscribed,
+        )
+
+        overrides: dict[str, Any] = {}
+        if registry is not None:
+            overrides["registry_url"] = registry
+        settings = _load(load_settings, config, **overrides)
+        serve_command = f"reseau-poles {command_name} serve" + (
+            f" --config {config}" if config else ""
+        )
+        out.print(
+            f"Inscription du {label} [bold]{settings.subscriber_id}[/] ({kind}, "
+            f"{settings.public_url}, domaine {settings.domain}, régions "
+            f"{', '.join(settings.regions)}) auprès de {settings.registry_url or '?'}…"
+        )
+        if settings.registry_url:
+            problem = node_health(settings)
+            if problem is not None:
+                err.print(
+                    f"[yellow]Attention :[/] {problem}. Le nœud doit tourner pour répondre au "
+                    f"défi du registre ({serve_command})."
+                )
+        outcome = subscribe_node(settings, kind, serve_command=serve_command)
+        if not outcome.ok:
+            err.print(f"[red]Refusé :[/] {outcome.message}")
+            if outcome.advice:
+                err.print(f"Que faire : {outcome.advice}")
+            raise typer.Exit(EXIT_REFUSED)
+        colour = "green" if outcome.status == SUBSCRIBED else "yellow"
+        out.print(f"[{colour}]{outcome.status}[/] — {outcome.message}")
+        if outcome.status != UNDER_SUBSCRIPTION:
+            return
+        if not wait:
+            out.print(
+                "L'opérateur l'approuve avec « reseau-poles registry admin approve "
+                f"{settings.subscriber_id} » ; relancez avec --wait pour attendre."
+            )
+            return
+        out.print(f"Attente de l'approbation (au plus {wait_timeout:g} s)…")
+        if not wait_until_subscribed(
+            settings, outcome.key_id, timeout=wait_timeout, interval=interval
+        ):
+            err.print(
+                f"[yellow]Toujours en attente[/] après {wait_timeout:g} s : l'opérateur n'a pas "
+                "encore approuvé l'inscription (ou l'a suspendue). Relancez plus tard."
+            )
+            raise typer.Exit(EXIT_WAIT_TIMEOUT)
+        out.print(
+            f"[green]{SUBSCRIBED}[/] — approuvé : {settings.subscriber_id} est sur le réseau."
+        )
+
+    run_subscribe.__doc__ = (
+        f"Inscrire ce {label} au registre ({kind}) depuis sa configuration ; le nœud doit "
+        "tourner pour répondre au défi."
+    )

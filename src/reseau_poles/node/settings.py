@@ -1,5 +1,11 @@
 """Settings every node (seller, buyer) has: database, identity on the network, registry,
-listening address. A role subclasses :class:`NodeSettings` and changes the defaults."""
+listening address. A role subclasses :class:`NodeSettings` and changes the defaults.
+
+The network layer's knobs (:class:`~reseau_poles.network.NetworkSettings`: ``transcript_path``,
+``redis_url`` for the replay guard, ``outbox_*``, ``lookup_*``, ``http_*`` …) are flat keys of
+the same TOML file, as in the gateway's; :meth:`NodeSettings.network_settings` reads them with
+the same precedence (code, then environment ``RESEAU_POLES_…``, then the file, then defaults).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,10 @@ class NodeSettings(FileSettings):
     key_dir: Path = Path("./data/node-keys")
     public_url: str = "http://127.0.0.1:8000"
     domain: str = "PLA:ALIMENTS"
+    # What the node declares to the registry when it subscribes (``… subscribe``): the
+    # regions it serves (QC-01 … QC-17, or "*" for all of Québec) and its country.
+    regions: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    country: str = "CAN"
 
     # The registry that knows every participant's keys and routes.
     registry_url: str | None = None
@@ -34,7 +44,9 @@ class NodeSettings(FileSettings):
     port: int = Field(default=8000, ge=0, le=65535)
 
     def network_settings(self, **overrides: Any) -> NetworkSettings:
-        """The network layer's settings (environment), with our registry in them."""
+        """The network layer's settings: ``overrides``, then our registry, then the
+        environment, then the flat keys of our TOML file (when loaded from one), then the
+        defaults. Raises ``pydantic.ValidationError`` for a bad value."""
         values: dict[str, Any] = {
             "registry_url": self.registry_url,
             "registry_public_key": self.registry_public_key,
@@ -42,4 +54,14 @@ class NodeSettings(FileSettings):
         }
         values = {k: v for k, v in values.items() if v is not None}
         values.update(overrides)
-        return NetworkSettings(**values)
+        toml_file = self.model_config.get("toml_file")
+        if toml_file is None:
+            return NetworkSettings(**values)
+
+        class _FromFile(FileSettings, NetworkSettings):
+            model_config = SettingsConfigDict(
+                env_prefix="RESEAU_POLES_", extra="ignore", toml_file=toml_file
+            )
+
+        _FromFile.__name__ = _FromFile.__qualname__ = "NetworkSettings"
+        return _FromFile(**values)

@@ -68,6 +68,36 @@ def post_signed(
     )
 
 
+def subscribe(
+    registry_url: str,
+    keys: SubscriberKeys,
+    *,
+    url: str,
+    type: str,
+    domains: list[str],
+    regions: list[str],
+    country: str = "CAN",
+    signer: Signer | None = None,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    """Subscribe ``keys`` (or update the subscription) at ``{registry_url}/subscribe``: the
+    record signed by ``signer`` (default: the key it registers); the registry then posts its
+    challenge to ``{url}/on_subscribe``, which must answer while this call waits. Returns the
+    ACK's ``subscriber`` part (``status``: SUBSCRIBED, or UNDER_SUBSCRIPTION awaiting the
+    operator; ``action``); raises :class:`RegistryRefusal` on a NACK, ``httpx.HTTPError``
+    when the registry cannot be reached."""
+    record = build_record(
+        keys, url=url, type=type, domains=domains, regions=regions, country=country
+    )
+    with httpx.Client(timeout=timeout) as http:
+        response = post_signed(
+            http, f"{registry_url.rstrip('/')}/subscribe", record, signer or signer_for(keys)
+        )
+    answer = raise_for_nack(response)
+    subscriber = answer.get("subscriber") if isinstance(answer, dict) else None
+    return subscriber if isinstance(subscriber, dict) else {}
+
+
 class RegistryRefusal(Exception):
     """The registry answered with a NACK (or an HTTP error)."""
 
