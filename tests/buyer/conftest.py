@@ -217,3 +217,124 @@ def world(
 
 def new_transaction() -> str:
     return str(uuid.uuid4())
+
+
+# --- one network for a whole test module ------------------------------------------------------
+#
+# Starting a registry, two seller nodes and the buyer takes most of a buyer test's time. Tests
+# that can share them (each with its own organisation: ``SharedWorld.organisation()``) use
+# ``shared_world``: one network per module and database backend. Seller stock is shared too:
+# such tests order small quantities (or ask for more than any stock on purpose).
+
+
+@dataclass
+class SharedWorld(World):
+    factory: Any = None
+
+    def organisation(self, prefix: str = "org") -> tuple[str, str]:
+        """A new organisation of its own and its API key: ``(id, key)``."""
+        organisation_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        with write_session(self.factory) as session:
+            repo.add_organisation(session, organisation_id, f"Organisation {organisation_id}")
+            key = repo.create_api_key(session, organisation_id, "tests")
+        return organisation_id, key
+
+
+def _module_database(kind: str, tmp: Path) -> Iterator[str]:
+    from tests.conftest import REQUIRE_SERVICES, _postgres_admin_url
+
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'shared.sqlite'}"
+        return
+    import psycopg
+
+    name = f"rp_test_{uuid.uuid4().hex[:12]}"
+    admin = _postgres_admin_url()
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        if REQUIRE_SERVICES:
+            raise
+        pytest.skip(f"PostgreSQL indisponible : {exc}")
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _shared_backends() -> list[str]:
+    from tests.conftest import _backends
+
+    return _backends()
+
+
+@pytest.fixture(scope="module", params=_shared_backends())
+def shared_world(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    operator_keys: SubscriberKeys,  # noqa: F811
+) -> Iterator[SharedWorld]:
+    """The registry, two real seller nodes (capitale: QC-03; estrie: QC-03 and QC-05) and the
+    buyer node, started once for the module; no hand-driven seller."""
+    from reseau_poles.registry.settings import OperatorKey, RegistrySettings
+    from tests.registry.conftest import ParticipantHost
+
+    tmp_path = tmp_path_factory.mktemp("shared-world")
+    databases = _module_database(request.param, tmp_path)
+    database_url = next(databases)
+    registry = RunningRegistry(
+        RegistrySettings(
+            database_url=database_url,
+            key_dir=tmp_path / "registry-keys",
+            subscriber_id=REGISTRY_ID,
+            operators=[
+                OperatorKey(
+                    operator_id=operator_keys.subscriber_id,
+                    key_id=operator_keys.key_id,
+                    signing_public_key=operator_keys.signing.public_key_b64,
+                )
+            ],
+            challenge_timeout_seconds=2.0,
+            snapshot_refresh_seconds=0.2,
+            port=free_port(),
+        ),
+        ParticipantHost(),
+        operator_keys,
+    ).start()
+    started: list[tuple[UvicornThread, FastAPI | None]] = []
+    world: SharedWorld | None = None
+    try:
+        sellers: dict[str, str] = {}
+        for name, regions in (("capitale", ["QC-03"]), ("estrie", ["QC-03", "QC-05"])):
+            keys, server, app = start_seller(registry, tmp_path, name, regions)
+            sellers[name] = keys.subscriber_id
+            started.append((server, app))
+        buyer_keys = new_keys("acheteur")
+        KeyFiles(tmp_path / "buyer-keys").write(buyer_keys)
+        port = free_port()
+        buyer_url = f"http://127.0.0.1:{port}"
+        settings = BuyerSettings(
+            database_url=database_url,
+            subscriber_id=buyer_keys.subscriber_id,
+            key_dir=tmp_path / "buyer-keys",
+            public_url=buyer_url,
+            registry_url=registry.url,
+            registry_subscriber_id=REGISTRY_ID,
+        )
+        buyer_app = create_buyer(settings)
+        factory = make_session_factory(buyer_app.state.service.engine)
+        buyer = UvicornThread(buyer_app, port).start()
+        started.append((buyer, buyer_app))
+        _join(registry, buyer_keys, buyer_url, type="BAP", regions=["*"])
+        world = SharedWorld(registry, buyer_url, buyer_app, sellers, None, "", factory=factory)  # type: ignore[arg-type]
+        yield world
+    finally:
+        if world is not None:
+            world.http.close()
+        for server, app in reversed(started):
+            server.stop()
+            if app is not None:
+                app.state.service.engine.dispose()
+        registry.stop()
+        next(databases, None)

@@ -41,13 +41,16 @@ from reseau_poles.protocol.errors import ErrorCode
 
 from . import sse
 from .auth import organisation
+from .carts import router as carts_router
 from .intent import SearchParams
 from .orders import ORDER_CALLBACKS, OrderService
 from .orders_api import router as orders_router
 from .orders_api import webhooks_router
+from .reports import router as reports_router
 from .results import QueryError, ResultQuery, parse_result_query
 from .service import BuyerService, SearchNotFound
 from .settings import BuyerSettings, load_settings
+from .sites import router as sites_router
 
 MIGRATIONS = "reseau_poles.buyer.migrations"
 VERSION_TABLE = "alembic_version_buyer"
@@ -102,6 +105,9 @@ def create_app(
     app.state.orders = orders
     app.include_router(orders_router)
     app.include_router(webhooks_router)
+    app.include_router(sites_router)
+    app.include_router(carts_router)
+    app.include_router(reports_router)
     app.state.sse_heartbeat_seconds = sse.HEARTBEAT_SECONDS
 
     @app.post("/api/searches", status_code=202)

@@ -1,0 +1,893 @@
+"""Multi-pôle carts (``/api/carts``): lines picked from search results of several pôles, one
+delivery site and window, a purchase-order number, payment terms; at checkout the cart becomes
+**one order per pôle** (``provider.id`` at its seller node ``bpp_id``), each driven through
+select → init → confirm by :class:`~reseau_poles.buyer.orders.OrderService`, concurrently.
+
+POST   /api/carts                        201 with the cart (fields and ``lines`` optional)
+GET    /api/carts                        the organisation's carts, newest first
+GET    /api/carts/{id}                   the cart, each pôle's order (state, quote total,
+                                         error); ``?wait_ms=``: until every pôle is done
+PATCH  /api/carts/{id}                   site, window, purchase order, payment, billing …
+POST   /api/carts/{id}/lines             add a line (same pôle and item: new quantity)
+DELETE /api/carts/{id}/lines/{line_id}   take a line out
+POST   /api/carts/{id}/checkout          one order per pôle; 202 (200 once every pôle is done
+                                         with ``?wait_ms=``)
+
+Checkout is idempotent: the cart moves from ``ouvert`` to ``commande`` with a conditional
+update, one ``buyer_cart_poles`` row per pôle is written in the same transaction (unique per
+cart and pôle), and an order is created for a pôle only when neither that row nor
+``buyer_orders`` (by ``cart_id`` and pôle) has one. A second checkout returns the cart as it
+is; it resumes pôles left behind (a restarted node) instead of ordering again.
+
+One pôle refusing (40002 quantity unavailable, 30009 region not served …) does not stop the
+others: its row keeps the refusal (code, message, path, step) and the cart says
+``partielle``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy import delete, select, update
+
+from reseau_poles.node import ApiError, read_json_object, validation_error
+from reseau_poles.protocol.errors import ProtocolError
+from reseau_poles.protocol.models import format_datetime
+from reseau_poles.protocol.profile import parse_item_tags
+from reseau_poles.storage import read_session, utcnow, write_session
+
+from . import order_repository as order_repo
+from .auth import organisation
+from .orders import (
+    BillingIn,
+    FulfilmentIn,
+    OrderIn,
+    OrderService,
+    PaymentIn,
+    WindowIn,
+    order_summary,
+)
+from .sites import SiteNotFound, get_site, site_fulfilment
+from .tables import cart_lines, cart_poles, carts, orders
+
+log = logging.getLogger("reseau_poles.buyer.carts")
+
+router = APIRouter(prefix="/api/carts", tags=["paniers"])
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+MAX_LINES = 500
+MAX_LINES_PER_POLE = 200
+# How long the checkout waits for each callback before it gives the pôle up as « délai ».
+STEP_WAIT_MS = 30_000
+# A pôle still « en cours » with no task of this process after this long is resumed.
+RESUME_AFTER = timedelta(seconds=STEP_WAIT_MS / 1000 + 5)
+DONE = ("confirmee", "echec")
+
+
+class CartNotFound(LookupError):
+    pass
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CartLineIn(_In):
+    """An item picked from a search result: its seller node, its pôle, its id."""
+
+    bpp_id: Text
+    provider_id: Text
+    item_id: Text
+    quantity: int = Field(ge=1, le=1_000_000)
+    fulfilment_id: Text | None = None
+
+
+class CartFields(_In):
+    name: Text | None = None
+    delivery_site_id: ShortText | None = None
+    fulfilment: FulfilmentIn | None = None
+    delivery_window: WindowIn | None = None
+    purchase_order_number: ShortText | None = None
+    payment: PaymentIn | None = None
+    billing: BillingIn | None = None
+
+
+class CartIn(CartFields):
+    lines: list[CartLineIn] = Field(default_factory=list, max_length=MAX_LINES)
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_datetime(value) if value is not None else None
+
+
+def _pole_key(bpp_id: str, provider_id: str) -> tuple[str, str]:
+    return (bpp_id, provider_id)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _cart_row(session: Any, organisation_id: str, cart_id: str, *, lock: bool = False) -> Any:
+    query = select(carts).where(carts.c.id == cart_id, carts.c.organisation_id == organisation_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.execute(query).mappings().first()
+    if row is None:
+        raise CartNotFound(cart_id)
+    return row
+
+
+def _lines(session: Any, cart_id: str) -> list[Mapping[str, Any]]:
+    return list(
+        session.execute(
+            select(cart_lines).where(cart_lines.c.cart_id == cart_id).order_by(cart_lines.c.id)
+        ).mappings()
+    )
+
+
+def _poles(session: Any, cart_id: str) -> list[Mapping[str, Any]]:
+    return list(
+        session.execute(
+            select(cart_poles).where(cart_poles.c.cart_id == cart_id).order_by(cart_poles.c.id)
+        ).mappings()
+    )
+
+
+def _pole_state(row: Mapping[str, Any], order: Mapping[str, Any] | None) -> str:
+    """The pôle's checkout state; the order itself has the last word once it moved."""
+    if order is not None:
+        if order["state"] in ("confirmed", "completed"):
+            return "confirmee"
+        if order["state"] == "cancelled":
+            return "annulee"
+    return str(row["state"])
+
+
+def cart_document(session: Any, cart: Mapping[str, Any]) -> dict[str, Any]:
+    lines = _lines(session, cart["id"])
+    pole_rows = _poles(session, cart["id"])
+    counts: dict[tuple[str, str], int] = {}
+    for line in lines:
+        key = _pole_key(line["bpp_id"], line["provider_id"])
+        counts[key] = counts.get(key, 0) + 1
+    poles: list[dict[str, Any]] = []
+    confirmed_total = 0
+    tally = {"confirmee": 0, "echec": 0, "en_cours": 0, "annulee": 0}
+    for row in pole_rows:
+        order = order_repo.get_order(session, row["order_id"]) if row["order_id"] else None
+        state = _pole_state(row, order)
+        summary = order_summary(order) if order is not None else None
+        error = row["error"] or (summary["error"] if summary and state == "echec" else None)
+        tally["en_cours" if state == "attente" else state] += 1
+        if state == "confirmee" and order is not None and order["total"] is not None:
+            confirmed_total += order["total"]
+        poles.append(
+            {
+                "bpp_id": row["bpp_id"],
+                "provider_id": row["provider_id"],
+                "provider_name": summary["provider"]["name"] if summary else None,
+                "lines": counts.get(_pole_key(row["bpp_id"], row["provider_id"]), 0),
+                "checkout_state": state,
+                "order_id": row["order_id"],
+                "order_url": f"/api/orders/{row['order_id']}" if row["order_id"] else None,
+                "order_state": summary["state"] if summary else None,
+                "order_state_label": summary["state_label"] if summary else None,
+                "status": summary["status"] if summary else None,
+                "seller_order_id": summary["seller_order_id"] if summary else None,
+                "total": summary["total"] if summary else None,
+                "error": error,
+            }
+        )
+    if cart["state"] == "ouvert":
+        checkout = {"state": "non_commande", "done": False}
+    else:
+        if tally["en_cours"]:
+            overall = "en_cours"
+        elif tally["confirmee"] == len(poles):
+            overall = "complete"
+        elif tally["confirmee"]:
+            overall = "partielle"
+        else:
+            overall = "echec"
+        checkout = {
+            "state": overall,
+            "done": not tally["en_cours"],
+            "poles": len(poles),
+            "confirmed": tally["confirmee"],
+            "failed": tally["echec"],
+            "cancelled": tally["annulee"],
+            "in_progress": tally["en_cours"],
+            "confirmed_total": {"currency": "CAD", "value": f"{confirmed_total:.2f}"},
+        }
+    window = None
+    if cart["delivery_window_start"]:
+        window = {
+            "start": _time(cart["delivery_window_start"]),
+            "end": _time(cart["delivery_window_end"]),
+        }
+    return {
+        "id": cart["id"],
+        "name": cart["name"],
+        "state": cart["state"],
+        "delivery_site_id": cart["delivery_site_id"],
+        "fulfilment": cart["fulfilment"],
+        "delivery_window": window,
+        "purchase_order_number": cart["purchase_order_number"],
+        "payment": (
+            {"type": cart["payment_type"], "net_days": cart["payment_net_days"]}
+            if cart["payment_type"]
+            else None
+        ),
+        "billing": cart["billing"],
+        "lines": [
+            {
+                "id": line["id"],
+                "bpp_id": line["bpp_id"],
+                "provider_id": line["provider_id"],
+                "item_id": line["item_id"],
+                "quantity": line["quantity"],
+                "fulfilment_id": line["fulfilment_id"],
+            }
+            for line in lines
+        ],
+        "poles": poles,
+        "checkout": checkout,
+        "created_at": _time(cart["created_at"]),
+        "updated_at": _time(cart["updated_at"]),
+        "checked_out_at": _time(cart["checked_out_at"]),
+    }
+
+
+def _field_values(fields: CartFields, present: set[str]) -> dict[str, Any]:
+    """Column values for the fields given (``present``: names in the request body)."""
+    values: dict[str, Any] = {}
+    if "name" in present:
+        values["name"] = fields.name
+    if "delivery_site_id" in present:
+        values["delivery_site_id"] = fields.delivery_site_id
+    if "fulfilment" in present:
+        values["fulfilment"] = (
+            fields.fulfilment.model_dump(mode="json", exclude_none=True)
+            if fields.fulfilment
+            else None
+        )
+    if "delivery_window" in present:
+        window = fields.delivery_window
+        values["delivery_window_start"] = window.start if window else None
+        values["delivery_window_end"] = window.end if window else None
+    if "purchase_order_number" in present:
+        values["purchase_order_number"] = fields.purchase_order_number
+    if "payment" in present:
+        values["payment_type"] = fields.payment.type if fields.payment else None
+        values["payment_net_days"] = fields.payment.net_days if fields.payment else None
+    if "billing" in present:
+        values["billing"] = (
+            fields.billing.model_dump(mode="json", exclude_none=True) if fields.billing else None
+        )
+    return values
+
+
+def _check_site(session: Any, organisation_id: str, site_id: str | None) -> None:
+    if site_id is None:
+        return
+    try:
+        get_site(session, organisation_id, site_id)
+    except SiteNotFound:
+        raise ApiError(
+            400, "site_inconnu", "Site de livraison inconnu.", "delivery_site_id"
+        ) from None
+
+
+def _put_line(session: Any, cart_id: str, line: CartLineIn, now: datetime) -> None:
+    """Add a line, or give an existing (pôle, item) line its new quantity."""
+    existing = session.execute(
+        select(cart_lines.c.id).where(
+            cart_lines.c.cart_id == cart_id,
+            cart_lines.c.bpp_id == line.bpp_id,
+            cart_lines.c.provider_id == line.provider_id,
+            cart_lines.c.item_id == line.item_id,
+        )
+    ).scalar_one_or_none()
+    values = {"quantity": line.quantity, "fulfilment_id": line.fulfilment_id}
+    if existing is not None:
+        session.execute(update(cart_lines).where(cart_lines.c.id == existing).values(**values))
+    else:
+        session.execute(
+            cart_lines.insert().values(
+                cart_id=cart_id,
+                bpp_id=line.bpp_id,
+                provider_id=line.provider_id,
+                item_id=line.item_id,
+                added_at=now,
+                **values,
+            )
+        )
+
+
+def _count_lines(session: Any, cart_id: str) -> int:
+    return len(_lines(session, cart_id))
+
+
+def _open(cart: Mapping[str, Any]) -> None:
+    if cart["state"] != "ouvert":
+        raise ApiError(
+            409,
+            "panier_commande",
+            "Ce panier est déjà commandé ; il ne change plus (créez-en un autre).",
+            "id",
+        )
+
+
+# --- checkout ---------------------------------------------------------------------------------
+
+
+def _fulfilment_for(
+    cart: Mapping[str, Any], site: Mapping[str, Any] | None, fulfilment_id: str | None
+) -> dict[str, Any] | None:
+    if site is not None:
+        chosen = site_fulfilment(site, fulfilment_id)
+        if cart["fulfilment"] and cart["fulfilment"].get("instructions"):
+            chosen["instructions"] = cart["fulfilment"]["instructions"]
+        return chosen
+    if cart["fulfilment"]:
+        chosen = dict(cart["fulfilment"])
+        if fulfilment_id:
+            chosen["id"] = fulfilment_id
+        return chosen
+    return None
+
+
+def _cold_chain_check(
+    session: Any,
+    organisation_id: str,
+    site: Mapping[str, Any],
+    lines: list[Mapping[str, Any]],
+) -> None:
+    """Refuse a line the site cannot receive (a frozen item at a site without a freezer),
+    as far as the organisation's searches tell the item's conservation."""
+    allowed = set(site["cold_chain"] or [])
+    by_pole: dict[tuple[str, str], list[tuple[int, Mapping[str, Any]]]] = {}
+    for index, line in enumerate(lines):
+        key = _pole_key(line["bpp_id"], line["provider_id"])
+        by_pole.setdefault(key, []).append((index, line))
+    for (bpp_id, provider_id), group in by_pole.items():
+        known = order_repo.catalog_items(
+            session, organisation_id, bpp_id, provider_id, [line["item_id"] for _, line in group]
+        )
+        for index, line in group:
+            item = known.get(line["item_id"])
+            if not item:
+                continue
+            try:
+                tags = parse_item_tags(item.get("tags") or [], path="item.tags")
+            except (ProtocolError, ValueError, TypeError):
+                continue
+            kind = tags.conservation.value if tags.conservation is not None else None
+            if kind is not None and kind not in allowed:
+                raise ApiError(
+                    400,
+                    "chaine_froid_site",
+                    f"Le site « {site['name']} » ne reçoit pas ce qui est {kind} "
+                    f"(article « {line['item_id']} ») ; il reçoit : {', '.join(sorted(allowed))}.",
+                    f"lines.{index}",
+                )
+
+
+def _plan(
+    session: Any, organisation_id: str, cart: Mapping[str, Any]
+) -> list[tuple[tuple[str, str], OrderIn]]:
+    """One checked order per pôle, or a 400 naming the field at fault (nothing written)."""
+    lines = _lines(session, cart["id"])
+    if not lines:
+        raise ApiError(400, "panier_vide", "Le panier n'a aucune ligne.", "lines")
+    if not cart["billing"]:
+        raise ApiError(
+            400, "parametres_invalides", "Indiquez à qui facturer (billing.name …).", "billing"
+        )
+    site = None
+    if cart["delivery_site_id"]:
+        try:
+            site = get_site(session, organisation_id, cart["delivery_site_id"])
+        except SiteNotFound:
+            raise ApiError(
+                400, "site_inconnu", "Site de livraison inconnu ou retiré.", "delivery_site_id"
+            ) from None
+        _cold_chain_check(session, organisation_id, site, lines)
+    elif not cart["fulfilment"]:
+        raise ApiError(
+            400,
+            "parametres_invalides",
+            "Nommez un site de livraison (delivery_site_id) ou un mode d'exécution (fulfilment).",
+            "delivery_site_id",
+        )
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for line in lines:
+        groups.setdefault(_pole_key(line["bpp_id"], line["provider_id"]), []).append(line)
+    plan = []
+    for key, group in groups.items():
+        if len(group) > MAX_LINES_PER_POLE:
+            raise ApiError(
+                400,
+                "parametres_invalides",
+                f"Au plus {MAX_LINES_PER_POLE} lignes par pôle.",
+                "lines",
+            )
+        fulfilment_id = next((ln["fulfilment_id"] for ln in group if ln["fulfilment_id"]), None)
+        body: dict[str, Any] = {
+            "provider": {"bpp_id": key[0], "id": key[1]},
+            "items": [{"id": ln["item_id"], "quantity": ln["quantity"]} for ln in group],
+            "billing": cart["billing"],
+            "cart_id": cart["id"],
+        }
+        fulfilment = _fulfilment_for(cart, site, fulfilment_id)
+        if fulfilment is not None:
+            body["fulfilment"] = fulfilment
+        if cart["delivery_site_id"]:
+            body["delivery_site_id"] = cart["delivery_site_id"]
+        if cart["payment_type"]:
+            body["payment"] = {"type": cart["payment_type"]}
+            if cart["payment_net_days"] is not None:
+                body["payment"]["net_days"] = cart["payment_net_days"]
+        if cart["purchase_order_number"]:
+            body["purchase_order_number"] = cart["purchase_order_number"]
+        if cart["delivery_window_start"]:
+            body["delivery_window"] = {
+                "start": format_datetime(cart["delivery_window_start"]),
+                "end": format_datetime(cart["delivery_window_end"]),
+            }
+        try:
+            plan.append((key, OrderIn.model_validate(body)))
+        except ValidationError as exc:
+            error = validation_error(exc)
+            raise ApiError(
+                400, error.code, f"{error.message} (pôle {key[1]} de {key[0]})", error.path
+            ) from None
+    return plan
+
+
+class CartService:
+    """Drives each pôle's order of a checked-out cart; one task per pôle."""
+
+    def __init__(self, orders: OrderService) -> None:
+        self.orders = orders
+        self.factory = orders.factory
+        self.waiters = orders.waiters
+        self._running: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+
+    def _key(self, cart_id: str) -> str:
+        return f"panier:{cart_id}"
+
+    def read(self, organisation_id: str, cart_id: str) -> dict[str, Any]:
+        with read_session(self.factory) as session:
+            return cart_document(session, _cart_row(session, organisation_id, cart_id))
+
+    async def view(self, organisation_id: str, cart_id: str, wait_ms: int = 0) -> dict[str, Any]:
+        return await self.waiters.wait_for(
+            self._key(cart_id),
+            lambda: self.read(organisation_id, cart_id),
+            lambda doc: doc["checkout"]["state"] == "non_commande" or doc["checkout"]["done"],
+            wait_ms,
+        )
+
+    def _start(self, organisation_id: str, cart_id: str) -> list[tuple[tuple[str, str], OrderIn]]:
+        """Move the cart to ``commande`` and write one row per pôle, or find it done already;
+        returns the pôles to drive now."""
+        now = utcnow()
+        with write_session(self.factory) as session:
+            cart = _cart_row(session, organisation_id, cart_id, lock=True)
+            plan = _plan(session, organisation_id, cart) if cart["state"] == "ouvert" else None
+            if plan is not None:
+                moved = session.execute(
+                    update(carts)
+                    .where(carts.c.id == cart_id, carts.c.state == "ouvert")
+                    .values(state="commande", checked_out_at=now, updated_at=now)
+                ).rowcount
+                if moved == 1:
+                    for (bpp_id, provider_id), _ in plan:
+                        session.execute(
+                            cart_poles.insert().values(
+                                cart_id=cart_id,
+                                bpp_id=bpp_id,
+                                provider_id=provider_id,
+                                state="attente",
+                                updated_at=now,
+                            )
+                        )
+                    return plan
+            # Checked out already: resume the pôles nobody drives any more.
+            cart = _cart_row(session, organisation_id, cart_id)
+            if cart["state"] != "commande":
+                return []
+            stale = [
+                row
+                for row in _poles(session, cart_id)
+                if row["state"] in ("attente", "en_cours")
+                and (cart_id, row["bpp_id"], row["provider_id"]) not in self._running
+                and now - row["updated_at"] > RESUME_AFTER
+            ]
+            if not stale:
+                return []
+            wanted = {_pole_key(r["bpp_id"], r["provider_id"]) for r in stale}
+            try:
+                full = _plan(session, organisation_id, cart)
+            except ApiError as exc:
+                for row in stale:
+                    self._set(
+                        session,
+                        cart_id,
+                        row["bpp_id"],
+                        row["provider_id"],
+                        "echec",
+                        error=_error_of(exc, "reprise"),
+                    )
+                return []
+            return [(key, order) for key, order in full if key in wanted]
+
+    async def checkout(self, organisation_id: str, cart_id: str) -> None:
+        plan = await asyncio.to_thread(self._start, organisation_id, cart_id)
+        for key, order in plan:
+            running = (cart_id, *key)
+            task = asyncio.create_task(self._drive(organisation_id, cart_id, key, order))
+            self._running[running] = task
+            task.add_done_callback(lambda _t, k=running: self._running.pop(k, None))
+
+    # --- one pôle ---------------------------------------------------------------------------
+
+    def _set(
+        self,
+        session: Any,
+        cart_id: str,
+        bpp_id: str,
+        provider_id: str,
+        state: str,
+        *,
+        order_id: str | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"state": state, "error": error, "updated_at": utcnow()}
+        if order_id is not None:
+            values["order_id"] = order_id
+        session.execute(
+            update(cart_poles)
+            .where(
+                cart_poles.c.cart_id == cart_id,
+                cart_poles.c.bpp_id == bpp_id,
+                cart_poles.c.provider_id == provider_id,
+            )
+            .values(**values)
+        )
+
+    def _record(self, cart_id: str, key: tuple[str, str], state: str, **kwargs: Any) -> None:
+        with write_session(self.factory) as session:
+            self._set(session, cart_id, key[0], key[1], state, **kwargs)
+
+    def _existing_order(self, organisation_id: str, cart_id: str, key: tuple[str, str]) -> Any:
+        with read_session(self.factory) as session:
+            row = session.execute(
+                select(cart_poles.c.order_id).where(
+                    cart_poles.c.cart_id == cart_id,
+                    cart_poles.c.bpp_id == key[0],
+                    cart_poles.c.provider_id == key[1],
+                )
+            ).scalar_one_or_none()
+            if row:
+                return row
+            return session.execute(
+                select(orders.c.id)
+                .where(
+                    orders.c.organisation_id == organisation_id,
+                    orders.c.cart_id == cart_id,
+                    orders.c.bpp_id == key[0],
+                    orders.c.provider_id == key[1],
+                )
+                .order_by(orders.c.created_at)
+                .limit(1)
+            ).scalar_one_or_none()
+
+    async def _drive(
+        self, organisation_id: str, cart_id: str, key: tuple[str, str], order: OrderIn
+    ) -> None:
+        """select → init → confirm for one pôle; every outcome ends in the pôle's row."""
+        step = "select"
+        try:
+            order_id = await asyncio.to_thread(self._existing_order, organisation_id, cart_id, key)
+            sent: str | None = None
+            if order_id is None:
+                started = await self.orders.create(organisation_id, order)
+                order_id, sent = started["id"], "select"
+            await asyncio.to_thread(self._record, cart_id, key, "en_cours", order_id=order_id)
+            self.waiters.notify(self._key(cart_id))
+            expected = {"select": "selected", "init": "initialized", "confirm": "confirmed"}
+            wait = min(STEP_WAIT_MS, self.orders.settings.max_wait_ms)
+            for _ in range(4):
+                document = await self.orders.view(organisation_id, order_id, wait)
+                state = document["state"]
+                if document["pending"] is not None:
+                    raise ApiError(
+                        504,
+                        "delai_depasse",
+                        f"Pas de réponse du vendeur à « {document['pending']['action']} » "
+                        f"après {wait // 1000} s ; la commande suit son cours.",
+                        None,
+                    )
+                if state in ("confirmed", "completed"):
+                    await asyncio.to_thread(self._record, cart_id, key, "confirmee")
+                    return
+                if state == "cancelled" or (sent is not None and state != expected[sent]):
+                    error = document["error"] or {
+                        "code": "etat_inattendu",
+                        "message": f"La commande est restée à l'état « {state} ».",
+                    }
+                    await asyncio.to_thread(
+                        self._record, cart_id, key, "echec", error={**error, "step": sent or step}
+                    )
+                    return
+                following = {"selected": "init", "initialized": "confirm"}.get(state)
+                if following is None:
+                    raise ApiError(
+                        409,
+                        "etat_inattendu",
+                        f"La commande est à l'état « {state} » sans demande en cours.",
+                        None,
+                    )
+                step = following
+                await self.orders.request(organisation_id, order_id, following, {})
+                sent = following
+            raise ApiError(409, "etat_inattendu", "La commande n'avance plus.", None)
+        except ApiError as exc:
+            await asyncio.to_thread(self._record, cart_id, key, "echec", error=_error_of(exc, step))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a pôle must end in a recorded state
+            log.exception("panier %s, pôle %s : échec", cart_id, key)
+            await asyncio.to_thread(
+                self._record,
+                cart_id,
+                key,
+                "echec",
+                error={"code": "erreur_interne", "message": repr(exc)[:300], "step": step},
+            )
+        finally:
+            self.waiters.notify(self._key(cart_id))
+
+
+def _error_of(exc: ApiError, step: str) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message, "path": exc.path, "step": step}
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+
+def _service(request: Request) -> CartService:
+    service = getattr(request.app.state, "carts", None)
+    if service is None:
+        service = CartService(request.app.state.orders)
+        request.app.state.carts = service
+    return service
+
+
+def _wait(request: Request, wait_ms: str | None) -> int:
+    if wait_ms is None:
+        return 0
+    if not wait_ms.isdigit() or len(wait_ms) > 9:
+        raise ApiError(400, "parametres_invalides", "wait_ms : entier positif attendu.", "wait_ms")
+    return min(int(wait_ms), request.app.state.settings.max_wait_ms)
+
+
+def _unknown() -> ApiError:
+    return ApiError(404, "panier_inconnu", "Panier inconnu.", "id")
+
+
+@router.post("", status_code=201)
+async def create_cart(request: Request, organisation_id: str = Depends(organisation)) -> Any:
+    """Créer un panier (champs et lignes facultatifs)."""
+    data = await read_json_object(request)
+    try:
+        wanted = CartIn.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    service = _service(request)
+    cart_id = str(uuid.uuid4())
+    now = utcnow()
+
+    def insert() -> dict[str, Any]:
+        with write_session(service.factory) as session:
+            _check_site(session, organisation_id, wanted.delivery_site_id)
+            session.execute(
+                carts.insert().values(
+                    id=cart_id,
+                    organisation_id=organisation_id,
+                    state="ouvert",
+                    created_at=now,
+                    updated_at=now,
+                    **_field_values(wanted, set(CartFields.model_fields)),
+                )
+            )
+            seen: set[tuple[str, str, str]] = set()
+            for index, line in enumerate(wanted.lines):
+                triple = (line.bpp_id, line.provider_id, line.item_id)
+                if triple in seen:
+                    raise ApiError(
+                        400,
+                        "parametres_invalides",
+                        "Même article du même pôle deux fois ; une ligne par article.",
+                        f"lines.{index}",
+                    )
+                seen.add(triple)
+                _put_line(session, cart_id, line, now)
+            return cart_document(session, _cart_row(session, organisation_id, cart_id))
+
+    document = await asyncio.to_thread(insert)
+    return JSONResponse(document, status_code=201, headers={"Location": f"/api/carts/{cart_id}"})
+
+
+@router.get("")
+async def list_carts(request: Request, organisation_id: str = Depends(organisation)) -> Any:
+    """Les paniers de l'organisation, les plus récents d'abord (100 au plus)."""
+    service = _service(request)
+
+    def read() -> list[dict[str, Any]]:
+        with read_session(service.factory) as session:
+            rows = session.execute(
+                select(carts)
+                .where(carts.c.organisation_id == organisation_id)
+                .order_by(carts.c.created_at.desc(), carts.c.id)
+                .limit(100)
+            ).mappings()
+            return [
+                {
+                    "id": row["id"],
+                    "name": row["name"],
+                    "state": row["state"],
+                    "purchase_order_number": row["purchase_order_number"],
+                    "created_at": _time(row["created_at"]),
+                    "checked_out_at": _time(row["checked_out_at"]),
+                }
+                for row in rows
+            ]
+
+    return {"carts": await asyncio.to_thread(read)}
+
+
+@router.get("/{cart_id}")
+async def read_cart(
+    request: Request,
+    cart_id: str,
+    wait_ms: str | None = None,
+    organisation_id: str = Depends(organisation),
+) -> Any:
+    """Le panier, et pour chaque pôle sa commande (état, total du devis, erreur) ;
+    ``wait_ms`` : attendre que chaque pôle ait fini."""
+    wait = _wait(request, wait_ms)
+    try:
+        return await _service(request).view(organisation_id, cart_id[:64], wait)
+    except CartNotFound:
+        raise _unknown() from None
+
+
+@router.patch("/{cart_id}")
+async def patch_cart(
+    request: Request, cart_id: str, organisation_id: str = Depends(organisation)
+) -> Any:
+    """Changer le site, la plage de livraison, le bon de commande, le paiement, la facturation
+    (``null`` efface un champ)."""
+    data = await read_json_object(request, allow_empty=False)
+    try:
+        wanted = CartFields.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    service = _service(request)
+
+    def write() -> dict[str, Any]:
+        with write_session(service.factory) as session:
+            cart = _cart_row(session, organisation_id, cart_id[:64], lock=True)
+            _open(cart)
+            _check_site(session, organisation_id, wanted.delivery_site_id)
+            session.execute(
+                update(carts)
+                .where(carts.c.id == cart["id"])
+                .values(updated_at=utcnow(), **_field_values(wanted, set(data)))
+            )
+            return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
+
+    try:
+        return await asyncio.to_thread(write)
+    except CartNotFound:
+        raise _unknown() from None
+
+
+@router.post("/{cart_id}/lines", status_code=201)
+async def add_line(
+    request: Request, cart_id: str, organisation_id: str = Depends(organisation)
+) -> Any:
+    """Ajouter un article trouvé dans une recherche (``bpp_id``, ``provider_id``,
+    ``item_id``, ``quantity``) ; le même article du même pôle prend la nouvelle quantité."""
+    data = await read_json_object(request, allow_empty=False)
+    try:
+        line = CartLineIn.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    service = _service(request)
+
+    def write() -> dict[str, Any]:
+        with write_session(service.factory) as session:
+            cart = _cart_row(session, organisation_id, cart_id[:64], lock=True)
+            _open(cart)
+            if _count_lines(session, cart["id"]) >= MAX_LINES:
+                raise ApiError(
+                    400, "parametres_invalides", f"Au plus {MAX_LINES} lignes par panier.", "$"
+                )
+            now = utcnow()
+            _put_line(session, cart["id"], line, now)
+            session.execute(update(carts).where(carts.c.id == cart["id"]).values(updated_at=now))
+            return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
+
+    try:
+        return await asyncio.to_thread(write)
+    except CartNotFound:
+        raise _unknown() from None
+
+
+@router.delete("/{cart_id}/lines/{line_id}")
+async def remove_line(
+    request: Request, cart_id: str, line_id: str, organisation_id: str = Depends(organisation)
+) -> Any:
+    """Retirer une ligne du panier."""
+    service = _service(request)
+
+    def write() -> dict[str, Any]:
+        with write_session(service.factory) as session:
+            cart = _cart_row(session, organisation_id, cart_id[:64], lock=True)
+            _open(cart)
+            gone = 0
+            if line_id.isdigit() and len(line_id) <= 18:
+                gone = session.execute(
+                    delete(cart_lines).where(
+                        cart_lines.c.cart_id == cart["id"], cart_lines.c.id == int(line_id)
+                    )
+                ).rowcount
+            if not gone:
+                raise ApiError(404, "ligne_inconnue", "Ligne inconnue dans ce panier.", "line_id")
+            session.execute(
+                update(carts).where(carts.c.id == cart["id"]).values(updated_at=utcnow())
+            )
+            return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
+
+    try:
+        return await asyncio.to_thread(write)
+    except CartNotFound:
+        raise _unknown() from None
+
+
+@router.post("/{cart_id}/checkout", status_code=202)
+async def checkout(
+    request: Request,
+    cart_id: str,
+    wait_ms: str | None = None,
+    organisation_id: str = Depends(organisation),
+) -> JSONResponse:
+    """Commander : une commande par pôle, chacune menée select → init → confirm en même temps.
+    Une deuxième demande ne commande pas deux fois : elle rend le panier tel qu'il est."""
+    wait = _wait(request, wait_ms)
+    service = _service(request)
+    try:
+        await service.checkout(organisation_id, cart_id[:64])
+        document = await service.view(organisation_id, cart_id[:64], wait)
+    except CartNotFound:
+        raise _unknown() from None
+    location = f"/api/carts/{document['id']}"
+    return JSONResponse(
+        document,
+        status_code=200 if document["checkout"]["done"] else 202,
+        headers={"Location": location},
+    )

@@ -1,0 +1,387 @@
+"""An organisation's delivery sites (``/api/sites``): where its orders are received.
+
+A site has a name, an address with its postal code, its region (given, or found from an urban
+postal code or the GPS point), receiving hours, a contact, and what it can receive
+(``ambiant``, ``refrigere``, ``congele``). A cart (or an order) naming a site gets its
+fulfilment's end location, region, contact and instructions from it (:func:`site_fulfilment`).
+
+POST   /api/sites           201 with the site (``Location``)
+GET    /api/sites           the organisation's sites
+GET    /api/sites/{id}      one site
+PUT    /api/sites/{id}      replace it; PATCH: change some fields (the result is checked whole)
+DELETE /api/sites/{id}      204; kept in the database for the orders that name it
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy import select, update
+
+from reseau_poles.node import ApiError, read_json_object, validation_error
+from reseau_poles.protocol.errors import ProtocolError
+from reseau_poles.protocol.models import format_datetime
+from reseau_poles.protocol.profile import parse_region, region_label
+from reseau_poles.protocol.profile.delivery_region import (
+    parse_gps,
+    parse_postal_code,
+    region_for_gps,
+    region_for_postal_code,
+)
+from reseau_poles.storage import read_session, utcnow, write_session
+
+from .auth import organisation
+from .orders import ContactIn
+from .tables import delivery_sites
+
+router = APIRouter(prefix="/api/sites", tags=["sites de livraison"])
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Day = Literal["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
+ColdClass = Literal["ambiant", "refrigere", "congele"]
+
+
+class SiteNotFound(LookupError):
+    """No such site for this organisation (or deleted)."""
+
+
+class HoursIn(BaseModel):
+    """One receiving window: days of the week and a time range (local time, 24 h)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Day] = Field(min_length=1, max_length=7)
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="after")
+    def _order(self) -> HoursIn:
+        if self.end <= self.start:
+            raise ValueError("l'heure de fin doit suivre l'heure de début (HH:MM)")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("un même jour est nommé deux fois")
+        return self
+
+
+class SiteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text
+    address: LongText
+    postal_code: str | None = None
+    region: str | None = None
+    gps: str | None = None
+    receiving_hours: list[HoursIn] = Field(default_factory=list, max_length=14)
+    contact: ContactIn | None = None
+    cold_chain: list[ColdClass] = Field(default_factory=lambda: ["ambiant"], max_length=3)
+    instructions: LongText | None = None
+
+    @field_validator("postal_code")
+    @classmethod
+    def _postal(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_postal_code(value)
+        except ProtocolError as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(parse_region(value, allow_whole_province=False))
+        except ProtocolError as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("gps")
+    @classmethod
+    def _gps(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            lat, lon = parse_gps(value)
+        except ProtocolError as exc:
+            raise ValueError(exc.message) from None
+        return f"{lat},{lon}"
+
+    @field_validator("cold_chain")
+    @classmethod
+    def _cold(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("une même classe de conservation est nommée deux fois")
+        return value
+
+
+def resolve_region(site: SiteIn) -> str:
+    """The site's region: given, else from its urban postal code, else from its GPS point.
+    Raises :class:`ApiError` 400 naming the field to fill in."""
+    if site.region:
+        return site.region
+    if site.postal_code:
+        try:
+            return str(region_for_postal_code(site.postal_code, path="postal_code"))
+        except ProtocolError as exc:
+            if not site.gps:
+                raise ApiError(400, "parametres_invalides", exc.message, "region") from None
+    if site.gps:
+        return str(region_for_gps(site.gps))
+    raise ApiError(
+        400,
+        "parametres_invalides",
+        "Indiquez la région du site (QC-01 … QC-17), ou un code postal urbain, ou le GPS.",
+        "region",
+    )
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_datetime(value) if value is not None else None
+
+
+def site_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "address": row["address"],
+        "postal_code": row["postal_code"],
+        "region": row["region"],
+        "region_label": region_label(row["region"]),
+        "gps": row["gps"],
+        "receiving_hours": row["receiving_hours"],
+        "contact": row["contact"],
+        "cold_chain": row["cold_chain"],
+        "instructions": row["instructions"],
+        "created_at": _time(row["created_at"]),
+        "updated_at": _time(row["updated_at"]),
+    }
+
+
+def site_fulfilment(site: Mapping[str, Any], fulfilment_id: str | None = None) -> dict[str, Any]:
+    """The fulfilment (``orders.FulfilmentIn``) of a delivery to ``site``: end location
+    (address with its postal code, GPS), region, contact and receiving instructions."""
+    address = site["address"]
+    if site["postal_code"] and site["postal_code"] not in address:
+        address = f"{address} {site['postal_code']}"
+    fulfilment: dict[str, Any] = {"type": "livraison", "address": address, "region": site["region"]}
+    if fulfilment_id:
+        fulfilment["id"] = fulfilment_id
+    if site["gps"]:
+        fulfilment["gps"] = site["gps"]
+    if site["contact"]:
+        fulfilment["contact"] = site["contact"]
+    notes = [site["instructions"]] if site["instructions"] else []
+    hours = site["receiving_hours"] or []
+    if hours:
+        notes.append(
+            "Réception : "
+            + " ; ".join(f"{'-'.join(h['days'])} {h['start']}-{h['end']}" for h in hours)
+        )
+    if notes:
+        fulfilment["instructions"] = " — ".join(notes)[:500]
+    return fulfilment
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def get_site(session: Any, organisation_id: str, site_id: str) -> Mapping[str, Any]:
+    row = (
+        session.execute(
+            select(delivery_sites).where(
+                delivery_sites.c.id == site_id,
+                delivery_sites.c.organisation_id == organisation_id,
+                delivery_sites.c.deleted_at.is_(None),
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise SiteNotFound(site_id)
+    return row
+
+
+def _values(site: SiteIn, region: str) -> dict[str, Any]:
+    data = site.model_dump(mode="json")
+    return {
+        "name": site.name,
+        "address": site.address,
+        "postal_code": site.postal_code,
+        "region": region,
+        "gps": site.gps,
+        "receiving_hours": data["receiving_hours"],
+        "contact": data["contact"] and {k: v for k, v in data["contact"].items() if v is not None},
+        "cold_chain": site.cold_chain,
+        "instructions": site.instructions,
+    }
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+
+def _factory(request: Request) -> Any:
+    return request.app.state.service.factory
+
+
+def _unknown() -> ApiError:
+    return ApiError(404, "site_inconnu", "Site de livraison inconnu.", "id")
+
+
+def _parse(data: Mapping[str, Any]) -> tuple[SiteIn, str]:
+    try:
+        site = SiteIn.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    return site, resolve_region(site)
+
+
+@router.post("", status_code=201)
+async def create_site(request: Request, organisation_id: str = Depends(organisation)) -> Any:
+    """Ajouter un site de livraison (adresse, région, heures de réception, chaîne de froid)."""
+    site, region = _parse(await read_json_object(request, allow_empty=False))
+    site_id = f"site-{uuid.uuid4().hex[:12]}"
+    now = utcnow()
+
+    def insert() -> dict[str, Any]:
+        with write_session(_factory(request)) as session:
+            session.execute(
+                delivery_sites.insert().values(
+                    id=site_id,
+                    organisation_id=organisation_id,
+                    created_at=now,
+                    updated_at=now,
+                    **_values(site, region),
+                )
+            )
+            return site_document(get_site(session, organisation_id, site_id))
+
+    document = await asyncio.to_thread(insert)
+    return JSONResponse(document, status_code=201, headers={"Location": f"/api/sites/{site_id}"})
+
+
+@router.get("")
+async def list_sites(request: Request, organisation_id: str = Depends(organisation)) -> Any:
+    """Les sites de livraison de l'organisation."""
+
+    def read() -> list[dict[str, Any]]:
+        with read_session(_factory(request)) as session:
+            rows = session.execute(
+                select(delivery_sites)
+                .where(
+                    delivery_sites.c.organisation_id == organisation_id,
+                    delivery_sites.c.deleted_at.is_(None),
+                )
+                .order_by(delivery_sites.c.name, delivery_sites.c.id)
+            ).mappings()
+            return [site_document(row) for row in rows]
+
+    return {"sites": await asyncio.to_thread(read)}
+
+
+@router.get("/{site_id}")
+async def read_site(
+    request: Request, site_id: str, organisation_id: str = Depends(organisation)
+) -> Any:
+    """Un site de livraison."""
+
+    def read() -> dict[str, Any]:
+        with read_session(_factory(request)) as session:
+            return site_document(get_site(session, organisation_id, site_id[:64]))
+
+    try:
+        return await asyncio.to_thread(read)
+    except SiteNotFound:
+        raise _unknown() from None
+
+
+async def _change(request: Request, site_id: str, organisation_id: str, *, merge: bool) -> Any:
+    data = await read_json_object(request, allow_empty=False)
+    factory = _factory(request)
+
+    def write() -> dict[str, Any]:
+        with write_session(factory) as session:
+            current = get_site(session, organisation_id, site_id[:64])
+            wanted = dict(data)
+            if merge:
+                keep = _values_of(current)
+                if any(k in data for k in ("postal_code", "gps")) and "region" not in data:
+                    keep.pop("region")  # found again from the new postal code or GPS
+                wanted = {**keep, **data}
+            site, region = _parse(wanted)
+            session.execute(
+                update(delivery_sites)
+                .where(delivery_sites.c.id == current["id"])
+                .values(updated_at=utcnow(), **_values(site, region))
+            )
+            return site_document(get_site(session, organisation_id, current["id"]))
+
+    try:
+        return await asyncio.to_thread(write)
+    except SiteNotFound:
+        raise _unknown() from None
+
+
+def _values_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    fields = ("name", "address", "postal_code", "region", "gps", "receiving_hours")
+    kept = {name: row[name] for name in fields if row[name] is not None}
+    for name in ("contact", "cold_chain", "instructions"):
+        if row[name] is not None:
+            kept[name] = row[name]
+    return kept
+
+
+@router.put("/{site_id}")
+async def replace_site(
+    request: Request, site_id: str, organisation_id: str = Depends(organisation)
+) -> Any:
+    """Remplacer un site (tous ses champs)."""
+    return await _change(request, site_id, organisation_id, merge=False)
+
+
+@router.patch("/{site_id}")
+async def patch_site(
+    request: Request, site_id: str, organisation_id: str = Depends(organisation)
+) -> Any:
+    """Changer certains champs d'un site ; le résultat est vérifié en entier."""
+    return await _change(request, site_id, organisation_id, merge=True)
+
+
+@router.delete("/{site_id}", status_code=204)
+async def delete_site(
+    request: Request, site_id: str, organisation_id: str = Depends(organisation)
+) -> Response:
+    """Retirer un site ; les commandes qui le nomment le gardent."""
+
+    def delete() -> None:
+        with write_session(_factory(request)) as session:
+            current = get_site(session, organisation_id, site_id[:64])
+            session.execute(
+                update(delivery_sites)
+                .where(delivery_sites.c.id == current["id"])
+                .values(deleted_at=utcnow())
+            )
+
+    try:
+        await asyncio.to_thread(delete)
+    except SiteNotFound:
+        raise _unknown() from None
+    return Response(status_code=204)
