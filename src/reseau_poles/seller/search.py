@@ -56,7 +56,7 @@ from sqlalchemy.sql import ColumnElement
 
 from reseau_poles.protocol.profile import WHOLE_PROVINCE, search_key, tokenize
 
-from .tables import items, providers, stock
+from .tables import items, providers
 
 MAX_QUERY_WORDS: Final = 12
 """Words of a query kept (the rest ignored): enough for any product name, bounded work."""
@@ -237,11 +237,10 @@ def filters(query: SearchQuery) -> list[ColumnElement[bool]]:
     return item_filters(query) + provider_filters(query)
 
 
-def _joined(first: Any = items, on: Any = None) -> Any:
-    joined = first if on is None else first.join(items, on)
-    return joined.join(providers, providers.c.id == items.c.provider_id).join(
-        stock, stock.c.item_id == items.c.id
-    )
+def _joined() -> Any:
+    """Items with their pôle. No stock join: every item has its stock row (repository), read
+    with the page (repository.get_items)."""
+    return items.join(providers, providers.c.id == items.c.provider_id)
 
 
 def _count(session: Any, source: Any, where: list[Any]) -> tuple[int, bool]:
@@ -329,7 +328,6 @@ class Fts5Search:
             return SearchResult([], 0)
         if len(eligible) < everyone:
             rest.append(items.c.provider_id.in_(eligible))
-        # No stock join: every item has its stock row (repository), read with the page.
         source = _fts.join(items, items.c.id == _fts.c.rowid)
         total, more = _count(session, source, [_fts_match(anywhere), *rest])
         if not total:
