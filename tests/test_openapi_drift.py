@@ -164,3 +164,30 @@ def test_check_command_names_the_drifting_file_and_the_fix(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "buyer.json" in result.output and "ancien.json" in result.output
     assert "make openapi" in result.output
+
+
+def test_a_role_that_cannot_build_is_named_not_a_traceback(tmp_path: Path, monkeypatch) -> None:
+    """A real failure (the gateway refuses its settings): the export names the role and
+    writes nothing."""
+    from typer.testing import CliRunner
+
+    from reseau_poles import openapi_export
+    from reseau_poles.cli import app
+
+    def broken_gateway(tmp: Path) -> Any:
+        from reseau_poles.gateway.app import create_app
+        from reseau_poles.gateway.settings import GatewaySettings
+
+        return create_app(GatewaySettings(key_dir=tmp / "cles", log_format="xml"))
+
+    monkeypatch.setitem(openapi_export._BUILDERS, "gateway", broken_gateway)
+    openapi_export._generated.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["openapi", "export", "--dir", str(tmp_path / "out")])
+    finally:
+        monkeypatch.undo()
+        openapi_export._generated.cache_clear()
+    assert result.exit_code == 1
+    assert "« gateway »" in result.output and "ValidationError" in result.output
+    assert "make openapi" in result.output
+    assert not (tmp_path / "out").exists()

@@ -306,9 +306,12 @@ def openapi_export(
     buyer.json), avec les exemples des appels principaux.
 
     Chaque application est construite sur une base SQLite jetable, sans réseau."""
-    from .openapi_export import generate, write_documents
+    from .openapi_export import ExportError, generate, write_documents
 
-    written = write_documents(folder)
+    try:
+        written = write_documents(folder)
+    except ExportError as exc:
+        raise _fail(f"{exc}\nCorrigez l'application, puis relancez make openapi.", 1) from None
     out.print(f"{len(written)} documents OpenAPI écrits dans {folder}")
     for example in generate().unplaced:
         err.print(
@@ -325,9 +328,12 @@ def openapi_check(
     ),
 ) -> None:
     """Vérifie que les documents publiés correspondent aux applications (code 1 sinon)."""
-    from .openapi_export import REGENERATE, diff_documents
+    from .openapi_export import REGENERATE, ExportError, diff_documents
 
-    drift = diff_documents(folder)
+    try:
+        drift = diff_documents(folder)
+    except ExportError as exc:
+        raise _fail(str(exc), 1) from None
     if drift:
         for name in drift:
             err.print(f"différent : {folder / name}", highlight=False, soft_wrap=True)

@@ -39,6 +39,10 @@ _NOWHERE: Final = "http://registre.invalid"
 _PUBLIC_URL: Final = "http://noeud.invalid"
 
 
+class ExportError(RuntimeError):
+    """A role's document could not be made; the message names the role."""
+
+
 def file_name(role: str) -> str:
     return f"{role}.json"
 
@@ -137,14 +141,20 @@ def raw_document(role: str) -> dict[str, Any]:
         _without_our_environment(),
         tempfile.TemporaryDirectory(prefix="reseau-poles-openapi-") as tmp,
     ):
-        app = _BUILDERS[role](Path(tmp))
         try:
-            document = copy.deepcopy(app.openapi())
-        finally:
-            _dispose(app)
+            app = _BUILDERS[role](Path(tmp))
+            try:
+                document = copy.deepcopy(app.openapi())
+            finally:
+                _dispose(app)
+        except Exception as exc:  # someone's route or setting: say which role, keep the cause
+            raise ExportError(
+                f"l'application du rôle « {role} » ne donne pas son document OpenAPI : "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         text = json.dumps(document, ensure_ascii=False)
         if tmp in text:  # a setting leaked into the document: it would differ on each run
-            raise RuntimeError(f"le document OpenAPI de {role} contient un chemin temporaire")
+            raise ExportError(f"le document OpenAPI de {role} contient un chemin temporaire")
     return document
 
 
@@ -604,10 +614,11 @@ def expected_files() -> dict[str, str]:
 def write_documents(folder: str | Path) -> list[Path]:
     """Write each role's document into ``folder``; return the paths written. Other files in
     the folder (its README) are left alone."""
+    files = expected_files()  # every document first: a role that fails leaves no half folder
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in expected_files().items():
+    for name, text in files.items():
         path = folder / name
         path.write_text(text, encoding="utf-8")
         written.append(path)
