@@ -4,6 +4,7 @@ callbacks are due. After each: nothing lost, nothing twice, stock consistent."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import signal
@@ -101,6 +102,8 @@ class BuyerSide:
     keys: SubscriberKeys
     registry_url: str
     refusing: bool = False
+    delay: float = 0.0  # seconds a callback is held before its ACK (a slow receiver)
+    arrived: list[tuple[str, str]] = field(default_factory=list)  # verified, not yet ACKed
     acked: list[tuple[str, str]] = field(default_factory=list)  # (action, message_id)
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -140,6 +143,10 @@ class BuyerSide:
 
         @app.post("/{action}", dependencies=[Depends(gate)])
         async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+            with self.lock:
+                self.arrived.append((message.action, message.message_id))
+            if self.delay:
+                await asyncio.sleep(self.delay)
             with self.lock:
                 self.acked.append((message.action, message.message_id))
             return ack()
@@ -342,6 +349,56 @@ def test_seller_killed_between_confirm_and_on_confirm(
             delivery_after_restart_seconds=round(delivery_seconds, 3),
             on_confirm_delivered=len(buyer.of("on_confirm")),
             orders=1,
+        )
+    finally:
+        buyer.server.stop()
+
+
+def test_seller_killed_while_on_confirm_is_in_flight(
+    tmp_path: Path, registry: Process, processes: list[Process]
+) -> None:
+    """The harder interleaving: the buyer has the on_confirm and is working on it (slow
+    receiver) when the seller dies, so the seller never learns it was received. Its outbox
+    sends it again once the lease ends; the buyer's replay guard recognises the message id,
+    the outbox takes that answer as "already received": one business effect, row delivered."""
+    buyer = BuyerSide(new_keys("acheteur"), registry.url, delay=3.0)
+    buyer.server.start()
+    try:
+        subscribe(registry.url, buyer.keys, buyer.url, type="BAP")
+        seller, seller_keys, database_url, syrup = start_seller(
+            tmp_path, registry, processes, RESEAU_POLES_OUTBOX_LEASE="2"
+        )
+        stock_before = stock_of(database_url, syrup)
+        ctx = context(
+            "confirm",
+            bap=buyer.keys.subscriber_id,
+            bap_uri=buyer.url,
+            bpp=seller_keys.subscriber_id,
+            bpp_uri=seller.url,
+        )
+        body = encode({"context": ctx, "message": {"order": order(6)}})
+        assert signed_post(f"{seller.url}/confirm", buyer.keys, body).status_code == 200
+        in_flight = lambda: any(a == "on_confirm" for a, _ in buyer.arrived)  # noqa: E731
+        assert wait_for(in_flight, timeout=10)
+        seller.kill(signal.SIGKILL)  # the receiver is still holding it
+        assert wait_for(lambda: len(buyer.of("on_confirm")) == 1, timeout=10)
+
+        seller.start()
+        sql = "SELECT count(*) FROM network_outbox WHERE action = 'on_confirm' AND status = :s"
+        assert wait_for(lambda: count(database_url, sql, s="delivered") == 1, timeout=30)
+        attempts = count(
+            database_url, "SELECT max(attempts) FROM network_outbox WHERE action = 'on_confirm'"
+        )
+        assert attempts >= 2  # it was sent again after the restart
+        assert buyer.of("on_confirm") == [ctx["message_id"]]  # but acted upon once
+        assert count(database_url, "SELECT count(*) FROM seller_orders") == 1
+        assert stock_of(database_url, syrup) == stock_before - 6
+        record(
+            "fault",
+            fault="seller_sigkill_on_confirm_in_flight",
+            delivery_attempts=attempts,
+            on_confirm_acted_upon=len(buyer.of("on_confirm")),
+            outbox_status="delivered",
         )
     finally:
         buyer.server.stop()
