@@ -230,6 +230,7 @@ def new_transaction() -> str:
 @dataclass
 class SharedWorld(World):
     factory: Any = None
+    database_url: str = ""
 
     def organisation(self, prefix: str = "org") -> tuple[str, str]:
         """A new organisation of its own and its API key: ``(id, key)``."""
@@ -327,7 +328,16 @@ def shared_world(
         buyer = UvicornThread(buyer_app, port).start()
         started.append((buyer, buyer_app))
         _join(registry, buyer_keys, buyer_url, type="BAP", regions=["*"])
-        world = SharedWorld(registry, buyer_url, buyer_app, sellers, None, "", factory=factory)  # type: ignore[arg-type]
+        world = SharedWorld(
+            registry,
+            buyer_url,
+            buyer_app,
+            sellers,
+            None,  # type: ignore[arg-type]
+            "",
+            factory=factory,
+            database_url=database_url,
+        )
         yield world
     finally:
         if world is not None:
