@@ -101,9 +101,17 @@ def test_approval_waits_for_the_operator(
     assert "Toujours en attente" in result.output
     assert time.monotonic() - started < 10
 
-    # --wait while the operator approves: returns once the registry lists the node.
+    # --wait while the operator approves: returns once the registry lists the node. The
+    # operator approves once this subscription is written (a new audit line), so that the
+    # command is told UNDER_SUBSCRIPTION and waits, however slow the machine.
+    lines = len(registry.admin.audit(subscriber_id=node.subscriber_id))
+
     def approve() -> None:
-        time.sleep(0.5)
+        deadline = time.monotonic() + 20
+        while len(registry.admin.audit(subscriber_id=node.subscriber_id)) == lines:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)
         registry.admin.change("approve", node.subscriber_id, "entente signée")
 
     approver = threading.Thread(target=approve)
