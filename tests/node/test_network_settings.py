@@ -180,3 +180,28 @@ def test_a_node_served_from_its_file_uses_them(
             assert rows.scalar_one() == 0
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "role,example",
+    [("seller", "seller_node/seller.example.toml"), ("buyer", "buyer_node/buyer.example.toml")],
+)
+def test_kit_examples_load_and_name_only_real_settings(role: str, example: str) -> None:
+    import tomllib
+
+    from reseau_poles.buyer.settings import BuyerSettings
+    from reseau_poles.buyer.settings import load_settings as load_buyer
+
+    root = Path(__file__).resolve().parents[2]
+    path = root / example
+    role_settings, load = (
+        (BuyerSettings, load_buyer) if role == "buyer" else (type(load_settings()), load_settings)
+    )
+    keys = set(tomllib.loads(path.read_text("utf-8")))
+    known = set(role_settings.model_fields) | set(NetworkSettings.model_fields)
+    assert keys - known == set()  # a typo in the kit would be silently ignored otherwise
+    settings = load(path)
+    network = settings.network_settings()
+    assert settings.regions and network.registry_url == settings.registry_url
+    for key in keys & set(NetworkSettings.model_fields):
+        assert getattr(network, key) == tomllib.loads(path.read_text("utf-8"))[key], key
