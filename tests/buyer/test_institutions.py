@@ -5,6 +5,7 @@ module and backend: ``shared_world``), SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import func, select
@@ -137,6 +138,9 @@ def test_delivery_sites_crud_and_validation(shared_world: SharedWorld) -> None:
         ({**SITE, "contact": {"email": "pas-un-courriel"}}, "contact.email"),
         # a rural postal code with neither region nor GPS: the region is asked for
         ({**SITE, "postal_code": "G0A 1B0", "gps": None}, "region"),
+        # a NUL character (PostgreSQL cannot store it): refused, never a 500
+        ({**SITE, "name": "Cuisine\u0000"}, "name"),
+        ({**SITE, "contact": {"name": "\u0000"}}, "contact.name"),
     ]
     for body, path in bad:
         response = api(world, key, "POST", "/api/sites", json=body)
@@ -291,13 +295,15 @@ def test_one_pole_refusing_does_not_block_the_other(shared_world: SharedWorld) -
             line(world, "capitale", SYRUP, 6),
             # far more than any stock: the estrie node refuses with 40002
             line(world, "estrie", SYRUP, 900_000),
+            # a seller node the registry does not know
+            {**line(world, "capitale", SYRUP, 6), "bpp_id": "inconnu.example"},
         ],
     )
     started = api(world, key, "POST", f"/api/carts/{cart['id']}/checkout")
     assert started.status_code in (200, 202), started.text
     done = api(world, key, "GET", f"/api/carts/{cart['id']}", params=WAIT).json()
     assert done["checkout"]["done"] and done["checkout"]["state"] == "partielle", done
-    assert (done["checkout"]["confirmed"], done["checkout"]["failed"]) == (1, 1)
+    assert (done["checkout"]["confirmed"], done["checkout"]["failed"]) == (1, 2)
     poles = {p["bpp_id"]: p for p in done["poles"]}
     ok, refused = poles[world.sellers["capitale"]], poles[world.sellers["estrie"]]
     assert ok["checkout_state"] == "confirmee" and ok["order_state"] == "confirmed"
@@ -305,9 +311,40 @@ def test_one_pole_refusing_does_not_block_the_other(shared_world: SharedWorld) -
     assert refused["error"]["code"] == "40002" and refused["error"]["step"] == "select"
     assert refused["error"]["message"]
     assert refused["order_state"] == "new"
+    unknown = poles["inconnu.example"]
+    assert unknown["checkout_state"] == "echec" and unknown["order_id"] is None
+    assert unknown["error"]["code"] == "vendeur_inconnu"
+    assert unknown["error"]["path"] == "provider.bpp_id"
     # checking out again does not retry nor duplicate
     again = api(world, key, "POST", f"/api/carts/{cart['id']}/checkout").json()
     assert again["checkout"]["state"] == "partielle"
+    with read_session(world.factory) as session:
+        count = session.execute(
+            select(func.count()).where(orders.c.cart_id == cart["id"])
+        ).scalar_one()
+    assert count == 2
+
+
+def test_checkouts_at_the_same_instant_order_once(shared_world: SharedWorld) -> None:
+    world = shared_world
+    _, key = world.organisation("garderie")
+    cart = new_cart(
+        world,
+        key,
+        fulfilment={"type": "cueillette", "id": "cueillette-vanier"},
+        billing=BILLING,
+        lines=[
+            {**line(world, "capitale", SYRUP, 6), "fulfilment_id": None},
+            {**line(world, "estrie", SYRUP, 6), "fulfilment_id": None},
+        ],
+    )
+    url = f"/api/carts/{cart['id']}/checkout"
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: api(world, key, "POST", url, params=WAIT), range(4)))
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    ids = {tuple(sorted(p["order_id"] for p in a.json()["poles"])) for a in answers}
+    assert len(ids) == 1 and None not in next(iter(ids))
+    assert answers[0].json()["checkout"]["state"] == "complete", answers[0].text
     with read_session(world.factory) as session:
         count = session.execute(
             select(func.count()).where(orders.c.cart_id == cart["id"])
@@ -334,6 +371,7 @@ def test_cart_validation_answers_with_paths(shared_world: SharedWorld) -> None:
         ({"purchase_order_number": "x" * 65}, "purchase_order_number"),
         ({"billing": {"email": "a@b.example"}}, "billing.name"),
         ({"panier": 1}, "panier"),
+        ({"lines": [{**good, "item_id": "sirop\u0000"}]}, "lines.0.item_id"),
     ]
     for body, path in bad_bodies:
         response = api(world, key, "POST", "/api/carts", json=body)

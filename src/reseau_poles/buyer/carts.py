@@ -55,7 +55,7 @@ from .orders import (
     WindowIn,
     order_summary,
 )
-from .sites import SiteNotFound, get_site, site_fulfilment
+from .sites import SiteNotFound, get_site, refuse_nul, site_fulfilment
 from .tables import cart_lines, cart_poles, carts, orders
 
 log = logging.getLogger("reseau_poles.buyer.carts")
@@ -541,6 +541,14 @@ class CartService:
             self._running[running] = task
             task.add_done_callback(lambda _t, k=running: self._running.pop(k, None))
 
+    async def aclose(self) -> None:
+        """Stop driving (the node is closing); a later checkout call resumes the pôles."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     # --- one pôle ---------------------------------------------------------------------------
 
     def _set(
@@ -692,6 +700,7 @@ def _unknown() -> ApiError:
 async def create_cart(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Créer un panier (champs et lignes facultatifs)."""
     data = await read_json_object(request)
+    refuse_nul(data)
     try:
         wanted = CartIn.model_validate(data)
     except ValidationError as exc:
@@ -782,6 +791,7 @@ async def patch_cart(
     """Changer le site, la plage de livraison, le bon de commande, le paiement, la facturation
     (``null`` efface un champ)."""
     data = await read_json_object(request, allow_empty=False)
+    refuse_nul(data)
     try:
         wanted = CartFields.model_validate(data)
     except ValidationError as exc:
@@ -813,6 +823,7 @@ async def add_line(
     """Ajouter un article trouvé dans une recherche (``bpp_id``, ``provider_id``,
     ``item_id``, ``quantity``) ; le même article du même pôle prend la nouvelle quantité."""
     data = await read_json_object(request, allow_empty=False)
+    refuse_nul(data)
     try:
         line = CartLineIn.model_validate(data)
     except ValidationError as exc:

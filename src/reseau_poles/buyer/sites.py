@@ -132,6 +132,23 @@ class SiteIn(BaseModel):
         return value
 
 
+def refuse_nul(data: Any, path: str = "") -> None:
+    """A NUL character in any text: 400 with its path (PostgreSQL cannot store it, and no
+    name or address holds one)."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise ApiError(
+                400, "parametres_invalides", "caractère nul (U+0000) interdit", path or "$"
+            )
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            refuse_nul(key, path or "$")
+            refuse_nul(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            refuse_nul(value, f"{path}.{index}" if path else str(index))
+
+
 def resolve_region(site: SiteIn) -> str:
     """The site's region: given, else from its urban postal code, else from its GPS point.
     Raises :class:`ApiError` 400 naming the field to fill in."""
@@ -247,6 +264,7 @@ def _unknown() -> ApiError:
 
 
 def _parse(data: Mapping[str, Any]) -> tuple[SiteIn, str]:
+    refuse_nul(data)
     try:
         site = SiteIn.model_validate(data)
     except ValidationError as exc:
