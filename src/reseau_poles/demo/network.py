@@ -318,6 +318,10 @@ class DemoNetwork:
             }
             if node is self.buyer:
                 values["use_gateway"] = True
+            else:
+                values["regions"] = node.regions  # what ``seller subscribe`` declares
+            if self.transcript_dir is not None:
+                values["transcript_path"] = str(node.transcript_file(self.transcript_dir))
             node.config_file.write_text(_toml(values), "utf-8")
 
     # --- processes ----------------------------------------------------------------------------
@@ -344,10 +348,6 @@ class DemoNetwork:
     def _spawn(self, participant: Participant) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RESEAU_POLES_")}
         env["PYTHONUNBUFFERED"] = "1"
-        if self.transcript_dir is not None and participant.role in ("buyer", "seller"):
-            env["RESEAU_POLES_TRANSCRIPT_PATH"] = str(
-                participant.transcript_file(self.transcript_dir)
-            )
         command = [
             sys.executable,
             "-m",
@@ -482,19 +482,14 @@ class DemoNetwork:
     # --- joining the registry -----------------------------------------------------------------
 
     def subscribe_all(self) -> None:
-        """Each member subscribes (signed, challenge answered by the running node); the
-        operator approves. Already subscribed at the same URL: nothing to do."""
-        from reseau_poles.registry.client import (
-            AdminClient,
-            RegistryRefusal,
-            build_record,
-            post_signed,
-            raise_for_nack,
-            signer_for,
-        )
+        """Each member subscribes (signed, challenge answered by the running node): the nodes
+        as ``reseau-poles seller|buyer subscribe`` does, from their own configuration file, the
+        gateway as its self-registration does; the operator approves. Already subscribed at the
+        same URL: nothing to do."""
+        from reseau_poles.registry.client import AdminClient, RegistryRefusal, signer_for
 
         operator = signer_for(KeyFiles(self.operator_keys_dir).read())
-        with AdminClient(self.registry.url, operator) as admin, httpx.Client(timeout=30) as http:
+        with AdminClient(self.registry.url, operator) as admin:
             for member in self.members:
                 try:
                     known = admin.subscriber(member.subscriber_id)
@@ -509,21 +504,8 @@ class DemoNetwork:
                     and sorted(known["regions"]) == sorted(member.regions)
                 ):
                     continue
-                keys = KeyFiles(member.key_dir).read()
-                record = build_record(
-                    keys,
-                    url=member.url,
-                    type=member.beckn_type or "",
-                    domains=[DOMAIN],
-                    regions=member.regions,
-                )
                 try:
-                    answer = raise_for_nack(
-                        post_signed(
-                            http, f"{self.registry.url}/subscribe", record, signer_for(keys)
-                        )
-                    )
-                    status = answer.get("subscriber", {}).get("status")
+                    status = self._subscribe(member)
                     if status == "UNDER_SUBSCRIPTION":
                         status = admin.change(
                             "approve", member.subscriber_id, "réseau de démonstration"
@@ -534,6 +516,44 @@ class DemoNetwork:
                         f"{self.registry.log_file}, {member.log_file})"
                     ) from None
                 self.say(f"  {member.name} inscrit au registre ({member.beckn_type}) : {status}")
+
+    def _subscribe(self, member: Participant) -> str | None:
+        """The member's own subscription; its status, or :class:`DemoError` naming the logs.
+        Raises ``RegistryRefusal`` for the gateway."""
+        if member is self.gateway:
+            from reseau_poles.registry.client import subscribe
+
+            keys = KeyFiles(member.key_dir).read()
+            answer = subscribe(
+                self.registry.url,
+                keys,
+                url=member.url,
+                type="BG",
+                domains=[DOMAIN],
+                regions=member.regions,
+            )
+            return answer.get("status")
+        import tomllib
+
+        from reseau_poles.buyer.settings import BuyerSettings
+        from reseau_poles.node.subscription import subscribe_node
+        from reseau_poles.seller.settings import SellerSettings
+
+        # The node's own file, given as values so that RESEAU_POLES_… variables of the shell
+        # running the demo do not leak in (the children's environment is cleaned likewise).
+        values = tomllib.loads(member.config_file.read_text("utf-8"))
+        settings = (BuyerSettings if member is self.buyer else SellerSettings)(**values)
+        outcome = subscribe_node(
+            settings,
+            member.beckn_type or "",
+            serve_command=f"reseau-poles {member.role} serve --config {member.config_file}",
+        )
+        if not outcome.ok:
+            raise DemoError(
+                f"inscription de {member.name} refusée : {outcome.message} {outcome.advice} "
+                f"(journaux : {self.registry.log_file}, {member.log_file})"
+            )
+        return outcome.status
 
     # --- what to show -------------------------------------------------------------------------
 
