@@ -176,7 +176,7 @@ def fts5_query(words: list[str]) -> str:
     )
 
 
-def tsquery_terms(words: list[str]) -> list[tuple[str, str]]:
+def tsquery_terms(words: list[str], weight: str = "") -> list[tuple[str, str]]:
     """Per word, two ``to_tsquery`` prefix terms, either of which may match: the word for
     ``seller_fr`` (which stems it with Snowball) and its :func:`french_stem` for ``simple``
     (taken as is).
@@ -185,12 +185,14 @@ def tsquery_terms(words: list[str]) -> list[tuple[str, str]]:
     ``fermier`` and « fermier » as ``fermi``, so ``fermiere:*`` (stemmed to ``fermier:*``)
     alone would miss « fermier ». The light stem (``fermi:*``) finds both; the Snowball term
     keeps what the light stem misses (« biologie » → ``biolog:*`` finds « biologique »).
-    Each term is a quoted lexeme: nothing of the word is read as tsquery syntax.
+    Each term is a quoted lexeme: nothing of the word is read as tsquery syntax. ``weight``
+    ("A") restricts the terms to the item's name.
     """
 
     def quoted(word: str) -> str:
         escaped = "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
-        return escaped if whole_word(word) else escaped + ":*"
+        marks = ("" if whole_word(word) else "*") + weight
+        return escaped + (":" + marks if marks else "")
 
     return [(quoted(word), quoted(french_stem(word))) for word in words]
 
@@ -371,7 +373,12 @@ def _ranked(session: Any, source: Any, expression: str, where: list[Any], limit:
 
 
 class PostgresSearch:
-    """PostgreSQL full text on ``seller_items.search_vector`` (migration 0004)."""
+    """PostgreSQL full text on ``seller_items.search_vector`` (migration 0004).
+
+    The same tiers as FTS5: words found in the name (lexemes of weight A) first, then the
+    others; each tier by ``ts_rank``, or newest first when the search matches more than
+    :data:`COUNT_LIMIT` items (no score computed for thousands of rows).
+    """
 
     name = "postgresql"
 
@@ -379,18 +386,48 @@ class PostgresSearch:
         words = query_words(query.text)
         if not words:
             return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query.limit)
-        wanted = None
-        for stemmed, light in tsquery_terms(words):
-            either = func.to_tsquery(_PG_CONFIG, bindparam(None, stemmed, unique=True)).op("||")(
-                func.to_tsquery(_PG_SIMPLE, bindparam(None, light, unique=True))
-            )
-            wanted = either if wanted is None else wanted.op("&&")(either)
         vector = literal_column(f"{items.name}.search_vector")
-        match = vector.op("@@")(wanted)
-        rank = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'::float4[]"), vector, wanted)
-        return _run(
-            session, _joined(), [match, *filters(query)], [rank.desc(), items.c.id], query.limit
+        anywhere, in_name = _pg_tsquery(words), _pg_tsquery(words, "A")
+        where = filters(query)
+        total, more = _count(session, _joined(), [vector.op("@@")(anywhere), *where])
+        if not total:
+            return SearchResult([], 0)
+        ids = self._tier(session, vector, in_name, where, query.limit, scored=not more)
+        if len(ids) < query.limit and (more or len(ids) < total):
+            elsewhere = anywhere.op("&&")(func.tsquery_not(in_name))  # not all in the name
+            ids += self._tier(
+                session, vector, elsewhere, where, query.limit - len(ids), scored=not more
+            )
+        return SearchResult(ids, total, more)
+
+    @staticmethod
+    def _tier(
+        session: Any, vector: Any, wanted: Any, where: list[Any], limit: int, *, scored: bool
+    ) -> list[int]:
+        if scored:
+            rank = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'::float4[]"), vector, wanted)
+            order = [rank.desc(), items.c.id]
+        else:
+            order = [items.c.id.desc()]
+        found = session.execute(
+            select(items.c.id)
+            .select_from(_joined())
+            .where(vector.op("@@")(wanted), *where)
+            .order_by(*order)
+            .limit(limit)
+        ).scalars()
+        return [int(i) for i in found]
+
+
+def _pg_tsquery(words: list[str], weight: str = "") -> Any:
+    """Every word required, each as its Snowball prefix or its light stem."""
+    wanted = None
+    for stemmed, light in tsquery_terms(words, weight):
+        either = func.to_tsquery(_PG_CONFIG, bindparam(None, stemmed, unique=True)).op("||")(
+            func.to_tsquery(_PG_SIMPLE, bindparam(None, light, unique=True))
         )
+        wanted = either if wanted is None else wanted.op("&&")(either)
+    return wanted
 
 
 def make_search(engine: Any = None) -> SearchBackend:
