@@ -10,7 +10,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from reseau_poles.buyer.orders import OrderIn
+from reseau_poles.buyer.sites import order_with_site
 from reseau_poles.buyer.tables import orders
+from reseau_poles.node import ApiError
 from reseau_poles.storage import read_session
 from tests.seller.support import CAPITALE, CHIPS, CURDS, SYRUP
 
@@ -77,7 +80,7 @@ def error_of(response: Any) -> tuple[int, str, str | None]:
 
 def test_delivery_sites_crud_and_validation(shared_world: SharedWorld) -> None:
     world = shared_world
-    _, key = world.organisation("css")
+    organisation_id, key = world.organisation("css")
     _, other_key = world.organisation("autre")
 
     site = new_site(world, key)
@@ -164,6 +167,44 @@ def test_delivery_sites_crud_and_validation(shared_world: SharedWorld) -> None:
         assert error_of(response) == (400, "site_inconnu", "delivery_site_id")
     response = api(world, other_key, "POST", "/api/carts", json={"delivery_site_id": site["id"]})
     assert error_of(response) == (400, "site_inconnu", "delivery_site_id")
+
+    # an order body naming the site gets its delivery (for /api/orders: see the report)
+    with read_session(world.factory) as session:
+        filled = order_with_site(
+            session,
+            organisation_id,
+            {"delivery_site_id": site["id"], "fulfilment": {"id": "livraison-froid"}},
+        )
+        assert filled["fulfilment"] == {
+            "type": "livraison",
+            "id": "livraison-froid",
+            "address": "1401, 18e Rue, Québec (Québec) G1J 1Z4",
+            "region": "QC-03",
+            "gps": "46.8352,-71.2251",
+            "contact": SITE["contact"],
+            "instructions": "Quai 2, sonner à la porte grise. — Réception : lun-mer-ven 06:30-10:00",
+        }
+        OrderIn.model_validate(
+            {
+                **filled,
+                "provider": {"bpp_id": "x", "id": "y"},
+                "items": [{"id": "z", "quantity": 1}],
+            }
+        )
+        pickup = {"delivery_site_id": site["id"], "fulfilment": {"type": "cueillette"}}
+        assert order_with_site(session, organisation_id, pickup) == pickup
+        own = order_with_site(
+            session,
+            organisation_id,
+            {"delivery_site_id": site["id"], "fulfilment": {"region": "QC-12"}},
+        )
+        assert own["fulfilment"]["region"] == "QC-12"
+        try:
+            order_with_site(session, organisation_id, {"delivery_site_id": rural["id"]})
+        except ApiError as exc:
+            assert (exc.status, exc.code, exc.path) == (400, "site_inconnu", "delivery_site_id")
+        else:
+            raise AssertionError("site retiré accepté")
 
 
 def test_a_cart_over_two_poles_becomes_one_confirmed_order_per_pole(

@@ -217,6 +217,33 @@ def site_fulfilment(site: Mapping[str, Any], fulfilment_id: str | None = None) -
     return fulfilment
 
 
+def order_with_site(session: Any, organisation_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``POST /api/orders`` body naming ``delivery_site_id``, with the site's delivery filled
+    in (:func:`site_fulfilment`); fields the body gives itself win, and a pickup or drop-point
+    fulfilment is left alone. Raises :class:`ApiError` 400 ``site_inconnu``.
+
+    For ``orders_api.create_order`` (before ``OrderIn.model_validate``); carts use it through
+    :func:`site_fulfilment` already."""
+    body = dict(data)
+    site_id = body.get("delivery_site_id")
+    if not isinstance(site_id, str):
+        return body
+    try:
+        site = get_site(session, organisation_id, site_id[:64])
+    except SiteNotFound:
+        raise ApiError(
+            400, "site_inconnu", "Site de livraison inconnu ou retiré.", "delivery_site_id"
+        ) from None
+    given = body.get("fulfilment")
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping) or given.get("type", "livraison") != "livraison":
+        return body
+    option = given.get("id") if isinstance(given.get("id"), str) else None
+    body["fulfilment"] = {**site_fulfilment(site, option), **given}
+    return body
+
+
 # --- queries ---------------------------------------------------------------------------------
 
 
