@@ -57,8 +57,10 @@ SEARCHES = (
     ("carottes", "*"),
     ("miel", "QC-05"),
 )
-RESTOCK_BELOW = 1_500  # units of one product at one pôle
-RESTOCK_TO = 4_000
+# Units of one product at one pôle: low enough that the pôles top up several times during the
+# run (adjustments racing with sales), high enough that no order ever finds the shelf empty.
+RESTOCK_BELOW = 120
+RESTOCK_TO = 300
 
 
 # --- measurements -------------------------------------------------------------------------
@@ -179,6 +181,7 @@ class Client:
         self.added: dict[tuple[str, str], int] = {}
         self.initial_stock: dict[tuple[str, str], int] = {}
         self.buyer_orders: list[str] = []
+        self.top_ups = 0
 
     async def call(self, method: str, url: str, **kwargs: Any) -> Any:
         try:
@@ -296,6 +299,7 @@ class Client:
                     tally.error("restock_" + exc.kind, exc.detail)
                 continue
             self.added[(pole_id, sku)] = self.added.get((pole_id, sku), 0) + delta
+            self.top_ups += 1
 
     async def restock_forever(self, tally_of: Any, every: float = 2.0) -> None:
         while True:
@@ -463,6 +467,7 @@ async def consistency(client: Client, tally: Tally) -> dict[str, Any]:
         "orders_started_at_buyer": len(client.buyer_orders),
         "units_sold": sum(client.sold.values()),
         "units_added": sum(client.added.values()),
+        "top_ups": client.top_ups,
         "stock_checked": len(final),
         "problems": problems,
     }
@@ -561,7 +566,8 @@ def report(results: dict[str, Any], max_growth: float) -> bool:
     ):
         p = soak[key]
         print(
-            f"  {name:28s}: p50 {p['p50']} ms, p95 {p['p95']} ms, p99 {p['p99']} ms, max {p['max']} ms"
+            f"  {name:28s}: p50 {p['p50']} ms, p95 {p['p95']} ms, "
+            f"p99 {p['p99']} ms, max {p['max']} ms"
         )
     print(f"  erreurs           : {soak['errors']} {soak['errors_by_kind'] or ''}")
     if soak["late_slots"]:
@@ -571,15 +577,15 @@ def report(results: dict[str, Any], max_growth: float) -> bool:
     print("  mémoire (VmRSS)   : début → fin (croissance)")
     mem = results["memory_kib"]
     for name in mem["start"]:
-        print(
-            f"    {name:12s} {format_kib(mem['start'][name]):>9s} → {format_kib(mem['end'][name]):>9s}"
-            f" ({mem['growth_percent'].get(name, 0):+.1f} %)"
-        )
+        start, end = format_kib(mem["start"][name]), format_kib(mem["end"][name])
+        growth = mem["growth_percent"].get(name, 0)
+        print(f"    {name:12s} {start:>9s} → {end:>9s} ({growth:+.1f} %)")
     checks = results["consistency"]
     print(
-        f"  cohérence         : {checks['orders_confirmed_buyer']} confirmées à l'acheteur, "
-        f"{checks['orders_at_sellers']} aux pôles, {checks['units_sold']} unités vendues, "
-        f"{checks['units_added']} ajoutées, {checks['stock_checked']} stocks vérifiés : "
+        f"  cohérence (tout l'essai) : {checks['orders_confirmed_buyer']} confirmées à "
+        f"l'acheteur, {checks['orders_at_sellers']} aux pôles, {checks['units_sold']} unités "
+        f"vendues, {checks['units_added']} ajoutées en {checks['top_ups']} réassorts, "
+        f"{checks['stock_checked']} stocks vérifiés : "
         + ("OK" if not checks["problems"] else "ÉCART")
     )
     print(
