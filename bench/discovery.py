@@ -365,34 +365,56 @@ def one_search(http: httpx.Client, buyer_url: str, key: str, sellers: int) -> di
     tx = response.json()["transaction_id"]
     first_seen = end_seen = None
     results = 0
-    with http.stream(
-        "GET", f"{buyer_url}/api/searches/{tx}/events?wait_ms=10000", headers=headers
-    ) as stream:
+    items: dict[str, int] = {}
+    end: dict[str, Any] = {}
+    path = f"{buyer_url}/api/searches/{tx}/events?wait_ms=10000"
+    with http.stream("GET", path, headers=headers) as stream:
+        name = ""
         for line in stream.iter_lines():
-            if line == "event: resultats":
-                results += 1
-                if first_seen is None:
-                    first_seen = (time.perf_counter() - sent) * 1000
-            elif line == "event: fin":
-                end_seen = (time.perf_counter() - sent) * 1000
-            elif end_seen is not None and line == "":
-                break
-    document = http.get(f"{buyer_url}/api/searches/{tx}", headers=headers).json()
+            if line.startswith("event: "):
+                name = line[7:]
+                if name == "resultats":
+                    results += 1
+                    if first_seen is None:
+                        first_seen = (time.perf_counter() - sent) * 1000
+                elif name == "fin":
+                    end_seen = (time.perf_counter() - sent) * 1000
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                if name == "resultats":
+                    items[data["bpp_id"]] = data["counts"]["items"]
+                elif name == "fin":
+                    end = data
+                    break
+    # The fin event says when the buyer node stored each seller's answer.
     stored = [
         (datetime.fromisoformat(a["received_at"].replace("Z", "+00:00")).timestamp() - sent_wall)
         * 1000
-        for a in document["sellers"]["answered"]
+        for a in end.get("sellers", {}).get("answered", [])
     ]
     return {
-        "complete": document["complete"] and len(stored) == sellers,
+        "complete": bool(end.get("complete")) and len(stored) == sellers,
         "answered": len(stored),
-        "items": document["counts"]["items"],
+        "items": sum(items.values()),
         "first_stored": min(stored, default=float("nan")),
         "all_stored": max(stored, default=float("nan")),
         "first_seen": first_seen if first_seen is not None else float("nan"),
         "all_seen": end_seen if end_seen is not None else float("nan"),
         "events": results,
     }
+
+
+def cpu_seconds(roles: dict[str, list[subprocess.Popen[bytes]]]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each role's processes, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for role, members in roles.items():
+        total = 0.0
+        for process in members:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        found[role] = total
+    return found
 
 
 def summarise(label: str, runs: list[dict[str, Any]], bare: float) -> dict[str, float]:
@@ -586,15 +608,33 @@ def main(arguments: argparse.Namespace) -> None:
                 flush=True,
             )
             figures = {}
+            count = arguments.processes
+            roles = {
+                "vendeurs": processes[:count],
+                "passerelle": [processes[count]],
+                "acheteur direct": [processes[count + 1]],
+                "acheteur passerelle": [processes[count + 2]],
+            }
             with httpx.Client(timeout=30) as http:
                 for mode, (url, key, _keys) in buyers.items():
                     runs = []
-                    for attempt in range(arguments.searches + 3):
-                        run = one_search(http, url, key, arguments.sellers)
-                        if attempt >= 3:
-                            runs.append(run)
+                    for _ in range(3):
+                        one_search(http, url, key, arguments.sellers)
+                    before = cpu_seconds(roles)
+                    for _ in range(arguments.searches):
+                        runs.append(one_search(http, url, key, arguments.sellers))
                         time.sleep(arguments.pause)
+                    after = cpu_seconds(roles)
                     figures[mode] = summarise(mode, runs, bare)
+                    used = {
+                        role: (after[role] - before[role]) * 1000 / arguments.searches
+                        for role in roles
+                    }
+                    print(
+                        "    temps CPU par recherche (ms) : "
+                        + ", ".join(f"{role} {ms:.0f}" for role, ms in used.items() if ms >= 0.5)
+                        + f" ; total {sum(used.values()):.0f} ms pour {os.cpu_count()} cœurs"
+                    )
         finally:
             for process in processes:
                 process.terminate()
