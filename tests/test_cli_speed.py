@@ -81,13 +81,7 @@ def test_top_level_help_loads_no_role_and_nothing_heavy(args: list[str]) -> None
     "role",
     [
         "registry",
-        pytest.param(
-            "gateway",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="reseau_poles/gateway/__init__.py imports the app (FastAPI) on import",
-            ),
-        ),
+        "gateway",
         pytest.param(
             "seller",
             marks=pytest.mark.xfail(
