@@ -315,3 +315,12 @@ def test_aggregation_properties(items: list[reports.ReportLine], extra: Decimal)
         read = {row[1]: row[3] for row in rows[1:] if row[0] == "Région d'origine"}
         expected = {r["code"]: r["amount"] for r in report["by_region"]}
         assert {k: v.replace(",", ".") for k, v in read.items()} == expected
+
+
+@given(st.text(max_size=80))
+def test_the_csv_file_name_is_always_safe(organisation_id: str) -> None:
+    name = reports.csv_filename(
+        {"organisation_id": organisation_id, "period": {"from": "2026-09-01", "to": "2026-11-30"}}
+    )
+    assert name.startswith("achats-locaux_") and name.endswith("_2026-09-01_2026-11-30.csv")
+    assert all(c.isascii() and (c.isalnum() or c in "._-") for c in name)

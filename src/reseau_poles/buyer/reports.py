@@ -36,6 +36,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -322,8 +323,10 @@ def csv_bytes(report: Mapping[str, Any], *, decimal_comma: bool = True) -> bytes
 
 
 def csv_filename(report: Mapping[str, Any]) -> str:
+    """``achats-locaux_{organisation}_{from}_{to}.csv``, safe in a ``Content-Disposition``."""
     period = report["period"]
-    return f"achats-locaux_{report['organisation_id']}_{period['from']}_{period['to']}.csv"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", report["organisation_id"]).strip("-.") or "organisation"
+    return f"achats-locaux_{name[:64]}_{period['from']}_{period['to']}.csv"
 
 
 # --- route -------------------------------------------------------------------------------------
