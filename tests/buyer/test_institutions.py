@@ -366,6 +366,27 @@ def test_one_pole_refusing_does_not_block_the_other(shared_world: SharedWorld) -
     assert count == 2
 
 
+def test_a_refusal_at_init_is_reported_with_its_step(shared_world: SharedWorld) -> None:
+    world = shared_world
+    _, key = world.organisation("cegep")
+    cart = new_cart(
+        world,
+        key,
+        fulfilment={"type": "livraison", "address": "1, rue du Cégep, Québec", "region": "QC-03"},
+        billing=BILLING,
+        # the pôle takes POST-FULFILLMENT or ON-FULFILLMENT only: 40004 at init
+        payment={"type": "PRE-ORDER"},
+        lines=[line(world, "capitale", SYRUP, 6)],
+    )
+    done = api(world, key, "POST", f"/api/carts/{cart['id']}/checkout", params=WAIT).json()
+    assert done["checkout"]["state"] == "echec" and done["checkout"]["failed"] == 1, done
+    (pole,) = done["poles"]
+    assert pole["checkout_state"] == "echec" and pole["order_state"] == "selected"
+    assert pole["error"]["code"] == "40004" and pole["error"]["step"] == "init"
+    assert pole["error"]["path"] == "message.order.payments[0].type"
+    assert pole["total"] == {"currency": "CAD", "value": "103.74"}  # the quote came
+
+
 def test_checkouts_at_the_same_instant_order_once(shared_world: SharedWorld) -> None:
     world = shared_world
     _, key = world.organisation("garderie")
