@@ -490,3 +490,28 @@ def test_cart_validation_answers_with_paths(shared_world: SharedWorld) -> None:
     cleared = api(world, key, "PATCH", f"/api/carts/{cold['id']}", json={"delivery_site_id": None})
     assert cleared.status_code == 200 and cleared.json()["delivery_site_id"] is None
     assert world.api("GET", "/api/carts", key="faux").status_code == 401
+
+
+def test_an_order_naming_a_site_gets_its_delivery_details(shared_world: SharedWorld) -> None:
+    world = shared_world
+    _organisation_id, key = world.organisation("cpe-soleil")
+    search(world, key)
+    site = new_site(world, key)
+    body = {
+        "provider": {"bpp_id": world.sellers["capitale"], "id": CAPITALE},
+        "items": [{"id": SYRUP, "quantity": 2}],
+        "delivery_site_id": site["id"],
+        "billing": BILLING,
+    }
+    response = api(world, key, "POST", "/api/orders", json=body, params=WAIT)
+    assert response.status_code == 200, response.text
+    order = response.json()
+    assert order["delivery_site_id"] == site["id"]
+    fulfilment = order["request"]["fulfilment"]
+    assert fulfilment["region"] == "QC-03" and fulfilment["address"].endswith("G1J 1Z4")
+    assert fulfilment["contact"] == SITE["contact"]
+    # an unknown site is a 400 at its path, and no order is made
+    unknown = api(
+        world, key, "POST", "/api/orders", json={**body, "delivery_site_id": "nulle-part"}
+    )
+    assert error_of(unknown) == (400, "site_inconnu", "delivery_site_id")

@@ -41,6 +41,7 @@ from reseau_poles.protocol.errors import ErrorCode
 
 from . import sse
 from .auth import organisation
+from .carts import CartService
 from .carts import router as carts_router
 from .intent import SearchParams
 from .orders import ORDER_CALLBACKS, OrderService
@@ -76,12 +77,14 @@ def create_app(
     )
     service = BuyerService(settings, parts.engine, parts.network)
     orders = OrderService(settings, parts.engine, parts.network, service.waiters)
+    carts = CartService(orders)
 
     def after_ack(message: InboundMessage) -> None:
         service.notify(message.transaction_id)
         parts.network.wake()  # webhook events stored with an order callback
 
     async def close() -> None:
+        await carts.aclose()  # checkouts still running: a later call resumes them
         await orders.aclose()
         await service.aclose()
 
@@ -103,6 +106,7 @@ def create_app(
     )
     app.state.service = service
     app.state.orders = orders
+    app.state.carts = carts
     app.include_router(orders_router)
     app.include_router(webhooks_router)
     app.include_router(sites_router)

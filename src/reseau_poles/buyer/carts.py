@@ -677,10 +677,7 @@ def _error_of(exc: ApiError, step: str) -> dict[str, Any]:
 
 
 def _service(request: Request) -> CartService:
-    service = getattr(request.app.state, "carts", None)
-    if service is None:
-        service = CartService(request.app.state.orders)
-        request.app.state.carts = service
+    service: CartService = request.app.state.carts
     return service
 
 

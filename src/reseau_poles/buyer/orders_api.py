@@ -29,6 +29,7 @@ from reseau_poles.storage import read_session, write_session
 
 from .auth import organisation
 from .orders import BODY_MODELS, BUYER_EVENTS, OrderIn, OrderNotFound, OrderService
+from .sites import order_with_site
 
 router = APIRouter(prefix="/api/orders", tags=["commandes"])
 webhooks_router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
@@ -76,11 +77,18 @@ async def create_order(
     """Demander un devis à un pôle (``select``) ; la réponse arrive ensuite."""
     wait = _wait(request, wait_ms)
     data = await read_json_object(request, allow_empty=False)
+    service = _service(request)
+    if data.get("delivery_site_id") is not None:
+
+        def with_site() -> dict[str, Any]:
+            with read_session(service.factory) as session:
+                return order_with_site(session, organisation_id, data)
+
+        data = await asyncio.to_thread(with_site)
     try:
         order = OrderIn.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
-    service = _service(request)
     started = await service.create(organisation_id, order)
     return await _answer(service, organisation_id, started["id"], started, wait)
 
