@@ -268,7 +268,7 @@ def test_season_round_trip(months: list[int]) -> None:
 _TEXT = (
     st.text(
         alphabet=st.characters(blacklist_categories=("Cs", "Cc"))
-        | st.sampled_from(["\n", ";", ",", '"', "|", "é", "$"]),
+        | st.sampled_from(["\n", ";", ",", '"', "|", "é", "$", "=", "+", "-", "@", "'"]),
         min_size=1,
         max_size=30,
     )
@@ -323,6 +323,19 @@ def test_export_reimports_identically(catalog: list[ItemIn], delimiter: str, bom
         back.append(item)
     assert back == catalog
     assert items_to_csv(back, delimiter=delimiter, bom=bom) == text
+
+
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://x")', "+1", "-sel", "@SUM(A1)", "'=déjà", "''+x", "'simple"]
+)
+def test_formulas_leave_neutralised_and_come_back_as_they_were(name: str) -> None:
+    catalog = [ItemIn(sku="F1", name=name, category_id="c", category_name=name, price=1)]
+    text = items_to_csv(catalog)
+    cells = text.splitlines()[1].split(",")
+    assert not any(cell.lstrip('"')[:1] in ("=", "+", "-", "@") for cell in cells)
+    row = parse_csv(text).rows[0]
+    item, errors = build_item(row, None)
+    assert errors == [] and item is not None and item.name == item.category_name == name
 
 
 def test_sample_file_is_valid_without_a_database() -> None:

@@ -401,7 +401,7 @@ def parse_csv(data: bytes | str) -> ParsedCsv:
                     continue
                 parser = _CELL_PARSERS.get(fieldname)
                 try:
-                    values[fieldname] = parser(cell) if parser else cell
+                    values[fieldname] = parser(cell) if parser else restore_formula(cell)
                 except CellError as exc:
                     parsed.errors.append(RowError(line, name, str(exc)))
                     failed.add(fieldname)
@@ -589,6 +589,19 @@ def import_csv(
 
 # --- exporting ------------------------------------------------------------------------------
 
+# A text cell a spreadsheet would run as a formula (=, +, -, @) leaves with a ' in front
+# (OWASP's CSV injection advice); the import takes that ' off again. Cells already starting
+# with quotes before such a character get one more, so every text comes back as it was.
+_FORMULA = re.compile(r"^'*[=+\-@]")
+
+
+def neutralise_formula(text: str) -> str:
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def restore_formula(text: str) -> str:
+    return text[1:] if text.startswith("'") and _FORMULA.match(text[1:]) else text
+
 
 def _number(value: Decimal, *, comma: bool, places: int | None = None) -> str:
     text = f"{value:.{places}f}" if places is not None else format(value.normalize(), "f")
@@ -623,7 +636,7 @@ def item_cells(item: ItemIn, *, comma: bool) -> list[str]:
         "stock": str(item.stock),
         "image_url": item.image_url or "",
     }
-    return [cells[name] for name in HEADER]
+    return [neutralise_formula(cells[name]) for name in HEADER]
 
 
 def items_to_csv(products: Iterable[ItemIn], *, delimiter: str = ",", bom: bool = False) -> str:
