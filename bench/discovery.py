@@ -26,6 +26,8 @@ import asyncio
 import json
 import os
 import random
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -145,7 +147,20 @@ def catalog(index: int, count: int) -> list[Any]:
 # --- sellers: several seller nodes per process, one event loop ---------------------------------
 
 
-def run_sellers(plan_file: str, out_file: str, items: int) -> None:
+def _server(app: Any, port: int, uvicorn: Any, stack: dict[str, Any]) -> Any:
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        **stack,
+    )
+    return uvicorn.Server(config)
+
+
+def run_sellers(plan_file: str, out_file: str, items: int, cache: str | None = None) -> None:
     import uvicorn
     import uvloop
 
@@ -168,7 +183,14 @@ def run_sellers(plan_file: str, out_file: str, items: int) -> None:
             registry_subscriber_id=REGISTRY_ID,
             log_level="WARNING",
         )
+        cached = Path(cache, f"vendeur-{seller['index']:02d}-{items}.sqlite") if cache else None
+        if cached is not None and cached.exists():
+            # The catalog of an earlier run (same index and size: same generated items).
+            shutil.copyfile(cached, f"{seller['folder']}/vendeur.sqlite")
         app = create_app(settings, network_settings=settings.network_settings())
+        if cached is not None and cached.exists():
+            servers.append(_server(app, seller["port"], uvicorn, FAST_STACK))
+            continue
         factory = make_session_factory(app.state.service.engine)
         with write_session(factory) as session:
             repo.upsert_provider(
@@ -185,16 +207,14 @@ def run_sellers(plan_file: str, out_file: str, items: int) -> None:
             )
             for item in catalog(seller["index"], items):
                 repo.upsert_item(session, f"pole-{seller['index']:02d}", item)
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=seller["port"],
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            **FAST_STACK,
-        )
-        servers.append(uvicorn.Server(config))
+        if cached is not None:
+            Path(cache).mkdir(parents=True, exist_ok=True)
+            with (
+                sqlite3.connect(f"{seller['folder']}/vendeur.sqlite") as source,
+                sqlite3.connect(cached) as target,
+            ):
+                source.backup(target)
+        servers.append(_server(app, seller["port"], uvicorn, FAST_STACK))
 
     async def main() -> None:
         # One after the other: a node's start-up runs its migrations (Alembic's context is
@@ -512,6 +532,7 @@ def main(arguments: argparse.Namespace) -> None:
                             "--items",
                             str(arguments.items),
                         ]
+                        + (["--cache", arguments.cache] if arguments.cache else [])
                     )
                 )
             while not all(ready.exists() for ready in ready_files):
@@ -617,6 +638,8 @@ def main(arguments: argparse.Namespace) -> None:
             }
             with httpx.Client(timeout=30) as http:
                 for mode, (url, key, _keys) in buyers.items():
+                    if mode not in arguments.modes.split(","):
+                        continue
                     runs = []
                     for _ in range(3):
                         one_search(http, url, key, arguments.sellers)
@@ -669,10 +692,21 @@ if __name__ == "__main__":
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--pause", type=float, default=0.2)
+    parser.add_argument(
+        "--cache",
+        help="dossier où garder les catalogues générés (SQLite) pour les réutiliser au "
+        "prochain lancement (même --items)",
+    )
+    parser.add_argument(
+        "--modes",
+        default="direct,passerelle",
+        help="modes mesurés, séparés par des virgules (direct, passerelle)",
+    )
     sellers_parser = sub.add_parser("sellers")
     sellers_parser.add_argument("--plan", required=True)
     sellers_parser.add_argument("--out", required=True)
     sellers_parser.add_argument("--items", type=int, required=True)
+    sellers_parser.add_argument("--cache")
     buyer_parser = sub.add_parser("buyer")
     buyer_parser.add_argument("--folder", required=True)
     buyer_parser.add_argument("--port", type=int, required=True)
@@ -683,7 +717,7 @@ if __name__ == "__main__":
     bare_parser.add_argument("--public-key", required=True)
     args = parser.parse_args()
     if args.command == "sellers":
-        run_sellers(args.plan, args.out, args.items)
+        run_sellers(args.plan, args.out, args.items, args.cache)
     elif args.command == "buyer":
         run_buyer(args.folder, args.port, args.registry, args.gateway)
     elif args.command == "bare":
