@@ -53,7 +53,7 @@ from ..protocol.signing import (
     verify_signature,
 )
 from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
-from .jsonguard import JsonShapeError, loads_guarded
+from .jsonguard import JsonShapeError, loads_inbound
 from .lookup import RegistryError, RegistryLookup, SubscriberRecord
 from .replay import ReplayGuard, replay_key
 from .settings import NetworkSettings
@@ -213,11 +213,11 @@ class Inbound:
     async def verify(self, body: bytes, headers: Mapping[str, str], action: str) -> InboundMessage:
         """Steps 2 to 6 on a body already read: what a raw ASGI app calls directly."""
         signer, record, gateway = await self.verify_signature(body, headers, action)
-        payload = self.decode(body, action)
+        payload, finite = self._decode(body, action)
         self.check_signer(payload["context"], action, signer)
         key = await self.guard_replay(payload["context"], action, signer)
         try:
-            model = self.validate(action, body, payload)
+            model = self.validate(action, body, payload, numbers_finite=finite)
         except Refusal:
             if key is not None and self.replay_guard is not None:
                 await self.replay_guard.forget(key)
@@ -255,8 +255,12 @@ class Inbound:
     def decode(self, body: bytes, action: str) -> dict[str, Any]:
         """Step 3: JSON object with a ``context`` whose ``action`` is the URL's and which
         carries a ``message_id`` (needed by the replay guard)."""
+        return self._decode(body, action)[0]
+
+    def _decode(self, body: bytes, action: str) -> tuple[dict[str, Any], bool]:
+        """:meth:`decode`, and whether every number in the body is finite (one JSON pass)."""
         try:
-            payload = loads_guarded(body)
+            payload, finite = loads_inbound(body)
         except JsonShapeError as exc:
             raise self._bad_request(exc.message, exc.path) from None
         except (ValueError, UnicodeDecodeError) as exc:
@@ -274,7 +278,7 @@ class Inbound:
         message_id = context.get("message_id")
         if not isinstance(message_id, str) or not message_id:
             raise self._bad_request("context.message_id manquant", "context.message_id")
-        return payload
+        return payload, finite
 
     def check_signer(
         self, context: Mapping[str, Any], action: str, signer: SignatureHeader
@@ -318,12 +322,19 @@ class Inbound:
             )
         return key
 
-    def validate(self, action: str, body: bytes, payload: dict[str, Any]) -> Any:
-        """Step 6: the Beckn model of the action, when the models package is installed."""
+    def validate(
+        self, action: str, body: bytes, payload: dict[str, Any], *, numbers_finite: bool = False
+    ) -> Any:
+        """Step 6: the Beckn model of the action, when the models package is installed.
+
+        ``numbers_finite``: step 3 saw no NaN, Infinity or overflowing number, so the models
+        need not parse the body once more to look for one."""
         if self._parse_message is None:
             return None
         try:
-            return self._parse_message(action, body, code=self.invalid_request_code)
+            return self._parse_message(
+                action, body, code=self.invalid_request_code, check_numbers=not numbers_finite
+            )
         except ProtocolError as exc:
             raise Refusal(exc, status_code=400) from None
         except (ValueError, TypeError, KeyError) as exc:

@@ -19,6 +19,7 @@ Beckn messages are shallow (a catalogue is about 12 levels deep) and a seller's
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_DEPTH = 64
@@ -71,6 +72,58 @@ def loads_guarded(
         raise JsonShapeError(f"JSON trop imbriqué (plus de {max_depth} niveaux)", "$") from None
     check_shape(value, max_depth=max_depth, max_string=max_string, max_array=max_array)
     return value
+
+
+class _Numbers:
+    """Hooks for ``json.loads`` noting a number that is not finite once read (``NaN``,
+    ``Infinity``, ``1e999``): the models' own check for them (a second parse of the body,
+    see :func:`reseau_poles.protocol.models.codec.parse_as`) is needed only then."""
+
+    __slots__ = ("suspect",)
+
+    def __init__(self) -> None:
+        self.suspect = False
+
+    def constant(self, name: str) -> float:
+        self.suspect = True
+        return float(name)
+
+    def float(self, text: str) -> float:
+        value = float(text)
+        if value - value != 0.0:  # inf or nan
+            self.suspect = True
+        return value
+
+
+# Digits in a row that the models' parser may read as a float overflowing to infinity.
+_LONG_DIGITS = re.compile(rb"[0-9]{300}")
+
+
+def loads_inbound(
+    body: bytes,
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_string: int = MAX_STRING,
+    max_array: int = MAX_ARRAY,
+) -> tuple[Any, bool]:
+    """:func:`loads_guarded` for an inbound body, in the same single pass, plus whether every
+    number in it is finite (``True``: the models need not look for NaN/Infinity again)."""
+    numbers = _Numbers()
+    try:
+        value = json.loads(
+            body,
+            object_pairs_hook=_unique_members,
+            parse_constant=numbers.constant,
+            parse_float=numbers.float,
+        )
+    except _DuplicateMember as exc:
+        raise JsonShapeError(
+            f"membre JSON en double : {exc.name[:80]!r} (ambigu, refusé)", "$"
+        ) from None
+    except RecursionError:
+        raise JsonShapeError(f"JSON trop imbriqué (plus de {max_depth} niveaux)", "$") from None
+    check_shape(value, max_depth=max_depth, max_string=max_string, max_array=max_array)
+    return value, not numbers.suspect and _LONG_DIGITS.search(body) is None
 
 
 def check_shape(

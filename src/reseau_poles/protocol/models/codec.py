@@ -115,12 +115,17 @@ def parse_as(
     *,
     code: ErrorCode = ErrorCode.INVALID_REQUEST,
     what: str | None = None,
+    check_numbers: bool = True,
 ) -> ModelT:
-    """Validate a raw JSON body as ``model`` with the wire's rules, or raise ProtocolError."""
+    """Validate a raw JSON body as ``model`` with the wire's rules, or raise ProtocolError.
+
+    ``check_numbers=False`` skips the search for non-finite numbers (NaN, Infinity, 1e999),
+    for a caller that already read the body and knows every number in it is finite
+    (:func:`reseau_poles.network.jsonguard.loads_inbound`)."""
     what = what or f"Message {model.__name__} invalide"
     data = bytes(raw) if isinstance(raw, bytearray | memoryview) else raw
     try:
-        if isinstance(data, bytes):
+        if check_numbers and isinstance(data, bytes):
             _check_numbers(data, what, code)
         return model.model_validate_json(data, context=dict(WIRE))
     except ValidationError as exc:
@@ -136,12 +141,15 @@ def parse_message(
     raw: bytes | bytearray | memoryview | str,
     *,
     code: ErrorCode = ErrorCode.INVALID_REQUEST,
+    check_numbers: bool = True,
 ) -> BecknRequest:
     """The request model of ``action`` (``search`` … ``on_support``) read from ``raw``."""
     model = ACTION_MODELS.get(action)
     if model is None:
         raise ProtocolError(f"Action inconnue : {action!r}", code=code, path="context.action")
-    return parse_as(model, raw, code=code, what=f"Message {action} invalide")
+    return parse_as(
+        model, raw, code=code, what=f"Message {action} invalide", check_numbers=check_numbers
+    )
 
 
 def to_dict(model: BaseModel) -> dict[str, Any]:

@@ -1,0 +1,110 @@
+"""``jsonguard.loads_inbound``: the inbound pipeline's one JSON pass. Same value and same
+refusals as ``loads_guarded``; it says a body's numbers are all finite only when the models'
+own check (``codec._check_numbers``) would find nothing, so skipping that check never lets a
+NaN, Infinity or 1e999 through."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reseau_poles.network.jsonguard import JsonShapeError, loads_guarded, loads_inbound
+from reseau_poles.protocol.errors import ProtocolError
+from reseau_poles.protocol.models.codec import _check_numbers
+
+NUMBER_TEXT = st.sampled_from(
+    ["1e999", "-1e999", "1E400", "1e-999", "12.50", "0.5e3", "NaN", "Infinity", "-Infinity"]
+)
+LEAF = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+    | NUMBER_TEXT  # as strings: must not count as numbers
+    | st.uuids().map(str)  # "3e4f…": digits before an e, inside a string
+)
+JSON = st.recursive(
+    LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+def _same(left: object, right: object) -> bool:
+    """Equality where NaN equals NaN."""
+    if isinstance(left, float) and isinstance(right, float):
+        return (math.isnan(left) and math.isnan(right)) or left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_same, left, right))
+    return type(left) is type(right) and left == right
+
+
+def _models_would_refuse(raw: bytes) -> bool:
+    try:
+        _check_numbers(raw, "Message", code=None)  # type: ignore[arg-type]
+    except ProtocolError:
+        return True
+    return False
+
+
+@given(JSON, st.lists(NUMBER_TEXT, max_size=3))
+@settings(max_examples=200, deadline=None)
+def test_same_value_and_finite_only_when_the_models_find_nothing(
+    value: object, literals: list[str]
+) -> None:
+    # Number literals written as such (json.dumps never writes 1e999).
+    raw = json.dumps({"v": value, "n": [{"x": 1}]}).encode()
+    if literals:
+        raw = raw[:-1] + b',"raw":[' + ",".join(literals).encode() + b"]}"
+    parsed, finite = loads_inbound(raw)
+    assert _same(parsed, loads_guarded(raw))
+    if finite:
+        assert not _models_would_refuse(raw)
+    else:
+        # Only a real non-finite number (or 300 digits in a row) turns the check back on.
+        assert _models_would_refuse(raw) or re.search(rb"[0-9]{300}", raw)
+
+
+def test_uuids_and_number_words_in_strings_are_not_numbers() -> None:
+    raw = b'{"context":{"message_id":"3e4f5a00-1e99-4e00-8e00-000000000000"},"x":"NaN 1e999"}'
+    assert loads_inbound(raw)[1] is True
+    assert loads_inbound(b'{"a":1e999}')[1] is False
+    assert loads_inbound(b'{"a":[NaN]}')[1] is False
+    assert loads_inbound(b'{"a":-Infinity}')[1] is False
+    assert loads_inbound(b'{"a":"' + b"9" * 300 + b'"}')[1] is False  # the models look again
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1,"a":2}',
+        b'{"context":{"x":[{"b":1,"b":1}]}}',
+        b"[" * 100 + b"]" * 100,
+        b'{"s":"' + b"x" * 100_001 + b'"}',
+        b"[" + b"0," * 10_000 + b"0]",
+    ],
+)
+def test_refuses_exactly_what_loads_guarded_refuses(raw: bytes) -> None:
+    with pytest.raises(JsonShapeError) as guarded:
+        loads_guarded(raw)
+    with pytest.raises(JsonShapeError) as inbound:
+        loads_inbound(raw)
+    assert (inbound.value.message, inbound.value.path) == (
+        guarded.value.message,
+        guarded.value.path,
+    )
+
+
+def test_malformed_json_is_still_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        loads_inbound(b'{"a":')
