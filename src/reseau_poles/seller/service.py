@@ -147,9 +147,12 @@ class SellerService:
         action: str,
         message: Any,
         error: ProtocolError | None = None,
+        *,
+        check: bool = True,
     ) -> dict[str, Any]:
         """The callback body: the request's context (same transaction and message ids) with
-        our identity, the callback's action and a fresh timestamp; checked by its model."""
+        our identity, the callback's action and a fresh timestamp; checked by its model
+        unless ``check`` is false."""
         context = dict(request["context"])
         context.update(
             action=action,
@@ -162,7 +165,8 @@ class SellerService:
             body["message"] = message
         if error is not None:
             body["error"] = error.to_error()
-        ACTION_MODELS[action].model_validate(body)  # our own mistakes must not leave the node
+        if check:
+            ACTION_MODELS[action].model_validate(body)  # our own mistakes must not leave
         return body
 
     def send(
@@ -172,8 +176,10 @@ class SellerService:
         action: str,
         message: Any,
         error: ProtocolError | None = None,
+        *,
+        check: bool = True,
     ) -> None:
-        body = self.callback(request, action, message, error)
+        body = self.callback(request, action, message, error, check=check)
         self.network.enqueue(session, request["context"]["bap_uri"], action, body)
 
     def answering(
@@ -304,7 +310,13 @@ class SellerService:
         with read_session(self.factory) as session:
             catalog = self.catalog(session, query)
         with write_session(self.factory) as session:
-            self.send(session, payload, "on_search", {"catalog": catalog})
+            self.send(
+                session,
+                payload,
+                "on_search",
+                {"catalog": catalog},
+                check=self.settings.check_own_on_search,
+            )
 
     # --- reading an order ---------------------------------------------------------------------
 

@@ -26,6 +26,11 @@ class SellerSettings(NodeSettings):
     # At most this many items in one on_search; the rest is counted, not sent.
     catalog_name: str = "Réseau Pôles — catalogue des pôles"
     on_search_max_items: int = Field(default=100, ge=1, le=5000)
+    # Check each on_search against the Beckn models before it leaves (about 5 ms for 20
+    # items). Off by default: the catalog is built by seller.catalog from checked rows, and
+    # every buyer node validates it on receipt (a mistake is NACKed, never stored). Turn it
+    # on to debug the catalog builder. Every other callback is always checked.
+    check_own_on_search: bool = False
     # How long a quote stays valid (ISO 8601 duration).
     quote_ttl: str = "PT15M"
 
