@@ -82,20 +82,8 @@ def test_top_level_help_loads_no_role_and_nothing_heavy(args: list[str]) -> None
     [
         "registry",
         "gateway",
-        pytest.param(
-            "seller",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="seller/cli.py imports reseau_poles.node, whose __init__ loads the app",
-            ),
-        ),
-        pytest.param(
-            "buyer",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="buyer/cli.py imports reseau_poles.node, whose __init__ loads the app",
-            ),
-        ),
+        "seller",
+        "buyer",
     ],
 )
 def test_a_role_help_loads_only_that_role_and_nothing_heavy(role: str) -> None:

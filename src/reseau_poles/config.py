@@ -61,3 +61,13 @@ def load_from(
         model_config = SettingsConfigDict(toml_file=path)
 
     return _FromFile(**values)
+
+
+def redact_url(url: str) -> str:
+    """The database URL with its password masked, for logs and start-up lines."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

@@ -6,10 +6,39 @@ A role supplies only what is its own: its settings' defaults, its migrations, it
 handlers and its ``/api`` routes.
 """
 
-from .api import ApiError, api_key_from_headers, read_json_object, validation_error
-from .api_keys import hash_api_key, new_api_key
-from .app import Migrations, NodeParts, create_node_app, open_node
-from .settings import NodeSettings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import ApiError, api_key_from_headers, read_json_object, validation_error
+    from .api_keys import hash_api_key, new_api_key
+    from .app import Migrations, NodeParts, create_node_app, open_node
+    from .settings import NodeSettings
+
+# Loaded on first use, so that a role's ``--help`` does not import the web stack.
+_LAZY = {
+    "ApiError": ".api",
+    "api_key_from_headers": ".api",
+    "read_json_object": ".api",
+    "validation_error": ".api",
+    "hash_api_key": ".api_keys",
+    "new_api_key": ".api_keys",
+    "Migrations": ".app",
+    "NodeParts": ".app",
+    "create_node_app": ".app",
+    "open_node": ".app",
+    "NodeSettings": ".settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
 
 __all__ = [
     "ApiError",

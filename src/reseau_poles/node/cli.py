@@ -6,14 +6,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from reseau_poles.storage import redact_url
+from reseau_poles.config import redact_url
 
-from .settings import NodeSettings
+if TYPE_CHECKING:
+    from .settings import NodeSettings
 
 ConfigOption = Annotated[
     Path | None,

@@ -10,13 +10,15 @@ the same precedence (code, then environment ``RESEAU_POLES_…``, then the file,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from reseau_poles.config import FileSettings
-from reseau_poles.network import NetworkSettings
+
+if TYPE_CHECKING:
+    from reseau_poles.network import NetworkSettings
 
 
 class NodeSettings(FileSettings):
@@ -47,6 +49,8 @@ class NodeSettings(FileSettings):
         """The network layer's settings: ``overrides``, then our registry, then the
         environment, then the flat keys of our TOML file (when loaded from one), then the
         defaults. Raises ``pydantic.ValidationError`` for a bad value."""
+        from reseau_poles.network import NetworkSettings  # the web stack: only when needed
+
         values: dict[str, Any] = {
             "registry_url": self.registry_url,
             "registry_public_key": self.registry_public_key,

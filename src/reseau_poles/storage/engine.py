@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from reseau_poles.config import redact_url  # noqa: F401  (re-exported)
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # Execution option: open the SQLite transaction with BEGIN IMMEDIATE (take the write lock at
@@ -77,13 +79,3 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def redact_url(url: str) -> str:
-    """The database URL with its password masked, for logs and start-up lines."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
