@@ -15,13 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import sqlalchemy.exc
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reseau_poles.network import (
     InboundMessage,
@@ -102,6 +106,92 @@ def open_node(
 Handler = Callable[[InboundMessage], Any]
 
 
+API_PREFIX = "/api"
+log = logging.getLogger("reseau_poles.node")
+
+
+def _api_failures_as_api_errors(app: FastAPI) -> None:
+    """On ``/api``, FastAPI's own validation errors, an unreachable database and anything
+    unexpected answer in the client API's format (``{"error": {code, message, path}}``), not
+    as a protocol NACK; elsewhere the network layer's handlers answer as before."""
+    handlers = app.exception_handlers
+
+    def wrap(kind: type[BaseException], answer: Callable[[Exception], ApiError]) -> None:
+        protocol = handlers[kind]
+
+        async def handler(request: Request, exc: Exception) -> Response:
+            if not request.url.path.startswith(API_PREFIX):
+                return await protocol(request, exc)
+            error = answer(exc)
+            response = error.response()
+            if error.status == 503:
+                response.headers["Retry-After"] = "1"
+            return response
+
+        app.add_exception_handler(kind, handler)
+
+    def invalid(exc: Exception) -> ApiError:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        location = errors[0].get("loc", ()) if errors else ()
+        path = ".".join(str(part) for part in location) or "$"
+        return ApiError(400, "parametres_invalides", "requête invalide", path)
+
+    def unavailable(_exc: Exception) -> ApiError:
+        return ApiError(
+            503, "base_indisponible", "Base de données momentanément indisponible ; réessayez."
+        )
+
+    wrap(RequestValidationError, invalid)
+    for kind in (
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        sqlalchemy.exc.TimeoutError,
+    ):
+        wrap(kind, unavailable)
+
+
+class _AnswerUnexpected:
+    """Anything unexpected becomes a 500 in the route's format (``ApiError`` on ``/api``, a
+    NACK elsewhere), logged with its traceback, which never leaves the node. Caught here
+    rather than by an exception handler, which Starlette follows by re-raising: the server
+    would then drop the client's keep-alive connection."""
+
+    def __init__(self, app: ASGIApp, code: ErrorCode) -> None:
+        self.app, self.code = app, code
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            log.exception("erreur interne : %s %s", scope.get("method"), scope.get("path"))
+            response: Response
+            if str(scope.get("path", "")).startswith(API_PREFIX):
+                response = ApiError(
+                    500, "erreur_interne", "Erreur interne du nœud ; réessayez plus tard."
+                ).response()
+            else:
+                error = ProtocolError(
+                    "erreur interne du nœud ; réessayez plus tard", code=self.code
+                )
+                response = Response(
+                    nack_body(error), status_code=500, media_type="application/json"
+                )
+            await response(scope, receive, send)
+
+
 def _nack(message: str, path: str, code: ErrorCode) -> Response:
     error = ProtocolError(message, code=code, path=path)
     return Response(nack_body(error), status_code=400, media_type="application/json")
@@ -138,6 +228,8 @@ def create_node_app(
     app.state.keys = keys
     app.state.engine = parts.engine
     network.install(app)
+    _api_failures_as_api_errors(app)
+    app.add_middleware(_AnswerUnexpected, code=invalid_code)
 
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, exc: Exception) -> Response:
