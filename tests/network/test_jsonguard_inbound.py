@@ -108,3 +108,37 @@ def test_refuses_exactly_what_loads_guarded_refuses(raw: bytes) -> None:
 def test_malformed_json_is_still_a_value_error() -> None:
     with pytest.raises(ValueError):
         loads_inbound(b'{"a":')
+
+
+def _ids_by_full_parse(raw: bytes) -> tuple[str | None, str | None]:
+    try:
+        context = json.loads(raw).get("context")
+    except (ValueError, AttributeError):
+        return None, None
+    if not isinstance(context, dict):
+        return None, None
+    found = context.get("transaction_id"), context.get("message_id")
+    return tuple(v if isinstance(v, str) else None for v in found)  # type: ignore[return-value]
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["transaction_id", "message_id", "action"]),
+        st.text(max_size=10) | st.integers() | st.none(),
+    ),
+    JSON,
+    st.sampled_from([(",", ":"), (", ", ": "), (",", ": ")]),
+)
+@settings(max_examples=200, deadline=None)
+def test_context_ids_reads_only_the_context_and_agrees_with_a_full_parse(
+    context: dict[str, object], message: object, separators: tuple[str, str]
+) -> None:
+    from reseau_poles.network.client import context_ids
+
+    raw = json.dumps(
+        {"context": context, "message": message}, separators=separators, ensure_ascii=False
+    ).encode()
+    assert context_ids(raw) == _ids_by_full_parse(raw)
+    # The catalog after the context is not read: a cut body still names its message.
+    head = json.dumps({"context": context}, separators=separators, ensure_ascii=False)
+    assert context_ids(raw[: len(head.encode()) + 4]) == _ids_by_full_parse(raw)

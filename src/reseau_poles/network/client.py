@@ -9,6 +9,7 @@ raises: it comes back as a :class:`CallResult` with ``status == "ERROR"``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,10 +42,27 @@ def body_bytes(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+_DECODER = json.JSONDecoder()
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_CONTEXT_FIRST = b'{"context":'
+
+
 def context_ids(body: bytes) -> tuple[str | None, str | None]:
-    """``(transaction_id, message_id)`` of a message body, or ``None`` where unreadable."""
+    """``(transaction_id, message_id)`` of a message body, or ``None`` where unreadable.
+
+    A body that starts with its context (ours always do) has only that object read, not the
+    whole catalog after it (this runs for every message transcribed or queued)."""
+    context: Any = None
+    if body.startswith(_CONTEXT_FIRST):
+        try:
+            text = body.decode("utf-8")
+            start = _WHITESPACE.match(text, len(_CONTEXT_FIRST)).end()  # type: ignore[union-attr]
+            context = _DECODER.raw_decode(text, start)[0]
+        except (ValueError, RecursionError):
+            context = None  # read the whole body below, as for any other shape
     try:
-        context = json.loads(body).get("context")
+        if not isinstance(context, dict):
+            context = json.loads(body).get("context")
     except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
         return None, None
     if not isinstance(context, dict):
