@@ -81,6 +81,11 @@ def enqueue(
     Nothing is sent before the caller commits: wake the worker after the commit.
     """
     content = body_bytes(body)
+    context = body.get("context") if isinstance(body, Mapping) else None
+    if isinstance(context, Mapping):  # a dict body: its ids without reading the bytes again
+        found = context.get("message_id"), context.get("transaction_id")
+        message_id = message_id or (found[0] if isinstance(found[0], str) else None)
+        transaction_id = transaction_id or (found[1] if isinstance(found[1], str) else None)
     if message_id is None or transaction_id is None:
         found_transaction, found_message = context_ids(content)
         message_id = message_id or found_message
@@ -190,14 +195,16 @@ class OutboxWorker:
 
     async def run(self) -> None:
         while not self._stopping:
+            # Cleared before the claim: a wake-up during the cycle (a row committed meanwhile)
+            # stays set and starts the next cycle at once.
+            self._wake.clear()
             try:
                 delivered = await self.run_once()
             except Exception:  # a database hiccup must not kill the worker
                 log.exception("outbox : échec d'un cycle de livraison")
                 delivered = 0
-            if delivered and not self._stopping:
-                continue  # there may be more due rows: no sleep
-            self._wake.clear()
+            if delivered >= self.batch_size and not self._stopping:
+                continue  # a full batch: there may be more due rows, no sleep
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
@@ -235,6 +242,24 @@ class OutboxWorker:
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         )
+        # A read first, without the write lock: most polls find nothing to expire or claim,
+        # and then cost one small SELECT instead of a write transaction of two UPDATEs.
+        work = (
+            select(table.c.id)
+            .where(
+                or_(
+                    and_(
+                        table.c.status == PENDING,
+                        or_(table.c.next_attempt_at <= now, table.c.deadline < now),
+                    ),
+                    and_(table.c.status == DELIVERING, table.c.claimed_until < now),
+                )
+            )
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            if connection.execute(work).first() is None:
+                return []
         with self._begin() as connection, connection.begin():
             connection.execute(
                 update(table)
