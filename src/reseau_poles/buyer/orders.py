@@ -109,6 +109,16 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
+def one_region(value: str | None) -> str | None:
+    """A delivery region: one Québec region (code or name), not the whole province."""
+    if value is None:
+        return None
+    try:
+        return str(parse_region(value, allow_whole_province=False))
+    except ProtocolError as exc:
+        raise ValueError(exc.message) from None
+
+
 class OrderNotFound(LookupError):
     """No such order for this organisation."""
 
@@ -150,15 +160,7 @@ class FulfilmentIn(_In):
     contact: ContactIn | None = None
     instructions: Annotated[str, StringConstraints(max_length=500)] | None = None
 
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(parse_region(value, allow_whole_province=False))
-        except ProtocolError as exc:
-            raise ValueError(exc.message) from None
+    _region = field_validator("region")(one_region)
 
     @model_validator(mode="after")
     def _where(self) -> FulfilmentIn:

@@ -36,7 +36,7 @@ from sqlalchemy import select, update
 from reseau_poles.node import ApiError, read_json_object, validation_error
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
-from reseau_poles.protocol.profile import parse_region, region_label
+from reseau_poles.protocol.profile import region_label
 from reseau_poles.protocol.profile.delivery_region import (
     parse_gps,
     parse_postal_code,
@@ -46,7 +46,7 @@ from reseau_poles.protocol.profile.delivery_region import (
 from reseau_poles.storage import read_session, utcnow, write_session
 
 from .auth import organisation
-from .orders import ContactIn
+from .orders import ContactIn, one_region
 from .tables import delivery_sites
 
 router = APIRouter(prefix="/api/sites", tags=["sites de livraison"])
@@ -103,15 +103,7 @@ class SiteIn(BaseModel):
         except ProtocolError as exc:
             raise ValueError(exc.message) from None
 
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(parse_region(value, allow_whole_province=False))
-        except ProtocolError as exc:
-            raise ValueError(exc.message) from None
+    _region = field_validator("region")(one_region)
 
     @field_validator("gps")
     @classmethod
