@@ -197,9 +197,10 @@ class OutboxWorker:
         while not self._stopping:
             # Cleared before the claim: a wake-up during the cycle (a row committed meanwhile)
             # stays set and starts the next cycle at once.
+            woken = self._wake.is_set()
             self._wake.clear()
             try:
-                delivered = await self.run_once()
+                delivered = await self.run_once(look_first=not woken)
             except Exception:  # a database hiccup must not kill the worker
                 log.exception("outbox : échec d'un cycle de livraison")
                 delivered = 0
@@ -208,9 +209,12 @@ class OutboxWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
-    async def run_once(self) -> int:
-        """Expire overdue rows, claim a batch, deliver it; returns how many were claimed."""
-        rows = await asyncio.to_thread(self._claim)
+    async def run_once(self, *, look_first: bool = True) -> int:
+        """Expire overdue rows, claim a batch, deliver it; returns how many were claimed.
+
+        ``look_first``: see whether anything is due with a plain read before taking the write
+        lock (a poll); ``False`` after a wake-up, when a row was just committed."""
+        rows = await asyncio.to_thread(self._claim, look_first)
         if rows:
             await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
@@ -223,7 +227,7 @@ class OutboxWorker:
             connection = connection.execution_options(**{SQLITE_IMMEDIATE: True})
         return connection
 
-    def _claim(self) -> list[Mapping[str, Any]]:
+    def _claim(self, look_first: bool = True) -> list[Mapping[str, Any]]:
         table = outbox_table
         now = utcnow()
         claimable = or_(
@@ -257,9 +261,10 @@ class OutboxWorker:
             )
             .limit(1)
         )
-        with self.engine.connect() as connection:
-            if connection.execute(work).first() is None:
-                return []
+        if look_first:
+            with self.engine.connect() as connection:
+                if connection.execute(work).first() is None:
+                    return []
         with self._begin() as connection, connection.begin():
             connection.execute(
                 update(table)
