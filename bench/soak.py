@@ -11,8 +11,8 @@ client API only, as a buyer's application would, a mix of operations is sent:
 
 1. Peak: concurrency ramps (1, 2, 4, 8…) for ``--step-seconds`` each; the peak is the best
    rate (operations/s) reached before it stops growing.
-2. Soak: ``--load`` (70 %) of that rate, paced, for ``--duration`` seconds (10 minutes by
-   default). Every non-2xx answer, timeout, callback error or incomplete search is an error.
+2. Soak: ``--load`` (70 %) of that rate, paced (at most 4 × the peak's clients, 8 or more, in
+   flight), for ``--duration`` seconds (10 minutes by default). Every non-2xx answer, timeout, callback error or incomplete search is an error.
    The pôles top their stock up through the management API (``stock/adjustments``) so the
    orders never run out.
 3. Memory: resident size (VmRSS, /proc/<pid>/status) of each process at the start and at the
@@ -499,7 +499,8 @@ async def run(arguments: argparse.Namespace, net: DemoNetwork) -> dict[str, Any]
             if peak <= 0:
                 raise SystemExit("aucun débit mesuré sans erreur : pas d'endurance possible")
             target = peak * arguments.load
-            workers = max(2, peak_workers * 2)
+            # Room for latency spikes: a paced load must not wait for a free client.
+            workers = max(8, peak_workers * 4)
             say(
                 f"Pic : {peak:.2f} op/s avec {peak_workers} clients ; endurance à "
                 f"{arguments.load:.0%} = {target:.2f} op/s pendant {arguments.duration:.0f} s "
