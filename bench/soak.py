@@ -12,7 +12,8 @@ client API only, as a buyer's application would, a mix of operations is sent:
 1. Peak: concurrency ramps (1, 2, 4, 8…) for ``--step-seconds`` each; the peak is the best
    rate (operations/s) reached before it stops growing.
 2. Soak: ``--load`` (70 %) of that rate, paced (at most 4 × the peak's clients, 8 or more, in
-   flight), for ``--duration`` seconds (10 minutes by default). Every non-2xx answer, timeout, callback error or incomplete search is an error.
+   flight), for ``--duration`` seconds (10 minutes by default). Every non-2xx answer, timeout,
+   callback error or incomplete search is an error.
    The pôles top their stock up through the management API (``stock/adjustments``) so the
    orders never run out.
 3. Memory: resident size (VmRSS, /proc/<pid>/status) of each process at the start and at the
