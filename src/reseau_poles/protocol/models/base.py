@@ -33,11 +33,14 @@ class BecknModel(BaseModel):
     )
 
     def model_post_init(self, context: Any, /) -> None:
+        # Runs for every object of every message: plain dict lookups, no getattr. Declared
+        # fields live in ``__dict__`` (unknown ones in ``__pydantic_extra__``, left alone).
+        # ``None in map(...)`` loops in C; an unknown field also reads as None there, and only
+        # then does the exact (slower) pass run.
         fields_set = self.__pydantic_fields_set__
-        if fields_set:
-            for name in [n for n in fields_set if getattr(self, n, None) is None]:
-                if name in type(self).model_fields:
-                    fields_set.discard(name)
+        get = self.__dict__.get
+        if None in map(get, fields_set):
+            fields_set.difference_update([name for name in fields_set if get(name, 0) is None])
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
