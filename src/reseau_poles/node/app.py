@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -107,6 +108,7 @@ Handler = Callable[[InboundMessage], Any]
 
 
 API_PREFIX = "/api"
+PROTOCOL_THREADS = 4
 log = logging.getLogger("reseau_poles.node")
 
 
@@ -213,12 +215,20 @@ def create_node_app(
     ``after_ack`` runs after a handler succeeded (wake the outbox, notify waiters)."""
     settings, network, keys = parts.settings, parts.network, parts.keys
 
+    # Protocol handlers (each a database write) get their own threads: a burst of callbacks
+    # (25 on_search at once) queues there instead of filling asyncio's default pool, which
+    # the client API's reads (results, SSE, API keys) keep for themselves.
+    protocol_threads = ThreadPoolExecutor(
+        max_workers=PROTOCOL_THREADS, thread_name_prefix="protocole"
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with network:
             yield
             if on_close is not None:
                 await on_close()
+        protocol_threads.shutdown(wait=False, cancel_futures=True)
         if parts.own_engine:
             parts.engine.dispose()
 
@@ -268,7 +278,7 @@ def create_node_app(
                 status_code=400,
             )
         try:
-            await asyncio.to_thread(handler, message)
+            await asyncio.get_running_loop().run_in_executor(protocol_threads, handler, message)
         except ProtocolError as exc:
             raise Refusal(exc, status_code=exc.http_status) from None
         if after_ack is not None:
