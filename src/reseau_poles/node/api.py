@@ -3,7 +3,9 @@ message and the path at fault, as ``{"error": {"code", "message", "path"}}``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -38,6 +40,39 @@ def api_key_from_headers(x_api_key: str | None, authorization: str | None) -> st
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
     return None
+
+
+KEY_PATH = "headers.X-API-Key"
+
+
+async def api_key_owner(
+    factory: Callable[[], Any],
+    x_api_key: str | None,
+    authorization: str | None,
+    lookup: Callable[[Any, str], str | None],
+) -> str:
+    """Who holds the request's API key: ``lookup(session, key)`` run in a worker thread on a
+    read session of ``factory``; a 401 ``non_authentifie`` when the key is missing, unknown or
+    revoked."""
+    from reseau_poles.storage import read_session
+
+    key = api_key_from_headers(x_api_key, authorization)
+    if not key:
+        raise ApiError(
+            401,
+            "non_authentifie",
+            "Clé d'API manquante (en-tête X-API-Key ou Authorization: Bearer).",
+            KEY_PATH,
+        )
+
+    def find() -> str | None:
+        with read_session(factory) as session:
+            return lookup(session, key)
+
+    found = await asyncio.to_thread(find)
+    if found is None:
+        raise ApiError(401, "non_authentifie", "Clé d'API inconnue ou révoquée.", KEY_PATH)
+    return found
 
 
 def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:

@@ -9,18 +9,15 @@ routes under ``/api/providers/{provider_id}/…``: the key must belong to that v
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.node import ApiError, api_key_from_headers
-from reseau_poles.storage import make_session_factory, read_session
+from reseau_poles.node.api import ApiError, api_key_owner
+from reseau_poles.storage import make_session_factory
 
 from . import repository as repo
-
-KEY_PATH = "headers.X-API-Key"
 
 
 def session_factory(request: Request) -> sessionmaker[Session]:
@@ -41,24 +38,9 @@ async def provider_of_key(
     authorization: Annotated[str | None, Header()] = None,
 ) -> str:
     """The provider id of a live API key, or a 401."""
-    key = api_key_from_headers(x_api_key, authorization)
-    if not key:
-        raise ApiError(
-            401,
-            "non_authentifie",
-            "Clé d'API manquante (en-tête X-API-Key ou Authorization: Bearer).",
-            KEY_PATH,
-        )
-    factory = session_factory(request)
-
-    def find() -> str | None:
-        with read_session(factory) as session:
-            return repo.provider_for_api_key(session, key)
-
-    found = await asyncio.to_thread(find)
-    if found is None:
-        raise ApiError(401, "non_authentifie", "Clé d'API inconnue ou révoquée.", KEY_PATH)
-    return found
+    return await api_key_owner(
+        session_factory(request), x_api_key, authorization, repo.provider_for_api_key
+    )
 
 
 def check_provider(provider_id: str, key_provider: str) -> str:
