@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -46,6 +45,8 @@ from typing import Any
 
 import httpx
 from fastapi import Request, Response  # module level: FastAPI resolves the annotations here
+
+from support import ServerThread, free_port, percentile, wait_http
 
 HERE = Path(__file__).resolve()
 DOMAIN = "PLA:ALIMENTS"
@@ -95,20 +96,6 @@ SYRUP = [
 ]
 FORMATS = ["format familial", "format institutionnel", "petit format", "bio", "local"]
 CERTIFICATIONS = ["aliments_du_quebec", "biologique_canada", "aliments_prepares_au_quebec"]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def catalog(index: int, count: int) -> list[Any]:
@@ -292,37 +279,6 @@ def run_bare(port: int, public_key: str) -> None:
 
 
 # --- orchestration -----------------------------------------------------------------------------
-
-
-class ServerThread:
-    def __init__(self, app: Any, port: int) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> ServerThread:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def wait_http(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} ne répond pas")
 
 
 def identity(folder: Path, name: str, index: int) -> Any:

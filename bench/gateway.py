@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -35,18 +34,12 @@ from typing import Any
 import httpx
 from fastapi import Request, Response  # module level: FastAPI resolves the annotations here
 
+from support import ServerThread, free_port, percentile, wait_http
+
 HERE = Path(__file__).resolve()
 DOMAIN = "PLA:ALIMENTS"
 FANOUT = {25: "QC-01", 100: "QC-02", 500: "QC-04"}
 EMPTY_REGION = "QC-09"  # no seller: (a) measures the ACK path
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def search(bap_id: str, city: str) -> bytes:
@@ -289,37 +282,6 @@ def run_load(url: str, keys_json: str, seconds: float, connections: int, count: 
 # --- orchestration -----------------------------------------------------------------------------
 
 
-class ServerThread:
-    def __init__(self, app: Any, port: int) -> None:
-        import uvicorn
-
-        self.port = port
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> ServerThread:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} ne répond pas")
-
-
 def peak_rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -349,12 +311,6 @@ def load(url: str, buyer: dict[str, str], seconds: float, rate_guess: int) -> di
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def main(arguments: argparse.Namespace) -> None:

@@ -46,6 +46,8 @@ from typing import Any
 import httpx
 from fastapi import Depends, FastAPI, Request, Response  # module level, for FastAPI
 
+from support import ServerThread, free_port, percentile
+
 DOMAIN = "PLA:ALIMENTS"
 BUYER_REGION = "QC-03"
 
@@ -344,12 +346,6 @@ def build_catalog(engine: Any, items_count: int, providers_count: int, seed: int
 # --- figures ----------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.2f} ms"
 
@@ -430,36 +426,6 @@ def in_process(engine: Any, rounds: int, repeats: int) -> None:
 
 
 # --- (b) and (c): the node on loopback --------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServerThread:
-    def __init__(self, app: Any, port: int) -> None:
-        import uvicorn
-
-        self.port = port
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", loop="uvloop", http="httptools"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> ServerThread:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 class Receiver:
