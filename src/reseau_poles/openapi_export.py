@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
+from reseau_poles.generated import drifted_files, write_files
+
 ROLES: Final = ("registry", "gateway", "seller", "buyer")
 REGENERATE: Final = "make openapi"
 GENERATED_BY: Final = "reseau-poles openapi export (make openapi) — ne pas modifier à la main"
@@ -615,27 +617,9 @@ def write_documents(folder: str | Path) -> list[Path]:
     """Write each role's document into ``folder``; return the paths written. Other files in
     the folder (its README) are left alone."""
     files = expected_files()  # every document first: a role that fails leaves no half folder
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in files.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return write_files(folder, files)
 
 
 def diff_documents(folder: str | Path) -> list[str]:
     """Names of the files that are missing, different, or extra (``*.json`` not generated)."""
-    folder = Path(folder)
-    files = expected_files()
-    drift = []
-    for name, text in files.items():
-        try:
-            if (folder / name).read_text("utf-8") != text:
-                drift.append(name)
-        except (OSError, UnicodeDecodeError):
-            drift.append(name)
-    present = {path.name for path in folder.glob("*.json")} if folder.is_dir() else set()
-    drift.extend(present - set(files))
-    return sorted(drift)
+    return drifted_files(folder, expected_files())

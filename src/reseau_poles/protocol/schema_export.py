@@ -22,6 +22,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from reseau_poles.generated import drifted_files, write_files
+
 from .models import ACTION_MODELS, CORE_VERSION, AckResponse
 
 JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
@@ -113,33 +115,15 @@ def write_schemas(folder: str | Path) -> list[Path]:
     (an action renamed, say); nothing else in the folder is touched.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     files = expected_files()
     for stale in sorted(_previous_files(folder) - set(files)):
         (folder / stale).unlink(missing_ok=True)
-    written = []
-    for name, text in files.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return write_files(folder, files)
 
 
 def diff_schemas(folder: str | Path) -> list[str]:
     """Names of the files that are missing, different, or extra (``*.json`` not generated)."""
-    folder = Path(folder)
-    files = expected_files()
-    drift = []
-    for name, text in files.items():
-        path = folder / name
-        try:
-            if path.read_text("utf-8") != text:
-                drift.append(name)
-        except (OSError, UnicodeDecodeError):
-            drift.append(name)
-    present = {path.name for path in folder.glob("*.json")} if folder.is_dir() else set()
-    drift.extend(present - set(files))
-    return sorted(drift)
+    return drifted_files(folder, expected_files())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
