@@ -25,7 +25,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from reseau_poles.network import InboundMessage, NetworkSettings
@@ -35,7 +34,7 @@ from reseau_poles.node import (
     create_node_app,
     open_node,
     read_json_object,
-    validation_error,
+    validated,
 )
 from reseau_poles.protocol.errors import ErrorCode
 
@@ -120,10 +119,7 @@ def create_app(
     ) -> JSONResponse:
         """Lancer une recherche dans les pôles ; les résultats arrivent ensuite."""
         data = await read_json_object(request)
-        try:
-            params = SearchParams.model_validate(data)
-        except ValidationError as exc:
-            raise validation_error(exc) from None
+        params = validated(SearchParams, data)
         started = await service.start_search(organisation_id, params)
         tx = started["transaction_id"]
         return JSONResponse(

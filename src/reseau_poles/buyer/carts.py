@@ -38,7 +38,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import delete, select, update
 
-from reseau_poles.node import ApiError, read_json_object, validation_error
+from reseau_poles.node import ApiError, read_json_object, validated, validation_error
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import parse_item_tags
@@ -698,10 +698,7 @@ async def create_cart(request: Request, organisation_id: str = Depends(organisat
     """Créer un panier (champs et lignes facultatifs)."""
     data = await read_json_object(request)
     refuse_nul(data)
-    try:
-        wanted = CartIn.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    wanted = validated(CartIn, data)
     service = _service(request)
     cart_id = str(uuid.uuid4())
     now = utcnow()
@@ -789,10 +786,7 @@ async def patch_cart(
     (``null`` efface un champ)."""
     data = await read_json_object(request, allow_empty=False)
     refuse_nul(data)
-    try:
-        wanted = CartFields.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    wanted = validated(CartFields, data)
     service = _service(request)
 
     def write() -> dict[str, Any]:
@@ -821,10 +815,7 @@ async def add_line(
     ``item_id``, ``quantity``) ; le même article du même pôle prend la nouvelle quantité."""
     data = await read_json_object(request, allow_empty=False)
     refuse_nul(data)
-    try:
-        line = CartLineIn.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    line = validated(CartLineIn, data)
     service = _service(request)
 
     def write() -> dict[str, Any]:

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reseau_poles.node import ApiError, read_json_object, validation_error
+from reseau_poles.node import ApiError, read_json_object, validated, validation_error
 from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.storage import read_session, write_session
 
@@ -85,10 +85,7 @@ async def create_order(
                 return order_with_site(session, organisation_id, data)
 
         data = await asyncio.to_thread(with_site)
-    try:
-        order = OrderIn.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    order = validated(OrderIn, data)
     started = await service.create(organisation_id, order)
     return await _answer(service, organisation_id, started["id"], started, wait)
 
@@ -218,10 +215,7 @@ async def create_webhook(
     """Abonner le système de l'organisation aux événements de ses commandes ; le secret de
     signature (HMAC) n'est montré qu'ici."""
     data = await read_json_object(request, allow_empty=False)
-    try:
-        wanted = WebhookIn.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    wanted = validated(WebhookIn, data)
     service = _service(request)
     for index, kind in enumerate(wanted.event_types):
         if kind != "*" and kind not in BUYER_EVENTS:

@@ -12,7 +12,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .api import ApiError, api_key_from_headers, read_json_object, validation_error
+    from .api import (
+        ApiError,
+        api_key_from_headers,
+        read_json_object,
+        validated,
+        validation_error,
+    )
     from .api_keys import hash_api_key, new_api_key
     from .app import Migrations, NodeParts, create_node_app, open_node
     from .settings import NodeSettings
@@ -22,6 +28,7 @@ _LAZY = {
     "ApiError": ".api",
     "api_key_from_headers": ".api",
     "read_json_object": ".api",
+    "validated": ".api",
     "validation_error": ".api",
     "hash_api_key": ".api_keys",
     "new_api_key": ".api_keys",
@@ -51,5 +58,6 @@ __all__ = [
     "new_api_key",
     "open_node",
     "read_json_object",
+    "validated",
     "validation_error",
 ]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ApiError(Exception):
@@ -85,6 +87,15 @@ def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
     if first.get("type") == "extra_forbidden":
         message = "champ inconnu"
     return ApiError(400, "parametres_invalides", message, path)
+
+
+def validated(model: type[ModelT], data: Any, prefix: str = "") -> ModelT:
+    """``data`` read by ``model``, or the first validation error as a 400 (path under
+    ``prefix``)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, prefix) from None
 
 
 async def read_json_object(request: Request, *, allow_empty: bool = True) -> dict[str, Any]:

@@ -25,9 +25,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reseau_poles.node import ApiError, read_json_object, validation_error
+from reseau_poles.node import ApiError, read_json_object, validated
 from reseau_poles.node.webhooks import ALL_EVENTS
 from reseau_poles.protocol.errors import LifecycleError, ProtocolError
 from reseau_poles.protocol.models import format_datetime
@@ -98,11 +98,7 @@ def _service(request: Request) -> SellerService:
 
 
 async def _body(request: Request, model: type[BaseModel]) -> Any:
-    data = await read_json_object(request, allow_empty=False)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    return validated(model, await read_json_object(request, allow_empty=False))
 
 
 def _not_found(order_id: str) -> ApiError:
@@ -174,10 +170,7 @@ def detail(session: Any, row: Mapping[str, Any]) -> dict[str, Any]:
 async def list_orders(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Les commandes du pôle, les plus récentes d'abord (filtres ``status``,
     ``fulfillment_state`` ; pages ``limit`` et ``offset``)."""
-    try:
-        wanted = OrderFilter.model_validate(dict(request.query_params))
-    except ValidationError as exc:
-        raise validation_error(exc, "query") from None
+    wanted = validated(OrderFilter, dict(request.query_params), "query")
     status, fulfillment_state = wanted.status, wanted.fulfillment_state
     limit, offset = wanted.limit, wanted.offset
     factory = _service(request).factory
