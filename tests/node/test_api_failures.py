@@ -68,3 +68,24 @@ def test_api_failures_answer_in_the_api_format(tmp_path: Path) -> None:
         assert "secret" not in protocol.text
         # the server kept going
         assert client.get("/health").json()["status"] == "ok"
+
+
+def test_gateway_keeps_the_connection_after_an_internal_error(tmp_path: Path) -> None:
+    """The same middleware serves every role that installs the network layer's answers."""
+    from reseau_poles.gateway import GatewaySettings
+    from reseau_poles.gateway import create_app as create_gateway
+
+    app = create_gateway(
+        GatewaySettings(key_dir=tmp_path / "cles", registry_url="http://127.0.0.1:9")
+    )
+
+    @app.get("/essai/panne")
+    async def broken() -> None:
+        raise RuntimeError("secret interne : ne doit pas sortir")
+
+    with serve(app) as url, httpx.Client(base_url=url) as client:
+        broken_answer = client.get("/essai/panne")
+        assert broken_answer.status_code == 500
+        assert broken_answer.json()["message"]["ack"]["status"] == "NACK"
+        assert "secret" not in broken_answer.text
+        assert client.get("/health").status_code == 200  # same keep-alive connection

@@ -25,8 +25,9 @@ database does not answer. The refusing role picks the error code.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +35,12 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..protocol.errors import (
     INVALID_SIGNATURE_BY_ROLE,
     STALE_REQUEST_BY_ROLE,
+    ErrorCode,
     ProtocolError,
     SignatureError,
     StaleRequestError,
@@ -57,6 +60,8 @@ from .jsonguard import JsonShapeError, loads_inbound
 from .lookup import RegistryError, RegistryLookup, SubscriberRecord
 from .replay import ReplayGuard, replay_key
 from .settings import NetworkSettings
+
+log = logging.getLogger("reseau_poles.network")
 
 ROLES = ("BAP", "BPP", "BG", "BREG")
 
@@ -435,9 +440,62 @@ def refusal_response(refusal: Refusal) -> Response:
     )
 
 
-def install(app: FastAPI, inbound: Inbound | None = None) -> None:
+class AnswerUnexpected:
+    """ASGI middleware: anything unexpected becomes a 500 (a NACK, or the answer of the
+    path's prefix in ``by_prefix``), logged with its traceback, which never leaves the
+    process. Caught here rather than by an exception handler, which Starlette follows by
+    re-raising: the server would then drop the client's keep-alive connection."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        code: ErrorCode,
+        by_prefix: Mapping[str, Callable[[], Response]] | None = None,
+    ) -> None:
+        self.app, self.code, self.by_prefix = app, code, dict(by_prefix or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            path = str(scope.get("path", ""))
+            log.exception("erreur interne : %s %s", scope.get("method"), path)
+            answer = next(
+                (make for prefix, make in self.by_prefix.items() if path.startswith(prefix)),
+                None,
+            )
+            if answer is not None:
+                response = answer()
+            else:
+                error = ProtocolError(
+                    "erreur interne du nœud ; réessayez plus tard", code=self.code
+                )
+                response = Response(nack_body(error), status_code=500, media_type=JSON_CONTENT_TYPE)
+            await response(scope, receive, send)
+
+
+def install(
+    app: FastAPI,
+    inbound: Inbound | None = None,
+    *,
+    unexpected_by_prefix: Mapping[str, Callable[[], Response]] | None = None,
+) -> None:
     """Make every failure an answer: refusals become their NACK, FastAPI's own validation
-    errors a 400 NACK with the path, anything unexpected a NACK without a traceback."""
+    errors a 400 NACK with the path, anything unexpected a 500 NACK without a traceback (or,
+    under a prefix of ``unexpected_by_prefix``, that prefix's answer)."""
     code = inbound.invalid_request_code if inbound else INVALID_REQUEST_BY_ROLE["BPP"]
 
     async def on_refusal(_request: Request, exc: Exception) -> Response:
@@ -462,10 +520,6 @@ def install(app: FastAPI, inbound: Inbound | None = None) -> None:
             media_type=JSON_CONTENT_TYPE,
         )
 
-    async def on_error(_request: Request, _exc: Exception) -> Response:
-        error = ProtocolError("erreur interne du nœud ; réessayez plus tard", code=code)
-        return Response(nack_body(error), status_code=500, media_type=JSON_CONTENT_TYPE)
-
     app.add_exception_handler(Refusal, on_refusal)
     app.add_exception_handler(RequestValidationError, on_validation)
     # A database that does not answer (restart, failover, pool exhausted) is a 503 the caller
@@ -477,4 +531,4 @@ def install(app: FastAPI, inbound: Inbound | None = None) -> None:
         sqlalchemy.exc.TimeoutError,
     ):
         app.add_exception_handler(unavailable, on_database_down)
-    app.add_exception_handler(Exception, on_error)
+    app.add_middleware(AnswerUnexpected, code=code, by_prefix=unexpected_by_prefix)

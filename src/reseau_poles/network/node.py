@@ -15,10 +15,10 @@ Every part stays usable alone (tests, the gateway's raw ASGI hot path).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from sqlalchemy import Engine
 
 from ..protocol.signing import Signer
@@ -86,9 +86,15 @@ class NodeNetwork:
             else None
         )
 
-    def install(self, app: FastAPI) -> None:
-        """Refusals as NACK answers; inbound messages into the transcript."""
-        install(app, self.inbound)
+    def install(
+        self,
+        app: FastAPI,
+        *,
+        unexpected_by_prefix: Mapping[str, Callable[[], Response]] | None = None,
+    ) -> None:
+        """Refusals as NACK answers (see :func:`install`); inbound messages into the
+        transcript."""
+        install(app, self.inbound, unexpected_by_prefix=unexpected_by_prefix)
         if self.transcript is not None:
             app.add_middleware(TranscriptMiddleware, transcript=self.transcript)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reseau_poles.network import (
     InboundMessage,
@@ -109,7 +107,6 @@ Handler = Callable[[InboundMessage], Any]
 
 API_PREFIX = "/api"
 PROTOCOL_THREADS = 4
-log = logging.getLogger("reseau_poles.node")
 
 
 def _api_failures_as_api_errors(app: FastAPI) -> None:
@@ -152,46 +149,10 @@ def _api_failures_as_api_errors(app: FastAPI) -> None:
         wrap(kind, unavailable)
 
 
-class _AnswerUnexpected:
-    """Anything unexpected becomes a 500 in the route's format (``ApiError`` on ``/api``, a
-    NACK elsewhere), logged with its traceback, which never leaves the node. Caught here
-    rather than by an exception handler, which Starlette follows by re-raising: the server
-    would then drop the client's keep-alive connection."""
-
-    def __init__(self, app: ASGIApp, code: ErrorCode) -> None:
-        self.app, self.code = app, code
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception:
-            if started:
-                raise
-            log.exception("erreur interne : %s %s", scope.get("method"), scope.get("path"))
-            response: Response
-            if str(scope.get("path", "")).startswith(API_PREFIX):
-                response = ApiError(
-                    500, "erreur_interne", "Erreur interne du nœud ; réessayez plus tard."
-                ).response()
-            else:
-                error = ProtocolError(
-                    "erreur interne du nœud ; réessayez plus tard", code=self.code
-                )
-                response = Response(
-                    nack_body(error), status_code=500, media_type="application/json"
-                )
-            await response(scope, receive, send)
+def _internal_api_error() -> Response:
+    return ApiError(
+        500, "erreur_interne", "Erreur interne du nœud ; réessayez plus tard."
+    ).response()
 
 
 def _nack(message: str, path: str, code: ErrorCode) -> Response:
@@ -237,9 +198,8 @@ def create_node_app(
     app.state.network = network
     app.state.keys = keys
     app.state.engine = parts.engine
-    network.install(app)
+    network.install(app, unexpected_by_prefix={API_PREFIX: _internal_api_error})
     _api_failures_as_api_errors(app)
-    app.add_middleware(_AnswerUnexpected, code=invalid_code)
 
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, exc: Exception) -> Response:
