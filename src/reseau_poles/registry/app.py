@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
@@ -12,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reseau_poles.network.inbound import AnswerUnexpected
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
 from reseau_poles.protocol.keys import KeyFiles
 from reseau_poles.storage import make_engine, upgrade
@@ -21,8 +21,6 @@ from .routes import make_admin_router, public
 from .schemas import validation_nack
 from .service import RegistryService
 from .settings import RegistrySettings, load_settings
-
-log = logging.getLogger("reseau_poles.registry")
 
 MIGRATIONS = "reseau_poles.registry.migrations"
 VERSION_TABLE = "alembic_version_registry"
@@ -66,14 +64,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return _nack(ProtocolError(message, code=code), exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("erreur inattendue sur %s %s", request.method, request.url.path)
-        error = ProtocolError(
-            "erreur interne du registre ; réessayez plus tard",
-            code=ErrorCode.REGISTRY_INVALID_REQUEST,
-        )
-        return _nack(error, 500)
+    # Anything unexpected: a 500 NACK, logged, the client's connection kept.
+    app.add_middleware(
+        AnswerUnexpected,
+        code=ErrorCode.REGISTRY_INVALID_REQUEST,
+        message="erreur interne du registre ; réessayez plus tard",
+    )
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
