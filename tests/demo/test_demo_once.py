@@ -7,6 +7,7 @@ leaving nothing behind; a child that dies at start named with its log file; a bu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -34,10 +35,31 @@ def _free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _explicit_port_range() -> range:
+    """Ports the kernel never hands out on its own, split between the xdist workers.
+
+    Below the ephemeral range (``ip_local_port_range``, 32768 by default) a port is taken only
+    by a server that asked for it by number: a neighbour test's ``bind(0)`` or outgoing
+    connection cannot steal it between our probe and the demo's own check. Each worker draws
+    from its own slice, so two demo tests running at once never pick the same range.
+    """
+    low = 32_768
+    with contextlib.suppress(OSError, ValueError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    top = max(12_000, min(low, 32_768)) - 100
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker) if worker.isdigit() else 0
+    width = (top - 10_000) // max(workers, 1)
+    start = 10_000 + index % max(workers, 1) * width
+    return range(start, start + width - 50, 50)
+
+
 def free_base_port(sellers: int = SELLER_NODES) -> int:
     """A base port whose whole range (registry, gateway, buyer, sellers) is free now."""
+    candidates = _explicit_port_range()
     for _ in range(200):
-        base = random.randrange(20_000, 40_000, 50)
+        base = random.choice(candidates)
         ports = [base, base + 1, base + 2, *(base + 10 + n for n in range(1, sellers + 1))]
         if all(_free(p) for p in ports):
             return base
