@@ -1,5 +1,6 @@
 """What every node shares for I/O: signed calls out, verified calls in, the registry lookup
-cache, the replay guard, the persistent outbox for callbacks, and the message transcript.
+cache, the replay guard, the persistent outbox for callbacks, the message transcript, and the
+retention that purges their old rows.
 
 A role wires it up with :class:`NodeNetwork`::
 
@@ -39,6 +40,7 @@ from .lookup import (
 from .node import NodeNetwork
 from .outbox import OutboxWorker, enqueue
 from .replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard, make_replay_guard
+from .retention import PurgeCounts, Retention, RetentionTask, purge
 from .settings import NetworkSettings
 from .tables import metadata, migrate
 from .transcript import Transcript, TranscriptMiddleware
@@ -55,12 +57,15 @@ __all__ = [
     "NetworkSettings",
     "NodeNetwork",
     "OutboxWorker",
+    "PurgeCounts",
     "RedisReplayGuard",
     "Refusal",
     "RegistryError",
     "RegistryLookup",
     "RegistryUnavailable",
     "ReplayGuard",
+    "Retention",
+    "RetentionTask",
     "SubscriberRecord",
     "Transcript",
     "TranscriptMiddleware",
@@ -73,6 +78,7 @@ __all__ = [
     "migrate",
     "nack_body",
     "outbox",
+    "purge",
     "read_ack",
     "refusal_response",
 ]

@@ -27,13 +27,15 @@ from .inbound import Inbound, install
 from .lookup import RegistryLookup
 from .outbox import OutboxWorker, enqueue
 from .replay import ReplayGuard, make_replay_guard
+from .retention import RetentionTask
 from .settings import NetworkSettings
 from .tables import migrate
 from .transcript import Transcript, TranscriptMiddleware
 
 
 class NodeNetwork:
-    """Lookup cache, inbound pipeline, replay guard, signed client, outbox worker, transcript."""
+    """Lookup cache, inbound pipeline, replay guard, signed client, outbox worker, transcript,
+    and the retention task that purges the old outbox and transcript rows."""
 
     def __init__(
         self,
@@ -47,6 +49,7 @@ class NodeNetwork:
         replay_guard: ReplayGuard | None = None,
         transcript: Transcript | None = None,
         run_outbox: bool = True,
+        run_retention: bool = True,
         replay_exempt_actions: Iterable[str] = (),
     ) -> None:
         """``replay_exempt_actions``: actions whose handler is its own replay guard — it
@@ -85,6 +88,11 @@ class NodeNetwork:
             if engine is not None and run_outbox
             else None
         )
+        self.retention = (
+            RetentionTask.from_settings(engine, settings)
+            if engine is not None and run_retention
+            else None
+        )
 
     def install(
         self,
@@ -109,13 +117,18 @@ class NodeNetwork:
             self.worker.wake()
 
     async def start(self) -> None:
-        """Create the network tables if needed and start the outbox worker."""
+        """Create the network tables if needed, start the outbox worker and the retention
+        task."""
         if self.engine is not None:
             await asyncio.to_thread(migrate, self.engine)
         if self.worker is not None:
             self.worker.start()
+        if self.retention is not None:
+            self.retention.start()
 
     async def aclose(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         if self.worker is not None:
             await self.worker.stop()
         await self.client.aclose()

@@ -8,6 +8,7 @@ minute; signatures tolerate 5 s of clock skew.
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,3 +56,14 @@ class NetworkSettings(BaseSettings):
     # Transcript: a JSONL file (``--transcript FILE``) and/or the node's database table.
     transcript_path: str | None = None
     transcript_database: bool = True
+
+    # Retention (network.retention): finished outbox rows (callbacks and webhook deliveries)
+    # and transcript rows are deleted once older than this many days; 0 keeps them forever.
+    # Delivered rows and the transcript after ``retention_delivered_days``; dead rows (failed,
+    # expired: given up) later, so an operator can still look into a failure.
+    retention_delivered_days: int = Field(default=30, ge=0)
+    retention_dead_days: int = Field(default=90, ge=0)
+    # The node purges in the background every ``retention_interval`` seconds (jittered; 0:
+    # never, leave it to ``… purge``), ``retention_batch_size`` rows per transaction.
+    retention_interval: float = Field(default=3600.0, ge=0)
+    retention_batch_size: int = Field(default=1000, ge=1)

@@ -51,6 +51,7 @@ outbox_table = Table(
     Column("last_error", Text, nullable=True),
     Index("ix_network_outbox_due", "status", "next_attempt_at"),
     Index("ix_network_outbox_message_id", "message_id"),
+    Index("ix_network_outbox_retention", "status", "created_at"),
 )
 
 transcript_table = Table(
@@ -72,6 +73,7 @@ transcript_table = Table(
     Column("body", LargeBinary, nullable=True),
     Index("ix_network_transcript_transaction_id", "transaction_id"),
     Index("ix_network_transcript_message_id", "message_id"),
+    Index("ix_network_transcript_recorded_at", "recorded_at"),
 )
 
 
