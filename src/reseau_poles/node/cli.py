@@ -1,4 +1,4 @@
-"""``serve``, ``migrate`` and ``subscribe``, the same for every node: each role adds them to its
+"""``serve``, ``migrate``, ``purge`` and ``subscribe``, the same for every node: each role adds them to its
 Typer app."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def add_node_commands(
     app_module: str,
     beckn_type: str | None = None,
 ) -> None:
-    """Add ``serve``, ``migrate`` and ``subscribe`` to ``app``. ``label`` names the node in
+    """Add ``serve``, ``migrate``, ``purge`` and ``subscribe`` to ``app``. ``label`` names the node in
     messages (« nœud vendeur »); ``app_module`` holds the role's ``create_app`` and ``migrate``,
     imported only when a command runs so that ``--help`` stays fast; ``beckn_type`` (BPP, BAP)
     is what ``subscribe`` declares, by default the one of ``app_module``'s role."""
@@ -108,6 +108,104 @@ def add_node_commands(
         out.print(f"Base du {label} à jour : révision [bold]{revision}[/] ({redact_url(url)})")
 
     run_migrate.__doc__ = f"Créer ou mettre à jour les tables du {label}."
+
+    @app.command("purge")
+    def run_purge(
+        config: ConfigOption = None,
+        database_url: DatabaseOption = None,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Compter ce qui partirait, sans rien supprimer.")
+        ] = False,
+        delivered_days: Annotated[
+            int | None,
+            typer.Option(
+                "--delivered-days",
+                min=0,
+                help="Jours de conservation des envois livrés et du journal "
+                "(sinon : retention_delivered_days ; 0 : toujours).",
+            ),
+        ] = None,
+        dead_days: Annotated[
+            int | None,
+            typer.Option(
+                "--dead-days",
+                min=0,
+                help="Jours de conservation des envois abandonnés "
+                "(sinon : retention_dead_days ; 0 : toujours).",
+            ),
+        ] = None,
+    ) -> None:
+        import sqlalchemy.exc
+        from rich.markup import escape
+        from sqlalchemy import inspect
+
+        from reseau_poles.network.retention import PurgeCounts, Retention, purge
+        from reseau_poles.network.tables import migrate as migrate_network
+        from reseau_poles.network.tables import outbox_table
+        from reseau_poles.storage import make_engine
+
+        settings = _load(load_settings, config)
+        retention = Retention.from_settings(
+            settings.network_settings(), delivered_days=delivered_days, dead_days=dead_days
+        )
+        url = database_url or settings.database_url
+
+        def kept(days: int) -> str:
+            return f"{days} j" if days else "indéfiniment"
+
+        out.print(
+            f"Rétention du {label} ({redact_url(url)}) : envois livrés et journal des messages "
+            f"gardés {kept(retention.delivered_days)}, envois abandonnés "
+            f"{kept(retention.dead_days)}."
+        )
+        if not retention.active:
+            out.print("Rien à purger : tout est gardé indéfiniment.")
+            return
+        engine = make_engine(url)
+        try:
+            if not dry_run:
+                migrate_network(engine)  # as at start-up: the purge's indexes (0002)
+            if dry_run and not inspect(engine).has_table(outbox_table.name):
+                counts = PurgeCounts()  # the node never ran on this base
+            else:
+                counts = purge(engine, retention, dry_run=dry_run)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise _fail(f"base inaccessible — {escape(cause)}") from None
+        finally:
+            engine.dispose()
+
+        verb = "à supprimer" if dry_run else "supprimée(s)"
+        if dry_run:
+            out.print("Simulation (--dry-run) : rien n'est supprimé.")
+        lines = [
+            (
+                "Envois livrés (rappels, webhooks)",
+                counts.outbox_delivered,
+                retention.delivered_days,
+            ),
+            (
+                "Envois abandonnés (failed, expired)",
+                counts.outbox_dead,
+                retention.dead_days,
+            ),
+            (
+                "Journal des messages",
+                counts.transcript,
+                retention.delivered_days,
+            ),
+        ]
+        for name, number, days in lines:
+            out.print(
+                f"  {name} : "
+                + (f"{number} ligne(s) {verb}" if days else "tout gardé (conservation indéfinie)")
+            )
+        out.print(f"Total : {counts.total} ligne(s) {verb}.")
+
+    run_purge.__doc__ = (
+        f"Supprimer les vieilles lignes de la boîte d'envoi et du journal des messages du "
+        f"{label} (les commandes et autres données métier ne sont jamais touchées)."
+    )
 
     if kind is None:
         return
