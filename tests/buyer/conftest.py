@@ -196,6 +196,9 @@ def world(
         public_url=buyer_url,
         registry_url=registry.url,
         registry_subscriber_id=REGISTRY_ID,
+        # the tests' webhook receivers listen on loopback, in plain http
+        webhook_allow_private_networks=True,
+        webhook_allow_http=True,
     )
     buyer_app = create_buyer(settings)
     with write_session(make_session_factory(buyer_app.state.service.engine)) as session:
@@ -322,6 +325,8 @@ def shared_world(
             public_url=buyer_url,
             registry_url=registry.url,
             registry_subscriber_id=REGISTRY_ID,
+            webhook_allow_private_networks=True,
+            webhook_allow_http=True,
         )
         buyer_app = create_buyer(settings)
         factory = make_session_factory(buyer_app.state.service.engine)

@@ -178,6 +178,9 @@ def network(
         registry_url=registry.url,
         registry_subscriber_id=REGISTRY_ID,
         on_search_max_items=3,
+        # the tests' webhook receivers listen on loopback, in plain http
+        webhook_allow_private_networks=True,
+        webhook_allow_http=True,
     )
     app = create_app(
         settings, network_settings=settings.network_settings(outbox_poll_interval=0.05)

@@ -48,6 +48,7 @@ from sqlalchemy import Engine
 from reseau_poles.network import CallResult, NodeNetwork, RegistryError
 from reseau_poles.network.inbound import InboundMessage
 from reseau_poles.node import ApiError
+from reseau_poles.node.webhook_policy import DestinationPolicy
 from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
 from reseau_poles.protocol.lifecycle import Canceller, OrderLifecycle, Phase
@@ -404,7 +405,9 @@ class OrderService:
         self.network = network
         self.waiters = waiters
         self.factory = make_session_factory(engine)
-        self.webhooks = Webhooks(tables.webhooks, BUYER_EVENTS)
+        self.webhooks = Webhooks(
+            tables.webhooks, BUYER_EVENTS, DestinationPolicy.from_settings(settings)
+        )
         self.webhooks.install(network, engine)
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reseau_poles.node import ApiError, read_json_object, validated, validation_error
+from reseau_poles.node.webhook_policy import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.storage import read_session, write_session
 
@@ -196,7 +197,8 @@ async def order_action(
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")
+    # Checked by the node's destination policy (webhook_policy): https, public address.
+    url: str = Field(max_length=MAX_URL_LENGTH)
     event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=20)
     description: str | None = Field(default=None, max_length=255)
 
@@ -225,6 +227,10 @@ async def create_webhook(
                 f"Type d'événement inconnu ; types : {', '.join(BUYER_EVENTS)} ou *.",
                 f"event_types.{index}",
             )
+    try:
+        service.webhooks.check_url(wanted.url)
+    except DestinationRefused as exc:
+        raise ApiError(400, exc.code, exc.message, "url") from None
 
     def create() -> dict[str, Any]:
         with write_session(service.factory) as session:

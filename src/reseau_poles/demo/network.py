@@ -315,6 +315,9 @@ class DemoNetwork:
                 "key_dir": str(node.key_dir),
                 "public_url": node.url,
                 "port": node.port,
+                # Everything runs on this machine: webhooks to a local receiver, in http.
+                "webhook_allow_private_networks": True,
+                "webhook_allow_http": True,
             }
             if node is self.buyer:
                 values["use_gateway"] = True

@@ -235,8 +235,11 @@ class NetworkClient:
         headers: Mapping[str, str],
         *,
         timeout: float | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> CallResult:
-        """Send prepared bytes and headers as they are; never raises for the peer's doing."""
+        """Send prepared bytes and headers as they are; never raises for the peer's doing.
+
+        ``extensions``: httpx request extensions (the webhooks' ``sni_hostname``)."""
         started = time.perf_counter()
         http_status: int | None = None
         received = b""
@@ -247,6 +250,7 @@ class NetworkClient:
                 content=content,
                 headers=headers,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                extensions=dict(extensions) if extensions else None,
             ) as response:
                 http_status = response.status_code
                 chunks: list[bytes] = []

@@ -45,6 +45,17 @@ class NodeSettings(FileSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 
+    # Where the owners' webhooks may go (reseau_poles.node.webhook_policy). By default only
+    # https to public Internet addresses: loopback, private (RFC 1918), CGNAT and unique-local
+    # addresses, local names (localhost, *.local …) and names without a domain are refused,
+    # at registration and again at each delivery (after DNS resolution). An on-premises node
+    # whose owners' software sits on its private network, the demonstration and the tests
+    # allow them; link-local (cloud metadata), multicast and reserved addresses stay refused.
+    webhook_allow_private_networks: bool = False
+    # Allow plain http:// webhook URLs: events then travel readable by anyone on the path (the
+    # signature still proves their origin). For a receiver on the node's own private network.
+    webhook_allow_http: bool = False
+
     def network_settings(self, **overrides: Any) -> NetworkSettings:
         """The network layer's settings: ``overrides``, then our registry, then the
         environment, then the flat keys of our TOML file (when loaded from one), then the

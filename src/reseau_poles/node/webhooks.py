@@ -22,8 +22,13 @@ receiver refuses stale deliveries. :func:`verify_signature` is the receiver's ch
 
 A 2xx answer is a delivery. 5xx, 429, 401 (a secret being rotated), timeouts and refused
 connections are retried with backoff until the outbox deadline; any other 4xx fails the
-delivery at once (a 410 means "stop"). A deleted or deactivated subscription stops its pending
-deliveries.
+delivery at once (a 410 means "stop"); redirects are not followed (a 3xx fails it too). A
+deleted or deactivated subscription stops its pending deliveries.
+
+Destinations follow the node's policy (:mod:`.webhook_policy`): checked when a subscription
+is made, and again at every attempt, when the name is resolved and the request sent to the
+address just checked; a forbidden destination fails the delivery at once, its reason in the
+delivery's ``last_error``.
 """
 
 from __future__ import annotations
@@ -40,12 +45,21 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
+import httpx
 import sqlalchemy as sa
 from sqlalchemy import Engine, insert, select, update
 
-from reseau_poles.network.client import CallResult, NetworkClient
+from reseau_poles.network.client import USER_AGENT, CallResult, NetworkClient
 from reseau_poles.network.tables import outbox_table
 from reseau_poles.storage import UTCDateTime, utcnow
+
+from .webhook_policy import (
+    Destination,
+    DestinationPolicy,
+    DestinationRefused,
+    IPAddress,
+    pinned_request,
+)
 
 SCHEME: Final = "webhook"
 SIGNATURE_HEADER: Final = "X-Reseau-Poles-Signature"
@@ -151,14 +165,33 @@ def _split(text: str) -> list[str]:
 class Webhooks:
     """Subscriptions in ``table`` and their deliveries through the network outbox.
 
-    ``event_types``: the events this node emits (a subscription may only ask for these).
+    ``event_types``: the events this node emits (a subscription may only ask for these);
+    ``policy``: where webhooks may go (by default https to public addresses only).
     """
 
-    def __init__(self, table: sa.Table, event_types: Iterable[str]) -> None:
+    # How many of a name's addresses one attempt tries when connections are refused.
+    MAX_ADDRESSES: Final = 3
+
+    def __init__(
+        self,
+        table: sa.Table,
+        event_types: Iterable[str],
+        policy: DestinationPolicy | None = None,
+    ) -> None:
         self.table = table
         self.event_types = tuple(event_types)
+        self.policy = policy or DestinationPolicy()
         self.engine: Engine | None = None
         self.client: NetworkClient | None = None
+        self.timeout = httpx.Timeout(10.0, connect=3.0)
+        self.max_response_bytes = 1_048_576
+        self._ssl: Any = None
+
+    def check_url(self, url: str) -> str:
+        """``url`` if the policy accepts it as a destination, else
+        :class:`~.webhook_policy.DestinationRefused` (code and French message)."""
+        self.policy.check_url(url)
+        return url
 
     # -- management --
 
@@ -172,6 +205,7 @@ class Webhooks:
         description: str | None = None,
     ) -> dict[str, Any]:
         """A new active subscription, returned with its secret (the only time it is shown)."""
+        self.check_url(url)
         kinds = list(dict.fromkeys(event_types)) or [ALL_EVENTS]
         unknown = [k for k in kinds if k != ALL_EVENTS and k not in self.event_types]
         if unknown:
@@ -341,6 +375,12 @@ class Webhooks:
         """Deliver this node's webhook rows from its outbox worker (if it runs one)."""
         self.engine = engine
         self.client = network.client
+        settings = getattr(network, "settings", None)
+        if settings is not None:
+            self.timeout = httpx.Timeout(
+                settings.http_timeout, connect=settings.http_connect_timeout
+            )
+            self.max_response_bytes = settings.max_response_bytes
         worker = getattr(network, "worker", None)
         if worker is not None:
             worker.register_transport(SCHEME, self.deliver)
@@ -376,7 +416,20 @@ class Webhooks:
                 0.0,
                 {"code": "webhook_inactif", "message": "abonnement supprimé ou désactivé"},
             )
-        assert self.client is not None
+        try:
+            destination = self.policy.check_url(target)
+            addresses = await self.policy.resolve(destination)
+        except DestinationRefused as exc:
+            # A forbidden destination is final (NACK, not retried); a name that does not
+            # resolve now is tried again later (ERROR).
+            return CallResult(
+                target,
+                action,
+                "ERROR" if exc.retryable else "NACK",
+                None,
+                0.0,
+                {"code": exc.code, "message": exc.message},
+            )
         body = bytes(row["body"])
         headers = {
             "Content-Type": "application/json",
@@ -384,14 +437,58 @@ class Webhooks:
             EVENT_TYPE_HEADER: stored.get(EVENT_TYPE_HEADER, ""),
             SIGNATURE_HEADER: sign(secret, body),
         }
-        result = await self.client.post(target, action, body, headers)
+        result = await self._send(target, action, body, headers, destination, addresses)
         status = result.http_status
         if status is not None and 200 <= status < 300:
             return replace(result, status="ACK", error=None)
         if status is None or status >= 500 or status == 429:
             return replace(result, status="ERROR", error=result.error or {"code": "http"})
+        if 300 <= status < 400:
+            message = (
+                f"redirection refusée ({status}) : les webhooks ne suivent pas les redirections"
+            )
+            return replace(
+                result, status="NACK", error={"code": f"http_{status}", "message": message}
+            )
         return replace(
             result,
             status="NACK",
             error={"code": f"http_{status}", "message": f"refusé par le récepteur ({status})"},
         )
+
+    async def _send(
+        self,
+        target: str,
+        action: str,
+        body: bytes,
+        headers: dict[str, str],
+        destination: Destination,
+        addresses: list[IPAddress],
+    ) -> CallResult:
+        """``POST`` to the checked addresses (the next one only if a connection is refused),
+        never to the name: no second DNS answer between the check and the connection. A client
+        per attempt, without keep-alive or proxy: a pooled connection is keyed by address, and
+        two names on one address must not share a TLS session."""
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+        transcript = self.client.transcript if self.client is not None else None
+        async with httpx.AsyncClient(
+            timeout=self.timeout,
+            verify=self._ssl,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=0),
+            headers={"User-Agent": USER_AGENT},
+        ) as http:
+            client = NetworkClient(
+                None, http=http, max_response_bytes=self.max_response_bytes, transcript=transcript
+            )
+            for address in addresses[: self.MAX_ADDRESSES]:
+                url, pinned, extensions = pinned_request(destination, address)
+                result = await client.post(
+                    url, action, body, {**headers, **pinned}, extensions=extensions
+                )
+                message = str((result.error or {}).get("message", ""))
+                if result.http_status is not None or not message.endswith("ConnectError"):
+                    break
+        return replace(result, url=target)

@@ -28,6 +28,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reseau_poles.node import ApiError, read_json_object, validated
+from reseau_poles.node.webhook_policy import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.node.webhooks import ALL_EVENTS
 from reseau_poles.protocol.errors import LifecycleError, ProtocolError
 from reseau_poles.protocol.models import format_datetime
@@ -61,7 +62,8 @@ class SellerCancellation(BaseModel):
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2048, pattern=r"^https?://[^\s]+$")
+    # Checked by the node's destination policy (webhook_policy): https, public address.
+    url: str = Field(max_length=MAX_URL_LENGTH)
     event_types: list[str] = Field(
         default_factory=lambda: [ALL_EVENTS], min_length=1, max_length=len(SELLER_EVENTS) + 1
     )
@@ -274,6 +276,10 @@ async def create_webhook(request: Request, provider_id: OwnProvider) -> dict[str
     """Abonner une adresse aux événements du pôle ; le secret n'est montré qu'ici."""
     wanted: WebhookIn = await _body(request, WebhookIn)
     service = _service(request)
+    try:
+        service.webhooks.check_url(wanted.url)
+    except DestinationRefused as exc:
+        raise ApiError(400, exc.code, exc.message, "url") from None
 
     def run() -> dict[str, Any]:
         with write_session(service.factory) as session:

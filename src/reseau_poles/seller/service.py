@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from reseau_poles.network import NodeNetwork
+from reseau_poles.node.webhook_policy import DestinationPolicy
 from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
 from reseau_poles.protocol.lifecycle import Canceller, cancellation_terms
@@ -136,7 +137,9 @@ class SellerService:
         self.factory = make_session_factory(engine)
         self.network = network
         self.search_backend = search or make_search(engine)
-        self.webhooks = Webhooks(tables.webhooks, SELLER_EVENTS)
+        self.webhooks = Webhooks(
+            tables.webhooks, SELLER_EVENTS, DestinationPolicy.from_settings(settings)
+        )
         self.webhooks.install(network, engine)
 
     # --- shared -------------------------------------------------------------------------------
@@ -264,7 +267,7 @@ class SellerService:
 
     def catalog(self, session: Any, query: SearchQuery) -> dict[str, Any]:
         result = self.search_backend.search(session, query)
-        found = repo.get_items(session, result.item_ids)
+        found = result.rows if result.rows is not None else repo.get_items(session, result.item_ids)
         by_provider: dict[str, list[Row]] = defaultdict(list)
         for row in found:
             by_provider[row["provider_id"]].append(row)
