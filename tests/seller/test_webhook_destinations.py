@@ -7,15 +7,22 @@ the checked address under its own name (``Host``); a redirect is refused, not fo
 
 from __future__ import annotations
 
+import ssl
+import threading
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import uvicorn
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import insert, select
 
 from reseau_poles.node.webhook_policy import DestinationPolicy
 from reseau_poles.node.webhooks import new_secret
 from reseau_poles.storage import utcnow
+from tests.conftest import free_port
 
 from .conftest import Network
 from .support import CAPITALE, SYRUP
@@ -208,3 +215,111 @@ def test_an_allowed_name_is_delivered_to_the_checked_address_and_redirects_are_r
     port = receiver.url.split(":")[2].split("/")[0]
     assert second["headers"]["host"] == f"{NAME}:{port}"  # the name, sent to the address
     assert second["verified"] and first["verified"]
+
+
+# --- https: the checked address, the name's certificate -------------------------------------
+
+
+def _certificates(folder: Path, name: str) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for ``name`` (cert, key, CA files)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def build(subject: str, issuer: x509.Name, key: Any, signer: Any, ca: bool) -> Any:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AC d'essai")])
+    ca = build("AC d'essai", ca_name, ca_key, ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = build(name, ca_name, key, ca_key, False)
+    pem = serialization.Encoding.PEM
+    files = folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
+    files[0].write_bytes(cert.public_bytes(pem))
+    files[1].write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    files[2].write_bytes(ca.public_bytes(pem))
+    return files
+
+
+def test_https_goes_to_the_checked_address_and_checks_the_names_certificate(
+    network: Network, tmp_path: Path
+) -> None:
+    got: list[dict[str, str]] = []
+    sink = FastAPI()
+
+    @sink.post("/crochet")
+    async def hook(request: Request) -> Response:
+        got.append(dict(request.headers))
+        return Response(status_code=204)
+
+    cert, key, ca = _certificates(tmp_path, NAME)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            sink,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ssl_certfile=str(cert),
+            ssl_keyfile=str(key),
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive()
+            time.sleep(0.01)
+        webhooks = network.seller_app.state.service.webhooks
+        webhooks.ssl_context = ssl.create_default_context(cafile=str(ca))
+        answers = {NAME: ["127.0.0.1"], "autre.exemple.com": ["127.0.0.1"]}
+        # private networks allowed (the server is on loopback), http not: https only
+        _policy(
+            network, DestinationPolicy(allow_private_networks=True, resolver=_resolver(answers))
+        )
+        key_ = api_key(network)
+        for host in (NAME, "autre.exemple.com"):
+            created = api(network, "POST", PATH, key_, {"url": f"https://{host}:{port}/crochet"})
+            assert created.status_code == 201, created.text
+
+        confirm(network, (SYRUP, 6))
+        deadline = time.monotonic() + 10
+        while True:
+            by_host = {
+                r["target_url"].split("/")[2].split(":")[0]: r for r in webhook_rows(network)
+            }
+            mine, other = by_host.get(NAME), by_host.get("autre.exemple.com")
+            if mine and other and mine["status"] == "delivered" and other["last_error"]:
+                break
+            assert time.monotonic() < deadline, by_host
+            time.sleep(0.05)
+        # the certificate names NAME: delivered over TLS to 127.0.0.1, Host and SNI the name
+        assert len(got) == 1
+        assert got[0]["host"] == f"{NAME}:{port}"
+        # the same address under another name: the certificate does not match, nothing sent
+        assert other["status"] in ("pending", "delivering") and other["last_http_status"] is None
+        assert "échec réseau" in other["last_error"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -38,6 +38,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import ssl
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -185,7 +186,8 @@ class Webhooks:
         self.client: NetworkClient | None = None
         self.timeout = httpx.Timeout(10.0, connect=3.0)
         self.max_response_bytes = 1_048_576
-        self._ssl: Any = None
+        # The trust store of https deliveries; ``None``: httpx's default (certifi's CAs).
+        self.ssl_context: ssl.SSLContext | None = None
 
     def check_url(self, url: str) -> str:
         """``url`` if the policy accepts it as a destination, else
@@ -469,12 +471,12 @@ class Webhooks:
         never to the name: no second DNS answer between the check and the connection. A client
         per attempt, without keep-alive or proxy: a pooled connection is keyed by address, and
         two names on one address must not share a TLS session."""
-        if self._ssl is None:
-            self._ssl = httpx.create_ssl_context()
+        if self.ssl_context is None:
+            self.ssl_context = httpx.create_ssl_context()
         transcript = self.client.transcript if self.client is not None else None
         async with httpx.AsyncClient(
             timeout=self.timeout,
-            verify=self._ssl,
+            verify=self.ssl_context,
             follow_redirects=False,
             trust_env=False,
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=0),
