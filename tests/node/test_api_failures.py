@@ -49,7 +49,7 @@ def test_api_failures_answer_in_the_api_format(tmp_path: Path) -> None:
         assert invalid.json() == {
             "error": {
                 "code": "parametres_invalides",
-                "message": "requête invalide",
+                "message": "nombre entier attendu",
                 "path": "query.n",
             }
         }

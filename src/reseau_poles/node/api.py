@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+
+from reseau_poles.protocol.validation_text import french_message
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -77,16 +79,25 @@ async def api_key_owner(
     return found
 
 
-def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
-    """The first error of a pydantic validation, as a 400 with its path."""
-    first = exc.errors()[0]
-    path = ".".join(str(part) for part in first.get("loc", ())) or "$"
+def error_path(error: Mapping[str, Any], prefix: str = "") -> str:
+    """Where a pydantic error points, dotted (``items.0.quantity``), under ``prefix``; ``$``
+    for the whole body."""
+    path = ".".join(str(part) for part in error.get("loc", ())) or "$"
     if prefix:
         path = f"{prefix}.{path}" if path != "$" else prefix
-    message = str(first.get("msg", "valeur invalide")).removeprefix("Value error, ")
-    if first.get("type") == "extra_forbidden":
-        message = "champ inconnu"
-    return ApiError(400, "parametres_invalides", message, path)
+    return path
+
+
+def validation_error(
+    exc: ValidationError | Sequence[Mapping[str, Any]], prefix: str = ""
+) -> ApiError:
+    """The first error of a pydantic validation (or of FastAPI's ``RequestValidationError``
+    list), in French, as a 400 ``parametres_invalides`` with its path."""
+    errors = exc.errors() if isinstance(exc, ValidationError) else list(exc)
+    if not errors:
+        return ApiError(400, "parametres_invalides", "requête invalide", prefix or "$")
+    first = errors[0]
+    return ApiError(400, "parametres_invalides", french_message(first), error_path(first, prefix))
 
 
 def validated(model: type[ModelT], data: Any, prefix: str = "") -> ModelT:

@@ -39,7 +39,7 @@ from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.storage import make_engine, upgrade
 
-from .api import ApiError
+from .api import ApiError, validation_error
 from .settings import NodeSettings
 
 
@@ -131,9 +131,7 @@ def _api_failures_as_api_errors(app: FastAPI) -> None:
 
     def invalid(exc: Exception) -> ApiError:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-        location = errors[0].get("loc", ()) if errors else ()
-        path = ".".join(str(part) for part in location) or "$"
-        return ApiError(400, "parametres_invalides", "requête invalide", path)
+        return validation_error(errors)
 
     def unavailable(_exc: Exception) -> ApiError:
         return ApiError(

@@ -25,6 +25,7 @@ from reseau_poles.protocol.keys import (
     decode_encryption_public_key,
     decode_signing_public_key,
 )
+from reseau_poles.protocol.validation_text import french_message
 
 REGIONS = frozenset(f"QC-{n:02d}" for n in range(1, 18))
 ALL = "*"
@@ -175,25 +176,6 @@ def check_window(record: SubscribeRecord, now: datetime) -> None:
 
 # --- turning validation errors into NACKs -----------------------------------------------------
 
-_FRENCH = {
-    "missing": "champ obligatoire absent",
-    "string_type": "une chaîne de caractères est attendue",
-    "list_type": "une liste est attendue",
-    "dict_type": "un objet JSON est attendu",
-    "model_type": "un objet JSON est attendu",
-    "int_parsing": "un entier est attendu",
-    "float_parsing": "un nombre est attendu",
-    "bool_parsing": "un booléen est attendu",
-    "datetime_parsing": "date-heure RFC 3339 attendue, par ex. 2026-05-01T12:00:00Z",
-    "datetime_from_date_parsing": "date-heure RFC 3339 attendue, par ex. 2026-05-01T12:00:00Z",
-    "datetime_type": "date-heure RFC 3339 attendue, par ex. 2026-05-01T12:00:00Z",
-    "too_short": "trop peu d'éléments (au moins un attendu)",
-    "too_long": "trop d'éléments",
-    "string_too_short": "valeur vide",
-    "enum": "valeur non permise",
-    "json_invalid": "JSON invalide",
-}
-
 
 def json_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """``("regions", 1)`` → ``regions[1]``; ``()`` → ``$``."""
@@ -220,10 +202,7 @@ def validation_nack(
         return ProtocolError("requête invalide", code=code)
     first = errors[0]
     loc = tuple(first.get("loc", ()))[strip:]
-    kind = first.get("type", "")
-    message = _FRENCH.get(kind) or str(first.get("msg", "valeur invalide")).removeprefix(
-        "Value error, "
-    )
+    message = french_message(first)
     path = json_path(loc)
     more = f" (et {len(errors) - 1} autre(s) erreur(s))" if len(errors) > 1 else ""
     return ProtocolError(f"{path} : {message}{more}", code=code, path=path)

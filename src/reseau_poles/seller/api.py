@@ -36,11 +36,11 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DataError, IntegrityError
 
-from reseau_poles.node import ApiError, read_json_object
+from reseau_poles.node import ApiError, read_json_object, validated
 from reseau_poles.storage import read_session, write_session
 
 from . import management as mg
@@ -52,13 +52,11 @@ from .schemas import (
     ItemIn,
     LocationIn,
     ProviderIn,
-    error_message,
 )
 
 router = APIRouter(prefix="/api/providers/{provider_id}", tags=["gestion"])
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 
 MAX_PAGE = 200
 
@@ -95,24 +93,8 @@ _CSV_DOC = {
 }
 
 
-def invalid(exc: ValidationError, prefix: str = "") -> ApiError:
-    """The first error of a validation, in French, as a 400 with its path."""
-    first = exc.errors()[0]
-    path = ".".join(str(part) for part in first.get("loc", ())) or "$"
-    if prefix:
-        path = f"{prefix}.{path}" if path != "$" else prefix
-    return ApiError(400, "parametres_invalides", error_message(first), path)
-
-
 def not_found(what: str, path: str) -> ApiError:
     return ApiError(404, "introuvable", f"{what} introuvable pour ce pôle.", path)
-
-
-def _validate(model: type[M], data: Mapping[str, Any]) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise invalid(exc) from None
 
 
 def _same_id(data: dict[str, Any], field: str, value: str) -> dict[str, Any]:
@@ -184,7 +166,7 @@ async def get_provider(request: Request, provider_id: OwnProvider) -> dict[str, 
 async def put_provider(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Remplace tout le profil (les champs absents reprennent leur valeur par défaut)."""
     data = _same_id(await read_json_object(request, allow_empty=False), "id", provider_id)
-    profile = _validate(ProviderIn, data)
+    profile = validated(ProviderIn, data)
 
     def work(session: Any) -> RowMapping:
         mg.save_provider(session, profile)
@@ -218,7 +200,7 @@ async def put_location(
 ) -> JSONResponse:
     """Entrepôt, point de cueillette ou point de chute : coordonnées GPS, adresse, région."""
     data = _same_id(await read_json_object(request, allow_empty=False), "id", location_id)
-    place = _validate(LocationIn, data)
+    place = validated(LocationIn, data)
     created = await _write(request, lambda s: mg.put_location(s, provider_id, place))
     row = await _read(request, lambda s: mg.location(s, provider_id, place.id))
     assert row is not None
@@ -267,7 +249,7 @@ async def put_fulfillment_option(
 ) -> JSONResponse:
     """Une cueillette ou un point de chute nomme son lieu (``location_id``)."""
     data = _same_id(await read_json_object(request, allow_empty=False), "id", option_id)
-    option = _validate(FulfillmentOptionIn, data)
+    option = validated(FulfillmentOptionIn, data)
     if option.type.value != "livraison" and option.location_id is None:
         raise ApiError(
             400,
@@ -463,7 +445,7 @@ async def put_product(request: Request, provider_id: OwnProvider, sku: str) -> J
     producteur, région d'origine, saison, image). Sans ``stock``, un produit existant garde
     le sien ; un produit retiré revient au catalogue."""
     data = _same_id(await read_json_object(request, allow_empty=False), "sku", sku)
-    product = _validate(ItemIn, data)
+    product = validated(ItemIn, data)
     return await _save_product(request, provider_id, product, keep_stock="stock" not in data)
 
 
@@ -479,7 +461,7 @@ async def patch_product(request: Request, provider_id: OwnProvider, sku: str) ->
     unknown = [key for key in data if key not in current]
     if unknown:
         raise ApiError(400, "parametres_invalides", "champ inconnu", unknown[0])
-    product = _validate(ItemIn, {**current, **data})
+    product = validated(ItemIn, {**current, **data})
     return await _save_product(request, provider_id, product, keep_stock="stock" not in data)
 
 
@@ -515,7 +497,7 @@ async def get_stock(request: Request, provider_id: OwnProvider, sku: str) -> dic
 @router.put("/products/{sku}/stock", summary="Fixer le stock", openapi_extra=body_doc(StockIn))
 async def put_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Quantité absolue (inventaire) : ``{"quantity": 120}``, jamais négative."""
-    body = _validate(StockIn, await read_json_object(request, allow_empty=False))
+    body = validated(StockIn, await read_json_object(request, allow_empty=False))
     now = await _write(request, lambda s: mg.set_item_stock(s, provider_id, sku, body.quantity))
     if now is None:
         raise not_found("Produit", "path.sku")
@@ -530,7 +512,7 @@ async def put_stock(request: Request, provider_id: OwnProvider, sku: str) -> dic
 async def adjust_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Réception (``{"delta": 24}``) ou perte (``{"delta": -3}``) ; refusé (409
     ``stock_insuffisant``) si le stock deviendrait négatif, sans rien changer."""
-    body = _validate(AdjustmentIn, await read_json_object(request, allow_empty=False))
+    body = validated(AdjustmentIn, await read_json_object(request, allow_empty=False))
     try:
         now = await _write(request, lambda s: mg.adjust_item_stock(s, provider_id, sku, body.delta))
     except ApiError as exc:
@@ -572,7 +554,7 @@ async def list_keys(request: Request, provider_id: OwnProvider) -> dict[str, Any
 )
 async def create_key(request: Request, provider_id: OwnProvider) -> JSONResponse:
     """La clé n'est montrée qu'une fois : conservez-la ; le nœud n'en garde que l'empreinte."""
-    body = _validate(KeyIn, await read_json_object(request))
+    body = validated(KeyIn, await read_json_object(request))
     key = await _write(request, lambda s: mg.create_api_key(s, provider_id, body.label))
     return JSONResponse(
         {"key": key, "prefix": key[:12], "label": body.label},

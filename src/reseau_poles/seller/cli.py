@@ -85,12 +85,12 @@ def _errors_table(title: str, rows: list[tuple[str, str, str]], first: str) -> T
 
 
 def _validation_rows(exc: Any, prefix: str = "") -> list[tuple[str, str, str]]:
-    from .schemas import error_message
+    from reseau_poles.protocol.validation_text import french_message
 
     rows = []
     for error in exc.errors():
         path = ".".join(str(part) for part in error.get("loc", ())) or "$"
-        rows.append((prefix or "—", path, error_message(error)))
+        rows.append((prefix or "—", path, french_message(error)))
     return rows
 
 

@@ -57,10 +57,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import Region, parse_region
+from reseau_poles.protocol.validation_text import french_message
 from reseau_poles.storage import write_session
 
 from . import management as mg
-from .schemas import ItemIn, error_message
+from .schemas import ItemIn
 
 MAX_CSV_BYTES = 20_000_000
 WRITE_BATCH = 500
@@ -466,7 +467,7 @@ def build_item(
             column = BY_FIELD[field_name].name if field_name in BY_FIELD else None
             if column in reported:
                 continue
-            errors.append(RowError(row.line, column, error_message(error)))
+            errors.append(RowError(row.line, column, french_message(error)))
         if any(error.column == "categorie" for error in errors):  # its code follows from it
             errors = [error for error in errors if error.column != "categorie_code"]
         return None, errors

@@ -7,7 +7,7 @@ repository stores them; the future management API and CSV import read into them 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -40,49 +40,17 @@ def _vocabulary(cls: Any, value: Any) -> Any:
         raise ValueError(exc.message) from None
 
 
+def _each(value: Any, parse: Callable[[Any], Any]) -> Any:
+    """Each element of a list read by ``parse``; anything else is left for pydantic to refuse
+    (``liste attendue``) rather than raising a ``TypeError``, which would be a 500."""
+    return [parse(x) for x in value] if isinstance(value, list) else value
+
+
 def _region(value: Any, *, whole: bool) -> str:
     try:
         return str(parse_region(value, allow_whole_province=whole))
     except ProtocolError as exc:
         raise ValueError(exc.message) from None
-
-
-_MESSAGES = {
-    "missing": "valeur requise",
-    "string_too_short": "valeur requise",
-    "string_too_long": "trop long (au plus {max_length} caractères)",
-    "string_pattern_mismatch": "format invalide",
-    "string_type": "texte attendu",
-    "greater_than_equal": "doit être au moins {ge}",
-    "greater_than": "doit être supérieur à {gt}",
-    "less_than_equal": "doit être au plus {le}",
-    "less_than": "doit être inférieur à {lt}",
-    "decimal_max_places": "au plus {decimal_places} décimales",
-    "decimal_max_digits": "nombre trop grand",
-    "decimal_whole_digits": "nombre trop grand",
-    "decimal_parsing": "nombre attendu",
-    "decimal_type": "nombre attendu",
-    "finite_number": "nombre fini attendu",
-    "int_parsing": "nombre entier attendu",
-    "int_type": "nombre entier attendu",
-    "int_from_float": "nombre entier attendu",
-    "bool_parsing": "oui ou non attendu",
-    "bool_type": "oui ou non attendu",
-    "list_type": "liste attendue",
-    "extra_forbidden": "champ inconnu",
-    "model_type": "objet attendu",
-}
-
-
-def error_message(error: Mapping[str, Any]) -> str:
-    """A pydantic error in French (its own message for our validators' ``ValueError``)."""
-    template = _MESSAGES.get(str(error.get("type")))
-    if template is not None:
-        try:
-            return template.format(**(error.get("ctx") or {}))
-        except (KeyError, IndexError):
-            return template
-    return str(error.get("msg", "valeur invalide")).removeprefix("Value error, ")
 
 
 class _In(BaseModel):
@@ -110,11 +78,11 @@ class ProviderIn(_In):
 
     _legal_form = field_validator("legal_form", mode="before")(lambda v: _vocabulary(LegalForm, v))
     _payment_types = field_validator("payment_types", mode="before")(
-        lambda v: [_vocabulary(PaymentType, x) for x in v]
+        lambda v: _each(v, lambda x: _vocabulary(PaymentType, x))
     )
     _home = field_validator("region", mode="before")(lambda v: _region(v, whole=False))
     _served = field_validator("served_regions", mode="before")(
-        lambda v: [_region(x, whole=True) for x in v]
+        lambda v: _each(v, lambda x: _region(x, whole=True))
     )
 
 
@@ -171,7 +139,7 @@ class ItemIn(_In):
         lambda v: _vocabulary(Conservation, v)
     )
     _certifications = field_validator("certifications", mode="before")(
-        lambda v: [_vocabulary(Certification, x) for x in v]
+        lambda v: _each(v, lambda x: _vocabulary(Certification, x))
     )
     _origin = field_validator("origin_region", mode="before")(
         lambda v: None if v in (None, "") else _region(v, whole=False)
@@ -208,8 +176,8 @@ class FulfillmentOptionIn(_In):
 
     _type = field_validator("type", mode="before")(lambda v: _vocabulary(FulfillmentType, v))
     _regions = field_validator("regions", mode="before")(
-        lambda v: [_region(x, whole=True) for x in v]
+        lambda v: _each(v, lambda x: _region(x, whole=True))
     )
     _cold = field_validator("cold_chain", mode="before")(
-        lambda v: [_vocabulary(Conservation, x) for x in v]
+        lambda v: _each(v, lambda x: _vocabulary(Conservation, x))
     )

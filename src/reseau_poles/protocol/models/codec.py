@@ -19,6 +19,7 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ErrorCode, ProtocolError
+from ..validation_text import french_message
 from .messages import ACTION_MODELS, AT, BecknRequest
 from .scalars import WIRE
 
@@ -58,14 +59,14 @@ def _refusal(exc: ValidationError, what: str, code: ErrorCode) -> ProtocolError:
     first = errors[0]
     path = _error_path(first) or None
     if first["type"] == "json_invalid":
-        message = f"{what} : JSON illisible ({first['ctx'].get('error', first['msg'])})"
+        message = f"{what} : {french_message(first)}"
     elif first["type"] == "model_type" and not first["loc"]:
         message = f"{what} : le corps doit être un objet JSON"
     else:
-        message = f"{what} : {path or 'corps'} : {first['msg']}"
+        message = f"{what} : {path or 'corps'} : {french_message(first)}"
     details = {
         "errors": [
-            {"path": _error_path(e), "type": e["type"], "message": e["msg"]}
+            {"path": _error_path(e), "type": e["type"], "message": french_message(e)}
             for e in errors[:_MAX_ERRORS_IN_DETAILS]
         ],
         "error_count": len(errors),
