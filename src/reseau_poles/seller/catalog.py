@@ -1,14 +1,18 @@
 """Beckn documents built from the seller's rows: items, providers, fulfilments, payments.
 
 Pure functions (rows in, JSON-ready dicts out) so that search, quotes and orders show a pôle
-the same way everywhere. Tags come from the profile's builders.
+the same way everywhere. Tags come from the profile's builders. :class:`CatalogDocuments`
+keeps the JSON text of what a search page shows, rendered once per content.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from reseau_poles.protocol.profile import (
     CURRENCY,
@@ -219,3 +223,132 @@ def provider_document(
         ],
         "tags": tags,
     }
+
+
+# --- search pages as JSON text ----------------------------------------------------------------
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON, as the network sends a dict (``network.client.body_bytes``)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class _ProviderText:
+    """A provider's document as JSON text around its categories and items."""
+
+    head: str  # up to "categories":
+    middle: str  # from "fulfillments" to "items":
+    tail: str  # "tags" and the end
+    location_ids: tuple[str, ...]
+    options: tuple[Row, ...]
+    kept: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def fulfillment_ids(self, conservation: str) -> tuple[str, ...]:
+        """The options that keep goods of this class (:func:`keeps`), worked out once."""
+        found = self.kept.get(conservation)
+        if found is None:
+            found = tuple(option["id"] for option in self.options if keeps(option, conservation))
+            self.kept[conservation] = found
+        return found
+
+
+class CatalogDocuments:
+    """The JSON text of search pages: :func:`provider_document` for rows read by a search,
+    byte for byte, each item and provider rendered once per content.
+
+    A document is a pure function of its rows, so the rows themselves (every column read,
+    the stock as ``available``) are the cache key: a new price, stock count, name, pôle
+    profile, location or fulfilment option is a new key, seen by the very next search, and
+    no write path has to remember to invalidate anything. At most ``size`` items and
+    ``size`` providers are kept (oldest first out). Thread-safe: searches run in worker
+    threads.
+    """
+
+    SIZE: Final = 4096
+
+    def __init__(self, size: int = SIZE) -> None:
+        self.size = size
+        self._items: dict[tuple[Any, ...], str] = {}
+        self._providers: dict[tuple[Any, ...], _ProviderText] = {}
+        self._lock = threading.Lock()
+
+    def _keep(self, found: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            while len(found) >= self.size:
+                del found[next(iter(found))]
+            found[key] = value
+
+    def provider_json(
+        self,
+        provider: Row,
+        provider_locations: Sequence[Row],
+        options: Sequence[Row],
+        provider_items: Sequence[Row],
+    ) -> str:
+        """``to_json(provider_document(provider, provider_locations, options,
+        provider_items))``, from cached parts."""
+        text = self._provider(provider, provider_locations, options)
+        categories = {row["category_id"]: row["category_name"] for row in provider_items}
+        return "".join(
+            (
+                text.head,
+                to_json(
+                    [
+                        {"id": cid, "descriptor": {"name": name}}
+                        for cid, name in sorted(categories.items())
+                    ]
+                ),
+                text.middle,
+                "[",
+                ",".join(
+                    self._item(row, text.fulfillment_ids(row["conservation"]), text.location_ids)
+                    for row in provider_items
+                ),
+                "]",
+                text.tail,
+            )
+        )
+
+    def _provider(
+        self, provider: Row, provider_locations: Sequence[Row], options: Sequence[Row]
+    ) -> _ProviderText:
+        key = (
+            tuple(provider.values()),
+            tuple(tuple(row.values()) for row in provider_locations),
+            tuple(tuple(row.values()) for row in options),
+        )
+        found = self._providers.get(key)
+        if found is None:
+            document = provider_document(provider, provider_locations, options, [])
+            found = _ProviderText(
+                head='{"id":'
+                + to_json(document["id"])
+                + ',"descriptor":'
+                + to_json(document["descriptor"])
+                + ',"locations":'
+                + to_json(document["locations"])
+                + ',"categories":',
+                middle=',"fulfillments":'
+                + to_json(document["fulfillments"])
+                + ',"payments":'
+                + to_json(document["payments"])
+                + ',"items":',
+                tail=',"tags":' + to_json(document["tags"]) + "}",
+                location_ids=tuple(row["id"] for row in provider_locations),
+                options=tuple(options),
+            )
+            self._keep(self._providers, key, found)
+        return found
+
+    def _item(
+        self, row: Row, fulfillment_ids: tuple[str, ...], location_ids: tuple[str, ...]
+    ) -> str:
+        key = (tuple(row.values()), fulfillment_ids, location_ids)
+        found = self._items.get(key)
+        if found is None:
+            found = to_json(
+                item_document(row, fulfillment_ids=fulfillment_ids, location_ids=location_ids)
+            )
+            self._keep(self._items, key, found)
+        return found

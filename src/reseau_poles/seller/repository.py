@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
@@ -173,35 +173,46 @@ def get_provider(session: Any, provider_id: str) -> RowMapping | None:
     )
 
 
-def get_providers(session: Any, provider_ids: Iterable[str]) -> list[RowMapping]:
-    return list(
-        session.execute(
-            select(providers).where(providers.c.id.in_(list(provider_ids))).order_by(providers.c.id)
-        ).mappings()
+# Built once: SQLAlchemy reuses their cache keys and compiled SQL; id lists are expanded.
+_PROVIDERS_BY_ID = (
+    select(providers)
+    .where(providers.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(providers.c.id)
+)
+_LOCATIONS_BY_PROVIDER = (
+    select(locations)
+    .where(locations.c.provider_id.in_(bindparam("ids", expanding=True)))
+    .order_by(locations.c.provider_id, locations.c.id)
+)
+_OPTIONS_BY_PROVIDER = (
+    select(fulfillment_options)
+    .where(
+        fulfillment_options.c.provider_id.in_(bindparam("ids", expanding=True)),
+        fulfillment_options.c.active.is_(True),
     )
+    .order_by(fulfillment_options.c.provider_id, fulfillment_options.c.id)
+)
+
+
+def get_providers(session: Any, provider_ids: Iterable[str]) -> list[RowMapping]:
+    return list(session.execute(_PROVIDERS_BY_ID, {"ids": list(provider_ids)}).mappings())
 
 
 def get_locations(session: Any, provider_ids: Iterable[str]) -> list[RowMapping]:
-    return list(
-        session.execute(
-            select(locations)
-            .where(locations.c.provider_id.in_(list(provider_ids)))
-            .order_by(locations.c.provider_id, locations.c.id)
-        ).mappings()
-    )
+    return list(session.execute(_LOCATIONS_BY_PROVIDER, {"ids": list(provider_ids)}).mappings())
 
 
 def get_fulfillment_options(session: Any, provider_ids: Iterable[str]) -> list[RowMapping]:
-    return list(
-        session.execute(
-            select(fulfillment_options)
-            .where(
-                fulfillment_options.c.provider_id.in_(list(provider_ids)),
-                fulfillment_options.c.active.is_(True),
-            )
-            .order_by(fulfillment_options.c.provider_id, fulfillment_options.c.id)
-        ).mappings()
-    )
+    return list(session.execute(_OPTIONS_BY_PROVIDER, {"ids": list(provider_ids)}).mappings())
+
+
+PAGE_COLUMNS = tuple(
+    column
+    for column in items.c
+    if column.name not in ("search_text", "name_normalized", "created_at", "updated_at")
+)
+"""The item columns a search page shows (and the row id and pôle): what
+:func:`reseau_poles.seller.catalog.item_document` reads, nothing else."""
 
 
 def _items_with_stock() -> Any:
@@ -210,13 +221,18 @@ def _items_with_stock() -> Any:
     )
 
 
+_PAGE_BY_ID = (
+    select(*PAGE_COLUMNS, stock.c.quantity.label("available"))
+    .join(stock, stock.c.item_id == items.c.id)
+    .where(items.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def get_items(session: Any, item_ids: Sequence[int]) -> list[RowMapping]:
-    """Items (with their stock as ``available``) in the order of ``item_ids``."""
+    """A search page's items (:data:`PAGE_COLUMNS`, their stock as ``available``) in the
+    order of ``item_ids``."""
     rows = {
-        row["id"]: row
-        for row in session.execute(
-            _items_with_stock().where(items.c.id.in_(list(item_ids)))
-        ).mappings()
+        row["id"]: row for row in session.execute(_PAGE_BY_ID, {"ids": list(item_ids)}).mappings()
     }
     return [rows[item_id] for item_id in item_ids if item_id in rows]
 

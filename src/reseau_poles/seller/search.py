@@ -49,14 +49,26 @@ are separators, never operators, and each word is then quoted for the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from functools import cache
+from typing import Any, Final, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, column, func, literal_column, or_, select, table, text
+from sqlalchemy import (
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.sql import ColumnElement
 
 from reseau_poles.protocol.profile import WHOLE_PROVINCE, search_key, tokenize
 
-from .tables import items, providers
+from .repository import PAGE_COLUMNS
+from .tables import items, providers, stock
 
 MAX_QUERY_WORDS: Final = 12
 """Words of a query kept (the rest ignored): enough for any product name, bounded work."""
@@ -100,6 +112,10 @@ class SearchResult:
     item_ids: list[int]
     total: int
     more: bool = False
+    rows: list[Any] | None = field(default=None, compare=False, repr=False)
+    """The page's item rows (:data:`~.repository.PAGE_COLUMNS`, stock as ``available``) in
+    the order of ``item_ids``, when the backend read them with the page (FTS5); ``None``:
+    the caller reads them by id (:func:`~.repository.get_items`)."""
 
     @property
     def left_out(self) -> int:
@@ -321,55 +337,208 @@ class Fts5Search:
         in_name = f"{{{FTS_COLUMNS[0]}}} : ({anywhere})"
         # Pôles are few: the ones a query may show are found first, so that matches are
         # checked against the item row alone (no join per match).
-        rest = item_filters(query)
-        everyone = session.execute(select(func.count()).select_from(providers)).scalar_one()
-        eligible = list(
-            session.execute(select(providers.c.id).where(*provider_filters(query))).scalars()
-        )
+        shown = session.execute(
+            _ELIGIBLE_IN_REGION if _in_region(query) else _ELIGIBLE,
+            {"region": f"%,{query.region},%", "whole": f"%,{WHOLE_PROVINCE},%"},
+        ).all()
+        eligible = [row.id for row in shown if row.shown]
         if not eligible:
             return SearchResult([], 0)
-        if len(eligible) < everyone:
-            rest.append(items.c.provider_id.in_(eligible))
-        source = _fts.join(items, items.c.id == _fts.c.rowid)
-        total, more = _count(session, source, [_fts_match(anywhere), *rest])
+        shape, params = _item_shape(query, eligible if len(eligible) < len(shown) else None)
+        # Statements are built once per shape of query (functools.cache), values are bound:
+        # SQLAlchemy reuses their cache keys and compiled SQL (bench/seller_search.py (d)).
+        found, named = session.execute(
+            _fts_counts(shape),
+            {
+                **params,
+                "anywhere": anywhere,
+                "in_name": in_name,
+                "count_cap": COUNT_LIMIT + 1,
+                "rank_cap": RANK_LIMIT + 1,
+            },
+        ).one()
+        total, more = min(int(found), COUNT_LIMIT), found > COUNT_LIMIT
         if not total:
             return SearchResult([], 0)
-        # Name matches first, then the others, each tier by bm25.
-        ids = _ranked(session, source, in_name, rest, query.limit)
-        if len(ids) < query.limit and (more or len(ids) < total):
+        # Name matches first, then the others, each tier by bm25; the page's rows (with
+        # their stock) come with it.
+        rows = _fts_tier(session, shape, params, in_name, named, query.limit)
+        if len(rows) < query.limit and (more or len(rows) < total):
             elsewhere = f"({anywhere}) NOT {in_name}"
-            ids += _ranked(session, source, elsewhere, rest, query.limit - len(ids))
-        return SearchResult(ids, total, more)
+            rows += _fts_tier(session, shape, params, elsewhere, None, query.limit - len(rows))
+        return SearchResult([int(row["id"]) for row in rows], total, more, rows)
 
 
-def _fts_match(expression: str) -> Any:
-    return text(f"{FTS_TABLE} MATCH :fts_query").bindparams(
-        bindparam("fts_query", expression, unique=True)
+def _fts_match(name: str) -> Any:
+    """``seller_items_fts MATCH :name``: the expression is always a bound value."""
+    return text(f"{FTS_TABLE} MATCH :{name}")
+
+
+def _in_region(query: SearchQuery) -> bool:
+    return bool(query.region) and query.region != WHOLE_PROVINCE
+
+
+_ELIGIBLE: Final = select(providers.c.id, providers.c.active.label("shown"))
+"""Every pôle, and whether a query may show its items (:func:`provider_filters`)."""
+_ELIGIBLE_IN_REGION: Final = select(
+    providers.c.id,
+    and_(
+        providers.c.active.is_(True),
+        or_(
+            providers.c.served_regions.like(bindparam("region")),
+            providers.c.served_regions.like(bindparam("whole")),
+        ),
+    ).label("shown"),
+)
+
+
+class _Shape(NamedTuple):
+    """Which item filters a query uses: a statement is built once per shape."""
+
+    provider: bool
+    sku: bool
+    category: bool
+    certifications: int
+    conservation: bool
+    eligible: bool  # some pôles only (IN :eligible)
+
+
+def _item_shape(query: SearchQuery, eligible: list[str] | None) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of :func:`item_filters` for ``query`` and the values to bind."""
+    params: dict[str, Any] = {}
+    if query.provider_id:
+        params["provider_id"] = query.provider_id
+    if query.item_id:
+        params["sku"] = query.item_id
+    if query.category:
+        params["category"] = query.category
+        params["category_lower"] = query.category.lower()
+    for index, certification in enumerate(sorted(query.certifications)):
+        params[f"certification_{index}"] = f"%,{certification},%"
+    if query.conservation:
+        params["conservation"] = query.conservation
+    if eligible is not None:
+        params["eligible"] = eligible
+    shape = _Shape(
+        bool(query.provider_id),
+        bool(query.item_id),
+        bool(query.category),
+        len(query.certifications),
+        bool(query.conservation),
+        eligible is not None,
+    )
+    return shape, params
+
+
+def _item_where(shape: _Shape) -> list[ColumnElement[bool]]:
+    """:func:`item_filters` with bound parameters (:func:`_item_shape` gives their values)."""
+    found: list[ColumnElement[bool]] = [items.c.active.is_(True)]
+    if shape.provider:
+        found.append(items.c.provider_id == bindparam("provider_id"))
+    if shape.sku:
+        found.append(items.c.sku == bindparam("sku"))
+    if shape.category:
+        found.append(
+            or_(
+                items.c.category_id == bindparam("category"),
+                func.lower(items.c.category_name) == bindparam("category_lower"),
+            )
+        )
+    for index in range(shape.certifications):
+        found.append(items.c.certifications.like(bindparam(f"certification_{index}")))
+    if shape.conservation:
+        found.append(items.c.conservation == bindparam("conservation"))
+    if shape.eligible:
+        found.append(items.c.provider_id.in_(bindparam("eligible", expanding=True)))
+    return found
+
+
+def _capped_count(source: Any, where: list[Any], cap: str) -> Any:
+    matching = select(literal_column("1")).select_from(source).where(*where)
+    return (
+        select(func.count())
+        .select_from(matching.limit(bindparam(cap)).subquery())
+        .scalar_subquery()
     )
 
 
-def _ranked(session: Any, source: Any, expression: str, where: list[Any], limit: int) -> list[int]:
-    """The ``limit`` best matches of ``expression`` that pass the filters ``where``.
+_FTS_ITEMS: Final = _fts.join(items, items.c.id == _fts.c.rowid)
+_FTS_TIER_MATCHES: Final = select(_capped_count(_fts, [_fts_match("tier")], "rank_cap"))
 
-    Up to :data:`RANK_LIMIT` matches, by bm25. Beyond, in index order (newest first): FTS5
-    hands the rows over already sorted, so the query stops at the ``limit``-th item that
-    passes the filters instead of scoring and sorting thousands.
+
+@cache
+def _fts_counts(shape: _Shape) -> Any:
+    """In one statement: the matches that pass the filters, up to ``:count_cap``, and the
+    name tier's matches (no filter), up to ``:rank_cap``."""
+    return select(
+        _capped_count(_FTS_ITEMS, [_fts_match("anywhere"), *_item_where(shape)], "count_cap"),
+        _capped_count(_fts, [_fts_match("in_name")], "rank_cap"),
+    )
+
+
+@cache
+def _fts_page(shape: _Shape, scored: bool) -> Any:
+    """The ``:page`` best matches of ``:tier`` that pass the filters, as page rows.
+
+    The tier is ranked on the FTS index and the item alone; the page's few rows are then
+    read whole, with their stock, in the same statement.
     """
-    matches = session.execute(
-        select(func.count()).select_from(_fts).where(_fts_match(expression))
-    ).scalar_one()
-    if matches > RANK_LIMIT:
-        order = [_fts.c.rowid.desc()]
+    where = [_fts_match("tier"), *_item_where(shape)]
+    if scored:
+        rank = func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS)
+        ranked = (
+            select(items.c.id, rank.label("score"))
+            .select_from(_FTS_ITEMS)
+            .where(*where)
+            .order_by(rank, _fts.c.rowid)
+            .limit(bindparam("page"))
+            .subquery()
+        )
+        order = [ranked.c.score, ranked.c.id]
     else:
-        order = [func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS), _fts.c.rowid]
-    found = session.execute(
-        select(items.c.id)
-        .select_from(source)
-        .where(_fts_match(expression), *where)
+        ranked = (
+            select(items.c.id)
+            .select_from(_FTS_ITEMS)
+            .where(*where)
+            .order_by(_fts.c.rowid.desc())
+            .limit(bindparam("page"))
+            .subquery()
+        )
+        order = [ranked.c.id.desc()]
+    return (
+        select(*PAGE_COLUMNS, stock.c.quantity.label("available"))
+        .select_from(
+            ranked.join(items, items.c.id == ranked.c.id).join(
+                stock, stock.c.item_id == ranked.c.id
+            )
+        )
         .order_by(*order)
-        .limit(limit)
-    ).scalars()
-    return [int(i) for i in found]
+    )
+
+
+def _fts_tier(
+    session: Any,
+    shape: _Shape,
+    params: dict[str, Any],
+    expression: str,
+    matches: int | None,
+    limit: int,
+) -> list[Any]:
+    """The ``limit`` best matches of ``expression`` that pass the filters, as page rows.
+
+    Up to :data:`RANK_LIMIT` matches (``matches``, counted here when ``None``), by bm25.
+    Beyond, in index order (newest first): FTS5 hands the rows over already sorted, so the
+    query stops at the ``limit``-th item that passes the filters instead of scoring and
+    sorting thousands.
+    """
+    if matches is None:
+        matches = session.execute(
+            _FTS_TIER_MATCHES, {"tier": expression, "rank_cap": RANK_LIMIT + 1}
+        ).scalar_one()
+    statement = _fts_page(shape, matches <= RANK_LIMIT)
+    return list(
+        session.execute(statement, {**params, "tier": expression, "page": limit}).mappings()
+    )
 
 
 class PostgresSearch:

@@ -23,6 +23,7 @@ the outbox worker afterwards.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections import defaultdict
@@ -62,7 +63,14 @@ from reseau_poles.storage import make_session_factory, read_session, utcnow, wri
 from . import orders as order_repo
 from . import repository as repo
 from . import tables
-from .catalog import cad, fulfillment_document, keeps, payment_terms, provider_document
+from .catalog import (
+    CatalogDocuments,
+    cad,
+    fulfillment_document,
+    keeps,
+    payment_terms,
+    to_json,
+)
 from .search import SearchBackend, SearchQuery, make_search
 from .settings import SellerSettings
 
@@ -137,6 +145,7 @@ class SellerService:
         self.factory = make_session_factory(engine)
         self.network = network
         self.search_backend = search or make_search(engine)
+        self.documents = CatalogDocuments()
         self.webhooks = Webhooks(
             tables.webhooks, SELLER_EVENTS, DestinationPolicy.from_settings(settings)
         )
@@ -266,6 +275,12 @@ class SellerService:
         )
 
     def catalog(self, session: Any, query: SearchQuery) -> dict[str, Any]:
+        """The ``catalog`` of the ``on_search`` answering ``query``."""
+        return json.loads(self.catalog_json(session, query))
+
+    def catalog_json(self, session: Any, query: SearchQuery) -> str:
+        """:meth:`catalog` as compact JSON text, from documents rendered once per content
+        (:class:`~.catalog.CatalogDocuments`): what :meth:`handle_search` sends."""
         result = self.search_backend.search(session, query)
         found = result.rows if result.rows is not None else repo.get_items(session, result.item_ids)
         by_provider: dict[str, list[Row]] = defaultdict(list)
@@ -273,20 +288,22 @@ class SellerService:
             by_provider[row["provider_id"]].append(row)
         ids = list(by_provider)
         places: dict[str, list[Row]] = defaultdict(list)
-        for row in repo.get_locations(session, ids):
-            places[row["provider_id"]].append(row)
         options: dict[str, list[Row]] = defaultdict(list)
-        for row in repo.get_fulfillment_options(session, ids):
-            options[row["provider_id"]].append(row)
-        providers = [
-            provider_document(
-                provider,
-                places[provider["id"]],
-                options[provider["id"]],
-                by_provider[provider["id"]],
-            )
-            for provider in repo.get_providers(session, ids)
-        ]
+        providers = []
+        if ids:
+            for row in repo.get_locations(session, ids):
+                places[row["provider_id"]].append(row)
+            for row in repo.get_fulfillment_options(session, ids):
+                options[row["provider_id"]].append(row)
+            providers = [
+                self.documents.provider_json(
+                    provider,
+                    places[provider["id"]],
+                    options[provider["id"]],
+                    by_provider[provider["id"]],
+                )
+                for provider in repo.get_providers(session, ids)
+            ]
         if not result.total:
             summary = "Aucun produit ne correspond à la recherche."
         elif result.left_out or result.more:
@@ -298,27 +315,35 @@ class SellerService:
             )
         else:
             summary = f"{result.total} produit(s) trouvé(s)."
-        return {
-            "descriptor": {
-                "name": self.settings.catalog_name,
-                "short_desc": summary,
-                "code": f"resultats:{len(result.item_ids)}/{result.total}"
-                + ("+" if result.more else ""),
-            },
-            "providers": providers,
+        descriptor = {
+            "name": self.settings.catalog_name,
+            "short_desc": summary,
+            "code": f"resultats:{len(result.item_ids)}/{result.total}"
+            + ("+" if result.more else ""),
         }
+        return (
+            '{"descriptor":' + to_json(descriptor) + ',"providers":[' + ",".join(providers) + "]}"
+        )
 
     def handle_search(self, payload: Mapping[str, Any]) -> None:
         query = self.search_query(payload)
         with read_session(self.factory) as session:
-            catalog = self.catalog(session, query)
+            catalog = self.catalog_json(session, query)
+        if self.settings.check_own_on_search:
+            self.callback(payload, "on_search", {"catalog": json.loads(catalog)})
+        # The body as network.client.body_bytes writes it, the catalog spliced in as text:
+        # its documents are not serialised again.
+        context = self.callback(payload, "on_search", None, check=False)["context"]
+        body = '{"context":' + to_json(context) + ',"message":{"catalog":' + catalog + "}}"
+        ids = context.get("message_id"), context.get("transaction_id")
         with write_session(self.factory) as session:
-            self.send(
+            self.network.enqueue(
                 session,
-                payload,
+                payload["context"]["bap_uri"],
                 "on_search",
-                {"catalog": catalog},
-                check=self.settings.check_own_on_search,
+                body.encode("utf-8"),
+                message_id=ids[0] if isinstance(ids[0], str) else None,
+                transaction_id=ids[1] if isinstance(ids[1], str) else None,
             )
 
     # --- reading an order ---------------------------------------------------------------------
