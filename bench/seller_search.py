@@ -9,10 +9,18 @@
     receiver that verifies the signature through the registry; p50/p95 from the send to the
     verified receipt, and the size of the ``on_search`` bodies; ``GET /health`` on the same
     node as the HTTP floor;
-(c) the order round trip: select → on_select → init → on_init → confirm → on_confirm, p95.
+(c) the order round trip: select → on_select → init → on_init → confirm → on_confirm, p95;
+(d) the seller's CPU per answered search in the shape of bench/discovery.py (one pôle of
+    2,000 items, « sirop d'érable » in every region, about 20 items an answer): in process,
+    the thread CPU of ``SellerService.handle_search`` (search, documents, outbox row); over
+    HTTP, the node process's CPU per search (its /proc times over the round). Each next to
+    the same path for a search that finds nothing, measured in the same run: the fixed cost
+    of an answer (verification, outbox, signing, delivery), so the difference is what the
+    catalog itself costs.
 
     python bench/seller_search.py [--items 100000] [--providers 25] [--rounds 3]
                                   [--searches 40] [--orders 30] [--postgres URL]
+                                  [--parts a,b,c,d]
 
 The catalog (``--items`` products over ``--providers`` pôles, French names made from a
 vocabulary of Québec products, varieties, qualifiers, formats and producers) is written
@@ -29,6 +37,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -498,13 +507,17 @@ class Node:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def send(
-        self, action: str, message: Any, transaction_id: str | None = None
+        self,
+        action: str,
+        message: Any,
+        transaction_id: str | None = None,
+        city: str = BUYER_REGION,
     ) -> tuple[str, float]:
         from reseau_poles.protocol.models import format_datetime
 
         context = {
             "domain": DOMAIN,
-            "location": {"city": {"code": BUYER_REGION}, "country": {"code": "CAN"}},
+            "location": {"city": {"code": city}, "country": {"code": "CAN"}},
             "action": action,
             "version": "1.1.0",
             "bap_id": self.buyer.keys.subscriber_id,
@@ -531,9 +544,13 @@ class Node:
         return context["message_id"], started
 
     def call(
-        self, action: str, message: Any, transaction_id: str | None = None
+        self,
+        action: str,
+        message: Any,
+        transaction_id: str | None = None,
+        city: str = BUYER_REGION,
     ) -> tuple[float, int, dict[str, Any]]:
-        message_id, started = self.send(action, message, transaction_id)
+        message_id, started = self.send(action, message, transaction_id, city)
         arrived, size, payload = self.buyer.wait(message_id)
         if payload["message"] is None or "error" in payload:
             raise RuntimeError(f"on_{action} en erreur : {json.dumps(payload)[:300]}")
@@ -661,6 +678,8 @@ def over_http(node: Node, catalog: Catalog, rounds: int, searches: int, orders: 
         f"médiane {statistics.median(counts):.0f}",
         flush=True,
     )
+    if not orders:
+        return
     billing = {
         "name": "Centre de services scolaire de la Capitale",
         "address": "1900, rue Côté, Québec (Québec) G1N 3Y5",
@@ -696,28 +715,172 @@ def over_http(node: Node, catalog: Catalog, rounds: int, searches: int, orders: 
     )
 
 
+# --- (d) CPU per answered search, in the shape of bench/discovery.py ---------------------------
+
+DISCOVERY_QUERY = "sirop d'érable"
+NOTHING_QUERY = "introuvable"
+
+
+def discovery_catalog(url: str) -> None:
+    """One pôle and bench/discovery.py's 2,000 items of seller 3, through the repository."""
+    from discovery import catalog  # bench/discovery.py: the same generated items
+    from reseau_poles.seller import repository as repo
+    from reseau_poles.seller.app import migrate
+    from reseau_poles.seller.schemas import ProviderIn
+    from reseau_poles.storage import make_engine, make_session_factory, write_session
+
+    engine = make_engine(url)
+    migrate(engine)
+    with write_session(make_session_factory(engine)) as session:
+        repo.upsert_provider(
+            session,
+            ProviderIn(
+                id="pole-03",
+                name="Pôle bench 03",
+                legal_form="obnl",
+                region="QC-04",
+                served_regions=["QC-04"],
+                payment_types=["POST-FULFILLMENT"],
+                net_days=30,
+            ),
+        )
+        for item in catalog(3, 2000):
+            repo.upsert_item(session, "pole-03", item)
+    engine.dispose()
+
+
+def search_payload(text: str) -> dict[str, Any]:
+    from reseau_poles.protocol.models import format_datetime
+
+    return {
+        "context": {
+            "domain": DOMAIN,
+            "location": {"city": {"code": "*"}, "country": {"code": "CAN"}},
+            "action": "search",
+            "version": "1.1.0",
+            "bap_id": "acheteur.bench.example",
+            "bap_uri": "http://127.0.0.1:9",
+            "bpp_id": "vendeur.bench.example",
+            "bpp_uri": "http://127.0.0.1:9",
+            "transaction_id": str(uuid.uuid4()),
+            "message_id": str(uuid.uuid4()),
+            "timestamp": format_datetime(datetime.now(UTC)),
+            "ttl": "PT30S",
+        },
+        "message": {"intent": intent({"text": text})},
+    }
+
+
+def cpu_per_search_in_process(url: str, tmp: Path, rounds: int, searches: int) -> None:
+    """``handle_search`` in this thread, on a service of its own (its outbox rows are never
+    sent): thread CPU per search, median over the rounds."""
+    from reseau_poles.network import migrate as migrate_network
+    from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+    from reseau_poles.seller.app import create_app
+    from reseau_poles.seller.settings import SellerSettings
+
+    keys = SubscriberKeys.generate("vendeur.bench.example", "k1")
+    KeyFiles(tmp / "process-keys").write(keys)
+    settings = SellerSettings(
+        database_url=url,
+        subscriber_id=keys.subscriber_id,
+        key_dir=tmp / "process-keys",
+        public_url="http://127.0.0.1:9",
+        registry_url="http://127.0.0.1:9",
+        registry_subscriber_id="registre.bench.example",
+        log_level="WARNING",
+    )
+    service = create_app(settings, network_settings=settings.network_settings()).state.service
+    migrate_network(service.engine)
+    figures: dict[str, list[float]] = {NOTHING_QUERY: [], DISCOVERY_QUERY: []}
+    for text in figures:
+        for _ in range(searches):  # warm: statements compiled, documents rendered
+            service.handle_search(search_payload(text))
+    for _ in range(rounds):
+        for text, found in figures.items():
+            payloads = [search_payload(text) for _ in range(searches)]
+            started = time.thread_time()
+            for payload in payloads:
+                service.handle_search(payload)
+            found.append((time.thread_time() - started) / searches)
+    service.engine.dispose()
+    nothing = statistics.median(figures[NOTHING_QUERY])
+    syrup = statistics.median(figures[DISCOVERY_QUERY])
+    print(f"  — en processus, temps CPU de handle_search (médiane de {rounds} tours) :")
+    print(f"  {'aucun résultat (plancher)':<34} {ms(nothing)}")
+    print(
+        f"  {'« ' + DISCOVERY_QUERY + ' »':<34} {ms(syrup)}   dont catalogue {ms(syrup - nothing)}"
+    )
+
+
+def cpu_per_search_over_http(node: Node, rounds: int, searches: int) -> None:
+    """The node process's CPU per search (HTTP, verification, search, outbox, signing,
+    delivery), median over the rounds."""
+    figures: dict[str, list[float]] = {NOTHING_QUERY: [], DISCOVERY_QUERY: []}
+    items: list[int] = []
+    for text in figures:
+        for _ in range(5):  # warm: registry lookups, statements, documents
+            node.call("search", {"intent": intent({"text": text})}, city="*")
+    for _ in range(rounds):
+        for text, found in figures.items():
+            started = node.cpu_seconds()
+            for _ in range(searches):
+                _, _, payload = node.call("search", {"intent": intent({"text": text})}, city="*")
+                code = payload["message"]["catalog"]["descriptor"]["code"]
+                if text == DISCOVERY_QUERY:
+                    items.append(int(code.split(":")[1].split("/")[0]))
+            found.append((node.cpu_seconds() - started) / searches)
+    nothing = statistics.median(figures[NOTHING_QUERY])
+    syrup = statistics.median(figures[DISCOVERY_QUERY])
+    print(f"  — HTTP, temps CPU du processus vendeur par recherche (médiane de {rounds} tours) :")
+    print(f"  {'aucun résultat (plancher)':<34} {ms(nothing)}")
+    print(
+        f"  {'« ' + DISCOVERY_QUERY + ' »':<34} {ms(syrup)}   dont catalogue "
+        f"{ms(syrup - nothing)}   ({statistics.median(items):.0f} articles par réponse)",
+        flush=True,
+    )
+
+
+def discovery_shape(tmp: Path, rounds: int, searches: int) -> None:
+    folder = tmp / "decouverte"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'seller.sqlite'}"
+    discovery_catalog(url)
+    # A copy for the in-process service: its outbox rows (never sent) must not become the
+    # node's work.
+    copy = folder / "process.sqlite"
+    shutil.copyfile(folder / "seller.sqlite", copy)
+    cpu_per_search_in_process(f"sqlite:///{copy}", folder, rounds, searches)
+    with running_node(url, folder) as node:
+        cpu_per_search_over_http(node, rounds, searches)
+
+
 def main(arguments: argparse.Namespace) -> None:
     from reseau_poles.seller.app import migrate
     from reseau_poles.storage import make_engine
 
+    parts = set(arguments.parts.split(","))
     load = os.getloadavg()[0]
     print(f"Machine : {os.cpu_count()} cœurs, charge moyenne (1 min) {load:.1f} au départ")
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        url = f"sqlite:///{tmp / 'seller.sqlite'}"
-        engine = make_engine(url)
-        migrate(engine)
-        print(
-            f"Catalogue : {arguments.items} produits, {arguments.providers} pôles (SQLite)…",
-            flush=True,
-        )
-        started = time.perf_counter()
-        catalog = build_catalog(engine, arguments.items, arguments.providers)
-        print(f"  écrit et indexé en {time.perf_counter() - started:.1f} s", flush=True)
-        print(f"(a) Requête seule, en processus, {len(QUERIES)} recherches types, SQLite :")
-        in_process(engine, arguments.rounds, arguments.repeats)
-        engine.dispose()
-        if arguments.postgres:
+        if parts & {"a", "b", "c"}:
+            url = f"sqlite:///{tmp / 'seller.sqlite'}"
+            engine = make_engine(url)
+            migrate(engine)
+            print(
+                f"Catalogue : {arguments.items} produits, {arguments.providers} pôles (SQLite)…",
+                flush=True,
+            )
+            started = time.perf_counter()
+            catalog = build_catalog(engine, arguments.items, arguments.providers)
+            print(f"  écrit et indexé en {time.perf_counter() - started:.1f} s", flush=True)
+        if "a" in parts:
+            print(f"(a) Requête seule, en processus, {len(QUERIES)} recherches types, SQLite :")
+            in_process(engine, arguments.rounds, arguments.repeats)
+        if parts & {"a", "b", "c"}:
+            engine.dispose()
+        if "a" in parts and arguments.postgres:
             engine = make_engine(arguments.postgres)
             migrate(engine)
             print("    PostgreSQL : écriture du même catalogue…", flush=True)
@@ -725,9 +888,22 @@ def main(arguments: argparse.Namespace) -> None:
             print("(a') Requête seule, en processus, PostgreSQL :")
             in_process(engine, arguments.rounds, arguments.repeats)
             engine.dispose()
-        print("(b) HTTP : nœud vendeur réel (processus enfant), acheteur qui vérifie :", flush=True)
-        with running_node(url, tmp) as node:
-            over_http(node, catalog, arguments.rounds, arguments.searches, arguments.orders)
+        if parts & {"b", "c"}:
+            print(
+                "(b) HTTP : nœud vendeur réel (processus enfant), acheteur qui vérifie :",
+                flush=True,
+            )
+            with running_node(url, tmp) as node:
+                orders = arguments.orders if "c" in parts else 0
+                over_http(node, catalog, arguments.rounds, arguments.searches, orders)
+        if "d" in parts:
+            print(
+                f"(d) Temps CPU par recherche répondue, forme de discovery.py : 1 pôle de "
+                f"2000 articles, « {DISCOVERY_QUERY} » dans toutes les régions, "
+                f"{arguments.searches} recherches par tour :",
+                flush=True,
+            )
+            discovery_shape(tmp, arguments.rounds, arguments.searches)
     print(f"Charge moyenne (1 min) à la fin : {os.getloadavg()[0]:.1f}")
     print("Cibles (issue 5) : requête p95 < 10 ms (SQLite) ; select → confirm p95 < 100 ms.")
 
@@ -741,4 +917,5 @@ if __name__ == "__main__":
     parser.add_argument("--searches", type=int, default=40, help="HTTP searches per round (b)")
     parser.add_argument("--orders", type=int, default=30, help="select → confirm per round (c)")
     parser.add_argument("--postgres", help="an empty PostgreSQL database for (a) as well")
+    parser.add_argument("--parts", default="a,b,c,d", help="which parts to run: a,b,c,d")
     main(parser.parse_args())
