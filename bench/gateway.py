@@ -233,7 +233,7 @@ def run_load(url: str, keys_json: str, seconds: float, connections: int, count: 
     over ``connections`` keep-alive connections; print the ACK rate as JSON."""
     import uvloop
 
-    from reseau_poles.gateway.wire import Target, WireClient
+    from reseau_poles.network.wire import Target, WireClient
     from reseau_poles.protocol.signing import Signer
 
     keys = keys_from(json.loads(keys_json))

@@ -45,12 +45,12 @@ from reseau_poles.protocol.signing import (
     Signer,
 )
 
+from ..network.wire import BadResponse, ConnectionFailed, Target, WireClient
 from .logs import event
 from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .settings import GatewaySettings
 from .stats import SearchRecord, SearchStats, SellerOutcome
-from .wire import BadResponse, ConnectionFailed, Target, WireClient
 
 ACTION = "search"
 RETRY_DELAY = 0.02  # before the one retry after a connection failure

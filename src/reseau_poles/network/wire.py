@@ -1,10 +1,13 @@
-"""A small HTTP/1.1 client for the multicast: one POST to many origins, as cheaply as we can.
+"""A small HTTP/1.1 client for signed Beckn calls: one POST to many origins, as cheaply as we can.
 
 httpx costs about a millisecond of CPU per call; a search that reaches 500 seller nodes would
-spend half a second of one core in it. This client writes the request bytes itself, reads the
-answer with httptools (the parser uvicorn already brings), and keeps idle keep-alive
-connections per origin. It does only what the gateway needs: ``POST`` with a body, a
-``Content-Length`` or chunked answer, TLS for ``https`` URLs.
+spend half a second of one core in it, and a buyer node receiving 25 catalogues sends 25
+searches and a seller node one callback per message. This client writes the request bytes
+itself, reads the answer with httptools (the parser uvicorn already brings), and keeps idle
+keep-alive connections per origin. It does only what a Beckn call needs: ``POST`` with a
+body, a ``Content-Length`` or chunked answer, TLS for ``https`` URLs. The gateway's multicast
+and :class:`reseau_poles.network.client.NetworkClient` use it; webhooks (pinned addresses,
+TLS server names) keep httpx.
 
 Failures are typed so the caller can tell a connection failure (worth one retry on a fresh
 connection) from a timeout or a bad answer (not retried).
@@ -28,7 +31,15 @@ class ConnectionFailed(Exception):
 
 
 class BadResponse(Exception):
-    """The peer answered something that is not HTTP, or too much of it."""
+    """The peer answered something that is not HTTP, or too much of it; ``http_status`` is
+    the status of the answer when its head was read."""
+
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+
+TOO_LARGE = "réponse trop volumineuse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,8 @@ class _Connection(asyncio.Protocol):
         self._body = bytearray()
         self._started = False
         self._keep_alive = True
+        self._status: int | None = None
+        self._too_large = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -80,7 +93,9 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             if self._started:
-                waiter.set_exception(BadResponse("connexion fermée au milieu de la réponse"))
+                waiter.set_exception(
+                    BadResponse("connexion fermée au milieu de la réponse", self._status)
+                )
             else:
                 waiter.set_exception(ConnectionFailed("connexion fermée avant la réponse"))
 
@@ -89,15 +104,21 @@ class _Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._fail(BadResponse("changement de protocole inattendu"))
+            self._fail(BadResponse("changement de protocole inattendu", self._status))
         except (httptools.HttpParserError, BadResponse) as exc:
-            self._fail(exc if isinstance(exc, BadResponse) else BadResponse(str(exc)))
+            # httptools wraps what a callback raises: the flag says what it was.
+            message = TOO_LARGE if self._too_large else str(exc)
+            self._fail(BadResponse(message, self._status))
 
     # httptools callbacks
+    def on_headers_complete(self) -> None:
+        self._status = self.parser.get_status_code()
+
     def on_body(self, body: bytes) -> None:
         self._body += body
         if len(self._body) > self.max_body:
-            raise BadResponse("réponse trop volumineuse")
+            self._too_large = True
+            raise BadResponse(TOO_LARGE)
 
     def on_message_complete(self) -> None:
         self._keep_alive = self.parser.should_keep_alive()
@@ -123,6 +144,7 @@ class _Connection(asyncio.Protocol):
         self._waiter = loop.create_future()
         self._body = bytearray()
         self._started = False
+        self._status = None
         self.used = True
         self.transport.write(data)
         try:
