@@ -142,3 +142,69 @@ def test_context_ids_reads_only_the_context_and_agrees_with_a_full_parse(
     # The catalog after the context is not read: a cut body still names its message.
     head = json.dumps({"context": context}, separators=separators, ensure_ascii=False)
     assert context_ids(raw[: len(head.encode()) + 4]) == _ids_by_full_parse(raw)
+
+
+# Member names that make the count of ":" tricky: colons in names and values, the escaped
+# colon, a backslash, quotes.
+NAME = st.sampled_from(["a", "b", "a:b", ":", "::", 'q"', "\\", "é", "c"])
+TEXT_LEAF = st.sampled_from(
+    ['"x"', '"1:2"', '"\\u003a"', '"\\u003A"', '"\\\\:"', "1", "null", '":"']
+)
+
+
+@st.composite
+def raw_json(draw: st.DrawFn, depth: int = 0) -> str:
+    """JSON text written by hand, so that an object may hold a member name twice."""
+    if depth >= 3 or draw(st.booleans()):
+        return draw(TEXT_LEAF)
+    if draw(st.booleans()):
+        members = draw(st.lists(st.tuples(NAME, st.just(depth)), max_size=4))
+        body = ",".join(
+            f"{json.dumps(name, ensure_ascii=draw(st.booleans()))}:{draw(raw_json(depth + 1))}"
+            for name, _ in members
+        )
+        return "{" + body + "}"
+    items = draw(st.lists(st.just(depth), max_size=3))
+    return "[" + ",".join(draw(raw_json(depth + 1)) for _ in items) + "]"
+
+
+@given(raw_json())
+@settings(max_examples=400)
+def test_a_member_written_twice_is_found_however_the_colons_fall(text: str) -> None:
+    """The fast count of ``:`` (loads_inbound) refuses exactly the bodies that the hook on
+    every object (loads_guarded, the reference) refuses, with the same message."""
+    raw = text.encode()
+    try:
+        expected = loads_guarded(raw)
+    except JsonShapeError as refusal:
+        with pytest.raises(JsonShapeError) as found:
+            loads_inbound(raw)
+        assert found.value.message == refusal.message
+        return
+    assert _same(loads_inbound(raw)[0], expected)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":"x:y","a":1}',  # the hidden value holds a colon
+        b'{"a:b":1,"a:b":2}',
+        b'{"a":"\\u003a","a":"\\u003a"}',  # escaped colons on both sides
+        b'{"a":1,"b":"\\u003a","a":2}',  # one duplicate, one escaped colon: counts balance
+        '{"a":1,"a":2}'.encode("utf-16"),
+    ],
+)
+def test_duplicates_the_count_alone_could_miss_are_refused(raw: bytes) -> None:
+    with pytest.raises(JsonShapeError, match="en double"):
+        loads_inbound(raw)
+
+
+@given(
+    st.binary(max_size=700)
+    | st.text("0123456789 a", max_size=700).map(str.encode)
+    | st.tuples(st.integers(290, 310), st.binary(max_size=5)).map(lambda t: b"7" * t[0] + t[1])
+)
+def test_long_digit_runs_as_the_regular_expression_finds_them(raw: bytes) -> None:
+    from reseau_poles.network.jsonguard import has_long_digit_run
+
+    assert has_long_digit_run(raw) == (re.search(rb"[0-9]{300}", raw) is not None)
