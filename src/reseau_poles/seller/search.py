@@ -53,6 +53,7 @@ from functools import cache
 from typing import Any, Final, NamedTuple, Protocol
 
 from sqlalchemy import (
+    String,
     and_,
     bindparam,
     column,
@@ -505,6 +506,12 @@ def _fts_page(shape: _Shape, scored: bool) -> Any:
             .subquery()
         )
         order = [ranked.c.id.desc()]
+    return _page_rows(ranked, order)
+
+
+def _page_rows(ranked: Any, order: list[Any]) -> Any:
+    """The rows of a ranked page of item ids (a subquery): :data:`PAGE_COLUMNS` and the
+    stock, read for the page's few items only, in the page's ``order``."""
     return (
         select(*PAGE_COLUMNS, stock.c.quantity.label("available"))
         .select_from(
@@ -546,7 +553,9 @@ class PostgresSearch:
 
     The same tiers as FTS5: words found in the name (lexemes of weight A) first, then the
     others; each tier by ``ts_rank``, or newest first when the search matches more than
-    :data:`COUNT_LIMIT` items (no score computed for thousands of rows).
+    :data:`COUNT_LIMIT` items (no score computed for thousands of rows). Statements are
+    built once per shape of query (filters used, region or not, number of words), every
+    value bound; a tier's page comes with its item rows and stock.
     """
 
     name = "postgresql"
@@ -555,48 +564,105 @@ class PostgresSearch:
         words = query_words(query.text)
         if not words:
             return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query.limit)
-        vector = literal_column(f"{items.name}.search_vector")
-        anywhere, in_name = _pg_tsquery(words), _pg_tsquery(words, "A")
-        where = filters(query)
-        total, more = _count(session, _joined(), [vector.op("@@")(anywhere), *where])
+        shape, params = _item_shape(query, None)
+        in_region = _in_region(query)
+        if in_region:
+            params.update(region=f"%,{query.region},%", whole=f"%,{WHOLE_PROVINCE},%")
+        for prefix, weight in (("any", ""), ("name", "A")):
+            for index, (stemmed, light) in enumerate(tsquery_terms(words, weight)):
+                params[f"{prefix}_{index}"] = stemmed
+                params[f"{prefix}_light_{index}"] = light
+        key = _PgShape(shape, in_region, len(words))
+        found = session.execute(_pg_count(key), {**params, "count_cap": COUNT_LIMIT + 1})
+        counted = int(found.scalar_one())
+        total, more = min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
         if not total:
             return SearchResult([], 0)
-        ids = self._tier(session, vector, in_name, where, query.limit, scored=not more)
-        if len(ids) < query.limit and (more or len(ids) < total):
-            elsewhere = anywhere.op("&&")(func.tsquery_not(in_name))  # not all in the name
-            ids += self._tier(
-                session, vector, elsewhere, where, query.limit - len(ids), scored=not more
-            )
-        return SearchResult(ids, total, more)
-
-    @staticmethod
-    def _tier(
-        session: Any, vector: Any, wanted: Any, where: list[Any], limit: int, *, scored: bool
-    ) -> list[int]:
-        if scored:
-            rank = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'::float4[]"), vector, wanted)
-            order = [rank.desc(), items.c.id]
-        else:
-            order = [items.c.id.desc()]
-        found = session.execute(
-            select(items.c.id)
-            .select_from(_joined())
-            .where(vector.op("@@")(wanted), *where)
-            .order_by(*order)
-            .limit(limit)
-        ).scalars()
-        return [int(i) for i in found]
-
-
-def _pg_tsquery(words: list[str], weight: str = "") -> Any:
-    """Every word required, each as its Snowball prefix or its light stem."""
-    wanted = None
-    for stemmed, light in tsquery_terms(words, weight):
-        either = func.to_tsquery(_PG_CONFIG, bindparam(None, stemmed, unique=True)).op("||")(
-            func.to_tsquery(_PG_SIMPLE, bindparam(None, light, unique=True))
+        rows = list(
+            session.execute(
+                _pg_page(key, elsewhere=False, scored=not more), {**params, "page": query.limit}
+            ).mappings()
         )
+        if len(rows) < query.limit and (more or len(rows) < total):
+            rows += session.execute(
+                _pg_page(key, elsewhere=True, scored=not more),
+                {**params, "page": query.limit - len(rows)},
+            ).mappings()
+        return SearchResult([int(row["id"]) for row in rows], total, more, rows)
+
+
+class _PgShape(NamedTuple):
+    items: _Shape
+    in_region: bool
+    words: int
+
+
+_PG_VECTOR: Final = literal_column(f"{items.name}.search_vector")
+
+
+def _pg_tsquery(prefix: str, words: int) -> Any:
+    """Every word required, each as its Snowball prefix or its light stem
+    (:func:`tsquery_terms`, bound as ``:{prefix}_{i}`` and ``:{prefix}_light_{i}``)."""
+    wanted = None
+    for index in range(words):
+        either = func.to_tsquery(_PG_CONFIG, bindparam(f"{prefix}_{index}", type_=String())).op(
+            "||"
+        )(func.to_tsquery(_PG_SIMPLE, bindparam(f"{prefix}_light_{index}", type_=String())))
         wanted = either if wanted is None else wanted.op("&&")(either)
     return wanted
+
+
+def _pg_where(key: _PgShape, wanted: Any) -> list[Any]:
+    found = [_PG_VECTOR.op("@@")(wanted), *_item_where(key.items), providers.c.active.is_(True)]
+    if key.in_region:
+        found.append(
+            or_(
+                providers.c.served_regions.like(bindparam("region")),
+                providers.c.served_regions.like(bindparam("whole")),
+            )
+        )
+    return found
+
+
+@cache
+def _pg_count(key: _PgShape) -> Any:
+    """The matches that pass the filters, up to ``:count_cap``."""
+    return select(
+        _capped_count(_joined(), _pg_where(key, _pg_tsquery("any", key.words)), "count_cap")
+    )
+
+
+@cache
+def _pg_page(key: _PgShape, *, elsewhere: bool, scored: bool) -> Any:
+    """A tier's ``:page`` best matches as page rows: words in the name, or (``elsewhere``)
+    not all in the name; by ``ts_rank`` (``scored``) or newest first."""
+    in_name = _pg_tsquery("name", key.words)
+    wanted = (
+        _pg_tsquery("any", key.words).op("&&")(func.tsquery_not(in_name)) if elsewhere else in_name
+    )
+    where = _pg_where(key, wanted)
+    if scored:
+        rank = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'::float4[]"), _PG_VECTOR, wanted)
+        ranked = (
+            select(items.c.id, rank.label("score"))
+            .select_from(_joined())
+            .where(*where)
+            .order_by(rank.desc(), items.c.id)
+            .limit(bindparam("page"))
+            .subquery()
+        )
+        order = [ranked.c.score.desc(), ranked.c.id]
+    else:
+        ranked = (
+            select(items.c.id)
+            .select_from(_joined())
+            .where(*where)
+            .order_by(items.c.id.desc())
+            .limit(bindparam("page"))
+            .subquery()
+        )
+        order = [ranked.c.id.desc()]
+    return _page_rows(ranked, order)
 
 
 def make_search(engine: Any = None) -> SearchBackend:
