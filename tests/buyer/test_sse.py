@@ -222,3 +222,49 @@ def test_the_stream_wants_a_key_a_known_search_and_good_parameters(world: World)
         response = world.api("GET", f"/api/searches/{tx}/events{query}", headers=headers)
         assert response.status_code == 400, response.text
         assert response.json()["error"]["path"] == path
+
+
+def test_the_stream_is_the_same_from_the_cache_and_from_the_database(world: World) -> None:
+    """A callback another process of the node stored is not in this process's cache of
+    recent catalogues: the stream reads it from the database, and says the same thing."""
+    from reseau_poles.buyer.service import RecentResults
+
+    tx = world.search(region="QC-11")
+    search = world.hand.wait_search(tx)
+    assert world.callback(
+        world.hand.on_search(search, [SYRUP_PROVIDER]), world.hand.signer
+    ).is_success
+    page2 = dict(search, context={**search["context"], "message_id": new_transaction()})
+    assert world.callback(world.hand.on_search(page2, [JAM_PROVIDER]), world.hand.signer).is_success
+    service = world.buyer_app.state.service
+    assert len(service.recent) >= 2  # stored by this process: in the cache
+    cached = read_all(world, f"/api/searches/{tx}/events?sort=price")
+
+    kept = service.recent
+    service.recent = RecentResults()  # as in another process: nothing cached
+    try:
+        cold = read_all(world, f"/api/searches/{tx}/events?sort=price")
+        # Half cached: only the first page (the second came through another process).
+        first_id = int(cached.named("resultats")[0].id)  # type: ignore[arg-type]
+        service.recent.put(first_id, kept.get(first_id))  # type: ignore[arg-type]
+        half = read_all(world, f"/api/searches/{tx}/events?sort=price")
+    finally:
+        service.recent = kept
+    for other in (cold, half):
+        assert [(e.name, e.id, e.data) for e in other.events] == [
+            (e.name, e.id, e.data) for e in cached.events
+        ]
+    assert [len(e.data["providers"][0]["items"]) for e in cached.named("resultats")] == [1, 2]
+
+
+def test_recent_results_keep_at_most_max_items() -> None:
+    from reseau_poles.buyer.service import RecentResults
+
+    recent = RecentResults(max_items=5)
+    for callback_id in range(1, 5):
+        recent.put(callback_id, [{"items": [{"id": n} for n in range(2)]}])
+    # 4 callbacks of 2 items: the oldest go until at most 5 items are left.
+    assert [recent.get(n) is not None for n in range(1, 5)] == [False, False, True, True]
+    assert len(recent) == 2
+    recent.put(9, [{"items": [{"id": n} for n in range(50)]}])  # one too big still stays
+    assert recent.get(9) is not None and len(recent) == 1

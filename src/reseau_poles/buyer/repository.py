@@ -175,7 +175,8 @@ def insert_results(
     bpp_uri: str | None,
     providers: Iterable[tuple[str, dict[str, Any], list[Any]]],
     received_at: datetime,
-) -> int:
+) -> list[dict[str, Any]]:
+    """Store one callback's catalogue, one row per provider; returns the rows written."""
     rows = [
         {
             "transaction_id": transaction_id,
@@ -191,7 +192,7 @@ def insert_results(
     ]
     if rows:
         session.execute(insert(search_results), rows)
-    return len(rows)
+    return rows
 
 
 def results_of(session: Any, transaction_id: str) -> list[RowMapping]:

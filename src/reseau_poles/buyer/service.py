@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -80,6 +82,38 @@ class Waiters:
                 await asyncio.wait_for(signal.wait(), timeout=min(left, self.poll_seconds))
 
 
+class RecentResults:
+    """The catalogues of the latest ``on_search`` callbacks this process stored, by callback
+    id, as :func:`repo.insert_results` wrote them: the event stream of a search sends each one
+    as it lands without reading back and decoding the JSON it just wrote.
+
+    Only a shortcut: a callback stored by another process of the node, or one pushed out by
+    newer ones (at most ``max_items`` items are kept), is read from the database as before.
+    Thread-safe (callbacks are stored on the protocol threads, streams read on others)."""
+
+    def __init__(self, max_items: int = 50_000) -> None:
+        self.max_items = max_items
+        self._rows: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._items = 0
+        self._lock = threading.Lock()
+
+    def put(self, callback_id: int, rows: list[dict[str, Any]]) -> None:
+        size = sum(len(row["items"]) for row in rows) or 1
+        with self._lock:
+            self._rows[callback_id] = rows
+            self._items += size
+            while self._items > self.max_items and len(self._rows) > 1:
+                _, dropped = self._rows.popitem(last=False)
+                self._items -= sum(len(row["items"]) for row in dropped) or 1
+
+    def get(self, callback_id: int) -> list[dict[str, Any]] | None:
+        with self._lock:
+            return self._rows.get(callback_id)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 class BuyerService:
     def __init__(self, settings: BuyerSettings, engine: Engine, network: NodeNetwork) -> None:
         self.settings = settings
@@ -90,6 +124,7 @@ class BuyerService:
         self.waiters = Waiters()
         self._signals = self.waiters.signals
         self._tasks: set[asyncio.Task[None]] = set()
+        self.recent = RecentResults()
 
     # --- 1. a new search ----------------------------------------------------------------------
 
@@ -234,7 +269,7 @@ class BuyerService:
             )
             if callback_id is None:
                 return False
-            repo.insert_results(
+            rows = repo.insert_results(
                 session,
                 transaction_id=transaction_id,
                 callback_id=callback_id,
@@ -243,6 +278,7 @@ class BuyerService:
                 providers=providers,
                 received_at=received_at,
             )
+        self.recent.put(callback_id, rows)  # once committed: what a stream may now read
         return True
 
     def notify(self, transaction_id: str | None) -> None:

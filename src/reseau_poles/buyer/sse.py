@@ -64,42 +64,61 @@ def read_changes(
     service: BuyerService, organisation_id: str, transaction_id: str, after: int
 ) -> Changes:
     """The search's progress and the ``on_search`` callbacks stored after callback ``after``,
-    each with what its seller sent up to it. Raises :class:`SearchNotFound`."""
+    each with what its seller sent up to it. Raises :class:`SearchNotFound`.
+
+    The catalogues come from :attr:`BuyerService.recent` when this process stored them (the
+    usual case: the stream wakes up when a callback lands), from the database otherwise."""
     with read_session(service.factory) as session:
         search = repo.get_search(session, transaction_id)
         if search is None or search["organisation_id"] != organisation_id:
             raise SearchNotFound(transaction_id)
-        answers = repo.callbacks_of(session, transaction_id, "on_search")
-        fresh = list(
+        answers = list(
             session.execute(
-                select(callbacks.c.id, callbacks.c.bpp_id, callbacks.c.received_at)
+                select(
+                    callbacks.c.id,
+                    callbacks.c.bpp_id,
+                    callbacks.c.bpp_uri,
+                    callbacks.c.message_id,
+                    callbacks.c.received_at,
+                )
                 .where(
-                    callbacks.c.transaction_id == transaction_id,
-                    callbacks.c.action == "on_search",
-                    callbacks.c.id > after,
+                    callbacks.c.transaction_id == transaction_id, callbacks.c.action == "on_search"
                 )
                 .order_by(callbacks.c.id)
             ).mappings()
         )
-        rows: list[Mapping[str, Any]] = []
-        if fresh:
-            rows = list(
-                session.execute(
-                    select(search_results)
-                    .where(
-                        search_results.c.transaction_id == transaction_id,
-                        search_results.c.bpp_id.in_({c["bpp_id"] for c in fresh}),
-                        search_results.c.callback_id <= fresh[-1]["id"],
-                    )
-                    .order_by(search_results.c.id)
-                ).mappings()
-            )
+        fresh = [answer for answer in answers if answer["id"] > after]
+        # Every callback of the sellers heard from since ``after``, up to the last one: an
+        # event carries everything its seller sent so far.
+        sellers = {answer["bpp_id"] for answer in fresh}
+        last = fresh[-1]["id"] if fresh else after
+        needed = [a["id"] for a in answers if a["bpp_id"] in sellers and a["id"] <= last]
+        rows_of: dict[int, list[Mapping[str, Any]]] = {}
+        missing = []
+        for callback_id in needed:
+            cached = service.recent.get(callback_id)
+            if cached is None:
+                missing.append(callback_id)
+            else:
+                rows_of[callback_id] = cached
+        if missing:
+            for row in session.execute(
+                select(search_results)
+                .where(
+                    search_results.c.transaction_id == transaction_id,
+                    search_results.c.callback_id.in_(missing),
+                )
+                .order_by(search_results.c.id)
+            ).mappings():
+                rows_of.setdefault(row["callback_id"], []).append(row)
     found = []
     for callback in fresh:
         mine = [
             row
-            for row in rows
-            if row["bpp_id"] == callback["bpp_id"] and row["callback_id"] <= callback["id"]
+            for callback_id in needed
+            if callback_id <= callback["id"]
+            for row in rows_of.get(callback_id, ())
+            if row["bpp_id"] == callback["bpp_id"]
         ]
         found.append(
             (int(callback["id"]), callback["bpp_id"], callback["received_at"], merge(mine))
