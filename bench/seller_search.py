@@ -1,9 +1,10 @@
 """Seller node search on a large catalog, in one run, with real servers on loopback:
 
-(a) the search query itself, in-process (``SearchBackend.search``: count and first page),
-    p50/p95 over a set of realistic buyer queries, next to two baselines measured on the
-    same database in the same run: a primary-key lookup (the floor) and the LIKE scan the
-    node used before full text;
+(a) the search query itself, in-process (``SearchBackend.search``: count and first page,
+    with the page's item rows since FTS5 reads them with the ranking), p50/p95 over a set
+    of realistic buyer queries, next to two baselines measured on the same database in the
+    same run: a primary-key lookup (the floor) and the LIKE scan the node used before full
+    text (ids only);
 (b) the HTTP path: a signed ``search`` to a real seller node (``reseau-poles seller serve``
     in a child process), ACK, the node's search, ``on_search`` through its outbox to a buyer
     receiver that verifies the signature through the registry; p50/p95 from the send to the

@@ -215,3 +215,28 @@ def test_the_cache_keeps_at_most_its_size(service: SellerService) -> None:
     assert len(service.documents._providers) == 1
     assert providers_sent(search(service)) == providers_sent(first)
     assert providers_sent(first) == expected_providers(service, list(items_sent(first)))
+
+
+def test_own_check_sends_the_same_body(service: SellerService) -> None:
+    """With check_own_on_search the catalog is validated by its model first; the bytes
+    sent are the same."""
+    unchecked = json.loads(search(service))
+    service.settings = service.settings.model_copy(update={"check_own_on_search": True})
+    checked = json.loads(search(service))
+    assert checked["message"] == unchecked["message"]
+
+
+def test_rows_that_cannot_be_keys_are_rendered_each_time(service: SellerService) -> None:
+    """A value that is not hashable (a JSON column some day) is no reason to fail: the
+    document is rendered, not kept."""
+    documents = CatalogDocuments()
+    with read_session(service.factory) as session:
+        provider = repo.get_providers(session, [CAPITALE])[0]
+        locations = repo.get_locations(session, [CAPITALE])
+        options = repo.get_fulfillment_options(session, [CAPITALE])
+        rows = repo.get_items(session, [management.item(session, CAPITALE, SYRUP)["id"]])
+    odd_provider = {**provider, "extra": {"a": 1}}
+    odd_rows = [{**row, "extra": ["x"]} for row in rows]
+    text = documents.provider_json(odd_provider, locations, options, odd_rows)
+    assert json.loads(text) == provider_document(provider, locations, options, rows)
+    assert not documents._items and not documents._providers

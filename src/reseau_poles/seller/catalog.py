@@ -273,7 +273,7 @@ class CatalogDocuments:
         self._providers: dict[tuple[Any, ...], _ProviderText] = {}
         self._lock = threading.Lock()
 
-    def _keep(self, found: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+    def _keep(self, found: dict[Any, Any], key: Any, value: Any) -> None:
         with self._lock:
             while len(found) >= self.size:
                 del found[next(iter(found))]
@@ -318,7 +318,10 @@ class CatalogDocuments:
             tuple(tuple(row.values()) for row in provider_locations),
             tuple(tuple(row.values()) for row in options),
         )
-        found = self._providers.get(key)
+        try:
+            found = self._providers.get(key)
+        except TypeError:  # a value that cannot be a key (a JSON column): rendered each time
+            key, found = None, None
         if found is None:
             document = provider_document(provider, provider_locations, options, [])
             found = _ProviderText(
@@ -338,17 +341,22 @@ class CatalogDocuments:
                 location_ids=tuple(row["id"] for row in provider_locations),
                 options=tuple(options),
             )
-            self._keep(self._providers, key, found)
+            if key is not None:
+                self._keep(self._providers, key, found)
         return found
 
     def _item(
         self, row: Row, fulfillment_ids: tuple[str, ...], location_ids: tuple[str, ...]
     ) -> str:
         key = (tuple(row.values()), fulfillment_ids, location_ids)
-        found = self._items.get(key)
+        try:
+            found = self._items.get(key)
+        except TypeError:  # a value that cannot be a key (a JSON column): rendered each time
+            key, found = None, None
         if found is None:
             found = to_json(
                 item_document(row, fulfillment_ids=fulfillment_ids, location_ids=location_ids)
             )
-            self._keep(self._items, key, found)
+            if key is not None:
+                self._keep(self._items, key, found)
         return found
