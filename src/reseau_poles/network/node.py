@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
 
 from ..protocol.signing import Signer
 from .client import NetworkClient
@@ -31,6 +32,21 @@ from .retention import RetentionTask
 from .settings import NetworkSettings
 from .tables import migrate
 from .transcript import Transcript, TranscriptMiddleware
+
+_CLAIMED = "reseau_poles_outbox_claimed"
+
+
+def _hand_over(worker: OutboxWorker) -> Callable[[Session], None]:
+    def committed(session: Session) -> None:
+        rows = session.info.pop(_CLAIMED, None)
+        if rows:
+            worker.deliver_claimed(rows)
+
+    return committed
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_CLAIMED, None)
 
 
 class NodeNetwork:
@@ -107,9 +123,30 @@ class NodeNetwork:
             app.add_middleware(TranscriptMiddleware, transcript=self.transcript)
 
     def enqueue(self, session: Any, target_url: str, action: str, body: Any, **kwargs: Any) -> int:
-        """:func:`reseau_poles.network.outbox.enqueue`, with the configured default ttl."""
+        """:func:`reseau_poles.network.outbox.enqueue`, with the configured default ttl.
+
+        In an ORM session, a call due now is queued already claimed by this node's worker
+        and handed to it when the session commits: it leaves at once, without waiting for
+        the worker to find and claim it (a write transaction per call). A rollback drops it
+        with the rest; a crash before it left leaves it to the next worker after the lease.
+        """
         kwargs.setdefault("ttl", self.settings.outbox_default_ttl)
-        return enqueue(session, target_url, action, body, **kwargs)
+        worker = self.worker
+        if (
+            worker is None
+            or kwargs.get("not_before") is not None
+            or not isinstance(session, Session)
+        ):
+            return enqueue(session, target_url, action, body, **kwargs)
+        row: dict[str, Any] = {}
+        row_id = enqueue(session, target_url, action, body, claim=worker.claim, row=row, **kwargs)
+        queued = session.info.get(_CLAIMED)
+        if queued is None:  # the session's first: deliver when it commits, forget on rollback
+            queued = session.info[_CLAIMED] = []
+            event.listen(session, "after_commit", _hand_over(worker))
+            event.listen(session, "after_rollback", _forget)
+        queued.append(row)
+        return row_id
 
     def wake(self) -> None:
         """Deliver what was just committed without waiting for the next poll."""

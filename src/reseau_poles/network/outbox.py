@@ -71,8 +71,15 @@ def enqueue(
     deadline: datetime | None = None,
     headers: Mapping[str, str] | None = None,
     not_before: datetime | None = None,
+    claim: tuple[str, float] | None = None,
+    row: dict[str, Any] | None = None,
 ) -> int:
     """Add a call to the outbox inside the caller's transaction; returns the row id.
+
+    ``claim=(worker_id, lease)``: the row starts claimed by that worker (its first attempt
+    under way), for :meth:`OutboxWorker.deliver_claimed` to send once the caller committed,
+    without a claim transaction; a worker that dies first leaves it to the others after the
+    lease, as any claim. ``row``, if given, is filled with what the worker needs to send it.
 
     ``session`` is a SQLAlchemy ``Session`` or ``Connection`` (with an ``AsyncSession``, call
     it through ``await session.run_sync(lambda s: enqueue(s, …))``). ``body`` is bytes, a
@@ -93,24 +100,35 @@ def enqueue(
     now = utcnow()
     if deadline is None:
         deadline = now + timedelta(seconds=DEFAULT_TTL if ttl is None else ttl)
-    statement = (
-        insert(outbox_table)
-        .values(
-            target_url=target_url,
-            action=action,
-            body=content,
-            headers=json.dumps(dict(headers)) if headers else None,
-            message_id=message_id,
-            transaction_id=transaction_id,
-            status=PENDING,
-            attempts=0,
-            created_at=now,
-            next_attempt_at=not_before or now,
-            deadline=deadline,
+    values: dict[str, Any] = {
+        "target_url": target_url,
+        "action": action,
+        "body": content,
+        "headers": json.dumps(dict(headers)) if headers else None,
+        "message_id": message_id,
+        "transaction_id": transaction_id,
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": not_before or now,
+        "deadline": deadline,
+    }
+    if claim is not None:
+        worker_id, lease = claim
+        values.update(
+            status=DELIVERING,
+            claimed_by=worker_id,
+            claimed_until=now + timedelta(seconds=lease),
+            attempts=1,
         )
-        .returning(outbox_table.c.id)
-    )
-    return int(session.execute(statement).scalar_one())
+    row_id = int(session.execute(_INSERT, values).scalar_one())
+    if row is not None:
+        row.update(values, id=row_id)
+    return row_id
+
+
+# Built once: the statement and its compiled form are reused for every call queued.
+_INSERT = insert(outbox_table).returning(outbox_table.c.id)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -152,6 +170,8 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_settings(
@@ -178,8 +198,37 @@ class OutboxWorker:
     def start(self) -> asyncio.Task[None]:
         if self._task is None or self._task.done():
             self._stopping = False
+            self._loop = asyncio.get_running_loop()
             self._task = asyncio.create_task(self.run(), name=f"outbox-{self.worker_id}")
         return self._task
+
+    @property
+    def claim(self) -> tuple[str, float]:
+        """``enqueue(…, claim=worker.claim)``: rows this worker sends as soon as committed."""
+        return self.worker_id, self.lease
+
+    def deliver_claimed(self, rows: list[dict[str, Any]]) -> None:
+        """Send rows queued with ``claim=self.claim``, once their transaction committed.
+        Callable from any thread. Not running (stopped, or not started): they wait for the
+        end of their lease and go out as any due row."""
+        loop = self._loop
+        if not rows or loop is None or self._stopping or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed in between: the lease covers it
+            loop.call_soon_threadsafe(self._send_claimed, rows)
+
+    def _send_claimed(self, rows: list[dict[str, Any]]) -> None:
+        if self._stopping:
+            return
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox : échec d'un envoi immédiat", exc_info=task.exception())
 
     def wake(self) -> None:
         """Look for due rows now instead of at the next poll."""
@@ -192,6 +241,8 @@ class OutboxWorker:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._sending:
+            await asyncio.gather(*list(self._sending), return_exceptions=True)
 
     async def run(self) -> None:
         while not self._stopping:

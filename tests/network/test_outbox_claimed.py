@@ -1,0 +1,142 @@
+"""The outbox's immediate send: a call queued through ``NodeNetwork.enqueue`` in an ORM
+session starts claimed by the node's worker and leaves when the session commits, without the
+worker's poll or claim transaction; a rollback sends nothing; a worker gone before sending
+leaves the row to the next one after the lease; a failed first try is retried as any row."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, update
+
+from reseau_poles.network import NetworkClient, NodeNetwork, migrate
+from reseau_poles.network.settings import NetworkSettings
+from reseau_poles.network.tables import outbox_table
+from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
+
+from .support import on_status_body
+from .test_outbox import SELLER, Receiver, rows, until, worker_for
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    from .support import serve
+
+    receiver = Receiver()
+    with serve(receiver.app) as url:
+        yield receiver, url
+
+
+def network_for(engine: Engine, **settings: object) -> NodeNetwork:
+    # A poll of one hour: whatever leaves within the test left through the hand-over.
+    values = {
+        "registry_url": "http://127.0.0.1:9",  # never asked: the tests send, not receive
+        "outbox_poll_interval": 3600.0,
+        "outbox_base_delay": 0.05,
+        **settings,
+    }
+    return NodeNetwork(
+        subscriber_id=SELLER.keys.subscriber_id,
+        role="BPP",
+        signer=SELLER.signer(),
+        settings=NetworkSettings(**values),
+        engine=engine,
+        run_retention=False,
+    )
+
+
+def queue(network: NodeNetwork, engine: Engine, url: str, count: int = 1) -> list[str]:
+    ids = []
+    with write_session(make_session_factory(engine)) as session:
+        for _ in range(count):
+            body = on_status_body("acheteur.example", "vendeur.example")
+            network.enqueue(session, url, "on_status", body)
+            ids.append(json.loads(body)["context"]["message_id"])
+    return ids
+
+
+async def test_committed_calls_leave_without_a_poll(
+    engine: Engine, receiver: tuple[Receiver, str]
+) -> None:
+    endpoint, url = receiver
+    async with network_for(engine) as network:
+        await until(lambda: network.worker is not None and network.worker._task is not None)
+        sent = queue(network, engine, url, count=3)
+        await until(
+            lambda: all(rows_ := rows(engine)) and all(r["status"] == "delivered" for r in rows_)
+        )
+    assert sorted(endpoint.deliveries) == sorted(sent)
+    assert set(endpoint.deliveries.values()) == {1}
+    assert all(r["attempts"] == 1 and r["claimed_until"] is None for r in rows(engine))
+
+
+async def test_a_rolled_back_session_sends_nothing(
+    engine: Engine, receiver: tuple[Receiver, str]
+) -> None:
+    endpoint, url = receiver
+    async with network_for(engine, outbox_poll_interval=0.05) as network:
+        factory = make_session_factory(engine)
+        with pytest.raises(RuntimeError), write_session(factory) as session:
+            network.enqueue(session, url, "on_status", on_status_body("a.example", "v.example"))
+            raise RuntimeError("la transition d'état échoue")
+        kept = queue(network, engine, url)  # the session after it still goes out
+        await until(lambda: len(endpoint.deliveries) == 1)
+    assert list(endpoint.deliveries) == kept
+    assert len(rows(engine)) == 1
+
+
+async def test_a_worker_gone_before_sending_leaves_it_to_the_next_after_the_lease(
+    engine: Engine, receiver: tuple[Receiver, str]
+) -> None:
+    endpoint, url = receiver
+    network = network_for(engine)  # never started: as a node killed right after the commit
+    sent = queue(network, engine, url)
+    (row,) = rows(engine)
+    assert row["status"] == "delivering" and row["claimed_by"] == network.worker.worker_id
+    assert endpoint.deliveries == {}
+
+    async with NetworkClient(SELLER.signer()) as client:
+        next_worker = worker_for(engine, client)
+        next_worker.start()
+        try:
+            await asyncio.sleep(0.2)
+            assert rows(engine)[0]["status"] == "delivering"
+            assert endpoint.deliveries == {}  # the lease holds
+            with engine.begin() as connection:  # the lease ends
+                connection.execute(
+                    update(outbox_table).values(claimed_until=utcnow() - timedelta(seconds=1))
+                )
+            next_worker.wake()
+            await until(lambda: rows(engine)[0]["status"] == "delivered")
+        finally:
+            await next_worker.stop()
+    assert list(endpoint.deliveries) == sent
+    assert rows(engine)[0]["attempts"] == 2
+    await network.client.aclose()
+
+
+async def test_a_failed_first_try_is_retried_by_the_worker(
+    engine: Engine, receiver: tuple[Receiver, str]
+) -> None:
+    endpoint, url = receiver
+    endpoint.failures_left = 1
+    async with network_for(engine, outbox_poll_interval=0.05) as network:
+        await until(lambda: network.worker is not None and network.worker._task is not None)
+        sent = queue(network, engine, url)
+        await until(lambda: rows(engine)[0]["status"] == "delivered")
+    assert list(endpoint.deliveries) == sent
+    assert rows(engine)[0]["attempts"] == 2
