@@ -29,9 +29,10 @@ from reseau_poles.seller.schemas import FulfillmentOptionIn, LocationIn
 from reseau_poles.seller.search import SearchQuery
 from reseau_poles.seller.service import SellerService
 from reseau_poles.seller.settings import SellerSettings
+from reseau_poles.seller.tables import items
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
-from .support import CAPITALE, CHIPS, CURDS, SYRUP, load_catalog
+from .support import CAPITALE, CHIPS, CURDS, ESTRIE, SYRUP, load_catalog
 
 
 @pytest.fixture
@@ -56,13 +57,15 @@ def service(database_url: str, tmp_path: Path) -> Iterator[SellerService]:
         engine.dispose()
 
 
-def search(service: SellerService, text: str | None = "érable", **intent: Any) -> bytes:
+def search(
+    service: SellerService, text: str | None = "érable", region: str = "QC-03", **intent: Any
+) -> bytes:
     """``handle_search`` for ``text``; the on_search body it put in the outbox."""
     message_id = str(uuid.uuid4())
     payload = {
         "context": {
             "domain": "PLA:ALIMENTS",
-            "location": {"city": {"code": "QC-03"}, "country": {"code": "CAN"}},
+            "location": {"city": {"code": region}, "country": {"code": "CAN"}},
             "action": "search",
             "version": "1.1.0",
             "bap_id": "acheteur.documents.example",
@@ -99,7 +102,8 @@ def items_sent(body: bytes) -> dict[str, dict[str, Any]]:
 def expected_providers(service: SellerService, skus: list[str]) -> list[dict[str, Any]]:
     """What the plain functions make of the rows (no cache), for items in this order."""
     with read_session(service.factory) as session:
-        ids = [management.item(session, CAPITALE, sku)["id"] for sku in skus]
+        by_sku = {row.sku: row.id for row in session.execute(select(items.c.sku, items.c.id))}
+        ids = [by_sku[sku] for sku in skus]
         rows = repo.get_items(session, ids)
         return [
             provider_document(
@@ -132,6 +136,10 @@ def test_the_body_is_the_dict_serialised_whole(service: SellerService) -> None:
     nothing = json.loads(search(service, "introuvable"))["message"]["catalog"]
     assert nothing["providers"] == []
     assert nothing["descriptor"]["short_desc"] == "Aucun produit ne correspond à la recherche."
+    # A pôle without locations or fulfilment options, next to one with them.
+    both = search(service, None, region="*")  # everything, listed
+    assert {p["id"] for p in providers_sent(both)} == {CAPITALE, ESTRIE}
+    assert providers_sent(both) == expected_providers(service, list(items_sent(both)))
     # No text: the listing (read by id, not by the full-text page) goes the same way.
     listed = search(service, None, provider={"id": CAPITALE})
     assert providers_sent(listed) == expected_providers(service, [CHIPS, CURDS, SYRUP])

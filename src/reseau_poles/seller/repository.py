@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
@@ -204,6 +204,65 @@ def get_locations(session: Any, provider_ids: Iterable[str]) -> list[RowMapping]
 
 def get_fulfillment_options(session: Any, provider_ids: Iterable[str]) -> list[RowMapping]:
     return list(session.execute(_OPTIONS_BY_PROVIDER, {"ids": list(provider_ids)}).mappings())
+
+
+# (column name, label in the joined row)
+_PROVIDER_NAMES = tuple(column.name for column in providers.c)
+_LOCATION_LABELS = tuple((column.name, f"location_{column.name}") for column in locations.c)
+_OPTION_LABELS = tuple((column.name, f"option_{column.name}") for column in fulfillment_options.c)
+_PROFILES_BY_ID = (
+    select(
+        providers,
+        *(locations.c[name].label(label) for name, label in _LOCATION_LABELS),
+        *(fulfillment_options.c[name].label(label) for name, label in _OPTION_LABELS),
+    )
+    .select_from(
+        providers.outerjoin(locations, locations.c.provider_id == providers.c.id).outerjoin(
+            fulfillment_options,
+            and_(
+                fulfillment_options.c.provider_id == providers.c.id,
+                fulfillment_options.c.active.is_(True),
+            ),
+        )
+    )
+    .where(providers.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(providers.c.id, locations.c.id, fulfillment_options.c.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A provider's row with its locations and active fulfilment options, each in id order:
+    what a search page shows of a pôle besides its items."""
+
+    provider: dict[str, Any]
+    locations: list[dict[str, Any]]
+    options: list[dict[str, Any]]
+
+
+def get_profiles(session: Any, provider_ids: Iterable[str]) -> list[Profile]:
+    """:func:`get_providers`, :func:`get_locations` and :func:`get_fulfillment_options` of
+    these providers in one statement (a pôle has a few of each: the join is small)."""
+    found: dict[str, Profile] = {}
+    places: set[tuple[str, str]] = set()
+    offered: set[tuple[str, str]] = set()
+    for row in session.execute(_PROFILES_BY_ID, {"ids": list(provider_ids)}):
+        values = row._mapping
+        provider_id = values["id"]
+        profile = found.get(provider_id)
+        if profile is None:
+            profile = found[provider_id] = Profile(
+                {name: values[name] for name in _PROVIDER_NAMES}, [], []
+            )
+        location_id = values["location_id"]
+        if location_id is not None and (provider_id, location_id) not in places:
+            places.add((provider_id, location_id))
+            profile.locations.append({name: values[label] for name, label in _LOCATION_LABELS})
+        option_id = values["option_id"]
+        if option_id is not None and (provider_id, option_id) not in offered:
+            offered.add((provider_id, option_id))
+            profile.options.append({name: values[label] for name, label in _OPTION_LABELS})
+    return list(found.values())
 
 
 PAGE_COLUMNS = tuple(

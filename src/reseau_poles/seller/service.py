@@ -59,6 +59,7 @@ from reseau_poles.protocol.profile import (
     tag_group,
 )
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
+from reseau_poles.storage.engine import SQLITE_IMMEDIATE
 
 from . import orders as order_repo
 from . import repository as repo
@@ -286,24 +287,15 @@ class SellerService:
         by_provider: dict[str, list[Row]] = defaultdict(list)
         for row in found:
             by_provider[row["provider_id"]].append(row)
-        ids = list(by_provider)
-        places: dict[str, list[Row]] = defaultdict(list)
-        options: dict[str, list[Row]] = defaultdict(list)
-        providers = []
-        if ids:
-            for row in repo.get_locations(session, ids):
-                places[row["provider_id"]].append(row)
-            for row in repo.get_fulfillment_options(session, ids):
-                options[row["provider_id"]].append(row)
-            providers = [
-                self.documents.provider_json(
-                    provider,
-                    places[provider["id"]],
-                    options[provider["id"]],
-                    by_provider[provider["id"]],
-                )
-                for provider in repo.get_providers(session, ids)
-            ]
+        providers = [
+            self.documents.provider_json(
+                profile.provider,
+                profile.locations,
+                profile.options,
+                by_provider[profile.provider["id"]],
+            )
+            for profile in (repo.get_profiles(session, list(by_provider)) if by_provider else [])
+        ]
         if not result.total:
             summary = "Aucun produit ne correspond à la recherche."
         elif result.left_out or result.more:
@@ -327,8 +319,10 @@ class SellerService:
 
     def handle_search(self, payload: Mapping[str, Any]) -> None:
         query = self.search_query(payload)
-        with read_session(self.factory) as session:
-            catalog = self.catalog_json(session, query)
+        # Core connections, no ORM session: a search only executes statements (the same
+        # transactions as read_session and write_session, without their per-use cost).
+        with self.engine.connect() as connection:
+            catalog = self.catalog_json(connection, query)
         if self.settings.check_own_on_search:
             self.callback(payload, "on_search", {"catalog": json.loads(catalog)})
         # The body as network.client.body_bytes writes it, the catalog spliced in as text:
@@ -336,9 +330,12 @@ class SellerService:
         context = self.callback(payload, "on_search", None, check=False)["context"]
         body = '{"context":' + to_json(context) + ',"message":{"catalog":' + catalog + "}}"
         ids = context.get("message_id"), context.get("transaction_id")
-        with write_session(self.factory) as session:
+        with (
+            self.engine.connect().execution_options(**{SQLITE_IMMEDIATE: True}) as connection,
+            connection.begin(),
+        ):
             self.network.enqueue(
-                session,
+                connection,
                 payload["context"]["bap_uri"],
                 "on_search",
                 body.encode("utf-8"),
