@@ -22,6 +22,9 @@ _FALSE = frozenset({"non", "n", "false", "faux", "no", "0"})
 def plain(obj: Any) -> Any:
     """``obj`` as plain JSON-like data: a model is dumped (by alias, without ``None`` fields),
     anything else is returned as is."""
+    kind = type(obj)
+    if kind is dict or kind is list or kind is str:  # parsed JSON: most calls, no lookup
+        return obj
     dump = getattr(obj, "model_dump", None)
     if dump is None or isinstance(obj, type):
         return obj
@@ -33,12 +36,16 @@ def plain(obj: Any) -> Any:
 
 def as_mapping(obj: Any) -> Mapping[str, Any] | None:
     """``obj`` as a mapping, or ``None`` when it is not one (a malformed message)."""
+    if type(obj) is dict:  # parsed JSON: no model to dump, no ABC check
+        return obj
     data = plain(obj)
     return data if isinstance(data, Mapping) else None
 
 
 def as_list(obj: Any) -> list[Any] | None:
     """``obj`` as a list, or ``None`` when it is not one. Strings and mappings are not lists."""
+    if type(obj) is list:
+        return list(obj)
     data = plain(obj)
     if isinstance(data, list | tuple):
         return list(data)

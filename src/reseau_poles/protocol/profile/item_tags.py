@@ -251,14 +251,20 @@ def parse_english(
     return _english(found.get(LANGUE_EN), error_code)
 
 
+# (member, code) in the vocabulary's order, read once: an enum's ``.value`` is a property.
+_CERTIFICATION_CODES: tuple[tuple[Certification, str], ...] = tuple(
+    (member, member.value) for member in Certification
+)
+
+
 def _certifications(group: FoundGroup | None, error_code: ErrorCode) -> frozenset[Certification]:
     if group is None:
         return frozenset()
     held: set[Certification] = set()
     codes = {value.code for value in group.tags}
-    for member in Certification:  # unknown certification codes are skipped
-        if member.value in codes:
-            value = group.require(member.value, error_code=error_code)
+    for member, code in _CERTIFICATION_CODES:  # unknown certification codes are skipped
+        if code in codes:
+            value = group.require(code, error_code=error_code)
             if flag_value(value, error_code=error_code):
                 held.add(member)
     return frozenset(held)

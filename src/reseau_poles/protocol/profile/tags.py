@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..errors import ErrorCode, ProtocolError
@@ -58,11 +59,16 @@ def tag_group(
 @dataclass(frozen=True, slots=True)
 class TagValue:
     """A tag of a known group as found in a message: its code, its raw value, and the JSON
-    path of that value (for errors)."""
+    path of that value (for errors; written out only when asked for)."""
 
     code: str
     value: Any
-    path: str
+    at: tuple[str, int, int]  # the tags array's path, the group's index, the tag's index
+
+    @property
+    def path(self) -> str:
+        base, group, tag = self.at
+        return f"{base}[{group}].list[{tag}].value"
 
 
 @dataclass(slots=True)
@@ -96,7 +102,13 @@ def _code_of(obj: Any) -> str | None:
         return None
     descriptor = as_mapping(data.get("descriptor"))
     code = descriptor.get("code") if descriptor is not None else None
-    return code.strip().casefold() if isinstance(code, str) else None
+    return _folded(code) if type(code) is str else None
+
+
+@lru_cache(maxsize=4096)
+def _folded(code: str) -> str:
+    """A tag code as compared: the same few codes come back in every item."""
+    return code.strip().casefold()
 
 
 def collect(
@@ -121,15 +133,17 @@ def collect(
             "Liste de groupes d'étiquettes (tags) attendue.", code=error_code, path=path
         )
     for group_index, group in enumerate(entries):
-        group_path = f"{path}[{group_index}]"
         data = as_mapping(group)
         if data is None:
             raise ProtocolError(
-                "Groupe d'étiquettes attendu (objet).", code=error_code, path=group_path
+                "Groupe d'étiquettes attendu (objet).",
+                code=error_code,
+                path=f"{path}[{group_index}]",
             )
         group_code = _code_of(data)
         if group_code is None or group_code not in wanted:
             continue
+        group_path = f"{path}[{group_index}]"
         bucket = found.setdefault(group_code, FoundGroup(group_path, [])).tags
         raw_list = data.get("list")
         if raw_list is None:
@@ -140,14 +154,17 @@ def collect(
                 "Liste d'étiquettes attendue.", code=error_code, path=f"{group_path}.list"
             )
         for tag_index, item in enumerate(items):
-            tag_path = f"{group_path}.list[{tag_index}]"
             tag_data = as_mapping(item)
             if tag_data is None:
-                raise ProtocolError("Étiquette attendue (objet).", code=error_code, path=tag_path)
+                raise ProtocolError(
+                    "Étiquette attendue (objet).",
+                    code=error_code,
+                    path=f"{group_path}.list[{tag_index}]",
+                )
             tag_code = _code_of(tag_data)
             if tag_code is None:
                 continue
-            bucket.append(TagValue(tag_code, tag_data.get("value"), f"{tag_path}.value"))
+            bucket.append(TagValue(tag_code, tag_data.get("value"), (path, group_index, tag_index)))
     return found
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final, Self
 
 from ..errors import ErrorCode, ProtocolError
@@ -22,7 +23,9 @@ from .text import normalize_text
 _SEPARATORS: Final = re.compile(r"[\s_-]+")
 
 
+@lru_cache(maxsize=4096)
 def _key(text: str) -> str:
+    # Cached: vocabulary values ("ambiant", "oui", region codes) repeat in every item.
     return _SEPARATORS.sub("_", normalize_text(text)).strip("_")
 
 
