@@ -129,12 +129,12 @@ async def test_a_worker_gone_before_sending_leaves_it_to_the_next_after_the_leas
     await network.client.aclose()
 
 
-async def test_a_failed_first_try_is_retried_by_the_worker(
+async def test_a_failed_first_try_is_retried_when_due_without_a_poll(
     engine: Engine, receiver: tuple[Receiver, str]
 ) -> None:
     endpoint, url = receiver
     endpoint.failures_left = 1
-    async with network_for(engine, outbox_poll_interval=0.05) as network:
+    async with network_for(engine) as network:  # an hour's poll: the retry wakes the worker
         await until(lambda: network.worker is not None and network.worker._task is not None)
         sent = queue(network, engine, url)
         await until(lambda: rows(engine)[0]["status"] == "delivered")

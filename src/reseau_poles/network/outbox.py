@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
 
 from ..protocol.errors import ErrorCode
 from ..storage import is_sqlite, utcnow
@@ -172,6 +172,7 @@ class OutboxWorker:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._sql = self._statements()
 
     @classmethod
     def from_settings(
@@ -216,6 +217,13 @@ class OutboxWorker:
             return
         with contextlib.suppress(RuntimeError):  # the loop closed in between: the lease covers it
             loop.call_soon_threadsafe(self._send_claimed, rows)
+
+    def _wake_at(self, when: datetime) -> None:
+        """Look again when a retry this worker scheduled falls due, not at the next poll."""
+        loop = self._loop
+        if loop is not None and not self._stopping and not loop.is_closed():
+            delay = max((when - utcnow()).total_seconds(), 0.0) + 0.01
+            loop.call_later(delay, self.wake)
 
     def _send_claimed(self, rows: list[dict[str, Any]]) -> None:
         if self._stopping:
@@ -278,9 +286,11 @@ class OutboxWorker:
             connection = connection.execution_options(**{SQLITE_IMMEDIATE: True})
         return connection
 
-    def _claim(self, look_first: bool = True) -> list[Mapping[str, Any]]:
+    def _statements(self) -> tuple[Any, Any, Any]:
+        """The poll's read, the expiry and the claim, built once (with bound values) so that
+        an idle poll, run every ``poll_interval`` on every node, compiles nothing."""
         table = outbox_table
-        now = utcnow()
+        now = bindparam("now", type_=table.c.next_attempt_at.type)
         claimable = or_(
             table.c.status == PENDING,
             and_(table.c.status == DELIVERING, table.c.claimed_until < now),
@@ -299,7 +309,7 @@ class OutboxWorker:
         )
         # A read first, without the write lock: most polls find nothing to expire or claim,
         # and then cost one small SELECT instead of a write transaction of two UPDATEs.
-        work = (
+        look = (
             select(table.c.id)
             .where(
                 or_(
@@ -312,35 +322,49 @@ class OutboxWorker:
             )
             .limit(1)
         )
+        expire = (
+            update(table)
+            .where(claimable, table.c.deadline < now)
+            .values(status=EXPIRED, claimed_by=None, last_error="échéance dépassée")
+        )
+        claim = (
+            update(table)
+            .where(table.c.id.in_(due.scalar_subquery()))
+            .values(
+                status=DELIVERING,
+                claimed_by=bindparam("worker"),
+                claimed_until=bindparam("until", type_=table.c.claimed_until.type),
+                attempts=table.c.attempts + 1,
+            )
+            .returning(
+                table.c.id,
+                table.c.target_url,
+                table.c.action,
+                table.c.body,
+                table.c.headers,
+                table.c.message_id,
+                table.c.attempts,
+                table.c.deadline,
+            )
+        )
+        return look, expire, claim
+
+    def _claim(self, look_first: bool = True) -> list[Mapping[str, Any]]:
+        look, expire, claim = self._sql
+        now = utcnow()
         if look_first:
             with self.engine.connect() as connection:
-                if connection.execute(work).first() is None:
+                if connection.execute(look, {"now": now}).first() is None:
                     return []
         with self._begin() as connection, connection.begin():
-            connection.execute(
-                update(table)
-                .where(claimable, table.c.deadline < now)
-                .values(status=EXPIRED, claimed_by=None, last_error="échéance dépassée")
-            )
+            connection.execute(expire, {"now": now})
             claimed = connection.execute(
-                update(table)
-                .where(table.c.id.in_(due.scalar_subquery()))
-                .values(
-                    status=DELIVERING,
-                    claimed_by=self.worker_id,
-                    claimed_until=now + timedelta(seconds=self.lease),
-                    attempts=table.c.attempts + 1,
-                )
-                .returning(
-                    table.c.id,
-                    table.c.target_url,
-                    table.c.action,
-                    table.c.body,
-                    table.c.headers,
-                    table.c.message_id,
-                    table.c.attempts,
-                    table.c.deadline,
-                )
+                claim,
+                {
+                    "now": now,
+                    "worker": self.worker_id,
+                    "until": now + timedelta(seconds=self.lease),
+                },
             )
             return [dict(row._mapping) for row in claimed]
 
@@ -385,6 +409,7 @@ class OutboxWorker:
                 values.update(status=EXPIRED)
             else:
                 values.update(status=PENDING, next_attempt_at=next_attempt)
+                self._wake_at(next_attempt)
             values["last_error"] = json.dumps(dict(result.error or {}), ensure_ascii=False)
         else:
             values.update(

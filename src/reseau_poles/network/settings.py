@@ -46,7 +46,9 @@ class NetworkSettings(BaseSettings):
     signature_ttl: int = 30
 
     # Outbox
-    outbox_poll_interval: float = 0.5
+    # Calls queued by this process leave at once (claimed when queued) and its retries wake
+    # it when due: the poll only picks up another process's rows and ended leases.
+    outbox_poll_interval: float = 2.0
     outbox_batch_size: int = 20
     outbox_base_delay: float = 1.0
     outbox_max_delay: float = 300.0
