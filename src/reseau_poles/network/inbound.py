@@ -76,7 +76,6 @@ class InboundMessage:
     signer: SignatureHeader
     signer_record: SubscriberRecord
     gateway: SignatureHeader | None = None
-    model: Any = None
 
     @property
     def context(self) -> dict[str, Any]:
@@ -112,12 +111,13 @@ class InboundMessage:
 
 
 def _model_parser() -> Any:
-    """The models' ``parse_message(action, raw)`` once that package exists, else ``None``."""
+    """The models' ``check_message(action, raw)`` (their rules, without building them) once
+    that package exists, else ``None``."""
     try:
-        from ..protocol.models import parse_message
+        from ..protocol.models.codec import check_message
     except ImportError:
         return None
-    return parse_message
+    return check_message
 
 
 class Inbound:
@@ -222,12 +222,12 @@ class Inbound:
         self.check_signer(payload["context"], action, signer)
         key = await self.guard_replay(payload["context"], action, signer)
         try:
-            model = self.validate(action, body, payload, numbers_finite=finite)
+            self.validate(action, body, payload, numbers_finite=finite)
         except Refusal:
             if key is not None and self.replay_guard is not None:
                 await self.replay_guard.forget(key)
             raise
-        return InboundMessage(action, body, payload, signer, record, gateway, model)
+        return InboundMessage(action, body, payload, signer, record, gateway)
 
     async def verify_signature(
         self, body: bytes, headers: Mapping[str, str], action: str
@@ -330,7 +330,8 @@ class Inbound:
     def validate(
         self, action: str, body: bytes, payload: dict[str, Any], *, numbers_finite: bool = False
     ) -> Any:
-        """Step 6: the Beckn model of the action, when the models package is installed.
+        """Step 6: the rules of the action's Beckn model, when the models package is
+        installed; returns the validated document (plain data).
 
         ``numbers_finite``: step 3 saw no NaN, Infinity or overflowing number, so the models
         need not parse the body once more to look for one."""

@@ -55,7 +55,10 @@ def _error_path(error: Any) -> str:
 
 
 def _refusal(exc: ValidationError, what: str, code: ErrorCode) -> ProtocolError:
-    errors = exc.errors(include_url=False, include_input=False)
+    return _refusal_of(exc.errors(include_url=False, include_input=False), what, code)
+
+
+def _refusal_of(errors: list[Any], what: str, code: ErrorCode) -> ProtocolError:
     first = errors[0]
     path = _error_path(first) or None
     if first["type"] == "json_invalid":
@@ -153,6 +156,37 @@ def parse_message(
     )
 
 
+def check_message(
+    action: str,
+    raw: bytes | bytearray | memoryview | str,
+    *,
+    code: ErrorCode = ErrorCode.INVALID_REQUEST,
+    check_numbers: bool = True,
+) -> Any:
+    """:func:`parse_message`'s yes or refusal, without building the model: the same rules,
+    errors and paths (:mod:`.checker`), about three times faster; returns the validated
+    document as plain data. For a caller that checks a message and works on its JSON (the
+    network layer's inbound pipeline)."""
+    from .checker import as_model_errors, check_request
+
+    model = ACTION_MODELS.get(action)
+    if model is None:
+        raise ProtocolError(f"Action inconnue : {action!r}", code=code, path="context.action")
+    what = f"Message {action} invalide"
+    data = bytes(raw) if isinstance(raw, bytearray | memoryview) else raw
+    try:
+        if check_numbers and isinstance(data, bytes):
+            _check_numbers(data, what, code)
+        return check_request(model, data, dict(WIRE))
+    except ValidationError as exc:
+        errors = as_model_errors(model, exc.errors(include_url=False, include_input=False))
+        raise _refusal_of(errors, what, code) from None
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, RecursionError) as exc:  # never a 500 for a peer's bytes
+        raise ProtocolError(f"{what} : {exc}", code=code) from None
+
+
 def to_dict(model: BaseModel) -> dict[str, Any]:
     """The JSON object of ``model`` as plain Python data (what :func:`to_bytes` encodes)."""
     return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
@@ -166,4 +200,4 @@ def to_bytes(model: BaseModel) -> bytes:
     return model.__pydantic_serializer__.to_json(model, by_alias=True, exclude_unset=True)
 
 
-__all__ = ["json_path", "parse_as", "parse_message", "to_bytes", "to_dict"]
+__all__ = ["check_message", "json_path", "parse_as", "parse_message", "to_bytes", "to_dict"]
