@@ -50,7 +50,9 @@ async def test_entries_live_for_the_ttl(registry: StandInRegistry, url: str) -> 
     buyer = participant("acheteur.example", "BAP")
     registry.add(buyer)
     clock = Clock()
-    lookup = RegistryLookup(url, registry_public_key=registry.public_key, ttl=60, clock=clock)
+    lookup = RegistryLookup(
+        url, registry_public_key=registry.public_key, ttl=60, clock=clock, refresh_ahead=0
+    )
     try:
         first = await lookup.key(buyer.subscriber_id, buyer.key_id)
         assert first[0].signing_public_key == buyer.keys.signing.public_key_b64
@@ -213,5 +215,46 @@ async def test_find_by_type_domain_and_region(registry: StandInRegistry, url: st
         assert registry.hits == 1
         await lookup.find(type="BPP", domain="PLA:ALIMENTS", city="QC-05")
         assert registry.hits == 2
+    finally:
+        await lookup.aclose()
+
+
+async def test_an_entry_in_use_is_renewed_before_it_expires(
+    registry: StandInRegistry, url: str
+) -> None:
+    """In its last fifth, an entry still serves at once and is fetched again behind the
+    scenes: no lookup waits for the registry at each ttl. A suspension still lands within the
+    ttl, and a registry down during the renewal changes nothing until the entry expires."""
+    buyer = participant("acheteur.example", "BAP")
+    registry.add(buyer)
+    clock = Clock()
+    lookup = RegistryLookup(url, registry_public_key=registry.public_key, ttl=60, clock=clock)
+    try:
+        await lookup.key(buyer.subscriber_id, buyer.key_id)
+        clock.now += 47  # 13 s left: not yet
+        await lookup.key(buyer.subscriber_id, buyer.key_id)
+        assert registry.hits == 1 and lookup.stats.refreshes == 0
+
+        clock.now += 2  # 11 s left: served now, renewed behind
+        registry.delay = 0.2
+        started = time.monotonic()
+        assert await lookup.key(buyer.subscriber_id, buyer.key_id)
+        assert time.monotonic() - started < 0.1  # did not wait for the registry
+        await asyncio.sleep(0.5)
+        assert registry.hits == 2 and lookup.stats.refreshes == 1
+        clock.now += 40  # past the first entry's life, within the renewed one's
+        await lookup.key(buyer.subscriber_id, buyer.key_id)
+        assert registry.hits == 2
+
+        # The registry goes down during the next renewal: the entry lasts its life, no more.
+        registry.down, registry.delay = True, 0.0
+        clock.now += 10  # 10 s left
+        assert await lookup.key(buyer.subscriber_id, buyer.key_id)
+        await asyncio.sleep(0.2)
+        clock.now += 9
+        assert await lookup.key(buyer.subscriber_id, buyer.key_id)
+        clock.now += 2
+        with pytest.raises(RegistryUnavailable):
+            await lookup.key(buyer.subscriber_id, buyer.key_id)
     finally:
         await lookup.aclose()

@@ -6,6 +6,10 @@ Rules (PROTOCOL.md):
 * entries live at most ``ttl`` seconds (60 by default) so a suspension reaches every node
   within a minute, and never past the key's ``valid_until``;
 * concurrent misses for the same entry make one registry call (single flight);
+* an entry still in use in its last ``refresh_ahead`` seconds (a fifth of the ttl by default)
+  is fetched again in the background while it keeps serving: a busy node's keys are renewed
+  before they expire, so no message waits for the registry at each ttl (25 sellers would
+  otherwise all look the buyer up again in the same second, every minute);
 * the registry signs its answers; an answer whose signature does not verify against the
   registry's key (configured, or fetched once from its well-known document and pinned) is
   treated as no answer at all;
@@ -162,6 +166,7 @@ class LookupStats:
     misses: int = 0
     registry_calls: int = 0
     failures: int = 0
+    refreshes: int = 0
 
 
 class RegistryLookup:
@@ -183,10 +188,12 @@ class RegistryLookup:
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
         well_known_url: str | None = None,
+        refresh_ahead: float | None = None,
     ) -> None:
         self.registry_url = registry_url.rstrip("/")
         self.well_known_url = well_known_url or self.registry_url + WELL_KNOWN_PATH
         self.ttl = ttl
+        self.refresh_ahead = ttl / 5 if refresh_ahead is None else refresh_ahead
         self.negative_ttl = negative_ttl
         self.timeout = timeout
         self.max_entries = max_entries
@@ -285,17 +292,31 @@ class RegistryLookup:
         fetch: Callable[[tuple[Any, ...]], Any],
     ) -> _Entry:
         entry = self._cache.get(cache_key)
-        if entry is not None and entry.expires_at > self.clock():
+        now = self.clock()
+        if entry is not None and entry.expires_at > now:
             self.stats.hits += 1
+            if (
+                entry.records
+                and entry.expires_at - now < self.refresh_ahead
+                and cache_key not in self._inflight
+            ):
+                # Renewed in the background; until then, and if the registry is down, the
+                # entry serves to the end of its life, never past it.
+                self.stats.refreshes += 1
+                self._start(cache_key, fetch)
             return entry
         self.stats.misses += 1
-        future = self._inflight.get(cache_key)
-        if future is None:
-            future = asyncio.ensure_future(self._fill(cache_key, fetch))
-            self._inflight[cache_key] = future
-            future.add_done_callback(lambda done: self._done(cache_key, done))
+        future = self._inflight.get(cache_key) or self._start(cache_key, fetch)
         # shield: a caller that gives up (client gone) must not cancel the others' lookup.
         return await asyncio.shield(future)
+
+    def _start(
+        self, cache_key: tuple[Any, ...], fetch: Callable[[tuple[Any, ...]], Any]
+    ) -> asyncio.Future[_Entry]:
+        future = asyncio.ensure_future(self._fill(cache_key, fetch))
+        self._inflight[cache_key] = future
+        future.add_done_callback(lambda done: self._done(cache_key, done))
+        return future
 
     def _done(self, cache_key: tuple[Any, ...], future: asyncio.Future[_Entry]) -> None:
         self._inflight.pop(cache_key, None)
