@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, update
 
-from reseau_poles.network import NetworkClient, NodeNetwork, migrate
+from reseau_poles.network import NetworkClient, NodeNetwork, enqueue, migrate
 from reseau_poles.network.settings import NetworkSettings
 from reseau_poles.network.tables import outbox_table
 from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
@@ -103,11 +105,13 @@ async def test_a_worker_gone_before_sending_leaves_it_to_the_next_after_the_leas
     engine: Engine, receiver: tuple[Receiver, str]
 ) -> None:
     endpoint, url = receiver
-    network = network_for(engine)  # never started: as a node killed right after the commit
-    sent = queue(network, engine, url)
+    # As a node killed right after its commit: the row was queued claimed by its worker.
+    body = on_status_body("acheteur.example", "vendeur.example")
+    with write_session(make_session_factory(engine)) as session:
+        enqueue(session, url, "on_status", body, claim=("parti:1", 30.0))
+    sent = [json.loads(body)["context"]["message_id"]]
     (row,) = rows(engine)
-    assert row["status"] == "delivering" and row["claimed_by"] == network.worker.worker_id
-    assert endpoint.deliveries == {}
+    assert row["status"] == "delivering" and row["claimed_by"] == "parti:1"
 
     async with NetworkClient(SELLER.signer()) as client:
         next_worker = worker_for(engine, client)
@@ -126,7 +130,51 @@ async def test_a_worker_gone_before_sending_leaves_it_to_the_next_after_the_leas
             await next_worker.stop()
     assert list(endpoint.deliveries) == sent
     assert rows(engine)[0]["attempts"] == 2
-    await network.client.aclose()
+
+
+async def test_a_command_line_tool_leaves_its_calls_to_the_serving_worker(
+    engine: Engine, receiver: tuple[Receiver, str]
+) -> None:
+    """A network whose worker is not running here (``seller import``, a CLI) queues rows as
+    due, not claimed: the serving process's worker sends them at its next look."""
+    endpoint, url = receiver
+    tool = network_for(engine)
+    sent = queue(tool, engine, url)
+    assert rows(engine)[0]["status"] == "pending"
+    async with NetworkClient(SELLER.signer()) as client:
+        serving = worker_for(engine, client)
+        serving.start()
+        try:
+            await until(lambda: rows(engine)[0]["status"] == "delivered")
+        finally:
+            await serving.stop()
+    assert list(endpoint.deliveries) == sent
+    await tool.client.aclose()
+
+
+async def test_one_transactions_calls_leave_in_order(
+    engine: Engine, receiver: tuple[Receiver, str]
+) -> None:
+    """Three on_status of one order queued in three commits: each leaves once the one before
+    it is answered, so the buyer gets them in order even when the peer is slow."""
+    endpoint, url = receiver
+    endpoint.delay = 0.1
+    transaction = str(uuid.uuid4())
+    async with network_for(engine) as network:
+        await until(lambda: network.worker is not None and network.worker.running)
+        sent = []
+        started = time.monotonic()
+        for _ in range(3):
+            raw = json.loads(on_status_body("acheteur.example", "vendeur.example"))
+            raw["context"]["transaction_id"] = transaction
+            with write_session(make_session_factory(engine)) as session:
+                network.enqueue(session, url, "on_status", raw)
+            sent.append(raw["context"]["message_id"])
+        await until(lambda: len(endpoint.deliveries) == 3)
+        elapsed = time.monotonic() - started
+    received = [json.loads(body)["context"]["message_id"] for body in endpoint.bodies]
+    assert received == sent
+    assert elapsed >= 0.28  # one after the other (0.1 s each), not side by side
 
 
 async def test_a_failed_first_try_is_retried_when_due_without_a_poll(

@@ -134,6 +134,7 @@ class NodeNetwork:
         worker = self.worker
         if (
             worker is None
+            or not worker.running  # a command-line tool: the serving process's worker sends
             or kwargs.get("not_before") is not None
             or not isinstance(session, Session)
         ):

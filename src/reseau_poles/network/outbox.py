@@ -172,6 +172,7 @@ class OutboxWorker:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._chains: dict[tuple[str, str | None], asyncio.Task[None]] = {}
         self._sql = self._statements()
 
     @classmethod
@@ -204,6 +205,16 @@ class OutboxWorker:
         return self._task
 
     @property
+    def running(self) -> bool:
+        """Started in this process and not stopping: rows claimed for it will leave."""
+        return (
+            self._loop is not None
+            and self._task is not None
+            and not self._task.done()
+            and not self._stopping
+        )
+
+    @property
     def claim(self) -> tuple[str, float]:
         """``enqueue(…, claim=worker.claim)``: rows this worker sends as soon as committed."""
         return self.worker_id, self.lease
@@ -229,9 +240,25 @@ class OutboxWorker:
         if self._stopping:
             return
         for row in rows:
-            task = asyncio.create_task(self._deliver(row))
+            # One transaction's messages to one peer leave in the order they were queued,
+            # each once the one before it is answered (an on_status "Out-for-delivery" must
+            # not overtake its "Packed"); other transactions and peers go side by side.
+            chain = (row["target_url"], row.get("transaction_id"))
+            before = self._chains.get(chain)
+            task = asyncio.create_task(self._deliver_after(before, row))
+            self._chains[chain] = task
             self._sending.add(task)
             task.add_done_callback(self._sent)
+            task.add_done_callback(lambda done, key=chain: self._chain_done(key, done))
+
+    async def _deliver_after(self, before: asyncio.Task[None] | None, row: dict[str, Any]) -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        await self._deliver(row)
+
+    def _chain_done(self, key: tuple[str, str | None], task: asyncio.Task[None]) -> None:
+        if self._chains.get(key) is task:
+            del self._chains[key]
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
