@@ -605,8 +605,13 @@ def main(arguments: argparse.Namespace) -> None:
                     for _ in range(3):
                         one_search(http, url, key, arguments.sellers)
                     before = cpu_seconds(roles)
-                    for _ in range(arguments.searches):
+                    for number in range(arguments.searches):
                         runs.append(one_search(http, url, key, arguments.sellers))
+                        if arguments.detail:
+                            print(
+                                f"    {mode} #{number + 1:3d} : première {runs[-1]['first_stored']:6.1f} ms,"
+                                f" toutes {runs[-1]['all_stored']:6.1f} ms"
+                            )
                         time.sleep(arguments.pause)
                     after = cpu_seconds(roles)
                     figures[mode] = summarise(mode, runs, bare)
@@ -653,6 +658,9 @@ if __name__ == "__main__":
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--pause", type=float, default=0.2)
+    parser.add_argument(
+        "--detail", action="store_true", help="affiche les temps de chaque recherche"
+    )
     parser.add_argument(
         "--cache",
         help="dossier où garder les catalogues générés (SQLite) pour les réutiliser au "
