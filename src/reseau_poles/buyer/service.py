@@ -88,10 +88,12 @@ class RecentResults:
     as it lands without reading back and decoding the JSON it just wrote.
 
     Only a shortcut: a callback stored by another process of the node, or one pushed out by
-    newer ones (at most ``max_items`` items are kept), is read from the database as before.
+    newer ones (at most ``max_items`` items are kept: a stream reads a catalogue the moment it
+    lands, and every cached object is one more for the garbage collector to walk), is read
+    from the database as before.
     Thread-safe (callbacks are stored on the protocol threads, streams read on others)."""
 
-    def __init__(self, max_items: int = 50_000) -> None:
+    def __init__(self, max_items: int = 5_000) -> None:
         self.max_items = max_items
         self._rows: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         self._items = 0
