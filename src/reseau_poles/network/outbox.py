@@ -282,11 +282,12 @@ class OutboxWorker:
     async def run(self) -> None:
         while not self._stopping:
             # Cleared before the claim: a wake-up during the cycle (a row committed meanwhile)
-            # stays set and starts the next cycle at once.
-            woken = self._wake.is_set()
+            # stays set and starts the next cycle at once. Always a look first, wake-up or not:
+            # what this process commits mostly left already (claimed when queued), and a
+            # wake-up after it must not cost a write transaction that finds nothing.
             self._wake.clear()
             try:
-                delivered = await self.run_once(look_first=not woken)
+                delivered = await self.run_once()
             except Exception:  # a database hiccup must not kill the worker
                 log.exception("outbox : échec d'un cycle de livraison")
                 delivered = 0
