@@ -301,16 +301,7 @@ class NetworkClient:
                 target, action, started, http_status, f"échec réseau : {type(exc).__name__}"
             )
         else:
-            status, error = read_ack(http_status, received)
-            result = CallResult(
-                target,
-                action,
-                status,
-                http_status,
-                time.perf_counter() - started,
-                error,
-                received,
-            )
+            result = _answered(target, action, started, http_status, received)
         if self.transcript is not None:
             self.transcript.outbound(target, action, headers, content, result)
         return result
@@ -344,16 +335,7 @@ class NetworkClient:
                 target, action, started, None, f"échec réseau : {type(exc).__name__}"
             )
         else:
-            status, error = read_ack(http_status, received)
-            result = CallResult(
-                target,
-                action,
-                status,
-                http_status,
-                time.perf_counter() - started,
-                error,
-                received,
-            )
+            result = _answered(target, action, started, http_status, received)
         if self.transcript is not None:
             self.transcript.outbound(target, action, headers, content, result)
         return result
@@ -370,6 +352,16 @@ class NetworkClient:
             time.perf_counter() - started,
             {"code": "network", "message": message},
         )
+
+
+def _answered(
+    target: str, action: str, started: float, http_status: int, received: bytes
+) -> CallResult:
+    """What a peer's whole answer says: ACK, NACK (with its error) or not a Beckn answer."""
+    status, error = read_ack(http_status, received)
+    return CallResult(
+        target, action, status, http_status, time.perf_counter() - started, error, received
+    )
 
 
 class _TooLarge(Exception):
