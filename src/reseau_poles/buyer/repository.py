@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
 from reseau_poles.storage import utcnow
@@ -147,23 +146,44 @@ def insert_callback(
     received_at: datetime,
 ) -> int | None:
     """Keep a verified callback; ``None`` when the same one (action, sender, message id) is
-    already kept. Runs in a savepoint so the caller's transaction survives a duplicate."""
-    try:
-        with session.begin_nested():
-            result = session.execute(
-                insert(callbacks).values(
-                    action=action,
-                    transaction_id=transaction_id,
-                    message_id=message_id,
-                    bpp_id=bpp_id,
-                    bpp_uri=bpp_uri,
-                    body=body.decode("utf-8"),
-                    received_at=received_at,
-                )
-            )
-    except IntegrityError:
-        return None
-    return int(result.inserted_primary_key[0])
+    already kept. One ``INSERT … ON CONFLICT DO NOTHING``: the caller's transaction goes on
+    either way (no savepoint, no error to catch)."""
+    statement = _insert_callback(session).values(
+        action=action,
+        transaction_id=transaction_id,
+        message_id=message_id,
+        bpp_id=bpp_id,
+        bpp_uri=bpp_uri,
+        body=body.decode("utf-8"),
+        received_at=received_at,
+    )
+    found = session.execute(statement).scalar()
+    return None if found is None else int(found)
+
+
+def _insert_callback(session: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - the two databases we ship for
+        raise RuntimeError(f"base non prise en charge : {dialect}")
+    return (
+        dialect_insert(callbacks)
+        .on_conflict_do_nothing(index_elements=["action", "bpp_id", "message_id"])
+        .returning(callbacks.c.id)
+    )
+
+
+def search_exists(session: Any, transaction_id: str) -> bool:
+    """Whether this node started the search (one indexed read, no JSON decoded)."""
+    return (
+        session.execute(
+            select(searches.c.transaction_id).where(searches.c.transaction_id == transaction_id)
+        ).first()
+        is not None
+    )
 
 
 def insert_results(

@@ -250,8 +250,8 @@ class BuyerService:
         transaction_id = message.transaction_id
         received_at = utcnow()
         with write_session(self.factory) as session:
-            search = repo.get_search(session, transaction_id) if transaction_id else None
-            if search is None or message.bap_id != self.settings.subscriber_id:
+            known = bool(transaction_id) and repo.search_exists(session, transaction_id)
+            if not known or message.bap_id != self.settings.subscriber_id:
                 raise ProtocolError(
                     f"Transaction inconnue de ce nœud acheteur : « {str(transaction_id)[:64]} ».",
                     code=ErrorCode.BUYER_UNKNOWN_TRANSACTION,
