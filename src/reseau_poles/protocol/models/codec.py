@@ -54,10 +54,6 @@ def _error_path(error: Any) -> str:
     return json_path(location)
 
 
-def _refusal(exc: ValidationError, what: str, code: ErrorCode) -> ProtocolError:
-    return _refusal_of(exc.errors(include_url=False, include_input=False), what, code)
-
-
 def _refusal_of(errors: list[Any], what: str, code: ErrorCode) -> ProtocolError:
     first = errors[0]
     path = _error_path(first) or None
@@ -127,13 +123,32 @@ def parse_as(
     for a caller that already read the body and knows every number in it is finite
     (:func:`reseau_poles.network.jsonguard.loads_inbound`)."""
     what = what or f"Message {model.__name__} invalide"
+    return _validated(
+        raw,
+        what,
+        code,
+        check_numbers,
+        lambda data: model.model_validate_json(data, context=dict(WIRE)),
+    )
+
+
+def _validated(
+    raw: bytes | bytearray | memoryview | str,
+    what: str,
+    code: ErrorCode,
+    check_numbers: bool,
+    validate: Any,
+    errors_of: Any = None,
+) -> Any:
+    """``validate(raw)``, or the refusal: a peer's bytes never raise anything else."""
     data = bytes(raw) if isinstance(raw, bytearray | memoryview) else raw
     try:
         if check_numbers and isinstance(data, bytes):
             _check_numbers(data, what, code)
-        return model.model_validate_json(data, context=dict(WIRE))
+        return validate(data)
     except ValidationError as exc:
-        raise _refusal(exc, what, code) from None
+        errors = exc.errors(include_url=False, include_input=False)
+        raise _refusal_of(errors_of(errors) if errors_of else errors, what, code) from None
     except ProtocolError:
         raise
     except (ValueError, TypeError, RecursionError) as exc:  # never a 500 for a peer's bytes
@@ -172,19 +187,14 @@ def check_message(
     model = ACTION_MODELS.get(action)
     if model is None:
         raise ProtocolError(f"Action inconnue : {action!r}", code=code, path="context.action")
-    what = f"Message {action} invalide"
-    data = bytes(raw) if isinstance(raw, bytearray | memoryview) else raw
-    try:
-        if check_numbers and isinstance(data, bytes):
-            _check_numbers(data, what, code)
-        return check_request(model, data, dict(WIRE))
-    except ValidationError as exc:
-        errors = as_model_errors(model, exc.errors(include_url=False, include_input=False))
-        raise _refusal_of(errors, what, code) from None
-    except ProtocolError:
-        raise
-    except (ValueError, TypeError, RecursionError) as exc:  # never a 500 for a peer's bytes
-        raise ProtocolError(f"{what} : {exc}", code=code) from None
+    return _validated(
+        raw,
+        f"Message {action} invalide",
+        code,
+        check_numbers,
+        lambda data: check_request(model, data, dict(WIRE)),
+        lambda errors: as_model_errors(model, errors),
+    )
 
 
 def to_dict(model: BaseModel) -> dict[str, Any]:
