@@ -129,6 +129,8 @@ class NodeNetwork:
         and handed to it when the session commits: it leaves at once, without waiting for
         the worker to find and claim it (a write transaction per call). A rollback drops it
         with the rest; a crash before it left leaves it to the next worker after the lease.
+        Queue calls in the session's own transaction, not in a savepoint that may roll back
+        alone: the hand-over happens at the outer commit.
         """
         kwargs.setdefault("ttl", self.settings.outbox_default_ttl)
         worker = self.worker
