@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,27 +25,33 @@ def _postgres_admin_url() -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-@pytest.fixture(params=_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+def fresh_database(kind: str, folder: Path, name: str = "test.sqlite") -> Iterator[str]:
+    """A fresh, empty database of ``kind``: a SQLite file in ``folder``, or a new PostgreSQL
+    database dropped afterwards (skipped when PostgreSQL is down, unless CI requires it)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / name}"
         return
     import psycopg
 
-    name = f"rp_test_{uuid.uuid4().hex[:12]}"
+    database = f"rp_test_{uuid.uuid4().hex[:12]}"
     admin = _postgres_admin_url()
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{database}"')
     except psycopg.OperationalError as exc:
         if REQUIRE_SERVICES:
             raise
         pytest.skip(f"PostgreSQL indisponible : {exc}")
     base = admin.rsplit("/", 1)[0]
-    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{database}"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture(params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    yield from fresh_database(request.param, tmp_path)
 
 
 def free_port() -> int:

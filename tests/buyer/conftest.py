@@ -245,26 +245,9 @@ class SharedWorld(World):
 
 
 def _module_database(kind: str, tmp: Path) -> Iterator[str]:
-    from tests.conftest import REQUIRE_SERVICES, _postgres_admin_url
+    from tests.conftest import fresh_database
 
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'shared.sqlite'}"
-        return
-    import psycopg
-
-    name = f"rp_test_{uuid.uuid4().hex[:12]}"
-    admin = _postgres_admin_url()
-    try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        if REQUIRE_SERVICES:
-            raise
-        pytest.skip(f"PostgreSQL indisponible : {exc}")
-    base = admin.rsplit("/", 1)[0]
-    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from fresh_database(kind, tmp, "shared.sqlite")
 
 
 def _shared_backends() -> list[str]:
