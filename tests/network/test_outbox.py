@@ -69,14 +69,6 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         yield receiver, url
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
 def add(engine: Engine, url: str, count: int = 1, **kwargs) -> list[bytes]:  # type: ignore[no-untyped-def]
     bodies = [on_status_body("acheteur.example", "vendeur.example") for _ in range(count)]
     with write_session(make_session_factory(engine)) as session:

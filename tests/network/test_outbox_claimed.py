@@ -15,29 +15,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, update
 
-from reseau_poles.network import NetworkClient, NodeNetwork, enqueue, migrate
+from reseau_poles.network import NetworkClient, NodeNetwork, enqueue
 from reseau_poles.network.settings import NetworkSettings
 from reseau_poles.network.tables import outbox_table
-from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
+from reseau_poles.storage import make_session_factory, utcnow, write_session
 
-from .support import on_status_body
+from .support import on_status_body, serve
 from .test_outbox import SELLER, Receiver, rows, until, worker_for
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def receiver() -> Iterator[tuple[Receiver, str]]:
-    from .support import serve
-
     receiver = Receiver()
     with serve(receiver.app) as url:
         yield receiver, url

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, insert, inspect, select, text
 
-from reseau_poles.network import NetworkSettings, NodeNetwork, migrate
+from reseau_poles.network import NetworkSettings, NodeNetwork
 from reseau_poles.network.outbox import DELIVERED, DELIVERING, EXPIRED, FAILED, PENDING
 from reseau_poles.network.retention import PurgeCounts, Retention, RetentionTask, purge
 from reseau_poles.network.tables import outbox_table, transcript_table
-from reseau_poles.storage import head_revision, make_engine, utcnow
+from reseau_poles.storage import head_revision, utcnow
 
 from .support import participant
 
@@ -26,14 +25,6 @@ pytestmark = pytest.mark.anyio
 
 SELLER = participant("vendeur.example", "BPP")
 NO_REGISTRY = "http://127.0.0.1:9"  # never asked: no message comes in
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def days_ago(days: float) -> datetime:
