@@ -132,14 +132,9 @@ def loads_inbound(
         value = json.loads(body, parse_constant=numbers.constant, parse_float=numbers.float)
     except RecursionError:
         raise JsonShapeError(f"JSON trop imbriqué (plus de {max_depth} niveaux)", "$") from None
-    census = _Census()
-    try:
-        census.walk(value, max_depth, max_string, max_array)
-    except _Excess as exc:
-        message = exc.message or f"JSON trop imbriqué (plus de {max_depth} niveaux)"
-        raise JsonShapeError(message, _render(tuple(reversed(exc.path)))) from None
+    colons = check_shape(value, max_depth=max_depth, max_string=max_string, max_array=max_array)
     if (
-        census.colons != body.count(b":")
+        colons != body.count(b":")
         or b"\\u003a" in body
         or b"\\u003A" in body
         or b"\x00" in body[:4]
@@ -154,7 +149,7 @@ def loads_inbound(
 
 
 class _Census:
-    """:func:`check_shape`'s walk that also counts, for :func:`loads_inbound`, the members
+    """:func:`check_shape`'s walk, which also counts, for :func:`loads_inbound`, the members
     and the ``:`` characters in names and strings."""
 
     __slots__ = ("colons",)
@@ -166,7 +161,7 @@ class _Census:
         if depth <= 0:
             raise _Excess("")
         colons = 0
-        if type(item) is dict:
+        if isinstance(item, dict):
             colons = len(item)
             for name, member in item.items():
                 if len(name) > max_string:
@@ -185,7 +180,7 @@ class _Census:
                     except _Excess as exc:
                         exc.path.append(name)
                         raise
-        elif type(item) is list:
+        elif isinstance(item, list):
             if len(item) > max_array:
                 raise _Excess(f"tableau trop long ({len(item)} éléments, limite {max_array})")
             for index, member in enumerate(item):
@@ -201,7 +196,7 @@ class _Census:
                     except _Excess as exc:
                         exc.path.append(index)
                         raise
-        elif type(item) is str:
+        elif isinstance(item, str):
             colons = item.count(":")
             if len(item) > max_string:
                 raise _Excess(f"chaîne trop longue ({len(item)} caractères, limite {max_string})")
@@ -220,63 +215,24 @@ def check_shape(
     max_depth: int = MAX_DEPTH,
     max_string: int = MAX_STRING,
     max_array: int = MAX_ARRAY,
-) -> None:
+) -> int:
     """Raise :class:`JsonShapeError` at the first excess in ``value``. Recursion stops at
-    ``max_depth``, so it never goes deep; the path is built only on the way out of an error."""
+    ``max_depth``, so it never goes deep; the path is built only on the way out of an error.
+    Returns the number of members plus the ``:`` in names and strings (see
+    :func:`loads_inbound`)."""
+    census = _Census()
     try:
-        _walk(value, max_depth, max_string, max_array)
+        census.walk(value, max_depth, max_string, max_array)
     except _Excess as exc:
         message = exc.message or f"JSON trop imbriqué (plus de {max_depth} niveaux)"
         raise JsonShapeError(message, _render(tuple(reversed(exc.path)))) from None
+    return census.colons
 
 
 class _Excess(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         self.path: list[str | int] = []
-
-
-def _walk(item: Any, depth: int, max_string: int, max_array: int) -> None:
-    if depth <= 0:
-        raise _Excess("")  # too deep: check_shape names the limit
-    if isinstance(item, dict):
-        for name, member in item.items():
-            if len(name) > max_string:
-                raise _Excess(f"nom de membre trop long ({len(name)} caractères)")
-            kind = type(member)
-            if kind is str:
-                if len(member) > max_string:
-                    error = _Excess(
-                        f"chaîne trop longue ({len(member)} caractères, limite {max_string})"
-                    )
-                    error.path.append(name)
-                    raise error
-            elif kind is dict or kind is list:
-                try:
-                    _walk(member, depth - 1, max_string, max_array)
-                except _Excess as exc:
-                    exc.path.append(name)
-                    raise
-    elif isinstance(item, list):
-        if len(item) > max_array:
-            raise _Excess(f"tableau trop long ({len(item)} éléments, limite {max_array})")
-        for index, member in enumerate(item):
-            kind = type(member)
-            if kind is str:
-                if len(member) > max_string:
-                    error = _Excess(
-                        f"chaîne trop longue ({len(member)} caractères, limite {max_string})"
-                    )
-                    error.path.append(index)
-                    raise error
-            elif kind is dict or kind is list:
-                try:
-                    _walk(member, depth - 1, max_string, max_array)
-                except _Excess as exc:
-                    exc.path.append(index)
-                    raise
-    elif isinstance(item, str) and len(item) > max_string:
-        raise _Excess(f"chaîne trop longue ({len(item)} caractères, limite {max_string})")
 
 
 def _render(path: tuple[str | int, ...]) -> str:
