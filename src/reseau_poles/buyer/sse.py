@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import Any, Final
 
 from sqlalchemy import select
 
+from reseau_poles.protocol.jsonfast import dumps
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.storage import read_session
 
@@ -131,8 +131,7 @@ def event(name: str, data: Mapping[str, Any], event_id: int | None = None) -> by
     if event_id is not None:
         lines.append(f"id: {event_id}")
     # Compact JSON holds no raw newline: one data line.
-    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-    return ("\n".join(lines) + "\n\n").encode()
+    return ("\n".join(lines) + "\ndata: ").encode() + dumps(data) + b"\n\n"
 
 
 def _counts(progress: Mapping[str, Any]) -> dict[str, int]:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from reseau_poles.config import redact_url  # noqa: F401  (re-exported)
+from reseau_poles.protocol.jsonfast import dumps_text
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,14 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     (:class:`Checkpointer`), not inside whichever commit crosses SQLite's threshold.
 
     PostgreSQL: psycopg 3, ``pool_pre_ping`` so a restarted server does not break the pool.
+
+    Both: JSON columns are written by :func:`reseau_poles.protocol.jsonfast.dumps_text`.
     """
     url = normalise_url(url)
     parsed = make_url(url)
+    # JSON columns written by orjson (same JSON as json.dumps, about ten times faster: a
+    # buyer stores every catalogue it receives).
+    kwargs.setdefault("json_serializer", dumps_text)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, echo=echo, **kwargs)
