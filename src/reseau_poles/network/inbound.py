@@ -195,12 +195,7 @@ class Inbound:
 
     async def read_body(self, request: Request) -> bytes:
         """Step 1: the raw bytes, never more than ``max_body_bytes``."""
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise self._bad_request("Content-Length invalide", "headers.Content-Length")
-            if int(declared) > self.max_body_bytes:
-                raise self._too_large()
+        self._check_length(request.headers.get("content-length"))
         chunks: list[bytes] = []
         size = 0
         try:
@@ -210,10 +205,35 @@ class Inbound:
                     raise self._too_large()
                 chunks.append(chunk)
         except ClientDisconnect:
-            raise self._bad_request(
-                "connexion fermée pendant la lecture du corps", "body"
-            ) from None
+            raise self._disconnected() from None
         return b"".join(chunks)
+
+    async def read_asgi(self, headers: Mapping[str, str], receive: Receive) -> bytes:
+        """Step 1 for a raw ASGI app: :meth:`read_body` from ``receive``."""
+        self._check_length(headers.get("content-length"))
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise self._disconnected()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _check_length(self, declared: str | None) -> None:
+        if declared is not None:
+            if not declared.isdigit():
+                raise self._bad_request("Content-Length invalide", "headers.Content-Length")
+            if int(declared) > self.max_body_bytes:
+                raise self._too_large()
+
+    def _disconnected(self) -> Refusal:
+        return self._bad_request("connexion fermée pendant la lecture du corps", "body")
 
     async def verify(self, body: bytes, headers: Mapping[str, str], action: str) -> InboundMessage:
         """Steps 2 to 6 on a body already read: what a raw ASGI app calls directly."""
@@ -441,6 +461,22 @@ def refusal_response(refusal: Refusal) -> Response:
     )
 
 
+# A database that does not answer (restart, failover, pool exhausted): a 503 to retry.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
+def database_down(code: ErrorCode) -> Refusal:
+    """The answer while the node's database does not answer: 503, retry in a second."""
+    error = ProtocolError(
+        "base de données du nœud momentanément indisponible ; réessayez", code=code
+    )
+    return Refusal(error, status_code=503, headers={"Retry-After": "1"})
+
+
 class AnswerUnexpected:
     """ASGI middleware: anything unexpected becomes a 500 (a NACK, or the answer of the
     path's prefix in ``by_prefix``), logged with its traceback, which never leaves the
@@ -513,25 +549,13 @@ def install(
         return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
 
     async def on_database_down(_request: Request, _exc: Exception) -> Response:
-        error = ProtocolError(
-            "base de données du nœud momentanément indisponible ; réessayez", code=code
-        )
-        return Response(
-            nack_body(error),
-            status_code=503,
-            headers={"Retry-After": "1"},
-            media_type=JSON_CONTENT_TYPE,
-        )
+        return refusal_response(database_down(code))
 
     app.add_exception_handler(Refusal, on_refusal)
     app.add_exception_handler(RequestValidationError, on_validation)
     # A database that does not answer (restart, failover, pool exhausted) is a 503 the caller
     # may retry, not an internal error; and a handler for these classes, unlike one for
     # ``Exception``, answers without Starlette re-raising, so the connection stays usable.
-    for unavailable in (
-        sqlalchemy.exc.OperationalError,
-        sqlalchemy.exc.InterfaceError,
-        sqlalchemy.exc.TimeoutError,
-    ):
+    for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, on_database_down)
     app.add_middleware(AnswerUnexpected, code=code, by_prefix=unexpected_by_prefix)
