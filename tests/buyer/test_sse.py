@@ -257,6 +257,31 @@ def test_the_stream_is_the_same_from_the_cache_and_from_the_database(world: Worl
     assert [len(e.data["providers"][0]["items"]) for e in cached.named("resultats")] == [1, 2]
 
 
+def test_a_callback_stored_before_the_stream_waits_wakes_it(world: World) -> None:
+    """The stream's signal is taken before its first read: a callback stored between that
+    read and the stream's first wait sets it, so the event leaves at once, not at the next
+    poll (a quarter of a second later)."""
+    import asyncio
+
+    from reseau_poles.buyer import sse
+
+    tx = world.search(region="QC-11")
+    search = world.hand.wait_search(tx)
+    deadline = time.monotonic() + 5
+    while not world.results(tx)["sellers"]["targeted"]:  # the dispatch recorded: its signal
+        assert time.monotonic() < deadline  # is spent, the next one is the callback's
+        time.sleep(0.01)
+    signal, first = asyncio.run(sse.first_changes(world.service, "css-capitale", tx, 0))
+    assert first.answers == [] and not signal.is_set()
+    assert world.callback(
+        world.hand.on_search(search, [SYRUP_PROVIDER]), world.hand.signer
+    ).is_success
+    deadline = time.monotonic() + 5
+    while not signal.is_set():  # set by the node's event loop once the callback is stored
+        assert time.monotonic() < deadline, "le signal pris avant la lecture n'a pas été levé"
+        time.sleep(0.01)
+
+
 def test_recent_results_keep_at_most_max_items() -> None:
     from reseau_poles.buyer.service import RecentResults
 

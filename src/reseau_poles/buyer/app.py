@@ -20,7 +20,6 @@ GET  /health                    liveness
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -192,7 +191,7 @@ def create_app(
             after = int(resume.strip())
         tx = transaction_id[:64]
         try:
-            first = await asyncio.to_thread(sse.read_changes, service, organisation_id, tx, after)
+            signal, first = await sse.first_changes(service, organisation_id, tx, after)
         except SearchNotFound:
             raise unknown_search() from None
         stream = sse.search_events(
@@ -201,6 +200,7 @@ def create_app(
             tx,
             query,
             first,
+            signal=signal,
             after=after,
             wait_seconds=wait / 1000,
             heartbeat=app.state.sse_heartbeat_seconds,

@@ -163,6 +163,17 @@ def end_event(transaction_id: str, progress: Mapping[str, Any], reason: str) -> 
     return event("fin", {"transaction_id": transaction_id, "raison": reason, **progress})
 
 
+async def first_changes(
+    service: BuyerService, organisation_id: str, transaction_id: str, after: int
+) -> tuple[asyncio.Event, Changes]:
+    """The signal of the search's next change, then what changed after ``after``: in this
+    order, so that a callback stored in between wakes the stream at once instead of at the
+    next poll. Raises :class:`SearchNotFound`."""
+    signal = service.signal(transaction_id)
+    changes = await asyncio.to_thread(read_changes, service, organisation_id, transaction_id, after)
+    return signal, changes
+
+
 async def search_events(
     service: BuyerService,
     organisation_id: str,
@@ -170,17 +181,17 @@ async def search_events(
     query: ResultQuery,
     first: Changes,
     *,
+    signal: asyncio.Event,
     after: int,
     wait_seconds: float,
     heartbeat: float = HEARTBEAT_SECONDS,
 ) -> AsyncIterator[bytes]:
-    """The stream, from ``first`` (read before the response started, so an unknown search
-    is a 404 and not a broken stream)."""
+    """The stream, from ``first`` and its ``signal`` (:func:`first_changes`, read before the
+    response started, so an unknown search is a 404 and not a broken stream)."""
     deadline = time.monotonic() + wait_seconds
     last_sent = time.monotonic()
     yield f"retry: {RETRY_MS}\n: recherche {transaction_id}\n\n".encode()
     changes = first
-    signal = service.signal(transaction_id)
     while True:
         for answer in changes.answers:
             yield results_event(transaction_id, answer, changes.progress, query)
