@@ -156,7 +156,7 @@ def run_sellers(plan_file: str, out_file: str, items: int, cache: str | None = N
     import uvicorn
     import uvloop
 
-    from reseau_poles.network.serving import FAST_STACK, tune_gc
+    from reseau_poles.network.serving import FAST_STACK, tune_runtime
     from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import create_app
     from reseau_poles.seller.schemas import ProviderIn
@@ -221,7 +221,7 @@ def run_sellers(plan_file: str, out_file: str, items: int, cache: str | None = N
         Path(out_file).write_text("prêt")
         await asyncio.gather(*tasks)
 
-    tune_gc()  # as reseau_poles.network.serving.serve does for a node served alone
+    tune_runtime()  # as reseau_poles.network.serving.serve does for a node served alone
     uvloop.run(main())
 
 
