@@ -33,6 +33,7 @@ from reseau_poles.network.inbound import InboundMessage
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.models import Context, format_datetime, to_bytes
 from reseau_poles.protocol.profile import COUNTRY, WHOLE_PROVINCE
+from reseau_poles.protocol.signing import AUTHORIZATION
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
 from . import repository as repo
@@ -200,9 +201,19 @@ class BuyerService:
 
     async def _direct(self, region: str, body: bytes) -> dict[str, Any]:
         sellers = await self._sellers(region)
+        client = self.network.client
+        # One signature for every seller: the same bytes (as the gateway multicasts them).
+        signed = {AUTHORIZATION: client.sign(body)} if sellers else {}
         results = await asyncio.gather(
             *(
-                self.network.client.send(url, "search", body, timeout=self.settings.send_timeout)
+                client.send(
+                    url,
+                    "search",
+                    body,
+                    headers=signed,
+                    signature_header=None,
+                    timeout=self.settings.send_timeout,
+                )
                 for url in sellers.values()
             )
         )
