@@ -46,6 +46,7 @@ TAXES: Final = "taxes"
 SAISON: Final = "saison"
 LANGUE_EN: Final = "langue_en"
 ITEM_GROUPS: Final = (CERTIFICATIONS, CONSERVATION, ORIGINE, TAXES, SAISON, LANGUE_EN)
+_ITEM_GROUP_SET: Final = frozenset(ITEM_GROUPS)
 
 ALL_YEAR: Final = frozenset(range(1, 13))
 
@@ -195,7 +196,7 @@ def parse_item_tags(
     error_code: ErrorCode = ErrorCode.INVALID_REQUEST,
 ) -> ItemTags:
     """Read every profile group of an item's ``tags`` (at JSON path ``path``)."""
-    found = collect(tags, ITEM_GROUPS, path=path, error_code=error_code)
+    found = collect(tags, _ITEM_GROUP_SET, path=path, error_code=error_code)
     return ItemTags(
         certifications=_certifications(found.get(CERTIFICATIONS), error_code),
         conservation=_conservation(found.get(CONSERVATION), error_code),
