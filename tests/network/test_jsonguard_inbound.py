@@ -208,3 +208,42 @@ def test_long_digit_runs_as_the_regular_expression_finds_them(raw: bytes) -> Non
     from reseau_poles.network.jsonguard import has_long_digit_run
 
     assert has_long_digit_run(raw) == (re.search(rb"[0-9]{300}", raw) is not None)
+
+
+DEEP = st.integers(min_value=1, max_value=80).map(lambda n: "[" * n + "]" * n)
+
+
+@given(
+    JSON | DEEP.map(json.loads), st.sampled_from([(64, 100_000, 10_000), (3, 6, 2), (10, 40, 5)])
+)
+@settings(max_examples=400)
+def test_the_quick_census_is_the_walks_count_or_defers_to_it(value: object, limits: tuple) -> None:
+    """Where the body's size proves a limit cannot be crossed, the count comes from orjson;
+    otherwise (or past the depth) the full walk decides, with its own error and path."""
+    from reseau_poles.network.jsonguard import _quick_census, check_shape
+
+    max_depth, max_string, max_array = limits
+    try:
+        body = json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return  # NaN, or a lone surrogate: orjson does not read these bodies (the slow way)
+    quick = _quick_census(value, body, max_depth, max_string, max_array)
+    try:
+        full = check_shape(value, max_depth=max_depth, max_string=max_string, max_array=max_array)
+    except JsonShapeError:
+        assert quick is None
+        return
+    assert quick is None or quick == full
+
+
+def test_the_quick_census_answers_for_an_ordinary_catalogue() -> None:
+    from reseau_poles.network.jsonguard import _quick_census, check_shape
+
+    value = {
+        "context": {"timestamp": "2026-12-06T19:48:20.000Z", "bpp_uri": "https://pole.example"},
+        "message": {"catalog": {"providers": [{"id": "p:1", "items": [{"id": "a"}] * 20}]}},
+    }
+    body = json.dumps(value).encode()
+    assert _quick_census(value, body, 64, 100_000, 10_000) == check_shape(value)
+    assert _quick_census(value, body, 3, 100_000, 10_000) is None  # too deep: the walk says
+    assert loads_inbound(body)[0] == value
