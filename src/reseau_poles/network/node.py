@@ -96,6 +96,7 @@ class NodeNetwork:
             transcript = Transcript(
                 settings.transcript_path,
                 engine=engine if settings.transcript_database else None,
+                linger=settings.transcript_linger,
             )
         self.transcript = transcript
         self.client = NetworkClient.from_settings(signer, settings, transcript=transcript)

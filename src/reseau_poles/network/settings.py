@@ -58,6 +58,8 @@ class NetworkSettings(BaseSettings):
     # Transcript: a JSONL file (``--transcript FILE``) and/or the node's database table.
     transcript_path: str | None = None
     transcript_database: bool = True
+    # The writer gathers the messages of this many seconds into one write (0: no wait).
+    transcript_linger: float = Field(default=0.05, ge=0)
 
     # Retention (network.retention): finished outbox rows (callbacks and webhook deliveries)
     # and transcript rows are deleted once older than this many days; 0 keeps them forever.

@@ -4,6 +4,10 @@ A vendor uses it to debug an integration and to prove conformance, so it keeps t
 headers and body bytes, the ACK/NACK, the HTTP status and the latency. It goes to a JSONL file
 (``--transcript FILE``) and, when the role gives an engine, to the ``network_transcript``
 table. Writing happens on a background thread: recording never blocks the event loop.
+
+The writer lingers a little (``linger`` seconds, 0: no) after the first entry of a batch, so
+that a busy node writes its messages a batch per transaction instead of one each; ``flush()``
+and ``close()`` cut the wait short and return once everything recorded before them is written.
 """
 
 from __future__ import annotations
@@ -33,27 +37,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _STOP = object()
+DEFAULT_LINGER = 0.05
 
 
 class Transcript:
     """Records messages to a JSONL file and/or a database table. Thread-safe; ``close()``
-    flushes."""
+    flushes. Up to ``batch`` entries per write, gathered for ``linger`` seconds after the
+    first."""
 
     def __init__(
-        self, path: str | Path | None = None, *, engine: Engine | None = None, batch: int = 200
+        self,
+        path: str | Path | None = None,
+        *,
+        engine: Engine | None = None,
+        batch: int = 200,
+        linger: float = DEFAULT_LINGER,
     ) -> None:
         self.path = Path(path) if path else None
         self.engine = engine
         self.batch = batch
+        self.linger = linger
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._hurry = threading.Event()  # a flush or close waits: stop lingering
         self._file = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a", encoding="utf-8")
         self._thread = threading.Thread(target=self._write_loop, name="transcript", daemon=True)
         self._thread.start()
-        self._flushed = threading.Condition()
-        self._pending = 0
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -113,20 +124,22 @@ class Transcript:
 
     def record(self, **entry: Any) -> None:
         entry.setdefault("recorded_at", utcnow())
-        with self._flushed:
-            self._pending += 1
         self._queue.put(entry)
 
-    def flush(self, timeout: float = 5.0) -> None:
-        """Wait until everything recorded so far is written."""
-        deadline = time.monotonic() + timeout
-        with self._flushed:
-            while self._pending and time.monotonic() < deadline:
-                self._flushed.wait(0.05)
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything recorded so far is written (entries recorded meanwhile may
+        be too); ``False`` if that took longer than ``timeout``."""
+        if not self._thread.is_alive():
+            return False
+        done = threading.Event()
+        self._queue.put(done)  # behind every entry recorded so far: set once they are written
+        self._hurry.set()
+        return done.wait(timeout)
 
     def close(self) -> None:
         self.flush()
         self._queue.put(_STOP)
+        self._hurry.set()
         self._thread.join(5)
         if self._file is not None:
             self._file.close()
@@ -136,23 +149,42 @@ class Transcript:
 
     def _write_loop(self) -> None:
         while True:
-            entries = [self._queue.get()]
-            while len(entries) < self.batch:
+            first = self._queue.get()
+            if self.linger > 0 and isinstance(first, dict):
+                self._hurry.wait(self.linger)  # gather a batch, unless a flush is waiting
+            self._hurry.clear()  # before draining: a flush after this finds its marker below
+            # Entries in the order recorded; a marker (flush) is set once those before it are
+            # written, the stop once everything before it is.
+            items = [first]
+            while True:
                 try:
-                    entries.append(self._queue.get_nowait())
+                    items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            stop = any(entry is _STOP for entry in entries)
-            entries = [entry for entry in entries if entry is not _STOP]
-            try:
-                self._write(entries)
-            except Exception:  # a transcript failure must never take the node down
-                log.exception("transcript : écriture impossible")
-            with self._flushed:
-                self._pending -= len(entries)
-                self._flushed.notify_all()
+            entries: list[dict[str, Any]] = []
+            stop = False
+            for item in items:
+                if isinstance(item, dict):
+                    entries.append(item)
+                    if len(entries) >= self.batch:
+                        self._write_safely(entries)
+                        entries = []
+                    continue
+                self._write_safely(entries)
+                entries = []
+                if item is _STOP:
+                    stop = True
+                else:
+                    item.set()
+            self._write_safely(entries)
             if stop:
                 return
+
+    def _write_safely(self, entries: list[dict[str, Any]]) -> None:
+        try:
+            self._write(entries)
+        except Exception:  # a transcript failure must never take the node down
+            log.exception("transcript : écriture impossible")
 
     def _write(self, entries: list[dict[str, Any]]) -> None:
         if not entries:
