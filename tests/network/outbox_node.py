@@ -1,5 +1,5 @@
 """A minimal node for the crash test: optionally enqueues callbacks, then runs the outbox
-worker until killed. ``python outbox_node.py DB_URL RECEIVER_URL COUNT SEED_HEX``"""
+worker until killed. ``python outbox_node.py DB_URL RECEIVER_URL COUNT SEED_HEX [RECORD_WINDOW]``"""
 
 from __future__ import annotations
 
@@ -32,16 +32,23 @@ def callback(number: int) -> bytes:
     return json.dumps({"context": context, "message": message}).encode()
 
 
-async def deliver(engine, signer: Signer) -> None:  # type: ignore[no-untyped-def]
+async def deliver(engine, signer: Signer, record_window: float) -> None:  # type: ignore[no-untyped-def]
     async with NetworkClient(signer, timeout=2) as client:
         worker = OutboxWorker(
-            engine, client, batch_size=2, poll_interval=0.05, base_delay=0.1, lease=1.0
+            engine,
+            client,
+            batch_size=2,
+            poll_interval=0.05,
+            base_delay=0.1,
+            lease=1.0,
+            record_window=record_window,
         )
         await worker.run()
 
 
 def main() -> None:
     database_url, receiver_url, count, seed = sys.argv[1:5]
+    record_window = float(sys.argv[5]) if len(sys.argv) > 5 else 0.05
     engine = make_engine(database_url)
     migrate(engine)
     if int(count):
@@ -50,7 +57,7 @@ def main() -> None:
                 enqueue(session, receiver_url, "on_status", callback(number))
     print("prêt", flush=True)
     signer = Signer("vendeur.example", "k1", SigningKeyPair.from_seed(bytes.fromhex(seed)))
-    asyncio.run(deliver(engine, signer))
+    asyncio.run(deliver(engine, signer, record_window))
 
 
 if __name__ == "__main__":

@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Response
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 from ..protocol.signing import Signer
+from ..storage import utcnow
 from .client import NetworkClient
 from .inbound import Inbound, install
 from .lookup import RegistryLookup
@@ -47,6 +48,68 @@ def _hand_over(worker: OutboxWorker) -> Callable[[Session], None]:
 
 def _forget(session: Session) -> None:
     session.info.pop(_CLAIMED, None)
+
+
+# The same for a Core ``Connection``, which has no after-commit event: its rows wait in the
+# connection's ``info`` (that of its DBAPI connection); the commit event, which runs just
+# before the database commits, moves them aside, a failed commit drops them, and they are
+# handed over once the commit is certainly done: when the connection goes back to the pool
+# or begins its next transaction. A rollback drops those not committed.
+_STAGED = "reseau_poles_outbox_staged"
+_COMMITTING = "reseau_poles_outbox_committing"
+
+
+def _on_commit(connection: Connection) -> None:
+    staged = connection.info.pop(_STAGED, None)
+    if staged:
+        connection.info.setdefault(_COMMITTING, []).extend(staged)
+
+
+def _on_rollback(connection: Connection) -> None:
+    connection.info.pop(_STAGED, None)
+
+
+def _on_error(context: Any) -> None:
+    if context.connection is not None:  # the commit may be what failed: the lease covers them
+        context.connection.info.pop(_COMMITTING, None)
+
+
+def _on_begin(connection: Connection) -> None:
+    _deliver_committed(connection.info)
+
+
+def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info.pop(_STAGED, None)
+        _deliver_committed(record.info)
+
+
+def _deliver_committed(info: dict[str, Any]) -> None:
+    committed = info.pop(_COMMITTING, None)
+    if committed:
+        # Per worker: the rows it sends now, and whether a call queued unclaimed needs a look.
+        by_worker: dict[int, tuple[OutboxWorker, list[dict[str, Any]], list[bool]]] = {}
+        for worker, row in committed:
+            _, rows, look = by_worker.setdefault(id(worker), (worker, [], [False]))
+            if row is None:
+                look[0] = True
+            else:
+                rows.append(row)
+        for worker, rows, look in by_worker.values():
+            worker.deliver_claimed(rows)
+            if look[0]:
+                worker.wake_threadsafe()
+
+
+def _watch_commits(engine: Engine) -> None:
+    """Listen once per engine for what hands over rows queued on a Core connection."""
+    if event.contains(engine, "commit", _on_commit):
+        return
+    event.listen(engine, "commit", _on_commit)
+    event.listen(engine, "rollback", _on_rollback)
+    event.listen(engine, "handle_error", _on_error)
+    event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "checkin", _on_checkin)
 
 
 class NodeNetwork:
@@ -99,12 +162,15 @@ class NodeNetwork:
                 linger=settings.transcript_linger,
             )
         self.transcript = transcript
+        self._look_on_wake = False
         self.client = NetworkClient.from_settings(signer, settings, transcript=transcript)
         self.worker = (
             OutboxWorker.from_settings(engine, self.client, settings)
             if engine is not None and run_outbox
             else None
         )
+        if self.worker is not None:
+            _watch_commits(engine)  # type: ignore[arg-type]
         self.retention = (
             RetentionTask.from_settings(engine, settings)
             if engine is not None and run_retention
@@ -126,21 +192,38 @@ class NodeNetwork:
     def enqueue(self, session: Any, target_url: str, action: str, body: Any, **kwargs: Any) -> int:
         """:func:`reseau_poles.network.outbox.enqueue`, with the configured default ttl.
 
-        In an ORM session, a call due now is queued already claimed by this node's worker
-        and handed to it when the session commits: it leaves at once, without waiting for
-        the worker to find and claim it (a write transaction per call). A rollback drops it
-        with the rest; a crash before it left leaves it to the next worker after the lease.
-        Queue calls in the session's own transaction, not in a savepoint that may roll back
-        alone: the hand-over happens at the outer commit.
+        In an ORM session, or a Core connection in a transaction begun with ``begin()``, a
+        call due now is queued already claimed by this node's worker and handed to it once
+        the transaction committed (a connection's, when it is closed or begins another): it
+        leaves at once, without waiting for the worker to find and claim it (a write
+        transaction per call). A rollback drops it with the rest; a crash before it left
+        leaves it to the next worker after the lease. Queue calls in the session's own
+        transaction, not in a savepoint that may roll back alone: the hand-over happens at
+        the outer commit.
         """
         kwargs.setdefault("ttl", self.settings.outbox_default_ttl)
         worker = self.worker
-        if (
-            worker is None
-            or not worker.running  # a command-line tool: the serving process's worker sends
-            or kwargs.get("not_before") is not None
-            or not isinstance(session, Session)
-        ):
+        if worker is None or not worker.running:  # a command-line tool: the serving
+            return enqueue(session, target_url, action, body, **kwargs)  # process's worker
+        not_before = kwargs.get("not_before")
+        if not_before is not None:
+            if not_before <= utcnow():
+                self._look_on_wake = True
+            return enqueue(session, target_url, action, body, **kwargs)
+        if isinstance(session, Connection):
+            if not session.in_transaction() or session.in_nested_transaction():
+                # Not claimed (a savepoint may roll back alone): a look once committed.
+                row_id = enqueue(session, target_url, action, body, **kwargs)
+                session.info.setdefault(_STAGED, []).append((worker, None))
+                return row_id
+            staged: dict[str, Any] = {}
+            row_id = enqueue(
+                session, target_url, action, body, claim=worker.claim, row=staged, **kwargs
+            )
+            session.info.setdefault(_STAGED, []).append((worker, staged))
+            return row_id
+        if not isinstance(session, Session):
+            self._look_on_wake = True  # its commit is not ours to see: every wake-up looks
             return enqueue(session, target_url, action, body, **kwargs)
         row: dict[str, Any] = {}
         row_id = enqueue(session, target_url, action, body, claim=worker.claim, row=row, **kwargs)
@@ -153,8 +236,12 @@ class NodeNetwork:
         return row_id
 
     def wake(self) -> None:
-        """Deliver what was just committed without waiting for the next poll."""
-        if self.worker is not None:
+        """Deliver what was just committed through :meth:`enqueue` without waiting for the
+        next poll. Calls queued claimed left when their transaction committed, and those
+        queued unclaimed on a session or connection woke the worker then: this costs nothing
+        unless a call was queued on something whose commit this node cannot see, after which
+        every wake-up has the worker look for due rows."""
+        if self.worker is not None and self._look_on_wake:
             self.worker.wake()
 
     async def start(self) -> None:

@@ -14,6 +14,9 @@ hit by every node at once) until the peer ACKs or the deadline passes.
   worker takes again once the lease ends. Delivery is therefore at least once; receivers
   de-duplicate by message id. A NACK "stale request" (20002/30022) on a second attempt means
   the peer already has the message, and counts as delivered.
+* A delivery's outcome is recorded after the answer, the outcomes of deliveries that end
+  within ``record_window`` seconds in one write transaction: a worker killed in between has
+  sent calls still marked as claimed, which go out again after the lease (at least once).
 * Not every row is a Beckn call: a row whose action is ``scheme:name`` (``webhook:order.confirmed``)
   is delivered by the transport registered for ``scheme`` (:meth:`OutboxWorker.register_transport`),
   which returns a :class:`CallResult` like the signed client does; retries, leases and
@@ -153,6 +156,7 @@ class OutboxWorker:
         base_delay: float = 1.0,
         max_delay: float = 300.0,
         lease: float = 30.0,
+        record_window: float = 0.05,
         on_result: Callable[[Mapping[str, Any], CallResult, str], None] | None = None,
         transports: Mapping[str, Transport] | None = None,
     ) -> None:
@@ -164,6 +168,7 @@ class OutboxWorker:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.lease = lease
+        self.record_window = record_window
         self.on_result = on_result
         self.transports: dict[str, Transport] = dict(transports or {})
         self._sqlite = is_sqlite(engine)
@@ -173,7 +178,11 @@ class OutboxWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._chains: dict[tuple[str, str | None], asyncio.Task[None]] = {}
+        # Outcomes waiting for the next record transaction, and the task that writes them.
+        self._outcomes: list[tuple[int, dict[str, Any], asyncio.Future[None]]] = []
+        self._recording: asyncio.Task[None] | None = None
         self._sql = self._statements()
+        self._record_sql: dict[tuple[str, ...], Any] = {}
 
     @classmethod
     def from_settings(
@@ -187,6 +196,7 @@ class OutboxWorker:
             base_delay=settings.outbox_base_delay,
             max_delay=settings.outbox_max_delay,
             lease=settings.outbox_lease,
+            record_window=settings.outbox_record_window,
             **kwargs,
         )
 
@@ -266,8 +276,15 @@ class OutboxWorker:
             log.error("outbox : échec d'un envoi immédiat", exc_info=task.exception())
 
     def wake(self) -> None:
-        """Look for due rows now instead of at the next poll."""
+        """Look for due rows now instead of at the next poll (in the worker's loop)."""
         self._wake.set()
+
+    def wake_threadsafe(self) -> None:
+        """:meth:`wake`, from any thread."""
+        loop = self._loop
+        if loop is not None and not self._stopping and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # closed in between: the poll covers it
+                loop.call_soon_threadsafe(self.wake)
 
     async def stop(self) -> None:
         """Finish the deliveries under way, then stop."""
@@ -396,18 +413,67 @@ class OutboxWorker:
             )
             return [dict(row._mapping) for row in claimed]
 
-    def _record(self, row_id: int, values: dict[str, Any]) -> None:
-        table = outbox_table
+    def _record(self, outcomes: list[tuple[int, dict[str, Any]]]) -> None:
+        """Each row's outcome, if it is still this worker's claim, in one transaction: one
+        executemany per set of columns written (delivered, retry, failed…)."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row_id, values in outcomes:
+            groups.setdefault(tuple(sorted(values)), []).append(
+                {**values, "_id": row_id, "_worker": self.worker_id}
+            )
         with self._begin() as connection, connection.begin():
-            connection.execute(
+            for columns, parameters in groups.items():
+                connection.execute(self._record_statement(columns), parameters)
+
+    def _record_statement(self, columns: tuple[str, ...]) -> Any:
+        statement = self._record_sql.get(columns)
+        if statement is None:
+            table = outbox_table
+            statement = self._record_sql[columns] = (
                 update(table)
                 .where(
-                    table.c.id == row_id,
-                    table.c.claimed_by == self.worker_id,
+                    table.c.id == bindparam("_id"),
+                    table.c.claimed_by == bindparam("_worker"),
                     table.c.status == DELIVERING,
                 )
-                .values(**values)
+                .values({column: bindparam(column) for column in columns})
             )
+        return statement
+
+    async def _record_outcome(self, row_id: int, values: dict[str, Any]) -> None:
+        """Record one delivery's outcome, together with the others ending within
+        ``record_window``; returns once it is written."""
+        if self.record_window <= 0:
+            await asyncio.to_thread(self._record, [(row_id, values)])
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outcomes.append((row_id, values, done))
+        if self._recording is None:
+            self._recording = asyncio.create_task(self._record_gathered())
+        await done
+
+    async def _record_gathered(self) -> None:
+        if not self._stopping:
+            await asyncio.sleep(self.record_window)
+        # Outcomes arriving from here on start the next transaction.
+        outcomes, self._outcomes, self._recording = self._outcomes, [], None
+        waiting = [done for _, _, done in outcomes]
+        try:
+            await asyncio.to_thread(
+                self._record, [(row_id, values) for row_id, values, _ in outcomes]
+            )
+        except Exception as exc:  # each delivery fails as its own record would have
+            for done in waiting:
+                if not done.done():
+                    done.set_exception(exc)
+        except BaseException:
+            for done in waiting:
+                done.cancel()
+            raise
+        else:
+            for done in waiting:
+                if not done.done():
+                    done.set_result(None)
 
     # --- delivery -----------------------------------------------------------------------------
 
@@ -437,14 +503,15 @@ class OutboxWorker:
                 values.update(status=EXPIRED)
             else:
                 values.update(status=PENDING, next_attempt_at=next_attempt)
-                self._wake_at(next_attempt)
             values["last_error"] = json.dumps(dict(result.error or {}), ensure_ascii=False)
         else:
             values.update(
                 status=FAILED,
                 last_error=json.dumps(dict(result.error or {}), ensure_ascii=False),
             )
-        await asyncio.to_thread(self._record, row["id"], values)
+        await self._record_outcome(row["id"], values)
+        if values["status"] == PENDING:  # once recorded: a look before would not see it due
+            self._wake_at(values["next_attempt_at"])
         log.info(
             "outbox %s %s → %s : %s (tentative %s)",
             row["action"],

@@ -54,6 +54,9 @@ class NetworkSettings(BaseSettings):
     outbox_max_delay: float = 300.0
     outbox_default_ttl: float = 86_400.0
     outbox_lease: float = 30.0
+    # Results of deliveries that end within this many seconds are recorded in one write
+    # transaction (0: one each, at once).
+    outbox_record_window: float = Field(default=0.05, ge=0)
 
     # Transcript: a JSONL file (``--transcript FILE``) and/or the node's database table.
     transcript_path: str | None = None
