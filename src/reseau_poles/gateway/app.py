@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reseau_poles.network.acks import JSON_CONTENT_TYPE, nack_body
-from reseau_poles.network.inbound import install
+from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, nack_body
+from reseau_poles.network.inbound import asgi_headers, install, send_answer
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
 
@@ -29,8 +29,6 @@ from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .service import GatewayService
 from .settings import GatewaySettings, load_settings
 
-_JSON_HEADER = [(b"content-type", JSON_CONTENT_TYPE.encode())]
-
 
 class SearchFastPath:
     """``POST /search`` straight to the service; everything else to the FastAPI app."""
@@ -38,7 +36,6 @@ class SearchFastPath:
     def __init__(self, app: ASGIApp, service: GatewayService) -> None:
         self.app = app
         self.service = service
-        self.max_body = service.settings.inbound_max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -49,56 +46,20 @@ class SearchFastPath:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
-        }
-        body = await self._read(headers, receive)
-        if isinstance(body, tuple):
-            status, content, extra = body
-            body = b""
+        headers = asgi_headers(scope)
+        body = b""
+        try:
+            body = await self.service.inbound.read_asgi(headers, receive)
+        except Refusal as refusal:
+            status, content, extra = refusal.status_code, refusal.body(), refusal.headers
         else:
             status, content, extra = await self.service.handle(body, headers)
-        response_headers = [*_JSON_HEADER, (b"content-length", str(len(content)).encode())]
-        response_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-        await send({"type": "http.response.start", "status": status, "headers": response_headers})
-        await send({"type": "http.response.body", "body": content})
+        await send_answer(send, status, content, extra)
         transcript = self.service.transcript
         if transcript is not None:
             transcript.inbound(
                 "/search", headers, body, status, content, time.perf_counter() - started
             )
-
-    async def _read(
-        self, headers: dict[str, str], receive: Receive
-    ) -> bytes | tuple[int, bytes, dict[str, str]]:
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            return self._too_large() if declared.isdigit() else self._bad("Content-Length invalide")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return self._bad("connexion fermée pendant la lecture du corps")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                return self._too_large()
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    def _too_large(self) -> tuple[int, bytes, dict[str, str]]:
-        error = ProtocolError(
-            f"corps trop volumineux (limite : {self.max_body} octets)",
-            code=ErrorCode.GATEWAY_INVALID_REQUEST,
-            path="body",
-        )
-        return 413, nack_body(error), {}
-
-    def _bad(self, message: str) -> tuple[int, bytes, dict[str, str]]:
-        error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST, path="body")
-        return 400, nack_body(error), {}
 
 
 def create_app(

@@ -440,6 +440,29 @@ class Inbound:
         )
 
 
+def asgi_headers(scope: Scope) -> dict[str, str]:
+    """A raw ASGI request's headers by lower-case name; the first of a repeated one, as
+    Starlette reads them."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
+
+
+_JSON_HEADER = (b"content-type", JSON_CONTENT_TYPE.encode())
+
+
+async def send_answer(
+    send: Send, status: int, content: bytes, extra: Mapping[str, str] | None = None
+) -> None:
+    """A JSON answer (an ACK or a NACK) straight on a raw ASGI ``send``."""
+    headers = [_JSON_HEADER, (b"content-length", str(len(content)).encode())]
+    if extra:
+        headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is None:

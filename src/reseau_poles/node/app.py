@@ -38,8 +38,12 @@ from reseau_poles.network import (
     ack,
     nack_body,
 )
-from reseau_poles.network.acks import JSON_CONTENT_TYPE
-from reseau_poles.network.inbound import DATABASE_UNAVAILABLE, database_down
+from reseau_poles.network.inbound import (
+    DATABASE_UNAVAILABLE,
+    asgi_headers,
+    database_down,
+    send_answer,
+)
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
 from reseau_poles.protocol.signing import Signer
@@ -262,9 +266,6 @@ def create_node_app(
     return app
 
 
-_JSON_HEADER = (b"content-type", JSON_CONTENT_TYPE.encode())
-
-
 class ProtocolFastPath:
     """``POST /{action}`` for the node's own actions, straight to the inbound pipeline and the
     handler: the same steps and answers as the FastAPI route (which stays, for the OpenAPI
@@ -291,9 +292,7 @@ class ProtocolFastPath:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:  # the first of a repeated header, as Starlette
-            headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+        headers = asgi_headers(scope)
         inbound = self.network.inbound
         body = b""
         extra: Mapping[str, str] = {}
@@ -312,10 +311,7 @@ class ProtocolFastPath:
                 "erreur interne du nœud ; réessayez plus tard", code=inbound.invalid_request_code
             )
             status, content = 500, nack_body(error)
-        response_headers = [_JSON_HEADER, (b"content-length", str(len(content)).encode())]
-        response_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-        await send({"type": "http.response.start", "status": status, "headers": response_headers})
-        await send({"type": "http.response.body", "body": content})
+        await send_answer(send, status, content, extra)
         transcript = self.network.transcript
         if transcript is not None:
             transcript.inbound(
