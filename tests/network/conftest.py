@@ -4,6 +4,7 @@ each database the suite runs against."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -24,3 +25,14 @@ def engine(database_url: str) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Any, str]]:
+    """A buyer endpoint on loopback that counts deliveries (``test_outbox.Receiver``)."""
+    from .support import serve
+    from .test_outbox import Receiver
+
+    endpoint = Receiver()
+    with serve(endpoint.app) as url:
+        yield endpoint, url

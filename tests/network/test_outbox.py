@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from reseau_poles.network.tables import outbox_table
 from reseau_poles.protocol import signing
 from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
 
-from .support import on_status_body, participant, serve
+from .support import on_status_body, participant
 
 pytestmark = pytest.mark.anyio
 
@@ -62,13 +62,6 @@ class Receiver:
         return Response(ACK, media_type="application/json")
 
 
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    receiver = Receiver()
-    with serve(receiver.app) as url:
-        yield receiver, url
-
-
 def add(engine: Engine, url: str, count: int = 1, **kwargs) -> list[bytes]:  # type: ignore[no-untyped-def]
     bodies = [on_status_body("acheteur.example", "vendeur.example") for _ in range(count)]
     with write_session(make_session_factory(engine)) as session:
@@ -87,6 +80,28 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "délai dépassé"
         await asyncio.sleep(0.02)
+
+
+def wait(condition: Callable[[], bool], timeout: float = 20) -> None:
+    """:func:`until` for a test that is not async (it watches another process)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "délai dépassé"
+        time.sleep(0.02)
+
+
+def start_outbox_node(database_url: str, url: str, *arguments: object) -> subprocess.Popen[str]:
+    """``outbox_node.py`` in a process of its own (a node the test can kill), once ready."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("outbox_node.py")), database_url, url]
+        + [str(argument) for argument in arguments],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "prêt"
+    return process
 
 
 def worker_for(engine: Engine, client: NetworkClient, **kwargs) -> OutboxWorker:  # type: ignore[no-untyped-def]
@@ -198,26 +213,10 @@ def test_sigkill_with_callbacks_pending_loses_nothing(
     endpoint, url = receiver
     endpoint.delay = 0.03
     endpoint.public_key = ""  # the node signs with its own throw-away key
-    script = Path(__file__).with_name("outbox_node.py")
     seed = os.urandom(32).hex()
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
 
     def start(count: int) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, str(script), database_url, url, str(count), seed],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "prêt"
-        return process
-
-    def wait(condition: Callable[[], bool], timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "délai dépassé"
-            time.sleep(0.02)
+        return start_outbox_node(database_url, url, count, seed)
 
     node = start(40)
     wait(lambda: len(endpoint.deliveries) >= 8)

@@ -9,10 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,18 +18,20 @@ from reseau_poles.network import NetworkClient, outbox
 from reseau_poles.network.tables import outbox_table
 from reseau_poles.storage import make_engine
 
-from .support import on_status_body, serve
-from .test_outbox import SELLER, Receiver, add, rows, until, worker_for
+from .support import on_status_body
+from .test_outbox import (
+    SELLER,
+    Receiver,
+    add,
+    rows,
+    start_outbox_node,
+    until,
+    wait,
+    worker_for,
+)
 from .test_outbox_claimed import network_for, queue
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    receiver = Receiver()
-    with serve(receiver.app) as url:
-        yield receiver, url
 
 
 class Commits:
@@ -166,27 +164,10 @@ def test_sigkill_between_delivery_and_record_sends_it_again_after_the_lease(
 ) -> None:
     endpoint, url = receiver
     endpoint.public_key = ""  # the node signs with its own throw-away key
-    script = Path(__file__).with_name("outbox_node.py")
     seed = os.urandom(32).hex()
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
 
     def start(count: int, record_window: float) -> subprocess.Popen[str]:
-        arguments = [database_url, url, str(count), seed, str(record_window)]
-        process = subprocess.Popen(
-            [sys.executable, str(script), *arguments],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "prêt"
-        return process
-
-    def wait(condition: Callable[[], bool], timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "délai dépassé"
-            time.sleep(0.02)
+        return start_outbox_node(database_url, url, count, seed, record_window)
 
     # Outcomes held for a minute: the kill comes after the deliveries, before their record.
     node = start(2, 60.0)  # one batch (of two)

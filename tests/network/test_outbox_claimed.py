@@ -9,7 +9,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -20,17 +19,10 @@ from reseau_poles.network.settings import NetworkSettings
 from reseau_poles.network.tables import outbox_table
 from reseau_poles.storage import make_session_factory, utcnow, write_session
 
-from .support import on_status_body, serve
+from .support import on_status_body
 from .test_outbox import SELLER, Receiver, rows, until, worker_for
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    receiver = Receiver()
-    with serve(receiver.app) as url:
-        yield receiver, url
 
 
 def network_for(engine: Engine, **settings: object) -> NodeNetwork:
