@@ -137,6 +137,26 @@ async def test_a_core_connection_after_its_commit_hands_over_at_its_next_begin(
     assert len(endpoint.deliveries) == 2
 
 
+async def test_a_connection_that_lost_its_database_rolls_back_as_before(
+    engine: Engine, receiver: tuple[Receiver, str]
+) -> None:
+    """A database restarted under load invalidates the connections in use: rolling one back
+    must raise nothing more than it did (the node then answers 503, not 500), and its
+    queued call, never committed, is never sent."""
+    endpoint, url = receiver
+    async with network_for(engine) as network:
+        await until(lambda: network.worker is not None and network.worker.running)
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            network.enqueue(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
+            connection.invalidate()  # what a server that went away leaves
+            transaction.rollback()
+        with engine.connect() as connection, connection.begin():  # the pool goes on
+            network.enqueue(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
+        await until(lambda: [row["status"] for row in rows(engine)] == ["delivered"])
+    assert len(endpoint.deliveries) == 1
+
+
 async def test_a_wake_up_after_calls_handed_over_reads_nothing(
     engine: Engine, receiver: tuple[Receiver, str]
 ) -> None:

@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Response
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
@@ -59,23 +60,36 @@ _STAGED = "reseau_poles_outbox_staged"
 _COMMITTING = "reseau_poles_outbox_committing"
 
 
+def _info(connection: Connection | None) -> dict[str, Any]:
+    """The connection's ``info``; empty for one that lost its database (a server restart):
+    its rows were not committed, or their lease covers them, and SQLAlchemy clears that
+    ``info`` with the broken connection anyway."""
+    if connection is None:
+        return {}
+    try:
+        return connection.info
+    except sqlalchemy.exc.SQLAlchemyError:  # invalidated, closed: PendingRollbackError …
+        return {}
+
+
 def _on_commit(connection: Connection) -> None:
-    staged = connection.info.pop(_STAGED, None)
+    info = _info(connection)
+    staged = info.pop(_STAGED, None)
     if staged:
-        connection.info.setdefault(_COMMITTING, []).extend(staged)
+        info.setdefault(_COMMITTING, []).extend(staged)
 
 
 def _on_rollback(connection: Connection) -> None:
-    connection.info.pop(_STAGED, None)
+    _info(connection).pop(_STAGED, None)
 
 
 def _on_error(context: Any) -> None:
-    if context.connection is not None:  # the commit may be what failed: the lease covers them
-        context.connection.info.pop(_COMMITTING, None)
+    # The commit may be what failed: the lease covers its rows.
+    _info(context.connection).pop(_COMMITTING, None)
 
 
 def _on_begin(connection: Connection) -> None:
-    _deliver_committed(connection.info)
+    _deliver_committed(_info(connection))
 
 
 def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
