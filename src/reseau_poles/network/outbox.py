@@ -233,11 +233,17 @@ class OutboxWorker:
         """Send rows queued with ``claim=self.claim``, once their transaction committed.
         Callable from any thread. Not running (stopped, or not started): they wait for the
         end of their lease and go out as any due row."""
+        if rows:
+            self._from_any_thread(self._send_claimed, rows)  # not running: the lease covers them
+
+    def _from_any_thread(self, callback: Callable[..., None], *args: Any) -> None:
+        """``callback(*args)`` in the worker's loop while it runs; dropped otherwise (what it
+        would do is covered by the leases and the poll)."""
         loop = self._loop
-        if not rows or loop is None or self._stopping or loop.is_closed():
+        if loop is None or self._stopping or loop.is_closed():
             return
-        with contextlib.suppress(RuntimeError):  # the loop closed in between: the lease covers it
-            loop.call_soon_threadsafe(self._send_claimed, rows)
+        with contextlib.suppress(RuntimeError):  # the loop closed in between
+            loop.call_soon_threadsafe(callback, *args)
 
     def _wake_at(self, when: datetime) -> None:
         """Look again when a retry this worker scheduled falls due, not at the next poll."""
@@ -281,10 +287,7 @@ class OutboxWorker:
 
     def wake_threadsafe(self) -> None:
         """:meth:`wake`, from any thread."""
-        loop = self._loop
-        if loop is not None and not self._stopping and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # closed in between: the poll covers it
-                loop.call_soon_threadsafe(self.wake)
+        self._from_any_thread(self.wake)
 
     async def stop(self) -> None:
         """Finish the deliveries under way, then stop."""
