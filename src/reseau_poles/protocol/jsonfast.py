@@ -30,15 +30,10 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-try:  # pragma: no branch - orjson is a dependency; the fallback keeps a bare checkout working
-    import orjson
-except ImportError:  # pragma: no cover
-    orjson = None  # type: ignore[assignment]
+import orjson
 
 _SEPARATORS: Final = (",", ":")
-_OPTIONS: Final = (
-    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS if orjson is not None else 0
-)
+_OPTIONS: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _refuse(value: Any) -> Any:
@@ -49,11 +44,10 @@ def _refuse(value: Any) -> Any:
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON of ``value``; raises ``TypeError``/``ValueError`` as
     :func:`json.dumps` does."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(value, default=_refuse, option=_OPTIONS)
-        except orjson.JSONEncodeError:
-            pass  # an integer past 64 bits, a key that is not a string, a foreign type…
+    try:
+        return orjson.dumps(value, default=_refuse, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        pass  # an integer past 64 bits, a key that is not a string, a foreign type…
     text = json.dumps(value, ensure_ascii=False, separators=_SEPARATORS)
     try:
         return text.encode()
@@ -83,7 +77,7 @@ def loads_exact(body: bytes) -> Any:
     answer when orjson cannot be trusted with this body, for the caller to use :mod:`json`.
 
     Returns ``(value,)`` on success so that a JSON ``null`` is told from "no answer"."""
-    if orjson is None or type(body) is not bytes or has_digit_run(body, _LONG_INTEGER):
+    if type(body) is not bytes or has_digit_run(body, _LONG_INTEGER):
         return None
     try:
         return (orjson.loads(body),)
