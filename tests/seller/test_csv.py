@@ -26,6 +26,7 @@ from reseau_poles.seller.csv_io import (
     parse_csv,
     parse_decimal,
     parse_season,
+    slug,
 )
 from reseau_poles.seller.schemas import ItemIn
 from reseau_poles.seller.tables import items, stock
@@ -258,6 +259,47 @@ def test_cells() -> None:
     assert parse_season("novembre-février") == [1, 2, 11, 12]
     assert parse_season("5|6|9") == [5, 6, 9]
     assert format_season([1, 2, 3, 7, 11, 12]) == "1-3|7|11-12"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Produits de l'érable", "produits-de-l-erable"),
+        ("Œufs", "oeufs"),
+        ("Bœuf haché", "boeuf-hache"),
+        ("Cæsar", "caesar"),
+        ("Smørrebrød", "smorrebrod"),
+        ("Straße", "strasse"),
+        ("Łódź", "lodz"),
+        ("Þorskur", "thorskur"),
+        ("!!!", "divers"),
+    ],
+)
+def test_category_codes_spell_every_letter(name: str, code: str) -> None:
+    assert slug(name) == code
+
+
+# Every letter of Latin-1 and Latin Extended-A (U+00C0–U+017F, plus ª µ º).
+LATIN_LETTERS = [chr(c) for c in range(0xA0, 0x180) if chr(c).isalpha()]
+
+
+@given(
+    st.lists(
+        st.sampled_from(LATIN_LETTERS) | st.sampled_from([" ", "'", "-", "’", "/"]),
+        max_size=30,
+    )
+)
+def test_every_latin_letter_survives_as_ascii_letters_in_a_slug(chars: list[str]) -> None:
+    """No letter is lost: each becomes one or more ASCII letters, in order."""
+    code = slug("".join(chars))
+    assert code.isascii() and code == code.lower()
+    letters = [char for char in chars if char.isalpha()]
+    if not letters:
+        assert code == "divers"
+        return
+    spelled = [slug(char) for char in letters]
+    assert all(part.isalpha() and part.isascii() for part in spelled), spelled
+    assert code.replace("-", "") == "".join(spelled)  # 60 letters at most: no truncation
 
 
 @given(st.lists(st.integers(1, 12), min_size=1, unique=True))
