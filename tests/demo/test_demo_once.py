@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from reseau_poles.demo.network import DemoError, DemoNetwork
+from reseau_poles.demo.scenario import INSTITUTION_REGION, delivers_cold, pick_poles
 from reseau_poles.protocol.keys import KeyFiles
 from reseau_poles.protocol.signing import parse_header, verify_signature
 
@@ -66,7 +67,9 @@ def free_base_port(sellers: int = SELLER_NODES) -> int:
     raise RuntimeError("aucune plage de ports libre")
 
 
-def demo_command(data_dir: Path, base_port: int, *extra: str) -> list[str]:
+def demo_command(
+    data_dir: Path, base_port: int, *extra: str, seller_nodes: int = SELLER_NODES
+) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -77,13 +80,13 @@ def demo_command(data_dir: Path, base_port: int, *extra: str) -> list[str]:
         "--base-port",
         str(base_port),
         "--seller-nodes",
-        str(SELLER_NODES),
+        str(seller_nodes),
         *extra,
     ]
 
 
-def ports_of(base: int) -> list[int]:
-    return [base, base + 1, base + 2, *(base + 10 + n for n in range(1, SELLER_NODES + 1))]
+def ports_of(base: int, sellers: int = SELLER_NODES) -> list[int]:
+    return [base, base + 1, base + 2, *(base + 10 + n for n in range(1, sellers + 1))]
 
 
 def clean_env() -> dict[str, str]:
@@ -147,6 +150,38 @@ def test_once_then_a_second_run_with_the_guided_tour(tmp_path):
     assert "Catalogue importé" not in text and "pôles créés" not in text
     assert "inscrit au registre" not in text  # already subscribed and approved
     assert json.loads((tmp_path / "demo" / "state.json").read_text("utf-8")) == state
+
+
+@pytest.mark.slow  # one network start: about 15 s
+def test_once_with_a_single_seller_node(tmp_path):
+    """The 25 pôles on one node: the three-pôle order then shares that node."""
+    base = free_base_port(1)
+    run = subprocess.run(
+        demo_command(tmp_path / "demo", base, "--once", seller_nodes=1),
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env={**clean_env(), "COLUMNS": "200"},
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "Scénario réussi" in output
+    assert "(1 nœud(s) vendeur(s))" in output  # step 3: three pôles of the one node
+    assert all(_free(p) for p in ports_of(base, 1)), "un processus est resté en vie"
+
+
+@pytest.mark.parametrize("nodes", range(1, 26))
+def test_the_scenario_finds_three_poles_for_every_split(tmp_path, nodes):
+    """``--seller-nodes`` accepts 1 to 25: each split has three pôles delivering
+    Capitale-Nationale cold, on as many different nodes as it can (three at most)."""
+    net = DemoNetwork(tmp_path / "demo", seller_nodes=nodes, say=lambda _: None)
+    picked = pick_poles(net.sellers)
+    assert len(picked) == 3
+    assert len({pole.id for _, pole in picked}) == 3
+    assert all(delivers_cold(pole, INSTITUTION_REGION) for _, pole in picked)
+    assert all(pole in seller.poles for seller, pole in picked)
+    serving = [s for s in net.sellers if any(delivers_cold(p, INSTITUTION_REGION) for p in s.poles)]
+    assert len({seller.name for seller, _ in picked}) == min(3, len(serving))
 
 
 def run_line(line: str, **ids: str) -> tuple[int, object]:

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from .network import DemoNetwork, Participant
 from .sample import SamplePole
+from .scenario import pick_poles
 
 
 def print_running(console: Console, net: DemoNetwork) -> None:
@@ -25,13 +26,10 @@ def print_running(console: Console, net: DemoNetwork) -> None:
 
 
 def _tour_pole(net: DemoNetwork) -> tuple[Participant, SamplePole]:
-    """The first pôle that delivers refrigerated goods to Capitale-Nationale."""
-    for seller in net.sellers:
-        for pole in seller.poles:
-            for option in pole.fulfillment_options:
-                if option.id == "livraison-refrigeree" and "QC-03" in option.regions:
-                    return seller, pole
-    return net.sellers[0], net.sellers[0].poles[0]
+    """The first pôle that delivers refrigerated goods to Capitale-Nationale (the scenario's
+    first pick)."""
+    picked = pick_poles(net.sellers)
+    return picked[0] if picked else (net.sellers[0], net.sellers[0].poles[0])
 
 
 def tour_lines(net: DemoNetwork) -> list[str]:
