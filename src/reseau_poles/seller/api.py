@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DataError, IntegrityError
 
+from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
 from reseau_poles.storage import read_session, write_session
 
@@ -331,6 +332,7 @@ def _active_param(request: Request) -> bool | None:
 
 
 @router.get("/products", summary="Produits (par page)")
+@reads_query("q", "category", "active", "offset", "limit")
 async def list_products(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Par SKU ; ``q`` (mots du nom, de la description, du producteur), ``category``,
     ``active`` (true, false, all), ``offset`` et ``limit`` (au plus 200)."""
@@ -360,6 +362,7 @@ def report_body(report: ImportReport) -> dict[str, Any]:
 
 
 @router.post("/products/import", summary="Importer des produits (CSV)", openapi_extra=_CSV_DOC)
+@reads_query("dry_run")
 async def import_products(request: Request, provider_id: OwnProvider) -> JSONResponse:
     """Corps ``text/csv`` (UTF-8, séparateur ``,`` ou ``;``). Chaque ligne est validée ; s'il
     y a une seule erreur, rien n'est importé et le rapport donne ligne, colonne et message.
@@ -398,6 +401,7 @@ async def import_products(request: Request, provider_id: OwnProvider) -> JSONRes
 
 
 @router.get("/products/export", summary="Exporter les produits (CSV)")
+@reads_query("delimiter")
 async def export_products(request: Request, provider_id: OwnProvider) -> Response:
     """Les produits actifs, dans le format de l'import (``?delimiter=;`` : séparateur
     point-virgule et virgule décimale, pour Excel en français)."""
