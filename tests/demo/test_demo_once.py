@@ -184,29 +184,32 @@ def test_the_scenario_finds_three_poles_for_every_split(tmp_path, nodes):
     assert len({seller.name for seller, _ in picked}) == min(3, len(serving))
 
 
-def run_line(line: str, **ids: str) -> tuple[int, object]:
-    """One command of the guided tour, as a person pastes it in a shell."""
+def run_line(line: str, folder: Path, **ids: str) -> tuple[int, object]:
+    """One command of the guided tour, as a person pastes it in a shell (in ``folder``)."""
     for name, value in ids.items():
         line = line.replace(name, value)
     env = {**clean_env(), "COLUMNS": "200"}
     env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     if line.startswith("curl"):
         line += " -w '\\n%{http_code}'"
-    done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, env=env)
+    done = subprocess.run(
+        ["bash", "-c", line], capture_output=True, text=True, timeout=60, env=env, cwd=folder
+    )
     if not line.startswith("curl"):
         return done.returncode, done.stdout + done.stderr
     body, _, status = done.stdout.rpartition("\n")
     return int(status), json.loads(body) if body.strip() else None
 
 
-def walk_the_tour(text: str) -> None:
-    """Every command line of the printed tour, in order, with the ids each answer gives."""
+def walk_the_tour(text: str, folder: Path) -> None:
+    """Every command line of the printed tour, in order, with the ids each answer gives, run
+    in ``folder`` (where ``-o produits.csv`` writes)."""
     commands = [line.strip() for line in text.splitlines() if line.startswith("  ")]
     commands = [c for c in commands if c.startswith(("curl ", "reseau-poles "))]
     assert len(commands) >= 12, text
     ids: dict[str, str] = {}
     for line in commands:
-        status, answer = run_line(line, **ids)
+        status, answer = run_line(line, folder, **ids)
         assert status in (0, 200, 202), (line, status, answer)
         if "/api/searches " in line and "-X POST" in line:
             ids["TRANSACTION_ID"] = answer["transaction_id"]
@@ -223,8 +226,10 @@ def walk_the_tour(text: str) -> None:
                 if answer["fulfillment"]["state"] == "Order-delivered":
                     break
                 time.sleep(0.2)
-                status, answer = run_line(line, **ids)
+                status, answer = run_line(line, folder, **ids)
             assert answer["status"] == "COMPLETE", answer
+        elif "/products/import" in line:
+            assert answer["report"]["written"] and answer["report"]["updated"] >= 1, answer
         elif line.startswith("reseau-poles"):
             assert "vendeur-1" in str(answer) or "SUBSCRIBED" in str(answer), answer
     assert {"TRANSACTION_ID", "ID", "NUMERO_DU_POLE"} <= set(ids)
@@ -250,7 +255,7 @@ def run_network_and_tour(data_dir: Path, base: int) -> str:
         text = "".join(lines)
         assert "Réseau prêt" in text, text
         assert not any(_free(p) for p in ports_of(base))  # everyone listens
-        walk_the_tour(text)
+        walk_the_tour(text, data_dir.parent)
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
     finally:

@@ -250,6 +250,42 @@ def test_http_import_and_export(api: Management) -> None:  # noqa: F811
     assert api.call("GET", f"{base}/export").text == exported.text
 
 
+def test_http_import_as_a_form_upload(api: Management) -> None:  # noqa: F811
+    """``curl -F file=@produits.csv``: the same import as a raw text/csv body."""
+    base = f"/api/providers/{CAPITALE}/products"
+    sample = ("produits.csv", SAMPLE.read_bytes(), "text/csv")
+    dry = api.call("POST", f"{base}/import?dry_run=oui", files={"file": sample})
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["report"]["created"] == 26 and not dry.json()["report"]["written"]
+    done = api.call("POST", f"{base}/import", files={"file": sample}, data={"note": "semaine 49"})
+    assert done.status_code == 200, done.text
+    assert done.json()["report"]["created"] == 26 and done.json()["report"]["written"]
+    # The only file of a form, whatever its field's name; a text field named file.
+    renamed = api.call("POST", f"{base}/import", files={"catalogue": sample})
+    assert renamed.status_code == 200 and renamed.json()["report"]["updated"] == 28
+    text_field = {"file": (None, b"sku,prix\nfraises-4l,17\n")}  # curl -F file=<produits.csv
+    as_text = api.call("POST", f"{base}/import", files=text_field)
+    assert as_text.status_code == 200 and as_text.json()["report"]["updated"] == 1
+    # What is wrong with the form is said, with what to send.
+    no_file = {"note": (None, b"semaine 49")}
+    empty = error_of(api.call("POST", f"{base}/import", files=no_file), 400)
+    assert empty["code"] == "fichier_manquant" and empty["path"] == "file"
+    assert "curl -F file=@produits.csv" in empty["message"]
+    two = api.call("POST", f"{base}/import", files=[("file", sample), ("autre", sample)])
+    assert error_of(two, 400)["code"] == "formulaire_invalide"
+    # A bad SKU in an uploaded file: the allowed format, on its line.
+    bad = ("produits.csv", b"sku,nom,categorie,prix\nmiel 500g,Miel,Miel,9\n", "text/csv")
+    refused = api.call("POST", f"{base}/import", files={"file": bad})
+    assert error_of(refused, 400)["path"] == "ligne 2.sku"
+    assert refused.json()["report"]["errors"] == [
+        {
+            "row": 2,
+            "column": "sku",
+            "message": "SKU invalide (« miel 500g ») : 1 à 64 caractères parmi A-Z a-z 0-9 . _ -",
+        }
+    ]
+
+
 # --- cells and the round trip (no database) -------------------------------------------------
 
 

@@ -54,6 +54,7 @@ def tour_lines(net: DemoNetwork) -> list[str]:
     operator = shlex.quote(str(net.operator_keys_dir))
     admin = f"reseau-poles registry admin --registry {net.registry.url} --keys {operator}"
     fulfilment = f"{seller.url}/api/providers/{pole.id}/orders/NUMERO_DU_POLE/fulfillment"
+    products = f"{seller.url}/api/providers/{pole.id}/products"
     return [
         "Visite guidée, dans un autre terminal (. .venv/bin/activate pour reseau-poles) :",
         "",
@@ -88,6 +89,11 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         f"  {admin} list",
         f"  {admin} audit",
         f"  {admin} stats",
+        "",
+        "5. Le catalogue du pôle en CSV : l'exporter, le retoucher dans un tableur, le réimporter "
+        "(tout ou rien ; en formulaire comme ici, ou en corps text/csv avec --data-binary) :",
+        f"  curl -s {products}/export {pole_key} -o produits.csv",
+        f"  curl -s -X POST {products}/import {pole_key} -F file=@produits.csv",
         "",
         "Le parcours complet, automatisé : reseau-poles demo --once --transcript messages.jsonl",
         f"Documentation des API : {buyer}/docs (acheteur), {seller.url}/docs (vendeur), "

@@ -11,7 +11,7 @@ the pôle also needs ``nom``, ``categorie`` and ``prix``.
 ==================  =========================================================================
 colonne             contenu
 ==================  =========================================================================
-sku                 identifiant du produit chez le pôle (lettres, chiffres, ``. _ -``)
+sku                 identifiant du produit chez le pôle (1 à 64 : lettres, chiffres, ``. _ -``)
 nom                 nom en français
 description         description courte en français
 description_longue  description longue en français
