@@ -72,7 +72,7 @@ def declared_query_names(route: APIRoute) -> frozenset[str]:
 
 
 def unknown_query_message(name: str, known: Iterable[str]) -> str:
-    """« Paramètre inconnu « x » : permis ici : a, b. » (French, names sorted)."""
+    """« Paramètre inconnu « x » ; permis ici : a, b. » (French, names sorted)."""
     allowed = sorted(known)
     shown = name[:64]
     if not allowed:
