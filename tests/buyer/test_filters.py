@@ -378,7 +378,7 @@ def test_filters_and_sort_on_the_search_api(world: World) -> None:
         ("origin=QC-40", "origin[0]"),
         ("max_unit_price=3", "unit"),
         ("unit=kg&min_unit_price=beaucoup", "min_unit_price"),
-        ("couleur=rouge", "couleur"),
+        ("couleur=rouge", "query.couleur"),  # the rule of every /api route
     ):
         response = world.api("GET", f"/api/searches/{tx}?{query}")
         assert response.status_code == 400, (query, response.text)

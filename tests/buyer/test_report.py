@@ -225,7 +225,7 @@ def test_report_parameters_are_checked(shared_world: SharedWorld) -> None:
         ({"from": "2026-11-30", "to": "2026-11-01"}, "to"),
         ({"from": "2026-11-01", "to": "2026-11-30", "format": "xml"}, "format"),
         ({"from": "2026-11-01", "to": "2026-11-30", "decimal": "x"}, "decimal"),
-        ({"from": "2026-11-01", "to": "2026-11-30", "region": "QC-03"}, "region"),
+        ({"from": "2026-11-01", "to": "2026-11-30", "region": "QC-03"}, "query.region"),
     ]
     for params, path in cases:
         response = api(world, key, "GET", "/api/reports/local-purchasing", params=params)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from reseau_poles.demo.network import DemoError, DemoNetwork
+from reseau_poles.demo.scenario import INSTITUTION_REGION, delivers_cold, pick_poles
 from reseau_poles.protocol.keys import KeyFiles
 from reseau_poles.protocol.signing import parse_header, verify_signature
 
@@ -66,7 +67,9 @@ def free_base_port(sellers: int = SELLER_NODES) -> int:
     raise RuntimeError("aucune plage de ports libre")
 
 
-def demo_command(data_dir: Path, base_port: int, *extra: str) -> list[str]:
+def demo_command(
+    data_dir: Path, base_port: int, *extra: str, seller_nodes: int = SELLER_NODES
+) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -77,13 +80,13 @@ def demo_command(data_dir: Path, base_port: int, *extra: str) -> list[str]:
         "--base-port",
         str(base_port),
         "--seller-nodes",
-        str(SELLER_NODES),
+        str(seller_nodes),
         *extra,
     ]
 
 
-def ports_of(base: int) -> list[int]:
-    return [base, base + 1, base + 2, *(base + 10 + n for n in range(1, SELLER_NODES + 1))]
+def ports_of(base: int, sellers: int = SELLER_NODES) -> list[int]:
+    return [base, base + 1, base + 2, *(base + 10 + n for n in range(1, sellers + 1))]
 
 
 def clean_env() -> dict[str, str]:
@@ -149,29 +152,64 @@ def test_once_then_a_second_run_with_the_guided_tour(tmp_path):
     assert json.loads((tmp_path / "demo" / "state.json").read_text("utf-8")) == state
 
 
-def run_line(line: str, **ids: str) -> tuple[int, object]:
-    """One command of the guided tour, as a person pastes it in a shell."""
+@pytest.mark.slow  # one network start: about 15 s
+def test_once_with_a_single_seller_node(tmp_path):
+    """The 25 pôles on one node: the three-pôle order then shares that node."""
+    base = free_base_port(1)
+    run = subprocess.run(
+        demo_command(tmp_path / "demo", base, "--once", seller_nodes=1),
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env={**clean_env(), "COLUMNS": "200"},
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "Scénario réussi" in output
+    assert "(1 nœud(s) vendeur(s))" in output  # step 3: three pôles of the one node
+    assert all(_free(p) for p in ports_of(base, 1)), "un processus est resté en vie"
+
+
+@pytest.mark.parametrize("nodes", range(1, 26))
+def test_the_scenario_finds_three_poles_for_every_split(tmp_path, nodes):
+    """``--seller-nodes`` accepts 1 to 25: each split has three pôles delivering
+    Capitale-Nationale cold, on as many different nodes as it can (three at most)."""
+    net = DemoNetwork(tmp_path / "demo", seller_nodes=nodes, say=lambda _: None)
+    picked = pick_poles(net.sellers)
+    assert len(picked) == 3
+    assert len({pole.id for _, pole in picked}) == 3
+    assert all(delivers_cold(pole, INSTITUTION_REGION) for _, pole in picked)
+    assert all(pole in seller.poles for seller, pole in picked)
+    serving = [s for s in net.sellers if any(delivers_cold(p, INSTITUTION_REGION) for p in s.poles)]
+    assert len({seller.name for seller, _ in picked}) == min(3, len(serving))
+
+
+def run_line(line: str, folder: Path, **ids: str) -> tuple[int, object]:
+    """One command of the guided tour, as a person pastes it in a shell (in ``folder``)."""
     for name, value in ids.items():
         line = line.replace(name, value)
     env = {**clean_env(), "COLUMNS": "200"}
     env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     if line.startswith("curl"):
         line += " -w '\\n%{http_code}'"
-    done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, env=env)
+    done = subprocess.run(
+        ["bash", "-c", line], capture_output=True, text=True, timeout=60, env=env, cwd=folder
+    )
     if not line.startswith("curl"):
         return done.returncode, done.stdout + done.stderr
     body, _, status = done.stdout.rpartition("\n")
     return int(status), json.loads(body) if body.strip() else None
 
 
-def walk_the_tour(text: str) -> None:
-    """Every command line of the printed tour, in order, with the ids each answer gives."""
+def walk_the_tour(text: str, folder: Path) -> None:
+    """Every command line of the printed tour, in order, with the ids each answer gives, run
+    in ``folder`` (where ``-o produits.csv`` writes)."""
     commands = [line.strip() for line in text.splitlines() if line.startswith("  ")]
     commands = [c for c in commands if c.startswith(("curl ", "reseau-poles "))]
     assert len(commands) >= 12, text
     ids: dict[str, str] = {}
     for line in commands:
-        status, answer = run_line(line, **ids)
+        status, answer = run_line(line, folder, **ids)
         assert status in (0, 200, 202), (line, status, answer)
         if "/api/searches " in line and "-X POST" in line:
             ids["TRANSACTION_ID"] = answer["transaction_id"]
@@ -188,8 +226,10 @@ def walk_the_tour(text: str) -> None:
                 if answer["fulfillment"]["state"] == "Order-delivered":
                     break
                 time.sleep(0.2)
-                status, answer = run_line(line, **ids)
+                status, answer = run_line(line, folder, **ids)
             assert answer["status"] == "COMPLETE", answer
+        elif "/products/import" in line:
+            assert answer["report"]["written"] and answer["report"]["updated"] >= 1, answer
         elif line.startswith("reseau-poles"):
             assert "vendeur-1" in str(answer) or "SUBSCRIBED" in str(answer), answer
     assert {"TRANSACTION_ID", "ID", "NUMERO_DU_POLE"} <= set(ids)
@@ -215,7 +255,7 @@ def run_network_and_tour(data_dir: Path, base: int) -> str:
         text = "".join(lines)
         assert "Réseau prêt" in text, text
         assert not any(_free(p) for p in ports_of(base))  # everyone listens
-        walk_the_tour(text)
+        walk_the_tour(text, data_dir.parent)
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
     finally:

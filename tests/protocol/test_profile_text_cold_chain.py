@@ -37,6 +37,7 @@ from reseau_poles.protocol.profile import (
         ("Saguenay–Lac-Saint-Jean", "saguenay-lac-saint-jean"),
         ("  Fromage\u00a0\u202fde   chèvre\n", "fromage de chevre"),
         ("Straße", "strasse"),
+        ("Smørrebrød à Łódź", "smorrebrod a lodz"),
         ("ÇA VA À LA FÊTE", "ca va a la fete"),
         ("", ""),
     ],

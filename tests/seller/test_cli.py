@@ -27,6 +27,16 @@ def test_seller_commands(tmp_path: Path) -> None:
     assert current_revision(url, VERSION_TABLE) == head
 
 
+def test_provider_create_help_shows_the_toml_tables() -> None:
+    """Rich markup must not eat ``[[locations]]`` (it took ``[locations]`` for a style)."""
+    result = CliRunner().invoke(
+        app, ["seller", "provider", "create", "--help"], env={"COLUMNS": "250"}
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "[[locations]]" in text and "[[fulfillment_options]]" in text, result.output
+
+
 PROFILE = """
 id = "pole-bas-saint-laurent"
 name = "Pôle alimentaire du Bas-Saint-Laurent"

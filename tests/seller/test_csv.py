@@ -26,6 +26,7 @@ from reseau_poles.seller.csv_io import (
     parse_csv,
     parse_decimal,
     parse_season,
+    slug,
 )
 from reseau_poles.seller.schemas import ItemIn
 from reseau_poles.seller.tables import items, stock
@@ -249,6 +250,42 @@ def test_http_import_and_export(api: Management) -> None:  # noqa: F811
     assert api.call("GET", f"{base}/export").text == exported.text
 
 
+def test_http_import_as_a_form_upload(api: Management) -> None:  # noqa: F811
+    """``curl -F file=@produits.csv``: the same import as a raw text/csv body."""
+    base = f"/api/providers/{CAPITALE}/products"
+    sample = ("produits.csv", SAMPLE.read_bytes(), "text/csv")
+    dry = api.call("POST", f"{base}/import?dry_run=oui", files={"file": sample})
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["report"]["created"] == 26 and not dry.json()["report"]["written"]
+    done = api.call("POST", f"{base}/import", files={"file": sample}, data={"note": "semaine 49"})
+    assert done.status_code == 200, done.text
+    assert done.json()["report"]["created"] == 26 and done.json()["report"]["written"]
+    # The only file of a form, whatever its field's name; a text field named file.
+    renamed = api.call("POST", f"{base}/import", files={"catalogue": sample})
+    assert renamed.status_code == 200 and renamed.json()["report"]["updated"] == 28
+    text_field = {"file": (None, b"sku,prix\nfraises-4l,17\n")}  # curl -F file=<produits.csv
+    as_text = api.call("POST", f"{base}/import", files=text_field)
+    assert as_text.status_code == 200 and as_text.json()["report"]["updated"] == 1
+    # What is wrong with the form is said, with what to send.
+    no_file = {"note": (None, b"semaine 49")}
+    empty = error_of(api.call("POST", f"{base}/import", files=no_file), 400)
+    assert empty["code"] == "fichier_manquant" and empty["path"] == "file"
+    assert "curl -F file=@produits.csv" in empty["message"]
+    two = api.call("POST", f"{base}/import", files=[("file", sample), ("autre", sample)])
+    assert error_of(two, 400)["code"] == "formulaire_invalide"
+    # A bad SKU in an uploaded file: the allowed format, on its line.
+    bad = ("produits.csv", b"sku,nom,categorie,prix\nmiel 500g,Miel,Miel,9\n", "text/csv")
+    refused = api.call("POST", f"{base}/import", files={"file": bad})
+    assert error_of(refused, 400)["path"] == "ligne 2.sku"
+    assert refused.json()["report"]["errors"] == [
+        {
+            "row": 2,
+            "column": "sku",
+            "message": "SKU invalide (« miel 500g ») : 1 à 64 caractères parmi A-Z a-z 0-9 . _ -",
+        }
+    ]
+
+
 # --- cells and the round trip (no database) -------------------------------------------------
 
 
@@ -258,6 +295,47 @@ def test_cells() -> None:
     assert parse_season("novembre-février") == [1, 2, 11, 12]
     assert parse_season("5|6|9") == [5, 6, 9]
     assert format_season([1, 2, 3, 7, 11, 12]) == "1-3|7|11-12"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Produits de l'érable", "produits-de-l-erable"),
+        ("Œufs", "oeufs"),
+        ("Bœuf haché", "boeuf-hache"),
+        ("Cæsar", "caesar"),
+        ("Smørrebrød", "smorrebrod"),
+        ("Straße", "strasse"),
+        ("Łódź", "lodz"),
+        ("Þorskur", "thorskur"),
+        ("!!!", "divers"),
+    ],
+)
+def test_category_codes_spell_every_letter(name: str, code: str) -> None:
+    assert slug(name) == code
+
+
+# Every letter of Latin-1 and Latin Extended-A (U+00C0–U+017F, plus ª µ º).
+LATIN_LETTERS = [chr(c) for c in range(0xA0, 0x180) if chr(c).isalpha()]
+
+
+@given(
+    st.lists(
+        st.sampled_from(LATIN_LETTERS) | st.sampled_from([" ", "'", "-", "’", "/"]),
+        max_size=30,
+    )
+)
+def test_every_latin_letter_survives_as_ascii_letters_in_a_slug(chars: list[str]) -> None:
+    """No letter is lost: each becomes one or more ASCII letters, in order."""
+    code = slug("".join(chars))
+    assert code.isascii() and code == code.lower()
+    letters = [char for char in chars if char.isalpha()]
+    if not letters:
+        assert code == "divers"
+        return
+    spelled = [slug(char) for char in letters]
+    assert all(part.isalpha() and part.isascii() for part in spelled), spelled
+    assert code.replace("-", "") == "".join(spelled)  # 60 letters at most: no truncation
 
 
 @given(st.lists(st.integers(1, 12), min_size=1, unique=True))

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Engine
 
 from reseau_poles.network import InboundMessage, NetworkSettings
+from reseau_poles.network.query import reads_query
 from reseau_poles.node import (
     ApiError,
     Migrations,
@@ -46,12 +47,13 @@ from .orders import ORDER_CALLBACKS, OrderService
 from .orders_api import router as orders_router
 from .orders_api import webhooks_router
 from .reports import router as reports_router
-from .results import QueryError, ResultQuery, parse_result_query
+from .results import REPEATABLE, SINGLE, QueryError, ResultQuery, parse_result_query
 from .service import BuyerService, SearchNotFound
 from .settings import BuyerSettings, load_settings
 from .sites import router as sites_router
 
 MIGRATIONS = "reseau_poles.buyer.migrations"
+RESULT_PARAMETERS = sorted(REPEATABLE | SINGLE)  # read by parse_result_query
 VERSION_TABLE = "alembic_version_buyer"
 BUYER_MIGRATIONS = Migrations(MIGRATIONS, VERSION_TABLE)
 migrate = BUYER_MIGRATIONS.migrate
@@ -148,6 +150,7 @@ def create_app(
         return ApiError(404, "recherche_inconnue", "Recherche inconnue.", "transaction_id")
 
     @app.get("/api/searches/{transaction_id}")
+    @reads_query(*RESULT_PARAMETERS)
     async def read_search(
         request: Request,
         transaction_id: str,
@@ -164,6 +167,7 @@ def create_app(
             raise unknown_search() from None
 
     @app.get("/api/searches/{transaction_id}/events")
+    @reads_query(*RESULT_PARAMETERS, "last_event_id")
     async def search_events(
         request: Request,
         transaction_id: str,

@@ -48,6 +48,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError
 from reseau_poles.protocol.profile import Certification, Region
 from reseau_poles.storage import read_session
@@ -357,6 +358,7 @@ def parse_period(start: str | None, end: str | None) -> tuple[date, date]:
 
 
 @router.get("/local-purchasing")
+@reads_query("from", "to", "format", "decimal")
 async def local_purchasing_report(
     request: Request, organisation_id: str = Depends(organisation)
 ) -> Response:
@@ -364,10 +366,6 @@ async def local_purchasing_report(
     région d'origine, parts certifiées Aliments du Québec, Aliments préparés au Québec et
     biologiques ; ``format=csv`` (``decimal=point`` : CSV standard) pour un fichier."""
     params = request.query_params
-    known = {"from", "to", "format", "decimal"}
-    for name in params:
-        if name not in known:
-            raise ApiError(400, "parametres_invalides", "paramètre inconnu", name)
     start, end = parse_period(params.get("from"), params.get("to"))
     kind = params.get("format", "json")
     if kind not in ("json", "csv"):

@@ -4,8 +4,8 @@ the same APIs a buyer's application and a pôle's software use.
 1. A search across every region (``region: *``): the gateway multicasts it, every seller node
    answers with its pôles (``on_search``); then a search for one region reaches only the nodes
    registered for it, and only the pôles serving it answer.
-2. A school service centre's weekly order, split across three pôles on three seller nodes: one
-   order per pôle through the buyer node (``select`` → ``on_select``, ``init`` → ``on_init``,
+2. A school service centre's weekly order, split across three pôles, on three seller nodes when
+   the network has that many (with one or two nodes, pôles of a node share it): one order per pôle through the buyer node (``select`` → ``on_select``, ``init`` → ``on_init``,
    ``confirm`` → ``on_confirm``), paid after delivery, net 30, one purchase order number.
    Beforehand each pôle checks its stock through its management API and tops it up, so the
    scenario can run again and again on the same data.
@@ -21,7 +21,7 @@ did.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +32,38 @@ from .network import DemoError, DemoNetwork, Participant
 from .sample import REGIONS, SamplePole
 
 WAIT_MS = 15_000
+COLD_DELIVERY = "livraison-refrigeree"
 INSTITUTION_REGION = "QC-03"
 ORDER_LINES = (("sirop-erable-540ml", 12), ("fromage-grains-1kg", 5), ("lait-2-4l", 10))
 PURCHASE_ORDER = "BC-2026-0042"
 DELIVERY_STATES = ("Packed", "Out-for-delivery", "Order-delivered")
+
+
+ORDER_POLE_COUNT = 3  # the order is split across three pôles
+
+
+def delivers_cold(pole: SamplePole, region: str) -> bool:
+    return any(
+        option.id == COLD_DELIVERY and region in option.regions
+        for option in pole.fulfillment_options
+    )
+
+
+def pick_poles(
+    sellers: Sequence[Participant], region: str = INSTITUTION_REGION
+) -> list[tuple[Participant, SamplePole]]:
+    """Three pôles that deliver refrigerated goods to ``region``: the first such pôle of each
+    seller node in turn, then the second of each, and so on. Three nodes or more give three
+    nodes; one or two nodes (``--seller-nodes 1``) give pôles that share a node. Fewer than
+    three only when fewer pôles in all deliver there."""
+    eligible = [[(s, p) for p in s.poles if delivers_cold(p, region)] for s in sellers]
+    in_turn = [
+        options[rank]
+        for rank in range(max(map(len, eligible), default=0))
+        for options in eligible
+        if rank < len(options)
+    ]
+    return in_turn[:ORDER_POLE_COUNT]
 
 
 class StepFailed(Exception):
@@ -98,7 +126,7 @@ class Scenario:
             raise StepFailed(f"pôles absents des résultats : {sorted(poles - providers)[:5]}")
         regions = sorted({p.region for s in self.net.sellers for p in s.poles})
         self.say(
-            f"    {len(answered)} nœuds vendeurs ont répondu (on_search) : {len(providers)} pôles "
+            f"    {len(answered)} nœud(s) vendeur(s) ont répondu (on_search) : {len(providers)} pôles "
             f"de {len(regions)} régions, {result['counts']['items']} articles"
         )
 
@@ -131,17 +159,16 @@ class Scenario:
     # --- 2. a multi-pôle institutional order --------------------------------------------------
 
     def choose_poles(self) -> None:
-        """Three pôles on three different seller nodes that deliver refrigerated goods to the
-        institution's region."""
-        for seller in self.net.sellers:
-            for pole in seller.poles:
-                cold = next(o for o in pole.fulfillment_options if o.id == "livraison-refrigeree")
-                if INSTITUTION_REGION in cold.regions:
-                    self.chosen.append((seller, pole))
-                    break
-            if len(self.chosen) == 3:
-                return
-        raise StepFailed("moins de trois pôles livrent la Capitale-Nationale au froid")
+        """Three pôles that deliver refrigerated goods to the institution's region, on three
+        different seller nodes when there are that many."""
+        self.chosen = pick_poles(self.net.sellers)
+        if len(self.chosen) < ORDER_POLE_COUNT:
+            raise StepFailed(
+                f"{len(self.chosen)} pôle(s) seulement livrent la Capitale-Nationale au froid, "
+                f"{ORDER_POLE_COUNT} attendus"
+            )
+        nodes = len({seller.name for seller, _ in self.chosen})
+        self.say(f"    {', '.join(p.id for _, p in self.chosen)} ({nodes} nœud(s) vendeur(s))")
 
     def restock(self) -> None:
         """Each chosen pôle counts its stock and tops it up (management API), so that the
@@ -168,7 +195,7 @@ class Scenario:
             "items": [{"id": sku, "quantity": quantity} for sku, quantity in ORDER_LINES],
             "fulfilment": {
                 "type": "livraison",
-                "id": "livraison-refrigeree",
+                "id": COLD_DELIVERY,
                 "address": f"1000, {town.street}, {town.name} (Québec) G1K 3A9",
                 "gps": f"{town.gps[0]:.4f},{town.gps[1]:.4f}",
                 "region": INSTITUTION_REGION,

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from .network import DemoNetwork, Participant
 from .sample import SamplePole
+from .scenario import pick_poles
 
 
 def print_running(console: Console, net: DemoNetwork) -> None:
@@ -25,13 +26,10 @@ def print_running(console: Console, net: DemoNetwork) -> None:
 
 
 def _tour_pole(net: DemoNetwork) -> tuple[Participant, SamplePole]:
-    """The first pôle that delivers refrigerated goods to Capitale-Nationale."""
-    for seller in net.sellers:
-        for pole in seller.poles:
-            for option in pole.fulfillment_options:
-                if option.id == "livraison-refrigeree" and "QC-03" in option.regions:
-                    return seller, pole
-    return net.sellers[0], net.sellers[0].poles[0]
+    """The first pôle that delivers refrigerated goods to Capitale-Nationale (the scenario's
+    first pick)."""
+    picked = pick_poles(net.sellers)
+    return picked[0] if picked else (net.sellers[0], net.sellers[0].poles[0])
 
 
 def tour_lines(net: DemoNetwork) -> list[str]:
@@ -56,6 +54,7 @@ def tour_lines(net: DemoNetwork) -> list[str]:
     operator = shlex.quote(str(net.operator_keys_dir))
     admin = f"reseau-poles registry admin --registry {net.registry.url} --keys {operator}"
     fulfilment = f"{seller.url}/api/providers/{pole.id}/orders/NUMERO_DU_POLE/fulfillment"
+    products = f"{seller.url}/api/providers/{pole.id}/products"
     return [
         "Visite guidée, dans un autre terminal (. .venv/bin/activate pour reseau-poles) :",
         "",
@@ -90,6 +89,11 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         f"  {admin} list",
         f"  {admin} audit",
         f"  {admin} stats",
+        "",
+        "5. Le catalogue du pôle en CSV : l'exporter, le retoucher dans un tableur, le réimporter "
+        "(tout ou rien ; en formulaire comme ici, ou en corps text/csv avec --data-binary) :",
+        f"  curl -s {products}/export {pole_key} -o produits.csv",
+        f"  curl -s -X POST {products}/import {pole_key} -F file=@produits.csv",
         "",
         "Le parcours complet, automatisé : reseau-poles demo --once --transcript messages.jsonl",
         f"Documentation des API : {buyer}/docs (acheteur), {seller.url}/docs (vendeur), "

@@ -19,8 +19,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, nack_body
+from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, http_error_message, nack_body
 from reseau_poles.network.inbound import asgi_headers, install, send_answer
+from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
 
@@ -62,6 +63,11 @@ class SearchFastPath:
             )
 
 
+def _unknown_query(name: str, message: str) -> Refusal:
+    error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST, path=name)
+    return Refusal(error, status_code=400)
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     *,
@@ -100,6 +106,7 @@ def create_app(
         ),
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[refuse_unknown_query(_unknown_query, under="/searches")],
     )
     app.state.service = service
     app.state.settings = settings
@@ -107,11 +114,14 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
-        message = {404: "adresse inconnue", 405: "méthode non permise"}.get(
-            exc.status_code, str(exc.detail)
-        )
+        message = http_error_message(exc.status_code, exc.detail, exc.headers)
         error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST)
-        return Response(nack_body(error), status_code=exc.status_code, media_type=JSON_CONTENT_TYPE)
+        return Response(
+            nack_body(error),
+            status_code=exc.status_code,
+            headers=exc.headers,
+            media_type=JSON_CONTENT_TYPE,
+        )
 
     @app.post(
         "/search",

@@ -34,6 +34,21 @@ def nack_body(error: ProtocolError | Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def http_error_message(
+    status: int, detail: Any, headers: Mapping[str, str] | None = None, where: str = ""
+) -> str:
+    """What an HTTP error of the routing says, in French, for every role: « adresse inconnue »
+    (404), « méthode non permise (permises : GET, POST) » (405, from its ``Allow`` header),
+    else the error's own detail; ``where`` (« GET /api/x ») follows the first words."""
+    text = {404: "adresse inconnue", 405: "méthode non permise"}.get(status, str(detail))
+    if where:
+        text = f"{text} : {where}"
+    allowed = (headers or {}).get("Allow") or (headers or {}).get("allow")
+    if status == 405 and allowed:
+        text = f"{text} (permises : {allowed})"
+    return text
+
+
 class Refusal(Exception):
     """An inbound message we refuse: HTTP status, extra headers and the NACK to send back.
 

@@ -27,6 +27,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reseau_poles.network import (
@@ -38,12 +39,14 @@ from reseau_poles.network import (
     ack,
     nack_body,
 )
+from reseau_poles.network.acks import http_error_message
 from reseau_poles.network.inbound import (
     DATABASE_UNAVAILABLE,
     asgi_headers,
     database_down,
     send_answer,
 )
+from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
 from reseau_poles.protocol.signing import Signer
@@ -159,6 +162,37 @@ def _api_failures_as_api_errors(app: FastAPI) -> None:
         wrap(kind, unavailable)
 
 
+_HTTP_ERROR_CODES = {404: "adresse_inconnue", 405: "methode_non_permise"}
+
+
+def _http_errors_in_each_format(app: FastAPI, invalid_code: ErrorCode) -> None:
+    """The routing's own errors (unknown address 404, wrong method 405): on ``/api`` in the
+    client API's format, elsewhere a NACK, as the registry and the gateway answer them; never
+    FastAPI's ``{"detail": …}``."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith(API_PREFIX):
+            code = _HTTP_ERROR_CODES.get(exc.status_code, "requete_invalide")
+            where = f"{request.method} {request.url.path[:200]}"
+            text = http_error_message(exc.status_code, exc.detail, exc.headers, where)
+            text = f"{text[:1].upper()}{text[1:]}."
+            response = ApiError(exc.status_code, code, text).response()
+        else:
+            message = http_error_message(exc.status_code, exc.detail, exc.headers)
+            error = ProtocolError(message, code=invalid_code)
+            response = Response(
+                nack_body(error), status_code=exc.status_code, media_type="application/json"
+            )
+        response.headers.update(exc.headers or {})
+        return response
+
+
+def _unknown_query(name: str, message: str) -> ApiError:
+    return ApiError(400, "parametres_invalides", message, f"query.{name}")
+
+
 def _internal_api_error() -> Response:
     return ApiError(
         500, "erreur_interne", "Erreur interne du nœud ; réessayez plus tard."
@@ -203,13 +237,21 @@ def create_node_app(
         if parts.own_engine:
             parts.engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        # Every route added to the app, here or by the role, refuses unknown query parameters.
+        dependencies=[refuse_unknown_query(_unknown_query, under=API_PREFIX)],
+    )
     app.state.settings = settings
     app.state.network = network
     app.state.keys = keys
     app.state.engine = parts.engine
     network.install(app, unexpected_by_prefix={API_PREFIX: _internal_api_error})
     _api_failures_as_api_errors(app)
+    _http_errors_in_each_format(app, invalid_code)
 
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, exc: Exception) -> Response:

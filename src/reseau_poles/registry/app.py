@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reseau_poles.network.acks import http_error_message
 from reseau_poles.network.inbound import AnswerUnexpected
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
 from reseau_poles.protocol.keys import KeyFiles
@@ -59,10 +60,10 @@ def install_error_handlers(app: FastAPI) -> None:
             if exc.status_code == 404
             else (ErrorCode.REGISTRY_INVALID_REQUEST)
         )
-        message = {404: "adresse inconnue", 405: "méthode non permise"}.get(
-            exc.status_code, str(exc.detail)
-        )
-        return _nack(ProtocolError(message, code=code), exc.status_code)
+        message = http_error_message(exc.status_code, exc.detail, exc.headers)
+        response = _nack(ProtocolError(message, code=code), exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
 
     # Anything unexpected: a 500 NACK, logged, the client's connection kept.
     app.add_middleware(

@@ -10,7 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from reseau_poles.protocol.errors import ErrorCode
+from reseau_poles.network.query import refuse_unknown_query
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 
 from .auth import Operator
 from .metrics import CONTENT_TYPE
@@ -124,8 +125,16 @@ async def current_operator(request: Request) -> Operator:
 OperatorDep = Annotated[Operator, Depends(current_operator)]
 
 
+def _unknown_query(name: str, message: str) -> ProtocolError:
+    return ProtocolError(message, code=ErrorCode.REGISTRY_INVALID_REQUEST, path=name)
+
+
 def make_admin_router() -> APIRouter:
-    admin = APIRouter(prefix="/admin", tags=["admin"])
+    admin = APIRouter(
+        prefix="/admin",
+        tags=["admin"],
+        dependencies=[refuse_unknown_query(_unknown_query)],
+    )
 
     @admin.get("/subscribers", summary="Lister les participants")
     async def list_subscribers(

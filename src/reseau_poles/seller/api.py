@@ -40,12 +40,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DataError, IntegrityError
 
+from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
 from reseau_poles.storage import read_session, write_session
 
 from . import management as mg
 from .auth import OwnProvider, session_factory
-from .csv_io import MAX_CSV_BYTES, ImportReport, export_csv, import_csv
+from .csv_io import ImportReport, export_csv, import_csv
 from .schemas import (
     MAX_COUNT,
     FulfillmentOptionIn,
@@ -53,6 +54,7 @@ from .schemas import (
     LocationIn,
     ProviderIn,
 )
+from .upload import csv_upload
 
 router = APIRouter(prefix="/api/providers/{provider_id}", tags=["gestion"])
 
@@ -88,7 +90,16 @@ def body_doc(model: type[BaseModel], media_type: str = "application/json") -> di
 _CSV_DOC = {
     "requestBody": {
         "required": True,
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
     }
 }
 
@@ -331,6 +342,7 @@ def _active_param(request: Request) -> bool | None:
 
 
 @router.get("/products", summary="Produits (par page)")
+@reads_query("q", "category", "active", "offset", "limit")
 async def list_products(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Par SKU ; ``q`` (mots du nom, de la description, du producteur), ``category``,
     ``active`` (true, false, all), ``offset`` et ``limit`` (au plus 200)."""
@@ -352,39 +364,22 @@ async def list_products(request: Request, provider_id: OwnProvider) -> dict[str,
     }
 
 
-_CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/octet-stream"}
-
-
 def report_body(report: ImportReport) -> dict[str, Any]:
     return report.as_dict()
 
 
 @router.post("/products/import", summary="Importer des produits (CSV)", openapi_extra=_CSV_DOC)
+@reads_query("dry_run")
 async def import_products(request: Request, provider_id: OwnProvider) -> JSONResponse:
-    """Corps ``text/csv`` (UTF-8, séparateur ``,`` ou ``;``). Chaque ligne est validée ; s'il
+    """Corps ``text/csv`` (UTF-8, séparateur ``,`` ou ``;``), ou formulaire
+    ``multipart/form-data`` avec le fichier dans le champ ``file`` (``curl -F
+    file=@produits.csv``). Chaque ligne est validée ; s'il
     y a une seule erreur, rien n'est importé et le rapport donne ligne, colonne et message.
     Un SKU déjà connu est mis à jour sur place. ``?dry_run=true`` : valider seulement."""
-    content_type = request.headers.get("content-type", "text/csv").split(";")[0].strip().lower()
-    if content_type not in _CSV_TYPES:
-        raise ApiError(
-            415,
-            "type_non_pris_en_charge",
-            "Corps CSV attendu (Content-Type: text/csv).",
-            "headers.Content-Type",
-        )
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_CSV_BYTES:
-            raise ApiError(
-                413,
-                "trop_volumineux",
-                f"Fichier trop volumineux (au plus {MAX_CSV_BYTES // 1_000_000} Mo).",
-                "$",
-            )
+    body = await csv_upload(request)
     dry_run = (request.query_params.get("dry_run") or "").lower() in _TRUE
     factory = session_factory(request)
-    report = await asyncio.to_thread(import_csv, factory, provider_id, bytes(body), dry_run=dry_run)
+    report = await asyncio.to_thread(import_csv, factory, provider_id, body, dry_run=dry_run)
     if report.errors:
         first = report.errors[0]
         error = ApiError(
@@ -398,6 +393,7 @@ async def import_products(request: Request, provider_id: OwnProvider) -> JSONRes
 
 
 @router.get("/products/export", summary="Exporter les produits (CSV)")
+@reads_query("delimiter")
 async def export_products(request: Request, provider_id: OwnProvider) -> Response:
     """Les produits actifs, dans le format de l'import (``?delimiter=;`` : séparateur
     point-virgule et virgule décimale, pour Excel en français)."""

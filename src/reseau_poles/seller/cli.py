@@ -115,8 +115,9 @@ def provider_create(
         typer.Option(
             "--file",
             "-f",
-            help="Profil en TOML ou JSON (avec [[locations]] et "
-            "[[fulfillment_options]] facultatifs).",
+            # Rich markup would take [locations] for a style: the inner bracket is escaped.
+            help="Profil en TOML ou JSON (avec [\\[locations]] et "
+            "[\\[fulfillment_options]] facultatifs).",
             exists=True,
             dir_okay=False,
         ),

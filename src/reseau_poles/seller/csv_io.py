@@ -11,14 +11,14 @@ the pôle also needs ``nom``, ``categorie`` and ``prix``.
 ==================  =========================================================================
 colonne             contenu
 ==================  =========================================================================
-sku                 identifiant du produit chez le pôle (lettres, chiffres, ``. _ -``)
+sku                 identifiant du produit chez le pôle (1 à 64 : lettres, chiffres, ``. _ -``)
 nom                 nom en français
 description         description courte en français
 description_longue  description longue en français
 nom_en              nom en anglais (facultatif)
 description_en      description courte en anglais (facultatif)
 categorie           catégorie (« Produits de l'érable »)
-categorie_code      code de la catégorie (sinon tiré du nom : ``produits-de-l-erable``)
+categorie_code      code de la catégorie (sinon tiré du nom : ``produits-de-l-erable``, ``boeuf-hache``)
 unite               kg, g, l, ml, unite, douzaine, botte, caisse
 format              taille de l'unité vendue (``540`` pour 540 ml ; défaut 1)
 prix                prix unitaire en dollars canadiens (``3,50`` ou ``3.50`` ; « $ » permis)
@@ -45,7 +45,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -56,7 +55,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.errors import ProtocolError
-from reseau_poles.protocol.profile import Region, parse_region
+from reseau_poles.protocol.profile import Region, parse_region, transliterate
 from reseau_poles.protocol.validation_text import french_message
 from reseau_poles.storage import write_session
 
@@ -135,8 +134,7 @@ _ALIASES = {
 
 
 def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return transliterate(text).casefold()
 
 
 def _header_key(text: str) -> str:
@@ -145,7 +143,8 @@ def _header_key(text: str) -> str:
 
 
 def slug(text: str) -> str:
-    """``Produits de l'érable`` → ``produits-de-l-erable`` (a category code)."""
+    """``Produits de l'érable`` → ``produits-de-l-erable``, ``Bœuf haché`` → ``boeuf-hache``
+    (a category code)."""
     return re.sub(r"[^a-z0-9]+", "-", _plain(text)).strip("-")[:64] or "divers"
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
 from reseau_poles.node.webhook_policy import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.node.webhooks import ALL_EVENTS
@@ -169,6 +170,7 @@ def detail(session: Any, row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/orders")
+@reads_query(OrderFilter)
 async def list_orders(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Les commandes du pôle, les plus récentes d'abord (filtres ``status``,
     ``fulfillment_state`` ; pages ``limit`` et ``offset``)."""

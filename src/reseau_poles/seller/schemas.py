@@ -7,6 +7,7 @@ repository stores them; the future management API and CSV import read into them 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
@@ -27,6 +28,8 @@ from reseau_poles.protocol.profile import (
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 Url = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
+IDENTIFIER_RULE = "1 à 64 caractères parmi A-Z a-z 0-9 . _ -"
+_IDENTIFIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Taken by the management API's /products/import and /products/export.
 RESERVED_SKUS = frozenset({"import", "export"})
 # Counts stay well inside a 32-bit INTEGER on every database.
@@ -44,6 +47,23 @@ def _each(value: Any, parse: Callable[[Any], Any]) -> Any:
     """Each element of a list read by ``parse``; anything else is left for pydantic to refuse
     (``liste attendue``) rather than raising a ``TypeError``, which would be a 500."""
     return [parse(x) for x in value] if isinstance(value, list) else value
+
+
+def _identifier(label: str) -> Callable[[Any], Any]:
+    """A before-validator for an identifier (SKU, pôle, lieu, mode): the same check as the
+    field's ``pattern`` (kept for the JSON schema), with a message that states the format:
+    « SKU invalide : 1 à 64 caractères parmi A-Z a-z 0-9 . _ - »."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # pydantic says « chaîne attendue »
+        value = value.strip()
+        if not _IDENTIFIER.fullmatch(value):
+            shown = f" (« {value[:40]}{'…' if len(value) > 40 else ''} »)" if value else ""
+            raise ValueError(f"{label} invalide{shown} : {IDENTIFIER_RULE}")
+        return value
+
+    return check
 
 
 def _region(value: Any, *, whole: bool) -> str:
@@ -76,6 +96,7 @@ class ProviderIn(_In):
     net_days: int | None = Field(default=30, ge=0, le=120)
     cancellation_fee_percentage: Annotated[Decimal, Field(ge=0, le=100)] = Decimal("10")
 
+    _id = field_validator("id", mode="before")(_identifier("Identifiant de pôle"))
     _legal_form = field_validator("legal_form", mode="before")(lambda v: _vocabulary(LegalForm, v))
     _payment_types = field_validator("payment_types", mode="before")(
         lambda v: _each(v, lambda x: _vocabulary(PaymentType, x))
@@ -98,6 +119,7 @@ class LocationIn(_In):
     postal_code: str | None = Field(default=None, max_length=16)
 
     _region_code = field_validator("region", mode="before")(lambda v: _region(v, whole=False))
+    _id = field_validator("id", mode="before")(_identifier("Identifiant de lieu"))
 
 
 class ItemIn(_In):
@@ -124,6 +146,8 @@ class ItemIn(_In):
     season_months: list[int] | None = None
     image_url: Url | None = None
     stock: int = Field(default=0, ge=0, le=MAX_COUNT)
+
+    _sku = field_validator("sku", mode="before")(_identifier("SKU"))
 
     @field_validator("sku")
     @classmethod
@@ -174,6 +198,7 @@ class FulfillmentOptionIn(_In):
     cold_chain: list[Conservation] = Field(default_factory=list)
     location_id: str | None = Field(default=None, max_length=64)
 
+    _id = field_validator("id", mode="before")(_identifier("Identifiant de mode"))
     _type = field_validator("type", mode="before")(lambda v: _vocabulary(FulfillmentType, v))
     _regions = field_validator("regions", mode="before")(
         lambda v: _each(v, lambda x: _region(x, whole=True))

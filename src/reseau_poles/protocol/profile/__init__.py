@@ -85,7 +85,14 @@ from .taxes import (
     line_taxes,
     order_taxes,
 )
-from .text import normalize_text, search_key, search_keys, text_matches, tokenize
+from .text import (
+    normalize_text,
+    search_key,
+    search_keys,
+    text_matches,
+    tokenize,
+    transliterate,
+)
 from .units import (
     Dimension,
     IncompatibleUnitsError,
@@ -208,4 +215,5 @@ __all__ = [
     "text_matches",
     "to_decimal",
     "tokenize",
+    "transliterate",
 ]

@@ -3,16 +3,20 @@
 :func:`normalize_text` folds what a person typing on a phone does not distinguish:
 
 1. typographic apostrophes and quotes (’ ‘ ʼ ´ `) become ``'``, dashes (– — ‑) become ``-``;
-2. ligatures are spelled out (œ → oe, æ → ae; ß → ss by case folding);
-3. compatibility decomposition (NFKD) splits accented letters and turns non-breaking and
-   narrow spaces into plain spaces; combining marks (the accents) are then dropped;
-4. case folding (stronger than ``lower``), then runs of white space collapse to one space.
+2. :func:`transliterate` spells letters in plain ASCII: ligatures and letters that have no
+   decomposition are spelled out (œ → oe, æ → ae, ß → ss, ø → o, ł → l, þ → th …), then
+   compatibility decomposition (NFKD) splits accented letters and turns non-breaking and
+   narrow spaces into plain spaces; combining marks (the accents) are dropped;
+3. case folding (stronger than ``lower``), then runs of white space collapse to one space.
 
 :func:`tokenize` cuts normalised text into words: letters and digits, with French elisions
 (``l'``, ``d'``, ``qu'`` …) removed, so « l'érable » gives ``["erable"]``. :func:`search_key`
 also folds plurals (a final ``s`` or ``x`` on words of four letters or more), and
 :func:`text_matches` says whether every word of a query starts some word of the texts, which
 is how the seller node matches ``intent.item.descriptor.name``.
+
+:func:`transliterate` alone (case kept) is also what category codes are made from
+(``Bœuf haché`` → ``boeuf-hache``, see ``seller.csv_io.slug``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Final
 
-_TRANSLATE: Final = str.maketrans(
+_TYPOGRAPHY: Final = str.maketrans(
     {
         "\u2019": "'",  # ’ right single quotation mark, the usual French apostrophe
         "\u2018": "'",  # ‘
@@ -36,10 +40,38 @@ _TRANSLATE: Final = str.maketrans(
         "\u2013": "-",  # – en dash (Saguenay–Lac-Saint-Jean)
         "\u2014": "-",  # — em dash
         "\u2212": "-",  # − minus sign
+    }
+)
+# Letters of Latin-1 and Latin Extended-A that NFKD does not bring down to ASCII letters.
+_LETTERS: Final = str.maketrans(
+    {
         "œ": "oe",
-        "Œ": "OE",
+        "Œ": "Oe",
         "æ": "ae",
-        "Æ": "AE",
+        "Æ": "Ae",
+        "ß": "ss",
+        "ø": "o",
+        "Ø": "O",
+        "ð": "d",
+        "Ð": "D",
+        "þ": "th",
+        "Þ": "Th",
+        "đ": "d",
+        "Đ": "D",
+        "ħ": "h",
+        "Ħ": "H",
+        "ı": "i",
+        "ĸ": "k",
+        "ŀ": "l",  # l with middle dot (Catalan l·l): NFKD would leave the dot
+        "Ŀ": "L",
+        "ł": "l",
+        "Ł": "L",
+        "ŉ": "n",  # NFKD would give an apostrophe before the n
+        "ŋ": "ng",
+        "Ŋ": "Ng",
+        "ŧ": "t",
+        "Ŧ": "T",
+        "µ": "u",  # micro sign: NFKD gives the Greek mu
     }
 )
 _SPACES: Final = re.compile(r"\s+")
@@ -53,14 +85,23 @@ STOPWORDS: Final = frozenset(
 """Short French words that :func:`tokenize` drops on request (``drop_stopwords=True``)."""
 
 
+def transliterate(text: str) -> str:
+    """``text`` with its Latin letters spelled in ASCII, case kept (other scripts unchanged).
+
+    >>> transliterate("Œufs, Bœuf haché, Smørrebrød, Łódź, Straße")
+    'Oeufs, Boeuf hache, Smorrebrod, Lodz, Strasse'
+    """
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def normalize_text(text: str) -> str:
     """Case-, accent- and typography-insensitive form of ``text``.
 
     >>> normalize_text("Sirop d’ÉRABLE  Œuvre")
     "sirop d'erable oeuvre"
     """
-    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLATE))
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    bare = transliterate(text.translate(_TYPOGRAPHY))
     # Case folding may produce new composed forms (rare); a second pass keeps the result stable.
     folded = unicodedata.normalize("NFKD", bare.casefold())
     folded = "".join(char for char in folded if not unicodedata.combining(char))

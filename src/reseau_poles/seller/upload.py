@@ -1,0 +1,102 @@
+"""The CSV file of a product import, as the management API receives it: the raw body
+(``Content-Type: text/csv``, ``curl --data-binary @produits.csv``) or a form upload
+(``multipart/form-data``, ``curl -F file=@produits.csv``, what a browser's file field sends).
+
+Either way at most :data:`~reseau_poles.seller.csv_io.MAX_CSV_BYTES` are read (a larger body
+is refused while it streams in), then the form, if any, is parsed from memory: its field
+``file`` (or its only file) is the CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from fastapi import Request
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from reseau_poles.node import ApiError
+
+from .csv_io import MAX_CSV_BYTES
+
+CSV_TYPES = frozenset({"text/csv", "application/csv", "text/plain", "application/octet-stream"})
+FORM_TYPE = "multipart/form-data"
+FILE_FIELD = "file"
+_FORM_FIELDS = 20  # a browser form may add a few fields (dry_run, a token …); ignored
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413,
+        "trop_volumineux",
+        f"Fichier trop volumineux (au plus {MAX_CSV_BYTES // 1_000_000} Mo).",
+        "$",
+    )
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise _too_large()
+    return bytes(body)
+
+
+async def _form(request: Request, body: bytes) -> FormData:
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = MultiPartParser(
+        request.headers,
+        stream(),
+        max_files=1,
+        max_fields=_FORM_FIELDS,
+        max_part_size=MAX_CSV_BYTES,
+    )
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise ApiError(
+            400,
+            "formulaire_invalide",
+            f"Formulaire multipart/form-data illisible ({exc.message}) : envoyez un seul "
+            f"fichier, dans le champ « {FILE_FIELD} » (curl -F {FILE_FIELD}=@produits.csv).",
+            "$",
+        ) from None
+
+
+async def csv_upload(request: Request) -> bytes:
+    """The CSV bytes of an import request; a 415, 413 or 400 that says what to send."""
+    content_type = request.headers.get("content-type", "text/csv").split(";")[0].strip().lower()
+    if content_type not in CSV_TYPES and content_type != FORM_TYPE:
+        raise ApiError(
+            415,
+            "type_non_pris_en_charge",
+            "Corps CSV attendu (Content-Type: text/csv), ou formulaire multipart/form-data "
+            f"avec le fichier dans le champ « {FILE_FIELD} » (curl -F {FILE_FIELD}=@produits.csv).",
+            "headers.Content-Type",
+        )
+    if content_type != FORM_TYPE:
+        return await _read_capped(request, MAX_CSV_BYTES)
+    # The form's own part headers and boundaries come on top of the file.
+    form = await _form(request, await _read_capped(request, MAX_CSV_BYTES + 64 * 1024))
+    try:
+        value = form.get(FILE_FIELD)
+        if value is None:  # a file sent under another name: the only file of the form
+            files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+            value = files[0] if len(files) == 1 else None
+        if value is None:
+            raise ApiError(
+                400,
+                "fichier_manquant",
+                f"Aucun fichier dans le formulaire : mettez le CSV dans le champ « {FILE_FIELD} » "
+                f"(curl -F {FILE_FIELD}=@produits.csv).",
+                FILE_FIELD,
+            )
+        data = value.encode("utf-8") if isinstance(value, str) else await value.read()
+        if len(data) > MAX_CSV_BYTES:
+            raise _too_large()
+        return data  # a text field (curl -F file=<produits.csv) is the CSV itself
+    finally:
+        await form.close()
