@@ -112,9 +112,7 @@ def test_confirms_race_for_the_last_units(
         connection.execute(stock.update().where(stock.c.item_id == syrup).values(quantity=units))
     buyers = [network.buyer]
     for number in range(1, clients):
-        joined = network.registry.join(new_keys(f"acheteur-{number}"), type="BAP")
-        buyers.append(Buyer(joined.keys, network.registry))
-        buyers[-1].server.start()
+        buyers.append(Buyer.join(network.registry, f"acheteur-{number}"))
     local = threading.local()
     start = threading.Barrier(THREADS)
     sent: dict[str, int] = {}  # message id → HTTP status
