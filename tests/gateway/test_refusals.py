@@ -141,7 +141,6 @@ def test_a_bap_uri_other_than_the_registered_one_reaches_no_seller(network: Gate
 
 def test_routing_errors_name_the_field(network: GatewayNetwork) -> None:
     buyer = network.buyer()
-    bap = buyer.keys.subscriber_id
     error = _nack(network.search(buyer, search_body(buyer, city="QC-18")), 400, "10002")
     assert error["paths"] == "context.location.city.code"
     _nack(network.search(buyer, search_body(buyer, city="Montréal")), 400, "10002")

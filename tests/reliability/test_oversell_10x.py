@@ -31,7 +31,6 @@ from sqlalchemy import func, select
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.seller.tables import items, order_lines, orders, stock
 from reseau_poles.storage import utcnow
-from tests.registry.conftest import new_keys
 from tests.reliability.conftest import record
 from tests.seller.conftest import (  # noqa: F401  (fixtures)
     Buyer,

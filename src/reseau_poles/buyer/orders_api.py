@@ -23,8 +23,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reseau_poles.node import ApiError, read_json_object, validated, validation_error
 from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
+from reseau_poles.node import ApiError, read_json_object, validated, validation_error
 from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.storage import read_session, write_session
 

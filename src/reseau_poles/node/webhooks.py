@@ -51,9 +51,6 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, insert, select, update
 
 from reseau_poles.network.client import USER_AGENT, CallResult, NetworkClient
-from reseau_poles.network.tables import outbox_table
-from reseau_poles.storage import UTCDateTime, utcnow
-
 from reseau_poles.network.destinations import (
     Destination,
     DestinationPolicy,
@@ -61,6 +58,8 @@ from reseau_poles.network.destinations import (
     IPAddress,
     pinned_request,
 )
+from reseau_poles.network.tables import outbox_table
+from reseau_poles.storage import UTCDateTime, utcnow
 
 SCHEME: Final = "webhook"
 SIGNATURE_HEADER: Final = "X-Reseau-Poles-Signature"

@@ -27,8 +27,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reseau_poles.node import ApiError, read_json_object, validated
 from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
+from reseau_poles.node import ApiError, read_json_object, validated
 from reseau_poles.node.webhooks import ALL_EVENTS
 from reseau_poles.protocol.errors import LifecycleError, ProtocolError
 from reseau_poles.protocol.models import format_datetime
