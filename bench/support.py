@@ -4,12 +4,17 @@ which Python puts first on ``sys.path``)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from typing import Any
 
 import httpx
+
+# The benchmarks' networks live on loopback: a network declared private (the processes they
+# start inherit it), as the demonstration's.
+os.environ.setdefault("RESEAU_POLES_PRIVATE_NETWORK", "true")
 
 
 def free_port() -> int:

@@ -14,6 +14,9 @@ POSTGRES_URL = os.environ.get("RESEAU_POLES_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("RESEAU_POLES_TEST_REDIS_URL", "")
 # On CI the services must be there: a missing one fails instead of skipping.
 REQUIRE_SERVICES = os.environ.get("RESEAU_POLES_TEST_REQUIRE_SERVICES") == "1"
+# Every test network lives on loopback: a network declared private, as the demonstration's.
+# (The processes tests start inherit it; tests of the public default set it to false.)
+os.environ["RESEAU_POLES_PRIVATE_NETWORK"] = "true"
 
 
 def _backends() -> list[str]:

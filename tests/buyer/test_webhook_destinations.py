@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from reseau_poles.node.webhook_policy import DestinationPolicy
+from reseau_poles.network.destinations import DestinationPolicy
 
 from .conftest import World
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
-from tests.registry.conftest import UvicornThread
+from tests.registry.conftest import Participant, UvicornThread
 
 ACK = b'{"message":{"ack":{"status":"ACK"}}}'
 NACK = b'{"message":{"ack":{"status":"NACK"}},"error":{"code":"30000","message":"non"}}'
@@ -128,7 +128,7 @@ def now_rfc3339() -> str:
 
 
 def search_body(
-    bap: str,
+    bap: str | Participant,
     *,
     city: Any = "QC-03",
     domain: str = "PLA:ALIMENTS",
@@ -140,8 +140,9 @@ def search_body(
         "location": {"city": {"code": city}, "country": {"code": "CAN"}},
         "action": "search",
         "version": "1.1.0",
-        "bap_id": bap,
-        "bap_uri": f"https://{bap}/beckn",
+        "bap_id": bap if isinstance(bap, str) else bap.keys.subscriber_id,
+        # A participant's own registered address; a bare id, an address nobody registered.
+        "bap_uri": f"https://{bap}/beckn" if isinstance(bap, str) else bap.url,
         "transaction_id": str(uuid.uuid4()),
         "message_id": message_id or str(uuid.uuid4()),
         "timestamp": now_rfc3339(),

@@ -26,7 +26,7 @@ def _nack(response, status: int, code: str) -> dict:
 def _reached_no_seller(network: GatewayNetwork, *bodies: bytes) -> None:
     """Send one good search after the bad ones; once it has arrived, nothing else may have."""
     buyer = network.buyer()
-    good = search_body(buyer.keys.subscriber_id, city="QC-06")
+    good = search_body(buyer, city="QC-06")
     assert network.search(buyer, good).status_code == 200
     assert len(network.sellers.wait_for(message_id_of(good), 2)) == 2
     time.sleep(0.1)
@@ -64,7 +64,7 @@ def test_bad_signatures_get_401_and_reach_no_seller(network: GatewayNetwork) -> 
     error = _nack(network.search(other, impostor), 401, "10001")
     assert error["paths"] == "context.bap_id"
 
-    replayed = search_body(bap)
+    replayed = search_body(buyer)
     header = signer.sign(replayed)
     assert network.post(replayed, {"Authorization": header}).status_code == 200
     _nack(network.post(replayed, {"Authorization": header}), 401, "10000")
@@ -78,12 +78,12 @@ def test_bad_signatures_get_401_and_reach_no_seller(network: GatewayNetwork) -> 
 def test_a_suspended_buyer_is_refused_within_the_cache_ttl(network: GatewayNetwork) -> None:
     """The bound is the lookup cache's TTL (60 s in production, 1 s here)."""
     buyer = network.buyer()
-    assert network.search(buyer, search_body(buyer.keys.subscriber_id)).status_code == 200
+    assert network.search(buyer, search_body(buyer)).status_code == 200
     network.registry.admin.change("suspend", buyer.keys.subscriber_id, "essai")
     suspended = time.monotonic()
     attempts = []
     while True:
-        body = search_body(buyer.keys.subscriber_id)
+        body = search_body(buyer)
         response = network.search(buyer, body)
         attempts.append(body)
         if response.status_code == 401:
@@ -99,7 +99,7 @@ def test_a_suspended_buyer_is_refused_within_the_cache_ttl(network: GatewayNetwo
 
 def test_rate_limit_per_subscriber(network: GatewayNetwork) -> None:
     buyer, other = network.buyer(), network.buyer()
-    answers = [network.search(buyer, search_body(buyer.keys.subscriber_id)) for _ in range(8)]
+    answers = [network.search(buyer, search_body(buyer)) for _ in range(8)]
     statuses = [r.status_code for r in answers]
     assert statuses.count(200) in (5, 6)  # burst of 5, +1 if a token refilled meanwhile
     limited = [r for r in answers if r.status_code == 429]
@@ -107,7 +107,7 @@ def test_rate_limit_per_subscriber(network: GatewayNetwork) -> None:
     _nack(limited[0], 429, "10003")
     assert int(limited[0].headers["Retry-After"]) >= 1
     # Another buyer has its own bucket; a limited search reached no seller.
-    assert network.search(other, search_body(other.keys.subscriber_id)).status_code == 200
+    assert network.search(other, search_body(other)).status_code == 200
     refused = [
         json.loads(r.request.content)["context"]["message_id"]
         for r in answers
@@ -118,17 +118,34 @@ def test_rate_limit_per_subscriber(network: GatewayNetwork) -> None:
         assert network.sellers.received(message_id) == []
     # The bucket refills: 2 tokens per second.
     time.sleep(0.6)
-    assert network.search(buyer, search_body(buyer.keys.subscriber_id)).status_code == 200
+    assert network.search(buyer, search_body(buyer)).status_code == 200
+
+
+def test_a_bap_uri_other_than_the_registered_one_reaches_no_seller(network: GatewayNetwork) -> None:
+    """Sellers answer a search at its ``bap_uri``: one the registry does not hold for the
+    signer (an internal address here) is refused before any seller hears of it."""
+    buyer = network.buyer()
+    for elsewhere in ("http://169.254.169.254/latest/meta-data", buyer.url + "/../autre", None):
+        payload = json.loads(search_body(buyer))
+        payload["context"]["bap_uri"] = elsewhere
+        body = json.dumps(payload).encode()
+        error = _nack(network.search(buyer, body), 401, "10001")
+        assert error["paths"] == "context.bap_uri"
+        assert "registre" in error["message"]
+        _reached_no_seller(network, body)
+    # The registered address, written with a trailing slash, is the same address.
+    payload = json.loads(search_body(buyer))
+    payload["context"]["bap_uri"] = buyer.url + "/"
+    assert network.search(buyer, json.dumps(payload).encode()).status_code == 200
 
 
 def test_routing_errors_name_the_field(network: GatewayNetwork) -> None:
     buyer = network.buyer()
-    bap = buyer.keys.subscriber_id
-    error = _nack(network.search(buyer, search_body(bap, city="QC-18")), 400, "10002")
+    error = _nack(network.search(buyer, search_body(buyer, city="QC-18")), 400, "10002")
     assert error["paths"] == "context.location.city.code"
-    _nack(network.search(buyer, search_body(bap, city="Montréal")), 400, "10002")
-    _nack(network.search(buyer, search_body(bap, city=None)), 400, "10002")
-    error = _nack(network.search(buyer, search_body(bap, domain="ONDC:RET10")), 400, "10000")
+    _nack(network.search(buyer, search_body(buyer, city="Montréal")), 400, "10002")
+    _nack(network.search(buyer, search_body(buyer, city=None)), 400, "10002")
+    error = _nack(network.search(buyer, search_body(buyer, domain="ONDC:RET10")), 400, "10000")
     assert error["paths"] == "context.domain"
 
 
@@ -177,7 +194,7 @@ def test_junk_never_gets_a_500(network: GatewayNetwork) -> None:
 
 def test_health_metrics_and_recent_searches(network: GatewayNetwork) -> None:
     buyer = network.buyer()
-    body = search_body(buyer.keys.subscriber_id)
+    body = search_body(buyer)
     assert network.search(buyer, body).status_code == 200
     network.sellers.wait_for(message_id_of(body), 3)
     health = network.http.get(f"{network.url}/health").json()

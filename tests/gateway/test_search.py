@@ -22,7 +22,7 @@ def test_search_reaches_exactly_the_sellers_of_its_domain_and_region(
     network: GatewayNetwork,
 ) -> None:
     buyer = network.buyer()
-    body = search_body(buyer.keys.subscriber_id, city="QC-03")
+    body = search_body(buyer, city="QC-03")
     response = network.search(buyer, body)
     assert response.status_code == 200, response.text
     assert response.json() == {"message": {"ack": {"status": "ACK"}}}
@@ -53,11 +53,11 @@ def test_search_reaches_exactly_the_sellers_of_its_domain_and_region(
 
 def test_other_domain_and_whole_province(network: GatewayNetwork) -> None:
     buyer = network.buyer()
-    logistics = search_body(buyer.keys.subscriber_id, city="QC-03", domain="PLA:LOGISTIQUE")
+    logistics = search_body(buyer, city="QC-03", domain="PLA:LOGISTIQUE")
     assert network.search(buyer, logistics).status_code == 200
-    everywhere = search_body(buyer.keys.subscriber_id, city="*")
+    everywhere = search_body(buyer, city="*")
     assert network.search(buyer, everywhere).status_code == 200
-    montreal = search_body(buyer.keys.subscriber_id, city="qc-6")  # lenient form
+    montreal = search_body(buyer, city="qc-6")  # lenient form
     assert network.search(buyer, montreal).status_code == 200
 
     assert network.names(network.sellers.wait_for(message_id_of(logistics), 1)) == {"transport"}
@@ -83,7 +83,7 @@ def test_other_domain_and_whole_province(network: GatewayNetwork) -> None:
 def test_bpp_id_targets_one_seller(network: GatewayNetwork) -> None:
     buyer = network.buyer()
     target = network.sellers_by_name["capitale-b"].subscriber_id
-    body = search_body(buyer.keys.subscriber_id, city="QC-03", bpp_id=target)
+    body = search_body(buyer, city="QC-03", bpp_id=target)
     assert network.search(buyer, body).status_code == 200
     network.sellers.wait_for(message_id_of(body), 1)
     time.sleep(0.2)
@@ -92,7 +92,7 @@ def test_bpp_id_targets_one_seller(network: GatewayNetwork) -> None:
 
 def test_dead_and_slow_sellers_do_not_slow_the_others(network: GatewayNetwork) -> None:
     buyer = network.buyer()
-    body = search_body(buyer.keys.subscriber_id, city="QC-05")
+    body = search_body(buyer, city="QC-05")
     sent = time.monotonic()
     response = network.search(buyer, body)
     acked = time.monotonic()

@@ -98,12 +98,13 @@ class StandInRegistry:
         self,
         who: Participant,
         *,
-        url: str = "http://127.0.0.1:9",
+        url: str | None = None,
         status: str = "SUBSCRIBED",
         city: str = "QC-03",
         valid_until: datetime | None = None,
     ) -> dict[str, Any]:
         now = datetime.now(UTC)
+        url = url or uri_of(who.subscriber_id)
         record = {
             "subscriber_id": who.subscriber_id,
             "url": url,
@@ -170,11 +171,17 @@ class StandInRegistry:
         )
 
 
+def uri_of(subscriber_id: str) -> str:
+    """The URL a stand-in participant is registered at, and which its messages name."""
+    return f"https://{subscriber_id}/beckn"
+
+
 def context(
     action: str,
     *,
     bap: str,
     bpp: str | None = None,
+    bap_uri: str | None = None,
     message_id: str | None = None,
     transaction_id: str | None = None,
 ) -> dict[str, Any]:
@@ -184,7 +191,7 @@ def context(
         "action": action,
         "version": "1.1.0",
         "bap_id": bap,
-        "bap_uri": f"https://{bap}/beckn",
+        "bap_uri": bap_uri or uri_of(bap),
         "transaction_id": transaction_id or str(uuid.uuid4()),
         "message_id": message_id or str(uuid.uuid4()),
         "timestamp": now_rfc3339(),
@@ -192,7 +199,7 @@ def context(
     }
     if bpp:
         ctx["bpp_id"] = bpp
-        ctx["bpp_uri"] = f"https://{bpp}/beckn"
+        ctx["bpp_uri"] = uri_of(bpp)
     return ctx
 
 

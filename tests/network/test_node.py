@@ -50,8 +50,7 @@ def app_for(network: NodeNetwork, handle) -> FastAPI:  # type: ignore[no-untyped
 async def test_search_then_callback_through_the_outbox(database_url: str, tmp_path: Path) -> None:
     registry = StandInRegistry()
     buyer, seller = participant("acheteur.example", "BAP"), participant("vendeur.example", "BPP")
-    registry.add(buyer)
-    registry.add(seller)
+    buyer_record, seller_record = registry.add(buyer), registry.add(seller)
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     callbacks: list[InboundMessage] = []
@@ -77,7 +76,7 @@ async def test_search_then_callback_through_the_outbox(database_url: str, tmp_pa
                     **message.context,
                     "action": "on_search",
                     "bpp_id": seller.subscriber_id,
-                    "bpp_uri": "http://vendeur.example/beckn",
+                    "bpp_uri": seller_record["url"],
                 },
                 "message": {"catalog": {"descriptor": {"name": "Pôle de Québec"}}},
             }
@@ -97,6 +96,9 @@ async def test_search_then_callback_through_the_outbox(database_url: str, tmp_pa
             serve(app_for(seller_network, on_search)) as seller_url,
             serve(app_for(buyer_network, callbacks.append)) as buyer_url,
         ):
+            # Where each node really listens is where the registry says it does.
+            for record, url in ((buyer_record, buyer_url), (seller_record, seller_url)):
+                record["url"] = record["subscriber_url"] = url
             search = {
                 "context": {**context("search", bap=buyer.subscriber_id), "bap_uri": buyer_url},
                 "message": {"intent": {"item": {"descriptor": {"name": "fromage"}}}},

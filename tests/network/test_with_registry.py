@@ -58,7 +58,7 @@ def test_a_node_verifies_through_the_real_registry(database_url: str, tmp_path: 
         with serve(app) as url:
 
             def search() -> httpx.Response:
-                body = search_body(buyer.keys.subscriber_id)
+                body = search_body(buyer.keys.subscriber_id, bap_uri=buyer.url)
                 return httpx.post(
                     f"{url}/search",
                     content=body,

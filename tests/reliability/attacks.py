@@ -153,6 +153,17 @@ def gateway_key_forged(world: AttackWorld, target: Target) -> list[tuple[bytes, 
     return [(body, headers)]
 
 
+def unregistered_address(world: AttackWorld, target: Target) -> list[tuple[bytes, Headers]]:
+    """A registered sender, correctly signed, names another address than its registered one
+    for answers (``bap_uri``; ``bpp_uri`` of a callback): the cloud metadata service here.
+    Followed, every seller would post its catalogue there (SSRF with amplification)."""
+    payload = json.loads(target.body(target.keys))
+    field = "bpp_uri" if target.role == "BAP" else "bap_uri"
+    payload["context"][field] = "http://169.254.169.254/latest/meta-data"
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    return [(body, {"Authorization": signer_of(target.keys).sign(body)})]
+
+
 def oversized(world: AttackWorld, target: Target) -> list[tuple[bytes, Headers]]:
     payload = json.loads(target.body(target.keys))
     payload["bourrage"] = "x" * (target.max_body + 1)
@@ -254,6 +265,12 @@ ATTACKS: tuple[Attack, ...] = (
     ),
     Attack(
         "gateway_key_forged", "en-tête passerelle contrefait", gateway_key_forged, beckn_only=True
+    ),
+    Attack(
+        "unregistered_address",
+        "adresse de retour non inscrite",
+        unregistered_address,
+        beckn_only=True,
     ),
     Attack("oversized", "corps trop gros", oversized, status=413, code="request"),
     Attack("malformed_header", "Authorization mal formé", malformed_header),

@@ -154,7 +154,13 @@ class AttackWorld:
     buyer_api_key: str = ""
     gateway_url: str = ""
     targets: dict[str, Target] = field(default_factory=dict)
+    # Where each participant that joined is registered (its messages name that address).
+    urls: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url_of(self, subscriber_id: str) -> str:
+        """The registered address of a participant; one nobody listens on for the others."""
+        return self.urls.get(subscriber_id, f"http://127.0.0.1:9/{subscriber_id}")
 
     def known_transaction(self) -> str:
         """A search the buyer node knows (its ``on_search`` callbacks are then acceptable)."""
@@ -201,11 +207,12 @@ def attack_world(tmp: Path) -> Iterator[AttackWorld]:
         operator,
     ).start()
     stops: list[Callable[[], None]] = [host.server.stop, registry.stop]
+    urls: dict[str, str] = {}
     try:
         # Participants that sign: joined through the registry's challenge, like real ones.
         def joined(prefix: str, kind: str) -> SubscriberKeys:
             keys = new_keys(prefix)
-            registry.join(keys, type=kind, regions=["QC-03"])
+            urls[keys.subscriber_id] = registry.join(keys, type=kind, regions=["QC-03"]).url
             return keys
 
         bap = joined("appli-acheteuse", "BAP")
@@ -331,6 +338,7 @@ def attack_world(tmp: Path) -> Iterator[AttackWorld]:
             seller_api_key=seller_api_key,
             buyer_api_key=buyer_api_key,
             gateway_url=gateway_server.url,
+            urls=urls,
         )
         world.targets = _targets(world, registry.url, f"{gateway_server.url}/search")
         yield world
@@ -349,7 +357,7 @@ def _targets(world: AttackWorld, registry_url: str, gateway_search: str) -> dict
             ctx = context(
                 action,
                 bap=who.subscriber_id,
-                bap_uri=f"http://127.0.0.1:9/{who.subscriber_id}",
+                bap_uri=world.url_of(who.subscriber_id),
                 bpp=world.seller_keys.subscriber_id if to_seller else None,
                 bpp_uri=world.seller_url if to_seller else None,
             )
@@ -363,7 +371,7 @@ def _targets(world: AttackWorld, registry_url: str, gateway_search: str) -> dict
             bap=world.buyer_keys.subscriber_id,
             bap_uri=world.buyer_url,
             bpp=who.subscriber_id,
-            bpp_uri=f"http://127.0.0.1:9/{who.subscriber_id}",
+            bpp_uri=world.url_of(who.subscriber_id),
             transaction_id=world.known_transaction(),
         )
         catalog = {

@@ -31,7 +31,6 @@ from sqlalchemy import func, select
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.seller.tables import items, order_lines, orders, stock
 from reseau_poles.storage import utcnow
-from tests.registry.conftest import new_keys
 from tests.reliability.conftest import record
 from tests.seller.conftest import (  # noqa: F401  (fixtures)
     Buyer,
@@ -112,9 +111,7 @@ def test_confirms_race_for_the_last_units(
         connection.execute(stock.update().where(stock.c.item_id == syrup).values(quantity=units))
     buyers = [network.buyer]
     for number in range(1, clients):
-        joined = network.registry.join(new_keys(f"acheteur-{number}"), type="BAP")
-        buyers.append(Buyer(joined.keys, network.registry))
-        buyers[-1].server.start()
+        buyers.append(Buyer.join(network.registry, f"acheteur-{number}"))
     local = threading.local()
     start = threading.Barrier(THREADS)
     sent: dict[str, int] = {}  # message id → HTTP status

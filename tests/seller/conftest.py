@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.seller.app import create_app
@@ -68,6 +68,11 @@ class Buyer:
         app = FastAPI(lifespan=lifespan)
         network.install(app)
 
+        @app.post("/on_subscribe")
+        async def on_subscribe(request: Request) -> dict[str, str]:
+            challenge = json.loads(await request.body())["challenge"]
+            return {"answer": open_challenge(self.keys.encryption, challenge)}
+
         @app.post("/{action}")
         async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
             with self.arrived:
@@ -76,6 +81,15 @@ class Buyer:
             return ack()
 
         self.server = UvicornThread(app)
+
+    @classmethod
+    def join(cls, registry: RunningRegistry, name: str = "acheteur") -> Buyer:
+        """A buyer that listens, then subscribes at its own address (where callbacks go)."""
+        buyer = cls(new_keys(name), registry)
+        buyer.server.start()
+        joined = registry.subscribe(Participant(buyer.keys, buyer.url), type="BAP")
+        assert joined.status_code == 200, joined.text
+        return buyer
 
     @property
     def signer(self) -> Signer:
@@ -190,8 +204,7 @@ def network(
     # The node joins the network itself: the registry's challenge goes to its /on_subscribe.
     joined = registry.subscribe(Participant(seller_keys, seller_url), type="BPP")
     assert joined.status_code == 200, joined.text
-    buyer = Buyer(registry.join(new_keys("acheteur"), type="BAP").keys, registry)
-    buyer.server.start()
+    buyer = Buyer.join(registry)
     try:
         yield Network(registry, seller_keys, seller_url, app, buyer, items)
     finally:

@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import insert, select
 
-from reseau_poles.node.webhook_policy import DestinationPolicy
+from reseau_poles.network.destinations import DestinationPolicy
 from reseau_poles.node.webhooks import new_secret
 from reseau_poles.storage import utcnow
 from tests.conftest import free_port
@@ -172,7 +172,7 @@ def test_a_subscription_from_before_the_policy_meets_the_system_resolver(
 
     # the same name through the system resolver, for a policy that accepts local names but
     # not loopback addresses: getaddrinfo answers 127.0.0.1 or ::1, refused
-    from reseau_poles.node.webhook_policy import system_resolver
+    from reseau_poles.network.destinations import system_resolver
 
     class NamesButNotLoopback(DestinationPolicy):
         def check_url(self, url: str) -> Any:

@@ -46,9 +46,9 @@ from pydantic import (
 from sqlalchemy import Engine
 
 from reseau_poles.network import CallResult, NodeNetwork, RegistryError
+from reseau_poles.network.destinations import DestinationPolicy
 from reseau_poles.network.inbound import InboundMessage
 from reseau_poles.node import ApiError
-from reseau_poles.node.webhook_policy import DestinationPolicy
 from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
 from reseau_poles.protocol.lifecycle import Canceller, OrderLifecycle, Phase

@@ -23,8 +23,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.node import ApiError, read_json_object, validated, validation_error
-from reseau_poles.node.webhook_policy import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.storage import read_session, write_session
 
@@ -197,7 +197,7 @@ async def order_action(
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Checked by the node's destination policy (webhook_policy): https, public address.
+    # Checked by the node's destination policy (network.destinations): https, public address.
     url: str = Field(max_length=MAX_URL_LENGTH)
     event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=20)
     description: str | None = Field(default=None, max_length=255)

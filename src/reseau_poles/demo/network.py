@@ -294,6 +294,8 @@ class DemoNetwork:
             "registry_subscriber_id": self.registry.subscriber_id,
             "registry_public_key": registry_keys.signing.public_key_b64,
             "host": "127.0.0.1",
+            # Every participant listens on this machine's loopback: protocol calls may go there.
+            "private_network": True,
         }
         gateway = {
             **common,

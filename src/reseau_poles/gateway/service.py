@@ -5,7 +5,8 @@ network layer where they exist:
 
 1. ``verify_signature`` – the buyer's ``Authorization`` against its key from the registry cache;
 2. ``decode`` – JSON with a ``context`` whose action is ``search``;
-3. ``check_signer`` – the signer is ``context.bap_id``;
+3. ``check_signer`` – the signer is ``context.bap_id``, and ``check_sender_uri`` – its
+   ``context.bap_uri`` is the URL the registry holds for it (sellers answer there);
 4. :meth:`~GatewayService.route` – domain, region (``location.city.code``), country, ``bpp_id``;
 5. ``rate limit`` – one token from the buyer's bucket, else 429;
 6. ``guard_replay`` – a message id seen inside its signature window is refused;
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reseau_poles.network.acks import ACK_BODY, JSON_CONTENT_TYPE, Refusal
-from reseau_poles.network.client import CallResult, context_ids, read_ack
+from reseau_poles.network.client import CallResult, context_ids, protocol_policy, read_ack
 from reseau_poles.network.inbound import Inbound
 from reseau_poles.network.lookup import RegistryError, RegistryLookup, SubscriberRecord
 from reseau_poles.network.replay import ReplayGuard, make_replay_guard
@@ -45,7 +46,7 @@ from reseau_poles.protocol.signing import (
     Signer,
 )
 
-from ..network.wire import BadResponse, ConnectionFailed, Target, WireClient
+from ..network.wire import BadResponse, ConnectionFailed, DestinationForbidden, Target, WireClient
 from .logs import event
 from .metrics import Metrics
 from .ratelimit import RateLimiter
@@ -99,6 +100,7 @@ class GatewayService:
         self.wire = WireClient(
             connect_timeout=settings.seller_connect_timeout,
             max_idle_per_origin=settings.max_idle_connections_per_seller,
+            policy=protocol_policy(network),
         )
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.stats = SearchStats(
@@ -139,10 +141,11 @@ class GatewayService:
     async def accept(self, body: bytes, headers: Mapping[str, str]) -> SearchRecord:
         """Steps 1–7; raises :class:`Refusal`. On success the multicast is under way."""
         inbound = self.inbound
-        signer, _record, _gateway = await inbound.verify_signature(body, headers, ACTION)
+        signer, signer_record, _gateway = await inbound.verify_signature(body, headers, ACTION)
         payload = inbound.decode(body, ACTION)
         context = payload["context"]
         inbound.check_signer(context, ACTION, signer)
+        inbound.check_sender_uri(context, ACTION, signer_record)
         route = self.route(context)
         if not self.limiter.allow(signer.subscriber_id):
             raise self._rate_limited(signer.subscriber_id)
@@ -348,7 +351,7 @@ class GatewayService:
                             await asyncio.sleep(RETRY_DELAY)
             except TimeoutError:
                 outcome.status, outcome.error = "TIMEOUT", "délai dépassé"
-            except ConnectionFailed as exc:
+            except (ConnectionFailed, DestinationForbidden) as exc:
                 outcome.error = str(exc)
             except (BadResponse, ValueError) as exc:
                 outcome.error = f"réponse invalide : {exc}"

@@ -53,6 +53,9 @@ class GatewaySettings(FileSettings):
     seller_timeout: float = Field(default=3.0, gt=0, le=60)  # per seller, retry included
     seller_connect_timeout: float = Field(default=1.0, gt=0, le=60)
     max_idle_connections_per_seller: int = Field(default=8, ge=0)
+    # Sellers on loopback or private addresses are reached only on a network declared private
+    # (the demonstration, the tests, on-premises): NetworkSettings.private_network.
+    private_network: bool = False
     signature_ttl: int = Field(default=30, ge=1, le=3600)  # our X-Gateway-Authorization
     proxy_authorization: bool = False  # also send the older Proxy-Authorization header
 
@@ -91,6 +94,7 @@ class GatewaySettings(FileSettings):
             signature_ttl=self.signature_ttl,
             transcript_path=self.transcript_path,
             transcript_database=False,
+            private_network=self.private_network,
         )
 
 

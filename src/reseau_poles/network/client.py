@@ -30,12 +30,22 @@ except ImportError:
 from ..protocol.signing import AUTHORIZATION, Signer
 from .acks import ACK_BODY, JSON_CONTENT_TYPE
 from .settings import NetworkSettings
-from .wire import TOO_LARGE, BadResponse, ConnectionFailed, Target, WireClient
+from .wire import (
+    TOO_LARGE,
+    BadResponse,
+    ConnectionFailed,
+    DestinationForbidden,
+    Target,
+    WireClient,
+)
 
 if TYPE_CHECKING:
+    from .destinations import DestinationPolicy
     from .transcript import Transcript
 
 USER_AGENT = "reseau-poles/0.1"
+# The ``error.code`` of a call the destination policy refused (nothing sent, never retried).
+DESTINATION_FORBIDDEN = "destination_interdite"
 Status = Literal["ACK", "NACK", "ERROR"]
 
 
@@ -110,8 +120,11 @@ class CallResult:
     @property
     def retryable(self) -> bool:
         """Worth sending again later: no answer, an overloaded or failing peer, or a signature
-        refusal (the peer's registry cache may not know our new key yet)."""
+        refusal (the peer's registry cache may not know our new key yet). Never a destination
+        the policy forbids."""
         if self.status == "ERROR":
+            if self.error_code == DESTINATION_FORBIDDEN:
+                return False
             return self.http_status is None or self.http_status >= 500 or self.http_status == 429
         return self.status == "NACK" and self.http_status == 401
 
@@ -162,6 +175,7 @@ class NetworkClient:
         signature_ttl: int = 30,
         transcript: Transcript | None = None,
         http: httpx.AsyncClient | None = None,
+        policy: DestinationPolicy | None = None,
     ) -> None:
         self.signer = signer
         self.signature_ttl = signature_ttl
@@ -180,6 +194,7 @@ class NetworkClient:
                 max_idle_per_origin=max(1, min(max_keepalive, 64)),
                 max_response_bytes=max_response_bytes,
                 user_agent=USER_AGENT,
+                policy=policy,
             )
             if http is None
             else None
@@ -202,6 +217,7 @@ class NetworkClient:
             max_response_bytes=settings.max_response_bytes,
             signature_ttl=settings.signature_ttl,
             transcript=transcript,
+            policy=protocol_policy(settings),
         )
 
     async def __aenter__(self) -> NetworkClient:
@@ -330,6 +346,10 @@ class NetworkClient:
             result = self._failed(target, action, started, exc.http_status, message)
         except ConnectionFailed as exc:
             result = self._failed(target, action, started, None, f"échec réseau : {exc}")
+        except DestinationForbidden as exc:
+            result = self._failed(
+                target, action, started, None, str(exc), code=DESTINATION_FORBIDDEN
+            )
         except (OSError, ValueError) as exc:
             result = self._failed(
                 target, action, started, None, f"échec réseau : {type(exc).__name__}"
@@ -342,7 +362,13 @@ class NetworkClient:
 
     @staticmethod
     def _failed(
-        target: str, action: str, started: float, http_status: int | None, message: str
+        target: str,
+        action: str,
+        started: float,
+        http_status: int | None,
+        message: str,
+        *,
+        code: str = "network",
     ) -> CallResult:
         return CallResult(
             target,
@@ -350,8 +376,16 @@ class NetworkClient:
             "ERROR",
             http_status,
             time.perf_counter() - started,
-            {"code": "network", "message": message},
+            {"code": code, "message": message},
         )
+
+
+def protocol_policy(settings: NetworkSettings) -> DestinationPolicy:
+    """Where this node's protocol calls may go: http or https, private addresses only on a
+    network declared private (``private_network``)."""
+    from .destinations import DestinationPolicy
+
+    return DestinationPolicy(allow_http=True, allow_private_networks=settings.private_network)
 
 
 def _answered(

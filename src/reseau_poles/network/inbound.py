@@ -10,7 +10,9 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
 3. :meth:`~Inbound.decode` – JSON with a ``context`` object, refused when its shape is
    hostile (duplicate members, nesting, huge strings or arrays: :mod:`.jsonguard`);
 4. :meth:`~Inbound.check_signer` – the ``Authorization`` signer is ``context.bap_id`` for a
-   request, ``context.bpp_id`` for a callback (``on_*``);
+   request, ``context.bpp_id`` for a callback (``on_*``), and :meth:`~Inbound.check_sender_uri`
+   – the address the message gives for its sender (``context.bap_uri``, ``context.bpp_uri``)
+   is the one the registry holds for the signer: answers and later calls go only there;
 5. :meth:`~Inbound.guard_replay` – a ``(subscriber_id, message_id, action)`` seen inside its
    validity window is refused;
 6. :meth:`~Inbound.validate` – the Beckn model, when the models package is there.
@@ -30,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
@@ -240,6 +243,7 @@ class Inbound:
         signer, record, gateway = await self.verify_signature(body, headers, action)
         payload, finite = self._decode(body, action)
         self.check_signer(payload["context"], action, signer)
+        self.check_sender_uri(payload["context"], action, record)
         key = await self.guard_replay(payload["context"], action, signer)
         try:
             self.validate(action, body, payload, numbers_finite=finite)
@@ -254,7 +258,10 @@ class Inbound:
     ) -> tuple[SignatureHeader, SubscriberRecord, SignatureHeader | None]:
         """Step 2: ``Authorization``, then the gateway's header when present or required."""
         signer, record = await self._verify_one(
-            body, _header(headers, AUTHORIZATION), AUTHORIZATION
+            body,
+            _header(headers, AUTHORIZATION),
+            AUTHORIZATION,
+            role="BPP" if action.startswith("on_") else "BAP",
         )
         gateway_name = GATEWAY_AUTHORIZATION
         gateway_value = _header(headers, GATEWAY_AUTHORIZATION)
@@ -322,6 +329,31 @@ class Inbound:
                 )
             )
 
+    def check_sender_uri(
+        self, context: Mapping[str, Any], action: str, record: SubscriberRecord
+    ) -> None:
+        """Step 4, second half: the sender's address in the context is the URL the registry
+        holds for the signer. A seller answers a request at ``context.bap_uri`` and a buyer
+        sends its next request to ``context.bpp_uri``: followed unchecked, one signed search
+        would have every seller post its catalogue to any address the message names. Refused
+        (401, so a sender whose registry entry just changed may retry once caches follow)
+        rather than silently replaced: the sender learns its configuration is wrong."""
+        field = "bpp_uri" if action.startswith("on_") else "bap_uri"
+        named = context.get(field)
+        if named is None and field == "bpp_uri":
+            return  # a callback without bpp_uri: nothing will be sent to an address it names
+        if not isinstance(named, str) or not _same_url(named, record.url):
+            raise self._unauthorized(
+                SignatureError(
+                    "uri_mismatch",
+                    f"context.{field} vaut {str(named)[:200]!r} alors que le registre inscrit "
+                    f"{record.url!r} pour {record.subscriber_id} : les réponses ne vont qu'à "
+                    "l'adresse inscrite au registre",
+                    code=self.invalid_signature_code,
+                    path=f"context.{field}",
+                )
+            )
+
     async def guard_replay(
         self, context: Mapping[str, Any], action: str, signer: SignatureHeader
     ) -> str | None:
@@ -369,8 +401,16 @@ class Inbound:
     # --- helpers ------------------------------------------------------------------------------
 
     async def _verify_one(
-        self, body: bytes, value: str | None, header_name: str, *, gateway: bool = False
+        self,
+        body: bytes,
+        value: str | None,
+        header_name: str,
+        *,
+        gateway: bool = False,
+        role: str | None = None,
     ) -> tuple[SignatureHeader, SubscriberRecord]:
+        """The signature in one header, and the signer's registry record (of type ``role``
+        when the signer has several, BG for the gateway header)."""
         code = self.invalid_signature_code
         path = f"headers.{header_name}"
         try:
@@ -399,8 +439,9 @@ class Inbound:
                     code=code,
                     path=path,
                 )
-            if gateway:
-                record = next((r for r in records if r.subscribed and r.type == "BG"), record)
+            wanted = "BG" if gateway else role
+            if wanted is not None:
+                record = next((r for r in records if r.subscribed and r.type == wanted), record)
             check_header(
                 parsed,
                 skew=self.skew,
@@ -461,6 +502,32 @@ async def send_answer(
         headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})
+
+
+def _same_url(named: str, registered: str | None) -> bool:
+    """Whether a context's URL is the registered one: scheme and host case aside, the default
+    port written or not, a trailing ``/`` or not."""
+    if not registered:
+        return False
+    try:
+        a, b = urlsplit(named.strip()), urlsplit(registered.strip())
+        a_port = a.port or _DEFAULT_PORTS.get(a.scheme.lower())
+        b_port = b.port or _DEFAULT_PORTS.get(b.scheme.lower())
+    except ValueError:
+        return False
+    return (
+        a.scheme.lower() == b.scheme.lower()
+        and (a.hostname or "") == (b.hostname or "")
+        and a_port == b_port
+        and a.path.rstrip("/") == b.path.rstrip("/")
+        and not a.username
+        and not a.password
+        and a.query == b.query
+        and not a.fragment
+    )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -38,6 +38,11 @@ class NetworkSettings(BaseSettings):
     replay_max_window: float = 3600.0
 
     # Outbound HTTP
+    # Protocol calls go only to the addresses the registry holds, and never to loopback,
+    # private (RFC 1918), CGNAT or unique-local addresses unless the whole network lives on a
+    # private network (the demonstration, the tests, an on-premises network): then set this.
+    # Link-local (cloud metadata), multicast and reserved addresses stay refused.
+    private_network: bool = False
     http_timeout: float = 10.0
     http_connect_timeout: float = 3.0
     http_max_connections: int = 200

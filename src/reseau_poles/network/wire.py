@@ -10,7 +10,13 @@ and :class:`reseau_poles.network.client.NetworkClient` use it; webhooks (pinned 
 TLS server names) keep httpx.
 
 Failures are typed so the caller can tell a connection failure (worth one retry on a fresh
-connection) from a timeout or a bad answer (not retried).
+connection) from a timeout or a bad answer (not retried), and from a destination the node's
+policy forbids (:class:`DestinationForbidden`, never worth a retry).
+
+With a :class:`~.destinations.DestinationPolicy`, each new connection first has its host
+checked and resolved by the policy, then goes to the address the policy accepted (the name
+stays in ``Host`` and is the TLS server name): a DNS answer that changes between the check and
+the connection cannot move it to a forbidden address.
 """
 
 from __future__ import annotations
@@ -19,15 +25,23 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httptools
+
+if TYPE_CHECKING:
+    from .destinations import DestinationPolicy
 
 Origin = tuple[str, str, int]  # scheme, host, port
 
 
 class ConnectionFailed(Exception):
     """No answer started: refused, reset, or a kept-alive connection closed under us."""
+
+
+class DestinationForbidden(Exception):
+    """The node's destination policy refuses this address: nothing was sent."""
 
 
 class BadResponse(Exception):
@@ -167,8 +181,10 @@ class WireClient:
         max_idle_per_origin: int = 8,
         max_response_bytes: int = 65_536,
         user_agent: str = "reseau-poles-passerelle/0.1",
+        policy: DestinationPolicy | None = None,
     ) -> None:
         self.connect_timeout = connect_timeout
+        self.policy = policy
         self.max_idle_per_origin = max_idle_per_origin
         self.max_response_bytes = max_response_bytes
         self.user_agent = user_agent
@@ -231,8 +247,26 @@ class WireClient:
         else:
             connection.close()
 
+    async def _address(self, origin: Origin) -> str:
+        """Where to connect for ``origin``: its host, or the address the policy accepted."""
+        scheme, host, port = origin
+        if self.policy is None:
+            return host
+        from .destinations import DestinationRefused
+
+        shown = f"[{host}]" if ":" in host else host
+        try:
+            destination = self.policy.check_url(f"{scheme}://{shown}:{port}/")
+            addresses = await self.policy.resolve(destination)
+        except DestinationRefused as exc:
+            if exc.retryable:  # the name does not resolve (yet): a connection failure
+                raise ConnectionFailed(str(exc)) from None
+            raise DestinationForbidden(str(exc)) from None
+        return str(addresses[0])
+
     async def _connect(self, origin: Origin) -> _Connection:
         scheme, host, port = origin
+        address = await self._address(origin)
         loop = asyncio.get_running_loop()
         context = None
         if scheme == "https":
@@ -243,7 +277,7 @@ class WireClient:
             async with asyncio.timeout(self.connect_timeout):
                 _, protocol = await loop.create_connection(
                     lambda: _Connection(self.max_response_bytes),
-                    host,
+                    address,
                     port,
                     ssl=context,
                     server_hostname=host if context else None,

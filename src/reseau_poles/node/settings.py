@@ -45,7 +45,7 @@ class NodeSettings(FileSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 
-    # Where the owners' webhooks may go (reseau_poles.node.webhook_policy). By default only
+    # Where the owners' webhooks may go (reseau_poles.network.destinations). By default only
     # https to public Internet addresses: loopback, private (RFC 1918), CGNAT and unique-local
     # addresses, local names (localhost, *.local …) and names without a domain are refused,
     # at registration and again at each delivery (after DNS resolution). An on-premises node

@@ -25,7 +25,7 @@ connections are retried with backoff until the outbox deadline; any other 4xx fa
 delivery at once (a 410 means "stop"); redirects are not followed (a 3xx fails it too). A
 deleted or deactivated subscription stops its pending deliveries.
 
-Destinations follow the node's policy (:mod:`.webhook_policy`): checked when a subscription
+Destinations follow the node's policy (:mod:`reseau_poles.network.destinations`): checked when a subscription
 is made, and again at every attempt, when the name is resolved and the request sent to the
 address just checked; a forbidden destination fails the delivery at once, its reason in the
 delivery's ``last_error``.
@@ -51,16 +51,15 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, insert, select, update
 
 from reseau_poles.network.client import USER_AGENT, CallResult, NetworkClient
-from reseau_poles.network.tables import outbox_table
-from reseau_poles.storage import UTCDateTime, utcnow
-
-from .webhook_policy import (
+from reseau_poles.network.destinations import (
     Destination,
     DestinationPolicy,
     DestinationRefused,
     IPAddress,
     pinned_request,
 )
+from reseau_poles.network.tables import outbox_table
+from reseau_poles.storage import UTCDateTime, utcnow
 
 SCHEME: Final = "webhook"
 SIGNATURE_HEADER: Final = "X-Reseau-Poles-Signature"
@@ -191,7 +190,7 @@ class Webhooks:
 
     def check_url(self, url: str) -> str:
         """``url`` if the policy accepts it as a destination, else
-        :class:`~.webhook_policy.DestinationRefused` (code and French message)."""
+        :class:`~reseau_poles.network.destinations.DestinationRefused` (code and French message)."""
         self.policy.check_url(url)
         return url
 

@@ -27,9 +27,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
-from reseau_poles.node.webhook_policy import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.node.webhooks import ALL_EVENTS
 from reseau_poles.protocol.errors import LifecycleError, ProtocolError
 from reseau_poles.protocol.models import format_datetime
@@ -63,7 +63,7 @@ class SellerCancellation(BaseModel):
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Checked by the node's destination policy (webhook_policy): https, public address.
+    # Checked by the node's destination policy (network.destinations): https, public address.
     url: str = Field(max_length=MAX_URL_LENGTH)
     event_types: list[str] = Field(
         default_factory=lambda: [ALL_EVENTS], min_length=1, max_length=len(SELLER_EVENTS) + 1

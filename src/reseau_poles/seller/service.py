@@ -37,7 +37,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from reseau_poles.network import NodeNetwork
-from reseau_poles.node.webhook_policy import DestinationPolicy
+from reseau_poles.network.destinations import DestinationPolicy
 from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
 from reseau_poles.protocol.lifecycle import Canceller, cancellation_terms

@@ -1,4 +1,11 @@
-"""Where a webhook may be sent: the destination policy against server-side request forgery.
+"""Where a node may send: the destination policy against server-side request forgery.
+
+It serves two senders. **Webhooks**, below. **Protocol calls** (callbacks, the buyer's
+requests, the gateway's multicast): their address is the one the registry holds for the peer
+(:mod:`.inbound` refuses a ``bap_uri``/``bpp_uri`` that differs), and
+:class:`~.wire.WireClient` checks it with this policy each time it opens a connection and
+connects to the address it checked; private and loopback addresses are allowed only on a
+network declared private (``private_network``: the demonstration, the tests, on-premises).
 
 A node is multi-tenant: any holder of an API key (a pôle, an organisation) registers webhook
 URLs, and the node then ``POST``\\ s to them from inside its own network. Without a policy a
@@ -286,7 +293,7 @@ class DestinationPolicy:
     def check_url(self, url: str) -> Destination:
         """``url`` read and accepted, or :class:`DestinationRefused` saying why not."""
         if not isinstance(url, str) or not url:
-            raise _invalid("Adresse du webhook manquante.")
+            raise _invalid("Adresse manquante.")
         if len(url) > MAX_URL_LENGTH:
             raise _invalid(f"Adresse trop longue (au plus {MAX_URL_LENGTH} caractères).")
         if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url):

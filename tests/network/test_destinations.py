@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from reseau_poles.node.webhook_policy import (
+from reseau_poles.network.destinations import (
     FORBIDDEN,
     HTTP_REFUSED,
     INVALID_URL,
