@@ -15,6 +15,11 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
    validity window is refused;
 6. :meth:`~Inbound.validate` – the Beckn model, when the models package is there.
 
+A participant the operator suspended passes step 2 only during its grace period (the
+registry's ``grace_until``), never for ``search`` / ``on_search`` nor as a gateway: what it
+may still do (finish the orders begun before ``suspended_at``) is for the node to decide,
+which knows its transactions (:meth:`Inbound.suspended_refusal`, ``create_node_app``).
+
 Signatures are checked on the bytes received, before any JSON parsing: an unsigned or forged
 call learns nothing about our parser. Failures raise :class:`Refusal`, which
 :func:`install` turns into the answer: 401 with ``WWW-Authenticate`` (``Proxy-Authenticate``
@@ -57,13 +62,15 @@ from ..protocol.signing import (
 )
 from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
 from .jsonguard import JsonShapeError, loads_inbound
-from .lookup import RegistryError, RegistryLookup, SubscriberRecord
+from .lookup import RegistryError, RegistryLookup, SubscriberRecord, format_time
 from .replay import ReplayGuard, replay_key
 from .settings import NetworkSettings
 
 log = logging.getLogger("reseau_poles.network")
 
 ROLES = ("BAP", "BPP", "BG", "BREG")
+# Discovery opens new business: a suspended participant never takes part, grace or not.
+NEVER_IN_GRACE = frozenset({"search", "on_search"})
 
 
 @dataclass(slots=True)
@@ -254,7 +261,7 @@ class Inbound:
     ) -> tuple[SignatureHeader, SubscriberRecord, SignatureHeader | None]:
         """Step 2: ``Authorization``, then the gateway's header when present or required."""
         signer, record = await self._verify_one(
-            body, _header(headers, AUTHORIZATION), AUTHORIZATION
+            body, _header(headers, AUTHORIZATION), AUTHORIZATION, action=action
         )
         gateway_name = GATEWAY_AUTHORIZATION
         gateway_value = _header(headers, GATEWAY_AUTHORIZATION)
@@ -369,7 +376,13 @@ class Inbound:
     # --- helpers ------------------------------------------------------------------------------
 
     async def _verify_one(
-        self, body: bytes, value: str | None, header_name: str, *, gateway: bool = False
+        self,
+        body: bytes,
+        value: str | None,
+        header_name: str,
+        *,
+        gateway: bool = False,
+        action: str = "",
     ) -> tuple[SignatureHeader, SubscriberRecord]:
         code = self.invalid_signature_code
         path = f"headers.{header_name}"
@@ -392,13 +405,7 @@ class Inbound:
                 raise SignatureError(exc.reason, str(exc), code=code, path=path) from None
             record = next((r for r in records if r.subscribed), None)
             if record is None:
-                raise SignatureError(
-                    "subscriber_inactive",
-                    f"{parsed.subscriber_id} n'est pas actif dans le registre "
-                    f"(statut {records[0].status})",
-                    code=code,
-                    path=path,
-                )
+                record = self._in_grace(records, action, gateway=gateway, path=path)
             if gateway:
                 record = next((r for r in records if r.subscribed and r.type == "BG"), record)
             check_header(
@@ -419,6 +426,43 @@ class Inbound:
             exc.code = code
             raise self._unauthorized(exc, gateway=gateway) from None
         return parsed, record
+
+    def _in_grace(
+        self, records: tuple[SubscriberRecord, ...], action: str, *, gateway: bool, path: str
+    ) -> SubscriberRecord:
+        """A suspended signer's record, when its grace period lets this message through to
+        the node's own check; otherwise the refusal, saying why."""
+        now = time.time()
+        record = next((r for r in records if r.in_grace(now)), None)
+        if record is None:
+            raise SignatureError(
+                "subscriber_inactive",
+                f"{records[0].subscriber_id} n'est pas actif dans le registre "
+                f"(statut {records[0].status})",
+                code=self.invalid_signature_code,
+                path=path,
+            )
+        if gateway or action in NEVER_IN_GRACE:
+            raise self.suspended_error(record, path=path)
+        return record
+
+    def suspended_error(
+        self, record: SubscriberRecord, *, path: str = "headers.Authorization"
+    ) -> SignatureError:
+        """The refusal of a suspended participant's message that no order under way covers."""
+        return SignatureError(
+            "subscriber_suspended",
+            f"{record.subscriber_id} est suspendu par l'opérateur du réseau depuis "
+            f"{format_time(record.suspended_at)} : il ne peut ouvrir aucune transaction (recherche, "
+            "nouvelle commande) ; seules les commandes commencées avant la suspension se "
+            f"poursuivent, jusqu'au {format_time(record.grace_until)}",
+            code=self.invalid_signature_code,
+            path=path,
+        )
+
+    def suspended_refusal(self, record: SubscriberRecord) -> Refusal:
+        """:meth:`suspended_error` as the 401 answer."""
+        return self._unauthorized(self.suspended_error(record))
 
     def _unauthorized(self, error: ProtocolError, *, gateway: bool = False) -> Refusal:
         headers = self._proxy_authenticate if gateway else self._www_authenticate

@@ -26,6 +26,9 @@ class NetworkSettings(BaseSettings):
     lookup_negative_ttl: float = 5.0
     lookup_timeout: float = 5.0
     lookup_cache_max_entries: int = 10_000
+    # Every this many seconds the node reads the registry's revision and drops its lookup
+    # cache when it moved: suspensions and reactivations reach it that fast (0: ttl only).
+    registry_watch_interval: float = Field(default=2.0, ge=0)
 
     # Inbound pipeline (``inbound_`` so it does not collide with the registry's own limit)
     inbound_max_body_bytes: int = 1_048_576
