@@ -251,6 +251,7 @@ class RegistryLookup:
         self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry]] = {}
         self._key_lock: asyncio.Lock | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._generation = 0  # bumped by invalidate(): older answers are not cached
         self.revision: int | None = None  # the registry's, last seen by :meth:`watch`
 
     @classmethod
@@ -332,8 +333,11 @@ class RegistryLookup:
             self._cache[key] = _Entry((*kept, record), expires_at)
 
     def invalidate(self) -> None:
-        """Forget every cached entry (tests, or an operator's signal)."""
+        """Forget every cached entry (the registry changed, tests); answers still on their
+        way are handed to their callers but not kept, and new callers ask again."""
         self._cache.clear()
+        self._inflight.clear()
+        self._generation += 1
 
     def start_watch(self, interval: float) -> None:
         """Run :meth:`watch` in the background (0: never); :meth:`aclose` stops it."""
@@ -345,8 +349,11 @@ class RegistryLookup:
         moved. A registry without ``/revision`` (another implementation) ends the watch: the
         ttl alone bounds what the cache holds, as before. The revision is not signed: a forged
         one can only make the node look its peers up again, from signed answers."""
+        first = True
         while True:
-            await asyncio.sleep(interval)
+            if not first:
+                await asyncio.sleep(interval)
+            first = False
             try:
                 response = await self._client().get(
                     self.registry_url + REVISION_PATH, timeout=self.timeout
@@ -362,7 +369,8 @@ class RegistryLookup:
                 continue
             if not isinstance(revision, int) or isinstance(revision, bool):
                 continue
-            if self.revision is not None and revision != self.revision:
+            if revision != self.revision:
+                # Changed, or first read: what was cached before may predate the change.
                 self.invalidate()
             self.revision = revision
 
@@ -412,11 +420,13 @@ class RegistryLookup:
         return future
 
     def _done(self, cache_key: tuple[Any, ...], future: asyncio.Future[_Entry]) -> None:
-        self._inflight.pop(cache_key, None)
+        if self._inflight.get(cache_key) is future:
+            del self._inflight[cache_key]
         if not future.cancelled():
             future.exception()  # retrieved here, so an unawaited failure logs nothing
 
     async def _fill(self, cache_key: tuple[Any, ...], fetch: Callable[..., Any]) -> _Entry:
+        generation = self._generation
         records: tuple[SubscriberRecord, ...] = await fetch(cache_key)
         now = self.clock()
         # Nobody SUBSCRIBED (nothing, or suspended only) is a negative answer: kept briefly,
@@ -428,6 +438,8 @@ class RegistryLookup:
                 if end is not None:
                     expires_at = min(expires_at, end)
         entry = _Entry(records, expires_at, positive)
+        if generation != self._generation:
+            return entry  # asked before the registry changed: for its callers only
         self._cache[cache_key] = entry
         self._cache.move_to_end(cache_key)
         while len(self._cache) > self.max_entries:
