@@ -21,7 +21,7 @@ def test_migrate(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registre.sqlite'}"
     result = runner.invoke(app, ["migrate", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "0001" in result.output
+    assert "0003_suspension_grace" in result.output
 
 
 def test_subscribe_then_administer(registry_factory, tmp_path: Path, monkeypatch) -> None:
