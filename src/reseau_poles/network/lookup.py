@@ -4,7 +4,8 @@ Every inbound message needs the signer's public key, so the cache sits on the ho
 Rules (PROTOCOL.md):
 
 * entries live at most ``ttl`` seconds (60 by default) so a suspension reaches every node
-  within a minute, and never past the key's ``valid_until``;
+  within a minute even without the registry watch (below), and never past the key's
+  ``valid_until``;
 * concurrent misses for the same entry make one registry call (single flight);
 * an entry still in use in its last ``refresh_ahead`` seconds (a fifth of the ttl by default)
   is fetched again in the background while it keeps serving: a busy node's keys are renewed

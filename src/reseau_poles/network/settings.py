@@ -3,7 +3,8 @@
 One object, read from ``RESEAU_POLES_…`` environment variables (pydantic-settings), so a role
 can embed it in its own settings or build it from its command-line options. Defaults follow
 PROTOCOL.md: lookup caches live at most 60 s so that a suspension reaches every node within a
-minute; signatures tolerate 5 s of clock skew.
+minute, and are dropped as soon as the registry's revision moves (read every 2 s), so that a
+suspension and a reactivation reach it within seconds; signatures tolerate 5 s of clock skew.
 """
 
 from __future__ import annotations
