@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.registry.client import verify_lookup_answer
+from reseau_poles.registry.schemas import parse_lookup
 
 from .conftest import RunningRegistry, new_keys
 
@@ -201,3 +206,25 @@ def test_keys_in_der_form_come_back_raw(registry: RunningRegistry) -> None:
     assert response.status_code == 200, response.text
     (record,) = registry.lookup({"subscriber_id": "der.example"}).json()
     assert record["encr_public_key"] == keys.encryption.public_key_b64
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+
+
+@given(value=json_values, named=st.booleans())
+def test_include_suspended_is_a_boolean_or_a_nack_naming_it(value: object, named: bool) -> None:
+    """Whatever JSON value ``include_suspended`` holds: a boolean is taken as is, anything
+    else is refused with its path; never another error."""
+    data = {"include_suspended": value, **({"subscriber_id": "Pole.Example"} if named else {})}
+    try:
+        query = parse_lookup(data)
+    except ProtocolError as exc:
+        assert not isinstance(value, bool)
+        assert exc.path == "include_suspended" and exc.code.value == "15000"
+    else:
+        assert isinstance(value, bool) and query.include_suspended is value
+        assert query.subscriber_id == ("pole.example" if named else None)
