@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import httpx
+
 from reseau_poles.protocol import signing
 
 from .conftest import SELLER_TIMEOUT, GatewayNetwork
@@ -118,3 +120,41 @@ def test_dead_and_slow_sellers_do_not_slow_the_others(network: GatewayNetwork) -
     assert outcomes["estrie-lent"]["attempts"] == 1
     assert outcomes["estrie-nack"]["error_code"] == "30000"
     assert stats["latency_ms"] < (SELLER_TIMEOUT + 0.5) * 1000
+
+
+def test_a_suspended_seller_is_refused_as_a_target_and_comes_back(
+    network: GatewayNetwork,
+) -> None:
+    """A search for one suspended seller gets a clear 400 (not an ACK that reaches nobody);
+    searches of its region reach the others; reactivated, it receives searches again."""
+    buyer = network.buyer()
+    target = network.sellers_by_name["capitale-b"].subscriber_id
+
+    def targeted() -> tuple[bytes, httpx.Response]:
+        body = search_body(buyer.keys.subscriber_id, city="QC-03", bpp_id=target)
+        return body, network.search(buyer, body)
+
+    network.registry.admin.change("suspend", target, "essai")
+    try:
+        deadline = time.monotonic() + 10
+        while (answer := targeted()[1]).status_code in (200, 429):
+            assert time.monotonic() < deadline, "suspension jamais vue par la passerelle"
+            time.sleep(0.6)  # under the buyer's rate limit here (2/s)
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert (error["code"], error["paths"]) == ("10000", "context.bpp_id")
+        assert "suspendu" in error["message"]
+        region = search_body(buyer.keys.subscriber_id, city="QC-03")
+        assert network.search(buyer, region).status_code == 200
+        network.sellers.wait_for(message_id_of(region), 1)
+        time.sleep(0.2)
+        assert "capitale-b" not in network.names(network.sellers.received(message_id_of(region)))
+    finally:
+        network.registry.admin.change("reactivate", target)
+    deadline = time.monotonic() + 10
+    while True:
+        body, answer = targeted()
+        if answer.status_code == 200 and network.sellers.wait_for(message_id_of(body), 1, 1.0):
+            break
+        assert time.monotonic() < deadline, "réactivation jamais vue par la passerelle"
+        time.sleep(0.6)

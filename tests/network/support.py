@@ -82,12 +82,14 @@ class StandInRegistry:
     delay: float = 0.0
     down: bool = False
     forger: Signer | None = None
+    revision: int | None = None  # GET /revision answers 404 while None
 
     def __post_init__(self) -> None:
         self.keys = SubscriberKeys.generate(self.subscriber_id)
         self.signer = Signer(self.subscriber_id, self.keys.key_id, self.keys.signing)
         self.app = FastAPI()
         self.app.post("/lookup")(self._lookup)
+        self.app.get("/revision")(self._revision)
         self.app.get("/.well-known/reseau-poles/registry.json")(self._well_known)
 
     @property
@@ -138,6 +140,11 @@ class StandInRegistry:
             "key_id": self.keys.key_id,
             "signing_public_key": self.public_key,
         }
+
+    async def _revision(self) -> Response:
+        if self.revision is None:
+            return Response(b"{}", status_code=404, media_type="application/json")
+        return Response(json.dumps({"revision": self.revision}), media_type="application/json")
 
     async def _lookup(self, request: Request) -> Response:
         import asyncio

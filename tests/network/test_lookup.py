@@ -38,6 +38,7 @@ def registry(served: tuple[StandInRegistry, str]) -> StandInRegistry:
     registry, _ = served
     registry.records.clear()
     registry.hits, registry.delay, registry.down, registry.forger = 0, 0.0, False, None
+    registry.revision = None
     return registry
 
 
@@ -115,6 +116,94 @@ async def test_unknown_keys_are_remembered_briefly(registry: StandInRegistry, ur
         assert registry.hits == 2
     finally:
         await lookup.aclose()
+
+
+async def test_a_suspended_participant_is_a_short_lived_answer(
+    registry: StandInRegistry, url: str
+) -> None:
+    """During its grace period a suspended seller's key comes back (SUSPENDED, with when and
+    until when), but is kept no longer than an unknown key: its reactivation is seen as soon
+    as a suspension; once SUBSCRIBED again it is kept the whole ttl."""
+    seller = participant("vendeur.example", "BPP")
+    record = registry.add(seller, status="SUSPENDED")
+    now = datetime.now(UTC)
+    record["suspended_at"] = (now - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    record["grace_until"] = (now + timedelta(hours=71)).isoformat().replace("+00:00", "Z")
+    clock = Clock()
+    lookup = RegistryLookup(
+        url, registry_public_key=registry.public_key, ttl=60, negative_ttl=5, clock=clock
+    )
+    try:
+        (found,) = await lookup.key(seller.subscriber_id, seller.key_id)
+        assert found.suspended and not found.subscribed and found.in_grace(time.time())
+        assert found.grace_until is not None and found.suspended_at is not None
+        assert found.grace_until - found.suspended_at == pytest.approx(72 * 3600, abs=1)
+        assert (await lookup.subscriber(seller.subscriber_id, type="BPP"))[0].suspended
+        clock.now += 4.9  # inside the negative ttl: no refresh ahead for a suspended one
+        await lookup.key(seller.subscriber_id, seller.key_id)
+        assert registry.hits == 2
+        registry.set_status(seller.subscriber_id, "SUBSCRIBED")
+        clock.now += 0.2
+        assert (await lookup.key(seller.subscriber_id, seller.key_id))[0].subscribed
+        assert registry.hits == 3
+        clock.now += 40
+        await lookup.key(seller.subscriber_id, seller.key_id)
+        assert registry.hits == 3
+    finally:
+        await lookup.aclose()
+
+
+async def test_the_watch_drops_the_cache_when_the_registry_changes(
+    registry: StandInRegistry, url: str
+) -> None:
+    buyer = participant("acheteur.example", "BAP")
+    registry.add(buyer)
+    registry.revision = 7
+    lookup = RegistryLookup(url, registry_public_key=registry.public_key, ttl=60)
+    try:
+        lookup.start_watch(0.05)
+        await _until(lambda: lookup.revision == 7)
+        await lookup.key(buyer.subscriber_id, buyer.key_id)
+        await asyncio.sleep(0.2)
+        await lookup.key(buyer.subscriber_id, buyer.key_id)
+        assert registry.hits == 1  # nothing changed: the cache serves
+        registry.revision = 8  # a suspension, say
+        await _until(lambda: lookup.revision == 8)
+        await lookup.key(buyer.subscriber_id, buyer.key_id)
+        assert registry.hits == 2
+        # A registry that publishes no revision: the watch ends, the ttl alone bounds.
+        registry.revision = None
+        watcher = lookup._watcher
+        assert watcher is not None
+        await asyncio.wait_for(watcher, 5)
+    finally:
+        await lookup.aclose()
+
+
+async def test_an_answer_asked_before_an_invalidation_is_not_kept(
+    registry: StandInRegistry, url: str
+) -> None:
+    buyer = participant("acheteur.example", "BAP")
+    registry.add(buyer)
+    registry.delay = 0.3
+    lookup = RegistryLookup(url, registry_public_key=registry.public_key, ttl=60)
+    try:
+        asked = asyncio.ensure_future(lookup.key(buyer.subscriber_id, buyer.key_id))
+        await asyncio.sleep(0.1)
+        lookup.invalidate()  # the registry changed while the answer was on its way
+        assert (await asked)[0].key_id == buyer.key_id  # its caller still gets it
+        registry.delay = 0.0
+        await lookup.key(buyer.subscriber_id, buyer.key_id)
+        assert registry.hits == 2
+    finally:
+        await lookup.aclose()
+
+
+async def _until(check, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
 
 
 async def test_forged_answers_are_refused_and_not_cached(

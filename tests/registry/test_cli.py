@@ -21,7 +21,7 @@ def test_migrate(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registre.sqlite'}"
     result = runner.invoke(app, ["migrate", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "0001" in result.output
+    assert "0003_suspension_grace" in result.output
 
 
 def test_subscribe_then_administer(registry_factory, tmp_path: Path, monkeypatch) -> None:
@@ -108,3 +108,24 @@ def test_example_configuration_loads(monkeypatch) -> None:
     assert load_settings(kit / "registry.example.toml").policy == Policy.OPEN
     participant = cli._participant_config(kit / "participant.example.toml")
     assert participant["regions"] == ["QC-03", "QC-12"]
+
+
+def test_suspend_tells_the_operator_the_grace_period_and_the_delay(
+    registry_factory, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(cli, "out", Console(width=250))
+    operator_folder = tmp_path / "cles-operateur"
+    registry: RunningRegistry = registry_factory()
+    KeyFiles(operator_folder).write(registry.operator)
+    sid = registry.join().keys.subscriber_id
+    admin = ["admin", "--registry", registry.url, "--keys", str(operator_folder)]
+
+    result = runner.invoke(app, [*admin, "suspend", sid, "--reason", "plainte"])
+    assert result.exit_code == 0, result.output
+    assert "SUSPENDED" in result.output and "période de grâce" in result.output
+    grace_until = registry.admin.get(f"/admin/subscribers/{sid}")["grace_until"]
+    assert grace_until in result.output and "quelques secondes" in result.output
+
+    result = runner.invoke(app, [*admin, "reactivate", sid])
+    assert result.exit_code == 0, result.output
+    assert "SUBSCRIBED" in result.output and "quelques secondes" in result.output

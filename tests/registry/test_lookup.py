@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.registry.client import verify_lookup_answer
+from reseau_poles.registry.schemas import parse_lookup
 
 from .conftest import RunningRegistry, new_keys
 
@@ -96,6 +101,49 @@ def test_suspension_is_reflected_at_once(registry: RunningRegistry) -> None:
     assert _ids(registry.lookup({"subscriber_id": sid})) == []
 
 
+def test_a_suspended_participant_stays_named_during_its_grace_period(
+    registry_factory,
+) -> None:
+    """Lookups that name a suspended participant and ask for it (``include_suspended``) get
+    its keys marked SUSPENDED, with when it was suspended and the end of its grace period,
+    so that verifiers can finish the orders it had under way; routing lookups never see it;
+    the grace ends on time; reactivation clears it; the revision moves at every change."""
+    registry = registry_factory(suspension_grace_seconds=1.5)
+    participant = registry.join()
+    sid = participant.keys.subscriber_id
+    named = {"subscriber_id": sid, "include_suspended": True}
+    revision = registry.http.get("/revision").json()["revision"]
+
+    suspended = registry.admin.change("suspend", sid, reason="plainte")
+    assert suspended["status"] == "SUSPENDED" and suspended["suspended_at"].endswith("Z")
+    assert registry.http.get("/revision").json()["revision"] > revision
+    records = registry.lookup(named).json()
+    assert [r["status"] for r in records] == ["SUSPENDED"]
+    assert records[0]["suspended_at"] == suspended["suspended_at"]
+    assert records[0]["grace_until"] == suspended["grace_until"]
+    assert records[0]["key_id"] == participant.keys.key_id
+    assert _ids(registry.lookup({"subscriber_id": sid})) == []  # not asked: not returned
+    assert _ids(registry.lookup({"type": "BPP", "include_suspended": True})) == []
+    shown = registry.admin.get(f"/admin/subscribers/{sid}")
+    assert shown["grace_until"] == suspended["grace_until"]
+
+    registry.admin.change("reactivate", sid)
+    records = registry.lookup(named).json()
+    assert [r["status"] for r in records] == ["SUBSCRIBED"] and "suspended_at" not in records[0]
+
+    registry.admin.change("suspend", sid, reason="encore")
+    assert _ids(registry.lookup(named)) == [sid]
+    import time
+
+    deadline = time.monotonic() + 5
+    while _ids(registry.lookup(named)) != []:  # the grace period is over: gone
+        assert time.monotonic() < deadline, "la période de grâce ne finit pas"
+        time.sleep(0.1)
+
+    bad = registry.lookup({"subscriber_id": sid, "include_suspended": "oui"})
+    assert bad.status_code == 400 and bad.json()["error"]["paths"] == "include_suspended"
+
+
 def test_writes_of_another_worker_reach_the_snapshot(registry_factory) -> None:
     """Two registry processes on one database: a suspension through one reaches the other's
     lookups within the refresh period."""
@@ -158,3 +206,25 @@ def test_keys_in_der_form_come_back_raw(registry: RunningRegistry) -> None:
     assert response.status_code == 200, response.text
     (record,) = registry.lookup({"subscriber_id": "der.example"}).json()
     assert record["encr_public_key"] == keys.encryption.public_key_b64
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+
+
+@given(value=json_values, named=st.booleans())
+def test_include_suspended_is_a_boolean_or_a_nack_naming_it(value: object, named: bool) -> None:
+    """Whatever JSON value ``include_suspended`` holds: a boolean is taken as is, anything
+    else is refused with its path; never another error."""
+    data = {"include_suspended": value, **({"subscriber_id": "Pole.Example"} if named else {})}
+    try:
+        query = parse_lookup(data)
+    except ProtocolError as exc:
+        assert not isinstance(value, bool)
+        assert exc.path == "include_suspended" and exc.code.value == "15000"
+    else:
+        assert isinstance(value, bool) and query.include_suspended is value
+        assert query.subscriber_id == ("pole.example" if named else None)

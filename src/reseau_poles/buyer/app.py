@@ -103,6 +103,7 @@ def create_app(
         on_close=close,
         invalid_code=ErrorCode.BUYER_INVALID_RESPONSE,
         not_supported="« {action} » pas encore pris en charge par ce nœud acheteur.",
+        transaction_began=orders.began,
     )
     app.state.service = service
     app.state.orders = orders

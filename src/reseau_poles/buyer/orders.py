@@ -48,6 +48,7 @@ from sqlalchemy import Engine
 from reseau_poles.network import CallResult, NodeNetwork, RegistryError
 from reseau_poles.network.destinations import DestinationPolicy
 from reseau_poles.network.inbound import InboundMessage
+from reseau_poles.network.lookup import format_time
 from reseau_poles.node import ApiError
 from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
@@ -374,6 +375,10 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
+# Requests that commit the buyer to a seller: refused with a suspended one (grace or not).
+COMMITMENTS = frozenset({"init", "confirm"})
+
+
 # --- the duplicate question --------------------------------------------------------------------
 #
 # For the order callbacks the database is the replay guard (one row per action, seller and
@@ -485,10 +490,22 @@ class OrderService:
         the action here or another request still waits for its callback."""
         model = BODY_MODELS[action]
         parsed = model.model_validate(data) if model is not None else None
+        if action in COMMITMENTS:
+            # A new commitment: not with a seller the operator suspended (409).
+            await self._seller_url(
+                await asyncio.to_thread(self._seller_of, organisation_id, order_id)
+            )
         prepared = await asyncio.to_thread(self._prepare, organisation_id, order_id, action, parsed)
         message_id, bpp_uri, body = prepared
         self._spawn(order_id, action, message_id, bpp_uri, body)
         return {"id": order_id, "action": action, "message_id": message_id}
+
+    def _seller_of(self, organisation_id: str, order_id: str) -> str:
+        with read_session(self.factory) as session:
+            order = repo.get_order(session, order_id)
+        if order is None or order["organisation_id"] != organisation_id:
+            raise OrderNotFound(order_id)
+        return str(order["bpp_id"])
 
     def _prepare(
         self, organisation_id: str, order_id: str, action: str, parsed: _In | None
@@ -669,9 +686,11 @@ class OrderService:
         return to_bytes(model)
 
     async def _seller_url(self, bpp_id: str) -> str:
+        """The seller node's URL, for a new order or a new commitment (init, confirm); a
+        seller the operator suspended gets none (409), even in its grace period."""
         try:
-            records = await self.network.lookup.find(
-                type="BPP", domain=self.settings.domain, country=str(COUNTRY)
+            records = await self.network.lookup.subscriber(
+                bpp_id, type="BPP", domain=self.settings.domain, country=str(COUNTRY)
             )
         except RegistryError as exc:
             raise ApiError(
@@ -681,8 +700,19 @@ class OrderService:
                 "provider.bpp_id",
             ) from None
         for record in records:
-            if record.subscriber_id == bpp_id and record.subscribed and record.url:
+            if record.subscribed and record.url:
                 return record.url
+        suspended = next((record for record in records if record.suspended), None)
+        if suspended is not None:
+            raise ApiError(
+                409,
+                "vendeur_suspendu",
+                f"Le nœud vendeur « {bpp_id[:80]} » est suspendu par l'opérateur du réseau "
+                f"depuis {format_time(suspended.suspended_at)} : aucune nouvelle commande ni "
+                "confirmation. Les commandes déjà passées se poursuivent (statut, annulation, "
+                f"suivi) jusqu'au {format_time(suspended.grace_until)}.",
+                "provider.bpp_id",
+            )
         raise ApiError(
             400,
             "vendeur_inconnu",
@@ -828,6 +858,19 @@ class OrderService:
                 )
             self._apply(session, order, message, callback_id, received_at)
         return True
+
+    def began(self, message: InboundMessage) -> datetime | None:
+        """When this node began the message's order with its sender (the seller): the
+        order's creation, ``None`` for another's or an unknown one. A suspended seller's
+        callbacks are taken for the orders begun before its suspension (``create_node_app``)."""
+        transaction_id = message.transaction_id
+        if not isinstance(transaction_id, str):
+            return None
+        with read_session(self.factory) as session:
+            order = repo.get_order(session, transaction_id)
+        if order is None or order["bpp_id"] != message.signer.subscriber_id:
+            return None
+        return order["created_at"]  # type: ignore[no-any-return]
 
     def _apply(
         self,

@@ -90,6 +90,7 @@ def create_app(
             subscriber_id=service.identity.subscriber_id,
             registry=settings.registry_url,
         )
+        service.lookup.start_watch(settings.registry_watch_interval)
         try:
             yield
         finally:

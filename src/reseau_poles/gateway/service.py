@@ -33,7 +33,12 @@ from typing import Any
 from reseau_poles.network.acks import ACK_BODY, JSON_CONTENT_TYPE, Refusal
 from reseau_poles.network.client import CallResult, context_ids, protocol_policy, read_ack
 from reseau_poles.network.inbound import Inbound
-from reseau_poles.network.lookup import RegistryError, RegistryLookup, SubscriberRecord
+from reseau_poles.network.lookup import (
+    RegistryError,
+    RegistryLookup,
+    SubscriberRecord,
+    format_time,
+)
 from reseau_poles.network.replay import ReplayGuard, make_replay_guard
 from reseau_poles.network.transcript import Transcript
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
@@ -147,6 +152,8 @@ class GatewayService:
         inbound.check_signer(context, ACTION, signer)
         inbound.check_sender_uri(context, ACTION, signer_record)
         route = self.route(context)
+        if route.bpp_id is not None:
+            await self.check_target(route)
         if not self.limiter.allow(signer.subscriber_id):
             raise self._rate_limited(signer.subscriber_id)
         key = await inbound.guard_replay(context, ACTION, signer)
@@ -206,6 +213,22 @@ class GatewayService:
         if bpp_id is not None and (not isinstance(bpp_id, str) or not bpp_id):
             raise _bad_request("context.bpp_id invalide", "context.bpp_id")
         return Route(domain, str(region), country, bpp_id)
+
+    async def check_target(self, route: Route) -> None:
+        """A search for one seller (``bpp_id``) that the operator suspended is refused, with
+        the reason, rather than acknowledged and sent to nobody."""
+        assert route.bpp_id is not None
+        try:
+            records = await self.lookup.subscriber(route.bpp_id, type="BPP")
+        except RegistryError:
+            return  # the multicast's own lookup says what happened
+        if records and not any(record.subscribed for record in records):
+            record = records[0]
+            raise _bad_request(
+                f"le nœud vendeur {route.bpp_id[:80]} est suspendu par l'opérateur du réseau "
+                f"depuis {format_time(record.suspended_at)} : il ne reçoit aucune recherche",
+                "context.bpp_id",
+            )
 
     def _rate_limited(self, subscriber_id: str) -> Refusal:
         wait = self.limiter.retry_after(subscriber_id)

@@ -41,6 +41,9 @@ class GatewaySettings(FileSettings):
     lookup_cache_ttl: float = Field(default=60.0, gt=0, le=60)
     lookup_negative_ttl: float = Field(default=5.0, ge=0, le=60)
     lookup_timeout: float = Field(default=5.0, gt=0)
+    # How often the registry's revision is read: a change (suspension, reactivation…) drops
+    # the cache, so sellers leave and come back to the searches within this delay (0: ttl).
+    registry_watch_interval: float = Field(default=2.0, ge=0, le=60)
 
     # Inbound checks.
     inbound_max_body_bytes: int = Field(default=262_144, ge=1024)
@@ -87,6 +90,7 @@ class GatewaySettings(FileSettings):
             lookup_cache_ttl=self.lookup_cache_ttl,
             lookup_negative_ttl=self.lookup_negative_ttl,
             lookup_timeout=self.lookup_timeout,
+            registry_watch_interval=self.registry_watch_interval,
             inbound_max_body_bytes=self.inbound_max_body_bytes,
             signature_skew=self.signature_skew,
             redis_url=self.redis_url,

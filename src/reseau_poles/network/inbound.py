@@ -17,6 +17,11 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
    validity window is refused;
 6. :meth:`~Inbound.validate` – the Beckn model, when the models package is there.
 
+A participant the operator suspended passes step 2 only during its grace period (the
+registry's ``grace_until``), never for ``search`` / ``on_search`` nor as a gateway: what it
+may still do (finish the orders begun before ``suspended_at``) is for the node to decide,
+which knows its transactions (:meth:`Inbound.suspended_refusal`, ``create_node_app``).
+
 Signatures are checked on the bytes received, before any JSON parsing: an unsigned or forged
 call learns nothing about our parser. Failures raise :class:`Refusal`, which
 :func:`install` turns into the answer: 401 with ``WWW-Authenticate`` (``Proxy-Authenticate``
@@ -60,13 +65,15 @@ from ..protocol.signing import (
 )
 from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
 from .jsonguard import JsonShapeError, loads_inbound
-from .lookup import RegistryError, RegistryLookup, SubscriberRecord
+from .lookup import RegistryError, RegistryLookup, SubscriberRecord, format_time
 from .replay import ReplayGuard, replay_key
 from .settings import NetworkSettings
 
 log = logging.getLogger("reseau_poles.network")
 
 ROLES = ("BAP", "BPP", "BG", "BREG")
+# Discovery opens new business: a suspended participant never takes part, grace or not.
+NEVER_IN_GRACE = frozenset({"search", "on_search"})
 
 
 @dataclass(slots=True)
@@ -258,10 +265,7 @@ class Inbound:
     ) -> tuple[SignatureHeader, SubscriberRecord, SignatureHeader | None]:
         """Step 2: ``Authorization``, then the gateway's header when present or required."""
         signer, record = await self._verify_one(
-            body,
-            _header(headers, AUTHORIZATION),
-            AUTHORIZATION,
-            role="BPP" if action.startswith("on_") else "BAP",
+            body, _header(headers, AUTHORIZATION), AUTHORIZATION, action=action
         )
         gateway_name = GATEWAY_AUTHORIZATION
         gateway_value = _header(headers, GATEWAY_AUTHORIZATION)
@@ -407,10 +411,11 @@ class Inbound:
         header_name: str,
         *,
         gateway: bool = False,
-        role: str | None = None,
+        action: str = "",
     ) -> tuple[SignatureHeader, SubscriberRecord]:
-        """The signature in one header, and the signer's registry record (of type ``role``
-        when the signer has several, BG for the gateway header)."""
+        """The signature in one header, and the signer's registry record: for a signer with
+        several, the one of the type that sends ``action`` (BPP for a callback, BAP for a
+        request), BG for the gateway header."""
         code = self.invalid_signature_code
         path = f"headers.{header_name}"
         try:
@@ -432,15 +437,9 @@ class Inbound:
                 raise SignatureError(exc.reason, str(exc), code=code, path=path) from None
             record = next((r for r in records if r.subscribed), None)
             if record is None:
-                raise SignatureError(
-                    "subscriber_inactive",
-                    f"{parsed.subscriber_id} n'est pas actif dans le registre "
-                    f"(statut {records[0].status})",
-                    code=code,
-                    path=path,
-                )
-            wanted = "BG" if gateway else role
-            if wanted is not None:
+                record = self._in_grace(records, action, gateway=gateway, path=path)
+            wanted = "BG" if gateway else ("BPP" if action.startswith("on_") else "BAP")
+            if gateway or action:
                 record = next((r for r in records if r.subscribed and r.type == wanted), record)
             check_header(
                 parsed,
@@ -460,6 +459,43 @@ class Inbound:
             exc.code = code
             raise self._unauthorized(exc, gateway=gateway) from None
         return parsed, record
+
+    def _in_grace(
+        self, records: tuple[SubscriberRecord, ...], action: str, *, gateway: bool, path: str
+    ) -> SubscriberRecord:
+        """A suspended signer's record, when its grace period lets this message through to
+        the node's own check; otherwise the refusal, saying why."""
+        now = time.time()
+        record = next((r for r in records if r.in_grace(now)), None)
+        if record is None:
+            raise SignatureError(
+                "subscriber_inactive",
+                f"{records[0].subscriber_id} n'est pas actif dans le registre "
+                f"(statut {records[0].status})",
+                code=self.invalid_signature_code,
+                path=path,
+            )
+        if gateway or action in NEVER_IN_GRACE:
+            raise self.suspended_error(record, path=path)
+        return record
+
+    def suspended_error(
+        self, record: SubscriberRecord, *, path: str = "headers.Authorization"
+    ) -> SignatureError:
+        """The refusal of a suspended participant's message that no order under way covers."""
+        return SignatureError(
+            "subscriber_suspended",
+            f"{record.subscriber_id} est suspendu par l'opérateur du réseau depuis "
+            f"{format_time(record.suspended_at)} : il ne peut ouvrir aucune transaction (recherche, "
+            "nouvelle commande) ; seules les commandes commencées avant la suspension se "
+            f"poursuivent, jusqu'au {format_time(record.grace_until)}",
+            code=self.invalid_signature_code,
+            path=path,
+        )
+
+    def suspended_refusal(self, record: SubscriberRecord) -> Refusal:
+        """:meth:`suspended_error` as the 401 answer."""
+        return self._unauthorized(self.suspended_error(record))
 
     def _unauthorized(self, error: ProtocolError, *, gateway: bool = False) -> Refusal:
         headers = self._proxy_authenticate if gateway else self._www_authenticate

@@ -4,7 +4,8 @@ Every inbound message needs the signer's public key, so the cache sits on the ho
 Rules (PROTOCOL.md):
 
 * entries live at most ``ttl`` seconds (60 by default) so a suspension reaches every node
-  within a minute, and never past the key's ``valid_until``;
+  within a minute even without the registry watch (below), and never past the key's
+  ``valid_until``;
 * concurrent misses for the same entry make one registry call (single flight);
 * an entry still in use in its last ``refresh_ahead`` seconds (a fifth of the ttl by default)
   is fetched again in the background while it keeps serving: a busy node's keys are renewed
@@ -14,13 +15,23 @@ Rules (PROTOCOL.md):
   registry's key (configured, or fetched once from its well-known document and pinned) is
   treated as no answer at all;
 * when the registry is down, cached entries keep serving until they expire, then lookups fail
-  with :class:`RegistryUnavailable`, which the inbound pipeline turns into a clean 401.
+  with :class:`RegistryUnavailable`, which the inbound pipeline turns into a clean 401;
+* key lookups ask for suspended participants too (``include_suspended``): during its grace
+  period a suspended participant's key comes back marked SUSPENDED, with ``suspended_at`` and
+  ``grace_until``, so that the orders it had under way can be finished (the inbound pipeline
+  and the node decide what it may still do). An answer without a SUBSCRIBED record lives the
+  negative ttl, like an empty one: a reactivation is seen as soon as a suspension;
+* :meth:`RegistryLookup.watch` polls the registry's ``/revision`` every few seconds and drops
+  the cache when it moved: a suspension, a reactivation or a revocation reaches the node within
+  that interval instead of the ttl.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -35,7 +46,11 @@ from ..protocol.signing import AUTHORIZATION, KeyValidity, verify
 from .settings import NetworkSettings
 
 WELL_KNOWN_PATH = "/.well-known/reseau-poles/registry.json"
+REVISION_PATH = "/revision"
 SUBSCRIBED = "SUBSCRIBED"
+SUSPENDED = "SUSPENDED"
+
+log = logging.getLogger("reseau_poles.network")
 
 
 class RegistryError(Exception):
@@ -73,6 +88,13 @@ def parse_time(value: Any) -> float | None:
     return None
 
 
+def format_time(seconds: float | None) -> str:
+    """Unix seconds as RFC 3339 UTC (``2026-12-07T14:05:00Z``), for messages; ``?`` for none."""
+    if seconds is None:
+        return "?"
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -93,6 +115,8 @@ class SubscriberRecord:
     status: str | None
     city: str | None = None
     country: str | None = None
+    suspended_at: float | None = None
+    grace_until: float | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -130,6 +154,8 @@ class SubscriberRecord:
             status=_text(item.get("status")),
             city=_text(city),
             country=_text(country),
+            suspended_at=parse_time(item.get("suspended_at")),
+            grace_until=parse_time(item.get("grace_until")),
             raw=dict(item),
         )
 
@@ -140,6 +166,19 @@ class SubscriberRecord:
     @property
     def subscribed(self) -> bool:
         return (self.status or "").upper() == SUBSCRIBED
+
+    @property
+    def suspended(self) -> bool:
+        return (self.status or "").upper() == SUSPENDED
+
+    def in_grace(self, now: float) -> bool:
+        """Suspended, and its grace period (as the registry says) not over."""
+        return (
+            self.suspended
+            and self.suspended_at is not None
+            and self.grace_until is not None
+            and now < self.grace_until
+        )
 
     def expired(self, now: float) -> bool:
         return self.valid_until is not None and self.valid_until < now
@@ -158,6 +197,7 @@ class RegistryKey:
 class _Entry:
     records: tuple[SubscriberRecord, ...]
     expires_at: float
+    positive: bool = True  # someone SUBSCRIBED: renewed ahead of its end while in use
 
 
 @dataclass(slots=True)
@@ -211,6 +251,9 @@ class RegistryLookup:
         self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry]] = {}
         self._key_lock: asyncio.Lock | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._generation = 0  # bumped by invalidate(): older answers are not cached
+        self.revision: int | None = None  # the registry's, last seen by :meth:`watch`
 
     @classmethod
     def from_settings(
@@ -245,6 +288,21 @@ class RegistryLookup:
             )
         return entry.records
 
+    async def subscriber(
+        self,
+        subscriber_id: str,
+        *,
+        type: str | None = None,
+        domain: str | None = None,
+        country: str | None = None,
+    ) -> tuple[SubscriberRecord, ...]:
+        """A participant's records (SUBSCRIBED, or SUSPENDED in its grace period), whatever
+        its region: to tell a seller that left the network from one the operator suspended."""
+        entry = await self._get(
+            ("subscriber", subscriber_id, type, domain, country), self._fetch_subscriber
+        )
+        return entry.records
+
     async def find(
         self,
         *,
@@ -276,10 +334,53 @@ class RegistryLookup:
             self._cache[key] = _Entry((*kept, record), expires_at)
 
     def invalidate(self) -> None:
-        """Forget every cached entry (tests, or an operator's signal)."""
+        """Forget every cached entry (the registry changed, tests); answers still on their
+        way are handed to their callers but not kept, and new callers ask again."""
         self._cache.clear()
+        self._inflight.clear()
+        self._generation += 1
+
+    def start_watch(self, interval: float) -> None:
+        """Run :meth:`watch` in the background (0: never); :meth:`aclose` stops it."""
+        if interval > 0 and self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self.watch(interval))
+
+    async def watch(self, interval: float) -> None:
+        """Every ``interval`` seconds, read the registry's revision and drop the cache when it
+        moved. A registry without ``/revision`` (another implementation) ends the watch: the
+        ttl alone bounds what the cache holds, as before. The revision is not signed: a forged
+        one can only make the node look its peers up again, from signed answers."""
+        first = True
+        while True:
+            if not first:
+                await asyncio.sleep(interval)
+            first = False
+            try:
+                response = await self._client().get(
+                    self.registry_url + REVISION_PATH, timeout=self.timeout
+                )
+            except httpx.HTTPError:
+                continue  # down: the cache serves to the end of its ttl, as without a watch
+            if response.status_code in (404, 405):
+                log.info("le registre ne publie pas sa révision : cache borné par sa durée")
+                return
+            try:
+                revision = response.json().get("revision")
+            except (ValueError, AttributeError):
+                continue
+            if not isinstance(revision, int) or isinstance(revision, bool):
+                continue
+            if revision != self.revision:
+                # Changed, or first read: what was cached before may predate the change.
+                self.invalidate()
+            self.revision = revision
 
     async def aclose(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         if self._http is not None and self._owns_http:
             await self._http.aclose()
             self._http = None
@@ -296,7 +397,8 @@ class RegistryLookup:
         if entry is not None and entry.expires_at > now:
             self.stats.hits += 1
             if (
-                entry.records
+                entry.positive
+                and entry.records
                 and entry.expires_at - now < self.refresh_ahead
                 and cache_key not in self._inflight
             ):
@@ -319,21 +421,26 @@ class RegistryLookup:
         return future
 
     def _done(self, cache_key: tuple[Any, ...], future: asyncio.Future[_Entry]) -> None:
-        self._inflight.pop(cache_key, None)
+        if self._inflight.get(cache_key) is future:
+            del self._inflight[cache_key]
         if not future.cancelled():
             future.exception()  # retrieved here, so an unawaited failure logs nothing
 
     async def _fill(self, cache_key: tuple[Any, ...], fetch: Callable[..., Any]) -> _Entry:
+        generation = self._generation
         records: tuple[SubscriberRecord, ...] = await fetch(cache_key)
         now = self.clock()
-        if records:
-            expires_at = now + self.ttl
-            for record in records:
-                if record.valid_until is not None:
-                    expires_at = min(expires_at, record.valid_until)
-        else:
-            expires_at = now + self.negative_ttl
-        entry = _Entry(records, expires_at)
+        # Nobody SUBSCRIBED (nothing, or suspended only) is a negative answer: kept briefly,
+        # so that a reactivation is seen as soon as a suspension.
+        positive = any(record.subscribed for record in records)
+        expires_at = now + (self.ttl if positive else self.negative_ttl)
+        for record in records:
+            for end in (record.valid_until, record.grace_until):
+                if end is not None:
+                    expires_at = min(expires_at, end)
+        entry = _Entry(records, expires_at, positive)
+        if generation != self._generation:
+            return entry  # asked before the registry changed: for its callers only
         self._cache[cache_key] = entry
         self._cache.move_to_end(cache_key)
         while len(self._cache) > self.max_entries:
@@ -342,7 +449,9 @@ class RegistryLookup:
 
     async def _fetch_key(self, cache_key: tuple[Any, ...]) -> tuple[SubscriberRecord, ...]:
         _, subscriber_id, key_id = cache_key
-        records = await self._call({"subscriber_id": subscriber_id, "key_id": key_id})
+        records = await self._call(
+            {"subscriber_id": subscriber_id, "key_id": key_id, "include_suspended": True}
+        )
         now = self.clock()
         return tuple(
             record
@@ -350,6 +459,25 @@ class RegistryLookup:
             if record.subscriber_id == subscriber_id
             and record.key_id == key_id
             and record.signing_public_key
+            and not record.expired(now)
+        )
+
+    async def _fetch_subscriber(self, cache_key: tuple[Any, ...]) -> tuple[SubscriberRecord, ...]:
+        _, subscriber_id, kind, domain, country = cache_key
+        filters = {
+            name: value
+            for name, value in (("type", kind), ("domain", domain), ("country", country))
+            if value is not None
+        }
+        records = await self._call(
+            {"subscriber_id": subscriber_id, **filters, "include_suspended": True}
+        )
+        now = self.clock()
+        return tuple(
+            record
+            for record in records
+            if record.subscriber_id == subscriber_id
+            and (record.subscribed or record.in_grace(now))
             and not record.expired(now)
         )
 

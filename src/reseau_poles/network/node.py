@@ -259,10 +259,11 @@ class NodeNetwork:
             self.worker.wake()
 
     async def start(self) -> None:
-        """Create the network tables if needed, start the outbox worker and the retention
-        task."""
+        """Create the network tables if needed, start the registry watch, the outbox worker
+        and the retention task."""
         if self.engine is not None:
             await asyncio.to_thread(migrate, self.engine)
+        self.lookup.start_watch(self.settings.registry_watch_interval)
         if self.worker is not None:
             self.worker.start()
         if self.retention is not None:

@@ -3,7 +3,8 @@
 One object, read from ``RESEAU_POLES_…`` environment variables (pydantic-settings), so a role
 can embed it in its own settings or build it from its command-line options. Defaults follow
 PROTOCOL.md: lookup caches live at most 60 s so that a suspension reaches every node within a
-minute; signatures tolerate 5 s of clock skew.
+minute, and are dropped as soon as the registry's revision moves (read every 2 s), so that a
+suspension and a reactivation reach it within seconds; signatures tolerate 5 s of clock skew.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class NetworkSettings(BaseSettings):
     lookup_negative_ttl: float = 5.0
     lookup_timeout: float = 5.0
     lookup_cache_max_entries: int = 10_000
+    # Every this many seconds the node reads the registry's revision and drops its lookup
+    # cache when it moved: suspensions and reactivations reach it that fast (0: ttl only).
+    registry_watch_interval: float = Field(default=2.0, ge=0)
 
     # Inbound pipeline (``inbound_`` so it does not collide with the registry's own limit)
     inbound_max_body_bytes: int = 1_048_576

@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy.exc
@@ -214,10 +215,16 @@ def create_node_app(
     on_close: Callable[[], Awaitable[None]] | None = None,
     invalid_code: ErrorCode = ErrorCode.INVALID_REQUEST,
     not_supported: str = "Action « {action} » non prise en charge par ce nœud.",
+    transaction_began: Callable[[InboundMessage], datetime | None] | None = None,
 ) -> FastAPI:
     """The application: health, challenge, and ``POST /{action}`` dispatched to ``handlers``
     (each gets the verified message, runs in a thread, may raise ``ProtocolError``);
-    ``after_ack`` runs after a handler succeeded (wake the outbox, notify waiters)."""
+    ``after_ack`` runs after a handler succeeded (wake the outbox, notify waiters).
+
+    ``transaction_began(message)``: when this node began the message's transaction with its
+    sender (an order it holds), ``None`` for one it does not know. A message from a suspended
+    participant in its grace period passes only for a transaction begun before its
+    suspension; without this function, never."""
     settings, network, keys = parts.settings, parts.network, parts.keys
 
     # Protocol handlers (each a database write) get their own threads: a burst of callbacks
@@ -276,6 +283,17 @@ def create_node_app(
             return _nack("défi illisible", "challenge", invalid_code)
         return JSONResponse({"answer": answer})
 
+    async def check_grace(message: InboundMessage) -> None:
+        """A suspended sender: only for a transaction begun before its suspension."""
+        record = message.signer_record
+        began = None
+        if transaction_began is not None:
+            began = await asyncio.get_running_loop().run_in_executor(
+                protocol_threads, transaction_began, message
+            )
+        if began is None or record.suspended_at is None or began.timestamp() >= record.suspended_at:
+            raise network.inbound.suspended_refusal(record)
+
     async def handle(action: str, message: InboundMessage) -> None:
         """The role's handler on its thread, then ``after_ack``; raises the refusal."""
         handler = handlers.get(action)
@@ -288,6 +306,8 @@ def create_node_app(
                 ),
                 status_code=400,
             )
+        if message.signer_record.suspended:
+            await check_grace(message)
         try:
             await asyncio.get_running_loop().run_in_executor(protocol_threads, handler, message)
         except ProtocolError as exc:

@@ -393,6 +393,13 @@ def admin_show(ctx: typer.Context, subscriber_id: str) -> None:
 def _change(ctx: typer.Context, action: str, subscriber_id: str, reason: str | None) -> None:
     after = _call(ctx, lambda c: c.change(action, subscriber_id, reason))
     out.print(f"{subscriber_id} : {_status(after['status'])}")
+    if after.get("grace_until"):
+        out.print(
+            f"Suspendu le {after['suspended_at']} : plus rien de nouveau ; ses commandes en "
+            f"cours se terminent jusqu'au {after['grace_until']} (période de grâce)."
+        )
+    if action in ("suspend", "reactivate"):
+        out.print("Les nœuds le voient en quelques secondes (lecture de la révision du registre).")
 
 
 ReasonOption = Annotated[str | None, typer.Option(help="Motif, gardé au journal d'audit.")]

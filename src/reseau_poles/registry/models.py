@@ -68,6 +68,9 @@ class Subscriber(Base):
     status: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the operator suspended it (cleared on reactivation): the start of its grace period,
+    # shown by lookups that name it so that verifiers can tell which transactions came before.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     domains: Mapped[list[SubscriberDomain]] = relationship(
         cascade="all, delete-orphan", order_by="SubscriberDomain.position", lazy="selectin"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -213,12 +213,24 @@ class LookupRow:
     valid_until: datetime
     domains: tuple[str, ...]
     regions: tuple[str, ...]
+    suspended_at: datetime | None = None
 
 
-def lookup_rows(session: Session, now: datetime) -> list[LookupRow]:
-    """Every SUBSCRIBED participant's ACTIVE keys that are not over yet (three indexed queries,
-    whatever the number of participants)."""
+def lookup_rows(
+    session: Session, now: datetime, suspended_since: datetime | None = None
+) -> list[LookupRow]:
+    """Every SUBSCRIBED participant's ACTIVE keys that are not over yet, and those of the
+    participants SUSPENDED after ``suspended_since`` (still in their grace period; none when
+    it is ``None``). Three indexed queries, whatever the number of participants."""
     subscribed = Subscriber.status == SubscriberStatus.SUBSCRIBED
+    if suspended_since is not None:
+        subscribed = or_(
+            subscribed,
+            and_(
+                Subscriber.status == SubscriberStatus.SUSPENDED,
+                Subscriber.suspended_at > suspended_since,
+            ),
+        )
     domains: dict[str, list[str]] = {}
     for subscriber_id, domain in session.execute(
         select(SubscriberDomain.subscriber_id, SubscriberDomain.domain)
@@ -250,6 +262,7 @@ def lookup_rows(session: Session, now: datetime) -> list[LookupRow]:
             SubscriberKey.valid_from,
             SubscriberKey.valid_until,
             SubscriberKey.updated_at,
+            Subscriber.suspended_at,
         )
         .join(SubscriberKey)
         .where(
@@ -274,6 +287,7 @@ def lookup_rows(session: Session, now: datetime) -> list[LookupRow]:
             valid_until=r[11],
             domains=tuple(domains.get(r[0], ())),
             regions=tuple(regions.get(r[0], ())),
+            suspended_at=r[13],
         )
         for r in rows
     ]

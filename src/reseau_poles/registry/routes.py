@@ -77,6 +77,15 @@ async def lookup(request: Request) -> Response:
     return Response(content, media_type="application/json", headers={"Authorization": signature})
 
 
+@public.get("/revision", summary="Révision du registre (change à chaque écriture)")
+async def revision(request: Request) -> dict[str, int]:
+    """Un nombre qui croît à chaque changement du registre (inscription, approbation,
+    suspension, réactivation, révocation). Les nœuds la surveillent toutes les quelques
+    secondes et vident leur cache de recherches quand elle change : une suspension comme une
+    réactivation les atteint en quelques secondes, sans attendre la fin du cache (60 s)."""
+    return {"revision": await run_in_threadpool(service_of(request).revision)}
+
+
 @public.get(WELL_KNOWN, summary="Clé publique du registre")
 async def registry_key(request: Request) -> dict[str, str]:
     return service_of(request).registry_record()

@@ -223,6 +223,8 @@ class LookupFilter:
     domain: str | None = None
     region: str | None = None
     country: str | None = None
+    # Also the participants suspended less than the grace period ago (only with subscriber_id).
+    include_suspended: bool = False
 
 
 def _bad(path: str, message: str) -> ProtocolError:
@@ -271,6 +273,9 @@ def parse_lookup(data: Any) -> LookupFilter:
         if region == ALL:
             region = None
     domain = _string(data, "domain")
+    include_suspended = data.get("include_suspended", False)
+    if not isinstance(include_suspended, bool):
+        raise _bad("include_suspended", "true ou false est attendu")
     return LookupFilter(
         subscriber_id=(_string(data, "subscriber_id") or "").lower() or None,
         key_id=key_id,
@@ -278,6 +283,7 @@ def parse_lookup(data: Any) -> LookupFilter:
         domain=None if domain in (None, ALL) else domain.casefold(),
         region=region,
         country=country.upper() if country else None,
+        include_suspended=include_suspended,
     )
 
 

@@ -231,6 +231,10 @@ class RegistryService:
             if revision != index.revision:
                 self.snapshot.invalidate()
 
+    @property
+    def suspension_grace(self) -> timedelta:
+        return timedelta(seconds=self.settings.suspension_grace_seconds)
+
     def revision(self) -> int:
         with read_session(self.sessions) as session:
             return repo.read_revision(session)
@@ -247,10 +251,11 @@ class RegistryService:
 
     def _load_entries(self) -> tuple[int, list[Entry]]:
         now = utcnow()
+        grace = self.suspension_grace
         with read_session(self.sessions) as session:
             revision = repo.read_revision(session)
-            rows = repo.lookup_rows(session, now)
-        entries = [entry_from_row(row) for row in rows]
+            rows = repo.lookup_rows(session, now, now - grace if grace else None)
+        entries = [entry_from_row(row, grace=grace) for row in rows]
         created = self.identity.created.astimezone(UTC)
         own = LookupRow(
             subscriber_id=self.identity.subscriber_id,
@@ -501,10 +506,19 @@ class RegistryService:
                     status=409,
                 )
             before = subscriber.snapshot()
+            # Suspension starts the grace period of a participant that was on the network
+            # (one still waiting for approval has nothing under way); reactivation ends it.
+            subscriber.suspended_at = (
+                now
+                if target == SubscriberStatus.SUSPENDED
+                and subscriber.status == SubscriberStatus.SUBSCRIBED
+                else None
+            )
             subscriber.status = target
             subscriber.updated_at = now
             session.flush()
             after = subscriber.snapshot()
+            answer = {**after, **_suspension_view(subscriber, self.suspension_grace)}
             repo.add_audit(
                 session,
                 actor=actor,
@@ -517,7 +531,7 @@ class RegistryService:
             )
         self.snapshot.invalidate()
         self.metrics.inc("registry_admin_actions_total", action=action)
-        return after
+        return answer
 
     def revoke_key(
         self, actor: str, subscriber_id: str, key_id: str, reason: str | None = None
@@ -578,7 +592,8 @@ class RegistryService:
     def list_subscribers(self, **filters: Any) -> dict[str, Any]:
         with read_session(self.sessions) as session:
             total, rows = repo.list_subscribers(session, **filters)
-            return {"total": total, "subscribers": [admin_view(s) for s in rows]}
+            grace = self.suspension_grace
+            return {"total": total, "subscribers": [admin_view(s, grace) for s in rows]}
 
     def get_subscriber(self, subscriber_id: str) -> dict[str, Any]:
         with read_session(self.sessions) as session:
@@ -590,7 +605,7 @@ class RegistryService:
                     path="subscriber_id",
                     status=404,
                 )
-            return admin_view(subscriber)
+            return admin_view(subscriber, self.suspension_grace)
 
     def audit(self, **filters: Any) -> list[dict[str, Any]]:
         with read_session(self.sessions) as session:
@@ -619,14 +634,26 @@ class RegistryService:
         return {"status": "ok", "database": "ok", "subscribers": counts}
 
 
-def admin_view(subscriber: Subscriber) -> dict[str, Any]:
-    """The operator's view of a participant: everything, keys of any status included."""
+def admin_view(subscriber: Subscriber, grace: timedelta | None = None) -> dict[str, Any]:
+    """The operator's view of a participant: everything, keys of any status included, and
+    for a suspended one when it was suspended and the end of its grace period."""
     now = utcnow()
     view = subscriber.snapshot()
     view["created"] = rfc3339(subscriber.created_at)
     view["updated"] = rfc3339(subscriber.updated_at)
     for key, row in zip(view["keys"], subscriber.keys, strict=True):
         key["valid_now"] = row.valid_at(now)
+    view.update(_suspension_view(subscriber, grace))
+    return view
+
+
+def _suspension_view(subscriber: Subscriber, grace: timedelta | None) -> dict[str, Any]:
+    """``suspended_at`` and, for a participant in its grace period, ``grace_until``."""
+    view: dict[str, Any] = {
+        "suspended_at": rfc3339(subscriber.suspended_at) if subscriber.suspended_at else None
+    }
+    if subscriber.suspended_at is not None and grace:
+        view["grace_until"] = rfc3339(subscriber.suspended_at + grace)
     return view
 
 

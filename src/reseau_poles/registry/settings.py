@@ -60,6 +60,10 @@ class RegistrySettings(FileSettings):
     snapshot_refresh_seconds: float = Field(default=2.0, gt=0, le=60)
     response_signature_ttl_seconds: int = Field(default=30, ge=1, le=3600)
     max_body_bytes: int = Field(default=65536, ge=1024)
+    # A suspended participant's keys stay in the lookups that name it for this long (marked
+    # SUSPENDED, with ``suspended_at`` and ``grace_until``): the orders it had under way before
+    # the suspension can be finished (cancel, status…); nothing new. 0: no grace at all.
+    suspension_grace_seconds: float = Field(default=72 * 3600, ge=0, le=90 * 86400)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from reseau_poles.protocol.signing import Signer
@@ -42,9 +43,14 @@ class Entry:
     valid_until: float
     record: dict[str, Any]
     only_when_named: bool = False  # the registry's own entry: only for type BREG or its id
+    # A suspended participant in its grace period: only for a lookup that names it and asks
+    # for suspended participants too (``include_suspended``); never for routing.
+    suspended: bool = False
 
     def matches(self, query: LookupFilter, domain_folded: str | None) -> bool:
         if query.subscriber_id is not None and self.subscriber_id != query.subscriber_id:
+            return False
+        if self.suspended and (query.subscriber_id is None or not query.include_suspended):
             return False
         if query.key_id is not None and self.key_id != query.key_id:
             return False
@@ -85,7 +91,10 @@ class Entry:
         return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def entry_from_row(row: LookupRow, *, only_when_named: bool = False) -> Entry:
+def entry_from_row(
+    row: LookupRow, *, only_when_named: bool = False, grace: timedelta | None = None
+) -> Entry:
+    """``grace``: how long a suspended participant's entry lasts after its suspension."""
     domain = row.domains[0] if row.domains else ALL
     city = row.regions[0] if len(row.regions) == 1 else (ALL if ALL in row.regions else None)
     city = city or (row.regions[0] if row.regions else ALL)
@@ -111,6 +120,12 @@ def entry_from_row(row: LookupRow, *, only_when_named: bool = False) -> Entry:
         "created": rfc3339(row.created),
         "updated": rfc3339(row.updated),
     }
+    valid_until = row.valid_until
+    if row.suspended_at is not None:
+        grace_until = row.suspended_at + (grace or timedelta(0))
+        record["suspended_at"] = rfc3339(row.suspended_at)
+        record["grace_until"] = rfc3339(grace_until)
+        valid_until = min(valid_until, grace_until)  # the entry leaves answers at its end
     return Entry(
         subscriber_id=row.subscriber_id,
         key_id=row.key_id,
@@ -120,9 +135,10 @@ def entry_from_row(row: LookupRow, *, only_when_named: bool = False) -> Entry:
         regions=row.regions,
         country=row.country,
         valid_from=row.valid_from.timestamp(),
-        valid_until=row.valid_until.timestamp(),
+        valid_until=valid_until.timestamp(),
         record=record,
         only_when_named=only_when_named,
+        suspended=row.suspended_at is not None,
     )
 
 
@@ -241,6 +257,7 @@ class LookupSnapshot:
             query.domain,
             query.region,
             query.country,
+            query.include_suspended,
         )
         answer = index.answers.get(key)
         if answer is None:

@@ -66,6 +66,7 @@ def create_app(
         },
         after_ack=lambda _message: parts.network.wake(),
         not_supported="Action « {action} » pas encore prise en charge par ce nœud vendeur.",
+        transaction_began=service.began,
     )
     app.state.service = service
     app.include_router(orders_api.router)  # /api/providers/{id}/orders, /webhooks

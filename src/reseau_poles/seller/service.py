@@ -36,7 +36,7 @@ from typing import Any, Final
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from reseau_poles.network import NodeNetwork
+from reseau_poles.network import InboundMessage, NodeNetwork
 from reseau_poles.network.destinations import DestinationPolicy
 from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
@@ -1056,6 +1056,15 @@ class SellerService:
         order = order_repo.lock_order(session, row["id"])
         assert order is not None
         return order, {"billing": True}
+
+    def began(self, message: InboundMessage) -> datetime | None:
+        """When the order of the message's transaction with its sender (the buyer) was
+        created here, ``None`` before the confirm. A suspended buyer's requests are taken for
+        the orders confirmed before its suspension (``create_node_app``): status, track,
+        cancel, update, rating, support; nothing that opens a new one."""
+        with read_session(self.factory) as session:
+            order = self._transaction_order(session, message.payload)
+        return order["created_at"] if order is not None else None
 
     def _transaction_order(self, session: Any, payload: Mapping[str, Any]) -> Row | None:
         context = payload["context"]
