@@ -131,7 +131,7 @@ def test_a_suspended_seller_is_refused_as_a_target_and_comes_back(
     target = network.sellers_by_name["capitale-b"].subscriber_id
 
     def targeted() -> tuple[bytes, httpx.Response]:
-        body = search_body(buyer.keys.subscriber_id, city="QC-03", bpp_id=target)
+        body = search_body(buyer, city="QC-03", bpp_id=target)
         return body, network.search(buyer, body)
 
     network.registry.admin.change("suspend", target, "essai")
@@ -144,7 +144,7 @@ def test_a_suspended_seller_is_refused_as_a_target_and_comes_back(
         error = answer.json()["error"]
         assert (error["code"], error["paths"]) == ("10000", "context.bpp_id")
         assert "suspendu" in error["message"]
-        region = search_body(buyer.keys.subscriber_id, city="QC-03")
+        region = search_body(buyer, city="QC-03")
         assert network.search(buyer, region).status_code == 200
         network.sellers.wait_for(message_id_of(region), 1)
         time.sleep(0.2)
