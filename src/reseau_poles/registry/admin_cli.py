@@ -81,7 +81,7 @@ def _print_json(data: Any) -> None:
     if out.is_terminal:
         out.print_json(text)
     else:  # piped: the JSON as is, never wrapped
-        out.print(text, markup=False, highlight=False, soft_wrap=True)
+        out.file.write(text + "\n")
 
 
 def _print_table(title: str | None, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
@@ -89,11 +89,12 @@ def _print_table(title: str | None, columns: tuple[str, ...], rows: list[tuple[s
     (a header, then one line per row) with every value whole, for ``cut``, ``grep`` or a
     spreadsheet."""
     if not out.is_terminal:
-        if title:
-            out.print(f"# {title}", markup=False, highlight=False, soft_wrap=True)
-        for row in (columns, *rows):
-            line = "\t".join(value.replace("\t", " ").replace("\n", " ") for value in row)
-            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        lines = [f"# {title}"] if title else []
+        lines += [
+            "\t".join(value.replace("\t", " ").replace("\n", " ") for value in row)
+            for row in (columns, *rows)
+        ]
+        out.file.write("\n".join(lines) + "\n")  # as is: rich would turn tabs into spaces
         return
     from rich.markup import escape
     from rich.table import Table

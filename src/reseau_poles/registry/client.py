@@ -79,6 +79,8 @@ def subscribe(
     country: str = "CAN",
     signer: Signer | None = None,
     timeout: float = 30.0,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
 ) -> dict[str, Any]:
     """Subscribe ``keys`` (or update the subscription) at ``{registry_url}/subscribe``: the
     record signed by ``signer`` (default: the key it registers); the registry then posts its
@@ -87,7 +89,14 @@ def subscribe(
     operator; ``action``); raises :class:`RegistryRefusal` on a NACK, ``httpx.HTTPError``
     when the registry cannot be reached."""
     record = build_record(
-        keys, url=url, type=type, domains=domains, regions=regions, country=country
+        keys,
+        url=url,
+        type=type,
+        domains=domains,
+        regions=regions,
+        country=country,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
     with httpx.Client(timeout=timeout) as http:
         response = post_signed(
