@@ -322,7 +322,7 @@ def add_node_commands(
         rotate_key_command(
             settings,
             kind,
-            label=label,
+            the=f"le {label}",
             overlap_hours=hours,
             offline=offline,
             serve_command=f"reseau-poles {command_name} serve"
@@ -340,7 +340,7 @@ def rotate_key_command(
     settings: Any,
     kind: str,
     *,
-    label: str,
+    the: str,
     overlap_hours: float,
     offline: bool,
     serve_command: str,
@@ -371,7 +371,7 @@ def rotate_key_command(
             "dans anciennes-cles/) ; elle n'est pas encore inscrite."
         )
         out.print(
-            f"1. Redémarrez le {label} ({serve_command}) pour qu'il signe avec elle.\n"
+            f"1. Redémarrez {the} ({serve_command}) : la nouvelle clé servira alors à signer.\n"
             f"2. Envoyez {key_dir / 'keys.json'} (clés publiques seulement) à l'opérateur du "
             "réseau, qui l'enregistre : reseau-poles registry admin add-key "
             f"{settings.subscriber_id} --keys-json keys.json\n"
@@ -393,7 +393,7 @@ def rotate_key_command(
         country=settings.country,
     )
     out.print(
-        f"Changement de clé du {label} [bold]{settings.subscriber_id}[/] auprès de "
+        f"Changement de clé de [bold]{settings.subscriber_id}[/] ({the}) auprès de "
         f"{settings.registry_url} (chevauchement {overlap_hours:g} h)…"
     )
     try:
@@ -402,7 +402,7 @@ def rotate_key_command(
         err.print(f"[red]Refusé :[/] {exc}")
         err.print(
             "Que faire : rien n'a changé dans le dossier des clés (la nouvelle clé attend dans "
-            f"{key_dir / PENDING_DIR}, reprise au prochain essai). Le {label} doit tourner "
+            f"{key_dir / PENDING_DIR}, reprise au prochain essai). {the.capitalize()} doit tourner "
             f"({serve_command}) pour répondre au défi. Si la clé actuelle est révoquée ou "
             "expirée, utilisez --offline puis demandez à l'opérateur « registry admin add-key ».",
             soft_wrap=True,
@@ -420,8 +420,8 @@ def rotate_key_command(
         f"jusqu'au {done.old_valid_until:%Y-%m-%d %H:%M} UTC, puis expire."
     )
     out.print(
-        f"Redémarrez le {label} ({serve_command}) avant cette heure pour qu'il signe avec la "
-        "nouvelle clé.",
+        f"Redémarrez {the} ({serve_command}) avant cette heure : la nouvelle clé servira alors "
+        "à signer.",
         markup=False,
         soft_wrap=True,
     )

@@ -40,6 +40,7 @@ DEFAULT_OVERLAP_HOURS = 48.0
 MIN_OVERLAP = timedelta(minutes=1)
 DEFAULT_WARN_DAYS = 30
 DEFAULT_CHECK_HOURS = 12.0
+RETRY_SECONDS = 60.0  # the next check when the key was not listed or the registry silent
 
 log = logging.getLogger("reseau_poles.keys")
 
@@ -298,4 +299,6 @@ class KeyExpiryWatch:
     async def run(self) -> None:
         while True:
             await self.check()
-            await asyncio.sleep(self.interval)
+            # Not listed yet (a node started before it subscribes) or no answer: soon again.
+            known = self.listed and self.valid_until is not None
+            await asyncio.sleep(self.interval if known else min(self.interval, RETRY_SECONDS))
