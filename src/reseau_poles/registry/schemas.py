@@ -341,6 +341,8 @@ class AdminKey(AdminAction):
     _encr = field_validator("encr_public_key")(
         SubscribeRecord._encr_key.__func__  # type: ignore[attr-defined]
     )
-    _utc = field_validator("valid_from", "valid_until")(
-        SubscribeRecord._utc.__func__  # type: ignore[attr-defined]
-    )
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _utc_or_none(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else SubscribeRecord._utc(value)
