@@ -90,7 +90,7 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         f"  {admin} list",
         f"  {admin} audit",
         f"  {admin} stats",
-        f"  {admin} expiring-keys --within-days 30   (clés qui expirent bientôt)",
+        f"  {admin} expiring-keys --within-days 400",
         "",
         "Le parcours complet, automatisé : reseau-poles demo --once --transcript messages.jsonl",
         f"Documentation des API : {buyer}/docs (acheteur), {seller.url}/docs (vendeur), "

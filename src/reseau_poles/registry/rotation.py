@@ -275,14 +275,16 @@ class KeyExpiryWatch:
             return
         self.checked_at = datetime.now(UTC)
         window = _window_in(records, self.keys.subscriber_id, self.keys.key_id)
-        self.listed = window is not None
+        was_listed, self.listed = self.listed, window is not None
         if window is None:
-            log.warning(
-                "la clé %s de %s n'est pas listée par le registre (pas encore inscrite, "
-                "révoquée, expirée, ou participant suspendu)",
-                self.keys.key_id,
-                self.keys.subscriber_id,
-            )
+            if was_listed is not False:  # said once, not at every check; loud if it was listed
+                log.log(
+                    logging.WARNING if was_listed else logging.INFO,
+                    "la clé %s de %s n'est pas listée par le registre (pas encore inscrite ou "
+                    "approuvée, révoquée, expirée, ou participant suspendu)",
+                    self.keys.key_id,
+                    self.keys.subscriber_id,
+                )
             return
         self.valid_until = window[1]
         report = self.report()
@@ -297,6 +299,8 @@ class KeyExpiryWatch:
             )
 
     async def run(self) -> None:
+        if not self.registry_url:
+            return
         while True:
             await self.check()
             # Not listed yet (a node started before it subscribes) or no answer: soon again.
