@@ -210,7 +210,7 @@ def test_a_key_expiring_soon_is_told(
 ) -> None:
     registry = registry_factory(policy="open")
     node = node_files("buyer", registry)
-    node.write(key_expiry_warning_days=30)
+    node.write(key_expiry_warning_days=30, key_check_interval_hours=0.0003)  # ~1 s checks
     servers.append(node.serve())
     keys = KeyFiles(node.root / "cles").read()
     # Subscribed with a key that ends in ten days.
@@ -254,3 +254,15 @@ def test_a_key_expiring_soon_is_told(
     assert line.split("\t")[:3] == [node.subscriber_id, "SUBSCRIBED", keys.key_id]
     result = runner.invoke(registry_cli, [*admin, "expiring-keys", "--within-days", "5"])
     assert result.exit_code == 0 and keys.key_id not in result.output
+
+    # Revoked while the node runs: its next check warns (once) and /health says not listed.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="reseau_poles.keys"):
+        registry.admin.revoke_key(node.subscriber_id, keys.key_id, "essai")
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{node.url}/health", timeout=5).json()["key"]["listed"] is not False:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(2.5)  # two more checks: not said again
+    said = [r.getMessage() for r in caplog.records if "n'est pas listée" in r.getMessage()]
+    assert len(said) == 1 and keys.key_id in said[0], said
