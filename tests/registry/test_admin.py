@@ -53,7 +53,7 @@ def test_admin_refuses_anything_but_an_operator_signature(registry: RunningRegis
     )
     participant = registry.join()
     sid = participant.keys.subscriber_id
-    body = encode({"action": "suspend", "subscriber_id": sid})
+    body = encode({"action": "suspend", "subscriber_id": sid, "reason": "essai"})
     header = signer_for(operator).sign(body)
     first = http.post(
         f"/admin/subscribers/{sid}/suspend", content=body, headers={"Authorization": header}
@@ -115,7 +115,7 @@ def test_invalid_transitions_and_unknown_targets(registry: RunningRegistry) -> N
         admin.change("reactivate", sid)
     assert (refusal.value.status, refusal.value.code) == (409, "15007")
     with pytest.raises(RegistryRefusal) as refusal:
-        admin.change("suspend", "inconnu.example")
+        admin.change("suspend", "inconnu.example", "essai")
     assert (refusal.value.status, refusal.value.code) == (404, "15005")
     with pytest.raises(RegistryRefusal) as refusal:
         admin.revoke_key(sid, "pas-de-cle")
@@ -134,7 +134,7 @@ def test_list_filter_and_statistics(registry: RunningRegistry) -> None:
     registry.join(regions=["QC-03"], type="BPP")
     registry.join(regions=["*"], type="BPP", domains=["PLA:ALIMENTS", "PLA:LOGISTIQUE"])
     buyer = registry.join(regions=["QC-06"], type="BAP")
-    registry.admin.change("suspend", buyer.keys.subscriber_id)
+    registry.admin.change("suspend", buyer.keys.subscriber_id, "essai")
 
     admin: AdminClient = registry.admin
     assert admin.subscribers()["total"] == 3

@@ -157,7 +157,7 @@ def test_writes_of_another_worker_reach_the_snapshot(registry_factory) -> None:
     while _ids(second.lookup({"subscriber_id": sid})) != [sid]:
         assert time.monotonic() < deadline, "le second registre ne voit pas l'inscription"
         time.sleep(0.05)
-    first.admin.change("suspend", sid)
+    first.admin.change("suspend", sid, "essai")
     deadline = time.monotonic() + 3
     while _ids(second.lookup({"subscriber_id": sid})) != []:
         assert time.monotonic() < deadline, "le second registre ne voit pas la suspension"

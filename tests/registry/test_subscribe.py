@@ -342,7 +342,7 @@ def test_duplicate_key_id_and_impostors_are_refused(registry: RunningRegistry) -
 def test_suspended_or_revoked_cannot_update(registry: RunningRegistry) -> None:
     participant = registry.join()
     sid = participant.keys.subscriber_id
-    registry.admin.change("suspend", sid)
+    registry.admin.change("suspend", sid, "essai")
     _nack(registry.subscribe(participant), 403, "15007", "subscriber_id")
 
     registry.admin.change("reactivate", sid)

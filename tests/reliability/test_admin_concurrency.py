@@ -77,7 +77,7 @@ def _bring_to(admin: AdminClient, subscriber_id: str, status: str) -> None:
     if current == status:
         return
     if status == "SUSPENDED":
-        admin.change("suspend", subscriber_id)
+        admin.change("suspend", subscriber_id, "mise en place")
     elif status == "SUBSCRIBED" and current == "SUSPENDED":
         admin.change("reactivate", subscriber_id)
     elif status == "SUBSCRIBED" and current == "UNDER_SUBSCRIPTION":

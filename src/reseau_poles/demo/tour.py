@@ -89,6 +89,7 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         f"  {admin} list",
         f"  {admin} audit",
         f"  {admin} stats",
+        f"  {admin} expiring-keys --within-days 400",
         "",
         "5. Le catalogue du pôle en CSV : l'exporter, le retoucher dans un tableur, le réimporter "
         "(tout ou rien ; en formulaire comme ici, ou en corps text/csv avec --data-binary) :",

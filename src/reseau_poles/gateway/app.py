@@ -8,6 +8,7 @@ description (and it answers the same way when the fast path is not installed).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -23,7 +24,8 @@ from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, http_error_mes
 from reseau_poles.network.inbound import asgi_headers, install, send_answer
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.registry.rotation import KeyExpiryWatch, open_any_challenge
 
 from . import logs
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -82,6 +84,13 @@ def create_app(
     if service is None:
         identity = identity or KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
         service = GatewayService(settings, identity)
+    key_watch = KeyExpiryWatch(
+        settings.registry_url,
+        service.identity,
+        warn_days=settings.key_expiry_warning_days,
+        interval=settings.key_check_interval_hours * 3600,
+        rotate_command="reseau-poles gateway rotate-key",
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -91,9 +100,11 @@ def create_app(
             registry=settings.registry_url,
         )
         service.lookup.start_watch(settings.registry_watch_interval)
+        watching = asyncio.create_task(key_watch.run(), name="échéance de la clé")
         try:
             yield
         finally:
+            watching.cancel()
             await service.aclose()
             logs.event("gateway.stop", subscriber_id=service.identity.subscriber_id)
 
@@ -150,7 +161,7 @@ def create_app(
         try:
             data = json.loads(await request.body())
             challenge = data["challenge"]
-            answer = open_challenge(service.identity.encryption, challenge)
+            answer = open_any_challenge(service.identity, settings.key_dir, challenge)
         except Exception:
             error = ProtocolError(
                 "défi illisible ou non destiné à cette passerelle",
@@ -163,7 +174,7 @@ def create_app(
 
     @app.get("/health", summary="État de la passerelle")
     async def health() -> dict[str, Any]:
-        return service.health()
+        return {**service.health(), "key": key_watch.report()}
 
     @app.get("/metrics", summary="Métriques Prometheus", response_class=PlainTextResponse)
     async def metrics() -> Response:

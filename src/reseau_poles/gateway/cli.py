@@ -197,6 +197,53 @@ def subscribe_command(
         out.print("En attente de l'approbation de l'opérateur du réseau.")
 
 
+@app.command("rotate-key")
+def rotate_key(
+    config: ConfigOption = None,
+    registry: Annotated[
+        str | None, typer.Option("--registry", help="URL du registre (sinon : configuration).")
+    ] = None,
+    overlap_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--overlap-hours",
+            min=0,
+            help="Heures pendant lesquelles l'ancienne clé reste valide "
+            "(sinon : key_rotation_overlap_hours, 48).",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Clé perdue, révoquée ou expirée : créer la nouvelle clé sans l'inscrire ; "
+            "l'opérateur l'enregistre (registry admin add-key).",
+        ),
+    ] = False,
+) -> None:
+    """Changer la clé de la passerelle : la nouvelle clé est inscrite, signée par l'actuelle
+    (la passerelle doit tourner pour répondre au défi) ; les deux restent valides pendant le
+    chevauchement, puis l'ancienne expire."""
+    from reseau_poles.node.cli import rotate_key_command
+
+    from .settings import load_settings
+
+    overrides = {"registry_url": registry} if registry else {}
+    try:
+        settings = load_settings(config, **overrides)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    hours = settings.key_rotation_overlap_hours if overlap_hours is None else overlap_hours
+    rotate_key_command(
+        settings,
+        "BG",
+        the="la passerelle",
+        overlap_hours=hours,
+        offline=offline,
+        serve_command="reseau-poles gateway serve" + (f" --config {config}" if config else ""),
+    )
+
+
 @app.command()
 def show(config: ConfigOption = None) -> None:
     """Afficher l'identité et la configuration effective (sans les clés privées)."""

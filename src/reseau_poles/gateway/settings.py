@@ -45,6 +45,12 @@ class GatewaySettings(FileSettings):
     # the cache, so sellers leave and come back to the searches within this delay (0: ttl).
     registry_watch_interval: float = Field(default=2.0, ge=0, le=60)
 
+    # Keys: the warning before our key expires (log at start and every check, and /health),
+    # and how long both keys stay valid when ``rotate-key`` changes it.
+    key_expiry_warning_days: int = Field(default=30, ge=0, le=3650)
+    key_check_interval_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    key_rotation_overlap_hours: float = Field(default=48.0, ge=0, le=24 * 90)
+
     # Inbound checks.
     inbound_max_body_bytes: int = Field(default=262_144, ge=1024)
     signature_skew: float = Field(default=5.0, ge=0, le=300)

@@ -3,8 +3,9 @@
 ``open_node`` opens what a node runs on (engine, migrations, keys, network layer);
 ``create_node_app`` builds the application around a role's protocol handlers:
 
-GET  /health          liveness
-POST /on_subscribe    the registry's challenge, sealed to our encryption key
+GET  /health          liveness, and when our key expires (KeyExpiryWatch)
+POST /on_subscribe    the registry's challenge, sealed to our encryption key (or to the key
+                      that ``rotate-key`` is registering)
 POST /{action}        Beckn calls or callbacks, verified by the network layer, handed to the
                       role's handler (sync, run in a thread), then ACK; a handler's
                       ``ProtocolError`` becomes a NACK with its code and path
@@ -49,8 +50,9 @@ from reseau_poles.network.inbound import (
 )
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
 from reseau_poles.protocol.signing import Signer
+from reseau_poles.registry.rotation import KeyExpiryWatch, open_any_challenge
 from reseau_poles.storage import make_engine, upgrade
 
 from .api import ApiError, validation_error
@@ -226,6 +228,14 @@ def create_node_app(
     participant in its grace period passes only for a transaction begun before its
     suspension; without this function, never."""
     settings, network, keys = parts.settings, parts.network, parts.keys
+    role_command = {"BPP": "seller", "BAP": "buyer"}.get(network.role, "…")
+    key_watch = KeyExpiryWatch(
+        settings.registry_url,
+        keys,
+        warn_days=settings.key_expiry_warning_days,
+        interval=settings.key_check_interval_hours * 3600,
+        rotate_command=f"reseau-poles {role_command} rotate-key",
+    )
 
     # Protocol handlers (each a database write) get their own threads: a burst of callbacks
     # (25 on_search at once) queues there instead of filling asyncio's default pool, which
@@ -237,7 +247,11 @@ def create_node_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with network:
-            yield
+            watching = asyncio.create_task(key_watch.run(), name="échéance de la clé")
+            try:
+                yield
+            finally:
+                watching.cancel()
             if on_close is not None:
                 await on_close()
         protocol_threads.shutdown(wait=False, cancel_futures=True)
@@ -255,6 +269,7 @@ def create_node_app(
     app.state.settings = settings
     app.state.network = network
     app.state.keys = keys
+    app.state.key_watch = key_watch
     app.state.engine = parts.engine
     network.install(app, unexpected_by_prefix={API_PREFIX: _internal_api_error})
     _api_failures_as_api_errors(app)
@@ -266,9 +281,9 @@ def create_node_app(
         return exc.response()
 
     @app.get("/health", tags=["exploitation"])
-    async def health() -> dict[str, str]:
-        """Vivacité du nœud."""
-        return {"status": "ok", "subscriber_id": settings.subscriber_id}
+    async def health() -> dict[str, Any]:
+        """Vivacité du nœud, et l'échéance de sa clé selon le registre (``key``)."""
+        return {"status": "ok", "subscriber_id": settings.subscriber_id, "key": key_watch.report()}
 
     @app.post("/on_subscribe", tags=["protocole"])
     async def on_subscribe(request: Request) -> Response:
@@ -278,7 +293,7 @@ def create_node_app(
             challenge = body["challenge"]
             if body.get("subscriber_id") not in (None, settings.subscriber_id):
                 return _nack("défi destiné à un autre abonné", "subscriber_id", invalid_code)
-            answer = open_challenge(keys.encryption, challenge)
+            answer = open_any_challenge(keys, settings.key_dir, challenge)
         except (ValueError, KeyError, TypeError):
             return _nack("défi illisible", "challenge", invalid_code)
         return JSONResponse({"answer": answer})

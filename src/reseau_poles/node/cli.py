@@ -291,3 +291,137 @@ def add_node_commands(
         f"Inscrire ce {label} au registre ({kind}) depuis sa configuration ; le nœud doit "
         "tourner pour répondre au défi."
     )
+
+    @app.command("rotate-key")
+    def run_rotate_key(
+        config: ConfigOption = None,
+        registry: Annotated[
+            str | None, typer.Option("--registry", help="URL du registre (sinon : registry_url).")
+        ] = None,
+        overlap_hours: Annotated[
+            float | None,
+            typer.Option(
+                "--overlap-hours",
+                min=0,
+                help="Heures pendant lesquelles l'ancienne clé reste valide "
+                "(sinon : key_rotation_overlap_hours, 48).",
+            ),
+        ] = None,
+        offline: Annotated[
+            bool,
+            typer.Option(
+                "--offline",
+                help="Clé perdue, révoquée ou expirée : créer la nouvelle clé sans l'inscrire ; "
+                "l'opérateur l'enregistre (registry admin add-key).",
+            ),
+        ] = False,
+    ) -> None:
+        overrides: dict[str, Any] = {"registry_url": registry} if registry else {}
+        settings = _load(load_settings, config, **overrides)
+        hours = settings.key_rotation_overlap_hours if overlap_hours is None else overlap_hours
+        rotate_key_command(
+            settings,
+            kind,
+            the=f"le {label}",
+            overlap_hours=hours,
+            offline=offline,
+            serve_command=f"reseau-poles {command_name} serve"
+            + (f" --config {config}" if config else ""),
+        )
+
+    run_rotate_key.__doc__ = (
+        f"Changer la clé du {label} : la nouvelle clé est inscrite, signée par l'actuelle (le "
+        "nœud doit tourner pour répondre au défi) ; les deux restent valides pendant le "
+        "chevauchement, puis l'ancienne expire."
+    )
+
+
+def rotate_key_command(
+    settings: Any,
+    kind: str,
+    *,
+    the: str,
+    overlap_hours: float,
+    offline: bool,
+    serve_command: str,
+) -> None:
+    """``rotate-key`` for a node or the gateway: what it does, said in French."""
+    from datetime import timedelta
+
+    import httpx
+
+    from reseau_poles.protocol.errors import KeyFormatError
+    from reseau_poles.registry.client import RegistryRefusal
+    from reseau_poles.registry.rotation import (
+        PENDING_DIR,
+        Participant,
+        RotationError,
+        rotate_key,
+        rotate_offline,
+    )
+
+    key_dir = Path(settings.key_dir)
+    if offline:
+        try:
+            new = rotate_offline(key_dir, settings.subscriber_id)
+        except (KeyFormatError, RotationError, OSError) as exc:
+            raise _fail(str(exc)) from None
+        out.print(
+            f"Nouvelle clé [bold]{new.key_id}[/] créée dans {key_dir} (l'ancienne est gardée "
+            "dans anciennes-cles/) ; elle n'est pas encore inscrite."
+        )
+        out.print(
+            f"1. Redémarrez {the} ({serve_command}) : la nouvelle clé servira alors à signer.\n"
+            f"2. Envoyez {key_dir / 'keys.json'} (clés publiques seulement) à l'opérateur du "
+            "réseau, qui l'enregistre : reseau-poles registry admin add-key "
+            f"{settings.subscriber_id} --keys-json keys.json\n"
+            f"3. Puis relancez l'inscription : reseau-poles … subscribe.",
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    if not settings.registry_url:
+        raise _fail("registry_url n'est pas configuré : le nœud ne sait pas où est le registre.")
+    domains = list(getattr(settings, "domains", None) or [settings.domain])
+    participant = Participant(
+        registry_url=settings.registry_url,
+        subscriber_id=settings.subscriber_id,
+        url=settings.public_url.rstrip("/"),
+        type=kind,
+        domains=domains,
+        regions=list(settings.regions),
+        country=settings.country,
+    )
+    out.print(
+        f"Changement de clé de [bold]{settings.subscriber_id}[/] ({the}) auprès de "
+        f"{settings.registry_url} (chevauchement {overlap_hours:g} h)…"
+    )
+    try:
+        done = rotate_key(participant, key_dir, overlap=timedelta(hours=overlap_hours))
+    except RegistryRefusal as exc:
+        err.print(f"[red]Refusé :[/] {exc}")
+        err.print(
+            "Que faire : rien n'a changé dans le dossier des clés (la nouvelle clé attend dans "
+            f"{key_dir / PENDING_DIR}, reprise au prochain essai). {the.capitalize()} doit tourner "
+            f"({serve_command}) pour répondre au défi. Si la clé actuelle est révoquée ou "
+            "expirée, utilisez --offline puis demandez à l'opérateur « registry admin add-key ».",
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_REFUSED) from None
+    except httpx.HTTPError as exc:
+        raise _fail(
+            f"registre injoignable ({type(exc).__name__}) : {settings.registry_url}"
+        ) from None
+    except (KeyFormatError, RotationError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    out.print(
+        f"[green]Nouvelle clé[/] {done.new_key_id} inscrite ({done.status}), valide jusqu'au "
+        f"{done.new_valid_until:%Y-%m-%d} ; l'ancienne clé {done.old_key_id} reste valide "
+        f"jusqu'au {done.old_valid_until:%Y-%m-%d %H:%M} UTC, puis expire."
+    )
+    out.print(
+        f"Redémarrez {the} ({serve_command}) avant cette heure : la nouvelle clé servira alors "
+        "à signer.",
+        markup=False,
+        soft_wrap=True,
+    )

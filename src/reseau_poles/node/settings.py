@@ -42,6 +42,12 @@ class NodeSettings(FileSettings):
     registry_public_key: str | None = None
     registry_subscriber_id: str | None = None
 
+    # Keys: the warning before our key expires (log at start and every check, and /health),
+    # and how long both keys stay valid when ``rotate-key`` changes it.
+    key_expiry_warning_days: int = Field(default=30, ge=0, le=3650)
+    key_check_interval_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    key_rotation_overlap_hours: float = Field(default=48.0, ge=0, le=24 * 90)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 

@@ -47,6 +47,7 @@ class Outcome:
 
 def _advice(code: str, settings: NodeSettings, serve_command: str, path: str | None) -> str:
     challenge_url = f"{settings.public_url.rstrip('/')}/on_subscribe"
+    rotate = serve_command.replace(" serve", " rotate-key", 1).split(" --config")[0]
     by_code = {
         ErrorCode.REGISTRY_CHALLENGE_FAILED.value: (
             f"Le défi du registre n'a pas reçu la bonne réponse à {challenge_url}. Le nœud doit "
@@ -61,8 +62,10 @@ def _advice(code: str, settings: NodeSettings, serve_command: str, path: str | N
         ),
         ErrorCode.REGISTRY_INVALID_SIGNATURE.value: (
             "Signature refusée : vérifiez l'heure de cette machine (NTP) et le dossier des "
-            f"clés ({settings.key_dir}) ; une clé révoquée ou expirée demande une nouvelle "
-            "clé, sous un nouveau key_id."
+            f"clés ({settings.key_dir}). Une clé révoquée ou expirée ne peut plus rien signer : "
+            f"créez-en une nouvelle ({rotate} --offline) et faites-la enregistrer par "
+            "l'opérateur du réseau (reseau-poles registry admin add-key "
+            f"{settings.subscriber_id} --keys-json keys.json)."
         ),
         ErrorCode.REGISTRY_DUPLICATE_KEY.value: (
             "Ce key_id est déjà enregistré avec d'autres clés publiques, ou a été révoqué : "
@@ -73,7 +76,10 @@ def _advice(code: str, settings: NodeSettings, serve_command: str, path: str | N
         ErrorCode.REGISTRY_FORBIDDEN.value: (
             f"{settings.subscriber_id} est déjà inscrit avec une autre clé : une mise à jour doit "
             "être signée par une clé déjà enregistrée. Reprenez l'ancien dossier de clés "
-            "(key_dir), ou demandez à l'opérateur du réseau de révoquer l'ancienne clé."
+            f"(key_dir) et changez de clé avec « {rotate} » ; si l'ancienne clé est perdue, "
+            "révoquée ou expirée, envoyez keys.json (clés publiques) à l'opérateur du réseau, "
+            "qui l'enregistre : reseau-poles registry admin add-key "
+            f"{settings.subscriber_id} --keys-json keys.json."
         ),
         ErrorCode.REGISTRY_INVALID_STATE.value: (
             "Seul l'opérateur du réseau peut réactiver ce participant : communiquez avec lui."

@@ -3,7 +3,6 @@ participant, and administer it as the operator (requests signed with the operato
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import tomllib
@@ -18,7 +17,6 @@ from rich.console import Console
 if TYPE_CHECKING:
     from reseau_poles.protocol.keys import SubscriberKeys
 
-    from .client import AdminClient
 
 # `reseau-poles registry --help` must stay fast: HTTP clients, FastAPI, SQLAlchemy, the keys and
 # the settings are imported by the commands that use them, when they run.
@@ -27,11 +25,6 @@ app = typer.Typer(
     help="Registre du réseau : service, migrations, inscription, administration.",
     no_args_is_help=True,
 )
-admin_app = typer.Typer(
-    help="Administration par l'opérateur (requêtes signées avec la clé de l'opérateur).",
-    no_args_is_help=True,
-)
-app.add_typer(admin_app, name="admin")
 
 out = Console()
 err = Console(stderr=True)
@@ -268,252 +261,8 @@ def subscribe(
         out.print("En attente de l'approbation de l'opérateur du réseau.")
 
 
-# --- operator -----------------------------------------------------------------------------------
+# --- operator: reseau_poles.registry.admin_cli ----------------------------------------------------
 
+from .admin_cli import admin_app  # noqa: E402  (it reads _fail and _keys above)
 
-@admin_app.callback()
-def admin_options(
-    ctx: typer.Context,
-    registry: Annotated[
-        str, typer.Option("--registry", help="URL du registre.", envvar="RESEAU_POLES_REGISTRY_URL")
-    ] = "http://127.0.0.1:8000",
-    keys: Annotated[
-        Path,
-        typer.Option(
-            "--keys", help="Dossier des clés de l'opérateur.", envvar="RESEAU_POLES_OPERATOR_KEYS"
-        ),
-    ] = Path("./cles-operateur"),
-) -> None:
-    ctx.obj = {"registry": registry, "keys": keys}
-
-
-def _client(ctx: typer.Context) -> AdminClient:
-    from .client import AdminClient, signer_for
-
-    keys = _keys(ctx.obj["keys"], None)
-    return AdminClient(ctx.obj["registry"], signer_for(keys))
-
-
-def _call(ctx: typer.Context, what: Any) -> Any:
-    import httpx
-
-    from .client import RegistryRefusal
-
-    try:
-        with _client(ctx) as client:
-            return what(client)
-    except RegistryRefusal as exc:
-        raise _fail(str(exc)) from None
-    except httpx.HTTPError as exc:
-        raise _fail(
-            f"registre injoignable ({type(exc).__name__}) : {ctx.obj['registry']}"
-        ) from None
-
-
-def _table(**options: Any) -> Any:
-    from rich.table import Table
-
-    return Table(**options)
-
-
-def _status(status: str) -> str:
-    colour = {
-        "SUBSCRIBED": "green",
-        "UNDER_SUBSCRIPTION": "yellow",
-        "SUSPENDED": "red",
-        "REVOKED": "red",
-        "ACTIVE": "green",
-    }.get(status, "white")
-    return f"[{colour}]{status}[/]"
-
-
-@admin_app.command("list")
-def admin_list(
-    ctx: typer.Context,
-    status: Annotated[
-        str | None, typer.Option(help="SUBSCRIBED, UNDER_SUBSCRIPTION, SUSPENDED…")
-    ] = None,
-    type: Annotated[str | None, typer.Option("--type", help="BAP, BPP ou BG.")] = None,
-    domain: Annotated[str | None, typer.Option(help="Domaine, ex. PLA:ALIMENTS.")] = None,
-    region: Annotated[str | None, typer.Option(help="Région, ex. QC-03.")] = None,
-    search: Annotated[str | None, typer.Option("--q", help="Partie de l'identifiant.")] = None,
-    limit: Annotated[int, typer.Option(help="Nombre maximal de lignes.")] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
-) -> None:
-    """Lister les participants."""
-    data = _call(
-        ctx,
-        lambda c: c.subscribers(
-            status=status, type=type, domain=domain, region=region, q=search, limit=limit
-        ),
-    )
-    if as_json:
-        out.print_json(json.dumps(data, ensure_ascii=False))
-        return
-    table = _table(title=f"Participants ({data['total']})")
-    for column in ("Identifiant", "Rôle", "Statut", "Domaines", "Régions", "URL", "Clés valides"):
-        table.add_column(column)
-    for s in data["subscribers"]:
-        valid = [k["key_id"] for k in s["keys"] if k["valid_now"]]
-        table.add_row(
-            s["subscriber_id"],
-            s["type"],
-            _status(s["status"]),
-            ", ".join(s["domains"]),
-            ", ".join(s["regions"]),
-            s["url"],
-            ", ".join(valid) or "—",
-        )
-    out.print(table)
-
-
-@admin_app.command("show")
-def admin_show(ctx: typer.Context, subscriber_id: str) -> None:
-    """Afficher un participant et toutes ses clés."""
-    s = _call(ctx, lambda c: c.subscriber(subscriber_id))
-    out.print(f"[bold]{s['subscriber_id']}[/] — {s['type']} — {_status(s['status'])}")
-    out.print(
-        f"URL : {s['url']}\nDomaines : {', '.join(s['domains'])}\n"
-        f"Régions : {', '.join(s['regions'])}\nPays : {s['country']}"
-    )
-    table = _table(title="Clés")
-    for column in ("key_id", "Statut", "Valide du", "au", "Valide maintenant"):
-        table.add_column(column)
-    for k in s["keys"]:
-        table.add_row(
-            k["key_id"],
-            _status(k["status"]),
-            k["valid_from"],
-            k["valid_until"],
-            "oui" if k["valid_now"] else "non",
-        )
-    out.print(table)
-
-
-def _change(ctx: typer.Context, action: str, subscriber_id: str, reason: str | None) -> None:
-    after = _call(ctx, lambda c: c.change(action, subscriber_id, reason))
-    out.print(f"{subscriber_id} : {_status(after['status'])}")
-    if after.get("grace_until"):
-        out.print(
-            f"Suspendu le {after['suspended_at']} : plus rien de nouveau ; ses commandes en "
-            f"cours se terminent jusqu'au {after['grace_until']} (période de grâce)."
-        )
-    if action in ("suspend", "reactivate"):
-        out.print("Les nœuds le voient en quelques secondes (lecture de la révision du registre).")
-
-
-ReasonOption = Annotated[str | None, typer.Option(help="Motif, gardé au journal d'audit.")]
-
-
-@admin_app.command("approve")
-def admin_approve(ctx: typer.Context, subscriber_id: str, reason: ReasonOption = None) -> None:
-    """Approuver un participant en attente (politique « approval »)."""
-    _change(ctx, "approve", subscriber_id, reason)
-
-
-@admin_app.command("suspend")
-def admin_suspend(ctx: typer.Context, subscriber_id: str, reason: ReasonOption = None) -> None:
-    """Suspendre un participant (il disparaît des recherches)."""
-    _change(ctx, "suspend", subscriber_id, reason)
-
-
-@admin_app.command("reactivate")
-def admin_reactivate(ctx: typer.Context, subscriber_id: str, reason: ReasonOption = None) -> None:
-    """Réactiver un participant suspendu."""
-    _change(ctx, "reactivate", subscriber_id, reason)
-
-
-@admin_app.command("revoke-key")
-def admin_revoke_key(
-    ctx: typer.Context, subscriber_id: str, key_id: str, reason: ReasonOption = None
-) -> None:
-    """Révoquer une clé d'un participant (définitif)."""
-    _call(ctx, lambda c: c.revoke_key(subscriber_id, key_id, reason))
-    out.print(f"Clé {key_id} de {subscriber_id} : {_status('REVOKED')}")
-
-
-@admin_app.command("audit")
-def admin_audit(
-    ctx: typer.Context,
-    subscriber_id: Annotated[
-        str | None, typer.Option("--subscriber", help="Un participant.")
-    ] = None,
-    action: Annotated[str | None, typer.Option(help="subscribe, update, add_key, approve…")] = None,
-    limit: Annotated[int, typer.Option(help="Nombre d'entrées.")] = 50,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Sortie JSON (avec avant/après).")
-    ] = False,
-) -> None:
-    """Lire le journal d'audit (qui, quoi, quand, avant/après)."""
-    entries = _call(ctx, lambda c: c.audit(subscriber_id=subscriber_id, action=action, limit=limit))
-    if as_json:
-        out.print_json(json.dumps(entries, ensure_ascii=False))
-        return
-    table = _table(title="Journal d'audit")
-    for column in ("#", "Quand (UTC)", "Qui", "Action", "Participant", "Changement", "Motif"):
-        table.add_column(column)
-    for e in entries:
-        table.add_row(
-            str(e["id"]),
-            e["at"],
-            e["actor"],
-            e["action"],
-            e["subscriber_id"] or "",
-            _difference(e["before"], e["after"]),
-            e["reason"] or "",
-        )
-    out.print(table)
-
-
-def _difference(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
-    if before is None:
-        return "création" if after else ""
-    changes = []
-    for name in ("status", "url", "type", "domains", "regions", "country"):
-        if before.get(name) != (after or {}).get(name):
-            changes.append(f"{name} : {before.get(name)} → {(after or {}).get(name)}")
-    old_keys = {k["key_id"]: k for k in before.get("keys", [])}
-    for key in (after or {}).get("keys", []):
-        old = old_keys.get(key["key_id"])
-        if old is None:
-            changes.append(f"nouvelle clé {key['key_id']}")
-        elif old != key:
-            changes.append(
-                f"clé {key['key_id']} : {old['status']} → {key['status']}"
-                if old["status"] != key["status"]
-                else f"clé {key['key_id']} modifiée"
-            )
-    return "; ".join(changes) or "—"
-
-
-@admin_app.command("stats")
-def admin_stats(ctx: typer.Context) -> None:
-    """Statistiques du réseau : participants par statut, rôle, domaine, région."""
-    stats = _call(ctx, lambda c: c.stats())
-    for key, title in (
-        ("by_status", "Par statut"),
-        ("by_type", "Inscrits par rôle"),
-        ("by_domain", "Inscrits par domaine"),
-        ("by_region", "Inscrits par région"),
-        ("keys", "Clés par statut"),
-    ):
-        table = _table(title=title)
-        table.add_column("Valeur")
-        table.add_column("Nombre", justify="right")
-        for name, count in sorted(stats[key].items()):
-            table.add_row(name, str(count))
-        out.print(table)
-
-
-@admin_app.command("operator-entry")
-def admin_operator_entry(ctx: typer.Context) -> None:
-    """Afficher le bloc « operators » à ajouter à la configuration du registre pour ces clés."""
-    keys = _keys(ctx.obj["keys"], None)
-    out.print(
-        "[[operators]]\n"
-        f'operator_id = "{keys.subscriber_id}"\n'
-        f'key_id = "{keys.key_id}"\n'
-        f'signing_public_key = "{keys.signing.public_key_b64}"',
-        markup=False,
-        highlight=False,
-    )
+app.add_typer(admin_app, name="admin")

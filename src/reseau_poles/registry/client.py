@@ -79,6 +79,8 @@ def subscribe(
     country: str = "CAN",
     signer: Signer | None = None,
     timeout: float = 30.0,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
 ) -> dict[str, Any]:
     """Subscribe ``keys`` (or update the subscription) at ``{registry_url}/subscribe``: the
     record signed by ``signer`` (default: the key it registers); the registry then posts its
@@ -87,7 +89,14 @@ def subscribe(
     operator; ``action``); raises :class:`RegistryRefusal` on a NACK, ``httpx.HTTPError``
     when the registry cannot be reached."""
     record = build_record(
-        keys, url=url, type=type, domains=domains, regions=regions, country=country
+        keys,
+        url=url,
+        type=type,
+        domains=domains,
+        regions=regions,
+        country=country,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
     with httpx.Client(timeout=timeout) as http:
         response = post_signed(
@@ -171,6 +180,36 @@ class AdminClient:
             "reason": reason,
         }
         return self.post(f"/admin/subscribers/{subscriber_id}/keys/{key_id}/revoke", body)
+
+    def add_key(
+        self,
+        subscriber_id: str,
+        public_record: dict[str, Any],
+        *,
+        reset: bool = False,
+        valid_days: int | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Register a participant's new key (its ``keys.json``: ``key_id``,
+        ``signing_public_key``, ``encr_public_key``); ``reset`` revokes its other keys."""
+        body: dict[str, Any] = {
+            "action": "reset_key" if reset else "add_key",
+            "subscriber_id": subscriber_id,
+            "key_id": public_record.get("key_id"),
+            "signing_public_key": public_record.get("signing_public_key"),
+            "encr_public_key": public_record.get("encr_public_key"),
+            "reason": reason,
+        }
+        if valid_days is not None:
+            body["valid_days"] = valid_days
+        return self.post(f"/admin/subscribers/{subscriber_id}/keys", body)
+
+    def reject(self, subscriber_id: str, reason: str | None = None) -> dict[str, Any]:
+        body = {"action": "reject", "subscriber_id": subscriber_id, "reason": reason}
+        return self.post(f"/admin/subscribers/{subscriber_id}/reject", body)
+
+    def expiring_keys(self, within_days: int = 30) -> list[dict[str, Any]]:
+        return self.get("/admin/keys/expiring", within_days=within_days)
 
     def audit(self, **filters: Any) -> list[dict[str, Any]]:
         return self.get("/admin/audit", **filters)

@@ -144,8 +144,14 @@ def audit_entries(
     action: str | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEntry]:
     query = select(AuditEntry)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     if subscriber_id:
         query = query.where(AuditEntry.subscriber_id == subscriber_id)
     if action:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,9 +14,10 @@ from pydantic import ValidationError
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 
+from . import key_admin
 from .auth import Operator
 from .metrics import CONTENT_TYPE
-from .schemas import AdminAction, parse_lookup, validation_nack
+from .schemas import AdminAction, AdminKey, parse_lookup, parse_moment, validation_nack
 from .service import RegistryError, RegistryService
 
 WELL_KNOWN = "/.well-known/reseau-poles/registry.json"
@@ -174,18 +176,31 @@ def make_admin_router() -> APIRouter:
     ) -> dict[str, Any]:
         return await run_in_threadpool(service_of(request).get_subscriber, subscriber_id)
 
-    async def _action(request: Request, action: str, subscriber_id: str) -> AdminAction:
+    async def _action(
+        request: Request,
+        action: str | tuple[str, ...],
+        subscriber_id: str,
+        model: type[AdminAction] = AdminAction,
+    ) -> Any:
         body = await request.body()
         try:
-            parsed = AdminAction.model_validate_json(body or b"{}")
+            parsed = model.model_validate_json(body or b"{}")
         except ValidationError as exc:
             raise validation_nack(exc) from None
-        if parsed.action != action or parsed.subscriber_id != subscriber_id:
+        actions = (action,) if isinstance(action, str) else action
+        if parsed.action not in actions or parsed.subscriber_id != subscriber_id:
+            named = " ou ".join(repr(a) for a in actions)
             raise RegistryError(
-                f"le corps signé doit nommer l'action {action!r} et le participant "
-                f"{subscriber_id!r}",
+                f"le corps signé doit nommer l'action {named} et le participant {subscriber_id!r}",
                 code=ErrorCode.REGISTRY_INVALID_REQUEST,
-                path="action" if parsed.action != action else "subscriber_id",
+                path="action" if parsed.action not in actions else "subscriber_id",
+                status=400,
+            )
+        if action == "suspend" and not (parsed.reason or "").strip():
+            raise RegistryError(
+                "une suspension demande un motif (reason), gardé au journal d'audit",
+                code=ErrorCode.REGISTRY_INVALID_REQUEST,
+                path="reason",
                 status=400,
             )
         return parsed
@@ -232,6 +247,42 @@ def make_admin_router() -> APIRouter:
             service_of(request).revoke_key, operator.actor, subscriber_id, key_id, parsed.reason
         )
 
+    @admin.post(
+        "/subscribers/{subscriber_id}/keys",
+        summary="Ajouter une clé (add_key) ou remplacer toutes les clés (reset_key)",
+    )
+    async def add_key(
+        request: Request, operator: OperatorDep, subscriber_id: str
+    ) -> dict[str, Any]:
+        parsed = await _action(request, ("add_key", "reset_key"), subscriber_id, AdminKey)
+        return await run_in_threadpool(
+            key_admin.add_key, service_of(request), operator.actor, subscriber_id, parsed
+        )
+
+    @admin.post(
+        "/subscribers/{subscriber_id}/reject",
+        summary="Refuser une demande jamais approuvée (elle est supprimée)",
+    )
+    async def reject(request: Request, operator: OperatorDep, subscriber_id: str) -> dict[str, Any]:
+        parsed = await _action(request, "reject", subscriber_id)
+        return await run_in_threadpool(
+            key_admin.reject_applicant,
+            service_of(request),
+            operator.actor,
+            subscriber_id,
+            parsed.reason,
+        )
+
+    @admin.get("/keys/expiring", summary="Clés qui expirent bientôt (ou déjà expirées)")
+    async def expiring(
+        request: Request,
+        operator: OperatorDep,
+        within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
+    ) -> list[dict[str, Any]]:
+        return await run_in_threadpool(
+            key_admin.expiring_keys, service_of(request), timedelta(days=within_days)
+        )
+
     @admin.get("/audit", summary="Journal d'audit")
     async def audit(
         request: Request,
@@ -240,13 +291,30 @@ def make_admin_router() -> APIRouter:
         action: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         before_id: Annotated[int | None, Query(ge=0, le=MAX_SQL_INT)] = None,
+        since: Annotated[
+            str | None, Query(description="Depuis (inclus) : AAAA-MM-JJ ou date ISO 8601.")
+        ] = None,
+        until: Annotated[
+            str | None, Query(description="Jusqu'à (exclu) : AAAA-MM-JJ ou date ISO 8601.")
+        ] = None,
     ) -> list[dict[str, Any]]:
+        start = parse_moment(since, "since") if since is not None else None
+        end = parse_moment(until, "until") if until is not None else None
+        if start is not None and end is not None and end <= start:
+            raise RegistryError(
+                "until doit être postérieur à since",
+                code=ErrorCode.REGISTRY_INVALID_REQUEST,
+                path="until",
+                status=400,
+            )
         return await run_in_threadpool(
             service_of(request).audit,
             subscriber_id=subscriber_id,
             action=action,
             limit=limit,
             before_id=before_id,
+            since=start,
+            until=end,
         )
 
     @admin.get("/stats", summary="Statistiques du réseau")

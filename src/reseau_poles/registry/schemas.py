@@ -155,7 +155,10 @@ class SubscribeRecord(BaseModel):
     @field_validator("valid_from", "valid_until")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is past the last representable moment
+            raise ValueError("date hors des limites (an 1 à 9999, en UTC)") from None
 
 
 def check_window(record: SubscribeRecord, now: datetime) -> None:
@@ -287,6 +290,28 @@ def parse_lookup(data: Any) -> LookupFilter:
     )
 
 
+# --- dates of the operator's filters -----------------------------------------------------------
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def parse_moment(value: str, path: str) -> datetime:
+    """``2026-05-01`` or ``2026-05-01T12:00:00-04:00`` (naive: UTC) as an aware UTC datetime;
+    a refusal naming ``path`` for anything else, a date out of 1970…9999 included."""
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text else "?")
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _bad(
+            path, f"date illisible : {value[:40]!r} (AAAA-MM-JJ ou AAAA-MM-JJTHH:MM:SS±HH:MM)"
+        ) from None
+    if not EARLIEST <= moment <= LATEST:
+        raise _bad(path, "date hors limites : entre 1970-01-01 et 9999-12-30")
+    return moment
+
+
 # --- operator bodies --------------------------------------------------------------------------
 
 
@@ -300,3 +325,30 @@ class AdminAction(BaseModel):
     subscriber_id: str
     key_id: str | None = None
     reason: str | None = Field(default=None, max_length=2000)
+
+
+class AdminKey(AdminAction):
+    """Body of the operator's ``add_key`` / ``reset_key``: a participant's new public keys
+    (its ``keys.json``), registered on the operator's word. ``reset_key`` also revokes every
+    other key of the participant. The window: ``valid_from`` (default now) to ``valid_until``
+    (default ``valid_days`` later)."""
+
+    key_id: str
+    signing_public_key: str
+    encr_public_key: str
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    valid_days: int = Field(default=365, ge=1, le=3650)
+
+    _key_id = field_validator("key_id")(SubscribeRecord._key_id.__func__)  # type: ignore[attr-defined]
+    _signing = field_validator("signing_public_key")(
+        SubscribeRecord._signing_key.__func__  # type: ignore[attr-defined]
+    )
+    _encr = field_validator("encr_public_key")(
+        SubscribeRecord._encr_key.__func__  # type: ignore[attr-defined]
+    )
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _utc_or_none(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else SubscribeRecord._utc(value)

@@ -112,6 +112,17 @@ def plan_subscribe(
     signer = existing.key(header.key_id)
     if signer is None:
         if header.key_id == record.key_id:
+            if not any(key.valid_at(now) for key in existing.keys):
+                # Every key revoked or over: only the operator can vouch for a new one.
+                raise RegistryError(
+                    f"{record.subscriber_id} n'a plus aucune clé valide (révoquée ou expirée) : "
+                    "l'opérateur du réseau doit enregistrer cette nouvelle clé "
+                    f"(reseau-poles registry admin add-key {record.subscriber_id} "
+                    "--keys-json keys.json)",
+                    code=ErrorCode.REGISTRY_FORBIDDEN,
+                    path="headers.Authorization",
+                    status=403,
+                )
             raise RegistryError(
                 f"{record.subscriber_id} est déjà inscrit : une mise à jour ou une nouvelle clé "
                 "doit être signée par une clé déjà enregistrée et valide",
