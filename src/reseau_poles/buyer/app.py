@@ -39,6 +39,7 @@ from reseau_poles.protocol.errors import ErrorCode
 
 from . import sse
 from .auth import organisation
+from .cart_preview import router as cart_preview_router
 from .carts import CartService
 from .carts import router as carts_router
 from .intent import SearchParams
@@ -109,6 +110,7 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(sites_router)
     app.include_router(carts_router)
+    app.include_router(cart_preview_router)
     app.include_router(reports_router)
     app.state.sse_heartbeat_seconds = sse.HEARTBEAT_SECONDS
 

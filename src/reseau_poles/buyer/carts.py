@@ -46,6 +46,7 @@ from reseau_poles.storage import read_session, utcnow, write_session
 
 from . import order_repository as order_repo
 from .auth import organisation
+from .cart_checks import check_delivery_window, check_line, declared_rules
 from .orders import (
     BillingIn,
     FulfilmentIn,
@@ -110,8 +111,21 @@ def _time(value: datetime | None) -> str | None:
     return format_datetime(value) if value is not None else None
 
 
-def _pole_key(bpp_id: str, provider_id: str) -> tuple[str, str]:
-    return (bpp_id, provider_id)
+Key = tuple[str, str, str]  # seller node, pôle, fulfilment option ('' when none is named)
+
+
+def _default_fulfilment(cart: Mapping[str, Any]) -> str:
+    return str((cart["fulfilment"] or {}).get("id") or "")
+
+
+def _pole_key(line: Mapping[str, Any], cart: Mapping[str, Any]) -> Key:
+    """The order a line goes into: its pôle and its fulfilment option (the line's, else the
+    cart's); two options of one pôle are two orders, never merged."""
+    return (line["bpp_id"], line["provider_id"], line["fulfilment_id"] or _default_fulfilment(cart))
+
+
+def _row_key(row: Mapping[str, Any]) -> Key:
+    return (row["bpp_id"], row["provider_id"], row["fulfilment_id"] or "")
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -156,9 +170,9 @@ def _pole_state(row: Mapping[str, Any], order: Mapping[str, Any] | None) -> str:
 def cart_document(session: Any, cart: Mapping[str, Any]) -> dict[str, Any]:
     lines = _lines(session, cart["id"])
     pole_rows = _poles(session, cart["id"])
-    counts: dict[tuple[str, str], int] = {}
+    counts: dict[Key, int] = {}
     for line in lines:
-        key = _pole_key(line["bpp_id"], line["provider_id"])
+        key = _pole_key(line, cart)
         counts[key] = counts.get(key, 0) + 1
     poles: list[dict[str, Any]] = []
     confirmed_total = 0
@@ -176,7 +190,8 @@ def cart_document(session: Any, cart: Mapping[str, Any]) -> dict[str, Any]:
                 "bpp_id": row["bpp_id"],
                 "provider_id": row["provider_id"],
                 "provider_name": summary["provider"]["name"] if summary else None,
-                "lines": counts.get(_pole_key(row["bpp_id"], row["provider_id"]), 0),
+                "fulfilment_id": row["fulfilment_id"] or None,
+                "lines": counts.get(_row_key(row), 0),
                 "checkout_state": state,
                 "order_id": row["order_id"],
                 "order_url": f"/api/orders/{row['order_id']}" if row["order_id"] else None,
@@ -358,8 +373,7 @@ def _cold_chain_check(
     allowed = set(site["cold_chain"] or [])
     by_pole: dict[tuple[str, str], list[tuple[int, Mapping[str, Any]]]] = {}
     for index, line in enumerate(lines):
-        key = _pole_key(line["bpp_id"], line["provider_id"])
-        by_pole.setdefault(key, []).append((index, line))
+        by_pole.setdefault((line["bpp_id"], line["provider_id"]), []).append((index, line))
     for (bpp_id, provider_id), group in by_pole.items():
         known = order_repo.catalog_items(
             session, organisation_id, bpp_id, provider_id, [line["item_id"] for _, line in group]
@@ -384,13 +398,14 @@ def _cold_chain_check(
 
 
 def _plan(
-    session: Any, organisation_id: str, cart: Mapping[str, Any]
-) -> list[tuple[tuple[str, str], OrderIn]]:
-    """One checked order per pôle, or a 400 naming the field at fault (nothing written)."""
+    session: Any, organisation_id: str, cart: Mapping[str, Any], *, quote_only: bool = False
+) -> list[tuple[Key, OrderIn]]:
+    """One checked order per pôle and fulfilment option, or a 400 naming the field at fault
+    (nothing written); ``quote_only`` (a preview): no billing needed yet."""
     lines = _lines(session, cart["id"])
     if not lines:
         raise ApiError(400, "panier_vide", "Le panier n'a aucune ligne.", "lines")
-    if not cart["billing"]:
+    if not cart["billing"] and not quote_only:
         raise ApiError(
             400, "parametres_invalides", "Indiquez à qui facturer (billing.name …).", "billing"
         )
@@ -410,9 +425,9 @@ def _plan(
             "Nommez un site de livraison (delivery_site_id) ou un mode d'exécution (fulfilment).",
             "delivery_site_id",
         )
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[Key, list[Mapping[str, Any]]] = {}
     for line in lines:
-        groups.setdefault(_pole_key(line["bpp_id"], line["provider_id"]), []).append(line)
+        groups.setdefault(_pole_key(line, cart), []).append(line)
     plan = []
     for key, group in groups.items():
         if len(group) > MAX_LINES_PER_POLE:
@@ -422,14 +437,14 @@ def _plan(
                 f"Au plus {MAX_LINES_PER_POLE} lignes par pôle.",
                 "lines",
             )
-        fulfilment_id = next((ln["fulfilment_id"] for ln in group if ln["fulfilment_id"]), None)
         body: dict[str, Any] = {
             "provider": {"bpp_id": key[0], "id": key[1]},
             "items": [{"id": ln["item_id"], "quantity": ln["quantity"]} for ln in group],
-            "billing": cart["billing"],
             "cart_id": cart["id"],
         }
-        fulfilment = _fulfilment_for(cart, site, fulfilment_id)
+        if cart["billing"]:
+            body["billing"] = cart["billing"]
+        fulfilment = _fulfilment_for(cart, site, key[2] or None)
         if fulfilment is not None:
             body["fulfilment"] = fulfilment
         if cart["delivery_site_id"]:
@@ -446,23 +461,55 @@ def _plan(
                 "end": format_datetime(cart["delivery_window_end"]),
             }
         try:
-            plan.append((key, OrderIn.model_validate(body)))
+            order = OrderIn.model_validate(body)
         except ValidationError as exc:
             error = validation_error(exc)
             raise ApiError(
                 400, error.code, f"{error.message} (pôle {key[1]} de {key[0]})", error.path
             ) from None
+        _check_window(session, organisation_id, cart, key, fulfilment)
+        plan.append((key, order))
     return plan
 
 
+def _check_window(
+    session: Any,
+    organisation_id: str,
+    cart: Mapping[str, Any],
+    key: Key,
+    fulfilment: Mapping[str, Any] | None,
+) -> None:
+    """The cart's window against what the pôle's option declares (its catalogue as last
+    seen): a 400 at ``delivery_window.start`` or ``.end``."""
+    if not cart["delivery_window_start"]:
+        return
+    provider = order_repo.catalog_provider(session, organisation_id, key[0], key[1])
+    rules = declared_rules(provider, key[2] or None, (fulfilment or {}).get("type"))
+    check_delivery_window(
+        cart["delivery_window_start"], cart["delivery_window_end"], rules, pole=key[1]
+    )
+
+
+def _check_cart(session: Any, organisation_id: str, cart: Mapping[str, Any]) -> None:
+    """What can be checked while the cart is being filled: its window, alone and against
+    each of its pôles' declared rules."""
+    if not cart["delivery_window_start"]:
+        return
+    check_delivery_window(cart["delivery_window_start"], cart["delivery_window_end"])
+    site_delivery = {"type": "livraison"} if cart["delivery_site_id"] else None
+    for key in dict.fromkeys(_pole_key(line, cart) for line in _lines(session, cart["id"])):
+        _check_window(session, organisation_id, cart, key, cart["fulfilment"] or site_delivery)
+
+
 class CartService:
-    """Drives each pôle's order of a checked-out cart; one task per pôle."""
+    """Drives each group's order (a pôle and its fulfilment option) of a checked-out cart;
+    one task per group."""
 
     def __init__(self, orders: OrderService) -> None:
         self.orders = orders
         self.factory = orders.factory
         self.waiters = orders.waiters
-        self._running: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._running: dict[tuple[str, str, str, str], asyncio.Task[None]] = {}
 
     def _key(self, cart_id: str) -> str:
         return f"panier:{cart_id}"
@@ -479,9 +526,9 @@ class CartService:
             wait_ms,
         )
 
-    def _start(self, organisation_id: str, cart_id: str) -> list[tuple[tuple[str, str], OrderIn]]:
-        """Move the cart to ``commande`` and write one row per pôle, or find it done already;
-        returns the pôles to drive now."""
+    def _start(self, organisation_id: str, cart_id: str) -> list[tuple[Key, OrderIn]]:
+        """Move the cart to ``commande`` and write one row per group, or find it done already;
+        returns the groups to drive now."""
         now = utcnow()
         with write_session(self.factory) as session:
             cart = _cart_row(session, organisation_id, cart_id, lock=True)
@@ -493,18 +540,19 @@ class CartService:
                     .values(state="commande", checked_out_at=now, updated_at=now)
                 ).rowcount
                 if moved == 1:
-                    for (bpp_id, provider_id), _ in plan:
+                    for (bpp_id, provider_id, fulfilment_id), _ in plan:
                         session.execute(
                             cart_poles.insert().values(
                                 cart_id=cart_id,
                                 bpp_id=bpp_id,
                                 provider_id=provider_id,
+                                fulfilment_id=fulfilment_id,
                                 state="attente",
                                 updated_at=now,
                             )
                         )
                     return plan
-            # Checked out already: resume the pôles nobody drives any more.
+            # Checked out already: resume the groups nobody drives any more.
             cart = _cart_row(session, organisation_id, cart_id)
             if cart["state"] != "commande":
                 return []
@@ -512,51 +560,91 @@ class CartService:
                 row
                 for row in _poles(session, cart_id)
                 if row["state"] in ("attente", "en_cours")
-                and (cart_id, row["bpp_id"], row["provider_id"]) not in self._running
+                and (cart_id, *_row_key(row)) not in self._running
                 and now - row["updated_at"] > RESUME_AFTER
             ]
-            if not stale:
-                return []
-            wanted = {_pole_key(r["bpp_id"], r["provider_id"]) for r in stale}
-            try:
-                full = _plan(session, organisation_id, cart)
-            except ApiError as exc:
-                for row in stale:
-                    self._set(
-                        session,
-                        cart_id,
-                        row["bpp_id"],
-                        row["provider_id"],
-                        "echec",
-                        error=_error_of(exc, "reprise"),
-                    )
-                return []
-            return [(key, order) for key, order in full if key in wanted]
+            return self._replan(session, organisation_id, cart, stale, "reprise")
+
+    def _replan(
+        self,
+        session: Any,
+        organisation_id: str,
+        cart: Mapping[str, Any],
+        rows: list[Mapping[str, Any]],
+        step: str,
+    ) -> list[tuple[Key, OrderIn]]:
+        """The orders of ``rows``' groups as the cart says them now; a plan refused (a window
+        now past …) is each row's failure."""
+        if not rows:
+            return []
+        wanted = {_row_key(r) for r in rows}
+        try:
+            full = _plan(session, organisation_id, cart)
+        except ApiError as exc:
+            for row in rows:
+                self._set(session, cart["id"], _row_key(row), "echec", error=_error_of(exc, step))
+            return []
+        return [(key, order) for key, order in full if key in wanted]
 
     async def checkout(self, organisation_id: str, cart_id: str) -> None:
         plan = await asyncio.to_thread(self._start, organisation_id, cart_id)
+        self._launch(organisation_id, cart_id, plan)
+
+    def _launch(self, organisation_id: str, cart_id: str, plan: list[tuple[Key, OrderIn]]) -> None:
         for key, order in plan:
             running = (cart_id, *key)
             task = asyncio.create_task(self._drive(organisation_id, cart_id, key, order))
             self._running[running] = task
             task.add_done_callback(lambda _t, k=running: self._running.pop(k, None))
 
+    def _take_failed(self, organisation_id: str, cart_id: str) -> list[tuple[Key, OrderIn]]:
+        """The failed groups of a checked-out cart, moved back to ``attente`` (a conditional
+        update: two retries at once take each group once). Groups that confirmed stay."""
+        now = utcnow()
+        with write_session(self.factory) as session:
+            cart = _cart_row(session, organisation_id, cart_id, lock=True)
+            if cart["state"] != "commande":
+                raise ApiError(
+                    409, "panier_non_commande", "Ce panier n'est pas encore commandé.", "id"
+                )
+            taken = []
+            for row in _poles(session, cart_id):
+                order = order_repo.get_order(session, row["order_id"]) if row["order_id"] else None
+                if _pole_state(row, order) != "echec" or (
+                    order is not None and order["state"] == "cancelled"
+                ):
+                    continue
+                moved = session.execute(
+                    update(cart_poles)
+                    .where(cart_poles.c.id == row["id"], cart_poles.c.state == "echec")
+                    .values(state="attente", error=None, updated_at=now)
+                ).rowcount
+                if moved == 1:
+                    taken.append(row)
+            return self._replan(session, organisation_id, cart, taken, "reprise")
+
+    async def retry(self, organisation_id: str, cart_id: str) -> None:
+        """Order again, for the failed groups only, on their own orders (same transaction:
+        a pôle that confirmed after all is never ordered twice, no order is left behind)."""
+        plan = await asyncio.to_thread(self._take_failed, organisation_id, cart_id)
+        self._launch(organisation_id, cart_id, plan)
+        self.waiters.notify(self._key(cart_id))
+
     async def aclose(self) -> None:
-        """Stop driving (the node is closing); a later checkout call resumes the pôles."""
+        """Stop driving (the node is closing); a later checkout call resumes the groups."""
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    # --- one pôle ---------------------------------------------------------------------------
+    # --- one group ------------------------------------------------------------------------
 
     def _set(
         self,
         session: Any,
         cart_id: str,
-        bpp_id: str,
-        provider_id: str,
+        key: Key,
         state: str,
         *,
         order_id: str | None = None,
@@ -569,43 +657,35 @@ class CartService:
             update(cart_poles)
             .where(
                 cart_poles.c.cart_id == cart_id,
-                cart_poles.c.bpp_id == bpp_id,
-                cart_poles.c.provider_id == provider_id,
+                cart_poles.c.bpp_id == key[0],
+                cart_poles.c.provider_id == key[1],
+                cart_poles.c.fulfilment_id == key[2],
             )
             .values(**values)
         )
 
-    def _record(self, cart_id: str, key: tuple[str, str], state: str, **kwargs: Any) -> None:
+    def _record(self, cart_id: str, key: Key, state: str, **kwargs: Any) -> None:
         with write_session(self.factory) as session:
-            self._set(session, cart_id, key[0], key[1], state, **kwargs)
+            self._set(session, cart_id, key, state, **kwargs)
 
-    def _existing_order(self, organisation_id: str, cart_id: str, key: tuple[str, str]) -> Any:
+    def _existing_order(self, organisation_id: str, cart_id: str, key: Key) -> Any:
+        """The group's order: the one its row names, else one made for this cart and group
+        (a preview's, or one whose row was not written before a restart)."""
         with read_session(self.factory) as session:
             row = session.execute(
                 select(cart_poles.c.order_id).where(
                     cart_poles.c.cart_id == cart_id,
                     cart_poles.c.bpp_id == key[0],
                     cart_poles.c.provider_id == key[1],
+                    cart_poles.c.fulfilment_id == key[2],
                 )
             ).scalar_one_or_none()
             if row:
                 return row
-            return session.execute(
-                select(orders.c.id)
-                .where(
-                    orders.c.organisation_id == organisation_id,
-                    orders.c.cart_id == cart_id,
-                    orders.c.bpp_id == key[0],
-                    orders.c.provider_id == key[1],
-                )
-                .order_by(orders.c.created_at)
-                .limit(1)
-            ).scalar_one_or_none()
+            return cart_order(session, organisation_id, cart_id, key)
 
-    async def _drive(
-        self, organisation_id: str, cart_id: str, key: tuple[str, str], order: OrderIn
-    ) -> None:
-        """select → init → confirm for one pôle; every outcome ends in the pôle's row."""
+    async def _drive(self, organisation_id: str, cart_id: str, key: Key, order: OrderIn) -> None:
+        """select → init → confirm for one group; every outcome ends in the group's row."""
         step = "select"
         try:
             order_id = await asyncio.to_thread(self._existing_order, organisation_id, cart_id, key)
@@ -613,6 +693,11 @@ class CartService:
             if order_id is None:
                 started = await self.orders.create(organisation_id, order)
                 order_id, sent = started["id"], "select"
+            else:
+                current = await self.orders.view(organisation_id, order_id)
+                if current["pending"] is None and needs_select(current, order):
+                    await self.orders.reselect(organisation_id, order_id, order)
+                    sent = "select"
             await asyncio.to_thread(self._record, cart_id, key, "en_cours", order_id=order_id)
             self.waiters.notify(self._key(cart_id))
             expected = {"select": "selected", "init": "initialized", "confirm": "confirmed"}
@@ -631,7 +716,9 @@ class CartService:
                 if state in ("confirmed", "completed"):
                     await asyncio.to_thread(self._record, cart_id, key, "confirmee")
                     return
-                if state == "cancelled" or (sent is not None and state != expected[sent]):
+                if state == "cancelled" or (
+                    sent is not None and (state != expected[sent] or document["error"])
+                ):
                     error = document["error"] or {
                         "code": "etat_inattendu",
                         "message": f"La commande est restée à l'état « {state} ».",
@@ -649,14 +736,19 @@ class CartService:
                         None,
                     )
                 step = following
-                await self.orders.request(organisation_id, order_id, following, {})
+                terms = order.model_dump(
+                    mode="json",
+                    include={"billing", "payment", "purchase_order_number"},
+                    exclude_none=True,
+                )
+                await self.orders.request(organisation_id, order_id, following, terms)
                 sent = following
             raise ApiError(409, "etat_inattendu", "La commande n'avance plus.", None)
         except ApiError as exc:
             await asyncio.to_thread(self._record, cart_id, key, "echec", error=_error_of(exc, step))
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a pôle must end in a recorded state
+        except Exception as exc:  # a group must end in a recorded state
             log.exception("panier %s, pôle %s : échec", cart_id, key)
             await asyncio.to_thread(
                 self._record,
@@ -667,6 +759,40 @@ class CartService:
             )
         finally:
             self.waiters.notify(self._key(cart_id))
+
+
+def _compared(request: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(request.get(k) for k in ("items", "fulfilment", "delivery_window"))
+
+
+def needs_select(document: Mapping[str, Any], order: OrderIn) -> bool:
+    """Whether an existing order must be quoted again before it goes on: its select was
+    refused (still ``new``), or the cart changed since (lines, delivery, window)."""
+    if document["state"] == "new":
+        return True
+    if document["state"] not in ("selected", "initialized"):
+        return False
+    wanted = order.model_dump(mode="json", exclude_none=True)
+    return _compared(document["request"] or {}) != _compared(wanted)
+
+
+def cart_order(session: Any, organisation_id: str, cart_id: str, key: Key) -> str | None:
+    """An order made for this cart and group (by ``cart_id``, pôle and fulfilment option)."""
+    rows = session.execute(
+        select(orders.c.id, orders.c.request)
+        .where(
+            orders.c.organisation_id == organisation_id,
+            orders.c.cart_id == cart_id,
+            orders.c.bpp_id == key[0],
+            orders.c.provider_id == key[1],
+        )
+        .order_by(orders.c.created_at)
+    ).all()
+    for order_id, request in rows:
+        fulfilment = (request or {}).get("fulfilment") or {}
+        if str(fulfilment.get("id") or "") == key[2]:
+            return str(order_id)
+    return None
 
 
 def _error_of(exc: ApiError, step: str) -> dict[str, Any]:
@@ -727,8 +853,11 @@ async def create_cart(request: Request, organisation_id: str = Depends(organisat
                         f"lines.{index}",
                     )
                 seen.add(triple)
+                check_line(session, organisation_id, line.model_dump(), path=f"lines.{index}.")
                 _put_line(session, cart_id, line, now)
-            return cart_document(session, _cart_row(session, organisation_id, cart_id))
+            cart = _cart_row(session, organisation_id, cart_id)
+            _check_cart(session, organisation_id, cart)
+            return cart_document(session, cart)
 
     document = await asyncio.to_thread(insert)
     return JSONResponse(document, status_code=201, headers={"Location": f"/api/carts/{cart_id}"})
@@ -799,7 +928,9 @@ async def patch_cart(
                 .where(carts.c.id == cart["id"])
                 .values(updated_at=utcnow(), **_field_values(wanted, set(data)))
             )
-            return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
+            changed = _cart_row(session, organisation_id, cart["id"])
+            _check_cart(session, organisation_id, changed)
+            return cart_document(session, changed)
 
     try:
         return await asyncio.to_thread(write)
@@ -827,8 +958,10 @@ async def add_line(
                     400, "parametres_invalides", f"Au plus {MAX_LINES} lignes par panier.", "$"
                 )
             now = utcnow()
+            check_line(session, organisation_id, line.model_dump())
             _put_line(session, cart["id"], line, now)
             session.execute(update(carts).where(carts.c.id == cart["id"]).values(updated_at=now))
+            _check_cart(session, organisation_id, cart)
             return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
 
     try:
@@ -889,4 +1022,28 @@ async def checkout(
         document,
         status_code=200 if document["checkout"]["done"] else 202,
         headers={"Location": location},
+    )
+
+
+@router.post("/{cart_id}/retry", status_code=202)
+async def retry(
+    request: Request,
+    cart_id: str,
+    wait_ms: str | None = None,
+    organisation_id: str = Depends(organisation),
+) -> JSONResponse:
+    """Recommander les pôles en échec seulement, sur leur propre commande (même transaction) :
+    un pôle confirmé n'est jamais commandé deux fois ; aucune commande n'est laissée pour
+    compte. 202 (200 une fois chaque pôle fini avec ``?wait_ms=``)."""
+    wait = _wait(request, wait_ms)
+    service = _service(request)
+    try:
+        await service.retry(organisation_id, cart_id[:64])
+        document = await service.view(organisation_id, cart_id[:64], wait)
+    except CartNotFound:
+        raise _unknown() from None
+    return JSONResponse(
+        document,
+        status_code=200 if document["checkout"]["done"] else 202,
+        headers={"Location": f"/api/carts/{document['id']}"},
     )
