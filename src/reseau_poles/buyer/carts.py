@@ -490,6 +490,14 @@ def _check_window(
     )
 
 
+def _check_window_alone(fields: CartFields) -> None:
+    """A window given in a request, before anything is stored (past, inverted, too long,
+    out of the calendar)."""
+    window = fields.delivery_window
+    if window is not None:
+        check_delivery_window(window.start, window.end)
+
+
 def _check_cart(session: Any, organisation_id: str, cart: Mapping[str, Any]) -> None:
     """What can be checked while the cart is being filled: its window, alone and against
     each of its pôles' declared rules."""
@@ -825,6 +833,7 @@ async def create_cart(request: Request, organisation_id: str = Depends(organisat
     data = await read_json_object(request)
     refuse_nul(data)
     wanted = validated(CartIn, data)
+    _check_window_alone(wanted)
     service = _service(request)
     cart_id = str(uuid.uuid4())
     now = utcnow()
@@ -916,6 +925,7 @@ async def patch_cart(
     data = await read_json_object(request, allow_empty=False)
     refuse_nul(data)
     wanted = validated(CartFields, data)
+    _check_window_alone(wanted)
     service = _service(request)
 
     def write() -> dict[str, Any]:
