@@ -39,8 +39,8 @@ from reseau_poles.protocol.errors import ErrorCode
 
 from . import sse
 from .auth import organisation
+from .cart_checkout import CartService
 from .cart_preview import router as cart_preview_router
-from .carts import CartService
 from .carts import router as carts_router
 from .intent import SearchParams
 from .orders import ORDER_CALLBACKS, OrderService

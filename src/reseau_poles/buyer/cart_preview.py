@@ -26,18 +26,8 @@ from reseau_poles.protocol.profile import TPS_LABEL, TVQ_LABEL, delivery_rules_f
 from reseau_poles.storage import read_session
 
 from .auth import organisation
-from .carts import (
-    CartNotFound,
-    CartService,
-    Key,
-    OrderIn,
-    _cart_row,
-    _open,
-    _plan,
-    _service,
-    _unknown,
-    cart_order,
-)
+from .cart_checkout import CartService, cart_order
+from .carts import CartNotFound, Key, OrderIn, _cart_row, _open, _plan, _service, _unknown
 from .orders import OrderService
 
 router = APIRouter(prefix="/api/carts", tags=["paniers"])
