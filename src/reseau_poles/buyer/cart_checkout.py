@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,9 +52,18 @@ class CartService:
         self.factory = orders.factory
         self.waiters = orders.waiters
         self._running: dict[tuple[str, str, str, str], asyncio.Task[None]] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _key(self, cart_id: str) -> str:
         return f"panier:{cart_id}"
+
+    def lock(self, cart_id: str) -> asyncio.Lock:
+        """The cart's lock while a group's order is found or made (previews and checkout of
+        one cart at the same instant make one order per group, in this process)."""
+        found = self._locks.get(cart_id)
+        if found is None:
+            found = self._locks.setdefault(cart_id, asyncio.Lock())
+        return found
 
     def read(self, organisation_id: str, cart_id: str) -> dict[str, Any]:
         with read_session(self.factory) as session:
@@ -229,17 +239,20 @@ class CartService:
         """select → init → confirm for one group; every outcome ends in the group's row."""
         step = "select"
         try:
-            order_id = await asyncio.to_thread(self._existing_order, organisation_id, cart_id, key)
             sent: str | None = None
-            if order_id is None:
-                started = await self.orders.create(organisation_id, order)
-                order_id, sent = started["id"], "select"
-            else:
-                current = await self.orders.view(organisation_id, order_id)
-                if current["pending"] is None and needs_select(current, order):
-                    await self.orders.reselect(organisation_id, order_id, order)
-                    sent = "select"
-            await asyncio.to_thread(self._record, cart_id, key, "en_cours", order_id=order_id)
+            async with self.lock(cart_id):  # a preview at the same instant: one order still
+                order_id = await asyncio.to_thread(
+                    self._existing_order, organisation_id, cart_id, key
+                )
+                if order_id is None:
+                    started = await self.orders.create(organisation_id, order)
+                    order_id, sent = started["id"], "select"
+                else:
+                    current = await self.orders.view(organisation_id, order_id)
+                    if current["pending"] is None and needs_select(current, order):
+                        await self.orders.reselect(organisation_id, order_id, order)
+                        sent = "select"
+                await asyncio.to_thread(self._record, cart_id, key, "en_cours", order_id=order_id)
             self.waiters.notify(self._key(cart_id))
             expected = {"select": "selected", "init": "initialized", "confirm": "confirmed"}
             wait = min(STEP_WAIT_MS, self.orders.settings.max_wait_ms)

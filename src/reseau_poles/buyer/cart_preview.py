@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import weakref
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,7 +36,6 @@ LINE_FIELDS = (
     *("item_id", "name", "quantity", "unit"),
     *("unit_price", "amount", "taxable", "tps", "tvq"),
 )
-_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 def _money(value: Decimal) -> dict[str, str]:
@@ -141,10 +139,7 @@ async def preview(
             _open(cart)
             return _plan(session, organisation_id, cart, quote_only=True)
 
-    lock = _locks.get(cart_id)
-    if lock is None:
-        lock = _locks.setdefault(cart_id, asyncio.Lock())
-    async with lock:  # two previews at once: one order per group all the same
+    async with service.lock(cart_id):  # two previews at once: one order per group all the same
         groups = await asyncio.to_thread(plan)
         ids = [
             await _quote(service.orders, organisation_id, cart_id, key, order)
