@@ -6,20 +6,23 @@ module and backend: ``shared_world``), SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from reseau_poles.buyer.orders import OrderIn
 from reseau_poles.buyer.sites import order_with_site
-from reseau_poles.buyer.tables import orders
+from reseau_poles.buyer.tables import orders, search_results, searches
 from reseau_poles.node import ApiError
-from reseau_poles.storage import read_session
+from reseau_poles.storage import read_session, utcnow, write_session
 from tests.seller.support import CAPITALE, CHIPS, CURDS, SYRUP
 
 from .conftest import SharedWorld
 
 WAIT = {"wait_ms": "15000"}
+# A delivery day three days ahead: past the pôle's 24 h of notice, whatever the day.
+DAY = (utcnow() + timedelta(days=3)).date().isoformat()
 BILLING = {
     "name": "CIUSSS de la Capitale-Nationale",
     "address": "2915, av. du Bourg-Royal, Québec (Québec) G1C 3S2",
@@ -219,7 +222,7 @@ def test_a_cart_over_two_poles_becomes_one_confirmed_order_per_pole(
         key,
         name="Semaine 49",
         delivery_site_id=site["id"],
-        delivery_window={"start": "2026-12-02T11:30:00Z", "end": "2026-12-02T15:00:00Z"},
+        delivery_window={"start": f"{DAY}T11:30:00Z", "end": f"{DAY}T15:00:00Z"},
         purchase_order_number="BC-2026-0117",
         payment={"type": "POST-FULFILLMENT", "net_days": 30},
         billing=BILLING,
@@ -282,8 +285,8 @@ def test_a_cart_over_two_poles_becomes_one_confirmed_order_per_pole(
     assert order["purchase_order_number"] == "BC-2026-0117"
     assert order["payment"] == {"type": "POST-FULFILLMENT", "net_days": 30}
     assert order["delivery_window"] == {
-        "start": "2026-12-02T11:30:00.000Z",
-        "end": "2026-12-02T15:00:00.000Z",
+        "start": f"{DAY}T11:30:00.000Z",
+        "end": f"{DAY}T15:00:00.000Z",
     }
     fulfilment = order["request"]["fulfilment"]
     assert fulfilment["region"] == "QC-03" and fulfilment["gps"] == "46.8352,-71.2251"
@@ -318,10 +321,32 @@ def test_a_cart_over_two_poles_becomes_one_confirmed_order_per_pole(
     assert organisation_id
 
 
+def seen_from_a_node_gone(world: SharedWorld, organisation_id: str, bpp_id: str) -> None:
+    """The organisation saw the capitale pôle's catalogue from ``bpp_id`` too: a seller node
+    that has left the registry since its answer."""
+    with write_session(world.factory) as session:
+        row = (
+            session.execute(
+                select(search_results)
+                .join(searches, searches.c.transaction_id == search_results.c.transaction_id)
+                .where(
+                    searches.c.organisation_id == organisation_id,
+                    search_results.c.bpp_id == world.sellers["capitale"],
+                )
+                .limit(1)
+            )
+            .mappings()
+            .one()
+        )
+        values = {k: v for k, v in row.items() if k != "id"}
+        session.execute(search_results.insert().values({**values, "bpp_id": bpp_id}))
+
+
 def test_one_pole_refusing_does_not_block_the_other(shared_world: SharedWorld) -> None:
     world = shared_world
-    _, key = world.organisation("cpe")
+    organisation_id, key = world.organisation("cpe")
     search(world, key)
+    seen_from_a_node_gone(world, organisation_id, "inconnu.example")
     cart = new_cart(
         world,
         key,
@@ -369,6 +394,7 @@ def test_one_pole_refusing_does_not_block_the_other(shared_world: SharedWorld) -
 def test_a_refusal_at_init_is_reported_with_its_step(shared_world: SharedWorld) -> None:
     world = shared_world
     _, key = world.organisation("cegep")
+    search(world, key)
     cart = new_cart(
         world,
         key,
@@ -390,6 +416,7 @@ def test_a_refusal_at_init_is_reported_with_its_step(shared_world: SharedWorld) 
 def test_checkouts_at_the_same_instant_order_once(shared_world: SharedWorld) -> None:
     world = shared_world
     _, key = world.organisation("garderie")
+    search(world, key)
     cart = new_cart(
         world,
         key,

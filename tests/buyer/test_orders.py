@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ BILLING = {
     "email": "comptes.fournisseurs@cscapitale.example",
 }
 WAIT = {"wait_ms": "10000"}
+# A delivery day three days ahead: past the pôle's 24 h of notice, whatever the day.
+DAY = (utcnow() + timedelta(days=3)).date().isoformat()
 
 
 def order_body(world: World, seller: str = "capitale", **changes: Any) -> dict[str, Any]:
@@ -54,7 +57,7 @@ def order_body(world: World, seller: str = "capitale", **changes: Any) -> dict[s
         "billing": BILLING,
         "payment": {"type": "POST-FULFILLMENT", "net_days": 30},
         "purchase_order_number": "BC-2026-0042",
-        "delivery_window": {"start": "2026-12-01T13:00:00Z", "end": "2026-12-01T16:00:00-05:00"},
+        "delivery_window": {"start": f"{DAY}T13:00:00Z", "end": f"{DAY}T16:00:00-05:00"},
     }
     body.update(changes)
     return body
@@ -142,8 +145,8 @@ def test_select_init_confirm_with_wait_and_with_polling(world: World) -> None:
     assert confirmed["confirmed_at"] is not None
     assert confirmed["purchase_order_number"] == "BC-2026-0042"
     assert confirmed["delivery_window"] == {
-        "start": "2026-12-01T13:00:00.000Z",
-        "end": "2026-12-01T21:00:00.000Z",
+        "start": f"{DAY}T13:00:00.000Z",
+        "end": f"{DAY}T21:00:00.000Z",
     }
     # Every state change with its time, in order.
     changes = [(e["from"], e["to"]) for e in confirmed["events"] if e["kind"] == "state_changed"]

@@ -210,8 +210,18 @@ def walk_the_tour(text: str, folder: Path) -> None:
     ids: dict[str, str] = {}
     for line in commands:
         status, answer = run_line(line, folder, **ids)
-        assert status in (0, 200, 202), (line, status, answer)
-        if "/api/searches " in line and "-X POST" in line:
+        assert status in (0, 200, 201, 202), (line, status, answer)
+        if "purchase_order_number=" in line:
+            assert answer["total"] == 1, answer  # the cart's one order
+        elif "/api/carts " in line and "-X POST" in line:
+            ids["PANIER"] = answer["id"]
+            assert answer["delivery_window"] and len(answer["lines"]) == 1, answer
+        elif "/preview?" in line:
+            assert answer["complete"] and answer["quoted"] == 1, answer
+            assert answer["poles"][0]["taxes"] and answer["poles"][0]["total"], answer
+        elif "/checkout?" in line or "/retry?" in line:
+            assert answer["checkout"]["state"] == "complete", answer
+        elif "/api/searches " in line and "-X POST" in line:
             ids["TRANSACTION_ID"] = answer["transaction_id"]
         elif "/api/searches/" in line:
             assert answer["complete"] and answer["counts"]["providers"] == 25, answer["sellers"]
@@ -232,7 +242,7 @@ def walk_the_tour(text: str, folder: Path) -> None:
             assert answer["report"]["written"] and answer["report"]["updated"] >= 1, answer
         elif line.startswith("reseau-poles"):
             assert "vendeur-1" in str(answer) or "SUBSCRIBED" in str(answer), answer
-    assert {"TRANSACTION_ID", "ID", "NUMERO_DU_POLE"} <= set(ids)
+    assert {"TRANSACTION_ID", "ID", "NUMERO_DU_POLE", "PANIER"} <= set(ids)
 
 
 def run_network_and_tour(data_dir: Path, base: int) -> str:

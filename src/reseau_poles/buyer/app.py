@@ -40,7 +40,8 @@ from reseau_poles.protocol.errors import ErrorCode
 
 from . import sse
 from .auth import organisation
-from .carts import CartService
+from .cart_checkout import CartService
+from .cart_preview import router as cart_preview_router
 from .carts import router as carts_router
 from .intent import SearchParams
 from .orders import ORDER_CALLBACKS, OrderService
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(sites_router)
     app.include_router(carts_router)
+    app.include_router(cart_preview_router)
     app.include_router(reports_router)
     app.state.sse_heartbeat_seconds = sse.HEARTBEAT_SECONDS
 

@@ -1,37 +1,36 @@
 """Multi-pôle carts (``/api/carts``): lines picked from search results of several pôles, one
 delivery site and window, a purchase-order number, payment terms; at checkout the cart becomes
-**one order per pôle** (``provider.id`` at its seller node ``bpp_id``), each driven through
-select → init → confirm by :class:`~reseau_poles.buyer.orders.OrderService`, concurrently.
+**one order per pôle and fulfilment option** (``provider.id`` at its seller node ``bpp_id``;
+two options of one pôle are two orders), each driven through select → init → confirm by
+:mod:`.cart_checkout`, concurrently.
 
 POST   /api/carts                        201 with the cart (fields and ``lines`` optional)
 GET    /api/carts                        the organisation's carts, newest first
-GET    /api/carts/{id}                   the cart, each pôle's order (state, quote total,
-                                         error); ``?wait_ms=``: until every pôle is done
+GET    /api/carts/{id}                   the cart, each group's order (state, quote total,
+                                         error); ``?wait_ms=``: until every group is done
 PATCH  /api/carts/{id}                   site, window, purchase order, payment, billing …
 POST   /api/carts/{id}/lines             add a line (same pôle and item: new quantity)
 DELETE /api/carts/{id}/lines/{line_id}   take a line out
-POST   /api/carts/{id}/checkout          one order per pôle; 202 (200 once every pôle is done
-                                         with ``?wait_ms=``)
+POST   /api/carts/{id}/preview           each group's quote (:mod:`.cart_preview`)
+POST   /api/carts/{id}/checkout          one order per group; 202 (200 once every group is
+                                         done with ``?wait_ms=``)
+POST   /api/carts/{id}/retry             the failed groups again, on their own orders
 
-Checkout is idempotent: the cart moves from ``ouvert`` to ``commande`` with a conditional
-update, one ``buyer_cart_poles`` row per pôle is written in the same transaction (unique per
-cart and pôle), and an order is created for a pôle only when neither that row nor
-``buyer_orders`` (by ``cart_id`` and pôle) has one. A second checkout returns the cart as it
-is; it resumes pôles left behind (a restarted node) instead of ordering again.
-
-One pôle refusing (40002 quantity unavailable, 30009 region not served …) does not stop the
-others: its row keeps the refusal (code, message, path, step) and the cart says
-``partielle``.
+Lines and the delivery window are checked when they are set (:mod:`.cart_checks`: the item
+seen in the pôle's catalogue, its minimum and maximum, the window against the pôle's declared
+days, hours and lead time), a 400 naming the field. Checkout is idempotent
+(:mod:`.cart_checkout`). One pôle refusing (40002 quantity unavailable, 30009 region not
+served …) does not stop the others: its row keeps the refusal (code, message, path, step)
+and the cart says ``partielle``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -46,19 +45,21 @@ from reseau_poles.storage import read_session, utcnow, write_session
 
 from . import order_repository as order_repo
 from .auth import organisation
+from .cart_checks import check_delivery_window, check_line, declared_rules
 from .orders import (
     BillingIn,
     FulfilmentIn,
     OrderIn,
-    OrderService,
     PaymentIn,
     WindowIn,
     order_summary,
 )
 from .sites import SiteNotFound, get_site, refuse_nul, site_fulfilment
-from .tables import cart_lines, cart_poles, carts, orders
+from .tables import cart_lines, cart_poles, carts
 
-log = logging.getLogger("reseau_poles.buyer.carts")
+if TYPE_CHECKING:
+    from .cart_checkout import CartService
+
 
 router = APIRouter(prefix="/api/carts", tags=["paniers"])
 
@@ -110,8 +111,21 @@ def _time(value: datetime | None) -> str | None:
     return format_datetime(value) if value is not None else None
 
 
-def _pole_key(bpp_id: str, provider_id: str) -> tuple[str, str]:
-    return (bpp_id, provider_id)
+Key = tuple[str, str, str]  # seller node, pôle, fulfilment option ('' when none is named)
+
+
+def _default_fulfilment(cart: Mapping[str, Any]) -> str:
+    return str((cart["fulfilment"] or {}).get("id") or "")
+
+
+def _pole_key(line: Mapping[str, Any], cart: Mapping[str, Any]) -> Key:
+    """The order a line goes into: its pôle and its fulfilment option (the line's, else the
+    cart's); two options of one pôle are two orders, never merged."""
+    return (line["bpp_id"], line["provider_id"], line["fulfilment_id"] or _default_fulfilment(cart))
+
+
+def _row_key(row: Mapping[str, Any]) -> Key:
+    return (row["bpp_id"], row["provider_id"], row["fulfilment_id"] or "")
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -156,9 +170,9 @@ def _pole_state(row: Mapping[str, Any], order: Mapping[str, Any] | None) -> str:
 def cart_document(session: Any, cart: Mapping[str, Any]) -> dict[str, Any]:
     lines = _lines(session, cart["id"])
     pole_rows = _poles(session, cart["id"])
-    counts: dict[tuple[str, str], int] = {}
+    counts: dict[Key, int] = {}
     for line in lines:
-        key = _pole_key(line["bpp_id"], line["provider_id"])
+        key = _pole_key(line, cart)
         counts[key] = counts.get(key, 0) + 1
     poles: list[dict[str, Any]] = []
     confirmed_total = 0
@@ -176,7 +190,8 @@ def cart_document(session: Any, cart: Mapping[str, Any]) -> dict[str, Any]:
                 "bpp_id": row["bpp_id"],
                 "provider_id": row["provider_id"],
                 "provider_name": summary["provider"]["name"] if summary else None,
-                "lines": counts.get(_pole_key(row["bpp_id"], row["provider_id"]), 0),
+                "fulfilment_id": row["fulfilment_id"] or None,
+                "lines": counts.get(_row_key(row), 0),
                 "checkout_state": state,
                 "order_id": row["order_id"],
                 "order_url": f"/api/orders/{row['order_id']}" if row["order_id"] else None,
@@ -358,8 +373,7 @@ def _cold_chain_check(
     allowed = set(site["cold_chain"] or [])
     by_pole: dict[tuple[str, str], list[tuple[int, Mapping[str, Any]]]] = {}
     for index, line in enumerate(lines):
-        key = _pole_key(line["bpp_id"], line["provider_id"])
-        by_pole.setdefault(key, []).append((index, line))
+        by_pole.setdefault((line["bpp_id"], line["provider_id"]), []).append((index, line))
     for (bpp_id, provider_id), group in by_pole.items():
         known = order_repo.catalog_items(
             session, organisation_id, bpp_id, provider_id, [line["item_id"] for _, line in group]
@@ -384,13 +398,14 @@ def _cold_chain_check(
 
 
 def _plan(
-    session: Any, organisation_id: str, cart: Mapping[str, Any]
-) -> list[tuple[tuple[str, str], OrderIn]]:
-    """One checked order per pôle, or a 400 naming the field at fault (nothing written)."""
+    session: Any, organisation_id: str, cart: Mapping[str, Any], *, quote_only: bool = False
+) -> list[tuple[Key, OrderIn]]:
+    """One checked order per pôle and fulfilment option, or a 400 naming the field at fault
+    (nothing written); ``quote_only`` (a preview): no billing needed yet."""
     lines = _lines(session, cart["id"])
     if not lines:
         raise ApiError(400, "panier_vide", "Le panier n'a aucune ligne.", "lines")
-    if not cart["billing"]:
+    if not cart["billing"] and not quote_only:
         raise ApiError(
             400, "parametres_invalides", "Indiquez à qui facturer (billing.name …).", "billing"
         )
@@ -410,9 +425,9 @@ def _plan(
             "Nommez un site de livraison (delivery_site_id) ou un mode d'exécution (fulfilment).",
             "delivery_site_id",
         )
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[Key, list[Mapping[str, Any]]] = {}
     for line in lines:
-        groups.setdefault(_pole_key(line["bpp_id"], line["provider_id"]), []).append(line)
+        groups.setdefault(_pole_key(line, cart), []).append(line)
     plan = []
     for key, group in groups.items():
         if len(group) > MAX_LINES_PER_POLE:
@@ -422,14 +437,14 @@ def _plan(
                 f"Au plus {MAX_LINES_PER_POLE} lignes par pôle.",
                 "lines",
             )
-        fulfilment_id = next((ln["fulfilment_id"] for ln in group if ln["fulfilment_id"]), None)
         body: dict[str, Any] = {
             "provider": {"bpp_id": key[0], "id": key[1]},
             "items": [{"id": ln["item_id"], "quantity": ln["quantity"]} for ln in group],
-            "billing": cart["billing"],
             "cart_id": cart["id"],
         }
-        fulfilment = _fulfilment_for(cart, site, fulfilment_id)
+        if cart["billing"]:
+            body["billing"] = cart["billing"]
+        fulfilment = _fulfilment_for(cart, site, key[2] or None)
         if fulfilment is not None:
             body["fulfilment"] = fulfilment
         if cart["delivery_site_id"]:
@@ -446,231 +461,52 @@ def _plan(
                 "end": format_datetime(cart["delivery_window_end"]),
             }
         try:
-            plan.append((key, OrderIn.model_validate(body)))
+            order = OrderIn.model_validate(body)
         except ValidationError as exc:
             error = validation_error(exc)
             raise ApiError(
                 400, error.code, f"{error.message} (pôle {key[1]} de {key[0]})", error.path
             ) from None
+        _check_window(session, organisation_id, cart, key, fulfilment)
+        plan.append((key, order))
     return plan
 
 
-class CartService:
-    """Drives each pôle's order of a checked-out cart; one task per pôle."""
-
-    def __init__(self, orders: OrderService) -> None:
-        self.orders = orders
-        self.factory = orders.factory
-        self.waiters = orders.waiters
-        self._running: dict[tuple[str, str, str], asyncio.Task[None]] = {}
-
-    def _key(self, cart_id: str) -> str:
-        return f"panier:{cart_id}"
-
-    def read(self, organisation_id: str, cart_id: str) -> dict[str, Any]:
-        with read_session(self.factory) as session:
-            return cart_document(session, _cart_row(session, organisation_id, cart_id))
-
-    async def view(self, organisation_id: str, cart_id: str, wait_ms: int = 0) -> dict[str, Any]:
-        return await self.waiters.wait_for(
-            self._key(cart_id),
-            lambda: self.read(organisation_id, cart_id),
-            lambda doc: doc["checkout"]["state"] == "non_commande" or doc["checkout"]["done"],
-            wait_ms,
-        )
-
-    def _start(self, organisation_id: str, cart_id: str) -> list[tuple[tuple[str, str], OrderIn]]:
-        """Move the cart to ``commande`` and write one row per pôle, or find it done already;
-        returns the pôles to drive now."""
-        now = utcnow()
-        with write_session(self.factory) as session:
-            cart = _cart_row(session, organisation_id, cart_id, lock=True)
-            plan = _plan(session, organisation_id, cart) if cart["state"] == "ouvert" else None
-            if plan is not None:
-                moved = session.execute(
-                    update(carts)
-                    .where(carts.c.id == cart_id, carts.c.state == "ouvert")
-                    .values(state="commande", checked_out_at=now, updated_at=now)
-                ).rowcount
-                if moved == 1:
-                    for (bpp_id, provider_id), _ in plan:
-                        session.execute(
-                            cart_poles.insert().values(
-                                cart_id=cart_id,
-                                bpp_id=bpp_id,
-                                provider_id=provider_id,
-                                state="attente",
-                                updated_at=now,
-                            )
-                        )
-                    return plan
-            # Checked out already: resume the pôles nobody drives any more.
-            cart = _cart_row(session, organisation_id, cart_id)
-            if cart["state"] != "commande":
-                return []
-            stale = [
-                row
-                for row in _poles(session, cart_id)
-                if row["state"] in ("attente", "en_cours")
-                and (cart_id, row["bpp_id"], row["provider_id"]) not in self._running
-                and now - row["updated_at"] > RESUME_AFTER
-            ]
-            if not stale:
-                return []
-            wanted = {_pole_key(r["bpp_id"], r["provider_id"]) for r in stale}
-            try:
-                full = _plan(session, organisation_id, cart)
-            except ApiError as exc:
-                for row in stale:
-                    self._set(
-                        session,
-                        cart_id,
-                        row["bpp_id"],
-                        row["provider_id"],
-                        "echec",
-                        error=_error_of(exc, "reprise"),
-                    )
-                return []
-            return [(key, order) for key, order in full if key in wanted]
-
-    async def checkout(self, organisation_id: str, cart_id: str) -> None:
-        plan = await asyncio.to_thread(self._start, organisation_id, cart_id)
-        for key, order in plan:
-            running = (cart_id, *key)
-            task = asyncio.create_task(self._drive(organisation_id, cart_id, key, order))
-            self._running[running] = task
-            task.add_done_callback(lambda _t, k=running: self._running.pop(k, None))
-
-    async def aclose(self) -> None:
-        """Stop driving (the node is closing); a later checkout call resumes the pôles."""
-        tasks = list(self._running.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    # --- one pôle ---------------------------------------------------------------------------
-
-    def _set(
-        self,
-        session: Any,
-        cart_id: str,
-        bpp_id: str,
-        provider_id: str,
-        state: str,
-        *,
-        order_id: str | None = None,
-        error: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {"state": state, "error": error, "updated_at": utcnow()}
-        if order_id is not None:
-            values["order_id"] = order_id
-        session.execute(
-            update(cart_poles)
-            .where(
-                cart_poles.c.cart_id == cart_id,
-                cart_poles.c.bpp_id == bpp_id,
-                cart_poles.c.provider_id == provider_id,
-            )
-            .values(**values)
-        )
-
-    def _record(self, cart_id: str, key: tuple[str, str], state: str, **kwargs: Any) -> None:
-        with write_session(self.factory) as session:
-            self._set(session, cart_id, key[0], key[1], state, **kwargs)
-
-    def _existing_order(self, organisation_id: str, cart_id: str, key: tuple[str, str]) -> Any:
-        with read_session(self.factory) as session:
-            row = session.execute(
-                select(cart_poles.c.order_id).where(
-                    cart_poles.c.cart_id == cart_id,
-                    cart_poles.c.bpp_id == key[0],
-                    cart_poles.c.provider_id == key[1],
-                )
-            ).scalar_one_or_none()
-            if row:
-                return row
-            return session.execute(
-                select(orders.c.id)
-                .where(
-                    orders.c.organisation_id == organisation_id,
-                    orders.c.cart_id == cart_id,
-                    orders.c.bpp_id == key[0],
-                    orders.c.provider_id == key[1],
-                )
-                .order_by(orders.c.created_at)
-                .limit(1)
-            ).scalar_one_or_none()
-
-    async def _drive(
-        self, organisation_id: str, cart_id: str, key: tuple[str, str], order: OrderIn
-    ) -> None:
-        """select → init → confirm for one pôle; every outcome ends in the pôle's row."""
-        step = "select"
-        try:
-            order_id = await asyncio.to_thread(self._existing_order, organisation_id, cart_id, key)
-            sent: str | None = None
-            if order_id is None:
-                started = await self.orders.create(organisation_id, order)
-                order_id, sent = started["id"], "select"
-            await asyncio.to_thread(self._record, cart_id, key, "en_cours", order_id=order_id)
-            self.waiters.notify(self._key(cart_id))
-            expected = {"select": "selected", "init": "initialized", "confirm": "confirmed"}
-            wait = min(STEP_WAIT_MS, self.orders.settings.max_wait_ms)
-            for _ in range(4):
-                document = await self.orders.view(organisation_id, order_id, wait)
-                state = document["state"]
-                if document["pending"] is not None:
-                    raise ApiError(
-                        504,
-                        "delai_depasse",
-                        f"Pas de réponse du vendeur à « {document['pending']['action']} » "
-                        f"après {wait // 1000} s ; la commande suit son cours.",
-                        None,
-                    )
-                if state in ("confirmed", "completed"):
-                    await asyncio.to_thread(self._record, cart_id, key, "confirmee")
-                    return
-                if state == "cancelled" or (sent is not None and state != expected[sent]):
-                    error = document["error"] or {
-                        "code": "etat_inattendu",
-                        "message": f"La commande est restée à l'état « {state} ».",
-                    }
-                    await asyncio.to_thread(
-                        self._record, cart_id, key, "echec", error={**error, "step": sent or step}
-                    )
-                    return
-                following = {"selected": "init", "initialized": "confirm"}.get(state)
-                if following is None:
-                    raise ApiError(
-                        409,
-                        "etat_inattendu",
-                        f"La commande est à l'état « {state} » sans demande en cours.",
-                        None,
-                    )
-                step = following
-                await self.orders.request(organisation_id, order_id, following, {})
-                sent = following
-            raise ApiError(409, "etat_inattendu", "La commande n'avance plus.", None)
-        except ApiError as exc:
-            await asyncio.to_thread(self._record, cart_id, key, "echec", error=_error_of(exc, step))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a pôle must end in a recorded state
-            log.exception("panier %s, pôle %s : échec", cart_id, key)
-            await asyncio.to_thread(
-                self._record,
-                cart_id,
-                key,
-                "echec",
-                error={"code": "erreur_interne", "message": repr(exc)[:300], "step": step},
-            )
-        finally:
-            self.waiters.notify(self._key(cart_id))
+def _check_window(
+    session: Any,
+    organisation_id: str,
+    cart: Mapping[str, Any],
+    key: Key,
+    fulfilment: Mapping[str, Any] | None,
+) -> None:
+    """The cart's window against what the pôle's option declares (its catalogue as last
+    seen): a 400 at ``delivery_window.start`` or ``.end``."""
+    if not cart["delivery_window_start"]:
+        return
+    provider = order_repo.catalog_provider(session, organisation_id, key[0], key[1])
+    rules = declared_rules(provider, key[2] or None, (fulfilment or {}).get("type"))
+    check_delivery_window(
+        cart["delivery_window_start"], cart["delivery_window_end"], rules, pole=key[1]
+    )
 
 
-def _error_of(exc: ApiError, step: str) -> dict[str, Any]:
-    return {"code": exc.code, "message": exc.message, "path": exc.path, "step": step}
+def _check_window_alone(fields: CartFields) -> None:
+    """A window given in a request, before anything is stored (past, inverted, too long,
+    out of the calendar)."""
+    window = fields.delivery_window
+    if window is not None:
+        check_delivery_window(window.start, window.end)
+
+
+def _check_cart(session: Any, organisation_id: str, cart: Mapping[str, Any]) -> None:
+    """What can be checked while the cart is being filled: its window, alone and against
+    each of its pôles' declared rules."""
+    if not cart["delivery_window_start"]:
+        return
+    check_delivery_window(cart["delivery_window_start"], cart["delivery_window_end"])
+    site_delivery = {"type": "livraison"} if cart["delivery_site_id"] else None
+    for key in dict.fromkeys(_pole_key(line, cart) for line in _lines(session, cart["id"])):
+        _check_window(session, organisation_id, cart, key, cart["fulfilment"] or site_delivery)
 
 
 # --- routes ------------------------------------------------------------------------------------
@@ -699,6 +535,7 @@ async def create_cart(request: Request, organisation_id: str = Depends(organisat
     data = await read_json_object(request)
     refuse_nul(data)
     wanted = validated(CartIn, data)
+    _check_window_alone(wanted)
     service = _service(request)
     cart_id = str(uuid.uuid4())
     now = utcnow()
@@ -727,8 +564,11 @@ async def create_cart(request: Request, organisation_id: str = Depends(organisat
                         f"lines.{index}",
                     )
                 seen.add(triple)
+                check_line(session, organisation_id, line.model_dump(), path=f"lines.{index}.")
                 _put_line(session, cart_id, line, now)
-            return cart_document(session, _cart_row(session, organisation_id, cart_id))
+            cart = _cart_row(session, organisation_id, cart_id)
+            _check_cart(session, organisation_id, cart)
+            return cart_document(session, cart)
 
     document = await asyncio.to_thread(insert)
     return JSONResponse(document, status_code=201, headers={"Location": f"/api/carts/{cart_id}"})
@@ -787,6 +627,7 @@ async def patch_cart(
     data = await read_json_object(request, allow_empty=False)
     refuse_nul(data)
     wanted = validated(CartFields, data)
+    _check_window_alone(wanted)
     service = _service(request)
 
     def write() -> dict[str, Any]:
@@ -799,7 +640,9 @@ async def patch_cart(
                 .where(carts.c.id == cart["id"])
                 .values(updated_at=utcnow(), **_field_values(wanted, set(data)))
             )
-            return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
+            changed = _cart_row(session, organisation_id, cart["id"])
+            _check_cart(session, organisation_id, changed)
+            return cart_document(session, changed)
 
     try:
         return await asyncio.to_thread(write)
@@ -827,8 +670,10 @@ async def add_line(
                     400, "parametres_invalides", f"Au plus {MAX_LINES} lignes par panier.", "$"
                 )
             now = utcnow()
+            check_line(session, organisation_id, line.model_dump())
             _put_line(session, cart["id"], line, now)
             session.execute(update(carts).where(carts.c.id == cart["id"]).values(updated_at=now))
+            _check_cart(session, organisation_id, cart)
             return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
 
     try:
@@ -889,4 +734,28 @@ async def checkout(
         document,
         status_code=200 if document["checkout"]["done"] else 202,
         headers={"Location": location},
+    )
+
+
+@router.post("/{cart_id}/retry", status_code=202)
+async def retry(
+    request: Request,
+    cart_id: str,
+    wait_ms: str | None = None,
+    organisation_id: str = Depends(organisation),
+) -> JSONResponse:
+    """Recommander les pôles en échec seulement, sur leur propre commande (même transaction) :
+    un pôle confirmé n'est jamais commandé deux fois ; aucune commande n'est laissée pour
+    compte. 202 (200 une fois chaque pôle fini avec ``?wait_ms=``)."""
+    wait = _wait(request, wait_ms)
+    service = _service(request)
+    try:
+        await service.retry(organisation_id, cart_id[:64])
+        document = await service.view(organisation_id, cart_id[:64], wait)
+    except CartNotFound:
+        raise _unknown() from None
+    return JSONResponse(
+        document,
+        status_code=200 if document["checkout"]["done"] else 202,
+        headers={"Location": f"/api/carts/{document['id']}"},
     )

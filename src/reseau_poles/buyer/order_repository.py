@@ -45,11 +45,14 @@ def list_orders(
     provider: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    purchase_order_number: str | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[RowMapping], int]:
     """An organisation's orders, newest first, and how many match in all."""
     conditions = [orders.c.organisation_id == organisation_id]
+    if purchase_order_number is not None:
+        conditions.append(orders.c.purchase_order_number == purchase_order_number)
     if state is not None:
         conditions.append(orders.c.state == state)
     if provider is not None:
@@ -180,10 +183,11 @@ def catalog_items(
     return found
 
 
-def catalog_provider_name(
+def catalog_provider(
     session: Any, organisation_id: str, bpp_id: str, provider_id: str
-) -> str | None:
-    """The pôle's name as the organisation's newest search showed it."""
+) -> dict[str, Any] | None:
+    """The pôle (without its items: descriptor, fulfilments and their terms, payments) as the
+    organisation's newest search showed it; ``None`` when it never saw it."""
     provider = session.execute(
         select(search_results.c.provider)
         .join(searches, searches.c.transaction_id == search_results.c.transaction_id)
@@ -195,7 +199,13 @@ def catalog_provider_name(
         .order_by(search_results.c.id.desc())
         .limit(1)
     ).scalar_one_or_none()
-    name = (
-        (provider or {}).get("descriptor", {}).get("name") if isinstance(provider, dict) else None
-    )
+    return provider if isinstance(provider, dict) else None
+
+
+def catalog_provider_name(
+    session: Any, organisation_id: str, bpp_id: str, provider_id: str
+) -> str | None:
+    """The pôle's name as the organisation's newest search showed it."""
+    provider = catalog_provider(session, organisation_id, bpp_id, provider_id)
+    name = (provider or {}).get("descriptor", {}).get("name") if provider else None
     return str(name)[:255] if isinstance(name, str) and name else None

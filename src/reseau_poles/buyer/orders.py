@@ -507,6 +507,17 @@ class OrderService:
             raise OrderNotFound(order_id)
         return str(order["bpp_id"])
 
+    async def reselect(self, organisation_id: str, order_id: str, order: OrderIn) -> str:
+        """Send ``select`` again on the order's transaction with ``order``'s lines, delivery
+        and terms (a cart changed since its preview, a pôle retried after a refusal): the
+        same order, never a second one. Returns the message id."""
+        prepared = await asyncio.to_thread(
+            self._prepare, organisation_id, order_id, "select", order
+        )
+        message_id, bpp_uri, body = prepared
+        self._spawn(order_id, "select", message_id, bpp_uri, body)
+        return message_id
+
     def _prepare(
         self, organisation_id: str, order_id: str, action: str, parsed: _In | None
     ) -> tuple[str, str, bytes]:
@@ -528,6 +539,23 @@ class OrderService:
                 ) from None
             request = dict(order["request"])
             values: dict[str, Any] = {}
+            if isinstance(parsed, OrderIn):
+                if (
+                    parsed.provider.bpp_id != order["bpp_id"]
+                    or parsed.provider.id != (order["provider_id"])
+                ):
+                    raise ApiError(409, "etat_inattendu", "Un autre pôle que celui de la commande.")
+                request = parsed.model_dump(mode="json", exclude_none=True)
+                window = parsed.delivery_window
+                values.update(
+                    request=request,
+                    billing=request.get("billing"),
+                    purchase_order_number=parsed.purchase_order_number,
+                    delivery_window_start=window.start if window else None,
+                    delivery_window_end=window.end if window else None,
+                    last_error=None,
+                )
+                self._request_lines(session, organisation_id, order_id, request)
             if isinstance(parsed, InitIn):
                 changes = parsed.model_dump(mode="json", exclude_none=True)
                 request.update(changes)
@@ -602,6 +630,8 @@ class OrderService:
         parsed: _In | None,
     ) -> dict[str, Any]:
         seller_order_id = order["seller_order_id"] or ""
+        if action == "select":
+            return {"order": beckn_order(request, complete=False)}
         if action in ("init", "confirm"):
             return {"order": beckn_order(request, complete=True)}
         if action in ("status", "track"):
@@ -1175,6 +1205,7 @@ class OrderService:
         until: datetime | None,
         limit: int,
         offset: int,
+        purchase_order_number: str | None = None,
     ) -> dict[str, Any]:
         with read_session(self.factory) as session:
             rows, total = repo.list_orders(
@@ -1184,6 +1215,7 @@ class OrderService:
                 provider=provider,
                 since=since,
                 until=until,
+                purchase_order_number=purchase_order_number,
                 limit=limit,
                 offset=offset,
             )

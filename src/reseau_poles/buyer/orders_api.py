@@ -5,7 +5,7 @@ POST /api/orders                    provider, items, fulfilment, billing, paymen
                                     sent; 202 with the order id (``?wait_ms=``: wait for the
                                     quote, then 200)
 GET  /api/orders                    history: ``state``, ``provider``, ``since``, ``until``,
-                                    ``limit`` (≤ 100), ``offset``
+                                    ``purchase_order_number``, ``limit`` (≤ 100), ``offset``
 GET  /api/orders/{id}               the order, its lines and every state change with its time;
                                     ``?wait_ms=``: until the pending request is answered
 POST /api/orders/{id}/{action}      init, confirm, status, track, cancel, update, rating,
@@ -29,6 +29,7 @@ from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.storage import read_session, write_session
 
 from .auth import organisation
+from .cart_checks import check_order_window
 from .orders import BODY_MODELS, BUYER_EVENTS, OrderIn, OrderNotFound, OrderService
 from .sites import order_with_site
 
@@ -87,6 +88,12 @@ async def create_order(
 
         data = await asyncio.to_thread(with_site)
     order = validated(OrderIn, data)
+
+    def check() -> None:
+        with read_session(service.factory) as session:
+            check_order_window(session, organisation_id, order)
+
+    await asyncio.to_thread(check)
     started = await service.create(organisation_id, order)
     return await _answer(service, organisation_id, started["id"], started, wait)
 
@@ -115,11 +122,22 @@ async def list_orders(
     provider: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    purchase_order_number: str | None = None,
     limit: str = "20",
     offset: str = "0",
     organisation_id: str = Depends(organisation),
 ) -> dict[str, Any]:
-    """L'historique des commandes de l'organisation, les plus récentes d'abord."""
+    """L'historique des commandes de l'organisation, les plus récentes d'abord ;
+    ``purchase_order_number`` : celles d'un bon de commande (BC-2026-0117)."""
+    if purchase_order_number is not None and (
+        not 1 <= len(purchase_order_number.strip()) <= 64 or "\x00" in purchase_order_number
+    ):
+        raise ApiError(
+            400,
+            "parametres_invalides",
+            "purchase_order_number : de 1 à 64 caractères.",
+            "purchase_order_number",
+        )
     phases = [phase.value for phase in Phase if phase is not Phase.SEARCHING]
     if state is not None and state not in phases:
         raise ApiError(
@@ -141,6 +159,7 @@ async def list_orders(
         until=_when(until, "until"),
         limit=size,
         offset=int(offset),
+        purchase_order_number=purchase_order_number.strip() if purchase_order_number else None,
     )
 
 

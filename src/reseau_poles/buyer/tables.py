@@ -174,6 +174,11 @@ sa.Index("ix_buyer_orders_organisation", orders.c.organisation_id, orders.c.crea
 sa.Index("ix_buyer_orders_organisation_state", orders.c.organisation_id, orders.c.state)
 sa.Index("ix_buyer_orders_provider", orders.c.bpp_id, orders.c.provider_id)
 sa.Index("ix_buyer_orders_cart", orders.c.cart_id)
+sa.Index(
+    "ix_buyer_orders_purchase_order",
+    orders.c.organisation_id,
+    orders.c.purchase_order_number,
+)
 
 order_lines = sa.Table(
     "buyer_order_lines",
@@ -301,11 +306,14 @@ cart_poles = sa.Table(
     sa.Column("cart_id", sa.String(64), sa.ForeignKey("buyer_carts.id"), nullable=False),
     sa.Column("bpp_id", sa.String(255), nullable=False),
     sa.Column("provider_id", sa.String(255), nullable=False),
+    # The pôle's fulfilment option of this group of lines ('' when none is named): two
+    # options of one pôle are two orders (0005).
+    sa.Column("fulfilment_id", sa.String(255), nullable=False, server_default=""),
     sa.Column("order_id", sa.String(64), nullable=True),
     # attente, en_cours, confirmee, echec
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("error", sa.JSON(), nullable=True),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
-    sa.UniqueConstraint("cart_id", "bpp_id", "provider_id"),
+    sa.UniqueConstraint("cart_id", "bpp_id", "provider_id", "fulfilment_id"),
     sa.CheckConstraint("state IN ('attente', 'en_cours', 'confirmee', 'echec')", name="state"),
 )

@@ -550,6 +550,8 @@ def _pole(rng: random.Random, index: int, plan: tuple[str, str, str, str, int]) 
             fee=_money(Decimal(rng.randint(30, 60))),
             lead_time_hours=rng.choice((24, 48)),
             cold_chain=cold,
+            delivery_days="lun-ven",
+            delivery_hours="07:00-16:00",
         ),
         FulfillmentOptionIn(
             id="livraison-sec",

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import shlex
+from datetime import UTC, datetime, time, timedelta
 
 from rich.console import Console
+
+from reseau_poles.protocol.profile.delivery_window import QUEBEC
+from reseau_poles.storage import utcnow
 
 from .network import DemoNetwork, Participant
 from .sample import SamplePole
@@ -32,6 +36,20 @@ def _tour_pole(net: DemoNetwork) -> tuple[Participant, SamplePole]:
     return picked[0] if picked else (net.sellers[0], net.sellers[0].poles[0])
 
 
+def _weekday_window() -> dict[str, str]:
+    """A window the tour's pôle accepts: a weekday morning (Québec time), three days ahead at
+    least (past any lead time of the sample pôles)."""
+    day = (utcnow() + timedelta(days=3)).astimezone(QUEBEC).date()
+    while day.weekday() > 4:
+        day += timedelta(days=1)
+
+    def at(hour: int) -> str:
+        moment = datetime.combine(day, time(hour), QUEBEC).astimezone(UTC)
+        return moment.isoformat().replace("+00:00", "Z")
+
+    return {"start": at(9), "end": at(12)}
+
+
 def tour_lines(net: DemoNetwork) -> list[str]:
     """The guided tour, as plain text lines (commands start with two spaces)."""
     buyer = net.buyer.url
@@ -50,6 +68,23 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         },
         "billing": {"name": "Centre de services scolaire Démo (fictif)"},
         "payment": {"type": "POST-FULFILLMENT", "net_days": 30},
+    }
+    cart = {
+        "name": "Semaine de la rentrée",
+        "fulfilment": order["fulfilment"],
+        "delivery_window": _weekday_window(),
+        "purchase_order_number": "BC-DEMO-0001",
+        "billing": order["billing"],
+        "payment": order["payment"],
+        "lines": [
+            {
+                "bpp_id": seller.subscriber_id,
+                "provider_id": pole.id,
+                "item_id": "sirop-erable-540ml",
+                "quantity": 12,
+                "fulfilment_id": "livraison-refrigeree",
+            }
+        ],
     }
     operator = shlex.quote(str(net.operator_keys_dir))
     admin = f"reseau-poles registry admin --registry {net.registry.url} --keys {operator}"
@@ -73,6 +108,19 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         f"  curl -s -X POST '{buyer}/api/orders/ID/confirm?wait_ms=5000' {key} {json_body} "
         "-d '{}'",
         "   (la réponse donne seller_order_id, le numéro de la commande chez le pôle)",
+        "",
+        "2 bis. Ou un panier d'établissement (plusieurs pôles, un bon de commande, une plage de "
+        "livraison que chaque pôle vérifie : jours, heures, préavis) ; ses lignes sont des "
+        "articles vus dans une recherche :",
+        f"  curl -s -X POST {buyer}/api/carts {key} {json_body} "
+        f"-d '{json.dumps(cart, ensure_ascii=False)}'",
+        "   le prix avant de commander, pôle par pôle (lignes, TPS et TVQ, frais de livraison, "
+        "commande minimale atteinte ou non), puis la commande (une par pôle et mode) :",
+        f"  curl -s -X POST '{buyer}/api/carts/PANIER/preview?wait_ms=5000' {key}",
+        f"  curl -s -X POST '{buyer}/api/carts/PANIER/checkout?wait_ms=15000' {key}",
+        "   un pôle en échec se recommande seul (les autres ne sont pas commandés deux fois) :",
+        f"  curl -s -X POST '{buyer}/api/carts/PANIER/retry?wait_ms=15000' {key}",
+        f"  curl -s '{buyer}/api/orders?purchase_order_number=BC-DEMO-0001' {key}",
         "",
         "3. Le pôle la livre (API de gestion de son nœud vendeur, avec la clé du pôle) ; chaque "
         "étape part à l'acheteur en on_status :",

@@ -240,6 +240,12 @@ def option_out(row: RowMapping) -> dict[str, Any]:
         "lead_time_hours": row["lead_time_hours"],
         "cold_chain": mg.repo.split_codes(row["cold_chain"]),
         "location_id": row["location_id"],
+        "delivery_days": row["delivery_days"],
+        "delivery_hours": row["delivery_hours"],
+        "max_window_hours": row["max_window_hours"],
+        "minimum_order": f"{row['minimum_order']:.2f}"
+        if row["minimum_order"] is not None
+        else None,
     }
 
 

@@ -18,6 +18,7 @@ from reseau_poles.protocol.profile import (
     CURRENCY,
     Certification,
     Conservation,
+    DeliveryRules,
     EnglishText,
     FulfillmentTags,
     ItemTags,
@@ -27,6 +28,8 @@ from reseau_poles.protocol.profile import (
     PaymentType,
     ProviderTags,
     format_amount,
+    parse_days,
+    parse_hours,
     payment,
     region_label,
     tag,
@@ -126,17 +129,30 @@ def location_document(row: Row) -> dict[str, Any]:
     return document
 
 
+def delivery_rules(option: Row) -> DeliveryRules:
+    """When the option delivers, as declared (what is NULL is not declared)."""
+    return DeliveryRules(
+        lead_time_hours=int(option["lead_time_hours"]),
+        days=parse_days(option["delivery_days"]) if option.get("delivery_days") else None,
+        hours=parse_hours(option["delivery_hours"]) if option.get("delivery_hours") else None,
+        max_window_hours=option.get("max_window_hours"),
+        minimum_order=option.get("minimum_order"),
+    )
+
+
 def fulfillment_document(option: Row, locations_by_id: Mapping[str, Row]) -> dict[str, Any]:
     document: dict[str, Any] = {"id": option["id"], "type": option["type"]}
     tags = FulfillmentTags(cold_classes(option)).to_tags()
+    lead, *declared = delivery_rules(option).to_tags()
     tags.append(
         tag_group(
             "modalites",
             [
                 tag("nom", option["name"], name="Nom"),
                 tag("frais", format_amount(option["fee"]), name="Frais (CAD)"),
-                tag("delai_heures", str(option["lead_time_hours"]), name="Délai (heures)"),
+                lead,
                 tag("regions", ",".join(split_codes(option["regions"])), name="Régions"),
+                *declared,
             ],
             name="Modalités",
         )

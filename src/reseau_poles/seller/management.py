@@ -167,17 +167,7 @@ def put_fulfillment_option(session: Any, provider_id: str, option: FulfillmentOp
             fulfillment_options.c.provider_id == provider_id,
             fulfillment_options.c.id == option.id,
         )
-        .values(
-            type=option.type.value,
-            name=option.name,
-            regions=repo.codes(option.regions),
-            fee=option.fee,
-            fee_taxable=option.fee_taxable,
-            lead_time_hours=option.lead_time_hours,
-            cold_chain=repo.codes(c.value for c in option.cold_chain),
-            location_id=option.location_id,
-            active=True,
-        )
+        .values(**repo.option_values(option))
     )
     return False
 

@@ -82,20 +82,29 @@ def add_location(session: Any, provider_id: str, location: LocationIn) -> None:
     session.execute(insert(locations).values(provider_id=provider_id, **location.model_dump()))
 
 
+def option_values(option: FulfillmentOptionIn) -> dict[str, Any]:
+    """The columns of a fulfilment option (without its pôle and id)."""
+    return {
+        "type": option.type.value,
+        "name": option.name,
+        "regions": codes(option.regions),
+        "fee": option.fee,
+        "fee_taxable": option.fee_taxable,
+        "lead_time_hours": option.lead_time_hours,
+        "cold_chain": codes(c.value for c in option.cold_chain),
+        "location_id": option.location_id,
+        "delivery_days": option.delivery_days,
+        "delivery_hours": option.delivery_hours,
+        "max_window_hours": option.max_window_hours,
+        "minimum_order": option.minimum_order,
+        "active": True,
+    }
+
+
 def add_fulfillment_option(session: Any, provider_id: str, option: FulfillmentOptionIn) -> None:
     session.execute(
         insert(fulfillment_options).values(
-            provider_id=provider_id,
-            id=option.id,
-            type=option.type.value,
-            name=option.name,
-            regions=codes(option.regions),
-            fee=option.fee,
-            fee_taxable=option.fee_taxable,
-            lead_time_hours=option.lead_time_hours,
-            cold_chain=codes(c.value for c in option.cold_chain),
-            location_id=option.location_id,
-            active=True,
+            provider_id=provider_id, id=option.id, **option_values(option)
         )
     )
 

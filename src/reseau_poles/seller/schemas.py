@@ -22,7 +22,14 @@ from reseau_poles.protocol.profile import (
     LegalForm,
     PaymentType,
     Unit,
+    parse_days,
+    parse_hours,
     parse_region,
+)
+from reseau_poles.protocol.profile.delivery_window import (
+    MAX_WINDOW_HOURS,
+    format_days,
+    format_hours,
 )
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False)]
@@ -71,6 +78,16 @@ def _region(value: Any, *, whole: bool) -> str:
         return str(parse_region(value, allow_whole_province=whole))
     except ProtocolError as exc:
         raise ValueError(exc.message) from None
+
+
+def _rule(value: Any, parse: Callable[[Any], Any], format: Callable[[Any], str]) -> str:
+    """A delivery rule in its one written form (``"lun,mar"``, ``"07:00-15:00"``)."""
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        value = ",".join(value)
+    try:
+        return format(parse(value))
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class _In(BaseModel):
@@ -197,9 +214,21 @@ class FulfillmentOptionIn(_In):
     lead_time_hours: int = Field(default=24, ge=0, le=24 * 365)
     cold_chain: list[Conservation] = Field(default_factory=list)
     location_id: str | None = Field(default=None, max_length=64)
+    # When the option delivers (not declared: not checked): days "lun-ven" or ["lun", "mer"],
+    # hours "07:00-15:00" (Québec time), the longest delivery window, the minimum order.
+    delivery_days: str | None = None
+    delivery_hours: str | None = None
+    max_window_hours: int | None = Field(default=None, ge=1, le=MAX_WINDOW_HOURS)
+    minimum_order: Money | None = None
 
     _id = field_validator("id", mode="before")(_identifier("Identifiant de mode"))
     _type = field_validator("type", mode="before")(lambda v: _vocabulary(FulfillmentType, v))
+    _days = field_validator("delivery_days", mode="before")(
+        lambda v: None if v in (None, "", []) else _rule(v, parse_days, format_days)
+    )
+    _hours = field_validator("delivery_hours", mode="before")(
+        lambda v: None if v in (None, "") else _rule(v, parse_hours, format_hours)
+    )
     _regions = field_validator("regions", mode="before")(
         lambda v: _each(v, lambda x: _region(x, whole=True))
     )

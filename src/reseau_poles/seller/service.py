@@ -45,9 +45,11 @@ from reseau_poles.protocol.models import ACTION_MODELS, format_datetime
 from reseau_poles.protocol.profile import (
     TPS_LABEL,
     TVQ_LABEL,
+    DeliveryRules,
     FulfillmentState,
     FulfillmentType,
     Unit,
+    check_window,
     format_amount,
     line_amount,
     line_taxes,
@@ -67,6 +69,7 @@ from . import tables
 from .catalog import (
     CatalogDocuments,
     cad,
+    delivery_rules,
     fulfillment_document,
     keeps,
     payment_terms,
@@ -106,6 +109,28 @@ def _get(data: Any, *keys: str | int) -> Any:
 
 def _refuse(message: str, code: ErrorCode, path: str) -> ProtocolError:
     return ProtocolError(message, code=code, path=path)
+
+
+def check_windows(requested: Any, rules: DeliveryRules, path: str) -> None:
+    """Each delivery window of the requested fulfilment (``stops[].time.range``) against the
+    option's declared rules; a window refused is the request's fault (30000, a NACK with the
+    path of the bound at fault): the seller node checks whatever the buyer's app checked."""
+    stops = _get(requested, "stops")
+    for index, stop in enumerate(stops if isinstance(stops, list) else []):
+        window = _get(stop, "time", "range")
+        if window is None:
+            continue
+        at = f"{path}.stops[{index}].time.range"
+        if not isinstance(window, dict):
+            raise _refuse("Plage de livraison illisible.", ErrorCode.INVALID_REQUEST, at)
+        check_window(
+            window.get("start"),
+            window.get("end"),
+            now=utcnow(),
+            rules=rules,
+            start_path=f"{at}.start",
+            end_path=f"{at}.end",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,6 +463,7 @@ class SellerService:
         requested = _get(order, "fulfillments", 0)
         options = repo.get_fulfillment_options(session, [provider["id"]])
         if not isinstance(requested, dict) or not (requested.get("id") or requested.get("type")):
+            check_windows(requested, DeliveryRules(), path)
             if complete:
                 raise _refuse(
                     "Choisissez un mode d'exécution (livraison, cueillette ou point de chute) "
@@ -472,6 +498,7 @@ class SellerService:
                         ErrorCode.DELIVERY_NOT_SERVICEABLE,
                         at,
                     )
+        check_windows(requested, delivery_rules(option), path)
         for line in lines:
             if not keeps(option, line.item["conservation"]):
                 raise _refuse(
@@ -610,6 +637,17 @@ class SellerService:
             )
         selection = self.read_order(session, payload, complete=True)
         quote = self.quote(selection)
+        assert selection.fulfillment is not None
+        minimum = selection.fulfillment.get("minimum_order")
+        subtotal = sum((line.amount for line in quote.lines), Decimal(0))
+        if minimum is not None and subtotal < minimum:
+            raise _refuse(
+                f"Commande minimale de {format_amount(minimum)} $ pour "
+                f"« {selection.fulfillment['name']} » (articles avant taxes : "
+                f"{format_amount(subtotal)} $).",
+                ErrorCode.BELOW_MINIMUM_ORDER,
+                "message.order.items",
+            )
         order = self.order_document(selection, quote)
         order["billing"] = billing
         order["payments"] = [self._payment(selection, payload, quote)]

@@ -125,6 +125,12 @@ fulfillment_options = sa.Table(
     sa.Column("cold_chain", sa.String(64), nullable=False),
     sa.Column("location_id", sa.String(64), nullable=True),
     sa.Column("active", sa.Boolean(), nullable=False),
+    # When it delivers (0006; NULL: not declared): "lun,mer,ven", "07:00-15:00", the longest
+    # window accepted (hours), the minimum order (items before taxes).
+    sa.Column("delivery_days", sa.String(32), nullable=True),
+    sa.Column("delivery_hours", sa.String(16), nullable=True),
+    sa.Column("max_window_hours", sa.Integer(), nullable=True),
+    sa.Column("minimum_order", MONEY, nullable=True),
     sa.PrimaryKeyConstraint("provider_id", "id"),
     sa.CheckConstraint("type IN ('livraison', 'cueillette', 'point_de_chute')", name="type"),
 )

@@ -10,6 +10,7 @@ What Beckn 1.1 leaves to each network, fixed for Réseau Pôles (see PROTOCOL.md
 * :mod:`.tags`, :mod:`.item_tags`, :mod:`.party_tags` — the profile's tag groups, built and
   read with precise JSON paths in errors;
 * :mod:`.cold_chain` — refrigerated and frozen goods only by a cold fulfilment;
+* :mod:`.delivery_window` — delivery windows against a pôle's days, hours and lead time;
 * :mod:`.text` — accent- and case-insensitive search.
 
 Everything useful is re-exported here: ``from reseau_poles.protocol.profile import Region``.
@@ -18,6 +19,14 @@ Everything useful is re-exported here: ``from reseau_poles.protocol.profile impo
 from __future__ import annotations
 
 from .cold_chain import ColdChainViolation, check_cold_chain, cold_chain_violations
+from .delivery_window import (
+    DeliveryRules,
+    WindowCheck,
+    check_window,
+    delivery_rules_from_tags,
+    parse_days,
+    parse_hours,
+)
 from .item_tags import (
     ALL_YEAR,
     CERTIFICATIONS,
@@ -145,6 +154,7 @@ __all__ = [
     "ColdChainViolation",
     "Conservation",
     "DecimalLike",
+    "DeliveryRules",
     "Dimension",
     "Domain",
     "EnglishText",
@@ -167,15 +177,18 @@ __all__ = [
     "TaxSummary",
     "TaxableLine",
     "Unit",
+    "WindowCheck",
     "can_convert",
     "certifications_group",
     "check_cold_chain",
     "check_minimum_quantity",
+    "check_window",
     "cold_chain_group",
     "cold_chain_violations",
     "collect",
     "conservation_group",
     "convert",
+    "delivery_rules_from_tags",
     "english_group",
     "format_amount",
     "format_cad",
@@ -188,8 +201,10 @@ __all__ = [
     "origin_group",
     "parse_certifications",
     "parse_conservation",
+    "parse_days",
     "parse_english",
     "parse_fulfillment_tags",
+    "parse_hours",
     "parse_item_tags",
     "parse_measure",
     "parse_months",

@@ -14,6 +14,8 @@ chaine_froid       ``congele``      ``oui`` if frozen goods stay frozen
                                     ``refrigere``/``congele`` tags win over it
 payment            ``delai_jours``  days to pay after fulfilment (``POST-FULFILLMENT``
 conditions_paiement                 only), e.g. ``30`` for net 30
+fulfilment         ``delai_heures`` lead time, delivery days and hours, longest window,
+modalites          ``jours`` …      minimum order: see :mod:`.delivery_window`
 ================== ================ ======================================================
 
 A fulfilment without a ``chaine_froid`` group keeps no cold chain: a pôle that offers pickup
