@@ -103,6 +103,7 @@ def serve(
         port=settings.port,
         workers=workers,
         factory="reseau_poles.registry.app:create_app",
+        limits=settings,
     )
 
 
