@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,6 +40,27 @@ class FileSettings(BaseSettings):
             dotenv_settings,
             TomlConfigSettingsSource(settings_cls),
             file_secret_settings,
+        )
+
+
+class ServingLimits(BaseModel):
+    """What a role's HTTP server tolerates from its clients (each role's settings include
+    these keys: ``RESEAU_POLES_SERVE_…`` or the TOML file). Seconds and bytes."""
+
+    # The request line and headers must arrive whole within this time of the first byte (or
+    # of the connection, for its first request).
+    serve_header_timeout: float = Field(default=10.0, gt=0, le=300)
+    serve_max_header_bytes: int = Field(default=65_536, ge=1024, le=1_048_576)
+    # A body that receives no byte for this long: the connection is closed.
+    serve_body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    # An idle kept-alive connection is closed after this long.
+    serve_keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
+    # Connections or requests in progress at once, per process, before uvicorn answers 503.
+    serve_limit_concurrency: int = Field(default=2048, ge=16)
+
+    def serving_limits(self) -> ServingLimits:
+        return ServingLimits.model_validate(
+            self.model_dump(include=set(ServingLimits.model_fields))
         )
 
 

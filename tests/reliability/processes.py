@@ -50,6 +50,8 @@ class Process:
             **self.env,
             "RESEAU_POLES_HOST": "127.0.0.1",
             "RESEAU_POLES_PORT": str(self.port),
+            # Every process listens on loopback: a network declared private.
+            "RESEAU_POLES_PRIVATE_NETWORK": "true",
         }
         self.starts += 1
         log = (self.log_dir / f"{self.name}-{self.starts}.log").open("wb")

@@ -159,6 +159,7 @@ def serve(
         factory="reseau_poles.gateway.app:create_app",
         log_level="warning",
         access_log=False,
+        limits=settings,
     )
 
 

@@ -17,11 +17,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from reseau_poles.config import FileSettings, load_from
+from reseau_poles.config import FileSettings, ServingLimits, load_from
 from reseau_poles.network.settings import NetworkSettings
 
 
-class GatewaySettings(FileSettings):
+class GatewaySettings(FileSettings, ServingLimits):
     """Knobs of one gateway process. Times in seconds."""
 
     model_config = SettingsConfigDict(env_prefix="RESEAU_POLES_", extra="ignore")

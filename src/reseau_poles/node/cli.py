@@ -97,7 +97,9 @@ def add_node_commands(
             f"http://{settings.host}:{settings.port} (adresse publique {settings.public_url}, "
             f"base {redact_url(settings.database_url)})"
         )
-        serve_http(role("create_app")(settings), host=settings.host, port=settings.port)
+        serve_http(
+            role("create_app")(settings), host=settings.host, port=settings.port, limits=settings
+        )
 
     serve.__doc__ = f"Lancer le {label} (HTTP)."
 

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from reseau_poles.config import FileSettings
+from reseau_poles.config import FileSettings, ServingLimits
 
 if TYPE_CHECKING:
     from reseau_poles.network import NetworkSettings
 
 
-class NodeSettings(FileSettings):
+class NodeSettings(FileSettings, ServingLimits):
     model_config = SettingsConfigDict(env_prefix="RESEAU_POLES_", extra="ignore")
 
     database_url: str = "sqlite:///./data/node.sqlite"

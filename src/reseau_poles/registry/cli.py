@@ -96,6 +96,7 @@ def serve(
         port=settings.port,
         workers=workers,
         factory="reseau_poles.registry.app:create_app",
+        limits=settings,
     )
 
 

@@ -16,7 +16,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from reseau_poles.config import FileSettings, load_from
+from reseau_poles.config import FileSettings, ServingLimits, load_from
 from reseau_poles.protocol.keys import b64encode, decode_signing_public_key
 
 
@@ -38,7 +38,7 @@ class OperatorKey(BaseModel):
         return b64encode(decode_signing_public_key(value))
 
 
-class RegistrySettings(FileSettings):
+class RegistrySettings(FileSettings, ServingLimits):
     model_config = SettingsConfigDict(
         env_prefix="RESEAU_POLES_", extra="ignore", env_nested_delimiter="__"
     )
