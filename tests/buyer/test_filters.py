@@ -74,7 +74,10 @@ def valid_queries(draw: st.DrawFn) -> tuple[list[tuple[str, str]], dict[str, Any
             pairs.append(("max_unit_price", str(high)))
             expected["max_unit_price"] = format(high, "f")
     if draw(st.booleans()):
-        sort = draw(st.sampled_from(SORT_KEYS))
+        # A price per unit compares within one unit: unit_price needs unit (else a 400).
+        sort = draw(
+            st.sampled_from([k for k in SORT_KEYS if "unit" in expected or k != "unit_price"])
+        )
         sort = ("-" if draw(st.booleans()) else "") + sort
         pairs.append(("sort", sort))
         expected["sort"] = sort
@@ -275,15 +278,12 @@ def test_sorts_put_the_items_without_a_key_last_in_both_directions() -> None:
         "pommes",
         "bizarre",
     ]
-    # Per unit: grouped by unit (kg, l, unite), cheapest first within each.
-    assert order("unit_price") == [
-        "pommes",
-        "beurre-250",
-        "sirop-540",
-        "oeufs",
-        "bizarre",
-        "sans-mesure",
-    ]
+    # Per unit: within the unit asked for only (never kg, l and units mixed or grouped).
+    with pytest.raises(QueryError) as refused:
+        order("-unit_price")
+    assert refused.value.path == "unit" and "unit" in refused.value.message
+    per_kg = apply(PROVIDERS, parse_result_query([("sort", "-unit_price"), ("unit", "kg")]))[1]
+    assert ids(per_kg) == ["beurre-250", "pommes"]
     # By name, accents and case aside: Article, Beurre, Botte, Œufs, pommes, Sirop.
     assert order("name") == ["bizarre", "beurre-250", "sans-mesure", "oeufs", "pommes", "sirop-540"]
     assert order("region") == [
@@ -362,7 +362,7 @@ def test_filters_and_sort_on_the_search_api(world: World) -> None:
 
     organic = read("certification=biologique_canada&origin=QC-12")
     assert {o["item_id"] for o in organic["offers"]} == {SYRUP}
-    assert organic["counts"] == {"providers": 2, "items": 2}
+    assert organic["counts"]["providers"] == organic["counts"]["items"] == 2
     assert organic["offers"][0]["unit_price"] == {"value": "23.15", "per": "l"}
     assert organic["filters"] == {"certification": ["biologique_canada"], "origin": ["QC-12"]}
 
@@ -377,6 +377,7 @@ def test_filters_and_sort_on_the_search_api(world: World) -> None:
         ("sort=prix", "sort"),
         ("origin=QC-40", "origin[0]"),
         ("max_unit_price=3", "unit"),
+        ("sort=-unit_price", "unit"),
         ("unit=kg&min_unit_price=beaucoup", "min_unit_price"),
         ("couleur=rouge", "couleur"),
     ):

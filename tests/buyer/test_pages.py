@@ -1,0 +1,112 @@
+"""Broad searches are never silently cut: per pôle, how many items matched and how many
+arrived, and the rest fetched on demand (protocol profile: groups ``resultats`` and
+``pagination``). Real seller nodes capped at two items per answer, on loopback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.seller.support import APPLES, CAPITALE, CHIPS, CURDS, ESTRIE, SYRUP
+
+from .conftest import World
+
+
+@pytest.fixture
+def seller_overrides() -> dict[str, Any]:
+    return {"on_search_max_items": 2}
+
+
+def _everywhere(world: World) -> str:
+    """A search of the whole province; the hand-driven seller answers with nothing."""
+    tx = world.search()
+    body = world.hand.wait_search(tx)
+    assert world.callback(world.hand.on_search(body, []), world.hand.signer).status_code == 200
+    return tx
+
+
+def _poles(found: dict[str, Any]) -> dict[tuple[str, str], tuple[int, int, bool]]:
+    return {
+        (p["bpp_id"], p["provider_id"]): (p["matched"], p["received"], p["truncated"])
+        for p in found["poles"]
+    }
+
+
+def test_a_cut_is_said_per_pole_and_the_rest_comes_on_demand(world: World) -> None:
+    tx = _everywhere(world)
+    found = world.results(tx, wait_ms=10_000)
+    assert found["complete"]
+    capitale, estrie = world.sellers["capitale"], world.sellers["estrie"]
+    # Each seller node sent two items of four: the Capitale's first two, nothing of the
+    # Estrie's pôle, which is named all the same, with its count.
+    assert _poles(found) == {
+        (capitale, CAPITALE): (3, 2, True),
+        (capitale, ESTRIE): (1, 0, True),
+        (estrie, CAPITALE): (3, 2, True),
+        (estrie, ESTRIE): (1, 0, True),
+    }
+    assert found["counts"]["truncated"] is True
+    assert (found["counts"]["matched"], found["counts"]["received"]) == (8, 4)
+    assert found["notice"].startswith("Résultats partiels : 4 pôle(s) sur 4")
+    assert f"/api/searches/{tx}/more" in found["notice"]
+
+    # Asking for the Estrie's pôle by name fetches its items (a signed follow-up search to
+    # each seller node, for that pôle), then shows them.
+    apples = world.api("GET", f"/api/searches/{tx}?provider={ESTRIE}&wait_ms=10000").json()
+    assert apples["complete"]
+    assert [o["item_id"] for o in apples["offers"]] == [APPLES, APPLES]
+    assert {(p["bpp_id"], p["received"], p["truncated"]) for p in apples["poles"]} == {
+        (capitale, 1, False),
+        (estrie, 1, False),
+    }
+
+    # The rest of the Capitale's pôle, on demand.
+    response = world.api("POST", f"/api/searches/{tx}/more", json={"provider": CAPITALE})
+    assert response.status_code == 202, response.text
+    pages = response.json()["pages"]
+    assert {(p["bpp_id"], p["provider_id"], p["start"], p["status"]) for p in pages} == {
+        (capitale, CAPITALE, 2, "ACK"),
+        (estrie, CAPITALE, 2, "ACK"),
+    }
+    whole = world.results(tx, wait_ms=10_000)
+    assert whole["complete"] and whole["pages_pending"] == []
+    assert set(_poles(whole).values()) == {(3, 3, False), (1, 1, False)}
+    assert whole["counts"]["truncated"] is False and whole["notice"] is None
+    assert sorted(o["item_id"] for o in whole["offers"]) == sorted(
+        [SYRUP, CURDS, CHIPS, APPLES] * 2
+    )
+    # Nothing left to ask for.
+    again = world.api("POST", f"/api/searches/{tx}/more", json={})
+    assert again.status_code == 200 and again.json()["pages"] == []
+
+
+def test_more_refuses_what_it_cannot_do(world: World) -> None:
+    tx = _everywhere(world)
+    world.results(tx, wait_ms=10_000)
+    for body, status, path in (
+        ({"provider": "pole-inconnu"}, 404, "provider"),
+        ({"size": 0}, 400, "size"),
+        ({"pole": CAPITALE}, 400, "pole"),
+    ):
+        response = world.api("POST", f"/api/searches/{tx}/more", json=body)
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["path"] == path
+    unknown = world.api("POST", "/api/searches/inconnue/more", json={})
+    assert unknown.status_code == 404
+
+
+def test_regions_by_name(world: World) -> None:
+    for typed in ("Capitale-Nationale", "capitale nationale", "QC-03", "qc-3"):
+        response = world.api("POST", "/api/searches", json={"text": "érable", "region": typed})
+        assert response.status_code == 202, response.text
+        found = world.results(response.json()["transaction_id"])
+        assert found["params"]["region"] == "QC-03"
+    response = world.api("POST", "/api/searches", json={"region": "Narnia"})
+    assert response.status_code == 400
+    assert response.json()["error"]["path"] == "region"
+    assert "Estrie" in response.json()["error"]["message"]
+    tx = world.search(region="Saguenay–Lac-Saint-Jean")
+    assert world.results(tx)["params"]["region"] == "QC-02"
+    origin = world.api("GET", f"/api/searches/{tx}?origin=Chaudière-Appalaches")
+    assert origin.status_code == 200 and origin.json()["filters"]["origin"] == ["QC-12"]
