@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reseau_poles.buyer.results import (
+    NO_QUERY,
     REPEATABLE,
     SINGLE,
     SORT_KEYS,
@@ -21,7 +22,7 @@ from reseau_poles.buyer.results import (
     read_offer,
 )
 from reseau_poles.protocol.errors import ProtocolError
-from reseau_poles.protocol.profile import ItemTags, Origin, Region, Unit
+from reseau_poles.protocol.profile import ItemTags, Origin, Region, Unit, origin_group
 from reseau_poles.protocol.profile.delivery_region import (
     REFERENCE_POINTS,
     URBAN_FSA,
@@ -419,3 +420,46 @@ def test_the_delivery_address_chooses_the_sellers(world: World) -> None:
     # A given region wins; a rural postal code then only has to be well formed.
     response = world.api("POST", "/api/searches", json={"region": "QC-03", "postal_code": "G0A1A0"})
     assert response.status_code == 202, response.text
+
+
+# --- relevance -------------------------------------------------------------------------------
+
+
+def _catalog(*items: tuple[str, str, str | None, str | None]) -> list[dict[str, Any]]:
+    """One pôle whose items are (id, name, category, producer), in the seller's order."""
+    found = []
+    for item_id, name, category, producer in items:
+        item: dict[str, Any] = {"id": item_id, "descriptor": {"name": name}}
+        if category:
+            item["category_ids"] = [category]
+        if producer:
+            item["tags"] = [origin_group(producer=producer)]
+        found.append(item)
+    categories = [
+        {"id": "fruits", "descriptor": {"name": "Fruits"}},
+        {"id": "legumes", "descriptor": {"name": "Légumes"}},
+        {"id": "produits-laitiers", "descriptor": {"name": "Produits laitiers"}},
+    ]
+    return [{"id": "pole", "bpp_id": "bpp", "categories": categories, "items": found}]
+
+
+def test_offers_come_by_relevance_unless_sorted() -> None:
+    """« pommes » lists apples before potatoes (pommes de terre), whatever their price;
+    « fromage » lists cheeses before a kefir whose producer is a Fromagerie."""
+    sold = _catalog(
+        ("grelots", "Pommes de terre grelots", "legumes", None),
+        ("jus", "Jus de pommes pur", None, None),
+        ("cortland", "Pommes Cortland, sac de 3 lb", "fruits", None),
+        ("kefir", "Kéfir nature", "produits-laitiers", "Fromagerie du Lac"),
+        ("grains", "Fromage en grains", "produits-laitiers", None),
+    )
+    assert ids(apply(sold, NO_QUERY, "pommes")[1])[:3] == ["cortland", "jus", "grelots"]
+    assert ids(apply(sold, NO_QUERY, "pommes de terre")[1])[0] == "grelots"
+    assert ids(apply(sold, NO_QUERY, "Fromage")[1])[:2] == ["grains", "kefir"]
+    assert ids(apply(sold, NO_QUERY, "fruits")[1])[0] == "cortland"
+    # Asked for, another order; without words, the sellers' order.
+    by_name = parse_result_query([("sort", "name")])
+    assert ids(apply(sold, by_name, "pommes")[1])[0] == "grains"
+    assert ids(apply(sold, NO_QUERY)[1]) == ["grelots", "jus", "cortland", "kefir", "grains"]
+    scored = apply(sold, NO_QUERY, "pommes")[1]
+    assert [o.summary()["relevance"] for o in scored][:3] == [9, 8, 3]
