@@ -12,7 +12,10 @@ The pipeline of a search (ARCHITECTURE.md, "a request is a pipeline of named ste
    stored (callback and results in one transaction) *before* the ACK, once per
    (action, seller, message id);
 4. :meth:`BuyerService.view` – the results merged per provider and item, with who answered;
-   with a wait, returns as soon as every targeted seller answered.
+   with a wait, returns as soon as every targeted seller answered; per pôle, how many items
+   matched and arrived (:mod:`.pages`);
+5. :meth:`BuyerService.more` – on demand, a truncated pôle's next page: a signed ``search``
+   to its seller node for that pôle (profile group ``pagination``), waited for like the rest.
 """
 
 from __future__ import annotations

@@ -19,6 +19,12 @@ How it ranks and counts
     scored: FTS5 hands those rows over sorted, so the query stops at the page's last item
     (bench/seller_search.py: p95 of the query itself about 10 ms of CPU at 100,000 items).
 
+Pages
+    ``SearchQuery.offset`` skips that many matches in the same order (a buyer's follow-up
+    page of one pôle: protocol profile group ``pagination``); a page that does not hold every
+    match also counts them per pôle (``SearchResult.per_provider``, one grouped count over
+    the same capped matches), so that the answer names every pôle found, with its count.
+
 The backends
     :class:`Fts5Search` (SQLite, the default): ``seller_items_fts``, an external-content FTS5
     index over the already folded ``name_normalized`` and ``search_text`` columns (migration
@@ -302,13 +308,16 @@ def _finish(
     session: Any,
     query: SearchQuery,
     result: SearchResult,
-    statement: Any,
+    statement: Any = None,
     params: dict[str, Any] | None = None,
+    counts: dict[str, int] | None = None,
 ) -> SearchResult:
-    """``result`` with its matches per pôle when it is only part of them."""
+    """``result`` with its matches per pôle (``counts``, or counted by ``statement``) when
+    it is only part of them."""
     if not result.truncated:
         return result
-    counts = _per_provider(session, statement, params or {}, query, result.total)
+    if counts is None:
+        counts = _per_provider(session, statement, params or {}, query, result.total)
     return SearchResult(
         result.item_ids, result.total, result.more, result.rows, result.offset, counts
     )
@@ -400,7 +409,8 @@ class Fts5Search:
         shape, params = _item_shape(query, eligible if len(eligible) < len(shown) else None)
         # Statements are built once per shape of query (functools.cache), values are bound:
         # SQLAlchemy reuses their cache keys and compiled SQL (bench/seller_search.py (d)).
-        found, named = session.execute(
+        # The matches are counted per pôle in the same pass (the page may not hold them all).
+        grouped = session.execute(
             _fts_counts(shape),
             {
                 **params,
@@ -409,8 +419,11 @@ class Fts5Search:
                 "count_cap": COUNT_LIMIT + 1,
                 "rank_cap": RANK_LIMIT + 1,
             },
-        ).one()
-        total, more = min(int(found), COUNT_LIMIT), found > COUNT_LIMIT
+        ).all()
+        per_provider = {str(provider): int(count) for provider, count, _named in grouped}
+        found = sum(per_provider.values())
+        named = int(grouped[0][2]) if grouped else 0
+        total, more = min(found, COUNT_LIMIT), found > COUNT_LIMIT
         if not total:
             return SearchResult([], 0)
         # Name matches first, then the others, each tier by bm25; the page's rows (with
@@ -423,13 +436,7 @@ class Fts5Search:
             rows += _fts_tier(session, shape, params, elsewhere, None, wanted - len(rows))
         rows = rows[query.offset :]
         result = SearchResult([int(row["id"]) for row in rows], total, more, rows, query.offset)
-        return _finish(
-            session,
-            query,
-            result,
-            _fts_per_provider(shape),
-            {**params, "anywhere": anywhere, "count_cap": COUNT_LIMIT + 1},
-        )
+        return _finish(session, query, result, counts=per_provider)
 
 
 def _fts_match(name: str) -> Any:
@@ -531,23 +538,21 @@ _FTS_TIER_MATCHES: Final = select(_capped_count(_fts, [_fts_match("tier")], "ran
 
 @cache
 def _fts_counts(shape: _Shape) -> Any:
-    """In one statement: the matches that pass the filters, up to ``:count_cap``, and the
-    name tier's matches (no filter), up to ``:rank_cap``."""
-    return select(
-        _capped_count(_FTS_ITEMS, [_fts_match("anywhere"), *_item_where(shape)], "count_cap"),
-        _capped_count(_fts, [_fts_match("in_name")], "rank_cap"),
-    )
-
-
-@cache
-def _fts_per_provider(shape: _Shape) -> Any:
-    """Matches per pôle (:func:`_grouped`), up to ``:count_cap`` in all."""
-    return _grouped(
+    """In one statement: per pôle, the matches that pass the filters (up to ``:count_cap``
+    in all), each row with the name tier's matches (no filter), up to ``:rank_cap``. No
+    row: no match."""
+    matching = (
         select(items.c.provider_id)
         .select_from(_FTS_ITEMS)
         .where(_fts_match("anywhere"), *_item_where(shape))
         .limit(bindparam("count_cap"))
+        .subquery()
     )
+    return select(
+        matching.c.provider_id,
+        func.count(),
+        _capped_count(_fts, [_fts_match("in_name")], "rank_cap"),
+    ).group_by(matching.c.provider_id)
 
 
 @cache
