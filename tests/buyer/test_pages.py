@@ -4,6 +4,7 @@ arrived, and the rest fetched on demand (protocol profile: groups ``resultats`` 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -79,6 +80,21 @@ def test_a_cut_is_said_per_pole_and_the_rest_comes_on_demand(world: World) -> No
     # Nothing left to ask for.
     again = world.api("POST", f"/api/searches/{tx}/more", json={})
     assert again.status_code == 200 and again.json()["pages"] == []
+    # The event stream replays every answer, pages included, each with its seller's counts.
+    stream = world.api("GET", f"/api/searches/{tx}/events?wait_ms=1000").text
+    events = [
+        json.loads(line[len("data: ") :])
+        for block in stream.split("\n\n")
+        if block.startswith("event: resultats")
+        for line in block.splitlines()
+        if line.startswith("data: ")
+    ]
+    assert len(events) == 7  # 2 first answers, 2 pages for the Estrie, 2 for the Capitale, hand
+    last = {e["bpp_id"]: e for e in events}
+    assert {(p["provider_id"], p["received"], p["truncated"]) for p in last[capitale]["poles"]} == {
+        (CAPITALE, 3, False),
+        (ESTRIE, 1, False),
+    }
 
 
 def test_more_refuses_what_it_cannot_do(world: World) -> None:
