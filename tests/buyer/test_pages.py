@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from reseau_poles.protocol.profile import Page, ProviderResults, parse_page
 from tests.seller.support import APPLES, CAPITALE, CHIPS, CURDS, ESTRIE, SYRUP
 
 from .conftest import World
@@ -126,3 +127,50 @@ def test_regions_by_name(world: World) -> None:
     assert world.results(tx)["params"]["region"] == "QC-02"
     origin = world.api("GET", f"/api/searches/{tx}?origin=Chaudière-Appalaches")
     assert origin.status_code == 200 and origin.json()["filters"]["origin"] == ["QC-12"]
+
+
+def test_a_page_is_waited_for_and_not_asked_twice(world: World) -> None:
+    """A page asked for is due until its seller answers (``complete`` stays false, ``wait_ms``
+    waits for it); a seller whose page brings nothing new is not asked the same again."""
+    hand = world.hand
+    tx = world.search(region="QC-11")
+    first = hand.wait_search(tx)
+    apple = {"id": "pommes-gaspe", "descriptor": {"name": "Pommes de Gaspé"}}
+    pole = {
+        "id": "pole-gaspe",
+        "descriptor": {"name": "Pôle de la Gaspésie"},
+        "items": [apple],
+        "tags": [ProviderResults(total=5, shown=1).to_group()],
+    }
+    assert world.callback(hand.on_search(first, [pole]), hand.signer).status_code == 200
+    found = world.results(tx, wait_ms=5_000)
+    assert found["complete"] and _poles(found) == {
+        (hand.keys.subscriber_id, "pole-gaspe"): (5, 1, True)
+    }
+
+    response = world.api("POST", f"/api/searches/{tx}/more", json={"provider": "pole-gaspe"})
+    assert response.status_code == 202, response.text
+    assert [(p["start"], p["status"]) for p in response.json()["pages"]] == [(1, "ACK")]
+    follow_up = next(
+        body
+        for body in hand.searches
+        if body["context"]["transaction_id"] == tx
+        and body["context"]["message_id"] != first["context"]["message_id"]
+    )
+    intent = follow_up["message"]["intent"]
+    assert intent["provider"] == {"id": "pole-gaspe"}
+    assert parse_page(intent["tags"]) == Page(start=1)
+    due = world.results(tx)
+    assert not due["complete"] and due["state"] == "en_attente"
+    assert [p["start"] for p in due["pages_pending"]] == [1]
+    assert due["poles"][0]["page_pending"] is True
+    # Asked again while the page is due: nothing new is sent.
+    assert world.api("POST", f"/api/searches/{tx}/more", json={}).json()["pages"] == []
+
+    # The seller's page brings nothing new (the same item): the count stands, not asked again.
+    again = {**pole, "tags": [ProviderResults(total=5, shown=1, start=1).to_group()]}
+    assert world.callback(hand.on_search(follow_up, [again]), hand.signer).status_code == 200
+    done = world.results(tx, wait_ms=5_000)
+    assert done["complete"] and done["pages_pending"] == []
+    assert done["counts"]["truncated"] and done["notice"]
+    assert world.api("POST", f"/api/searches/{tx}/more", json={}).json()["pages"] == []

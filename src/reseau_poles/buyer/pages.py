@@ -110,14 +110,22 @@ def wanted(
     poles: Sequence[Coverage],
     providers: Iterable[str] = (),
     due: Sequence[Mapping[str, Any]] = (),
+    asked: Sequence[Mapping[str, Any]] | None = None,
     *,
     only_empty: bool = False,
 ) -> list[Coverage]:
     """The truncated pôles to ask for their next page: those named (provider or seller node
-    id; all when none), not already waiting for one, at most :data:`MAX_PAGES_AT_ONCE`;
-    ``only_empty``: those none of whose items arrived yet."""
+    id; all when none), not already waiting for one, nor asked already from where they stand
+    (``asked``: every page taken; a seller whose page brought nothing new is not asked the
+    same again), at most :data:`MAX_PAGES_AT_ONCE`; ``only_empty``: those none of whose
+    items arrived yet."""
     named = frozenset(providers)
     waiting = {(page["bpp_id"], page["provider_id"]) for page in due}
+    done = {
+        (page["bpp_id"], page["provider_id"], page.get("start"))
+        for page in asked or []
+        if page.get("status") == "ACK"
+    }
     return [
         pole
         for pole in poles
@@ -125,6 +133,7 @@ def wanted(
         and pole.bpp_uri
         and (not named or pole.provider_id in named or pole.bpp_id in named)
         and (pole.bpp_id, pole.provider_id) not in waiting
+        and (pole.bpp_id, pole.provider_id, pole.received) not in done
         and (pole.received == 0 or not only_empty)
     ][:MAX_PAGES_AT_ONCE]
 

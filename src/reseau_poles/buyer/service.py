@@ -354,7 +354,7 @@ class BuyerService:
         search, poles, due = await asyncio.to_thread(
             self._coverage, organisation_id, transaction_id
         )
-        chosen = wanted(poles, providers, due, only_empty=only_empty)
+        chosen = wanted(poles, providers, due, search["pages"], only_empty=only_empty)
         params = SearchParams.model_validate(search["params"])
         sent = await asyncio.gather(
             *(self._page(transaction_id, params, pole, size) for pole in chosen)
