@@ -96,8 +96,14 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         "1. Chercher dans les 25 pôles (la passerelle diffuse la recherche à chaque nœud vendeur) :",
         f"  curl -s -X POST {buyer}/api/searches {key} {json_body} "
         '-d \'{"text": "sirop érable", "region": "*"}\'',
-        "   puis, avec le transaction_id reçu (résultats fusionnés par pôle) :",
+        "   puis, avec le transaction_id reçu (résultats fusionnés par pôle, par pertinence) :",
         f"  curl -s '{buyer}/api/searches/TRANSACTION_ID?wait_ms=5000' {key}",
+        "   Une recherche large (région « Montréal », « Estrie » ou * ; « légumes ») dépasse ce "
+        "qu'un nœud envoie d'un coup : « poles » dit, par pôle, combien d'articles sont trouvés "
+        "(matched) et reçus (received), « notice » le dit en français. La suite, à la demande :",
+        f"  curl -s -X POST {buyer}/api/searches/TRANSACTION_ID/more {key} {json_body} "
+        f'-d \'{{"provider": "{pole.id}"}}\'',
+        f"  curl -s '{buyer}/api/searches/TRANSACTION_ID?provider={pole.id}&wait_ms=5000' {key}",
         "",
         f"2. Commander au pôle « {pole.provider.name} » (devis, puis initialisation et "
         "confirmation ; paiement après livraison, net 30) :",

@@ -48,6 +48,8 @@ from reseau_poles.protocol.profile import (
     DeliveryRules,
     FulfillmentState,
     FulfillmentType,
+    Page,
+    ProviderResults,
     Unit,
     check_window,
     format_amount,
@@ -55,6 +57,7 @@ from reseau_poles.protocol.profile import (
     line_taxes,
     order_taxes,
     parse_item_tags,
+    parse_page,
     parse_region,
     payment_terms_group,
     tag,
@@ -288,6 +291,15 @@ class SellerService:
         if not tags and _get(intent, "item", "tags"):
             tags_path, tags = f"{path}.item.tags", intent["item"]["tags"]
         wanted = parse_item_tags(tags or [], path=tags_path)
+        page = parse_page(intent.get("tags") or [], path=f"{path}.tags") or Page()
+        limit = self.settings.on_search_max_items
+        if page.start and not _get(intent, "provider", "id"):
+            raise _refuse(
+                "La pagination (groupe « pagination », debut > 0) se demande pour un pôle : "
+                "indiquez provider.id.",
+                ErrorCode.INVALID_REQUEST,
+                f"{path}.provider.id",
+            )
         category = _get(intent, "category", "id") or _get(intent, "category", "descriptor", "name")
         return SearchQuery(
             text=text if isinstance(text, str) else None,
@@ -297,7 +309,8 @@ class SellerService:
             region=str(parse_region(region, path=region_path)) if region else None,
             certifications=frozenset(c.value for c in wanted.certifications),
             conservation=wanted.conservation.value if wanted.conservation else None,
-            limit=self.settings.on_search_max_items,
+            limit=min(page.size or limit, limit),
+            offset=page.start,
         )
 
     def catalog(self, session: Any, query: SearchQuery) -> dict[str, Any]:
@@ -312,23 +325,38 @@ class SellerService:
         by_provider: dict[str, list[Row]] = defaultdict(list)
         for row in found:
             by_provider[row["provider_id"]].append(row)
+        # Every pôle with matches is named, with how many matched and how many are sent
+        # (profile group ``resultats``), even one none of whose items made this page.
+        matched = result.per_provider or {p: len(rows) for p, rows in by_provider.items()}
+        for provider_id in matched:
+            by_provider.setdefault(provider_id, [])
         providers = [
             self.documents.provider_json(
                 profile.provider,
                 profile.locations,
                 profile.options,
                 by_provider[profile.provider["id"]],
+                ProviderResults(
+                    total=matched.get(profile.provider["id"], 0),
+                    shown=len(by_provider[profile.provider["id"]]),
+                    start=result.offset,
+                    more=result.more,
+                ),
             )
-            for profile in (repo.get_profiles(session, list(by_provider)) if by_provider else [])
+            for profile in sorted(
+                repo.get_profiles(session, list(by_provider)) if by_provider else [],
+                key=lambda profile: not by_provider[profile.provider["id"]],
+            )
         ]
         if not result.total:
             summary = "Aucun produit ne correspond à la recherche."
-        elif result.left_out or result.more:
+        elif result.truncated:
             # Counting stops at search.COUNT_LIMIT: « plus de 1000 », code "100/1000+".
             total = f"plus de {result.total}" if result.more else str(result.total)
             summary = (
                 f"{len(result.item_ids)} produits affichés sur {total} ; "
-                "précisez la recherche pour voir les autres."
+                "le compte de chaque pôle est dans son groupe « resultats », la suite "
+                "se demande pôle par pôle (groupe « pagination »)."
             )
         else:
             summary = f"{result.total} produit(s) trouvé(s)."

@@ -55,6 +55,14 @@ from .item_tags import (
     taxes_group,
 )
 from .money import CENT, DecimalLike, format_amount, format_cad, round_cents, to_decimal
+from .pagination import (
+    PAGINATION,
+    RESULTATS,
+    Page,
+    ProviderResults,
+    parse_page,
+    parse_results,
+)
 from .party_tags import (
     CHAINE_FROID,
     CONDITIONS_PAIEMENT,
@@ -78,6 +86,7 @@ from .regions import (
     Region,
     RegionCode,
     parse_region,
+    parse_region_name,
     region_label,
     region_matches,
 )
@@ -142,7 +151,9 @@ __all__ = [
     "LANGUE_EN",
     "MONTHS",
     "ORIGINE",
+    "PAGINATION",
     "REGION",
+    "RESULTATS",
     "SAISON",
     "TAXES",
     "TPS_LABEL",
@@ -168,8 +179,10 @@ __all__ = [
     "LegalForm",
     "LineTaxes",
     "Origin",
+    "Page",
     "PaymentTerms",
     "PaymentType",
+    "ProviderResults",
     "ProviderTags",
     "Region",
     "RegionCode",
@@ -209,9 +222,12 @@ __all__ = [
     "parse_measure",
     "parse_months",
     "parse_origin",
+    "parse_page",
     "parse_payment_terms",
     "parse_provider_tags",
     "parse_region",
+    "parse_region_name",
+    "parse_results",
     "parse_season",
     "parse_taxable",
     "payment",
