@@ -63,8 +63,7 @@ from reseau_poles.protocol.profile import (
     parse_payment_terms,
     parse_region,
     payment,
-    tag,
-    tag_group,
+    purchase_order_group,
 )
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
@@ -344,13 +343,7 @@ def beckn_order(request: Mapping[str, Any], *, complete: bool) -> dict[str, Any]
             terms = PaymentIn.model_validate(request["payment"]).terms()
             order["payments"] = [payment(terms)]
     if request.get("purchase_order_number"):
-        order["tags"] = [
-            tag_group(
-                "bon_de_commande",
-                [tag("numero", request["purchase_order_number"], name="Numéro")],
-                name="Bon de commande",
-            )
-        ]
+        order["tags"] = [purchase_order_group(request["purchase_order_number"])]
     return order
 
 

@@ -18,7 +18,9 @@ from sqlalchemy import RowMapping, delete, func, select, update
 from reseau_poles.protocol.lifecycle import OrderLifecycle, Phase
 from reseau_poles.storage import utcnow
 
-from .tables import items, order_events, order_lines, orders, stock
+from . import repository as repo
+from .stock_movements import Reason
+from .tables import items, order_events, order_lines, orders
 
 _PHASES = {"ACTIVE": Phase.CONFIRMED, "COMPLETE": Phase.COMPLETED, "CANCELLED": Phase.CANCELLED}
 
@@ -100,20 +102,17 @@ def add_event(
 
 
 def restock(session: Any, order_id: str) -> dict[str, int]:
-    """Give every line's units back to stock; returns the quantities by SKU."""
+    """Give every line's units back to stock (a cancellation); returns them by SKU."""
     given: dict[str, int] = {}
     for line in lines_of(session, order_id):
-        give_back(session, line["item_id"], line["quantity"])
+        give_back(session, line["item_id"], line["quantity"], Reason.ANNULATION, order_id)
         given[line["sku"]] = line["quantity"]
     return given
 
 
-def give_back(session: Any, item_id: int, quantity: int) -> None:
-    session.execute(
-        update(stock)
-        .where(stock.c.item_id == item_id)
-        .values(quantity=stock.c.quantity + quantity, updated_at=utcnow())
-    )
+def give_back(session: Any, item_id: int, quantity: int, reason: Reason, order_id: str) -> None:
+    """Put ``quantity`` units of an order back in stock, as a movement of ``reason``."""
+    repo.add_stock(session, item_id, quantity, reason, order_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,8 +53,10 @@ from reseau_poles.protocol.profile import (
     line_taxes,
     order_taxes,
     parse_item_tags,
+    parse_purchase_order,
     parse_region,
     payment_terms_group,
+    purchase_order_group,
     tag,
     tag_group,
 )
@@ -72,8 +74,10 @@ from .catalog import (
     payment_terms,
     to_json,
 )
+from .order_view import order_columns, order_view
 from .search import SearchBackend, SearchQuery, make_search
 from .settings import SellerSettings
+from .stock_movements import Reason
 
 Row = Mapping[str, Any]
 
@@ -234,13 +238,16 @@ class SellerService:
         return message_id
 
     def emit(self, session: Any, about: Row, event_type: str, /, **data: Any) -> None:
-        """A webhook event about an order to its pôle's subscriptions, in this transaction."""
+        """A webhook event about an order to its pôle's subscriptions, in this transaction:
+        the order's id, its purchase-order number, buyer and delivery (``order_view``), and
+        ``data``."""
+        document = data.get("order") or about.get("document") or {}
         self.webhooks.emit(
             session,
             self.network,
             about["provider_id"],
             event_type,
-            {"order_id": about["id"], **data},
+            {"order_id": about["id"], **order_view(document), **data},
             transaction_id=about["transaction_id"],
         )
 
@@ -613,6 +620,11 @@ class SellerService:
         order = self.order_document(selection, quote)
         order["billing"] = billing
         order["payments"] = [self._payment(selection, payload, quote)]
+        number = parse_purchase_order(
+            _get(payload, "message", "order", "tags"), path="message.order.tags"
+        )
+        if number is not None:
+            order["tags"] = [purchase_order_group(number)]
         assert selection.fulfillment is not None
         order["cancellation_terms"] = cancellation_terms(
             FulfillmentType(selection.fulfillment["type"]),
@@ -657,11 +669,13 @@ class SellerService:
                     self.send(session, payload, "on_confirm", {"order": existing["document"]})
                     return str(existing["id"])
                 selection, quote, order = self.initialized_order(session, payload)
-                for line in sorted(selection.lines, key=lambda line: line.item["id"]):
-                    if not repo.take_stock(session, line.item["id"], line.count):
-                        raise _OutOfStock(line)
                 now = utcnow()
                 order_id = new_order_id(now)
+                for line in sorted(selection.lines, key=lambda line: line.item["id"]):
+                    if not repo.take_stock(
+                        session, line.item["id"], line.count, reference=order_id
+                    ):
+                        raise _OutOfStock(line)
                 assert selection.fulfillment is not None
                 state = FulfillmentState.PENDING.value
                 order = {"id": order_id, "status": "ACTIVE", **order}
@@ -686,6 +700,7 @@ class SellerService:
                         "payment_type": order["payments"][0]["type"],
                         "total": quote.total,
                         "document": order,
+                        **order_columns(order),
                         "context": {
                             key: context[key]
                             for key in ("domain", "location", "version", "ttl")
@@ -922,6 +937,8 @@ class SellerService:
             fee_percentage=selection.provider["cancellation_fee_percentage"],
         )
         document["created_at"] = old.get("created_at")
+        if old.get("tags"):
+            document["tags"] = old["tags"]
         _set_state(document, selection.fulfillment["id"], row["fulfillment_state"], now, self)
         by_sku = {line.sku: line for line in quote.lines}
         changes = []
@@ -943,6 +960,7 @@ class SellerService:
             fulfillment_type=selection.fulfillment["type"],
             document=document,
             updated_at=now,
+            **order_columns(document),
         )
         order = order_repo.lock_order(session, row["id"])
         assert order is not None
@@ -1000,7 +1018,13 @@ class SellerService:
                     at,
                 )
             difference = count - int(line["quantity"])
-            if difference > 0 and not repo.take_stock(session, line["item_id"], difference):
+            if difference > 0 and not repo.take_stock(
+                session,
+                line["item_id"],
+                difference,
+                reason=Reason.MODIFICATION,
+                reference=row["id"],
+            ):
                 left = repo.available(session, line["item_id"])
                 raise _refuse(
                     f"Quantité non disponible : il reste {max(left, 0)} "
@@ -1010,7 +1034,9 @@ class SellerService:
                     at,
                 )
             if difference < 0:
-                order_repo.give_back(session, line["item_id"], -difference)
+                order_repo.give_back(
+                    session, line["item_id"], -difference, Reason.MODIFICATION, row["id"]
+                )
             if difference:
                 changed[sku] = {"from": int(line["quantity"]), "to": count}
         selection, quote = self._agreed_selection(session, row, counts)

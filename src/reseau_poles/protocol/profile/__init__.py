@@ -47,6 +47,7 @@ from .item_tags import (
 )
 from .money import CENT, DecimalLike, format_amount, format_cad, round_cents, to_decimal
 from .party_tags import (
+    BON_DE_COMMANDE,
     CHAINE_FROID,
     CONDITIONS_PAIEMENT,
     FORME_JURIDIQUE,
@@ -58,8 +59,10 @@ from .party_tags import (
     parse_fulfillment_tags,
     parse_payment_terms,
     parse_provider_tags,
+    parse_purchase_order,
     payment,
     payment_terms_group,
+    purchase_order_group,
     region_group,
 )
 from .regions import (
@@ -113,6 +116,7 @@ from .vocabulary import (
 
 __all__ = [
     "ALL_YEAR",
+    "BON_DE_COMMANDE",
     "CENT",
     "CERTIFICATIONS",
     "CHAINE_FROID",
@@ -189,12 +193,14 @@ __all__ = [
     "parse_origin",
     "parse_payment_terms",
     "parse_provider_tags",
+    "parse_purchase_order",
     "parse_region",
     "parse_season",
     "parse_taxable",
     "payment",
     "payment_terms_group",
     "price_per",
+    "purchase_order_group",
     "region_group",
     "region_label",
     "region_matches",
