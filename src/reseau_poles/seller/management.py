@@ -499,22 +499,26 @@ def _item_id(session: Any, provider_id: str, sku: str) -> int | None:
     ).scalar_one_or_none()
 
 
-def set_item_stock(session: Any, provider_id: str, sku: str, quantity: int) -> int | None:
+def set_item_stock(
+    session: Any, provider_id: str, sku: str, quantity: int, note: str | None = None
+) -> int | None:
     """Set the stock to ``quantity`` (a count, so never negative); ``None`` for no such item."""
     item_id = _item_id(session, provider_id, sku)
     if item_id is None:
         return None
-    repo.set_stock(session, item_id, quantity)
+    repo.set_stock(session, item_id, quantity, note=note)
     return quantity
 
 
-def adjust_item_stock(session: Any, provider_id: str, sku: str, delta: int) -> int | None:
+def adjust_item_stock(
+    session: Any, provider_id: str, sku: str, delta: int, note: str | None = None
+) -> int | None:
     """Add ``delta`` (negative: remove) in one guarded statement; the new stock, ``None`` for
     no such item, :class:`Conflict` when it would go below zero (nothing changed)."""
     item_id = _item_id(session, provider_id, sku)
     if item_id is None:
         return None
-    changed = repo.add_stock(session, item_id, delta, Reason.AJUSTEMENT)
+    changed = repo.add_stock(session, item_id, delta, Reason.AJUSTEMENT, note=note)
     if changed is not None:
         return changed
     now = repo.available(session, item_id)

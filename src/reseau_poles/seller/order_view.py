@@ -13,12 +13,23 @@ partial one only gives ``None`` where something is missing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime, parse_rfc3339
 from reseau_poles.protocol.profile import parse_purchase_order
+
+# Delivery days are Québec's days.
+TIME_ZONE: Final = ZoneInfo("America/Toronto")
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC times ``[start, end)`` of a day in Québec (23 or 25 hours at DST changes)."""
+    start = datetime.combine(day, time(), TIME_ZONE)
+    end = datetime.combine(day + timedelta(days=1), time(), TIME_ZONE)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _text(value: Any) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -147,15 +148,23 @@ def list_orders(
     *,
     status: str | None = None,
     fulfillment_state: str | None = None,
+    purchase_order_number: str | None = None,
+    delivered_between: tuple[datetime, datetime] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[RowMapping], int]:
-    """A page of a pôle's orders, newest first, and how many match in all."""
+    """A page of a pôle's orders, newest first, and how many match in all
+    (``delivered_between``: a delivery window starting in ``[start, end)``)."""
     conditions = [orders.c.provider_id == provider_id]
     if status:
         conditions.append(orders.c.status == status)
     if fulfillment_state:
         conditions.append(orders.c.fulfillment_state == fulfillment_state)
+    if purchase_order_number:
+        conditions.append(orders.c.purchase_order_number == purchase_order_number)
+    if delivered_between:
+        conditions.append(orders.c.delivery_start >= delivered_between[0])
+        conditions.append(orders.c.delivery_start < delivered_between[1])
     total = session.execute(select(func.count()).select_from(orders).where(*conditions))
     rows = session.execute(
         select(orders)

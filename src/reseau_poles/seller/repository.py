@@ -171,6 +171,7 @@ def set_stock(
     *,
     reason: Reason = Reason.INVENTAIRE,
     reference: str | None = None,
+    note: str | None = None,
 ) -> None:
     """Set the stock to ``quantity``; a change (not the same count again) is a movement."""
     before = session.execute(
@@ -182,7 +183,7 @@ def set_stock(
         .values(quantity=quantity, updated_at=utcnow())
     )
     if quantity != before:
-        movements.record(session, item_id, reason, quantity - before, quantity, reference)
+        movements.record(session, item_id, reason, quantity - before, quantity, reference, note)
 
 
 # --- catalog: reads -------------------------------------------------------------------------
@@ -373,6 +374,7 @@ def add_stock(
     delta: int,
     reason: Reason,
     reference: str | None = None,
+    note: str | None = None,
 ) -> int | None:
     """Add ``delta`` (negative: remove) unless the stock would go below zero; the new stock
     (and its movement), or ``None`` when nothing changed."""
@@ -385,7 +387,7 @@ def add_stock(
     if now is None:
         return None
     if delta:
-        movements.record(session, item_id, reason, delta, int(now), reference)
+        movements.record(session, item_id, reason, delta, int(now), reference, note)
     return int(now)
 
 

@@ -55,9 +55,10 @@ def record(
     delta: int,
     quantity: int,
     reference: str | None = None,
+    note: str | None = None,
 ) -> None:
     """One movement of ``item_id``: ``delta`` units, ``quantity`` left afterwards."""
-    record_many(session, [(item_id, delta, quantity)], reason, reference)
+    record_many(session, [(item_id, delta, quantity)], reason, reference, note)
 
 
 def record_many(
@@ -65,6 +66,7 @@ def record_many(
     changes: Iterable[tuple[int, int, int]],
     reason: Reason,
     reference: str | None = None,
+    note: str | None = None,
 ) -> None:
     """Movements of many items at once: ``(item_id, delta, quantity)`` each."""
     now = utcnow()
@@ -75,6 +77,7 @@ def record_many(
             "delta": delta,
             "quantity": quantity,
             "reference": reference[:128] if reference else None,
+            "note": note[:255] if note else None,
             "created_at": now,
         }
         for item_id, delta, quantity in changes
@@ -110,5 +113,6 @@ def movement_out(row: Mapping[str, Any], at: str | None) -> dict[str, Any]:
         "delta": row["delta"],
         "quantity": row["quantity"],
         "reference": row["reference"],
+        "note": row["note"],
         "at": at,
     }

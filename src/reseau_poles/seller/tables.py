@@ -211,6 +211,8 @@ stock_movements = sa.Table(
     sa.Column("quantity", sa.Integer(), nullable=False),
     # The order id, or the import ("import:<date>"), or None for a change through the API.
     sa.Column("reference", sa.String(128), nullable=True),
+    # What the pôle wrote about it (an adjustment's "reason": "réception", "perte" …).
+    sa.Column("note", sa.String(255), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 sa.Index("ix_seller_stock_movements_item", stock_movements.c.item_id, stock_movements.c.id)
