@@ -1,14 +1,24 @@
 """Stock movements through the real seller node: every change of a product's stock (creation,
 order confirmed, buyer's update, cancellation, stock set, adjustment, CSV import) is listed
 with its reason, delta, resulting stock, reference and time; the history adds up to the
-stock; a refused confirm or adjustment records nothing."""
+stock; a refused confirm or adjustment records nothing. Migration 0005 on a database with
+orders and stock already."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import inspect, select
+
+from reseau_poles.seller import repository as repo
+from reseau_poles.seller.app import migrate
+from reseau_poles.seller.tables import orders, stock, stock_movements
+from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
+
 from .conftest import Network
-from .support import CAPITALE, CHIPS, SYRUP
+from .support import CAPITALE, CHIPS, SYRUP, load_catalog
 from .test_lifecycle import api, api_key, stock_of
 from .test_order_view import beckn_order, place
 
@@ -119,3 +129,72 @@ def test_every_change_has_its_movement(network: Network) -> None:
     assert answer.status_code == 400 and answer.json()["error"]["path"] == "query.limit"
     answer = api(network, "GET", f"/api/providers/{CAPITALE}/products/inconnu/stock-movements", key)
     assert answer.status_code == 404 and answer.json()["error"]["path"] == "path.sku"
+
+
+def test_migration_0005_fills_the_order_columns_and_opens_each_history(database_url: str) -> None:
+    from alembic import command
+
+    from reseau_poles.seller.app import MIGRATIONS, VERSION_TABLE
+    from reseau_poles.storage.migrations import _config
+
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        ids = load_catalog(engine)
+        document = {"id": "CMD-1", **beckn_order((SYRUP, 6))}
+        now = utcnow()
+        with write_session(make_session_factory(engine)) as session:
+            repo.insert_order(
+                session,
+                {
+                    "id": "CMD-1",
+                    "provider_id": CAPITALE,
+                    "bap_id": "acheteur.example",
+                    "bap_uri": "https://acheteur.example/beckn",
+                    "transaction_id": "t-1",
+                    "status": "ACTIVE",
+                    "fulfillment_id": "livraison-froid",
+                    "fulfillment_type": "livraison",
+                    "fulfillment_state": "Pending",
+                    "payment_type": "POST-FULFILLMENT",
+                    "total": Decimal("75.00"),
+                    "document": document,
+                },
+                [
+                    repo.OrderLine(
+                        ids[SYRUP],
+                        SYRUP,
+                        "Sirop",
+                        6,
+                        Decimal("12.50"),
+                        Decimal("75.00"),
+                        Decimal(0),
+                        Decimal(0),
+                    )
+                ],
+                now,
+            )
+        config = _config(MIGRATIONS, VERSION_TABLE)
+        with engine.connect() as connection, connection.begin():
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0004")
+        assert "seller_stock_movements" not in inspect(engine).get_table_names()
+        migrate(engine)
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(
+                    orders.c.purchase_order_number, orders.c.delivery_start, orders.c.delivery_end
+                )
+            ).one()
+            moved = connection.execute(
+                select(stock_movements.c.item_id, stock_movements.c.reason, stock_movements.c.delta)
+            ).all()
+            left = dict(connection.execute(select(stock.c.item_id, stock.c.quantity)).all())
+        assert row.purchase_order_number == "BC-2026-0042"
+        assert (row.delivery_start, row.delivery_end) == (
+            datetime(2026, 12, 1, 13, tzinfo=UTC),
+            datetime(2026, 12, 1, 15, tzinfo=UTC),
+        )
+        assert sorted(moved) == sorted((ids[sku], "reprise", left[ids[sku]]) for sku in ids)
+    finally:
+        engine.dispose()

@@ -101,6 +101,7 @@ def downgrade() -> None:
     op.drop_table("seller_stock_movements")
     op.drop_index("ix_seller_orders_purchase_order", table_name="seller_orders")
     op.drop_index("ix_seller_orders_delivery", table_name="seller_orders")
-    with op.batch_alter_table("seller_orders") as batch:
-        for column in reversed(_ORDER_COLUMNS):
-            batch.drop_column(column.name)
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+), not a batch copy: order lines refer to the
+    # orders, and SQLite cannot drop a referenced table inside the migration's transaction.
+    for column in reversed(_ORDER_COLUMNS):
+        op.drop_column("seller_orders", column.name)
