@@ -2,21 +2,32 @@
 Québec day (not cancelled, not another day's, not those without a window), each with its
 buyer, site, window, PO number and lines, the totals per product; as JSON, CSV (French
 headers, BOM, formulas neutralised) and a printable fr-CA HTML page (every text escaped).
-Québec's day bounds under hypothesis, across the DST changes."""
+Québec's day bounds under hypothesis, across the DST changes. The CLI's ``pick-list``."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, timedelta
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from reseau_poles.cli import app
+from reseau_poles.network import NetworkSettings, NodeNetwork
+from reseau_poles.network import migrate as migrate_network
+from reseau_poles.seller.app import migrate
 from reseau_poles.seller.order_view import TIME_ZONE, day_bounds
+from reseau_poles.seller.service import SellerService
+from reseau_poles.seller.settings import SellerSettings
+from reseau_poles.storage import make_engine
 
 from .conftest import Network
-from .support import CAPITALE, CHIPS, ESTRIE, SYRUP
+from .support import CAPITALE, CHIPS, ESTRIE, SYRUP, load_catalog
+from .test_concurrency import confirm_body
 from .test_lifecycle import api, api_key
 from .test_order_view import beckn_order, place
 
@@ -176,3 +187,48 @@ def test_quebec_day_bounds(day: date) -> None:
     assert end.astimezone(TIME_ZONE).date() == day + timedelta(days=1)
     assert end - start in (timedelta(hours=23), timedelta(hours=24), timedelta(hours=25))
     assert day_bounds(day + timedelta(days=1))[0] == end
+
+
+def test_pick_list_from_the_command_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'vendeur.sqlite'}"
+    engine = make_engine(url)
+    migrate(engine)
+    migrate_network(engine)
+    load_catalog(engine)
+    network = NodeNetwork(
+        subscriber_id="vendeur.example",
+        role="BPP",
+        signer=None,
+        settings=NetworkSettings(registry_url="http://127.0.0.1:9", transcript_database=False),
+        engine=engine,
+        run_outbox=False,
+    )
+    service = SellerService(SellerSettings(subscriber_id="vendeur.example"), engine, network)
+    body = confirm_body("acheteur.example")
+    # A buyer's name that would be markup for rich is printed as it is.
+    body["message"]["order"] = beckn_order(
+        (SYRUP, 6), (CHIPS, 3), billing={"name": "CPE [/fin] Les Bourgeons"}
+    )
+    order_id = service.handle_confirm(body)
+    engine.dispose()
+
+    runner = CliRunner()
+    base = ["seller", "pick-list", "--provider", CAPITALE, "--database-url", url]
+    shown = runner.invoke(app, [*base, "--date", "2026-12-01"])
+    assert shown.exit_code == 0, shown.output
+    assert "Préparation du 2026-12-01" in shown.output and order_id in shown.output
+    assert "BC-2026-0042" in shown.output and "Totaux par produit" in shown.output
+    assert "CPE [/fin] Les Bourgeons" in " ".join(shown.output.split())
+    written = runner.invoke(app, [*base, "-d", "2026-12-01", "-f", "csv", str(tmp_path / "p.csv")])
+    assert written.exit_code == 0, written.output
+    assert "1 commande(s) du 2026-12-01" in written.output
+    rows = list(csv.reader(io.StringIO((tmp_path / "p.csv").read_text("utf-8-sig")), delimiter=";"))
+    assert [row[-4:] for row in rows[1:]] == [
+        [SYRUP, "Sirop d'érable biologique 540 ml", "6", "540 mL"],
+        [CHIPS, "Croustilles à l'ÉRABLE", "3", "1 unité"],
+    ]
+    as_json = runner.invoke(app, [*base, "-d", "2026-12-01", "-f", "json"])
+    assert json.loads(as_json.stdout)["orders"][0]["id"] == order_id
+    for wrong in (["-d", "1er décembre"], ["-d", "2026-12-01", "-f", "pdf"]):
+        refused = runner.invoke(app, [*base, *wrong])
+        assert refused.exit_code == 1 and "Erreur" in refused.output

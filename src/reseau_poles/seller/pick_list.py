@@ -188,7 +188,8 @@ def _e(value: Any) -> str:
     return escape(str(value)) if value not in (None, "") else "—"
 
 
-def _window_text(window: Mapping[str, Any] | None) -> str:
+def window_text(window: Mapping[str, Any] | None) -> str:
+    """« 08:00 – 10:00 » in Québec time, « — » without a window."""
     if not window:
         return "—"
     start, end = _local(window.get("start")), _local(window.get("end"))
@@ -203,7 +204,7 @@ def _order_html(order: Mapping[str, Any]) -> str:
         ("Acheteur", order["buyer"]["name"]),
         ("Site de livraison", delivery["site"]),
         ("Adresse", delivery["address"]),
-        ("Plage de livraison", _window_text(delivery["window"])),
+        ("Plage de livraison", window_text(delivery["window"])),
         (
             "Contact",
             " · ".join(p for p in (contact["name"], contact["phone"], contact["email"]) if p),
