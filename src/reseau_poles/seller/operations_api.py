@@ -48,6 +48,48 @@ class MovementQuery(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
+def _query(name: str, schema: dict[str, Any], text: str, *, required: bool = False) -> Any:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": schema,
+        "description": text,
+    }
+
+
+_PICK_LIST_DOC: dict[str, Any] = {
+    "parameters": [
+        _query(
+            "date",
+            {"type": "string", "format": "date"},
+            "Jour de livraison, AAAA-MM-JJ (heure du Québec).",
+            required=True,
+        ),
+        _query(
+            "format",
+            {"type": "string", "enum": ["json", "csv", "html"]},
+            "json (défaut), csv (une ligne par article, « ; », UTF-8 avec BOM) ou html.",
+        ),
+    ],
+    "responses": {
+        "200": {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            }
+        }
+    },
+}
+_PAGE_DOC: dict[str, Any] = {
+    "parameters": [
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Page."),
+        _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Début de la page."),
+    ]
+}
+
+
 def _wanted_format(request: Request, asked: str | None) -> str:
     if asked:
         return asked
@@ -93,7 +135,10 @@ async def get_pick_list(request: Request, provider_id: OwnProvider) -> Response:
 
 
 @router.get(
-    "/products/{sku}/stock-movements", summary="Mouvements de stock d'un produit", tags=["gestion"]
+    "/products/{sku}/stock-movements",
+    summary="Mouvements de stock d'un produit",
+    tags=["gestion"],
+    openapi_extra=_PAGE_DOC,
 )
 async def stock_movements(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Chaque changement du stock du produit, le plus récent d'abord : motif (``commande``,
