@@ -415,7 +415,7 @@ def test_the_pole_sees_the_purchase_order_number_buyer_and_delivery(
 ) -> None:
     """The PO number the institution gave reaches the pôle's order, its stored document and
     its lists, with the buyer and the delivery as fields (seller_node/README.md)."""
-    order = confirmed_order(world)
+    order = confirmed_order(world, fulfilment={**SCHOOL, "site_name": "École des Berges"})
     seller_url, key = order["provider"]["bpp_uri"], seller_key(tmp_path)
     base = f"{seller_url}/api/providers/{CAPITALE}"
     seen = world.http.get(f"{base}/orders/{order['seller_order_id']}", headers={"X-API-Key": key})
@@ -431,6 +431,7 @@ def test_the_pole_sees_the_purchase_order_number_buyer_and_delivery(
     assert pole["buyer"]["name"] == BILLING["name"]
     assert pole["buyer"]["email"] == BILLING["email"]
     delivery = pole["delivery"]
+    assert delivery["site"] == "École des Berges"
     assert delivery["address"] == SCHOOL["address"] and delivery["region"] == "QC-03"
     assert delivery["window"] == {
         "start": "2026-12-01T13:00:00.000Z",

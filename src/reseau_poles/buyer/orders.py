@@ -157,6 +157,8 @@ class FulfilmentIn(_In):
         Annotated[str, StringConstraints(pattern=r"^-?\d{1,2}(\.\d+)?, ?-?\d{1,3}(\.\d+)?$")] | None
     ) = None
     region: str | None = None
+    # The delivery site's name, shown to the pôle (``location.descriptor.name``).
+    site_name: Text | None = None
     contact: ContactIn | None = None
     instructions: Annotated[str, StringConstraints(max_length=500)] | None = None
 
@@ -298,6 +300,8 @@ def _fulfillment(request: Mapping[str, Any]) -> dict[str, Any] | None:
     if chosen.get("id"):
         document["id"] = chosen["id"]
     location: dict[str, Any] = {}
+    if chosen.get("site_name"):
+        location["descriptor"] = {"name": chosen["site_name"]}
     if chosen.get("address"):
         location["address"] = chosen["address"]
     if chosen.get("gps"):

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import shlex
+from datetime import datetime, time, timedelta
 
 from rich.console import Console
+
+from reseau_poles.seller.order_view import TIME_ZONE
 
 from .network import DemoNetwork, Participant
 from .sample import SamplePole
@@ -41,6 +44,12 @@ def tour_lines(net: DemoNetwork) -> list[str]:
     json_body = "-H 'Content-Type: application/json'"
     seller, pole = _tour_pole(net)
     pole_key = f"-H 'X-API-Key: {net.pole_api_key(pole.id)}'"
+    # Delivered tomorrow morning (Québec time): the pôle's pick list of that day shows it.
+    day = datetime.now(TIME_ZONE).date() + timedelta(days=1)
+    window = {
+        "start": datetime.combine(day, time(8), TIME_ZONE).isoformat(),
+        "end": datetime.combine(day, time(11), TIME_ZONE).isoformat(),
+    }
     order = {
         "provider": {"bpp_id": seller.subscriber_id, "id": pole.id},
         "items": [{"id": "sirop-erable-540ml", "quantity": 12}, {"id": "lait-2-4l", "quantity": 6}],
@@ -52,10 +61,13 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         },
         "billing": {"name": "Centre de services scolaire Démo (fictif)"},
         "payment": {"type": "POST-FULFILLMENT", "net_days": 30},
+        "purchase_order_number": "BC-DEMO-0001",
+        "delivery_window": window,
     }
     operator = shlex.quote(str(net.operator_keys_dir))
     admin = f"reseau-poles registry admin --registry {net.registry.url} --keys {operator}"
-    fulfilment = f"{seller.url}/api/providers/{pole.id}/orders/NUMERO_DU_POLE/fulfillment"
+    pole_api = f"{seller.url}/api/providers/{pole.id}"
+    fulfilment = f"{pole_api}/orders/NUMERO_DU_POLE/fulfillment"
     return [
         "Visite guidée, dans un autre terminal (. .venv/bin/activate pour reseau-poles) :",
         "",
@@ -77,12 +89,20 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         "",
         "3. Le pôle la livre (API de gestion de son nœud vendeur, avec la clé du pôle) ; chaque "
         "étape part à l'acheteur en on_status :",
-        f"  curl -s {seller.url}/api/providers/{pole.id}/orders {pole_key}",
+        f"  curl -s {pole_api}/orders {pole_key}",
+        "   (chaque commande y montre son bon de commande, l'acheteur, l'adresse, la plage et le "
+        "contact ; filtre par numéro de bon de commande :)",
+        f"  curl -s '{pole_api}/orders?purchase_order_number=BC-DEMO-0001' {pole_key}",
+        f"   liste de préparation du {day.isoformat()} (&format=html -o preparation.html pour "
+        "l'imprimer, &format=csv pour un tableur) :",
+        f"  curl -s '{pole_api}/pick-list?date={day.isoformat()}' {pole_key}",
         *(
             f'  curl -s -X POST {fulfilment} {pole_key} {json_body} -d \'{{"state": "{state}"}}\''
             for state in ("Packed", "Out-for-delivery", "Order-delivered")
         ),
         f"  curl -s {buyer}/api/orders/ID {key}",
+        "   (le stock du sirop et ses mouvements, avec leur motif et la commande :)",
+        f"  curl -s {pole_api}/products/sirop-erable-540ml/stock-movements {pole_key}",
         "   (ou, avant l'expédition, l'acheteur annule : "
         f'POST {buyer}/api/orders/ID/cancel -d \'{{"reason_code": "001"}}\')',
         "",
