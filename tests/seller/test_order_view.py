@@ -1,7 +1,8 @@
 """The pôle's view of an order, through real servers: the buyer's purchase-order number, the
 buyer organisation and the delivery (site, address, window, contact) as fields of the order
 detail, the order list (with its PO and delivery-day filters) and every ``order.*`` webhook;
-the PO number kept in the stored document through updates; a malformed PO tag refused."""
+the PO number kept in the stored document through updates; a malformed PO tag refused; any
+stored document read without failing (hypothesis)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reseau_poles.protocol.profile import parse_purchase_order, purchase_order_group
+from reseau_poles.seller.order_view import order_columns, order_view
 
 from .conftest import Network
 from .support import CAPITALE, CHIPS, SYRUP
@@ -187,3 +189,63 @@ def test_an_order_without_po_and_a_malformed_po_tag(network: Network) -> None:
 @given(st.text(min_size=1, max_size=64).filter(lambda text: text.strip() == text and text))
 def test_purchase_order_tag_round_trip(number: str) -> None:
     assert parse_purchase_order([purchase_order_group(number)]) == number
+
+
+_KEYS = st.sampled_from(
+    [
+        "billing",
+        "organization",
+        "descriptor",
+        "name",
+        "email",
+        "fulfillments",
+        "stops",
+        "type",
+        "end",
+        "location",
+        "address",
+        "city",
+        "code",
+        "time",
+        "range",
+        "start",
+        "timestamp",
+        "person",
+        "contact",
+        "phone",
+        "instructions",
+        "short_desc",
+        "tags",
+        "list",
+        "value",
+        "bon_de_commande",
+        "numero",
+        "gps",
+    ]
+)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.text(max_size=30)
+    | _KEYS
+    | st.sampled_from(["2026-12-01T13:00:00Z", "2026-12-01T08:00:00-05:00", "hier"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=5),
+    max_leaves=40,
+)
+
+
+@given(st.dictionaries(_KEYS, _JSON, max_size=6))
+def test_order_view_reads_any_stored_document_without_failing(document: dict[str, Any]) -> None:
+    view = order_view(document)
+    assert set(view) == {"purchase_order_number", "buyer", "delivery"}
+    number = view["purchase_order_number"]
+    assert number is None or (isinstance(number, str) and 0 < len(number) <= 64)
+    window = view["delivery"]["window"]
+    assert window is None or window["start"].endswith("Z")
+    columns = order_columns(document)
+    assert columns["purchase_order_number"] == number
+    assert (columns["delivery_start"] is None) == (window is None)
+    for field in ("name", "email", "phone", "address", "tax_id"):
+        assert view["buyer"][field] is None or isinstance(view["buyer"][field], str)
