@@ -147,12 +147,34 @@ def test_po_buyer_and_delivery_in_orders_and_webhooks(network: Network, receiver
     assert detail["purchase_order_number"] == "BC-2026-0042"
     assert parse_purchase_order(detail["document"]["tags"]) == "BC-2026-0042"
     assert detail["delivery"]["window"]["start"] == "2026-12-01T13:00:00.000Z"
+    # Another truck, nothing said of the stop: the window, site and contact stay.
+    moved = network.call(
+        "update",
+        {
+            "update_target": "order.fulfillments",
+            "order": {"id": confirmed["id"], "fulfillments": [{"id": "livraison-seche"}]},
+        },
+        transaction,
+    )
+    assert "error" not in moved, moved
+    detail = api(network, "GET", f"{base}/{confirmed['id']}", key).json()
+    assert detail["fulfillment"]["id"] == "livraison-seche"
+    assert detail["delivery"]["window"]["start"] == "2026-12-01T13:00:00.000Z"
+    assert detail["delivery"]["site"] == "École primaire des Berges — cuisine"
+    assert detail["purchase_order_number"] == "BC-2026-0042"
+    by_day = api(network, "GET", f"{base}?delivery_date=2026-12-01", key).json()
+    assert [o["id"] for o in by_day["orders"]] == [confirmed["id"]]
     cancelled = api(network, "POST", f"{base}/{confirmed['id']}/cancel", key, {"reason_code": "x"})
     assert cancelled.status_code == 200
 
     events = [json.loads(row["body"]) for row in webhook_rows(network)]
     mine = [e for e in events if e["data"]["order_id"] == confirmed["id"]]
-    assert [e["type"] for e in mine] == ["order.confirmed", "order.updated", "order.cancelled"]
+    assert [e["type"] for e in mine] == [
+        "order.confirmed",
+        "order.updated",
+        "order.updated",
+        "order.cancelled",
+    ]
     for event in mine:
         data = event["data"]
         assert data["purchase_order_number"] == "BC-2026-0042", event["type"]

@@ -1,8 +1,9 @@
 """The seller node's SQL: catalog, stock, orders, API keys. No protocol, no HTTP.
 
 Every function takes the caller's ``Session`` (or ``Connection``): the service decides what
-one transaction is. Stock only ever goes down through :func:`take_stock`, one guarded
-``UPDATE`` that cannot oversell whatever the concurrency.
+one transaction is. Stock only ever goes down through :func:`take_stock` (or
+:func:`add_stock`), one guarded ``UPDATE`` that cannot oversell whatever the concurrency;
+every change is a stock movement (:mod:`.stock_movements`).
 """
 
 from __future__ import annotations

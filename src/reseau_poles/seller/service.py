@@ -74,7 +74,7 @@ from .catalog import (
     payment_terms,
     to_json,
 )
-from .order_view import order_columns, order_view
+from .order_view import end_stop, order_columns, order_view
 from .search import SearchBackend, SearchQuery, make_search
 from .settings import SellerSettings
 from .stock_movements import Reason
@@ -1054,6 +1054,8 @@ class SellerService:
         lines = [Line(i, rows[sku], n) for i, (sku, n) in enumerate(counts.items())]
         option, requested = self._fulfillment(session, provider, wanted, lines, True)
         assert option is not None
+        # What the update does not say of the delivery (window, site, contact) stays.
+        requested = with_end_stop(requested, end_stop(row["document"]))
         path = "message.order.fulfillments[0]"
         # The protocol core decides: a fulfilment changes only while nothing has moved.
         lifecycle.set_fulfillment(row["fulfillment_id"], option["type"], path=path)
@@ -1253,6 +1255,20 @@ def quantity_unavailable(row: Row, count: int, index: int, unit: str) -> Protoco
 def new_order_id(now: datetime) -> str:
     """``CMD-20261126-3F9A1C07B2D4``: the day, then 48 random bits (unique by primary key)."""
     return f"CMD-{now:%Y%m%d}-{secrets.token_hex(6).upper()}"
+
+
+def with_end_stop(requested: Mapping[str, Any] | None, old: Mapping[str, Any]) -> dict[str, Any]:
+    """An update's fulfilment request with the order's former ``end`` stop under its own:
+    the fields the update gives win, the others (delivery window, site …) are kept."""
+    wanted = dict(requested or {})
+    if not old:
+        return wanted
+    stops = [s for s in wanted.get("stops") or [] if isinstance(s, dict)]
+    if any(s.get("type") == "end" for s in stops):
+        wanted["stops"] = [{**old, **s} if s.get("type") == "end" else s for s in stops]
+    else:
+        wanted["stops"] = [*stops, dict(old)]
+    return wanted
 
 
 def current_document(row: Row) -> dict[str, Any]:
