@@ -57,7 +57,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import parse_region_name, transliterate
 from reseau_poles.protocol.validation_text import french_message
-from reseau_poles.storage import write_session
+from reseau_poles.storage import utcnow, write_session
 
 from . import management as mg
 from .schemas import ItemIn
@@ -558,10 +558,11 @@ def import_csv(
                 raise _Abort
             report.created = sum(1 for write in ready if write.item_id is None)
             report.updated = len(ready) - report.created
+            reference = f"import-{utcnow():%Y%m%d-%H%M%S}"
             for start in range(0, len(ready), WRITE_BATCH):
                 batch = ready[start : start + WRITE_BATCH]
                 if not dry_run:
-                    mg.save_items(session, provider_id, batch)
+                    mg.save_items(session, provider_id, batch, reference)
                 if progress is not None:
                     progress("ecriture", start + len(batch), total)
             if dry_run:

@@ -58,8 +58,10 @@ from reseau_poles.protocol.profile import (
     order_taxes,
     parse_item_tags,
     parse_page,
+    parse_purchase_order,
     parse_region,
     payment_terms_group,
+    purchase_order_group,
     tag,
     tag_group,
 )
@@ -78,8 +80,10 @@ from .catalog import (
     payment_terms,
     to_json,
 )
+from .order_view import end_stop, order_columns, order_view
 from .search import SearchBackend, SearchQuery, make_search
 from .settings import SellerSettings
+from .stock_movements import Reason
 
 Row = Mapping[str, Any]
 
@@ -262,13 +266,16 @@ class SellerService:
         return message_id
 
     def emit(self, session: Any, about: Row, event_type: str, /, **data: Any) -> None:
-        """A webhook event about an order to its pôle's subscriptions, in this transaction."""
+        """A webhook event about an order to its pôle's subscriptions, in this transaction:
+        the order's id, its purchase-order number, buyer and delivery (``order_view``), and
+        ``data``."""
+        document = data.get("order") or about.get("document") or {}
         self.webhooks.emit(
             session,
             self.network,
             about["provider_id"],
             event_type,
-            {"order_id": about["id"], **data},
+            {"order_id": about["id"], **order_view(document), **data},
             transaction_id=about["transaction_id"],
         )
 
@@ -679,6 +686,11 @@ class SellerService:
         order = self.order_document(selection, quote)
         order["billing"] = billing
         order["payments"] = [self._payment(selection, payload, quote)]
+        number = parse_purchase_order(
+            _get(payload, "message", "order", "tags"), path="message.order.tags"
+        )
+        if number is not None:
+            order["tags"] = [purchase_order_group(number)]
         assert selection.fulfillment is not None
         order["cancellation_terms"] = cancellation_terms(
             FulfillmentType(selection.fulfillment["type"]),
@@ -723,11 +735,13 @@ class SellerService:
                     self.send(session, payload, "on_confirm", {"order": existing["document"]})
                     return str(existing["id"])
                 selection, quote, order = self.initialized_order(session, payload)
-                for line in sorted(selection.lines, key=lambda line: line.item["id"]):
-                    if not repo.take_stock(session, line.item["id"], line.count):
-                        raise _OutOfStock(line)
                 now = utcnow()
                 order_id = new_order_id(now)
+                for line in sorted(selection.lines, key=lambda line: line.item["id"]):
+                    if not repo.take_stock(
+                        session, line.item["id"], line.count, reference=order_id
+                    ):
+                        raise _OutOfStock(line)
                 assert selection.fulfillment is not None
                 state = FulfillmentState.PENDING.value
                 order = {"id": order_id, "status": "ACTIVE", **order}
@@ -752,6 +766,7 @@ class SellerService:
                         "payment_type": order["payments"][0]["type"],
                         "total": quote.total,
                         "document": order,
+                        **order_columns(order),
                         "context": {
                             key: context[key]
                             for key in ("domain", "location", "version", "ttl")
@@ -988,6 +1003,8 @@ class SellerService:
             fee_percentage=selection.provider["cancellation_fee_percentage"],
         )
         document["created_at"] = old.get("created_at")
+        if old.get("tags"):
+            document["tags"] = old["tags"]
         _set_state(document, selection.fulfillment["id"], row["fulfillment_state"], now, self)
         by_sku = {line.sku: line for line in quote.lines}
         changes = []
@@ -1009,6 +1026,7 @@ class SellerService:
             fulfillment_type=selection.fulfillment["type"],
             document=document,
             updated_at=now,
+            **order_columns(document),
         )
         order = order_repo.lock_order(session, row["id"])
         assert order is not None
@@ -1066,7 +1084,13 @@ class SellerService:
                     at,
                 )
             difference = count - int(line["quantity"])
-            if difference > 0 and not repo.take_stock(session, line["item_id"], difference):
+            if difference > 0 and not repo.take_stock(
+                session,
+                line["item_id"],
+                difference,
+                reason=Reason.MODIFICATION,
+                reference=row["id"],
+            ):
                 left = repo.available(session, line["item_id"])
                 raise _refuse(
                     f"Quantité non disponible : il reste {max(left, 0)} "
@@ -1076,7 +1100,9 @@ class SellerService:
                     at,
                 )
             if difference < 0:
-                order_repo.give_back(session, line["item_id"], -difference)
+                order_repo.give_back(
+                    session, line["item_id"], -difference, Reason.MODIFICATION, row["id"]
+                )
             if difference:
                 changed[sku] = {"from": int(line["quantity"]), "to": count}
         selection, quote = self._agreed_selection(session, row, counts)
@@ -1094,6 +1120,8 @@ class SellerService:
         lines = [Line(i, rows[sku], n) for i, (sku, n) in enumerate(counts.items())]
         option, requested = self._fulfillment(session, provider, wanted, lines, True)
         assert option is not None
+        # What the update does not say of the delivery (window, site, contact) stays.
+        requested = with_end_stop(requested, end_stop(row["document"]))
         path = "message.order.fulfillments[0]"
         # The protocol core decides: a fulfilment changes only while nothing has moved.
         lifecycle.set_fulfillment(row["fulfillment_id"], option["type"], path=path)
@@ -1302,6 +1330,20 @@ def quantity_unavailable(row: Row, count: int, index: int, unit: str) -> Protoco
 def new_order_id(now: datetime) -> str:
     """``CMD-20261126-3F9A1C07B2D4``: the day, then 48 random bits (unique by primary key)."""
     return f"CMD-{now:%Y%m%d}-{secrets.token_hex(6).upper()}"
+
+
+def with_end_stop(requested: Mapping[str, Any] | None, old: Mapping[str, Any]) -> dict[str, Any]:
+    """An update's fulfilment request with the order's former ``end`` stop under its own:
+    the fields the update gives win, the others (delivery window, site …) are kept."""
+    wanted = dict(requested or {})
+    if not old:
+        return wanted
+    stops = [s for s in wanted.get("stops") or [] if isinstance(s, dict)]
+    if any(s.get("type") == "end" for s in stops):
+        wanted["stops"] = [{**old, **s} if s.get("type") == "end" else s for s in stops]
+    else:
+        wanted["stops"] = [*stops, dict(old)]
+    return wanted
 
 
 def current_document(row: Row) -> dict[str, Any]:

@@ -64,6 +64,7 @@ from .pagination import (
     parse_results,
 )
 from .party_tags import (
+    BON_DE_COMMANDE,
     CHAINE_FROID,
     CONDITIONS_PAIEMENT,
     FORME_JURIDIQUE,
@@ -75,8 +76,10 @@ from .party_tags import (
     parse_fulfillment_tags,
     parse_payment_terms,
     parse_provider_tags,
+    parse_purchase_order,
     payment,
     payment_terms_group,
+    purchase_order_group,
     region_group,
 )
 from .regions import (
@@ -138,6 +141,7 @@ from .vocabulary import (
 
 __all__ = [
     "ALL_YEAR",
+    "BON_DE_COMMANDE",
     "CENT",
     "CERTIFICATIONS",
     "CHAINE_FROID",
@@ -225,6 +229,7 @@ __all__ = [
     "parse_page",
     "parse_payment_terms",
     "parse_provider_tags",
+    "parse_purchase_order",
     "parse_region",
     "parse_region_name",
     "parse_results",
@@ -233,6 +238,7 @@ __all__ = [
     "payment",
     "payment_terms_group",
     "price_per",
+    "purchase_order_group",
     "region_group",
     "region_label",
     "region_matches",
