@@ -1,0 +1,111 @@
+"""Start time of ``reseau-poles`` commands against a bare ``python -c "import json"``.
+
+    python bench/cli_start.py [--runs 15]
+
+Each command runs ``--runs`` times in a fresh interpreter, as a user's command does (the same
+code as the ``reseau-poles`` console script); the commands take turns, round after round, so
+that a busy machine slows them all alike. Printed: the median wall time of each command, the
+median of ``python -c "import json"`` measured in the same rounds, and their ratio.
+Target (issue 13): every help page, and a command that talks to one endpoint, within 8x the
+bare interpreter.
+
+The endpoint command is ``registry admin list`` against a registry served on loopback by this
+process (SQLite in a temporary folder, the operator's key written for the command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = 8.0
+ENTRY = "import sys; from reseau_poles.cli import app; sys.exit(app())"
+HELP_COMMANDS = (
+    ("--help",),
+    ("registry", "--help"),
+    ("gateway", "--help"),
+    ("seller", "--help"),
+    ("buyer", "--help"),
+    ("registry", "admin", "--help"),
+    ("seller", "import", "--help"),
+    ("keys", "generate", "--help"),
+)
+
+
+def wall_time(argv: list[str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{argv[3:]} : code {result.returncode}\n{result.stderr.decode()}")
+    return elapsed
+
+
+def start_registry(folder: Path) -> tuple[str, Path, object]:
+    """A registry on loopback and the folder of its operator's keys."""
+    from support import ServerThread, free_port
+
+    from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+    from reseau_poles.registry.app import create_app
+    from reseau_poles.registry.settings import OperatorKey, RegistrySettings
+
+    operator = SubscriberKeys.generate("operateur.bench.example", "op-1")
+    keys = folder / "cles-operateur"
+    KeyFiles(keys).write(operator)
+    settings = RegistrySettings(
+        database_url=f"sqlite:///{folder / 'registry.sqlite'}",
+        key_dir=folder / "registry-keys",
+        subscriber_id="registre.bench.example",
+        operators=[
+            OperatorKey(
+                operator_id=operator.subscriber_id,
+                key_id=operator.key_id,
+                signing_public_key=operator.signing.public_key_b64,
+            )
+        ],
+    )
+    port = free_port()
+    server = ServerThread(create_app(settings), port).start()
+    return f"http://127.0.0.1:{port}", keys, server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url, keys, server = start_registry(Path(tmp))
+        endpoint = ("registry", "admin", "--registry", url, "--keys", str(keys), "list")
+        commands = {" ".join(c): list(c) for c in HELP_COMMANDS}
+        commands["registry admin … list (HTTP)"] = list(endpoint)
+        baseline = [sys.executable, "-c", "import json"]
+        samples: dict[str, list[float]] = {name: [] for name in ["", *commands]}
+        try:
+            wall_time([sys.executable, "-c", ENTRY, *endpoint])  # warm the caches once
+            for _ in range(args.runs):
+                samples[""].append(wall_time(baseline))
+                for name, argv in commands.items():
+                    samples[name].append(wall_time([sys.executable, "-c", ENTRY, *argv]))
+        finally:
+            server.stop()  # type: ignore[attr-defined]
+
+    floor = statistics.median(samples.pop(""))
+    print(f"python -c \"import json\" : {floor * 1000:.0f} ms (médiane de {args.runs})")
+    print(f"{'reseau-poles …':<34} {'médiane':>9} {'rapport':>8}")
+    worst = 0.0
+    for name, values in samples.items():
+        median = statistics.median(values)
+        worst = max(worst, median / floor)
+        print(f"{name:<34} {median * 1000:>6.0f} ms {median / floor:>7.1f}x")
+    verdict = "atteinte" if worst <= TARGET else "manquée"
+    print(f"pire rapport : {worst:.1f}x (cible ≤ {TARGET:.0f}x : {verdict})")
+
+
+if __name__ == "__main__":
+    main()
