@@ -13,7 +13,7 @@ from reseau_poles.protocol.errors import ErrorCode
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import SignatureHeader, Signer, verify
 
-from .models import rfc3339
+from .dates import rfc3339
 
 DEFAULT_KEY_LIFETIME = timedelta(days=365)
 
