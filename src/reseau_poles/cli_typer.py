@@ -1,0 +1,102 @@
+"""What ``reseau-poles`` changes in Typer so that a help page starts fast.
+
+Two parts of Typer (0.25 and later) took most of the start of ``reseau-poles seller --help``
+for code that a help page never runs:
+
+* ``typer.rich_utils``, which formats help pages and errors, imports ``rich.markdown``
+  (markdown-it-py, and Pygments through ``rich.syntax``) for the "markdown" markup mode, and
+  ``rich.traceback`` for its exception pages: half of its import. This command line writes its
+  help in the "rich" mode; the two classes are imported when first used instead.
+* Every parameter that Typer processes builds its converter, a pydantic ``TypeAdapter``, even
+  when the parameter is unset: each group's ``--help`` and ``--install-completion`` on the way
+  to a sub-command, so that any help page below the first one loaded pydantic. An unset value
+  needs no converter: each parameter gets its own at its first value.
+
+Nothing changes in what is printed. ``tests/test_cli_speed.py`` checks which modules a help page
+loads; ``bench/cli_start.py`` measures the time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+# Classes that typer.rich_utils imports and a help page in "rich" mode does not use.
+_LATER = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
+
+
+class _ImportedOnUse(type):
+    """A stand-in for a class of ``rich``, imported when called, read or tested against."""
+
+    _module: str
+
+    def _real(cls) -> Any:
+        return getattr(importlib.import_module(cls._module), cls.__name__)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return cls._real()(*args, **kwargs)
+
+    def __getattr__(cls, name: str) -> Any:
+        return getattr(cls._real(), name)
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, cls._real())
+
+
+def import_rich_utils() -> ModuleType:
+    """``typer.rich_utils``, imported without ``rich.markdown`` and ``rich.traceback``: while it
+    is imported, modules holding stand-ins take their place, and are withdrawn afterwards (a
+    later ``import rich.markdown`` gets the real one). Should a Typer use them otherwise, it is
+    imported outright."""
+    if "typer.rich_utils" in sys.modules:
+        return sys.modules["typer.rich_utils"]
+    stand_ins = {}
+    for module, name in _LATER.items():
+        if module not in sys.modules:
+            stand_in = ModuleType(module)
+            setattr(stand_in, name, _ImportedOnUse(name, (), {"_module": module}))
+            stand_ins[module] = stand_in
+    sys.modules.update(stand_ins)
+    try:
+        return importlib.import_module("typer.rich_utils")
+    except Exception:  # any trouble: the plain import below decides
+        pass
+    finally:
+        for module, stand_in in stand_ins.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]
+    return importlib.import_module("typer.rich_utils")
+
+
+def convert_on_first_value() -> None:
+    """Typer's parameters build their converter at their first value, not when processed."""
+    try:
+        from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
+        from typer.core import _TyperParameter
+    except ImportError:  # pragma: no cover - a Typer converting otherwise: nothing to defer
+        return
+    if not hasattr(_TyperParameter, "get_runtime_param"):  # pragma: no cover
+        return
+
+    @dataclass(frozen=True)
+    class OnFirstValue(RuntimeParam):
+        """A parameter's converter until it receives a value (an unset one needs none)."""
+
+        descriptor: TypeDescriptor
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            param._runtime_param = build_runtime_param(self.descriptor)
+            return param._runtime_param.coerce(value, param=param, ctx=ctx)
+
+    def get_runtime_param(self: Any) -> RuntimeParam:
+        if self._runtime_param is None:
+            descriptor = self.type_descriptor
+            self._runtime_param = OnFirstValue(
+                descriptor.parameter_info, descriptor.annotation, descriptor
+            )
+        return self._runtime_param
+
+    _TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]
