@@ -9,8 +9,12 @@ for code that a help page never runs:
   help in the "rich" mode; the two classes are imported when first used instead.
 * Every parameter that Typer processes builds its converter, a pydantic ``TypeAdapter``, even
   when the parameter is unset: each group's ``--help`` and ``--install-completion`` on the way
-  to a sub-command, so that any help page below the first one loaded pydantic. An unset value
-  needs no converter: each parameter gets its own at its first value.
+  to a sub-command, so that any help page below the first one loaded pydantic, and building
+  the adapters of a group's defaults (``registry admin``: ``--registry``, ``--keys``) cost more
+  than the rest of the help page. An unset value needs no converter, nor does a value already
+  of its parameter's plain type (``str``, ``int`` or ``float`` without bounds, a ``Path``
+  instance: Typer's converter gives it back as it is, after the same checks of the path);
+  other values get their parameter's converter, built at the first of them.
 
 Nothing changes in what is printed. ``tests/test_cli_speed.py`` checks which modules a help page
 loads; ``bench/cli_start.py`` measures the time.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -75,6 +80,7 @@ def convert_on_first_value() -> None:
     """Typer's parameters build their converter at their first value, not when processed."""
     try:
         from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
+        from typer._param_types import coerce_cli_path
         from typer.core import _TyperParameter
     except ImportError:  # pragma: no cover - a Typer converting otherwise: nothing to defer
         return
@@ -83,11 +89,23 @@ def convert_on_first_value() -> None:
 
     @dataclass(frozen=True)
     class OnFirstValue(RuntimeParam):
-        """A parameter's converter until it receives a value (an unset one needs none)."""
+        """A parameter's converter until it receives a value that needs one."""
 
         descriptor: TypeDescriptor
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            info, kind = self.parameter_info, self.annotation
+            if self.descriptor.file_annotation is None and info.parser is None:
+                if kind is str and type(value) is str:
+                    return value
+                if kind in (int, float) and type(value) is kind and info.min is info.max is None:
+                    return value
+                if isinstance(kind, type) and issubclass(kind, Path):
+                    path_type = info.path_type or kind
+                    if isinstance(value, path_type):
+                        return coerce_cli_path(
+                            value, info, path_type=path_type, param=param, ctx=ctx
+                        )
             param._runtime_param = build_runtime_param(self.descriptor)
             return param._runtime_param.coerce(value, param=param, ctx=ctx)
 
