@@ -30,10 +30,9 @@ HEAVY = (
     "markdown_it",
     "pygments",
 )
-# What a command talking to the registry may load, out of HEAVY: the HTTP client (httpx loads
-# Pygments for its own command line), the keys, and pydantic (Typer turns the text of --keys
-# into a Path with it).
-CLIENT = {"httpx", "pygments", "nacl", "pydantic", "pydantic_core"}
+# What a command talking to the registry may load, out of HEAVY: the HTTP client, the keys,
+# and pydantic (Typer turns the text of --keys into a Path with it).
+CLIENT = {"httpx", "nacl", "pydantic", "pydantic_core"}
 
 _PROBE = """
 import json, sys
@@ -44,9 +43,10 @@ except SystemExit as exc:
     code = exc.code
 else:
     code = 0
-heavy = sorted({name.split(".")[0] for name in sys.modules} & set(HEAVY))
+loaded = [name for name, module in sys.modules.items() if module is not None]
+heavy = sorted({name.split(".")[0] for name in loaded} & set(HEAVY))
 roles = sorted(
-    name.split(".")[1] for name in sys.modules
+    name.split(".")[1] for name in loaded
     if name.count(".") >= 1 and name.split(".")[1] in ("registry", "gateway", "seller", "buyer")
     and name.startswith("reseau_poles.")
 )
@@ -71,7 +71,8 @@ def _run(*args: str) -> tuple[dict, str]:
 def test_importing_the_cli_loads_nothing_heavy() -> None:
     code = (
         "import sys, reseau_poles.cli; "
-        f"print(sorted({{n.split('.')[0] for n in sys.modules}} & set({HEAVY!r})))"
+        "print(sorted({n.split('.')[0] for n, m in sys.modules.items() if m is not None} "
+        f"& set({HEAVY!r})))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
@@ -146,6 +147,23 @@ def test_an_operator_command_loads_the_client_not_the_database(tmp_path) -> None
     report, output = _run("registry", "admin", "--registry", url, "--keys", str(tmp_path), "list")
     assert report["code"] == 1 and "registre injoignable" in output, output
     assert set(report["heavy"]) <= CLIENT, report
+
+
+def test_the_operator_client_verifies_tls_except_on_plain_http() -> None:
+    """AdminClient spares loading the certificate authorities only where there is no TLS."""
+    import ssl
+
+    from reseau_poles.protocol.keys import SubscriberKeys
+    from reseau_poles.registry.client import AdminClient, signer_for
+
+    signer = signer_for(SubscriberKeys.generate("operateur.test.example", "op-1"))
+    for url, mode in (
+        ("https://registre.example", ssl.CERT_REQUIRED),
+        ("HTTPS://registre.example", ssl.CERT_REQUIRED),
+        ("http://127.0.0.1:8000", ssl.CERT_NONE),
+    ):
+        with AdminClient(url, signer) as client:
+            assert client.http._transport._pool._ssl_context.verify_mode == mode, url
 
 
 def test_markdown_help_and_exception_pages_still_use_rich() -> None:

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 # is made to leave aside what a help page does not use (cli_typer.py).
 rich_utils = import_rich_utils()
 convert_on_first_value()
+# httpx imports its own command line (httpx._main: click, Pygments, rich.syntax; a third of its
+# import) when it can; the commands that talk to a service never use it, and httpx does
+# without it when it cannot be imported.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 # The help's own words in French (Typer reads these when it formats a help page or an error;
 # the help of every sub-command, roles included, goes through them).
