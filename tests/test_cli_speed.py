@@ -30,9 +30,8 @@ HEAVY = (
     "markdown_it",
     "pygments",
 )
-# What a command talking to the registry may load, out of HEAVY: the HTTP client, the keys,
-# and pydantic (Typer turns the text of --keys into a Path with it).
-CLIENT = {"httpx", "nacl", "pydantic", "pydantic_core"}
+# What a command talking to the registry may load, out of HEAVY: the HTTP client and the keys.
+CLIENT = {"httpx", "nacl"}
 
 _PROBE = """
 import json, sys

@@ -13,8 +13,10 @@ for code that a help page never runs:
   the adapters of a group's defaults (``registry admin``: ``--registry``, ``--keys``) cost more
   than the rest of the help page. An unset value needs no converter, nor does a value already
   of its parameter's plain type (``str``, ``int`` or ``float`` without bounds, a ``Path``
-  instance: Typer's converter gives it back as it is, after the same checks of the path);
-  other values get their parameter's converter, built at the first of them.
+  instance: Typer's converter gives it back as it is, after the same checks of the path), nor
+  the text of a path written as ``Path`` writes it (made a ``Path`` as pydantic would, then
+  checked by Typer's own function); other values get their parameter's converter, built at the
+  first of them. tests/test_cli_typer.py compares them with Typer's own, value by value.
 
 Nothing changes in what is printed. ``tests/test_cli_speed.py`` checks which modules a help page
 loads; ``bench/cli_start.py`` measures the time.
@@ -101,13 +103,27 @@ def convert_on_first_value() -> None:
                 if kind in (int, float) and type(value) is kind and info.min is info.max is None:
                     return value
                 if isinstance(kind, type) and issubclass(kind, Path):
-                    path_type = info.path_type or kind
-                    if isinstance(value, path_type):
-                        return coerce_cli_path(
-                            value, info, path_type=path_type, param=param, ctx=ctx
-                        )
+                    path = self._path(value, info.path_type or kind)
+                    if path is not None:
+                        try:
+                            return coerce_cli_path(
+                                path, info, path_type=info.path_type or kind, param=param, ctx=ctx
+                            )
+                        except ValueError:  # a NUL in the path: Typer's converter words it
+                            pass
             param._runtime_param = build_runtime_param(self.descriptor)
             return param._runtime_param.coerce(value, param=param, ctx=ctx)
+
+        @staticmethod
+        def _path(value: Any, path_type: type) -> Any:
+            """``value`` as pydantic would make it a path, if it needs no pydantic to."""
+            if isinstance(value, path_type):
+                return value
+            if type(value) is str and issubclass(path_type, Path):
+                path = path_type(value)
+                if str(path) == value:  # written the same in Typer's messages
+                    return path
+            return None
 
     def get_runtime_param(self: Any) -> RuntimeParam:
         if self._runtime_param is None:
