@@ -1,6 +1,6 @@
 """What ``reseau-poles`` changes in Typer so that a help page starts fast.
 
-Two parts of Typer (0.25 and later) took most of the start of ``reseau-poles seller --help``
+Two parts of Typer (0.29) took most of the start of ``reseau-poles seller --help``
 for code that a help page never runs:
 
 * ``typer.rich_utils``, which formats help pages and errors, imports ``rich.markdown``
