@@ -24,9 +24,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reseau_poles.node.cli import ConfigOption, DatabaseOption, add_node_commands
+from reseau_poles.node.cli import (
+    ConfigOption,
+    DatabaseOption,
+    add_node_commands,
+    imported_when_called,
+)
 
-from .settings import load_settings
+load_settings = imported_when_called("reseau_poles.seller.settings", "load_settings")
 
 app = typer.Typer(help="Nœud vendeur (BPP) d'un ou de plusieurs pôles.", no_args_is_help=True)
 provider_app = typer.Typer(help="Pôles hébergés par ce nœud.", no_args_is_help=True)
