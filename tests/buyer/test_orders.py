@@ -436,10 +436,7 @@ def test_the_pole_sees_the_purchase_order_number_buyer_and_delivery(
     delivery = pole["delivery"]
     assert delivery["site"] == "École des Berges"
     assert delivery["address"] == SCHOOL["address"] and delivery["region"] == "QC-03"
-    assert delivery["window"] == {
-        "start": "2026-12-01T13:00:00.000Z",
-        "end": "2026-12-01T21:00:00.000Z",
-    }
+    assert delivery["window"] == {"start": f"{DAY}T13:00:00.000Z", "end": f"{DAY}T21:00:00.000Z"}
     assert delivery["contact"] == {
         "name": "Cuisine centrale",
         "phone": "418 555-0199",
@@ -459,9 +456,9 @@ def test_the_pole_sees_the_purchase_order_number_buyer_and_delivery(
     ).json()
     assert other["orders"] == [] and other["total"] == 0
 
-    # 13:00 UTC is 8:00 in Québec, on 1 December: that day's pick list.
+    # 13:00 UTC is 8:00 in Québec, on the delivery day: that day's pick list.
     picked = world.http.get(
-        f"{base}/pick-list", params={"date": "2026-12-01"}, headers={"X-API-Key": key}
+        f"{base}/pick-list", params={"date": DAY}, headers={"X-API-Key": key}
     ).json()
     (listed_order,) = picked["orders"]
     assert listed_order["purchase_order_number"] == "BC-2026-0042"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import given
@@ -16,11 +17,16 @@ from hypothesis import strategies as st
 
 from reseau_poles.protocol.profile import parse_purchase_order, purchase_order_group
 from reseau_poles.seller.order_view import order_columns, order_view
+from reseau_poles.storage import utcnow
 
 from .conftest import Network
 from .support import CAPITALE, CHIPS, SYRUP
 from .test_lifecycle import api, api_key
 from .test_webhooks import Receiver, receiver, subscribe, webhook_rows
+
+# A delivery day ahead (the pôle refuses a window in the past), its neighbours, as text.
+_DAY = (utcnow() + timedelta(days=3)).date()
+DAY, NEXT, BEFORE = (str(_DAY + timedelta(days=n)) for n in (0, 1, -1))
 
 __all__ = ["receiver"]  # the fixture, for pytest
 
@@ -46,7 +52,7 @@ def po_tags(number: str) -> list[dict[str, Any]]:
 def beckn_order(
     *lines: tuple[str, int],
     po: str | None = "BC-2026-0042",
-    window: tuple[str, str] | None = ("2026-12-01T13:00:00Z", "2026-12-01T15:00:00Z"),
+    window: tuple[str, str] | None = (f"{DAY}T13:00:00Z", f"{DAY}T15:00:00Z"),
     billing: dict[str, Any] | None = None,
     instructions: str = "Quai de réception, porte 3.",
 ) -> dict[str, Any]:
@@ -104,7 +110,7 @@ def test_po_buyer_and_delivery_in_orders_and_webhooks(network: Network, receiver
         "address": SITE["address"],
         "region": "QC-03",
         "gps": "46.7784,-71.2837",
-        "window": {"start": "2026-12-01T13:00:00.000Z", "end": "2026-12-01T15:00:00.000Z"},
+        "window": {"start": f"{DAY}T13:00:00.000Z", "end": f"{DAY}T15:00:00.000Z"},
         "contact": {
             "name": "Mme Tremblay",
             "phone": "418 555-0199",
@@ -124,9 +130,9 @@ def test_po_buyer_and_delivery_in_orders_and_webhooks(network: Network, receiver
     assert listed["orders"][1]["buyer"]["name"] == "Centre de services scolaire de la Capitale"
     by_po = api(network, "GET", f"{base}?purchase_order_number=BC-2026-0099", key).json()
     assert [o["id"] for o in by_po["orders"]] == [other["id"]] and by_po["total"] == 1
-    by_day = api(network, "GET", f"{base}?delivery_date=2026-12-01", key).json()
+    by_day = api(network, "GET", f"{base}?delivery_date={DAY}", key).json()
     assert [o["id"] for o in by_day["orders"]] == [confirmed["id"]]
-    assert api(network, "GET", f"{base}?delivery_date=2026-12-02", key).json()["total"] == 0
+    assert api(network, "GET", f"{base}?delivery_date={NEXT}", key).json()["total"] == 0
     refused = api(network, "GET", f"{base}?delivery_date=1er-decembre", key)
     assert refused.status_code == 400
     assert refused.json()["error"]["path"] == "query.delivery_date"
@@ -146,7 +152,7 @@ def test_po_buyer_and_delivery_in_orders_and_webhooks(network: Network, receiver
     detail = api(network, "GET", f"{base}/{confirmed['id']}", key).json()
     assert detail["purchase_order_number"] == "BC-2026-0042"
     assert parse_purchase_order(detail["document"]["tags"]) == "BC-2026-0042"
-    assert detail["delivery"]["window"]["start"] == "2026-12-01T13:00:00.000Z"
+    assert detail["delivery"]["window"]["start"] == f"{DAY}T13:00:00.000Z"
     # Another truck, nothing said of the stop: the window, site and contact stay.
     moved = network.call(
         "update",
@@ -159,10 +165,10 @@ def test_po_buyer_and_delivery_in_orders_and_webhooks(network: Network, receiver
     assert "error" not in moved, moved
     detail = api(network, "GET", f"{base}/{confirmed['id']}", key).json()
     assert detail["fulfillment"]["id"] == "livraison-seche"
-    assert detail["delivery"]["window"]["start"] == "2026-12-01T13:00:00.000Z"
+    assert detail["delivery"]["window"]["start"] == f"{DAY}T13:00:00.000Z"
     assert detail["delivery"]["site"] == "École primaire des Berges — cuisine"
     assert detail["purchase_order_number"] == "BC-2026-0042"
-    by_day = api(network, "GET", f"{base}?delivery_date=2026-12-01", key).json()
+    by_day = api(network, "GET", f"{base}?delivery_date={DAY}", key).json()
     assert [o["id"] for o in by_day["orders"]] == [confirmed["id"]]
     cancelled = api(network, "POST", f"{base}/{confirmed['id']}/cancel", key, {"reason_code": "x"})
     assert cancelled.status_code == 200
@@ -180,7 +186,7 @@ def test_po_buyer_and_delivery_in_orders_and_webhooks(network: Network, receiver
         assert data["purchase_order_number"] == "BC-2026-0042", event["type"]
         assert data["buyer"]["name"] == "Centre de services scolaire de la Capitale"
         assert data["delivery"]["site"] == "École primaire des Berges — cuisine"
-        assert data["delivery"]["window"]["start"] == "2026-12-01T13:00:00.000Z"
+        assert data["delivery"]["window"]["start"] == f"{DAY}T13:00:00.000Z"
         assert data["delivery"]["contact"]["phone"] == "418 555-0199"
     (other_event,) = [e for e in events if e["data"]["order_id"] == other["id"]]
     assert other_event["data"]["purchase_order_number"] == "BC-2026-0099"
@@ -252,7 +258,7 @@ _JSON = st.recursive(
     | st.floats(allow_nan=True)
     | st.text(max_size=30)
     | _KEYS
-    | st.sampled_from(["2026-12-01T13:00:00Z", "2026-12-01T08:00:00-05:00", "hier"]),
+    | st.sampled_from([f"{DAY}T13:00:00Z", f"{DAY}T08:00:00-05:00", "hier"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=5),
     max_leaves=40,
 )

@@ -6,7 +6,7 @@ orders and stock already."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from reseau_poles.storage import make_engine, make_session_factory, utcnow, writ
 from .conftest import Network
 from .support import CAPITALE, CHIPS, SYRUP, load_catalog
 from .test_lifecycle import api, api_key, stock_of
-from .test_order_view import beckn_order, place
+from .test_order_view import DAY, beckn_order, place
 
 PRODUCT = f"/api/providers/{CAPITALE}/products/{CHIPS}"
 
@@ -191,9 +191,10 @@ def test_migration_0005_fills_the_order_columns_and_opens_each_history(database_
             ).all()
             left = dict(connection.execute(select(stock.c.item_id, stock.c.quantity)).all())
         assert row.purchase_order_number == "BC-2026-0042"
+        day = date.fromisoformat(DAY)
         assert (row.delivery_start, row.delivery_end) == (
-            datetime(2026, 12, 1, 13, tzinfo=UTC),
-            datetime(2026, 12, 1, 15, tzinfo=UTC),
+            datetime.combine(day, time(13), UTC),
+            datetime.combine(day, time(15), UTC),
         )
         assert sorted(moved) == sorted((ids[sku], "reprise", left[ids[sku]]) for sku in ids)
     finally:

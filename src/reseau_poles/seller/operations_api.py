@@ -21,6 +21,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, validated
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.storage import read_session, utcnow
@@ -102,6 +103,7 @@ def _wanted_format(request: Request, asked: str | None) -> str:
 
 
 @router.get("/pick-list", summary="Liste de préparation d'un jour de livraison", tags=["commandes"])
+@reads_query(PickListQuery)
 async def get_pick_list(request: Request, provider_id: OwnProvider) -> Response:
     """Les commandes à livrer le jour ``date`` (AAAA-MM-JJ, heure du Québec ; non annulées),
     chacune avec son acheteur, son site, sa plage, son bon de commande et ses lignes, puis les
@@ -140,6 +142,7 @@ async def get_pick_list(request: Request, provider_id: OwnProvider) -> Response:
     tags=["gestion"],
     openapi_extra=_PAGE_DOC,
 )
+@reads_query(MovementQuery)
 async def stock_movements(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Chaque changement du stock du produit, le plus récent d'abord : motif (``commande``,
     ``annulation``, ``modification``, ``inventaire``, ``ajustement``, ``import_csv``,
