@@ -30,7 +30,7 @@ test: lint
 	$(PY) -m pytest -q -n 2
 
 # Each benchmark prints its figures next to a baseline measured in the same run.
-BENCHES ?= signing network registry_lookup gateway discovery seller_search
+BENCHES ?= signing network registry_lookup gateway discovery seller_search cli_start
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 

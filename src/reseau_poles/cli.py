@@ -14,16 +14,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-import typer.rich_utils
 from rich.console import Console
 from typer.core import TyperGroup
+
+from .cli_typer import convert_on_first_value, import_rich_utils
 
 if TYPE_CHECKING:
     import click
 
 # `--help` must stay fast: nothing here imports FastAPI, SQLAlchemy or the roles' packages.
 # Each command imports what it needs when it runs; each role's commands are loaded only when
-# the role is named on the command line (tests/test_cli_speed.py keeps us honest).
+# the role is named on the command line (tests/test_cli_speed.py keeps us honest); Typer itself
+# is made to leave aside what a help page does not use (cli_typer.py).
+rich_utils = import_rich_utils()
+convert_on_first_value()
+# httpx imports its own command line (httpx._main: click, Pygments, rich.syntax; a third of its
+# import) when it can; the commands that talk to a service never use it, and httpx does
+# without it when it cannot be imported.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 # The help's own words in French (Typer reads these when it formats a help page or an error;
 # the help of every sub-command, roles included, goes through them).
@@ -37,8 +45,8 @@ for _name, _text in {
     "ABORTED_TEXT": "Interrompu.",
     "RICH_HELP": "Aide : [blue]{command_path} {help_option}[/]",
 }.items():
-    if hasattr(typer.rich_utils, _name):
-        setattr(typer.rich_utils, _name, _text)
+    if hasattr(rich_utils, _name):
+        setattr(rich_utils, _name, _text)
 
 # Each role contributes `reseau_poles.<role>.cli:app`, loaded when the role is named.
 _ROLES = {

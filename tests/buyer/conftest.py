@@ -143,7 +143,7 @@ class World:
 
 
 def start_seller(
-    registry: RunningRegistry, tmp_path: Path, name: str, regions: list[str]
+    registry: RunningRegistry, tmp_path: Path, name: str, regions: list[str], **overrides: Any
 ) -> tuple[SubscriberKeys, UvicornThread, FastAPI]:
     keys = new_keys(name)
     KeyFiles(tmp_path / f"{name}-keys").write(keys)
@@ -156,6 +156,7 @@ def start_seller(
         public_url=url,
         registry_url=registry.url,
         registry_subscriber_id=REGISTRY_ID,
+        **overrides,
     )
     app = create_seller(
         settings, network_settings=settings.network_settings(outbox_poll_interval=0.05)
@@ -167,17 +168,24 @@ def start_seller(
 
 
 @pytest.fixture
+def seller_overrides() -> dict[str, Any]:
+    """Settings of the ``world``'s two seller nodes (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
 def world(
     registry_factory: Callable[..., RunningRegistry],  # noqa: F811
     database_url: str,
     tmp_path: Path,
+    seller_overrides: dict[str, Any],
 ) -> Iterator[World]:
     registry = registry_factory(subscriber_id=REGISTRY_ID)
     started: list[tuple[UvicornThread, FastAPI | None]] = []
     sellers: dict[str, str] = {}
     # Two seller nodes serve the Capitale-Nationale, one of them the Estrie as well.
     for name, regions in (("capitale", ["QC-03"]), ("estrie", ["QC-03", "QC-05"])):
-        keys, server, app = start_seller(registry, tmp_path, name, regions)
+        keys, server, app = start_seller(registry, tmp_path, name, regions, **seller_overrides)
         sellers[name] = keys.subscriber_id
         started.append((server, app))
     hand = HandSeller(new_keys("gaspesie"))

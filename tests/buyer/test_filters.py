@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reseau_poles.buyer.results import (
+    NO_QUERY,
     REPEATABLE,
     SINGLE,
     SORT_KEYS,
@@ -21,7 +22,7 @@ from reseau_poles.buyer.results import (
     read_offer,
 )
 from reseau_poles.protocol.errors import ProtocolError
-from reseau_poles.protocol.profile import ItemTags, Origin, Region, Unit
+from reseau_poles.protocol.profile import ItemTags, Origin, Region, Unit, origin_group
 from reseau_poles.protocol.profile.delivery_region import (
     REFERENCE_POINTS,
     URBAN_FSA,
@@ -74,7 +75,10 @@ def valid_queries(draw: st.DrawFn) -> tuple[list[tuple[str, str]], dict[str, Any
             pairs.append(("max_unit_price", str(high)))
             expected["max_unit_price"] = format(high, "f")
     if draw(st.booleans()):
-        sort = draw(st.sampled_from(SORT_KEYS))
+        # A price per unit compares within one unit: unit_price needs unit (else a 400).
+        sort = draw(
+            st.sampled_from([k for k in SORT_KEYS if "unit" in expected or k != "unit_price"])
+        )
         sort = ("-" if draw(st.booleans()) else "") + sort
         pairs.append(("sort", sort))
         expected["sort"] = sort
@@ -275,15 +279,12 @@ def test_sorts_put_the_items_without_a_key_last_in_both_directions() -> None:
         "pommes",
         "bizarre",
     ]
-    # Per unit: grouped by unit (kg, l, unite), cheapest first within each.
-    assert order("unit_price") == [
-        "pommes",
-        "beurre-250",
-        "sirop-540",
-        "oeufs",
-        "bizarre",
-        "sans-mesure",
-    ]
+    # Per unit: within the unit asked for only (never kg, l and units mixed or grouped).
+    with pytest.raises(QueryError) as refused:
+        order("-unit_price")
+    assert refused.value.path == "unit" and "unit" in refused.value.message
+    per_kg = apply(PROVIDERS, parse_result_query([("sort", "-unit_price"), ("unit", "kg")]))[1]
+    assert ids(per_kg) == ["beurre-250", "pommes"]
     # By name, accents and case aside: Article, Beurre, Botte, Œufs, pommes, Sirop.
     assert order("name") == ["bizarre", "beurre-250", "sans-mesure", "oeufs", "pommes", "sirop-540"]
     assert order("region") == [
@@ -362,7 +363,7 @@ def test_filters_and_sort_on_the_search_api(world: World) -> None:
 
     organic = read("certification=biologique_canada&origin=QC-12")
     assert {o["item_id"] for o in organic["offers"]} == {SYRUP}
-    assert organic["counts"] == {"providers": 2, "items": 2}
+    assert organic["counts"]["providers"] == organic["counts"]["items"] == 2
     assert organic["offers"][0]["unit_price"] == {"value": "23.15", "per": "l"}
     assert organic["filters"] == {"certification": ["biologique_canada"], "origin": ["QC-12"]}
 
@@ -377,6 +378,7 @@ def test_filters_and_sort_on_the_search_api(world: World) -> None:
         ("sort=prix", "sort"),
         ("origin=QC-40", "origin[0]"),
         ("max_unit_price=3", "unit"),
+        ("sort=-unit_price", "unit"),
         ("unit=kg&min_unit_price=beaucoup", "min_unit_price"),
         ("couleur=rouge", "query.couleur"),  # the rule of every /api route
     ):
@@ -418,3 +420,46 @@ def test_the_delivery_address_chooses_the_sellers(world: World) -> None:
     # A given region wins; a rural postal code then only has to be well formed.
     response = world.api("POST", "/api/searches", json={"region": "QC-03", "postal_code": "G0A1A0"})
     assert response.status_code == 202, response.text
+
+
+# --- relevance -------------------------------------------------------------------------------
+
+
+def _catalog(*items: tuple[str, str, str | None, str | None]) -> list[dict[str, Any]]:
+    """One pôle whose items are (id, name, category, producer), in the seller's order."""
+    found = []
+    for item_id, name, category, producer in items:
+        item: dict[str, Any] = {"id": item_id, "descriptor": {"name": name}}
+        if category:
+            item["category_ids"] = [category]
+        if producer:
+            item["tags"] = [origin_group(producer=producer)]
+        found.append(item)
+    categories = [
+        {"id": "fruits", "descriptor": {"name": "Fruits"}},
+        {"id": "legumes", "descriptor": {"name": "Légumes"}},
+        {"id": "produits-laitiers", "descriptor": {"name": "Produits laitiers"}},
+    ]
+    return [{"id": "pole", "bpp_id": "bpp", "categories": categories, "items": found}]
+
+
+def test_offers_come_by_relevance_unless_sorted() -> None:
+    """« pommes » lists apples before potatoes (pommes de terre), whatever their price;
+    « fromage » lists cheeses before a kefir whose producer is a Fromagerie."""
+    sold = _catalog(
+        ("grelots", "Pommes de terre grelots", "legumes", None),
+        ("jus", "Jus de pommes pur", None, None),
+        ("cortland", "Pommes Cortland, sac de 3 lb", "fruits", None),
+        ("kefir", "Kéfir nature", "produits-laitiers", "Fromagerie du Lac"),
+        ("grains", "Fromage en grains", "produits-laitiers", None),
+    )
+    assert ids(apply(sold, NO_QUERY, "pommes")[1])[:3] == ["cortland", "jus", "grelots"]
+    assert ids(apply(sold, NO_QUERY, "pommes de terre")[1])[0] == "grelots"
+    assert ids(apply(sold, NO_QUERY, "Fromage")[1])[:2] == ["grains", "kefir"]
+    assert ids(apply(sold, NO_QUERY, "fruits")[1])[0] == "cortland"
+    # Asked for, another order; without words, the sellers' order.
+    by_name = parse_result_query([("sort", "name")])
+    assert ids(apply(sold, by_name, "pommes")[1])[0] == "grains"
+    assert ids(apply(sold, NO_QUERY)[1]) == ["grelots", "jus", "cortland", "kefir", "grains"]
+    scored = apply(sold, NO_QUERY, "pommes")[1]
+    assert [o.summary()["relevance"] for o in scored][:3] == [9, 8, 3]

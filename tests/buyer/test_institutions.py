@@ -181,6 +181,7 @@ def test_delivery_sites_crud_and_validation(shared_world: SharedWorld) -> None:
         assert filled["fulfilment"] == {
             "type": "livraison",
             "id": "livraison-froid",
+            "site_name": SITE["name"],
             "address": "1401, 18e Rue, Québec (Québec) G1J 1Z4",
             "region": "QC-03",
             "gps": "46.8352,-71.2251",
@@ -537,6 +538,7 @@ def test_an_order_naming_a_site_gets_its_delivery_details(shared_world: SharedWo
     fulfilment = order["request"]["fulfilment"]
     assert fulfilment["region"] == "QC-03" and fulfilment["address"].endswith("G1J 1Z4")
     assert fulfilment["contact"] == SITE["contact"]
+    assert fulfilment["site_name"] == SITE["name"]  # sent to the pôle as the end stop's name
     # an unknown site is a 400 at its path, and no order is made
     unknown = api(
         world, key, "POST", "/api/orders", json={**body, "delivery_site_id": "nulle-part"}

@@ -415,3 +415,61 @@ def test_unsolicited_on_status_from_the_sellers_fulfilment_api(
     assert rated["pending"] is None and rated["error"] is None, rated
     listed = world.api("GET", "/api/orders", params={"state": "completed"}).json()
     assert [o["id"] for o in listed["orders"]] == [order["id"]]
+
+
+def test_the_pole_sees_the_purchase_order_number_buyer_and_delivery(
+    world: World, tmp_path: Path
+) -> None:
+    """The PO number the institution gave reaches the pôle's order, its stored document and
+    its lists, with the buyer and the delivery as fields (seller_node/README.md)."""
+    order = confirmed_order(world, fulfilment={**SCHOOL, "site_name": "École des Berges"})
+    seller_url, key = order["provider"]["bpp_uri"], seller_key(tmp_path)
+    base = f"{seller_url}/api/providers/{CAPITALE}"
+    seen = world.http.get(f"{base}/orders/{order['seller_order_id']}", headers={"X-API-Key": key})
+    assert seen.status_code == 200, seen.text
+    pole = seen.json()
+    assert pole["document"].get("tags") == [
+        {
+            "descriptor": {"code": "bon_de_commande", "name": "Bon de commande"},
+            "list": [{"descriptor": {"code": "numero", "name": "Numéro"}, "value": "BC-2026-0042"}],
+        }
+    ]
+    assert pole["purchase_order_number"] == "BC-2026-0042"
+    assert pole["buyer"]["name"] == BILLING["name"]
+    assert pole["buyer"]["email"] == BILLING["email"]
+    delivery = pole["delivery"]
+    assert delivery["site"] == "École des Berges"
+    assert delivery["address"] == SCHOOL["address"] and delivery["region"] == "QC-03"
+    assert delivery["window"] == {
+        "start": "2026-12-01T13:00:00.000Z",
+        "end": "2026-12-01T21:00:00.000Z",
+    }
+    assert delivery["contact"] == {
+        "name": "Cuisine centrale",
+        "phone": "418 555-0199",
+        "email": None,
+    }
+    assert delivery["instructions"] == SCHOOL["instructions"]
+
+    listed = world.http.get(
+        f"{base}/orders",
+        params={"purchase_order_number": "BC-2026-0042"},
+        headers={"X-API-Key": key},
+    ).json()
+    assert [o["id"] for o in listed["orders"]] == [order["seller_order_id"]]
+    assert listed["orders"][0]["purchase_order_number"] == "BC-2026-0042"
+    other = world.http.get(
+        f"{base}/orders", params={"purchase_order_number": "BC-0000"}, headers={"X-API-Key": key}
+    ).json()
+    assert other["orders"] == [] and other["total"] == 0
+
+    # 13:00 UTC is 8:00 in Québec, on 1 December: that day's pick list.
+    picked = world.http.get(
+        f"{base}/pick-list", params={"date": "2026-12-01"}, headers={"X-API-Key": key}
+    ).json()
+    (listed_order,) = picked["orders"]
+    assert listed_order["purchase_order_number"] == "BC-2026-0042"
+    assert {line["sku"]: line["quantity"] for line in listed_order["lines"]} == {
+        SYRUP: 12,
+        CHIPS: 4,
+    }

@@ -223,8 +223,14 @@ def walk_the_tour(text: str, folder: Path) -> None:
             assert answer["checkout"]["state"] == "complete", answer
         elif "/api/searches " in line and "-X POST" in line:
             ids["TRANSACTION_ID"] = answer["transaction_id"]
+        elif "/more " in line:  # the rest of one pôle, on demand (nothing may be missing)
+            assert isinstance(answer["pages"], list) and len(answer["poles"]) >= 25, answer
+        elif "/api/searches/" in line and "provider=" in line:
+            assert answer["complete"] and answer["counts"]["providers"] >= 1, answer["poles"]
+            assert not answer["counts"]["truncated"], answer["poles"]
         elif "/api/searches/" in line:
             assert answer["complete"] and answer["counts"]["providers"] == 25, answer["sellers"]
+            assert answer["counts"]["matched"] >= answer["counts"]["received"] > 0, answer
         elif "/api/orders?" in line:
             ids["ID"] = answer["id"]
             assert answer["pending"] is None and answer["quote"], answer

@@ -222,7 +222,8 @@ def registry_factory(
                     signing_public_key=operator_keys.signing.public_key_b64,
                 )
             ],
-            "challenge_timeout_seconds": 2.0,
+            # Generous: a loaded CI machine answers a challenge slowly (seen: over 2 s).
+            "challenge_timeout_seconds": 10.0,
             "snapshot_refresh_seconds": 0.2,
             "port": free_port(),
         }

@@ -1,6 +1,7 @@
 """200 buyers confirm at the same moment for the last 50 units: exactly 50 are sold, 150 are
-refused with 40002, the stock ends at 0, and every sale has its order and its on_confirm in
-the outbox. Through the service (threads, one session each), on both databases."""
+refused with 40002, the stock ends at 0, and every sale has its order, its on_confirm in the
+outbox and its stock movement. Through the service (threads, one session each), on both
+databases."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from reseau_poles.protocol.models import format_datetime
 from reseau_poles.seller.app import migrate
 from reseau_poles.seller.service import SellerService
 from reseau_poles.seller.settings import SellerSettings
-from reseau_poles.seller.tables import items, order_lines, orders, stock
+from reseau_poles.seller.tables import items, order_lines, orders, stock, stock_movements
 from reseau_poles.storage import is_sqlite, make_engine, utcnow
 
 from .support import CAPITALE, SYRUP, load_catalog
@@ -107,4 +108,13 @@ def test_two_hundred_confirms_for_fifty_units(database_url: str, tmp_path: Path)
         ).scalar_one()
         assert sent == UNITS
         assert len(set(connection.execute(select(orders.c.id)).scalars())) == UNITS
+        # Each sale is one movement, whose stock afterwards is exact: 49, 48 … 0, once each.
+        moved = connection.execute(
+            select(stock_movements.c.reason, stock_movements.c.delta, stock_movements.c.quantity)
+            .where(stock_movements.c.item_id == ids[SYRUP])
+            .order_by(stock_movements.c.id)
+        ).all()
+        assert moved[0] == ("creation", UNITS, UNITS)
+        assert {(reason, delta) for reason, delta, _left in moved[1:]} == {("commande", -1)}
+        assert sorted(left for _r, _d, left in moved[1:]) == list(range(UNITS))
     engine.dispose()

@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import select
 
 from reseau_poles.protocol.models import OnConfirmRequest, OnSearchRequest, OnSelectRequest
+from reseau_poles.protocol.profile import Page, ProviderResults, parse_results
 from reseau_poles.seller.tables import orders, stock
 from reseau_poles.storage import make_session_factory, read_session
 
 from .conftest import Network
-from .support import CAPITALE, CHIPS, CURDS, SYRUP
+from .support import APPLES, CAPITALE, CHIPS, CURDS, ESTRIE, SYRUP
 
 SCHOOL = {
     "gps": "46.7784,-71.2837",
@@ -167,6 +168,63 @@ def test_search_is_capped_with_a_count_of_the_rest(network: Network) -> None:
     assert shown == 3  # on_search_max_items in the fixture
     assert catalog["descriptor"]["code"] == "resultats:3/4"
     assert "3 produits affichés sur 4" in catalog["descriptor"]["short_desc"]
+
+
+def _results(provider: dict[str, Any]) -> ProviderResults:
+    found = parse_results(provider.get("tags"))
+    assert found is not None, provider
+    return found
+
+
+def test_each_pole_says_how_many_matched_and_the_rest_comes_page_by_page(
+    network: Network,
+) -> None:
+    """A capped answer names every pôle with matches, with its count (group ``resultats``),
+    even one none of whose items fit; a ``search`` for one pôle with ``pagination`` brings
+    the items after those already held."""
+    everywhere = {"stops": [{"type": "end", "location": {"city": {"code": "*"}}}]}
+    catalog = network.call("search", {"intent": {"fulfillment": everywhere}})["message"]["catalog"]
+    by_id = {p["id"]: p for p in catalog["providers"]}
+    assert set(by_id) == {CAPITALE, ESTRIE}
+    assert _results(by_id[CAPITALE]) == ProviderResults(total=3, shown=3)
+    assert _results(by_id[ESTRIE]) == ProviderResults(total=1, shown=0)
+    assert by_id[ESTRIE]["items"] == []
+
+    def page(provider: str, start: int, size: int | None = None) -> dict[str, Any]:
+        intent = {
+            "fulfillment": everywhere,
+            "provider": {"id": provider},
+            "tags": [Page(start, size).to_group()],
+        }
+        answer = network.call("search", {"intent": intent})["message"]["catalog"]
+        assert [p["id"] for p in answer["providers"]] == [provider]
+        return answer["providers"][0]
+
+    estrie = page(ESTRIE, 0)
+    assert [i["id"] for i in estrie["items"]] == [APPLES]
+    assert _results(estrie) == ProviderResults(total=1, shown=1)
+    first = page(CAPITALE, 0, 2)
+    rest = page(CAPITALE, 2)
+    assert _results(first) == ProviderResults(total=3, shown=2, start=0)
+    assert _results(rest) == ProviderResults(total=3, shown=1, start=2)
+    assert [i["id"] for i in first["items"] + rest["items"]] == [
+        i["id"] for i in by_id[CAPITALE]["items"]
+    ]
+
+
+def test_a_bad_page_is_refused_with_its_path(network: Network) -> None:
+    """A NACK naming the value at fault: a page past the first without a pôle, a bad count."""
+    response, _ = network.post("search", {"intent": {"tags": [Page(2).to_group()]}})
+    assert response.status_code == 400
+    assert response.json()["error"]["paths"] == "message.intent.provider.id"
+    assert "pagination" in response.json()["error"]["message"]
+    group = Page(0).to_group()
+    group["list"][0]["value"] = "-4"
+    response, _ = network.post(
+        "search", {"intent": {"provider": {"id": CAPITALE}, "tags": [group]}}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["paths"] == "message.intent.tags[0].list[0].value"
 
 
 def test_refusals_carry_code_and_path(network: Network) -> None:

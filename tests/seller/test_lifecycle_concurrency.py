@@ -1,7 +1,8 @@
 """Updates race for the last units as confirms do: 20 confirmed orders of 6 jars each ask at
 the same moment for 3 more while only 30 are left; exactly 10 get them, the others are
 refused with 40002, and stock plus ordered lines always make the starting stock. Meanwhile
-the pôle cancels 5 orders of cheese curds: their units come back exactly once. Through the service
+the pôle cancels 5 orders of cheese curds: their units come back exactly once. Every change
+is a stock movement, and each item's movements add up to its stock. Through the service
 (threads, one session each), on both databases."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.seller.app import migrate
 from reseau_poles.seller.service import SellerService
 from reseau_poles.seller.settings import SellerSettings
-from reseau_poles.seller.tables import order_lines, orders, stock
+from reseau_poles.seller.tables import order_lines, orders, stock, stock_movements
 from reseau_poles.storage import is_sqlite, make_engine
 
 from .support import CAPITALE, CURDS, SYRUP, load_catalog
@@ -104,6 +105,15 @@ def test_updates_never_oversell_and_cancels_restock_once(database_url: str) -> N
             .select_from(order_lines.join(orders, orders.c.id == order_lines.c.order_id))
             .where(orders.c.status == "ACTIVE")
         ).scalar_one()
+        # Every change of stock is a movement: each item's movements add up to its stock.
+        moved = dict(
+            connection.execute(
+                select(stock_movements.c.item_id, func.sum(stock_movements.c.delta)).group_by(
+                    stock_movements.c.item_id
+                )
+            ).all()
+        )
     assert left[ids[SYRUP]] == 0 and ordered == START
     assert left[ids[CURDS]] == CURDS_STOCK
+    assert moved == left
     engine.dispose()

@@ -32,7 +32,7 @@ from reseau_poles.seller.search import (
     query_words,
     tsquery_terms,
 )
-from reseau_poles.seller.tables import items, stock
+from reseau_poles.seller.tables import items, stock, stock_movements
 from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
 from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, _backends, _postgres_admin_url
 
@@ -246,6 +246,7 @@ def test_index_follows_inserts_updates_and_deletes(
     assert run(engine, search, text="kiwi") == []
     with write_session(factory) as session:
         session.execute(delete(stock).where(stock.c.item_id == ids["bleuets"]))
+        session.execute(delete(stock_movements).where(stock_movements.c.item_id == ids["bleuets"]))
         session.execute(delete(items).where(items.c.id == ids["bleuets"]))
     assert run(engine, search, text="bleuets") == []
     if engine.dialect.name == "sqlite":

@@ -21,6 +21,7 @@ from reseau_poles.network.client import body_bytes
 from reseau_poles.network.tables import outbox_table
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
 from reseau_poles.protocol.models import format_datetime
+from reseau_poles.protocol.profile import ProviderResults
 from reseau_poles.seller import management
 from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import create_app
@@ -111,6 +112,10 @@ def expected_providers(service: SellerService, skus: list[str]) -> list[dict[str
                 repo.get_locations(session, [provider["id"]]),
                 repo.get_fulfillment_options(session, [provider["id"]]),
                 [row for row in rows if row["provider_id"] == provider["id"]],
+                ProviderResults(
+                    total=sum(row["provider_id"] == provider["id"] for row in rows),
+                    shown=sum(row["provider_id"] == provider["id"] for row in rows),
+                ),
             )
             for provider in repo.get_providers(session, {row["provider_id"] for row in rows})
         ]

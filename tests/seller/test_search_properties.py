@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +24,13 @@ from sqlalchemy import Engine, select
 from reseau_poles.protocol.profile import tokenize
 from reseau_poles.protocol.profile.text import STOPWORDS
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.search import make_search, query_words
+from reseau_poles.seller.search import LikeSearch, SearchQuery, make_search, query_words
 from reseau_poles.seller.tables import items
-from reseau_poles.storage import make_engine
+from reseau_poles.storage import make_engine, make_session_factory, read_session
 from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES
 
-from .test_search import catalog, fresh_database, load_search_catalog, run  # noqa: F401
+from .support import CAPITALE
+from .test_search import MAURICIE, catalog, fresh_database, load_search_catalog, run  # noqa: F401
 
 EVERYTHING = 1000  # above the catalog's size: every match comes back
 SYNTAX = ['"', "'", "*", "(", ")", "-", "+", "^", ":", "&", "|", "!", "<->", "\\", "\x00", "\t"]
@@ -155,3 +158,33 @@ def test_known_difference_is_the_one_explained(both: tuple[Engine, Engine, list[
     lite, pg = found(sqlite, "fraises"), found(postgresql, "fraises")
     assert lite < pg and len(pg - lite) == 1
     assert found(sqlite, "frais") == found(postgresql, "frais")
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_pages_cut_the_whole_result_and_counts_per_pole_add_up(
+    catalog: tuple[Engine, dict[str, int]],  # noqa: F811
+    data: st.DataObject,
+) -> None:
+    """On every backend: the page at ``offset`` is that slice of the whole result, in the same
+    order, and a page that is not the whole result counts its matches per pôle exactly."""
+    engine, _ids = catalog
+    backend = data.draw(st.sampled_from([make_search(engine), LikeSearch()]))
+    picked = data.draw(st.lists(st.sampled_from(catalog_words(engine)), max_size=2))
+    provider = data.draw(st.sampled_from([None, CAPITALE, MAURICIE]))
+    offset, limit = data.draw(st.integers(0, 6)), data.draw(st.integers(1, 5))
+    with read_session(make_session_factory(engine)) as session:
+        query = SearchQuery(text=" ".join(picked) or None, provider_id=provider)
+        whole = backend.search(session, replace(query, limit=EVERYTHING))
+        page = backend.search(session, replace(query, limit=limit, offset=offset))
+        providers = dict(session.execute(select(items.c.id, items.c.provider_id)).all())
+    assert page.item_ids == whole.item_ids[offset : offset + limit], (picked, backend.name)
+    assert page.total == whole.total == len(whole.item_ids)
+    assert page.left_out == max(whole.total - offset - limit, 0)
+    if page.truncated:
+        assert page.per_provider == dict(Counter(providers[i] for i in whole.item_ids))
+    else:
+        assert page.per_provider is None and (offset == 0 or not whole.total)

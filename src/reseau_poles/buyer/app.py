@@ -5,6 +5,7 @@ Client API (``X-API-Key`` or ``Authorization: Bearer``, one key per buyer organi
 POST /api/searches              plain parameters → Beckn search sent out; 202 + transaction id
 GET  /api/searches/{id}         results so far, merged per provider and item; ``?wait_ms=``;
                                 filters and sort (``reseau_poles.buyer.results``)
+POST /api/searches/{id}/more    the next page of a truncated pôle (or of each), on demand (``.pages``)
 GET  /api/searches/{id}/events  the same as Server-Sent Events, seller by seller (``.sse``)
 /api/orders …                   select → init → confirm, then status, track, cancel, update,
                                 rating, support; history (``.orders_api``)
@@ -47,6 +48,7 @@ from .intent import SearchParams
 from .orders import ORDER_CALLBACKS, OrderService
 from .orders_api import router as orders_router
 from .orders_api import webhooks_router
+from .pages import MoreParams
 from .reports import router as reports_router
 from .results import REPEATABLE, SINGLE, QueryError, ResultQuery, parse_result_query
 from .service import BuyerService, SearchNotFound
@@ -168,6 +170,35 @@ def create_app(
             return await service.view(organisation_id, transaction_id[:64], wait_of(wait_ms), query)
         except SearchNotFound:
             raise unknown_search() from None
+
+    @app.post("/api/searches/{transaction_id}/more")
+    async def more_results(
+        request: Request, transaction_id: str, organisation_id: str = Depends(organisation)
+    ) -> JSONResponse:
+        """La suite des articles d'un pôle (``{"provider": "pole-beauce"}``, id de pôle ou de
+        nœud vendeur) ou de chaque pôle dont les résultats sont partiels (corps vide) : une
+        recherche signée au nœud vendeur, page suivante ; 202 et les pages demandées, puis
+        ``GET /api/searches/{id}?wait_ms=…`` pour les lire."""
+        params = validated(MoreParams, await read_json_object(request))
+        tx = transaction_id[:64]
+        providers = frozenset({params.provider} if params.provider else ())
+        try:
+            sent = await service.more(organisation_id, tx, providers, params.size)
+        except SearchNotFound:
+            raise unknown_search() from None
+        known = {p["provider_id"] for p in sent["poles"]} | {p["bpp_id"] for p in sent["poles"]}
+        if params.provider and params.provider not in known:
+            raise ApiError(
+                404,
+                "pole_inconnu",
+                f"Aucun pôle « {params.provider} » dans les réponses de cette recherche.",
+                "provider",
+            )
+        return JSONResponse(
+            sent,
+            status_code=202 if sent["pages"] else 200,
+            headers={"Location": sent["results_url"]},
+        )
 
     @app.get("/api/searches/{transaction_id}/events")
     @reads_query(*RESULT_PARAMETERS, "last_event_id")

@@ -8,9 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from reseau_poles.node.cli import ConfigOption, DatabaseOption, add_node_commands
+from reseau_poles.node.cli import (
+    ConfigOption,
+    DatabaseOption,
+    add_node_commands,
+    imported_when_called,
+)
 
-from .settings import load_settings
+load_settings = imported_when_called("reseau_poles.buyer.settings", "load_settings")
 
 app = typer.Typer(
     help="Nœud acheteur (BAP) pour les applications et les acheteurs institutionnels.",

@@ -23,9 +23,10 @@ from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.models import Context, SearchRequest
 from reseau_poles.protocol.profile import (
     WHOLE_PROVINCE,
+    Page,
     certifications_group,
     conservation_group,
-    parse_region,
+    parse_region_name,
 )
 from reseau_poles.protocol.profile.delivery_region import (
     parse_gps,
@@ -39,7 +40,9 @@ from reseau_poles.protocol.profile.vocabulary import Certification, Conservation
 class SearchParams(BaseModel):
     """What a buyer app asks for; every field optional (nothing: the whole catalog).
 
-    The region is where the goods must go. Without ``region``, a delivery address gives it:
+    The region is where the goods must go: its code (``QC-06``) or its name (« Montréal »,
+    "saguenay lac saint jean": accents and case do not matter), ``*`` or « Tout le Québec »
+    for everywhere; it is stored and sent as its code. Without ``region``, a delivery address gives it:
     ``postal_code`` (urban Québec FSAs only) or ``gps`` (nearest region), see
     :mod:`reseau_poles.protocol.profile.delivery_region`. A given ``region`` always wins."""
 
@@ -62,7 +65,7 @@ class SearchParams(BaseModel):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        return _checked(lambda: str(parse_region(value)))
+        return _checked(lambda: str(parse_region_name(value)))
 
     @field_validator("certification")
     @classmethod
@@ -118,8 +121,9 @@ def _checked_gps(value: str) -> tuple[float, float]:
         raise ValueError(exc.message) from None
 
 
-def intent(params: SearchParams) -> dict[str, Any]:
-    """The Beckn ``Intent`` of the parameters, with the profile's tag groups."""
+def intent(params: SearchParams, page: Page | None = None) -> dict[str, Any]:
+    """The Beckn ``Intent`` of the parameters, with the profile's tag groups (``pagination``
+    for a follow-up page of one pôle)."""
     found: dict[str, Any] = {}
     if params.text:
         found["item"] = {"descriptor": {"name": params.text}}
@@ -140,17 +144,19 @@ def intent(params: SearchParams) -> dict[str, Any]:
         tags.append(certifications_group(params.certification))
     if params.conservation:
         tags.append(conservation_group(params.conservation))
+    if page is not None:
+        tags.append(page.to_group())
     if tags:
         found["tags"] = tags
     return found
 
 
-def search_body(params: SearchParams, context: Context) -> SearchRequest:
+def search_body(params: SearchParams, context: Context, page: Page | None = None) -> SearchRequest:
     """The ``search`` request, validated by its model before anything is signed."""
     return SearchRequest.model_validate(
         {
             "context": context.model_dump(mode="json", by_alias=True, exclude_unset=True),
-            "message": {"intent": intent(params)},
+            "message": {"intent": intent(params, page)},
         }
     )
 

@@ -64,8 +64,7 @@ from reseau_poles.protocol.profile import (
     parse_payment_terms,
     parse_region,
     payment,
-    tag,
-    tag_group,
+    purchase_order_group,
 )
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
@@ -159,6 +158,8 @@ class FulfilmentIn(_In):
         Annotated[str, StringConstraints(pattern=r"^-?\d{1,2}(\.\d+)?, ?-?\d{1,3}(\.\d+)?$")] | None
     ) = None
     region: str | None = None
+    # The delivery site's name, shown to the pôle (``location.descriptor.name``).
+    site_name: Text | None = None
     contact: ContactIn | None = None
     instructions: Annotated[str, StringConstraints(max_length=500)] | None = None
 
@@ -300,6 +301,8 @@ def _fulfillment(request: Mapping[str, Any]) -> dict[str, Any] | None:
     if chosen.get("id"):
         document["id"] = chosen["id"]
     location: dict[str, Any] = {}
+    if chosen.get("site_name"):
+        location["descriptor"] = {"name": chosen["site_name"]}
     if chosen.get("address"):
         location["address"] = chosen["address"]
     if chosen.get("gps"):
@@ -345,13 +348,7 @@ def beckn_order(request: Mapping[str, Any], *, complete: bool) -> dict[str, Any]
             terms = PaymentIn.model_validate(request["payment"]).terms()
             order["payments"] = [payment(terms)]
     if request.get("purchase_order_number"):
-        order["tags"] = [
-            tag_group(
-                "bon_de_commande",
-                [tag("numero", request["purchase_order_number"], name="Numéro")],
-                name="Bon de commande",
-            )
-        ]
+        order["tags"] = [purchase_order_group(request["purchase_order_number"])]
     return order
 
 

@@ -123,6 +123,18 @@ def mark_dispatched(
     )
 
 
+def add_pages(session: Any, transaction_id: str, pages: Iterable[Mapping[str, Any]]) -> None:
+    """Record follow-up pages asked for (``buyer_searches.pages``, a JSON list)."""
+    current = session.execute(
+        select(searches.c.pages).where(searches.c.transaction_id == transaction_id)
+    ).scalar_one()
+    session.execute(
+        update(searches)
+        .where(searches.c.transaction_id == transaction_id)
+        .values(pages=[*(current or []), *(dict(page) for page in pages)])
+    )
+
+
 def get_search(session: Any, transaction_id: str) -> RowMapping | None:
     return (
         session.execute(select(searches).where(searches.c.transaction_id == transaction_id))

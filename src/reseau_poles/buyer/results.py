@@ -13,9 +13,18 @@ parameter              meaning                                                  
                        keeps the items sold by mass, volume or count accordingly
 ``min_unit_price``     price per ``unit`` at least (CAD, needs ``unit``)             no
 ``max_unit_price``     price per ``unit`` at most (CAD, needs ``unit``)              no
-``sort``               ``unit_price``, ``price``, ``name``, ``region``; ``-`` in      no
-                       front for descending (``-price``)
+``sort``               ``relevance``, ``unit_price`` (needs ``unit``), ``price``,      no
+                       ``name``, ``region``; ``-`` in front for descending
+                       (``-price``)
 =====================  ============================================================  ======
+
+Without ``sort``, a search with text lists the offers by **relevance** (:class:`Relevance`):
+the words of the query in the item's name first (a whole word over the start of one, the
+name's first word over the others, a word inside a compound noun such as « pommes de terre »
+well after), then in its category, then in its descriptions, English name or producer;
+equal scores keep the order the sellers sent. ``sort=unit_price`` compares prices per unit
+within one unit only, so it needs ``unit`` (a 400 says so): kilograms, litres and units are
+never mixed in one ranking, nor silently grouped.
 
 Repeated parameters may also be comma-separated (``origin=QC-03,QC-12``). An item without
 the information a filter asks about (no certification tags, no measure) does not pass it; a
@@ -32,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any, Final
 
 from reseau_poles.protocol.errors import ProtocolError
@@ -45,11 +55,14 @@ from reseau_poles.protocol.profile import (
     normalize_text,
     parse_item_tags,
     parse_measure,
-    parse_region,
+    parse_region_name,
     price_per,
+    search_key,
+    tokenize,
 )
+from reseau_poles.protocol.profile.text import COMPOUND_NOUNS, compound_positions
 
-SORT_KEYS: Final = ("unit_price", "price", "name", "region")
+SORT_KEYS: Final = ("relevance", "unit_price", "price", "name", "region")
 REPEATABLE: Final = frozenset({"certification", "conservation", "origin", "provider"})
 SINGLE: Final = frozenset({"unit", "min_unit_price", "max_unit_price", "sort"})
 MAX_VALUES: Final = 20
@@ -144,7 +157,7 @@ def parse_result_query(
                 raise QueryError(exc.message, f"{name}[{index}]") from None
         return frozenset(result)
 
-    origins = codes("origin", lambda v: str(parse_region(v)))
+    origins = codes("origin", lambda v: str(parse_region_name(v)))
     unit = None
     if values.get("unit"):
         try:
@@ -171,6 +184,13 @@ def parse_result_query(
                 f"Tri inconnu « {wanted[:32]} » : attendu {', '.join(SORT_KEYS)} "
                 "(« - » devant pour l'ordre décroissant).",
                 "sort",
+            )
+        if sort == "unit_price" and unit is None:
+            raise QueryError(
+                "Le tri par prix unitaire compare des prix dans une même unité : indiquez "
+                "« unit » (kg, l ou unite) ; seuls les articles vendus dans cette unité sont "
+                "alors classés.",
+                "unit",
             )
     providers = frozenset(v[:255] for v in values.get("provider", []))
     return ResultQuery(
@@ -214,6 +234,7 @@ class Offer:
     unit_price: Decimal | None = None
     per: Unit | None = None
     tags: ItemTags = field(default_factory=ItemTags)
+    relevance: int | None = None
 
     @property
     def name(self) -> str | None:
@@ -244,6 +265,7 @@ class Offer:
             "origin_region": self.origin,
             "certifications": sorted(c.value for c in self.tags.certifications),
             "conservation": self.tags.conservation.value if self.tags.conservation else None,
+            "relevance": self.relevance,
         }
 
 
@@ -312,9 +334,11 @@ def accepts(query: ResultQuery, offer: Offer) -> bool:
 
 
 def _sort_key(sort: str, offer: Offer) -> Any:
+    if sort == "relevance":
+        return offer.relevance
     if sort == "unit_price":
-        # Comparable within one unit only: group by unit first (kg, l, unité…).
-        return None if offer.unit_price is None else (str(offer.per), offer.unit_price)
+        # Comparable within one unit only: the query keeps the items of one unit.
+        return offer.unit_price
     if sort == "price":
         return offer.price
     if sort == "name":
@@ -339,23 +363,32 @@ def sort_offers(offers: Sequence[Offer], sort: str | None, descending: bool) -> 
 
 
 def apply(
-    providers: Sequence[Mapping[str, Any]], query: ResultQuery = NO_QUERY
+    providers: Sequence[Mapping[str, Any]], query: ResultQuery = NO_QUERY, text: str | None = None
 ) -> tuple[list[dict[str, Any]], list[Offer]]:
     """The merged providers with only the items the query keeps (in its order when it sorts;
-    providers then in the order of their first item), and the kept offers in order.
+    providers then in the order of their first item), and the kept offers in order. ``text``:
+    the search's words, for :class:`Relevance` (the order when the query does not sort).
 
     Without a filter, every provider stays, even one without items."""
+    relevance = Relevance(text) if text else None
     kept: list[Offer] = []
     for provider in providers:
         for item in provider.get("items") or []:
             offer = read_offer(provider, item)
             if accepts(query, offer):
+                if relevance is not None:
+                    offer.relevance = relevance.score(offer)
                 kept.append(offer)
-    ordered = sort_offers(kept, query.sort, query.descending)
+    sort, descending = query.sort, query.descending
+    if sort is None and relevance is not None:
+        sort, descending = "relevance", True
+    elif sort == "relevance" and relevance is None:
+        sort = None  # nothing to rank by: the sellers' order
+    ordered = sort_offers(kept, sort, descending)
     by_provider: dict[int, list[Any]] = {}
     for offer in ordered:
         by_provider.setdefault(id(offer.provider), []).append(offer.item)
-    if query.sort is not None:
+    if sort is not None:
         order = list(dict.fromkeys(id(offer.provider) for offer in ordered))
         position = {key: index for index, key in enumerate(order)}
         arranged = sorted(
@@ -369,3 +402,97 @@ def apply(
         if items or not query.filters:
             result.append({**provider, "items": items})
     return result, ordered
+
+
+# --- relevance -------------------------------------------------------------------------------
+
+
+class Relevance:
+    """How well an offer answers the search's words (higher is better), per word of the query
+    (stop words dropped, plurals folded, as the sellers match them):
+
+    ===========================================================  =====
+    the word is a word of the name, its first one                  9
+    a word of the name                                             8
+    the start of a word of the name                                4
+    a word of the name inside a compound noun the query lacks      3
+    (« pommes » in « Pommes de terre »)
+    a word, or the start of one, of the descriptions, English      2, 1
+    name or producer (when the name says nothing)
+    a word of the item's category (added)                          2
+    ===========================================================  =====
+    """
+
+    NAME_FIRST: Final = 9
+    NAME: Final = 8
+    NAME_PREFIX: Final = 4
+    COMPOUND: Final = 3
+    ELSEWHERE: Final = 2
+    ELSEWHERE_PREFIX: Final = 1
+    CATEGORY: Final = 2
+
+    def __init__(self, text: str) -> None:
+        keys = [search_key(word) for word in tokenize(text, drop_stopwords=True)]
+        self.words = list(dict.fromkeys(keys))
+        self.compounds = {pair for pair in pairwise(keys) if pair in COMPOUND_NOUNS}
+        self._categories: dict[int, dict[str, list[str]]] = {}
+
+    def _category_keys(self, offer: Offer) -> list[str]:
+        provider = offer.provider
+        names = self._categories.get(id(provider))
+        if names is None:
+            names = {}
+            for category in provider.get("categories") or []:
+                if isinstance(category, Mapping) and isinstance(category.get("id"), str):
+                    label = _name(category) or ""
+                    names[category["id"]] = [
+                        search_key(w) for w in tokenize(f"{category['id']} {label}")
+                    ]
+            self._categories[id(provider)] = names
+        found: list[str] = []
+        for category_id in offer.item.get("category_ids") or []:
+            found.extend(names.get(category_id, []) if isinstance(category_id, str) else [])
+        return found
+
+    def score(self, offer: Offer) -> int:
+        if not self.words:
+            return 0
+        name = [search_key(w) for w in tokenize(offer.name or "", drop_stopwords=True)]
+        inside = compound_positions(name)
+        descriptor = offer.item.get("descriptor")
+        texts = [
+            descriptor.get(key) if isinstance(descriptor, Mapping) else None
+            for key in ("short_desc", "long_desc")
+        ]
+        if offer.tags.english is not None:
+            texts += [offer.tags.english.name, offer.tags.english.short_desc]
+        if offer.tags.origin is not None:
+            texts.append(offer.tags.origin.producer)
+        other = {search_key(w) for text in texts if isinstance(text, str) for w in tokenize(text)}
+        category = set(self._category_keys(offer))
+        total = 0
+        for word in self.words:
+            best = 0
+            for index, key in enumerate(name):
+                if not key.startswith(word):
+                    continue
+                if index in inside and not self._compound_wanted(name, index):
+                    best = max(best, self.COMPOUND)
+                elif key == word:
+                    best = max(best, self.NAME_FIRST if index == 0 else self.NAME)
+                else:
+                    best = max(best, self.NAME_PREFIX)
+            if not best:
+                if word in other:
+                    best = self.ELSEWHERE
+                elif any(key.startswith(word) for key in other):
+                    best = self.ELSEWHERE_PREFIX
+            total += best + (self.CATEGORY if word in category else 0)
+        return total
+
+    def _compound_wanted(self, name: list[str], index: int) -> bool:
+        """Whether the query names the compound noun that word ``index`` of ``name`` is in."""
+        pairs = {(name[index - 1], name[index])} if index else set()
+        if index + 1 < len(name):
+            pairs.add((name[index], name[index + 1]))
+        return bool(pairs & self.compounds)

@@ -12,7 +12,10 @@ The pipeline of a search (ARCHITECTURE.md, "a request is a pipeline of named ste
    stored (callback and results in one transaction) *before* the ACK, once per
    (action, seller, message id);
 4. :meth:`BuyerService.view` – the results merged per provider and item, with who answered;
-   with a wait, returns as soon as every targeted seller answered.
+   with a wait, returns as soon as every targeted seller answered; per pôle, how many items
+   matched and arrived (:mod:`.pages`);
+5. :meth:`BuyerService.more` – on demand, a truncated pôle's next page: a signed ``search``
+   to its seller node for that pôle (profile group ``pagination``), waited for like the rest.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ from reseau_poles.network import CallResult, NodeNetwork, RegistryError
 from reseau_poles.network.inbound import InboundMessage
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.models import Context, format_datetime, to_bytes
-from reseau_poles.protocol.profile import COUNTRY, WHOLE_PROVINCE
+from reseau_poles.protocol.profile import COUNTRY, WHOLE_PROVINCE, Page
 from reseau_poles.protocol.signing import AUTHORIZATION
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
 from . import repository as repo
 from .intent import SearchParams, catalog_providers, merge, search_body
+from .pages import Coverage, coverage, due_pages, notice, wanted
 from .results import NO_QUERY, ResultQuery, apply
 from .settings import BuyerSettings
 
@@ -311,15 +315,107 @@ class BuyerService:
         ``wait_ms``, once every targeted seller answered or the wait is over, whichever comes
         first. While waiting, only who answered is read, not the catalogs."""
         deadline = time.monotonic() + wait_ms / 1000
-        while wait_ms > 0:
-            signal = self._signals.setdefault(transaction_id, asyncio.Event())
-            progress = await asyncio.to_thread(self._progress, organisation_id, transaction_id)
-            left = deadline - time.monotonic()
-            if progress["complete"] or left <= 0:
+        pulled = not query.providers
+        while True:
+            while wait_ms > 0:
+                signal = self._signals.setdefault(transaction_id, asyncio.Event())
+                progress = await asyncio.to_thread(self._progress, organisation_id, transaction_id)
+                left = deadline - time.monotonic()
+                if progress["complete"] or left <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(signal.wait(), timeout=min(left, WAIT_POLL_SECONDS))
+            if pulled:
                 break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(signal.wait(), timeout=min(left, WAIT_POLL_SECONDS))
+            # A pôle asked for by name whose matches did not fit the seller's first answer:
+            # its first page is fetched now (then waited for, within wait_ms).
+            pulled = True
+            sent = await self.more(
+                organisation_id, transaction_id, query.providers, only_empty=True
+            )
+            if not sent["pages"]:
+                break
         return await asyncio.to_thread(self._read, organisation_id, transaction_id, query)
+
+    # --- 5. the rest of a pôle's matches, on demand -------------------------------------------
+
+    async def more(
+        self,
+        organisation_id: str,
+        transaction_id: str,
+        providers: frozenset[str] | set[str] = frozenset(),
+        size: int | None = None,
+        *,
+        only_empty: bool = False,
+    ) -> dict[str, Any]:
+        """Ask each truncated pôle (of ``providers``, provider or seller node ids; every one
+        when empty) for its next page: a signed ``search`` to its seller node, in the same
+        transaction, with a new message id (:mod:`.pages`). Raises :class:`SearchNotFound`."""
+        search, poles, due = await asyncio.to_thread(
+            self._coverage, organisation_id, transaction_id
+        )
+        chosen = wanted(poles, providers, due, search["pages"], only_empty=only_empty)
+        params = SearchParams.model_validate(search["params"])
+        sent = await asyncio.gather(
+            *(self._page(transaction_id, params, pole, size) for pole in chosen)
+        )
+        if sent:
+            await asyncio.to_thread(self._add_pages, transaction_id, sent)
+            self.notify(transaction_id)
+        return {
+            "transaction_id": transaction_id,
+            "pages": sent,
+            "poles": [pole.summary() for pole in poles],
+            "results_url": f"/api/searches/{transaction_id}",
+        }
+
+    def _coverage(
+        self, organisation_id: str, transaction_id: str
+    ) -> tuple[Mapping[str, Any], list[Coverage], list[Mapping[str, Any]]]:
+        with read_session(self.factory) as session:
+            search = repo.get_search(session, transaction_id)
+            if search is None or search["organisation_id"] != organisation_id:
+                raise SearchNotFound(transaction_id)
+            answers = repo.callbacks_of(session, transaction_id, "on_search")
+            rows = repo.results_of(session, transaction_id)
+        return search, coverage(merge(rows)), due_pages(search["pages"], answers)
+
+    async def _page(
+        self, transaction_id: str, params: SearchParams, pole: Coverage, size: int | None
+    ) -> dict[str, Any]:
+        context = Context.new(
+            "search",
+            domain=self.settings.domain,
+            bap_id=self.settings.subscriber_id,
+            bap_uri=self.settings.public_url,
+            bpp_id=pole.bpp_id,
+            bpp_uri=pole.bpp_uri,
+            transaction_id=transaction_id,
+            city_code=params.region,
+            country_code=str(COUNTRY),
+        )
+        page = Page(start=pole.received, size=size)
+        body = to_bytes(
+            search_body(params.model_copy(update={"provider": pole.provider_id}), context, page)
+        )
+        result = await self.network.client.send(
+            str(pole.bpp_uri), "search", body, timeout=self.settings.send_timeout
+        )
+        found = {
+            "bpp_id": pole.bpp_id,
+            "provider_id": pole.provider_id,
+            "message_id": context.message_id,
+            "start": page.start,
+            "status": result.status,
+            "sent_at": format_datetime(utcnow()),
+        }
+        if result.error:
+            found["error"] = dict(result.error)
+        return found
+
+    def _add_pages(self, transaction_id: str, pages: list[dict[str, Any]]) -> None:
+        with write_session(self.factory) as session:
+            repo.add_pages(session, transaction_id, pages)
 
     def signal(self, transaction_id: str) -> asyncio.Event:
         """An event set at the next change of this search (a callback stored, the dispatch
@@ -367,15 +463,16 @@ def search_progress(search: Mapping[str, Any], answers: list[Mapping[str, Any]])
     for answer in answers:
         answered.setdefault(answer["bpp_id"], format_datetime(answer["received_at"]))
     pending = [bpp for bpp in targeted if bpp not in answered]
+    pages = due_pages(search.get("pages"), answers)
     dispatched = search["dispatch"] != "envoi"
     return {
         # envoi (going out), echec (nobody took it), en_attente (answers due), complete
         "state": (
             search["dispatch"]
             if search["dispatch"] != "envoyee"
-            else ("en_attente" if pending else "complete")
+            else ("en_attente" if pending or pages else "complete")
         ),
-        "complete": dispatched and not pending,
+        "complete": dispatched and not pending and not pages,
         "via_gateway": search["via_gateway"],
         "sellers": {
             "targeted": targeted,
@@ -387,6 +484,10 @@ def search_progress(search: Mapping[str, Any], answers: list[Mapping[str, Any]])
                 if t.get("status") != "ACK"
             ],
         },
+        "pages_pending": [
+            {k: page.get(k) for k in ("bpp_id", "provider_id", "start", "sent_at")}
+            for page in pages
+        ],
     }
 
 
@@ -398,19 +499,35 @@ def search_document(
 ) -> dict[str, Any]:
     """What ``GET /api/searches/{id}`` returns: the progress, the merged providers with the
     items the query keeps, and the same items as one flat list of offers in the query's
-    order (price per unit computed, see :mod:`.results`)."""
-    providers, offers = apply(merge(rows), query)
+    order (price per unit computed, see :mod:`.results`), and per pôle how many items
+    matched and arrived (:mod:`.pages`): a cut is always said, never silent."""
+    merged = merge(rows)
+    providers, offers = apply(merged, query, text=(search["params"] or {}).get("text"))
+    progress = search_progress(search, answers)
+    waiting = {(page["bpp_id"], page["provider_id"]) for page in progress["pages_pending"]}
+    poles = [
+        pole
+        for pole in coverage(merged)
+        if not query.providers
+        or pole.provider_id in query.providers
+        or pole.bpp_id in query.providers
+    ]
     return {
         "transaction_id": search["transaction_id"],
         "message_id": search["message_id"],
         "created_at": format_datetime(search["created_at"]),
         "params": search["params"],
-        **search_progress(search, answers),
+        **progress,
         "filters": query.describe(),
         "counts": {
             "providers": len(providers),
             "items": sum(len(p["items"]) for p in providers),
+            "matched": sum(pole.matched for pole in poles),
+            "received": sum(pole.received for pole in poles),
+            "truncated": any(pole.truncated for pole in poles),
         },
+        "notice": notice(poles, search["transaction_id"]),
+        "poles": [pole.summary((pole.bpp_id, pole.provider_id) in waiting) for pole in poles],
         "providers": providers,
         "offers": [offer.summary() for offer in offers],
     }

@@ -186,11 +186,17 @@ def site_document(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def site_fulfilment(site: Mapping[str, Any], fulfilment_id: str | None = None) -> dict[str, Any]:
     """The fulfilment (``orders.FulfilmentIn``) of a delivery to ``site``: end location
-    (address with its postal code, GPS), region, contact and receiving instructions."""
+    (the site's name, address with its postal code, GPS), region, contact and receiving
+    instructions."""
     address = site["address"]
     if site["postal_code"] and site["postal_code"] not in address:
         address = f"{address} {site['postal_code']}"
-    fulfilment: dict[str, Any] = {"type": "livraison", "address": address, "region": site["region"]}
+    fulfilment: dict[str, Any] = {
+        "type": "livraison",
+        "site_name": site["name"],
+        "address": address,
+        "region": site["region"],
+    }
     if fulfilment_id:
         fulfilment["id"] = fulfilment_id
     if site["gps"]:

@@ -40,6 +40,7 @@ from reseau_poles.storage import read_session
 
 from . import repository as repo
 from .intent import merge
+from .pages import coverage
 from .results import ResultQuery, apply
 from .service import BuyerService, SearchNotFound, search_progress
 from .tables import callbacks, search_results
@@ -58,6 +59,7 @@ class Changes:
     progress: dict[str, Any]
     # (callback id, bpp_id, received_at, the seller's providers merged up to this callback)
     answers: list[tuple[int, str, Any, list[dict[str, Any]]]]
+    text: str | None = None  # the search's words: offers by relevance (results.Relevance)
 
 
 def read_changes(
@@ -123,7 +125,7 @@ def read_changes(
         found.append(
             (int(callback["id"]), callback["bpp_id"], callback["received_at"], merge(mine))
         )
-    return Changes(search_progress(search, answers), found)
+    return Changes(search_progress(search, answers), found, (search["params"] or {}).get("text"))
 
 
 def event(name: str, data: Mapping[str, Any], event_id: int | None = None) -> bytes:
@@ -144,15 +146,17 @@ def results_event(
     answer: tuple[int, str, Any, list[dict[str, Any]]],
     progress: Mapping[str, Any],
     query: ResultQuery,
+    text: str | None = None,
 ) -> bytes:
     callback_id, bpp_id, received_at, providers = answer
-    kept, offers = apply(providers, query)
+    kept, offers = apply(providers, query, text)
     data = {
         "transaction_id": transaction_id,
         "bpp_id": bpp_id,
         "received_at": format_datetime(received_at),
         "sellers": _counts(progress),
         "counts": {"providers": len(kept), "items": sum(len(p["items"]) for p in kept)},
+        "poles": [pole.summary() for pole in coverage(providers)],
         "providers": kept,
         "offers": [offer.summary() for offer in offers],
     }
@@ -194,7 +198,7 @@ async def search_events(
     changes = first
     while True:
         for answer in changes.answers:
-            yield results_event(transaction_id, answer, changes.progress, query)
+            yield results_event(transaction_id, answer, changes.progress, query, changes.text)
             after = answer[0]
             last_sent = time.monotonic()
         progress = changes.progress

@@ -59,6 +59,9 @@ searches = sa.Table(
     sa.Column("via_gateway", sa.String(255), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("dispatched_at", UTCDateTime(), nullable=True),
+    # Follow-up pages asked of one pôle each (migration 0004): [{"bpp_id", "provider_id",
+    # "message_id", "start", "status", "sent_at"}]; an ACKed one is due until its on_search.
+    sa.Column("pages", sa.JSON(), nullable=True),
     sa.CheckConstraint("dispatch IN ('envoi', 'envoyee', 'echec')", name="dispatch"),
 )
 sa.Index("ix_buyer_searches_organisation", searches.c.organisation_id, searches.c.created_at)

@@ -128,6 +128,12 @@ class Scenario:
         self.say(
             f"    {len(answered)} nœud(s) vendeur(s) ont répondu (on_search) : {len(providers)} pôles "
             f"de {len(regions)} régions, {result['counts']['items']} articles"
+            + (
+                f" ({result['counts']['received']} reçus sur {result['counts']['matched']} "
+                "trouvés : la suite par POST …/more)"
+                if result["counts"]["truncated"]
+                else ""
+            )
         )
 
     def search_one_region(self, region: str = "QC-11") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from rich.console import Console
 
@@ -36,9 +36,9 @@ def _tour_pole(net: DemoNetwork) -> tuple[Participant, SamplePole]:
     return picked[0] if picked else (net.sellers[0], net.sellers[0].poles[0])
 
 
-def _weekday_window() -> dict[str, str]:
+def _weekday_window() -> tuple[date, dict[str, str]]:
     """A window the tour's pôle accepts: a weekday morning (Québec time), three days ahead at
-    least (past any lead time of the sample pôles)."""
+    least (past any lead time of the sample pôles); and its day, for the pôle's pick list."""
     day = (utcnow() + timedelta(days=3)).astimezone(QUEBEC).date()
     while day.weekday() > 4:
         day += timedelta(days=1)
@@ -47,7 +47,7 @@ def _weekday_window() -> dict[str, str]:
         moment = datetime.combine(day, time(hour), QUEBEC).astimezone(UTC)
         return moment.isoformat().replace("+00:00", "Z")
 
-    return {"start": at(9), "end": at(12)}
+    return day, {"start": at(9), "end": at(12)}
 
 
 def tour_lines(net: DemoNetwork) -> list[str]:
@@ -57,6 +57,8 @@ def tour_lines(net: DemoNetwork) -> list[str]:
     json_body = "-H 'Content-Type: application/json'"
     seller, pole = _tour_pole(net)
     pole_key = f"-H 'X-API-Key: {net.pole_api_key(pole.id)}'"
+    # Delivered on a weekday morning the pôle serves: its pick list of that day shows it.
+    day, window = _weekday_window()
     order = {
         "provider": {"bpp_id": seller.subscriber_id, "id": pole.id},
         "items": [{"id": "sirop-erable-540ml", "quantity": 12}, {"id": "lait-2-4l", "quantity": 6}],
@@ -68,12 +70,14 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         },
         "billing": {"name": "Centre de services scolaire Démo (fictif)"},
         "payment": {"type": "POST-FULFILLMENT", "net_days": 30},
+        "purchase_order_number": "BC-DEMO-0001",
+        "delivery_window": window,
     }
     cart = {
         "name": "Semaine de la rentrée",
         "fulfilment": order["fulfilment"],
-        "delivery_window": _weekday_window(),
-        "purchase_order_number": "BC-DEMO-0001",
+        "delivery_window": window,
+        "purchase_order_number": "BC-DEMO-0002",
         "billing": order["billing"],
         "payment": order["payment"],
         "lines": [
@@ -88,16 +92,23 @@ def tour_lines(net: DemoNetwork) -> list[str]:
     }
     operator = shlex.quote(str(net.operator_keys_dir))
     admin = f"reseau-poles registry admin --registry {net.registry.url} --keys {operator}"
-    fulfilment = f"{seller.url}/api/providers/{pole.id}/orders/NUMERO_DU_POLE/fulfillment"
-    products = f"{seller.url}/api/providers/{pole.id}/products"
+    pole_api = f"{seller.url}/api/providers/{pole.id}"
+    fulfilment = f"{pole_api}/orders/NUMERO_DU_POLE/fulfillment"
+    products = f"{pole_api}/products"
     return [
         "Visite guidée, dans un autre terminal (. .venv/bin/activate pour reseau-poles) :",
         "",
         "1. Chercher dans les 25 pôles (la passerelle diffuse la recherche à chaque nœud vendeur) :",
         f"  curl -s -X POST {buyer}/api/searches {key} {json_body} "
         '-d \'{"text": "sirop érable", "region": "*"}\'',
-        "   puis, avec le transaction_id reçu (résultats fusionnés par pôle) :",
+        "   puis, avec le transaction_id reçu (résultats fusionnés par pôle, par pertinence) :",
         f"  curl -s '{buyer}/api/searches/TRANSACTION_ID?wait_ms=5000' {key}",
+        "   Une recherche large (région « Montréal », « Estrie » ou * ; « légumes ») dépasse ce "
+        "qu'un nœud envoie d'un coup : « poles » dit, par pôle, combien d'articles sont trouvés "
+        "(matched) et reçus (received), « notice » le dit en français. La suite, à la demande :",
+        f"  curl -s -X POST {buyer}/api/searches/TRANSACTION_ID/more {key} {json_body} "
+        f'-d \'{{"provider": "{pole.id}"}}\'',
+        f"  curl -s '{buyer}/api/searches/TRANSACTION_ID?provider={pole.id}&wait_ms=5000' {key}",
         "",
         f"2. Commander au pôle « {pole.provider.name} » (devis, puis initialisation et "
         "confirmation ; paiement après livraison, net 30) :",
@@ -120,16 +131,24 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         f"  curl -s -X POST '{buyer}/api/carts/PANIER/checkout?wait_ms=15000' {key}",
         "   un pôle en échec se recommande seul (les autres ne sont pas commandés deux fois) :",
         f"  curl -s -X POST '{buyer}/api/carts/PANIER/retry?wait_ms=15000' {key}",
-        f"  curl -s '{buyer}/api/orders?purchase_order_number=BC-DEMO-0001' {key}",
+        f"  curl -s '{buyer}/api/orders?purchase_order_number=BC-DEMO-0002' {key}",
         "",
         "3. Le pôle la livre (API de gestion de son nœud vendeur, avec la clé du pôle) ; chaque "
         "étape part à l'acheteur en on_status :",
-        f"  curl -s {seller.url}/api/providers/{pole.id}/orders {pole_key}",
+        f"  curl -s {pole_api}/orders {pole_key}",
+        "   (chaque commande y montre son bon de commande, l'acheteur, l'adresse, la plage et le "
+        "contact ; filtre par numéro de bon de commande :)",
+        f"  curl -s '{pole_api}/orders?purchase_order_number=BC-DEMO-0001' {pole_key}",
+        f"   liste de préparation du {day.isoformat()} (&format=html -o preparation.html pour "
+        "l'imprimer, &format=csv pour un tableur) :",
+        f"  curl -s '{pole_api}/pick-list?date={day.isoformat()}' {pole_key}",
         *(
             f'  curl -s -X POST {fulfilment} {pole_key} {json_body} -d \'{{"state": "{state}"}}\''
             for state in ("Packed", "Out-for-delivery", "Order-delivered")
         ),
         f"  curl -s {buyer}/api/orders/ID {key}",
+        "   (le stock du sirop et ses mouvements, avec leur motif et la commande :)",
+        f"  curl -s {pole_api}/products/sirop-erable-540ml/stock-movements {pole_key}",
         "   (ou, avant l'expédition, l'acheteur annule : "
         f'POST {buyer}/api/orders/ID/cancel -d \'{{"reason_code": "001"}}\')',
         "",

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from reseau_poles.config import redact_url
-
 if TYPE_CHECKING:
     from .settings import NodeSettings
 
@@ -34,6 +32,16 @@ EXIT_WAIT_TIMEOUT = 3
 def _fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[red]Erreur :[/] {message}")
     return typer.Exit(code)
+
+
+def imported_when_called(module: str, name: str) -> Callable[..., Any]:
+    """``module.name``, imported at its first call: a role's commands name their settings
+    loader without loading pydantic for ``--help``."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
 
 
 def _load(load_settings: Callable[..., NodeSettings], config: Path | None, **values: Any) -> Any:
@@ -82,6 +90,7 @@ def add_node_commands(
             typer.Option("--migrate/--no-migrate", help="Migrer la base au démarrage."),
         ] = None,
     ) -> None:
+        from reseau_poles.config import redact_url
         from reseau_poles.network.serving import serve as serve_http
 
         overrides: dict[str, Any] = {}
@@ -105,6 +114,8 @@ def add_node_commands(
 
     @app.command("migrate")
     def run_migrate(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+        from reseau_poles.config import redact_url
+
         url = database_url or load_settings(config).database_url
         revision = role("migrate")(url)
         out.print(f"Base du {label} à jour : révision [bold]{revision}[/] ({redact_url(url)})")
@@ -141,6 +152,7 @@ def add_node_commands(
         from rich.markup import escape
         from sqlalchemy import inspect
 
+        from reseau_poles.config import redact_url
         from reseau_poles.network.retention import PurgeCounts, Retention, purge
         from reseau_poles.network.tables import migrate as migrate_network
         from reseau_poles.network.tables import outbox_table

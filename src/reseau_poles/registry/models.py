@@ -14,7 +14,7 @@ database.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from reseau_poles.storage import UTCDateTime, make_metadata, utcnow
+
+from .dates import rfc3339
 
 metadata = make_metadata()
 
@@ -186,12 +188,3 @@ class RegistryState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-def rfc3339(moment: datetime) -> str:
-    """``2026-05-01T12:00:00Z``: UTC with a ``Z`` (a naive value is taken as UTC)."""
-    value = moment.replace(tzinfo=None) if moment.tzinfo is None else moment
-    if value.tzinfo is not None and value.utcoffset():
-        value = value.astimezone(UTC)
-    # isoformat() is several times faster than strftime and drops a zero fraction itself.
-    return value.replace(tzinfo=None).isoformat() + "Z"

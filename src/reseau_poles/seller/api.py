@@ -482,6 +482,8 @@ async def delete_product(request: Request, provider_id: OwnProvider, sku: str) -
 class StockIn(BaseModel):
     model_config = {"extra": "forbid"}
     quantity: int = Field(ge=0, le=MAX_COUNT)
+    # Kept with the stock movement (GET …/stock-movements): « inventaire du lundi ».
+    reason: str | None = Field(default=None, max_length=255)
 
 
 class AdjustmentIn(BaseModel):
@@ -498,9 +500,12 @@ async def get_stock(request: Request, provider_id: OwnProvider, sku: str) -> dic
 
 @router.put("/products/{sku}/stock", summary="Fixer le stock", openapi_extra=body_doc(StockIn))
 async def put_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
-    """Quantité absolue (inventaire) : ``{"quantity": 120}``, jamais négative."""
+    """Quantité absolue (inventaire) : ``{"quantity": 120}``, jamais négative ; ``reason``
+    (facultatif) accompagne le mouvement de stock."""
     body = validated(StockIn, await read_json_object(request, allow_empty=False))
-    now = await _write(request, lambda s: mg.set_item_stock(s, provider_id, sku, body.quantity))
+    now = await _write(
+        request, lambda s: mg.set_item_stock(s, provider_id, sku, body.quantity, body.reason)
+    )
     if now is None:
         raise not_found("Produit", "path.sku")
     return {"sku": sku, "stock": now}
@@ -513,10 +518,14 @@ async def put_stock(request: Request, provider_id: OwnProvider, sku: str) -> dic
 )
 async def adjust_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Réception (``{"delta": 24}``) ou perte (``{"delta": -3}``) ; refusé (409
-    ``stock_insuffisant``) si le stock deviendrait négatif, sans rien changer."""
+    ``stock_insuffisant``) si le stock deviendrait négatif, sans rien changer. ``reason``
+    (facultatif) accompagne le mouvement de stock."""
     body = validated(AdjustmentIn, await read_json_object(request, allow_empty=False))
     try:
-        now = await _write(request, lambda s: mg.adjust_item_stock(s, provider_id, sku, body.delta))
+        now = await _write(
+            request,
+            lambda s: mg.adjust_item_stock(s, provider_id, sku, body.delta, body.reason),
+        )
     except ApiError as exc:
         if exc.code == "conflit" and exc.path == "delta":
             raise ApiError(409, "stock_insuffisant", exc.message, "delta") from None

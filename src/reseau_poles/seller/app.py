@@ -19,7 +19,7 @@ from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.node import Migrations, create_node_app, open_node
 
 from . import api as management_api
-from . import orders_api
+from . import operations_api, orders_api
 from .service import SellerService
 from .settings import SellerSettings, load_settings
 
@@ -71,6 +71,7 @@ def create_app(
     app.state.service = service
     app.include_router(orders_api.router)  # /api/providers/{id}/orders, /webhooks
     app.include_router(management_api.router)  # /api/providers/{id}/… (gestion)
+    app.include_router(operations_api.router)  # /pick-list, /products/{sku}/stock-movements
     return app
 
 

@@ -26,6 +26,7 @@ from reseau_poles.protocol.profile import (
     Origin,
     PaymentTerms,
     PaymentType,
+    ProviderResults,
     ProviderTags,
     format_amount,
     parse_days,
@@ -190,9 +191,7 @@ def provider_document(
     provider_locations: Iterable[Row],
     options: Iterable[Row],
     provider_items: Iterable[Row],
-    *,
-    shown: int | None = None,
-    total: int | None = None,
+    results: ProviderResults | None = None,
 ) -> dict[str, Any]:
     provider_locations = list(provider_locations)
     options = list(options)
@@ -209,17 +208,8 @@ def provider_document(
         region=provider["region"],
         served=split_codes(provider["served_regions"]) or None,
     ).to_tags()
-    if total is not None:
-        tags.append(
-            tag_group(
-                "resultats",
-                [
-                    tag("affiches", str(shown if shown is not None else len(provider_items))),
-                    tag("total", str(total)),
-                ],
-                name="Résultats",
-            )
-        )
+    if results is not None:
+        tags.append(results.to_group())
     return {
         "id": provider["id"],
         "descriptor": descriptor,
@@ -301,9 +291,11 @@ class CatalogDocuments:
         provider_locations: Sequence[Row],
         options: Sequence[Row],
         provider_items: Sequence[Row],
+        results: ProviderResults | None = None,
     ) -> str:
         """``to_json(provider_document(provider, provider_locations, options,
-        provider_items))``, from cached parts."""
+        provider_items, results))``, from cached parts (``results``, different for each
+        search, is spliced in at the end of the tags)."""
         text = self._provider(provider, provider_locations, options)
         categories = {row["category_id"]: row["category_name"] for row in provider_items}
         return "".join(
@@ -322,7 +314,12 @@ class CatalogDocuments:
                     for row in provider_items
                 ),
                 "]",
-                text.tail,
+                text.tail
+                if results is None
+                else text.tail[:-2]
+                + ("" if text.tail.endswith("[]}") else ",")
+                + to_json(results.to_group())
+                + "]}",
             )
         )
 

@@ -6,6 +6,7 @@ provider show ID                     its profile, locations, options, counts
 key create|list|revoke --provider    the pôle's API keys (a new key is shown once)
 import --provider ID FILE            a CSV of products: all rows or nothing, report by row
 export --provider ID [FILE]          the active products as CSV (re-importable as is)
+pick-list --provider ID --date D     the pick list of a delivery day (table, csv, html, json)
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from reseau_poles.node.cli import ConfigOption, DatabaseOption, add_node_commands
+from reseau_poles.node.cli import (
+    ConfigOption,
+    DatabaseOption,
+    add_node_commands,
+    imported_when_called,
+)
 
-from .settings import load_settings
+load_settings = imported_when_called("reseau_poles.seller.settings", "load_settings")
 
 app = typer.Typer(help="Nœud vendeur (BPP) d'un ou de plusieurs pôles.", no_args_is_help=True)
 provider_app = typer.Typer(help="Pôles hébergés par ce nœud.", no_args_is_help=True)
@@ -424,3 +431,110 @@ def export_products(
         return
     file.write_text(text, encoding="utf-8", newline="")
     out.print(f"{count} produit(s) exporté(s) dans {file}.")
+
+
+@app.command("pick-list")
+def pick_list_command(
+    provider: ProviderOption,
+    day: Annotated[
+        str, typer.Option("--date", "-d", help="Jour de livraison, AAAA-MM-JJ (heure du Québec).")
+    ],
+    file: Annotated[
+        Path | None, typer.Argument(help="Fichier à écrire (sinon : sortie standard).")
+    ] = None,
+    kind: Annotated[
+        str, typer.Option("--format", "-f", help="table (écran), csv, html ou json.")
+    ] = "table",
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Liste de préparation d'un jour de livraison : commandes non annulées dont la plage
+    commence ce jour-là (acheteur, site, plage, bon de commande, lignes) et totaux par
+    produit."""
+    from datetime import date
+
+    from reseau_poles.storage import read_session, utcnow
+
+    from . import repository as repo
+    from .pick_list import pick_list, pick_list_csv, pick_list_html
+
+    if kind not in {"table", "csv", "html", "json"}:
+        raise _fail("format « table », « csv », « html » ou « json » attendu.")
+    try:
+        wanted = date.fromisoformat(day) if len(day) == 10 else None
+    except ValueError:
+        wanted = None
+    if wanted is None:
+        raise _fail(f"date « {day[:20]} » illisible : AAAA-MM-JJ attendu (2026-12-01).")
+    with _database(config, database_url) as factory, read_session(factory) as session:
+        _require_provider(session, provider)
+        found = repo.get_provider(session, provider)
+        data = pick_list(session, found, wanted)
+    if kind == "table":
+        _print_pick_list(data)
+        return
+    if kind == "csv":
+        body = pick_list_csv(data)
+    elif kind == "html":
+        body = pick_list_html(data, generated=utcnow()).encode("utf-8")
+    else:
+        body = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if file is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return
+    file.write_bytes(body)
+    out.print(f"{len(data['orders'])} commande(s) du {data['date']} écrite(s) dans {file}.")
+
+
+def _print_pick_list(data: dict[str, Any]) -> None:
+    from .pick_list import window_text
+
+    out.print(
+        f"Préparation du {data['date']} — {data['provider']['name']} : "
+        f"{len(data['orders'])} commande(s)",
+        markup=False,
+        highlight=False,
+    )
+    for order in data["orders"]:
+        delivery = order["delivery"]
+        heading = " · ".join(
+            part
+            for part in (
+                window_text(delivery["window"]),
+                order["id"],
+                f"BC {order['purchase_order_number']}" if order["purchase_order_number"] else None,
+                order["buyer"]["name"],
+                delivery["site"] or delivery["address"],
+            )
+            if part
+        )
+        # Text, not markup: the buyer wrote these names.
+        table = Table(title=Text(heading), title_justify="left", header_style="bold")
+        table.add_column("SKU")
+        table.add_column("Produit")
+        table.add_column("Qté", justify="right")
+        table.add_column("Format")
+        for line in order["lines"]:
+            table.add_row(
+                Text(line["sku"]), Text(line["name"]), str(line["quantity"]), line["format"]
+            )
+        out.print(table)
+    if not data["totals"]:
+        out.print("Aucune commande à livrer ce jour-là.")
+        return
+    totals = Table(title="Totaux par produit", title_justify="left", header_style="bold")
+    for column in ("SKU", "Produit"):
+        totals.add_column(column)
+    totals.add_column("Qté", justify="right")
+    totals.add_column("Format")
+    totals.add_column("Commandes", justify="right")
+    for total in data["totals"]:
+        totals.add_row(
+            Text(total["sku"]),
+            Text(total["name"]),
+            str(total["quantity"]),
+            total["format"],
+            str(total["orders"]),
+        )
+    out.print(totals)

@@ -55,9 +55,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.errors import ProtocolError
-from reseau_poles.protocol.profile import Region, parse_region, transliterate
+from reseau_poles.protocol.profile import parse_region_name, transliterate
 from reseau_poles.protocol.validation_text import french_message
-from reseau_poles.storage import write_session
+from reseau_poles.storage import utcnow, write_session
 
 from . import management as mg
 from .schemas import ItemIn
@@ -259,19 +259,11 @@ def format_season(months: Sequence[int]) -> str:
     )
 
 
-_REGION_NAMES = {_header_key(region.label): region.value for region in Region}
-
-
 def parse_region_cell(text: str) -> str:
     try:
-        return str(parse_region(text.strip()))
+        return str(parse_region_name(text.strip()))
     except ProtocolError:
-        found = _REGION_NAMES.get(_header_key(text))
-        if found is None:
-            raise CellError(
-                f"région inconnue « {text.strip()} » (QC-01 … QC-17 ou son nom)"
-            ) from None
-        return found
+        raise CellError(f"région inconnue « {text.strip()} » (QC-01 … QC-17 ou son nom)") from None
 
 
 _CELL_PARSERS: dict[str, Callable[[str], Any]] = {
@@ -566,10 +558,11 @@ def import_csv(
                 raise _Abort
             report.created = sum(1 for write in ready if write.item_id is None)
             report.updated = len(ready) - report.created
+            reference = f"import-{utcnow():%Y%m%d-%H%M%S}"
             for start in range(0, len(ready), WRITE_BATCH):
                 batch = ready[start : start + WRITE_BATCH]
                 if not dry_run:
-                    mg.save_items(session, provider_id, batch)
+                    mg.save_items(session, provider_id, batch, reference)
                 if progress is not None:
                     progress("ecriture", start + len(batch), total)
             if dry_run:

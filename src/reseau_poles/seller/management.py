@@ -21,7 +21,9 @@ from reseau_poles.protocol.profile import normalize_text, search_key, tokenize
 from reseau_poles.storage import utcnow
 
 from . import repository as repo
+from . import stock_movements as movements
 from .schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from .stock_movements import Reason
 from .tables import api_keys, fulfillment_options, items, locations, providers, stock
 
 
@@ -381,11 +383,14 @@ class ItemWrite:
     keep_stock: bool
 
 
-def save_items(session: Any, provider_id: str, writes: Sequence[ItemWrite]) -> None:
+def save_items(
+    session: Any, provider_id: str, writes: Sequence[ItemWrite], reference: str | None = None
+) -> None:
     """Create or update many items in a few statements (``executemany``), for the CSV import.
 
     An update that keeps the stock does not touch the stock row at all, so units sold while
-    the file was being imported are never written back.
+    the file was being imported are never written back. Every stock set or changed is a
+    movement (``import_csv``, with ``reference``).
     """
     now = utcnow()
     new = [write.product for write in writes if write.item_id is None]
@@ -413,6 +418,12 @@ def save_items(session: Any, provider_id: str, writes: Sequence[ItemWrite]) -> N
             insert(stock),
             [{"item_id": ids[p.sku], "quantity": p.stock, "updated_at": now} for p in new],
         )
+        movements.record_many(
+            session,
+            [(ids[p.sku], p.stock, p.stock) for p in new],
+            Reason.IMPORT_CSV,
+            reference,
+        )
     old = [write for write in writes if write.item_id is not None]
     if old:
         columns = [*item_values(old[0].product), "updated_at"]
@@ -428,12 +439,37 @@ def save_items(session: Any, provider_id: str, writes: Sequence[ItemWrite]) -> N
         )
         counted = [w for w in old if not w.keep_stock]
         if counted:
+            before = _locked_stocks(session, [w.item_id for w in counted if w.item_id])
             session.execute(
                 update(stock)
                 .where(stock.c.item_id == bindparam("b_id"))
                 .values(quantity=bindparam("b_quantity"), updated_at=bindparam("b_at")),
                 [{"b_id": w.item_id, "b_quantity": w.product.stock, "b_at": now} for w in counted],
             )
+            movements.record_many(
+                session,
+                [
+                    (w.item_id, w.product.stock - before[w.item_id], w.product.stock)
+                    for w in counted
+                    if w.item_id is not None and w.product.stock != before[w.item_id]
+                ],
+                Reason.IMPORT_CSV,
+                reference,
+            )
+
+
+def _locked_stocks(session: Any, item_ids: Sequence[int]) -> dict[int, int]:
+    """The stock of each item, its row locked (``FOR UPDATE``) until the transaction ends."""
+    found: dict[int, int] = {}
+    for start in range(0, len(item_ids), 500):
+        found.update(
+            session.execute(
+                select(stock.c.item_id, stock.c.quantity)
+                .where(stock.c.item_id.in_(item_ids[start : start + 500]))
+                .with_for_update()
+            ).all()
+        )
+    return found
 
 
 def deactivate_item(session: Any, provider_id: str, sku: str) -> bool:
@@ -453,34 +489,34 @@ def _item_id(session: Any, provider_id: str, sku: str) -> int | None:
     ).scalar_one_or_none()
 
 
-def set_item_stock(session: Any, provider_id: str, sku: str, quantity: int) -> int | None:
+def set_item_stock(
+    session: Any, provider_id: str, sku: str, quantity: int, note: str | None = None
+) -> int | None:
     """Set the stock to ``quantity`` (a count, so never negative); ``None`` for no such item."""
     item_id = _item_id(session, provider_id, sku)
     if item_id is None:
         return None
-    repo.set_stock(session, item_id, quantity)
+    repo.set_stock(session, item_id, quantity, note=note)
     return quantity
 
 
-def adjust_item_stock(session: Any, provider_id: str, sku: str, delta: int) -> int | None:
+def adjust_item_stock(
+    session: Any, provider_id: str, sku: str, delta: int, note: str | None = None
+) -> int | None:
     """Add ``delta`` (negative: remove) in one guarded statement; the new stock, ``None`` for
     no such item, :class:`Conflict` when it would go below zero (nothing changed)."""
     item_id = _item_id(session, provider_id, sku)
     if item_id is None:
         return None
-    done = session.execute(
-        update(stock)
-        .where(stock.c.item_id == item_id, stock.c.quantity + delta >= 0)
-        .values(quantity=stock.c.quantity + delta, updated_at=utcnow())
-    )
+    changed = repo.add_stock(session, item_id, delta, Reason.AJUSTEMENT, note=note)
+    if changed is not None:
+        return changed
     now = repo.available(session, item_id)
-    if done.rowcount != 1:
-        raise Conflict(
-            f"Stock insuffisant : {now} en stock, impossible de retirer {-delta}.",
-            "delta",
-            available=now,
-        )
-    return now
+    raise Conflict(
+        f"Stock insuffisant : {now} en stock, impossible de retirer {-delta}.",
+        "delta",
+        available=now,
+    )
 
 
 # --- API keys -------------------------------------------------------------------------------

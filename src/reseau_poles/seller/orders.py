@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,9 @@ from sqlalchemy import RowMapping, delete, func, select, update
 from reseau_poles.protocol.lifecycle import OrderLifecycle, Phase
 from reseau_poles.storage import utcnow
 
-from .tables import items, order_events, order_lines, orders, stock
+from . import repository as repo
+from .stock_movements import Reason
+from .tables import items, order_events, order_lines, orders
 
 _PHASES = {"ACTIVE": Phase.CONFIRMED, "COMPLETE": Phase.COMPLETED, "CANCELLED": Phase.CANCELLED}
 
@@ -100,20 +103,17 @@ def add_event(
 
 
 def restock(session: Any, order_id: str) -> dict[str, int]:
-    """Give every line's units back to stock; returns the quantities by SKU."""
+    """Give every line's units back to stock (a cancellation); returns them by SKU."""
     given: dict[str, int] = {}
     for line in lines_of(session, order_id):
-        give_back(session, line["item_id"], line["quantity"])
+        give_back(session, line["item_id"], line["quantity"], Reason.ANNULATION, order_id)
         given[line["sku"]] = line["quantity"]
     return given
 
 
-def give_back(session: Any, item_id: int, quantity: int) -> None:
-    session.execute(
-        update(stock)
-        .where(stock.c.item_id == item_id)
-        .values(quantity=stock.c.quantity + quantity, updated_at=utcnow())
-    )
+def give_back(session: Any, item_id: int, quantity: int, reason: Reason, order_id: str) -> None:
+    """Put ``quantity`` units of an order back in stock, as a movement of ``reason``."""
+    repo.add_stock(session, item_id, quantity, reason, order_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +148,23 @@ def list_orders(
     *,
     status: str | None = None,
     fulfillment_state: str | None = None,
+    purchase_order_number: str | None = None,
+    delivered_between: tuple[datetime, datetime] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[RowMapping], int]:
-    """A page of a pôle's orders, newest first, and how many match in all."""
+    """A page of a pôle's orders, newest first, and how many match in all
+    (``delivered_between``: a delivery window starting in ``[start, end)``)."""
     conditions = [orders.c.provider_id == provider_id]
     if status:
         conditions.append(orders.c.status == status)
     if fulfillment_state:
         conditions.append(orders.c.fulfillment_state == fulfillment_state)
+    if purchase_order_number:
+        conditions.append(orders.c.purchase_order_number == purchase_order_number)
+    if delivered_between:
+        conditions.append(orders.c.delivery_start >= delivered_between[0])
+        conditions.append(orders.c.delivery_start < delivered_between[1])
     total = session.execute(select(func.count()).select_from(orders).where(*conditions))
     rows = session.execute(
         select(orders)

@@ -1,8 +1,12 @@
 """The pôle's side of its orders and webhooks, under ``/api/providers/{provider_id}``.
 
 GET    /orders                          the pôle's orders, newest first (``status``,
-                                        ``fulfillment_state``, ``limit``, ``offset``)
+                                        ``fulfillment_state``, ``purchase_order_number``,
+                                        ``delivery_date``, ``limit``, ``offset``)
 GET    /orders/{order_id}               one order with its lines, events and their times
+
+Every order shows its purchase-order number, buyer organisation and delivery (site, address,
+window, contact) as fields (:mod:`.order_view`), beside the Beckn document.
 POST   /orders/{order_id}/fulfillment   ``{"state": "Packed", "tracking_url": …}``: the next
                                         fulfilment state (protocol core's rules; 409 if
                                         illegal), an unsolicited on_status to the buyer
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -38,6 +43,7 @@ from reseau_poles.storage import read_session, write_session
 
 from . import orders as order_repo
 from .auth import OwnProvider
+from .order_view import day_bounds, order_view
 from .service import SELLER_EVENTS, SellerService, current_document
 
 router = APIRouter(prefix="/api/providers/{provider_id}", tags=["commandes"])
@@ -85,6 +91,9 @@ class OrderFilter(BaseModel):
 
     status: Literal["ACTIVE", "COMPLETE", "CANCELLED"] | None = None
     fulfillment_state: str | None = None
+    purchase_order_number: str | None = Field(default=None, min_length=1, max_length=64)
+    # A delivery day in Québec time: orders whose delivery window starts that day.
+    delivery_date: date | None = None
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0)
 
@@ -122,8 +131,10 @@ def _time(value: Any) -> str | None:
 
 
 def summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    view = order_view(row["document"])
     return {
         "id": row["id"],
+        "purchase_order_number": row["purchase_order_number"] or view["purchase_order_number"],
         "status": row["status"],
         "fulfillment": {
             "id": row["fulfillment_id"],
@@ -133,7 +144,12 @@ def summary(row: Mapping[str, Any]) -> dict[str, Any]:
         },
         "total": {"currency": "CAD", "value": format_amount(Decimal(row["total"]))},
         "payment_type": row["payment_type"],
-        "buyer": {"bap_id": row["bap_id"], "transaction_id": row["transaction_id"]},
+        "buyer": {
+            **view["buyer"],
+            "bap_id": row["bap_id"],
+            "transaction_id": row["transaction_id"],
+        },
+        "delivery": view["delivery"],
         "cancellation": (
             {
                 "by": row["cancelled_by"],
@@ -173,10 +189,13 @@ def detail(session: Any, row: Mapping[str, Any]) -> dict[str, Any]:
 @reads_query(OrderFilter)
 async def list_orders(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Les commandes du pôle, les plus récentes d'abord (filtres ``status``,
-    ``fulfillment_state`` ; pages ``limit`` et ``offset``)."""
+    ``fulfillment_state``, ``purchase_order_number``, ``delivery_date`` AAAA-MM-JJ ; pages
+    ``limit`` et ``offset``). Chaque commande montre son numéro de bon de commande, l'acheteur
+    et la livraison (site, adresse, plage, contact)."""
     wanted = validated(OrderFilter, dict(request.query_params), "query")
     status, fulfillment_state = wanted.status, wanted.fulfillment_state
     limit, offset = wanted.limit, wanted.offset
+    delivered = day_bounds(wanted.delivery_date) if wanted.delivery_date else None
     factory = _service(request).factory
 
     def run() -> dict[str, Any]:
@@ -186,6 +205,8 @@ async def list_orders(request: Request, provider_id: OwnProvider) -> dict[str, A
                 provider_id,
                 status=status,
                 fulfillment_state=fulfillment_state,
+                purchase_order_number=wanted.purchase_order_number,
+                delivered_between=delivered,
                 limit=limit,
                 offset=offset,
             )

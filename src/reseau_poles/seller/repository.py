@@ -1,8 +1,9 @@
 """The seller node's SQL: catalog, stock, orders, API keys. No protocol, no HTTP.
 
 Every function takes the caller's ``Session`` (or ``Connection``): the service decides what
-one transaction is. Stock only ever goes down through :func:`take_stock`, one guarded
-``UPDATE`` that cannot oversell whatever the concurrency.
+one transaction is. Stock only ever goes down through :func:`take_stock` (or
+:func:`add_stock`), one guarded ``UPDATE`` that cannot oversell whatever the concurrency;
+every change is a stock movement (:mod:`.stock_movements`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_
 from reseau_poles.protocol.profile import normalize_text, search_key, tokenize
 from reseau_poles.storage import utcnow
 
+from . import stock_movements as movements
 from .schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from .stock_movements import Reason
 from .tables import (
     api_keys,
     fulfillment_options,
@@ -109,8 +112,17 @@ def add_fulfillment_option(session: Any, provider_id: str, option: FulfillmentOp
     )
 
 
-def upsert_item(session: Any, provider_id: str, item: ItemIn) -> int:
-    """Create or update the item with this SKU (and set its stock); returns its row id."""
+def upsert_item(
+    session: Any,
+    provider_id: str,
+    item: ItemIn,
+    *,
+    reason: Reason = Reason.INVENTAIRE,
+    reference: str | None = None,
+) -> int:
+    """Create or update the item with this SKU (and set its stock); returns its row id.
+
+    The stock's change is a movement: ``creation`` for a new item, else ``reason``."""
     now = utcnow()
     values = {
         "name": item.name,
@@ -155,18 +167,33 @@ def upsert_item(session: Any, provider_id: str, item: ItemIn) -> int:
             .returning(items.c.id)
         ).scalar_one()
         session.execute(insert(stock).values(item_id=item_id, quantity=item.stock, updated_at=now))
+        movements.record(session, item_id, Reason.CREATION, item.stock, item.stock, reference)
         return int(item_id)
     session.execute(update(items).where(items.c.id == found).values(values))
-    set_stock(session, found, item.stock)
+    set_stock(session, found, item.stock, reason=reason, reference=reference)
     return int(found)
 
 
-def set_stock(session: Any, item_id: int, quantity: int) -> None:
+def set_stock(
+    session: Any,
+    item_id: int,
+    quantity: int,
+    *,
+    reason: Reason = Reason.INVENTAIRE,
+    reference: str | None = None,
+    note: str | None = None,
+) -> None:
+    """Set the stock to ``quantity``; a change (not the same count again) is a movement."""
+    before = session.execute(
+        select(stock.c.quantity).where(stock.c.item_id == item_id).with_for_update()
+    ).scalar_one()
     session.execute(
         update(stock)
         .where(stock.c.item_id == item_id)
         .values(quantity=quantity, updated_at=utcnow())
     )
+    if quantity != before:
+        movements.record(session, item_id, reason, quantity - before, quantity, reference, note)
 
 
 # --- catalog: reads -------------------------------------------------------------------------
@@ -324,19 +351,54 @@ def available(session: Any, item_id: int) -> int:
     )
 
 
-def take_stock(session: Any, item_id: int, quantity: int) -> bool:
+def take_stock(
+    session: Any,
+    item_id: int,
+    quantity: int,
+    *,
+    reason: Reason = Reason.COMMANDE,
+    reference: str | None = None,
+) -> bool:
     """Take ``quantity`` units if there are that many; ``False`` (nothing taken) otherwise.
 
     One statement: the check and the decrement happen together under the row's lock, so two
     transactions can never both take the last units (PostgreSQL re-checks the ``WHERE`` on
     the row's newest version after waiting for its lock; SQLite writers are serialised).
+    What is left comes back from the same statement, for the movement it records.
     """
-    result = session.execute(
+    left = session.execute(
         update(stock)
         .where(stock.c.item_id == item_id, stock.c.quantity >= quantity)
         .values(quantity=stock.c.quantity - quantity, updated_at=utcnow())
-    )
-    return result.rowcount == 1
+        .returning(stock.c.quantity)
+    ).scalar_one_or_none()
+    if left is None:
+        return False
+    movements.record(session, item_id, reason, -quantity, int(left), reference)
+    return True
+
+
+def add_stock(
+    session: Any,
+    item_id: int,
+    delta: int,
+    reason: Reason,
+    reference: str | None = None,
+    note: str | None = None,
+) -> int | None:
+    """Add ``delta`` (negative: remove) unless the stock would go below zero; the new stock
+    (and its movement), or ``None`` when nothing changed."""
+    now = session.execute(
+        update(stock)
+        .where(stock.c.item_id == item_id, stock.c.quantity + delta >= 0)
+        .values(quantity=stock.c.quantity + delta, updated_at=utcnow())
+        .returning(stock.c.quantity)
+    ).scalar_one_or_none()
+    if now is None:
+        return None
+    if delta:
+        movements.record(session, item_id, reason, delta, int(now), reference, note)
+    return int(now)
 
 
 # --- orders ---------------------------------------------------------------------------------

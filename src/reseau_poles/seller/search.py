@@ -19,6 +19,12 @@ How it ranks and counts
     scored: FTS5 hands those rows over sorted, so the query stops at the page's last item
     (bench/seller_search.py: p95 of the query itself about 10 ms of CPU at 100,000 items).
 
+Pages
+    ``SearchQuery.offset`` skips that many matches in the same order (a buyer's follow-up
+    page of one pôle: protocol profile group ``pagination``); a page that does not hold every
+    match also counts them per pôle (``SearchResult.per_provider``, one grouped count over
+    the same capped matches), so that the answer names every pôle found, with its count.
+
 The backends
     :class:`Fts5Search` (SQLite, the default): ``seller_items_fts``, an external-content FTS5
     index over the already folded ``name_normalized`` and ``search_text`` columns (migration
@@ -99,6 +105,9 @@ class SearchQuery:
     certifications: frozenset[str] = field(default_factory=frozenset)
     conservation: str | None = None
     limit: int = 100
+    offset: int = 0
+    """Matches skipped, best first (a follow-up page of one pôle: protocol profile
+    ``pagination``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +126,18 @@ class SearchResult:
     """The page's item rows (:data:`~.repository.PAGE_COLUMNS`, stock as ``available``) in
     the order of ``item_ids``, when the backend read them with the page (FTS5); ``None``:
     the caller reads them by id (:func:`~.repository.get_items`)."""
+    offset: int = 0
+    per_provider: dict[str, int] | None = None
+    """Matches per pôle (up to :data:`COUNT_LIMIT` in all) when the page does not hold every
+    match; ``None``: the page is the whole result (count its rows)."""
 
     @property
     def left_out(self) -> int:
-        return self.total - len(self.item_ids)
+        return max(self.total - self.offset - len(self.item_ids), 0)
+
+    @property
+    def truncated(self) -> bool:
+        return self.more or self.offset > 0 or self.left_out > 0
 
 
 class SearchBackend(Protocol):
@@ -271,14 +288,58 @@ def _count(session: Any, source: Any, where: list[Any]) -> tuple[int, bool]:
     return min(int(found), COUNT_LIMIT), found > COUNT_LIMIT
 
 
-def _run(session: Any, source: Any, where: list[Any], order: list[Any], limit: int) -> SearchResult:
+def _grouped(matching: Any) -> Any:
+    """``(provider_id, matches)`` of a capped subquery of matching items' ``provider_id``."""
+    found = matching.subquery()
+    return select(found.c.provider_id, func.count()).group_by(found.c.provider_id)
+
+
+def _per_provider(
+    session: Any, statement: Any, params: dict[str, Any], query: SearchQuery, total: int
+) -> dict[str, int]:
+    """Matches per pôle, for a page that does not hold them all: one grouped count over the
+    same capped matches as the total (``statement``: :func:`_grouped`)."""
+    if query.provider_id:
+        return {query.provider_id: total}
+    return {str(p): int(n) for p, n in session.execute(statement, params)}
+
+
+def _finish(
+    session: Any,
+    query: SearchQuery,
+    result: SearchResult,
+    statement: Any = None,
+    params: dict[str, Any] | None = None,
+    counts: dict[str, int] | None = None,
+) -> SearchResult:
+    """``result`` with its matches per pôle (``counts``, or counted by ``statement``) when
+    it is only part of them."""
+    if not result.truncated:
+        return result
+    if counts is None:
+        counts = _per_provider(session, statement, params or {}, query, result.total)
+    return SearchResult(
+        result.item_ids, result.total, result.more, result.rows, result.offset, counts
+    )
+
+
+def _run(
+    session: Any, source: Any, where: list[Any], order: list[Any], query: SearchQuery
+) -> SearchResult:
     total, more = _count(session, source, where)
     if not total:
         return SearchResult([], 0)
     ids = session.execute(
-        select(items.c.id).select_from(source).where(*where).order_by(*order).limit(limit)
+        select(items.c.id)
+        .select_from(source)
+        .where(*where)
+        .order_by(*order)
+        .limit(query.limit)
+        .offset(query.offset)
     ).scalars()
-    return SearchResult([int(i) for i in ids], total, more)
+    result = SearchResult([int(i) for i in ids], total, more, offset=query.offset)
+    matching = select(items.c.provider_id).select_from(source).where(*where).limit(COUNT_LIMIT + 1)
+    return _finish(session, query, result, _grouped(matching))
 
 
 _LISTING_ORDER: Final = (items.c.provider_id, items.c.name_normalized, items.c.id)
@@ -300,7 +361,7 @@ class LikeSearch:
                 where.append((items.c.search_text + " ").like(f"% {word} %"))
             else:
                 where.append(items.c.search_text.like(f"% {french_stem(word)}%"))
-        return _run(session, _joined(), where, list(_LISTING_ORDER), query.limit)
+        return _run(session, _joined(), where, list(_LISTING_ORDER), query)
 
 
 _fts = table(FTS_TABLE, column("rowid"))
@@ -331,7 +392,7 @@ class Fts5Search:
     def search(self, session: Any, query: SearchQuery) -> SearchResult:
         words = query_words(query.text)
         if not words:
-            return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query.limit)
+            return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query)
         if not self.indexed(session):
             return self._fallback.search(session, query)
         anywhere = fts5_query(words)
@@ -348,7 +409,8 @@ class Fts5Search:
         shape, params = _item_shape(query, eligible if len(eligible) < len(shown) else None)
         # Statements are built once per shape of query (functools.cache), values are bound:
         # SQLAlchemy reuses their cache keys and compiled SQL (bench/seller_search.py (d)).
-        found, named = session.execute(
+        # The matches are counted per pôle in the same pass (the page may not hold them all).
+        grouped = session.execute(
             _fts_counts(shape),
             {
                 **params,
@@ -357,17 +419,24 @@ class Fts5Search:
                 "count_cap": COUNT_LIMIT + 1,
                 "rank_cap": RANK_LIMIT + 1,
             },
-        ).one()
-        total, more = min(int(found), COUNT_LIMIT), found > COUNT_LIMIT
+        ).all()
+        per_provider = {str(provider): int(count) for provider, count, _named in grouped}
+        found = sum(per_provider.values())
+        named = int(grouped[0][2]) if grouped else 0
+        total, more = min(found, COUNT_LIMIT), found > COUNT_LIMIT
         if not total:
             return SearchResult([], 0)
         # Name matches first, then the others, each tier by bm25; the page's rows (with
-        # their stock) come with it.
-        rows = _fts_tier(session, shape, params, in_name, named, query.limit)
-        if len(rows) < query.limit and (more or len(rows) < total):
+        # their stock) come with it. A later page reads the ones before it and drops them
+        # (pages past the first are asked for one pôle at a time, on demand).
+        wanted = query.offset + query.limit
+        rows = _fts_tier(session, shape, params, in_name, named, wanted)
+        if len(rows) < wanted and (more or len(rows) < total):
             elsewhere = f"({anywhere}) NOT {in_name}"
-            rows += _fts_tier(session, shape, params, elsewhere, None, query.limit - len(rows))
-        return SearchResult([int(row["id"]) for row in rows], total, more, rows)
+            rows += _fts_tier(session, shape, params, elsewhere, None, wanted - len(rows))
+        rows = rows[query.offset :]
+        result = SearchResult([int(row["id"]) for row in rows], total, more, rows, query.offset)
+        return _finish(session, query, result, counts=per_provider)
 
 
 def _fts_match(name: str) -> Any:
@@ -469,12 +538,21 @@ _FTS_TIER_MATCHES: Final = select(_capped_count(_fts, [_fts_match("tier")], "ran
 
 @cache
 def _fts_counts(shape: _Shape) -> Any:
-    """In one statement: the matches that pass the filters, up to ``:count_cap``, and the
-    name tier's matches (no filter), up to ``:rank_cap``."""
-    return select(
-        _capped_count(_FTS_ITEMS, [_fts_match("anywhere"), *_item_where(shape)], "count_cap"),
-        _capped_count(_fts, [_fts_match("in_name")], "rank_cap"),
+    """In one statement: per pôle, the matches that pass the filters (up to ``:count_cap``
+    in all), each row with the name tier's matches (no filter), up to ``:rank_cap``. No
+    row: no match."""
+    matching = (
+        select(items.c.provider_id)
+        .select_from(_FTS_ITEMS)
+        .where(_fts_match("anywhere"), *_item_where(shape))
+        .limit(bindparam("count_cap"))
+        .subquery()
     )
+    return select(
+        matching.c.provider_id,
+        func.count(),
+        _capped_count(_fts, [_fts_match("in_name")], "rank_cap"),
+    ).group_by(matching.c.provider_id)
 
 
 @cache
@@ -563,7 +641,7 @@ class PostgresSearch:
     def search(self, session: Any, query: SearchQuery) -> SearchResult:
         words = query_words(query.text)
         if not words:
-            return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query.limit)
+            return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query)
         shape, params = _item_shape(query, None)
         in_region = _in_region(query)
         if in_region:
@@ -578,17 +656,22 @@ class PostgresSearch:
         total, more = min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
         if not total:
             return SearchResult([], 0)
+        wanted = query.offset + query.limit
         rows = list(
             session.execute(
-                _pg_page(key, elsewhere=False, scored=not more), {**params, "page": query.limit}
+                _pg_page(key, elsewhere=False, scored=not more), {**params, "page": wanted}
             ).mappings()
         )
-        if len(rows) < query.limit and (more or len(rows) < total):
+        if len(rows) < wanted and (more or len(rows) < total):
             rows += session.execute(
                 _pg_page(key, elsewhere=True, scored=not more),
-                {**params, "page": query.limit - len(rows)},
+                {**params, "page": wanted - len(rows)},
             ).mappings()
-        return SearchResult([int(row["id"]) for row in rows], total, more, rows)
+        rows = rows[query.offset :]
+        result = SearchResult([int(row["id"]) for row in rows], total, more, rows, query.offset)
+        return _finish(
+            session, query, result, _pg_per_provider(key), {**params, "count_cap": COUNT_LIMIT + 1}
+        )
 
 
 class _PgShape(NamedTuple):
@@ -629,6 +712,17 @@ def _pg_count(key: _PgShape) -> Any:
     """The matches that pass the filters, up to ``:count_cap``."""
     return select(
         _capped_count(_joined(), _pg_where(key, _pg_tsquery("any", key.words)), "count_cap")
+    )
+
+
+@cache
+def _pg_per_provider(key: _PgShape) -> Any:
+    """Matches per pôle (:func:`_grouped`), up to ``:count_cap`` in all."""
+    return _grouped(
+        select(items.c.provider_id)
+        .select_from(_joined())
+        .where(*_pg_where(key, _pg_tsquery("any", key.words)))
+        .limit(bindparam("count_cap"))
     )
 
 

@@ -48,6 +48,8 @@ from reseau_poles.protocol.profile import (
     DeliveryRules,
     FulfillmentState,
     FulfillmentType,
+    Page,
+    ProviderResults,
     Unit,
     check_window,
     format_amount,
@@ -55,8 +57,11 @@ from reseau_poles.protocol.profile import (
     line_taxes,
     order_taxes,
     parse_item_tags,
+    parse_page,
+    parse_purchase_order,
     parse_region,
     payment_terms_group,
+    purchase_order_group,
     tag,
     tag_group,
 )
@@ -75,8 +80,10 @@ from .catalog import (
     payment_terms,
     to_json,
 )
+from .order_view import end_stop, order_columns, order_view
 from .search import SearchBackend, SearchQuery, make_search
 from .settings import SellerSettings
+from .stock_movements import Reason
 
 Row = Mapping[str, Any]
 
@@ -259,13 +266,16 @@ class SellerService:
         return message_id
 
     def emit(self, session: Any, about: Row, event_type: str, /, **data: Any) -> None:
-        """A webhook event about an order to its pôle's subscriptions, in this transaction."""
+        """A webhook event about an order to its pôle's subscriptions, in this transaction:
+        the order's id, its purchase-order number, buyer and delivery (``order_view``), and
+        ``data``."""
+        document = data.get("order") or about.get("document") or {}
         self.webhooks.emit(
             session,
             self.network,
             about["provider_id"],
             event_type,
-            {"order_id": about["id"], **data},
+            {"order_id": about["id"], **order_view(document), **data},
             transaction_id=about["transaction_id"],
         )
 
@@ -288,6 +298,15 @@ class SellerService:
         if not tags and _get(intent, "item", "tags"):
             tags_path, tags = f"{path}.item.tags", intent["item"]["tags"]
         wanted = parse_item_tags(tags or [], path=tags_path)
+        page = parse_page(intent.get("tags") or [], path=f"{path}.tags") or Page()
+        limit = self.settings.on_search_max_items
+        if page.start and not _get(intent, "provider", "id"):
+            raise _refuse(
+                "La pagination (groupe « pagination », debut > 0) se demande pour un pôle : "
+                "indiquez provider.id.",
+                ErrorCode.INVALID_REQUEST,
+                f"{path}.provider.id",
+            )
         category = _get(intent, "category", "id") or _get(intent, "category", "descriptor", "name")
         return SearchQuery(
             text=text if isinstance(text, str) else None,
@@ -297,7 +316,8 @@ class SellerService:
             region=str(parse_region(region, path=region_path)) if region else None,
             certifications=frozenset(c.value for c in wanted.certifications),
             conservation=wanted.conservation.value if wanted.conservation else None,
-            limit=self.settings.on_search_max_items,
+            limit=min(page.size or limit, limit),
+            offset=page.start,
         )
 
     def catalog(self, session: Any, query: SearchQuery) -> dict[str, Any]:
@@ -312,23 +332,38 @@ class SellerService:
         by_provider: dict[str, list[Row]] = defaultdict(list)
         for row in found:
             by_provider[row["provider_id"]].append(row)
+        # Every pôle with matches is named, with how many matched and how many are sent
+        # (profile group ``resultats``), even one none of whose items made this page.
+        matched = result.per_provider or {p: len(rows) for p, rows in by_provider.items()}
+        for provider_id in matched:
+            by_provider.setdefault(provider_id, [])
         providers = [
             self.documents.provider_json(
                 profile.provider,
                 profile.locations,
                 profile.options,
                 by_provider[profile.provider["id"]],
+                ProviderResults(
+                    total=matched.get(profile.provider["id"], 0),
+                    shown=len(by_provider[profile.provider["id"]]),
+                    start=result.offset,
+                    more=result.more,
+                ),
             )
-            for profile in (repo.get_profiles(session, list(by_provider)) if by_provider else [])
+            for profile in sorted(
+                repo.get_profiles(session, list(by_provider)) if by_provider else [],
+                key=lambda profile: not by_provider[profile.provider["id"]],
+            )
         ]
         if not result.total:
             summary = "Aucun produit ne correspond à la recherche."
-        elif result.left_out or result.more:
+        elif result.truncated:
             # Counting stops at search.COUNT_LIMIT: « plus de 1000 », code "100/1000+".
             total = f"plus de {result.total}" if result.more else str(result.total)
             summary = (
                 f"{len(result.item_ids)} produits affichés sur {total} ; "
-                "précisez la recherche pour voir les autres."
+                "le compte de chaque pôle est dans son groupe « resultats », la suite "
+                "se demande pôle par pôle (groupe « pagination »)."
             )
         else:
             summary = f"{result.total} produit(s) trouvé(s)."
@@ -651,6 +686,11 @@ class SellerService:
         order = self.order_document(selection, quote)
         order["billing"] = billing
         order["payments"] = [self._payment(selection, payload, quote)]
+        number = parse_purchase_order(
+            _get(payload, "message", "order", "tags"), path="message.order.tags"
+        )
+        if number is not None:
+            order["tags"] = [purchase_order_group(number)]
         assert selection.fulfillment is not None
         order["cancellation_terms"] = cancellation_terms(
             FulfillmentType(selection.fulfillment["type"]),
@@ -695,11 +735,13 @@ class SellerService:
                     self.send(session, payload, "on_confirm", {"order": existing["document"]})
                     return str(existing["id"])
                 selection, quote, order = self.initialized_order(session, payload)
-                for line in sorted(selection.lines, key=lambda line: line.item["id"]):
-                    if not repo.take_stock(session, line.item["id"], line.count):
-                        raise _OutOfStock(line)
                 now = utcnow()
                 order_id = new_order_id(now)
+                for line in sorted(selection.lines, key=lambda line: line.item["id"]):
+                    if not repo.take_stock(
+                        session, line.item["id"], line.count, reference=order_id
+                    ):
+                        raise _OutOfStock(line)
                 assert selection.fulfillment is not None
                 state = FulfillmentState.PENDING.value
                 order = {"id": order_id, "status": "ACTIVE", **order}
@@ -724,6 +766,7 @@ class SellerService:
                         "payment_type": order["payments"][0]["type"],
                         "total": quote.total,
                         "document": order,
+                        **order_columns(order),
                         "context": {
                             key: context[key]
                             for key in ("domain", "location", "version", "ttl")
@@ -960,6 +1003,8 @@ class SellerService:
             fee_percentage=selection.provider["cancellation_fee_percentage"],
         )
         document["created_at"] = old.get("created_at")
+        if old.get("tags"):
+            document["tags"] = old["tags"]
         _set_state(document, selection.fulfillment["id"], row["fulfillment_state"], now, self)
         by_sku = {line.sku: line for line in quote.lines}
         changes = []
@@ -981,6 +1026,7 @@ class SellerService:
             fulfillment_type=selection.fulfillment["type"],
             document=document,
             updated_at=now,
+            **order_columns(document),
         )
         order = order_repo.lock_order(session, row["id"])
         assert order is not None
@@ -1038,7 +1084,13 @@ class SellerService:
                     at,
                 )
             difference = count - int(line["quantity"])
-            if difference > 0 and not repo.take_stock(session, line["item_id"], difference):
+            if difference > 0 and not repo.take_stock(
+                session,
+                line["item_id"],
+                difference,
+                reason=Reason.MODIFICATION,
+                reference=row["id"],
+            ):
                 left = repo.available(session, line["item_id"])
                 raise _refuse(
                     f"Quantité non disponible : il reste {max(left, 0)} "
@@ -1048,7 +1100,9 @@ class SellerService:
                     at,
                 )
             if difference < 0:
-                order_repo.give_back(session, line["item_id"], -difference)
+                order_repo.give_back(
+                    session, line["item_id"], -difference, Reason.MODIFICATION, row["id"]
+                )
             if difference:
                 changed[sku] = {"from": int(line["quantity"]), "to": count}
         selection, quote = self._agreed_selection(session, row, counts)
@@ -1066,6 +1120,8 @@ class SellerService:
         lines = [Line(i, rows[sku], n) for i, (sku, n) in enumerate(counts.items())]
         option, requested = self._fulfillment(session, provider, wanted, lines, True)
         assert option is not None
+        # What the update does not say of the delivery (window, site, contact) stays.
+        requested = with_end_stop(requested, end_stop(row["document"]))
         path = "message.order.fulfillments[0]"
         # The protocol core decides: a fulfilment changes only while nothing has moved.
         lifecycle.set_fulfillment(row["fulfillment_id"], option["type"], path=path)
@@ -1274,6 +1330,20 @@ def quantity_unavailable(row: Row, count: int, index: int, unit: str) -> Protoco
 def new_order_id(now: datetime) -> str:
     """``CMD-20261126-3F9A1C07B2D4``: the day, then 48 random bits (unique by primary key)."""
     return f"CMD-{now:%Y%m%d}-{secrets.token_hex(6).upper()}"
+
+
+def with_end_stop(requested: Mapping[str, Any] | None, old: Mapping[str, Any]) -> dict[str, Any]:
+    """An update's fulfilment request with the order's former ``end`` stop under its own:
+    the fields the update gives win, the others (delivery window, site …) are kept."""
+    wanted = dict(requested or {})
+    if not old:
+        return wanted
+    stops = [s for s in wanted.get("stops") or [] if isinstance(s, dict)]
+    if any(s.get("type") == "end" for s in stops):
+        wanted["stops"] = [{**old, **s} if s.get("type") == "end" else s for s in stops]
+    else:
+        wanted["stops"] = [*stops, dict(old)]
+    return wanted
 
 
 def current_document(row: Row) -> dict[str, Any]:

@@ -162,11 +162,19 @@ orders = sa.Table(
     sa.Column("cancelled_by", sa.String(16), nullable=True),
     sa.Column("cancellation_reason", sa.String(64), nullable=True),
     sa.Column("cancellation_fee", MONEY, nullable=True),
+    # 0005: the buyer's purchase-order number (``bon_de_commande`` tag) and the delivery
+    # window asked for (end stop's ``time.range``), read from the document for filters and
+    # the pick list (seller.order_view).
+    sa.Column("purchase_order_number", sa.String(64), nullable=True),
+    sa.Column("delivery_start", UTCDateTime(), nullable=True),
+    sa.Column("delivery_end", UTCDateTime(), nullable=True),
     # One order per buyer transaction: a second confirm finds the first order.
     sa.UniqueConstraint("bap_id", "transaction_id"),
     sa.CheckConstraint("status IN ('ACTIVE', 'COMPLETE', 'CANCELLED')", name="status"),
 )
 sa.Index("ix_seller_orders_provider", orders.c.provider_id, orders.c.created_at)
+sa.Index("ix_seller_orders_delivery", orders.c.provider_id, orders.c.delivery_start)
+sa.Index("ix_seller_orders_purchase_order", orders.c.provider_id, orders.c.purchase_order_number)
 
 order_lines = sa.Table(
     "seller_order_lines",
@@ -195,6 +203,25 @@ order_events = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 sa.Index("ix_seller_order_events_order", order_events.c.order_id, order_events.c.id)
+
+# 0005: every change of an item's stock, with its reason (seller.stock_movements).
+stock_movements = sa.Table(
+    "seller_stock_movements",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("item_id", _ID, sa.ForeignKey("seller_items.id"), nullable=False),
+    # creation, inventaire, ajustement, import_csv, commande, modification, annulation
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("delta", sa.Integer(), nullable=False),
+    # The stock once the change was made.
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    # The order id, or the import ("import:<date>"), or None for a change through the API.
+    sa.Column("reference", sa.String(128), nullable=True),
+    # What the pôle wrote about it (an adjustment's "reason": "réception", "perte" …).
+    sa.Column("note", sa.String(255), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+sa.Index("ix_seller_stock_movements_item", stock_movements.c.item_id, stock_movements.c.id)
 
 # 0003: the pôles' webhook subscriptions (owner_id = provider id); see reseau_poles.node.webhooks.
 webhooks = webhook_table(metadata, "seller")

@@ -55,7 +55,16 @@ from .item_tags import (
     taxes_group,
 )
 from .money import CENT, DecimalLike, format_amount, format_cad, round_cents, to_decimal
+from .pagination import (
+    PAGINATION,
+    RESULTATS,
+    Page,
+    ProviderResults,
+    parse_page,
+    parse_results,
+)
 from .party_tags import (
+    BON_DE_COMMANDE,
     CHAINE_FROID,
     CONDITIONS_PAIEMENT,
     FORME_JURIDIQUE,
@@ -67,8 +76,10 @@ from .party_tags import (
     parse_fulfillment_tags,
     parse_payment_terms,
     parse_provider_tags,
+    parse_purchase_order,
     payment,
     payment_terms_group,
+    purchase_order_group,
     region_group,
 )
 from .regions import (
@@ -78,6 +89,7 @@ from .regions import (
     Region,
     RegionCode,
     parse_region,
+    parse_region_name,
     region_label,
     region_matches,
 )
@@ -129,6 +141,7 @@ from .vocabulary import (
 
 __all__ = [
     "ALL_YEAR",
+    "BON_DE_COMMANDE",
     "CENT",
     "CERTIFICATIONS",
     "CHAINE_FROID",
@@ -142,7 +155,9 @@ __all__ = [
     "LANGUE_EN",
     "MONTHS",
     "ORIGINE",
+    "PAGINATION",
     "REGION",
+    "RESULTATS",
     "SAISON",
     "TAXES",
     "TPS_LABEL",
@@ -168,8 +183,10 @@ __all__ = [
     "LegalForm",
     "LineTaxes",
     "Origin",
+    "Page",
     "PaymentTerms",
     "PaymentType",
+    "ProviderResults",
     "ProviderTags",
     "Region",
     "RegionCode",
@@ -209,14 +226,19 @@ __all__ = [
     "parse_measure",
     "parse_months",
     "parse_origin",
+    "parse_page",
     "parse_payment_terms",
     "parse_provider_tags",
+    "parse_purchase_order",
     "parse_region",
+    "parse_region_name",
+    "parse_results",
     "parse_season",
     "parse_taxable",
     "payment",
     "payment_terms_group",
     "price_per",
+    "purchase_order_group",
     "region_group",
     "region_label",
     "region_matches",

@@ -16,6 +16,8 @@ payment            ``delai_jours``  days to pay after fulfilment (``POST-FULFILL
 conditions_paiement                 only), e.g. ``30`` for net 30
 fulfilment         ``delai_heures`` lead time, delivery days and hours, longest window,
 modalites          ``jours`` …      minimum order: see :mod:`.delivery_window`
+order              ``numero``       the buyer's purchase-order number, ``BC-2026-0042``
+bon_de_commande                     (1 to 64 characters), which the pôle's invoice repeats
 ================== ================ ======================================================
 
 A fulfilment without a ``chaine_froid`` group keeps no cold chain: a pôle that offers pickup
@@ -40,6 +42,8 @@ FORME_JURIDIQUE: Final = "forme_juridique"
 REGION: Final = "region"
 CHAINE_FROID: Final = "chaine_froid"
 CONDITIONS_PAIEMENT: Final = "conditions_paiement"
+BON_DE_COMMANDE: Final = "bon_de_commande"
+PURCHASE_ORDER_MAX_LENGTH: Final = 64
 
 _NEQ: Final = re.compile(r"\d{10}")
 _COLD: Final = (Conservation.REFRIGERE, Conservation.CONGELE)
@@ -151,6 +155,14 @@ def payment(terms: PaymentTerms) -> dict[str, Any]:
     return result
 
 
+def purchase_order_group(number: str) -> dict[str, Any]:
+    """``bon_de_commande`` for ``order.tags``: the buyer's purchase-order number."""
+    text = number.strip()
+    if not 0 < len(text) <= PURCHASE_ORDER_MAX_LENGTH:
+        raise ValueError(f"Numéro de bon de commande : 1 à {PURCHASE_ORDER_MAX_LENGTH} caractères.")
+    return tag_group(BON_DE_COMMANDE, [tag("numero", text, name="Numéro")], name="Bon de commande")
+
+
 # --- readers -----------------------------------------------------------------------------
 
 
@@ -255,3 +267,21 @@ def parse_payment_terms(
         return PaymentTerms(kind, int(text))
     except ValueError as exc:
         raise ProtocolError(str(exc), code=error_code, path=days_tag.path) from None
+
+
+def parse_purchase_order(
+    tags: Any, *, path: str = "tags", error_code: ErrorCode = ErrorCode.INVALID_REQUEST
+) -> str | None:
+    """The purchase-order number of an order's ``tags`` (``bon_de_commande``), or ``None``."""
+    group = collect(tags, [BON_DE_COMMANDE], path=path, error_code=error_code).get(BON_DE_COMMANDE)
+    if group is None:
+        return None
+    number = text_value(group.require("numero", error_code=error_code), error_code=error_code)
+    if len(number) > PURCHASE_ORDER_MAX_LENGTH:
+        raise ProtocolError(
+            f"Numéro de bon de commande trop long ({len(number)} caractères ; au plus "
+            f"{PURCHASE_ORDER_MAX_LENGTH}).",
+            code=error_code,
+            path=group.require("numero", error_code=error_code).path,
+        )
+    return number

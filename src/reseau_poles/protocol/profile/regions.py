@@ -125,6 +125,46 @@ def parse_region(
     return region
 
 
+def _name_key(text: str) -> str:
+    """A region's name as compared: accents, case, dashes, apostrophes and spaces folded
+    (« Saguenay–Lac-Saint-Jean », "saguenay lac saint jean", « MONTRÉAL »)."""
+    from .text import normalize_text  # text imports nothing of this module; kept local
+
+    return re.sub(r"[^a-z0-9]+", "-", normalize_text(text)).strip("-")
+
+
+_BY_NAME: Final[dict[str, RegionCode]] = {
+    **{_name_key(label): region for region, label in _LABELS.items()},
+    _name_key(WHOLE_PROVINCE_LABEL): WHOLE_PROVINCE,
+}
+
+
+def parse_region_name(
+    text: object,
+    *,
+    path: str | None = None,
+    allow_whole_province: bool = True,
+    error_code: ErrorCode = ErrorCode.INVALID_REQUEST,
+) -> RegionCode:
+    """:func:`parse_region`, and a region's name as well: « Montréal », "estrie",
+    « Saguenay–Lac-Saint-Jean » (accents, case and dashes do not matter), « Tout le Québec »
+    for ``*``. Where people type (a buyer's search, a CSV cell); codes stay the wire form."""
+    if isinstance(text, str) and _lookup(text) is None:
+        found = _BY_NAME.get(_name_key(text))
+        if found is not None and (found != WHOLE_PROVINCE or allow_whole_province):
+            return found
+    try:
+        return parse_region(
+            text, path=path, allow_whole_province=allow_whole_province, error_code=error_code
+        )
+    except ProtocolError as exc:
+        raise ProtocolError(
+            exc.message.replace(" : attendu ", " : attendu son nom (« Estrie ») ou "),
+            code=error_code,
+            path=path,
+        ) from None
+
+
 def region_label(code: RegionCode) -> str:
     """French name of a region, or « Tout le Québec » for ``*``."""
     return WHOLE_PROVINCE_LABEL if code == WHOLE_PROVINCE else Region(code).label

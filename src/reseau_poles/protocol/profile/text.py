@@ -146,3 +146,25 @@ def text_matches(query: str, *texts: str | None) -> bool:
 def search_keys(texts: Iterable[str | None]) -> frozenset[str]:
     """Every search key of ``texts``: what an index stores for exact-word lookups."""
     return frozenset(search_key(word) for text in texts if text for word in tokenize(text))
+
+
+COMPOUND_NOUNS: Final = frozenset(
+    {
+        ("pomme", "terre"),  # pommes de terre: potatoes, not apples
+        ("noix", "coco"),  # noix de coco: coconut
+        ("beurre", "arachide"),  # beurre d'arachide: peanut butter
+        ("creme", "glacee"),  # crème glacée: ice cream
+    }
+)
+"""Words that name one thing together (search keys, stop words and elisions dropped): in
+« Pommes de terre », « pommes » is not the apples a search for « pommes » wants first."""
+
+
+def compound_positions(keys: list[str]) -> set[int]:
+    """Indexes of ``keys`` (search keys, stop words dropped) that belong to a compound noun
+    of :data:`COMPOUND_NOUNS`."""
+    found: set[int] = set()
+    for index in range(len(keys) - 1):
+        if (keys[index], keys[index + 1]) in COMPOUND_NOUNS:
+            found.update((index, index + 1))
+    return found

@@ -2,7 +2,7 @@
 ``buyer_cart_poles`` row per pôle and option); orders found by purchase-order number.
 
 Revision ID: 0005_carts
-Revises: 0003
+Revises: 0004_search_pages
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_carts"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_search_pages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

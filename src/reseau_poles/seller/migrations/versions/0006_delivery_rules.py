@@ -2,7 +2,7 @@
 delivery window it accepts, its minimum order. NULL: not declared (not checked).
 
 Revision ID: 0006_delivery_rules
-Revises: 0004
+Revises: 0005_order_view
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_delivery_rules"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_order_view"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
