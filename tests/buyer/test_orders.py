@@ -321,6 +321,10 @@ def test_order_history_filters_and_pages(world: World) -> None:
         ({"offset": "-1"}, "offset"),
         ({"since": "hier"}, "since"),
         ({"until": "2026-11-01T00:00:00"}, "until"),
+        # The calendar's edges: out of the network's bounds, an answer, not a 500.
+        ({"since": "0001-01-01T00:00:00+14:00"}, "since"),
+        ({"until": "9999-12-31T23:59:59-14:00"}, "until"),
+        ({"since": "9999-12-31T00:00:00Z"}, "since"),
     ):
         response = world.api("GET", "/api/orders", params=params)
         assert response.status_code == 400, (params, response.text)

@@ -226,6 +226,9 @@ def test_report_parameters_are_checked(shared_world: SharedWorld) -> None:
         ({"from": "2026-11-01", "to": "2026-11-30", "format": "xml"}, "format"),
         ({"from": "2026-11-01", "to": "2026-11-30", "decimal": "x"}, "decimal"),
         ({"from": "2026-11-01", "to": "2026-11-30", "region": "QC-03"}, "query.region"),
+        # The calendar's edges: out of the network's bounds, an answer, not a 500.
+        ({"from": "2026-11-01", "to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": "2026-11-30"}, "from"),
     ]
     for params, path in cases:
         response = api(world, key, "GET", "/api/reports/local-purchasing", params=params)

@@ -6,7 +6,7 @@ import json
 import time
 
 from reseau_poles.buyer import repository as repo
-from reseau_poles.network import InboundMessage
+from reseau_poles.network import InboundMessage, SubscriberRecord
 from reseau_poles.protocol.signing import Signer, parse_header
 from reseau_poles.storage import read_session, write_session
 from tests.registry.conftest import new_keys
@@ -81,7 +81,12 @@ def test_wait_ends_on_time_and_a_late_callback_still_lands(world: World) -> None
     again = world.callback(body, world.hand.signer)
     assert again.status_code in (200, 401), again.text
     header = world.hand.signer.sign(body)
-    message = InboundMessage("on_search", body, json.loads(body), parse_header(header), None)  # type: ignore[arg-type]
+    payload = json.loads(body)
+    record = SubscriberRecord.from_json(
+        {"subscriber_id": world.hand.keys.subscriber_id, "url": payload["context"]["bpp_uri"]}
+    )
+    assert record is not None
+    message = InboundMessage("on_search", body, payload, parse_header(header), record)
     assert world.service.receive_on_search(message) is False
     with read_session(world.service.factory) as session:
         assert repo.count_callbacks(session, transaction_id) == 1
@@ -142,3 +147,33 @@ def test_the_client_api_wants_a_key_and_good_parameters(world: World) -> None:
         repo.add_organisation(session, "chu-sherbrooke", "CHU de Sherbrooke")
         other_key = repo.create_api_key(session, "chu-sherbrooke")
     assert world.api("GET", f"/api/searches/{tx}", key=other_key).status_code == 404
+
+
+def test_a_seller_cannot_pose_as_another_in_the_results(world: World) -> None:
+    """Identity fields inside a catalogue's provider (``bpp_id``, ``bpp_uri``) never override
+    the verified signer and its registered address: a cheap offer stays the hand seller's."""
+    transaction_id = world.search(text="sirop", region="QC-11")
+    search = world.hand.wait_search(transaction_id)
+    impostor = {
+        **SYRUP_PROVIDER,
+        "bpp_id": world.sellers["capitale"],  # another, honest seller of the network
+        "bpp_uri": "http://169.254.169.254/latest",
+        "items": [
+            {
+                "id": "sirop-a-un-sou",
+                "descriptor": {"name": "Sirop d'érable à un sou"},
+                "price": {"currency": "CAD", "value": "0.01"},
+            }
+        ],
+    }
+    body = world.hand.on_search(search, [impostor])
+    assert world.callback(body, world.hand.signer).status_code == 200
+    results = world.results(transaction_id)
+    (provider,) = [p for p in results["providers"] if p["id"] == SYRUP_PROVIDER["id"]]
+    assert provider["bpp_id"] == world.hand.keys.subscriber_id
+    assert provider["bpp_uri"] == json.loads(body)["context"]["bpp_uri"]
+    assert provider["items"][0]["id"] == "sirop-a-un-sou"
+    assert all(
+        p["bpp_id"] != world.sellers["capitale"] or "sirop-a-un-sou" not in str(p["items"])
+        for p in results["providers"]
+    )

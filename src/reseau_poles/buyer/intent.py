@@ -197,28 +197,32 @@ def catalog_providers(
                 code=ErrorCode.BUYER_INVALID_CATALOG,
                 path=f"{path}.items",
             )
-        rest = {k: v for k, v in provider.items() if k != "items"}
+        # A pôle's identity on the network is its signer's, never what its body claims.
+        rest = {k: v for k, v in provider.items() if k not in _NOT_FROM_THE_BODY}
         found.append((provider["id"], rest, list(items)))
     return found
+
+
+# Keys of a catalogue's provider that the buyer fills itself (``bpp_*`` from the verified
+# signer and the registry) or from elsewhere (``items``).
+_NOT_FROM_THE_BODY = frozenset({"items", "bpp_id", "bpp_uri"})
 
 
 def merge(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Results merged per (seller, provider) and item id, a later answer replacing an earlier
     one; providers in order of arrival, items in the seller's order."""
     merged: dict[tuple[str, str], dict[str, Any]] = {}
+    items: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         key = (row["bpp_id"], row["provider_id"])
-        entry = merged.get(key)
-        if entry is None:
-            entry = merged[key] = {
-                "bpp_id": row["bpp_id"],
-                "bpp_uri": row["bpp_uri"],
-                **row["provider"],
-                "items": {},
-            }
-        else:
-            entry.update({k: v for k, v in row["provider"].items() if k != "items"})
+        identity = {"bpp_id": row["bpp_id"], "bpp_uri": row["bpp_uri"]}
+        entry = merged.setdefault(key, dict(identity))
+        # The provider's own fields, then who signed and where the registry says it is: the
+        # identity always wins over the body (rows stored before bodies were cleaned too).
+        entry.update({k: v for k, v in row["provider"].items() if k not in _NOT_FROM_THE_BODY})
+        entry.update(identity)
+        kept = items.setdefault(key, {})
         for item in row["items"]:
             item_id = item.get("id") if isinstance(item, Mapping) else None
-            entry["items"][item_id or f"#{len(entry['items'])}"] = item
-    return [{**entry, "items": list(entry["items"].values())} for entry in merged.values()]
+            kept[item_id or f"#{len(kept)}"] = item
+    return [{**entry, "items": list(items[key].values())} for key, entry in merged.items()]

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.node import ApiError, read_json_object, validated, validation_error
 from reseau_poles.protocol.lifecycle import Phase
+from reseau_poles.protocol.moments import MomentError, parse_moment
 from reseau_poles.storage import read_session, write_session
 
 from .auth import organisation
@@ -102,17 +103,9 @@ def _when(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ApiError(
-            400,
-            "parametres_invalides",
-            f"{name} : date RFC 3339 avec fuseau attendue (2026-11-01T00:00:00Z).",
-            name,
-        )
-    return moment
+        return parse_moment(value)
+    except MomentError as exc:
+        raise ApiError(400, "parametres_invalides", f"{name} : {exc}", name) from None
 
 
 @router.get("")

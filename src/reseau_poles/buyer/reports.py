@@ -50,6 +50,8 @@ from sqlalchemy import select
 
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError
+from reseau_poles.protocol.moments import MomentError
+from reseau_poles.protocol.moments import parse_day as parse_calendar_day
 from reseau_poles.protocol.profile import Certification, Region
 from reseau_poles.storage import read_session
 
@@ -339,13 +341,9 @@ def parse_day(value: str | None, name: str) -> date:
             400, "parametres_invalides", f"{name} : date AAAA-MM-JJ attendue (obligatoire).", name
         )
     try:
-        if len(value) != 10:
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ApiError(
-            400, "parametres_invalides", f"{name} : date AAAA-MM-JJ attendue (2026-09-01).", name
-        ) from None
+        return parse_calendar_day(value)
+    except MomentError as exc:
+        raise ApiError(400, "parametres_invalides", f"{name} : {exc}", name) from None
 
 
 def parse_period(start: str | None, end: str | None) -> tuple[date, date]:

@@ -273,14 +273,18 @@ class BuyerService:
                     path="context.transaction_id",
                 )
             providers = catalog_providers(message.payload)
+            # Who answered: the verified signer, and where it is: the registry's address for
+            # it (never what the body says; the context's bpp_uri, when given, was checked
+            # equal to it on the way in).
             bpp_id = message.signer.subscriber_id
+            bpp_uri = message.signer_record.url or message.bpp_uri
             callback_id = repo.insert_callback(
                 session,
                 action=message.action,
                 transaction_id=transaction_id,
                 message_id=message.message_id,
                 bpp_id=bpp_id,
-                bpp_uri=message.bpp_uri,
+                bpp_uri=bpp_uri,
                 body=message.body,
                 received_at=received_at,
             )
@@ -291,7 +295,7 @@ class BuyerService:
                 transaction_id=transaction_id,
                 callback_id=callback_id,
                 bpp_id=bpp_id,
-                bpp_uri=message.bpp_uri,
+                bpp_uri=bpp_uri,
                 providers=providers,
                 received_at=received_at,
             )

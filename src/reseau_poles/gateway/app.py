@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, http_error_message, nack_body
+from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import asgi_headers, install, send_answer
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
@@ -196,6 +197,17 @@ def create_app(
             return Response(nack_body(error), status_code=404, media_type=JSON_CONTENT_TYPE)
         return JSONResponse(found)
 
+    def refuse(status: int, _code: str, message: str, at: str, _path: str) -> Response:
+        error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST, path=at)
+        return Response(nack_body(error), status_code=status, media_type=JSON_CONTENT_TYPE)
+
+    # The registry's challenge (the search has the inbound pipeline's own guard).
+    app.add_middleware(
+        JsonBodyGuard,
+        max_bytes=65_536,
+        refuse=refuse,
+        skip=lambda path: path != "/on_subscribe",
+    )
     if fast_path:
         app.add_middleware(SearchFastPath, service=service)
     return app

@@ -42,6 +42,7 @@ from reseau_poles.network import (
     nack_body,
 )
 from reseau_poles.network.acks import http_error_message
+from reseau_poles.network.bodyguard import JsonBodyGuard, Refuse
 from reseau_poles.network.inbound import (
     DATABASE_UNAVAILABLE,
     asgi_headers,
@@ -202,9 +203,20 @@ def _internal_api_error() -> Response:
     ).response()
 
 
-def _nack(message: str, path: str, code: ErrorCode) -> Response:
+def _nack(message: str, path: str, code: ErrorCode, status: int = 400) -> Response:
     error = ProtocolError(message, code=code, path=path)
-    return Response(nack_body(error), status_code=400, media_type="application/json")
+    return Response(nack_body(error), status_code=status, media_type="application/json")
+
+
+def _body_refusal(invalid_code: ErrorCode) -> Refuse:
+    """How the JSON body guard answers: the API's error shape under ``/api``, a NACK else."""
+
+    def refuse(status: int, code: str, message: str, at: str, path: str) -> Response:
+        if path.startswith(API_PREFIX):
+            return ApiError(status, code, message, at).response()
+        return _nack(message, at, invalid_code, status)
+
+    return refuse
 
 
 def create_node_app(
@@ -336,6 +348,14 @@ def create_node_app(
         await handle(action, message)
         return ack()
 
+    # Every JSON body of the API (and the registry's challenge) before any route parses it;
+    # protocol calls have the inbound pipeline's own limit and guard.
+    app.add_middleware(
+        JsonBodyGuard,
+        max_bytes=settings.api_max_body_bytes,
+        refuse=_body_refusal(invalid_code),
+        skip=lambda path: not (path.startswith(API_PREFIX) or path == "/on_subscribe"),
+    )
     # Added last: the outermost of our layers, in front of FastAPI's routing.
     app.add_middleware(
         ProtocolFastPath, network=network, actions=frozenset(handlers), handle=handle

@@ -48,6 +48,9 @@ class NodeSettings(FileSettings, ServingLimits):
     key_check_interval_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     key_rotation_overlap_hours: float = Field(default=48.0, ge=0, le=24 * 90)
 
+    # The largest JSON body the client and management APIs read (CSV imports have their own).
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reseau_poles.network.acks import http_error_message
+from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import AnswerUnexpected
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
 from reseau_poles.protocol.keys import KeyFiles
@@ -107,6 +108,14 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.service = service
     app.state.settings = settings
     install_error_handlers(app)
+
+    def refuse(status: int, _code: str, message: str, at: str, _path: str) -> JSONResponse:
+        return _nack(
+            ProtocolError(message, code=ErrorCode.REGISTRY_INVALID_REQUEST, path=at), status
+        )
+
+    # Every JSON body (subscribe, lookup, the operator's) before any route parses it.
+    app.add_middleware(JsonBodyGuard, max_bytes=settings.max_body_bytes, refuse=refuse)
     app.include_router(public)
     app.state.operator_auth = OperatorAuth(
         settings.operators,

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from reseau_poles.protocol import moments
 from reseau_poles.protocol.errors import ErrorCode, KeyFormatError, ProtocolError
 from reseau_poles.protocol.keys import (
     b64encode,
@@ -292,24 +293,15 @@ def parse_lookup(data: Any) -> LookupFilter:
 
 # --- dates of the operator's filters -----------------------------------------------------------
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 12, 30, tzinfo=UTC)
-
 
 def parse_moment(value: str, path: str) -> datetime:
     """``2026-05-01`` or ``2026-05-01T12:00:00-04:00`` (naive: UTC) as an aware UTC datetime;
-    a refusal naming ``path`` for anything else, a date out of 1970…9999 included."""
-    text = value.strip()
+    a refusal naming ``path`` for anything else, a date out of 1970…9999 included
+    (:mod:`reseau_poles.protocol.moments`)."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text else "?")
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise _bad(
-            path, f"date illisible : {value[:40]!r} (AAAA-MM-JJ ou AAAA-MM-JJTHH:MM:SS±HH:MM)"
-        ) from None
-    if not EARLIEST <= moment <= LATEST:
-        raise _bad(path, "date hors limites : entre 1970-01-01 et 9999-12-30")
-    return moment
+        return moments.parse_moment(value, naive_is_utc=True)
+    except moments.MomentError as exc:
+        raise _bad(path, str(exc)) from None
 
 
 # --- operator bodies --------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from .. import moments
 from ..errors import ErrorCode, ProtocolError
 from ._plain import shown
 from .tags import collect, tag
@@ -55,7 +56,6 @@ MAX_AHEAD_DAYS: Final = 366
 MODALITES: Final = "modalites"
 
 _HOURS = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
-_INSTANT_MAX = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,33 +215,16 @@ def _amount(value: object) -> Decimal:
 def parse_instant(
     value: object, *, path: str, error_code: ErrorCode = ErrorCode.INVALID_REQUEST
 ) -> datetime:
-    """An RFC 3339 time with its zone (text or ``datetime``), in UTC.
+    """An RFC 3339 time with its zone (text or ``datetime``), in UTC, inside the network's
+    bounds (:mod:`reseau_poles.protocol.moments`).
 
     Raises :class:`ProtocolError` at ``path`` for text that is not one, a time without zone,
-    or one that leaves the calendar once in UTC (``0001-01-01T00:00:00+05:00``)."""
-    instant: datetime | None = None
-    if isinstance(value, datetime):
-        instant = value
-    elif isinstance(value, str) and len(value) <= _INSTANT_MAX:
-        try:
-            instant = datetime.fromisoformat(value.strip())
-        except ValueError:
-            instant = None
-    if instant is None:
-        raise ProtocolError(
-            f"Heure illisible « {shown(value)} » : RFC 3339 attendu (2026-12-09T13:00:00Z).",
-            code=error_code,
-            path=path,
-        )
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ProtocolError(
-            "Heure sans fuseau : ajoutez Z ou un décalage (-05:00).", code=error_code, path=path
-        )
+    or one out of bounds (``0001-01-01T00:00:00+05:00``, year 9999)."""
     try:
-        return instant.astimezone(UTC)
-    except (OverflowError, ValueError):
+        return moments.parse_moment(value)
+    except moments.MomentError as exc:
         raise ProtocolError(
-            f"Heure hors calendrier « {shown(value)} ».", code=error_code, path=path
+            f"Heure refusée : {exc}.", code=error_code, path=path, details={"reason": "illisible"}
         ) from None
 
 
