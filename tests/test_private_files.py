@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from reseau_poles.network.transcript import Transcript
+from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
 from reseau_poles.storage import make_engine
 
 _CHILD = r"""
@@ -130,3 +131,12 @@ def test_an_existing_shared_folder_is_left_alone(tmp_path: Path) -> None:
     engine.dispose()
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # the administrator's choice
     assert stat.S_IMODE((shared / "noeud.sqlite").stat().st_mode) == 0o600
+
+
+def test_loose_private_keys_are_tightened_when_read(tmp_path: Path) -> None:
+    files = KeyFiles(tmp_path / "cles")
+    files.write(SubscriberKeys.generate("vendeur.example"))
+    private = tmp_path / "cles" / KeyFiles.SIGNING_PRIVATE
+    os.chmod(private, 0o644)
+    assert files.read().subscriber_id == "vendeur.example"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600

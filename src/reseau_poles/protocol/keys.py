@@ -26,7 +26,7 @@ from nacl.bindings import crypto_sign_seed_keypair
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from ..files import open_private, private_folder
+from ..files import open_private, private_folder, tighten
 from .errors import KeyFormatError
 
 # DER prefixes of the fixed-size forms (RFC 8410); anything longer goes through `cryptography`.
@@ -280,6 +280,8 @@ class KeyFiles:
         self._write(self.RECORD, json.dumps(keys.public_record(), indent=2, ensure_ascii=False))
 
     def read(self) -> SubscriberKeys:
+        for name in (self.SIGNING_PRIVATE, self.ENCRYPTION_PRIVATE):
+            tighten(self.folder / name)  # written readable by others by an earlier version
         try:
             record = json.loads((self.folder / self.RECORD).read_text("utf-8"))
             signing = SigningKeyPair.from_private(
