@@ -408,7 +408,10 @@ class OrderService:
         self.waiters = waiters
         self.factory = make_session_factory(engine)
         self.webhooks = Webhooks(
-            tables.webhooks, BUYER_EVENTS, DestinationPolicy.from_settings(settings)
+            tables.webhooks,
+            BUYER_EVENTS,
+            DestinationPolicy.from_settings(settings),
+            key_dir=settings.key_dir,
         )
         self.webhooks.install(network, engine)
         self._tasks: set[asyncio.Task[None]] = set()

@@ -44,6 +44,7 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.files import private_folder
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
 
 from .sample import DEFAULT_SEED, SamplePole, assign_to_nodes, sample_poles
@@ -219,7 +220,7 @@ class DemoNetwork:
         """Make what is missing (keys, databases, sample catalog, API keys) and write each
         process's configuration. Idempotent: a second call only rewrites the configuration."""
         for folder in ("config", "keys", "db", "logs"):
-            (self.root / folder).mkdir(parents=True, exist_ok=True)
+            private_folder(self.root / folder)  # 0700: keys, databases, transcripts
         self._read_state()
         expected = {"seed": self.seed, "seller_nodes": len(self.sellers)}
         made = {k: self.state.get(k) for k in expected}
@@ -341,7 +342,7 @@ class DemoNetwork:
                 f"d'autres ports avec --base-port (ex. --base-port {self.base_port + 100})."
             )
         if self.transcript_dir is not None:
-            self.transcript_dir.mkdir(parents=True, exist_ok=True)
+            private_folder(self.transcript_dir)
         # All at once: the nodes know the registry's key from their configuration and need
         # the registry only when they subscribe, after every process answers.
         for participant in self.participants:

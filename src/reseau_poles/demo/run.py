@@ -10,6 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from reseau_poles.files import open_private
+
 from .network import DemoError, DemoNetwork, terminating_signals
 from .tour import print_running, print_tour
 
@@ -96,8 +98,7 @@ def merge_transcripts(folder: Path, target: Path) -> int:
             entry["node"] = node
             entries.append(entry)
     entries.sort(key=lambda e: (e.get("recorded_at") or "", e.get("node")))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8") as handle:
+    with open_private(target, "w", encoding="utf-8") as handle:
         for entry in entries:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
     return len(entries)

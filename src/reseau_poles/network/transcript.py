@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, insert
 
+from ..files import open_private
 from ..protocol.errors import SignatureError
 from ..protocol.signing import AUTHORIZATION, parse_header
 from ..storage import utcnow
@@ -61,8 +62,8 @@ class Transcript:
         self._hurry = threading.Event()  # a flush or close waits: stop lingering
         self._file = None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
+            # Signed messages, billing details: 0600 (folder 0700), whatever the umask.
+            self._file = open_private(self.path, "a", encoding="utf-8")
         self._thread = threading.Thread(target=self._write_loop, name="transcript", daemon=True)
         self._thread.start()
 

@@ -29,6 +29,11 @@ Destinations follow the node's policy (:mod:`reseau_poles.network.destinations`)
 is made, and again at every attempt, when the name is resolved and the request sent to the
 address just checked; a forbidden destination fails the delivery at once, its reason in the
 delivery's ``last_error``.
+
+Secrets are stored sealed (:mod:`reseau_poles.node.webhook_secrets`), with a key kept in the
+node's ``key_dir`` beside its private keys; they are opened only to sign a delivery. A secret
+the key cannot open (a lost key file) fails its deliveries with ``secret_illisible`` and its
+subscription is listed with ``needs_new_secret``: never an error of the whole API.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
+import os
 import secrets
 import ssl
 import time
@@ -61,6 +68,10 @@ from reseau_poles.network.destinations import (
 from reseau_poles.network.tables import outbox_table
 from reseau_poles.storage import UTCDateTime, utcnow
 
+from .webhook_secrets import SecretCipher, SecretUnreadable, is_sealed, shown_prefix
+
+log = logging.getLogger(__name__)
+
 SCHEME: Final = "webhook"
 SIGNATURE_HEADER: Final = "X-Reseau-Poles-Signature"
 EVENT_ID_HEADER: Final = "X-Reseau-Poles-Event-Id"
@@ -68,6 +79,7 @@ EVENT_TYPE_HEADER: Final = "X-Reseau-Poles-Event-Type"
 SUBSCRIPTION_HEADER: Final = "X-Reseau-Poles-Webhook-Id"
 DEFAULT_TOLERANCE: Final = 300
 SECRET_PREFIX: Final = "whsec_"
+SHOWN_LENGTH: Final = len(SECRET_PREFIX) + 4  # what the API lists of a secret
 ALL_EVENTS: Final = "*"
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -86,7 +98,8 @@ def webhook_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
         sa.Column("owner_id", sa.String(64), nullable=False),
         sa.Column("url", sa.String(2048), nullable=False),
-        sa.Column("secret", sa.String(128), nullable=False),
+        # Sealed (reseau_poles.node.webhook_secrets): never the secret in clear.
+        sa.Column("secret", sa.String(255), nullable=False),
         sa.Column("event_types", sa.String(1024), nullable=False),
         sa.Column("description", sa.String(255), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
@@ -166,7 +179,9 @@ class Webhooks:
     """Subscriptions in ``table`` and their deliveries through the network outbox.
 
     ``event_types``: the events this node emits (a subscription may only ask for these);
-    ``policy``: where webhooks may go (by default https to public addresses only).
+    ``policy``: where webhooks may go (by default https to public addresses only);
+    ``key_dir``: the node's key folder, where the key sealing the secrets is kept (made at
+    the first start).
     """
 
     # How many of a name's addresses one attempt tries when connections are refused.
@@ -177,8 +192,11 @@ class Webhooks:
         table: sa.Table,
         event_types: Iterable[str],
         policy: DestinationPolicy | None = None,
+        *,
+        key_dir: str | os.PathLike[str],
     ) -> None:
         self.table = table
+        self.cipher = SecretCipher.load_or_create(key_dir)
         self.event_types = tuple(event_types)
         self.policy = policy or DestinationPolicy()
         self.engine: Engine | None = None
@@ -218,7 +236,7 @@ class Webhooks:
             .values(
                 owner_id=owner_id,
                 url=url,
-                secret=secret,
+                secret=self.cipher.seal(secret, secret[:SHOWN_LENGTH]),
                 event_types=_codes(kinds),
                 description=description,
                 active=True,
@@ -237,7 +255,10 @@ class Webhooks:
             "event_types": _split(row["event_types"]),
             "description": row["description"],
             "active": bool(row["active"]),
-            "secret_prefix": row["secret"][: len(SECRET_PREFIX) + 4],
+            "secret_prefix": shown_prefix(row["secret"], SHOWN_LENGTH),
+            # The node's key cannot open this secret (key file lost or changed): the owner
+            # must subscribe again; deliveries fail with ``secret_illisible`` meanwhile.
+            "needs_new_secret": not self.cipher.readable(row["secret"]),
             "created_at": row["created_at"],
         }
 
@@ -385,6 +406,50 @@ class Webhooks:
         worker = getattr(network, "worker", None)
         if worker is not None:
             worker.register_transport(SCHEME, self.deliver)
+        self.seal_clear_secrets(engine)
+
+    def seal_clear_secrets(self, engine: Engine) -> int:
+        """Seal every secret still stored in clear (by an earlier version); returns how many.
+        Idempotent, safe with several processes starting at once. Logs the subscriptions
+        whose secret this node's key cannot open."""
+        table = self.table
+        if not sa.inspect(engine).has_table(table.name):
+            return 0  # not migrated (auto_migrate off): the node's start reports it
+        sealed = 0
+        with engine.begin() as connection:
+            rows = connection.execute(select(table.c.id, table.c.secret)).all()
+            for row_id, stored in rows:
+                if is_sealed(stored):
+                    continue
+                result = connection.execute(
+                    update(table)
+                    .where(table.c.id == row_id, table.c.secret == stored)
+                    .values(secret=self.cipher.seal(stored, stored[:SHOWN_LENGTH]))
+                )
+                sealed += result.rowcount
+        if sealed:
+            log.warning(
+                "%d secret(s) de webhook stocké(s) en clair chiffré(s) dans %s / "
+                "clear webhook secrets encrypted",
+                sealed,
+                table.name,
+            )
+        lost = [
+            int(row_id)
+            for row_id, stored in rows
+            if is_sealed(stored) and not self.cipher.readable(stored)
+        ]
+        if lost:
+            log.error(
+                "%s : %d abonnement(s) webhook au secret illisible (clé %s perdue ou changée ?) "
+                ": ids %s. Remettez la clé sauvegardée ou faites recréer ces abonnements / "
+                "webhook secrets unreadable with this key",
+                table.name,
+                len(lost),
+                self.cipher.key_id,
+                ", ".join(map(str, lost[:20])),
+            )
+        return sealed
 
     def _secret(self, subscription_id: int) -> str | None:
         assert self.engine is not None
@@ -404,10 +469,10 @@ class Webhooks:
         try:
             stored = json.loads(row["headers"] or "{}")
             subscription_id = int(stored.get(SUBSCRIPTION_HEADER, 0))
-            secret = await asyncio.to_thread(self._secret, subscription_id)
+            stored_secret = await asyncio.to_thread(self._secret, subscription_id)
         except Exception as exc:  # a transport never raises: the worker records the failure
             return CallResult(target, action, "ERROR", None, 0.0, {"message": repr(exc)})
-        if secret is None:
+        if stored_secret is None:
             # Deleted or deactivated: a definitive refusal (not retried).
             return CallResult(
                 target,
@@ -416,6 +481,18 @@ class Webhooks:
                 None,
                 0.0,
                 {"code": "webhook_inactif", "message": "abonnement supprimé ou désactivé"},
+            )
+        try:
+            secret = self.cipher.open(stored_secret)
+        except SecretUnreadable as exc:
+            # Final: no retry opens it. The owner subscribes again (needs_new_secret).
+            log.error("webhook %s : secret illisible (%s)", subscription_id, exc)
+            message = (
+                "secret de l'abonnement illisible (clé des secrets du nœud perdue ou changée) : "
+                "recréez l'abonnement"
+            )
+            return CallResult(
+                target, action, "NACK", None, 0.0, {"code": "secret_illisible", "message": message}
             )
         try:
             destination = self.policy.check_url(target)

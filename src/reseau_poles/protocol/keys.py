@@ -26,6 +26,7 @@ from nacl.bindings import crypto_sign_seed_keypair
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
+from ..files import open_private, private_folder, tighten
 from .errors import KeyFormatError
 
 # DER prefixes of the fixed-size forms (RFC 8410); anything longer goes through `cryptography`.
@@ -250,8 +251,10 @@ class SubscriberKeys:
 class KeyFiles:
     """A folder holding one subscriber's keys, one base64 value per file.
 
-    ``signing_private_key`` and ``encryption_private_key`` are written mode 0600;
-    ``keys.json`` holds the public record (ids and public keys).
+    Every file is written mode 0600 and the folder made 0700, whatever the umask
+    (:mod:`reseau_poles.files`); ``keys.json`` holds the public record (ids and public keys),
+    to send to the registry's operator. The node keeps other secrets beside them (the webhook
+    secrets' key, ``webhook-secrets.key``): back the folder up whole.
     """
 
     SIGNING_PRIVATE = "signing_private_key"
@@ -269,14 +272,16 @@ class KeyFiles:
     def write(self, keys: SubscriberKeys, *, overwrite: bool = False) -> None:
         if self.exists() and not overwrite:
             raise FileExistsError(f"{self.folder} contient déjà des clés (keys.json)")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._write(self.SIGNING_PRIVATE, keys.signing.private_key_b64, private=True)
-        self._write(self.ENCRYPTION_PRIVATE, keys.encryption.private_key_b64, private=True)
+        private_folder(self.folder)
+        self._write(self.SIGNING_PRIVATE, keys.signing.private_key_b64)
+        self._write(self.ENCRYPTION_PRIVATE, keys.encryption.private_key_b64)
         self._write(self.SIGNING_PUBLIC, keys.signing.public_key_b64)
         self._write(self.ENCRYPTION_PUBLIC, keys.encryption.public_key_b64)
         self._write(self.RECORD, json.dumps(keys.public_record(), indent=2, ensure_ascii=False))
 
     def read(self) -> SubscriberKeys:
+        for name in (self.SIGNING_PRIVATE, self.ENCRYPTION_PRIVATE):
+            tighten(self.folder / name)  # written readable by others by an earlier version
         try:
             record = json.loads((self.folder / self.RECORD).read_text("utf-8"))
             signing = SigningKeyPair.from_private(
@@ -315,12 +320,11 @@ class KeyFiles:
         self.write(keys)
         return keys
 
-    def _write(self, name: str, text: str, *, private: bool = False) -> None:
+    def _write(self, name: str, text: str) -> None:
         path = self.folder / name
         tmp = path.with_suffix(".tmp")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        fd = os.open(tmp, flags, 0o600 if private else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        # A leftover .tmp keeps its mode through O_CREAT: open_private sets 0600 on it anyway.
+        with open_private(tmp, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
         os.replace(tmp, path)
 

@@ -180,7 +180,10 @@ class SellerService:
         self.search_backend = search or make_search(engine)
         self.documents = CatalogDocuments()
         self.webhooks = Webhooks(
-            tables.webhooks, SELLER_EVENTS, DestinationPolicy.from_settings(settings)
+            tables.webhooks,
+            SELLER_EVENTS,
+            DestinationPolicy.from_settings(settings),
+            key_dir=settings.key_dir,
         )
         self.webhooks.install(network, engine)
 

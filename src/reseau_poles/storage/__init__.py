@@ -5,6 +5,8 @@ SQLite (a file, zero set-up) by default; PostgreSQL through psycopg 3 in product
 migrations run on both.
 """
 
+from reseau_poles.files import open_private, private_file, private_folder, tighten
+
 from .base import UTCDateTime, make_metadata, utcnow
 from .engine import is_sqlite, make_engine, normalise_url, redact_url
 from .migrations import current_revision, head_revision, upgrade
@@ -19,8 +21,12 @@ __all__ = [
     "make_metadata",
     "make_session_factory",
     "normalise_url",
+    "open_private",
+    "private_file",
+    "private_folder",
     "read_session",
     "redact_url",
+    "tighten",
     "upgrade",
     "utcnow",
     "write_session",

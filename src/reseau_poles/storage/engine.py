@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from reseau_poles.config import redact_url  # noqa: F401  (re-exported)
+from reseau_poles.files import private_file, tighten
 from reseau_poles.protocol.jsonfast import dumps_text
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url``.
 
-    SQLite: the folder of the file is created; every connection gets WAL journaling (readers
+    SQLite: the file is made ``0600`` (its folder ``0700`` if missing) before SQLite opens
+    it, whatever the umask, and an existing one readable by others is tightened (with its
+    ``-wal`` and ``-shm``, which SQLite makes with the database file's permissions); every connection gets WAL journaling (readers
     never block the writer), foreign keys on, a busy timeout, and ``synchronous=NORMAL`` (safe
     with WAL). Transactions are begun by us, so that a write session can ask for
     ``BEGIN IMMEDIATE`` (see :func:`reseau_poles.storage.write_session`). Checkpoints (copying
@@ -68,8 +71,8 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     connect_args.setdefault("check_same_thread", False)
     if in_memory:
         kwargs.setdefault("poolclass", StaticPool)
-    else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    elif not database.startswith("file:"):
+        _private_database(Path(database))
     engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -95,6 +98,14 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     if not in_memory:
         Checkpointer(engine).start()
     return engine
+
+
+def _private_database(path: Path) -> None:
+    """The database file readable by its owner only, before SQLite makes it with the umask's
+    mode (and its journal files after it: SQLite gives them the database file's mode)."""
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        tighten(path.expanduser().with_name(path.name + suffix))
 
 
 class Checkpointer:
