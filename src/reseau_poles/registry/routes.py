@@ -56,7 +56,8 @@ async def _body(request: Request, limit: int) -> bytes:
 async def subscribe(request: Request) -> JSONResponse:
     service = service_of(request)
     body = await _body(request, service.settings.max_body_bytes)
-    outcome = await service.subscribe(body, request.headers.get("authorization"))
+    source = request.client.host if request.client else "?"
+    outcome = await service.subscribe(body, request.headers.get("authorization"), source)
     return JSONResponse(outcome.to_ack())
 
 
@@ -116,6 +117,7 @@ async def metrics(request: Request) -> Response:
     m.set("registry_lookup_cache_total", snap.misses, result="miss")
     m.set("registry_lookup_records_total", snap.records_returned)
     m.set("registry_snapshot_reloads_total", snap.reloads)
+    m.set("registry_challenges_in_flight", service.challenger.gate.in_flight)
     try:
         counts = await run_in_threadpool(service.health)
         for status, count in counts["subscribers"].items():
