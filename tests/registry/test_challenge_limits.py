@@ -160,6 +160,7 @@ class Flood:
         self.url = registry.url
         self.source = source
         self.responses: list[httpx.Response] = []
+        self.arrivals: list[float] = []  # seconds from the start of the flood
         self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
     async def _run(self) -> None:
@@ -167,10 +168,12 @@ class Flood:
             local_address=self.source, limits=httpx.Limits(max_connections=None)
         )
         async with httpx.AsyncClient(transport=transport, timeout=60) as http:
+            started = time.monotonic()
 
             async def one(body: bytes, signature: str) -> None:
                 headers = {"Authorization": signature, "Content-Type": "application/json"}
                 response = await http.post(f"{self.url}/subscribe", content=body, headers=headers)
+                self.arrivals.append(time.monotonic() - started)
                 self.responses.append(response)
 
             await asyncio.gather(*(one(b, s) for b, s in self.bodies))
@@ -195,7 +198,7 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
 def test_a_flood_at_a_tarpit_leaves_room_for_a_legitimate_subscribe(
     registry_factory: Callable[..., RunningRegistry], tarpit: Tarpit
 ) -> None:
-    registry = registry_factory(challenge_timeout_seconds=5.0)
+    registry = registry_factory(challenge_timeout_seconds=8.0, challenge_deadline_seconds=10.0)
     known = registry.join()
     flood = Flood(registry, tarpit.url, 200, "127.0.0.2").start()
     # Under way: the tarpit holds connections, the rest of the flood is answered or queued.
@@ -207,11 +210,23 @@ def test_a_flood_at_a_tarpit_leaves_room_for_a_legitimate_subscribe(
     started = time.monotonic()
     legitimate = registry.join()
     took = time.monotonic() - started
+    started = time.monotonic()
     found = registry.lookup({"subscriber_id": known.keys.subscriber_id})
+    looked = time.monotonic() - started
     assert found.status_code == 200 and len(found.json()) == 1, found.text
     assert registry.lookup({}).status_code == 200
     assert registry.admin.subscribers()["total"] == 2
-    print(f"inscription légitime pendant le flot : {took:.2f} s")
+    # One more from the flooding address while its four challenges hang: 429 at once.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=transport, base_url=registry.url, timeout=30) as other:
+        started = time.monotonic()
+        extra = other.post(
+            "/subscribe",
+            content=flood.bodies[0][0],
+            headers={"Authorization": flood.bodies[0][1], "Content-Type": "application/json"},
+        )
+        refused = time.monotonic() - started
+    _nack(extra, 429, "15008", None)
 
     responses = flood.join()
     assert len(responses) == 200
@@ -223,6 +238,16 @@ def test_a_flood_at_a_tarpit_leaves_room_for_a_legitimate_subscribe(
         assert int(response.headers["retry-after"]) >= 1
         assert response.json()["error"]["code"] == "15008"
     assert tarpit.accepted <= 4  # at most four challenges at once from one address
+    times = sorted(
+        t for t, r in zip(flood.arrivals, responses, strict=True) if r.status_code == 429
+    )
+    print(
+        f"\nflot de 200 : {len(busy)} × 429 (médiane {times[len(times) // 2]:.2f} s, "
+        f"le dernier à {times[-1]:.2f} s), "
+        f"{tarpit.accepted} défis au goudron ; pendant le flot, inscription légitime "
+        f"{took:.2f} s, recherche {looked * 1000:.0f} ms, un 429 de plus en "
+        f"{refused * 1000:.0f} ms"
+    )
     assert registry.lookup({"subscriber_id": legitimate.keys.subscriber_id}).json()
 
 
