@@ -52,7 +52,15 @@ async def _body(request: Request, limit: int) -> bytes:
     return body
 
 
-@public.post("/subscribe", summary="Inscrire un participant ou mettre à jour son inscription")
+@public.post(
+    "/subscribe",
+    summary="Inscrire un participant ou mettre à jour son inscription",
+    responses={
+        400: {"description": "NACK : requête ou url refusée (15000), défi non relevé (15003)"},
+        401: {"description": "NACK : signature invalide (15001)"},
+        429: {"description": "NACK : trop d'inscriptions en cours (15008), voir Retry-After"},
+    },
+)
 async def subscribe(request: Request) -> JSONResponse:
     service = service_of(request)
     body = await _body(request, service.settings.max_body_bytes)
