@@ -9,11 +9,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
+from reseau_poles.network.destinations import DestinationPolicy
 from reseau_poles.registry.client import build_record, encode, signer_for
 from tests.registry.conftest import RunningRegistry, new_keys
 
@@ -274,3 +276,46 @@ def test_beyond_the_overall_limit_a_subscribe_is_answered_429_at_once(
         assert statuses == [400] * 4 + [429] * 2, statuses
     # The slots are free again.
     registry.join()
+
+
+# --- the name is resolved once, checked, and the challenge goes to that address -----------------
+
+
+def _resolving_to(address: str, asked: list[str]) -> DestinationPolicy:
+    async def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return [address]
+
+    return DestinationPolicy(allow_http=True, allow_private_networks=False, resolver=resolver)
+
+
+def test_the_challenge_goes_to_the_checked_address_of_the_name(
+    registry_factory: Callable[..., RunningRegistry],
+) -> None:
+    registry = registry_factory(private_network=False)
+    participant = registry.host.add(new_keys())
+    port = registry.host.server.port
+    url = participant.url.replace("127.0.0.1", "noeud.exemple.ca")
+    asked: list[str] = []
+
+    # The name resolves to a loopback address: refused at challenge time, nothing sent.
+    registry.service.challenger.policy = _resolving_to("127.0.0.1", asked)
+    _nack(registry.subscribe(participant, url=url), 400, "15003", "url")
+    assert asked == ["noeud.exemple.ca"]
+    assert participant.calls == []
+
+    # The same name resolving to the metadata service: the same answer, nothing sent.
+    registry.service.challenger.policy = _resolving_to("169.254.169.254", asked)
+    _nack(registry.subscribe(participant, url=url), 400, "15003", "url")
+    assert participant.calls == []
+
+    # Allowed (as on a private network): sent to the address checked, the name in Host.
+    registry.service.challenger.policy = replace(
+        _resolving_to("127.0.0.1", asked), allow_private_networks=True
+    )
+    response = registry.subscribe(participant, url=url)
+    assert response.status_code == 200, response.text
+    (call,) = participant.calls
+    assert call["headers"]["host"] == f"noeud.exemple.ca:{port}"
+    (record,) = registry.lookup({"subscriber_id": participant.keys.subscriber_id}).json()
+    assert record["url"] == url
