@@ -9,7 +9,7 @@ import contextlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reseau_poles.registry.challenge import ChallengeGate
+from reseau_poles.registry.challenge import ChallengeGate, source_of
 from reseau_poles.registry.errors import RegistryError
 
 SOURCES = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "2001:db8::1"]
@@ -65,3 +65,12 @@ def test_a_failing_subscribe_gives_its_place_back() -> None:
         raise ValueError("refusée en cours de route")
     with gate.hold("10.0.0.1"):
         assert gate.in_flight == 1
+
+
+def test_an_ipv6_caller_counts_by_its_64() -> None:
+    assert source_of("2001:db8:1:2:aaaa::1") == source_of("2001:db8:1:2:bbbb::9")
+    assert source_of("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert source_of("2001:db8:1:3::1") != source_of("2001:db8:1:2::1")
+    assert source_of("::ffff:192.0.2.7") == source_of("192.0.2.7") == "192.0.2.7"
+    assert source_of("192.0.2.7") != source_of("192.0.2.8")
+    assert source_of(None) == "?"

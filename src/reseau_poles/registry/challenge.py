@@ -17,15 +17,17 @@ the registry. Three rules:
    deadline), the caller reads the same message, code 15003, path ``url``; the detail goes to
    the registry's log, for its operator.
 3. **How many** — at most ``challenge_max_per_source`` subscribes under way per source address
-   and ``challenge_max_concurrent`` in all; beyond, 429 with ``Retry-After`` at once, never a
-   queue. Challenges have their own connection pool, as large as the overall limit (no wait for
-   a connection), a short connection timeout and a deadline for the whole challenge.
+   (an IPv6 caller counts by its /64) and ``challenge_max_concurrent`` in all; beyond, 429
+   with ``Retry-After`` at once, never a queue. Challenges have their own connection pool, as
+   large as the overall limit (no wait for a connection), a short connection timeout and a
+   deadline for the whole challenge.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import math
@@ -53,6 +55,22 @@ log = logging.getLogger("reseau_poles.registry")
 MAX_CHALLENGE_RESPONSE_BYTES: Final = 16384
 # Addresses of one name tried in turn, the next only when a connection is refused.
 MAX_ADDRESSES: Final = 3
+
+
+def source_of(host: str | None) -> str:
+    """Whom a limit counts: the caller's IPv4 address, or its IPv6 /64 (one machine usually
+    holds a whole /64: counting each address would give it millions of places)."""
+    if not host:
+        return "?"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class ChallengeGate:

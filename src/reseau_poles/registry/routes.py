@@ -16,6 +16,7 @@ from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 
 from . import key_admin
 from .auth import Operator
+from .challenge import source_of
 from .metrics import CONTENT_TYPE
 from .schemas import AdminAction, AdminKey, parse_lookup, parse_moment, validation_nack
 from .service import RegistryError, RegistryService
@@ -64,7 +65,7 @@ async def _body(request: Request, limit: int) -> bytes:
 async def subscribe(request: Request) -> JSONResponse:
     service = service_of(request)
     body = await _body(request, service.settings.max_body_bytes)
-    source = request.client.host if request.client else "?"
+    source = source_of(request.client.host if request.client else None)
     outcome = await service.subscribe(body, request.headers.get("authorization"), source)
     return JSONResponse(outcome.to_ack())
 
