@@ -164,7 +164,8 @@ class Challenger:
             hint = (
                 ""
                 if self.settings.private_network
-                else " (ce registre n'accepte que des adresses publiques)"
+                else " (ce registre n'accepte que des adresses publiques ; sur un réseau "
+                "interne, son opérateur peut le déclarer privé : private_network = true)"
             )
             raise RegistryError(
                 f"url refusée : {exc.message}{hint}",
