@@ -134,7 +134,7 @@ def test_node_not_running_is_told_to_start_first(
     assert result.exit_code == 1, result.output
     text = one_line(result.output)
     assert "Attention" in text and "ne répond pas" in text  # before asking the registry
-    assert "code 15004" in text
+    assert "code 15003" in text  # the registry's one answer to any failed challenge
     assert "Démarrez d'abord le nœud (reseau-poles seller serve --config" in text
     assert listed(registry, node.subscriber_id) == []
 

@@ -204,17 +204,17 @@ def test_every_rejection_has_its_code_and_leaves_nothing(
         )
     )
     wrong = host.add(new_keys(), behaviour="wrong")
-    cases.append(("wrong answer", registry.subscribe(wrong), 400, "15003", "answer"))
+    cases.append(("wrong answer", registry.subscribe(wrong), 400, "15003", "url"))
     failing = host.add(new_keys(), behaviour="error")
-    cases.append(("HTTP 500 answer", registry.subscribe(failing), 400, "15003", "answer"))
+    cases.append(("HTTP 500 answer", registry.subscribe(failing), 400, "15003", "url"))
     garbage = host.add(new_keys(), behaviour="garbage")
-    cases.append(("answer not JSON", registry.subscribe(garbage), 400, "15003", "answer"))
+    cases.append(("answer not JSON", registry.subscribe(garbage), 400, "15003", "url"))
     cases.append(
         (
             "unreachable",
             registry.subscribe(ok, url=f"http://127.0.0.1:{unused_port}/rien"),
             400,
-            "15004",
+            "15003",
             "url",
         )
     )
@@ -232,7 +232,7 @@ def test_every_rejection_has_its_code_and_leaves_nothing(
     assert registry.admin.audit() == []
     assert registry.lookup({}).json() == []
     metrics = registry.http.get("/metrics").text
-    assert 'registry_subscriptions_total{code="15003",outcome="rejected"} 3' in metrics
+    assert 'registry_subscriptions_total{code="15003",outcome="rejected"} 4' in metrics
 
 
 class _OldSigner(Signer):

@@ -281,6 +281,8 @@ class DemoNetwork:
             "public_url": self.registry.url,
             "host": "127.0.0.1",
             "port": self.registry.port,
+            # The participants listen on this machine's loopback: the challenge may go there.
+            "private_network": True,
             "operators": [
                 {
                     "operator_id": operator.subscriber_id,

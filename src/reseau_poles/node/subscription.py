@@ -49,10 +49,14 @@ def _advice(code: str, settings: NodeSettings, serve_command: str, path: str | N
     challenge_url = f"{settings.public_url.rstrip('/')}/on_subscribe"
     rotate = serve_command.replace(" serve", " rotate-key", 1).split(" --config")[0]
     by_code = {
+        # The registry gives one answer whatever went wrong (unreachable, error, wrong answer).
         ErrorCode.REGISTRY_CHALLENGE_FAILED.value: (
-            f"Le défi du registre n'a pas reçu la bonne réponse à {challenge_url}. Le nœud doit "
-            f"être démarré avec ces mêmes réglages et ces mêmes clés ({serve_command}), et "
-            "public_url doit mener à lui et non à un autre service."
+            f"Le défi du registre n'a pas reçu la bonne réponse à {challenge_url} (le registre "
+            "ne dit pas pourquoi : injoignable, erreur ou mauvaise réponse). Démarrez d'abord "
+            f"le nœud ({serve_command}), avec ces mêmes réglages et ces mêmes clés, puis "
+            "relancez cette commande ; public_url doit mener à lui et non à un autre service, "
+            "à une adresse que le registre joint (pas 127.0.0.1 si le registre est sur une "
+            "autre machine)."
         ),
         ErrorCode.REGISTRY_UNREACHABLE.value: (
             f"Le registre n'a pas pu joindre {challenge_url} pour y poster son défi. Démarrez "

@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     REGISTRY_NOT_FOUND = "15005"
     REGISTRY_FORBIDDEN = "15006"
     REGISTRY_INVALID_STATE = "15007"
+    REGISTRY_BUSY = "15008"  # too many challenges under way: 429 with Retry-After
 
     # Buyer side (BAP)
     BUYER_INVALID_CATALOG = "20000"

@@ -38,8 +38,10 @@ def migrate(database_url: str) -> str | None:
 
 
 def _nack(exc: ProtocolError, status: int) -> JSONResponse:
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
-    return JSONResponse(exc.to_nack(), status_code=status, headers=headers)
+    headers = dict(getattr(exc, "headers", None) or {})  # RegistryError: 429's Retry-After
+    if status == 401:
+        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return JSONResponse(exc.to_nack(), status_code=status, headers=headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -16,6 +16,7 @@ from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 
 from . import key_admin
 from .auth import Operator
+from .challenge import source_of
 from .metrics import CONTENT_TYPE
 from .schemas import AdminAction, AdminKey, parse_lookup, parse_moment, validation_nack
 from .service import RegistryError, RegistryService
@@ -52,11 +53,20 @@ async def _body(request: Request, limit: int) -> bytes:
     return body
 
 
-@public.post("/subscribe", summary="Inscrire un participant ou mettre à jour son inscription")
+@public.post(
+    "/subscribe",
+    summary="Inscrire un participant ou mettre à jour son inscription",
+    responses={
+        400: {"description": "NACK : requête ou url refusée (15000), défi non relevé (15003)"},
+        401: {"description": "NACK : signature invalide (15001)"},
+        429: {"description": "NACK : trop d'inscriptions en cours (15008), voir Retry-After"},
+    },
+)
 async def subscribe(request: Request) -> JSONResponse:
     service = service_of(request)
     body = await _body(request, service.settings.max_body_bytes)
-    outcome = await service.subscribe(body, request.headers.get("authorization"))
+    source = source_of(request.client.host if request.client else None)
+    outcome = await service.subscribe(body, request.headers.get("authorization"), source)
     return JSONResponse(outcome.to_ack())
 
 
@@ -116,6 +126,7 @@ async def metrics(request: Request) -> Response:
     m.set("registry_lookup_cache_total", snap.misses, result="miss")
     m.set("registry_lookup_records_total", snap.records_returned)
     m.set("registry_snapshot_reloads_total", snap.reloads)
+    m.set("registry_challenges_in_flight", service.challenger.gate.in_flight)
     try:
         counts = await run_in_threadpool(service.health)
         for status, count in counts["subscribers"].items():

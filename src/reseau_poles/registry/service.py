@@ -11,19 +11,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
-from reseau_poles.protocol.keys import (
-    SubscriberKeys,
-    challenge_matches,
-    new_challenge,
-    seal_challenge,
-)
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import (
     KeyValidity,
     SignatureHeader,
@@ -35,6 +29,8 @@ from reseau_poles.protocol.signing import (
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
 from . import repository as repo
+from .challenge import Challenger
+from .errors import RegistryError
 from .metrics import Metrics
 from .models import KeyStatus, Subscriber, SubscriberKey, SubscriberStatus, rfc3339
 from .repository import LookupRow
@@ -44,7 +40,6 @@ from .snapshot import Entry, LookupSnapshot, entry_from_row
 
 log = logging.getLogger("reseau_poles.registry")
 
-MAX_CHALLENGE_RESPONSE_BYTES = 16384
 REGISTRY_KEY_LIFETIME = timedelta(days=3650)
 
 
@@ -52,14 +47,6 @@ class SubscribeKind(StrEnum):
     CREATE = "subscribe"  # a new participant
     UPDATE = "update"  # same key: new URL, regions, domains, window…
     ADD_KEY = "add_key"  # rotation: a new key, signed by a key already registered
-
-
-class RegistryError(ProtocolError):
-    """A refusal of the registry, with its HTTP status."""
-
-    def __init__(self, message: str, *, code: ErrorCode, path: str | None, status: int) -> None:
-        super().__init__(message, code=code, path=path)
-        self.http_status = status
 
 
 def _signature_error(reason: str, message: str) -> SignatureError:
@@ -213,19 +200,17 @@ class RegistryService:
         self.snapshot = LookupSnapshot(
             self._load_entries, self.signer, signature_ttl=settings.response_signature_ttl_seconds
         )
-        self.http: httpx.AsyncClient | None = None
+        # The challenges' own HTTP client and limits: lookups and the operator API never
+        # wait behind them.
+        self.challenger = Challenger(settings, self.signer)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.http = httpx.AsyncClient(
-            timeout=self.settings.challenge_timeout_seconds, follow_redirects=False
-        )
+        await self.challenger.start()
 
     async def stop(self) -> None:
-        if self.http is not None:
-            await self.http.aclose()
-            self.http = None
+        await self.challenger.stop()
 
     async def watch_revision(self) -> None:
         """Reload the snapshot when another worker wrote (polls the revision counter)."""
@@ -291,9 +276,13 @@ class RegistryService:
 
     # --- subscribe ----------------------------------------------------------------------------
 
-    async def subscribe(self, body: bytes, authorization: str | None) -> SubscribeOutcome:
+    async def subscribe(
+        self, body: bytes, authorization: str | None, source: str = "?"
+    ) -> SubscribeOutcome:
+        """``source``: the caller's address (a few subscribes at once per address, then 429)."""
         try:
-            outcome = await self._subscribe(body, authorization)
+            with self.challenger.gate.hold(source):
+                outcome = await self._subscribe(body, authorization)
         except ProtocolError as exc:
             self.metrics.inc(
                 "registry_subscriptions_total", outcome="rejected", code=exc.code.value
@@ -306,6 +295,7 @@ class RegistryService:
         now = utcnow()
         record = self._parse_record(body)
         check_window(record, now)
+        self.challenger.check_url(record.url)
         try:
             header = parse_header(authorization)
         except SignatureError as exc:
@@ -326,7 +316,7 @@ class RegistryService:
         )
 
         # The challenge goes out before anything is written: a failure leaves no trace.
-        await self._challenge(record)
+        await self.challenger.run(record)
         return await asyncio.to_thread(self._commit_subscribe, body, header, record)
 
     @staticmethod
@@ -355,53 +345,6 @@ class RegistryService:
     def _current(self, subscriber_id: str) -> Subscriber | None:
         with read_session(self.sessions) as session:
             return repo.get_subscriber(session, subscriber_id)
-
-    async def _challenge(self, record: SubscribeRecord) -> None:
-        assert self.http is not None, "service not started"
-        challenge = new_challenge()
-        body = json.dumps(
-            {
-                "subscriber_id": record.subscriber_id,
-                "challenge": seal_challenge(record.encr_public_key, challenge),
-            }
-        ).encode("utf-8")
-        target = f"{record.url}/on_subscribe"
-        headers = {"Content-Type": "application/json", "Authorization": self.signer.sign(body)}
-        try:
-            async with self.http.stream("POST", target, content=body, headers=headers) as response:
-                received = bytearray()
-                async for chunk in response.aiter_bytes():
-                    received += chunk
-                    if len(received) > MAX_CHALLENGE_RESPONSE_BYTES:
-                        break
-                status = response.status_code
-        except httpx.HTTPError as exc:
-            raise RegistryError(
-                f"{target} injoignable ({type(exc).__name__}) : le registre doit pouvoir y "
-                "poster le défi",
-                code=ErrorCode.REGISTRY_UNREACHABLE,
-                path="url",
-                status=400,
-            ) from None
-
-        def failed(message: str) -> RegistryError:
-            return RegistryError(
-                message, code=ErrorCode.REGISTRY_CHALLENGE_FAILED, path="answer", status=400
-            )
-
-        if not 200 <= status < 300:
-            raise failed(f"{target} a répondu HTTP {status} au défi")
-        if len(received) > MAX_CHALLENGE_RESPONSE_BYTES:
-            raise failed("réponse au défi trop longue")
-        try:
-            answer = json.loads(received).get("answer")
-        except (ValueError, UnicodeDecodeError, AttributeError):
-            raise failed('réponse au défi illisible : {"answer": "…"} attendu') from None
-        if not challenge_matches(challenge, answer):
-            raise failed(
-                "mauvaise réponse au défi : il a été scellé pour encr_public_key, ouvrez-le avec "
-                "la clé privée correspondante"
-            )
 
     def _commit_subscribe(
         self, body: bytes, header: SignatureHeader, record: SubscribeRecord

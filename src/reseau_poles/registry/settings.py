@@ -55,7 +55,19 @@ class RegistrySettings(FileSettings, ServingLimits):
     operators: list[OperatorKey] = Field(default_factory=list)
 
     clock_skew_seconds: float = Field(default=5.0, ge=0, le=300)
+    # The challenge (POST {url}/on_subscribe): connecting, then each read or write, then the
+    # whole challenge, name resolution and every attempt included.
+    challenge_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     challenge_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    challenge_deadline_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Subscribes under way at once (each may be waiting for its challenge): overall and per
+    # source address. Beyond, the registry answers 429 with Retry-After at once (no queue).
+    challenge_max_concurrent: int = Field(default=64, ge=1, le=4096)
+    challenge_max_per_source: int = Field(default=4, ge=1, le=4096)
+    # Participants' URLs on loopback or private addresses (RFC 1918, CGNAT, fc00::/7) are
+    # accepted, and challenged, only on a network declared private (on-premises, the
+    # demonstration, the tests). Link-local (cloud metadata) and the like: never.
+    private_network: bool = False
     # How often each worker checks the database for writes made by other workers.
     snapshot_refresh_seconds: float = Field(default=2.0, gt=0, le=60)
     response_signature_ttl_seconds: int = Field(default=30, ge=1, le=3600)

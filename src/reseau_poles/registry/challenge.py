@@ -1,0 +1,261 @@
+"""The registry's challenge: where it may go, how many at once, one answer for every failure.
+
+A subscribe names a URL; the registry posts a sealed challenge to ``{url}/on_subscribe`` and
+expects ``{"answer": …}`` back. Anyone may send a subscribe (a first one is signed by the key
+it registers), so the challenge must be neither an anonymous port scanner nor a way to tie up
+the registry. Three rules:
+
+1. **Where** — the network's destination policy (:mod:`reseau_poles.network.destinations`),
+   as for protocol calls: http or https, no user information (``user:pw@``), never link-local
+   (the cloud metadata service), multicast or reserved addresses; loopback and private
+   addresses only on a network declared private (``private_network``). The URL is checked at
+   ``/subscribe`` (400 naming ``url``); the name is resolved when the challenge goes out and
+   the request goes to the address just checked (pinned, the name in ``Host`` and as the TLS
+   server name), so a second DNS answer cannot send it elsewhere.
+2. **One answer** — whatever went wrong (connection refused, silence, an HTTP error, not JSON,
+   a wrong answer, a name that does not resolve or resolves to a forbidden address, the
+   deadline), the caller reads the same message, code 15003, path ``url``; the detail goes to
+   the registry's log, for its operator.
+3. **How many** — at most ``challenge_max_per_source`` subscribes under way per source address
+   (an IPv6 caller counts by its /64) and ``challenge_max_concurrent`` in all; beyond, 429
+   with ``Retry-After`` at once, never a queue. Challenges have their own connection pool, as
+   large as the overall limit (no wait for a connection), a short connection timeout and a
+   deadline for the whole challenge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import math
+from collections.abc import Iterator
+from typing import Final
+
+import httpx
+
+from reseau_poles.network.destinations import (
+    Destination,
+    DestinationPolicy,
+    DestinationRefused,
+    pinned_request,
+)
+from reseau_poles.protocol.errors import ErrorCode
+from reseau_poles.protocol.keys import challenge_matches, new_challenge, seal_challenge
+from reseau_poles.protocol.signing import Signer
+
+from .errors import RegistryError
+from .schemas import SubscribeRecord
+from .settings import RegistrySettings
+
+log = logging.getLogger("reseau_poles.registry")
+
+MAX_CHALLENGE_RESPONSE_BYTES: Final = 16384
+# Addresses of one name tried in turn, the next only when a connection is refused.
+MAX_ADDRESSES: Final = 3
+
+
+def source_of(host: str | None) -> str:
+    """Whom a limit counts: the caller's IPv4 address, or its IPv6 /64 (one machine usually
+    holds a whole /64: counting each address would give it millions of places)."""
+    if not host:
+        return "?"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+class ChallengeGate:
+    """Subscribes under way, per source address and in all; beyond a limit, 429 at once.
+
+    Used from the event loop only: no ``await`` between the check and the count, no lock."""
+
+    def __init__(self, *, total: int, per_source: int, retry_after: int) -> None:
+        self.total, self.per_source, self.retry_after = total, per_source, retry_after
+        self.in_flight = 0
+        self._by_source: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def hold(self, source: str) -> Iterator[None]:
+        held = self._by_source.get(source, 0)
+        if held >= self.per_source:
+            raise self._busy(
+                f"déjà {held} inscriptions en cours depuis votre adresse ({source}) : "
+                f"réessayez dans {self.retry_after} s"
+            )
+        if self.in_flight >= self.total:
+            raise self._busy(
+                f"le registre traite déjà {self.in_flight} inscriptions : réessayez dans "
+                f"{self.retry_after} s"
+            )
+        self.in_flight += 1
+        self._by_source[source] = held + 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            left = self._by_source[source] - 1
+            if left:
+                self._by_source[source] = left
+            else:
+                del self._by_source[source]
+
+    def _busy(self, message: str) -> RegistryError:
+        return RegistryError(
+            message,
+            code=ErrorCode.REGISTRY_BUSY,
+            path=None,
+            status=429,
+            headers={"Retry-After": str(self.retry_after)},
+        )
+
+
+class Challenger:
+    """Checks participants' URLs and sends them the challenge (its own HTTP client)."""
+
+    def __init__(self, settings: RegistrySettings, signer: Signer) -> None:
+        self.settings = settings
+        self.signer = signer
+        self.policy = DestinationPolicy(
+            allow_http=True, allow_private_networks=settings.private_network
+        )
+        self.gate = ChallengeGate(
+            total=settings.challenge_max_concurrent,
+            per_source=settings.challenge_max_per_source,
+            retry_after=max(1, math.ceil(settings.challenge_deadline_seconds)),
+        )
+        self.http: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                settings.challenge_timeout_seconds,
+                connect=settings.challenge_connect_timeout_seconds,
+                pool=settings.challenge_deadline_seconds,
+            ),
+            # One connection per challenge under way, never reused: two names on one address
+            # must not share a connection (nor a TLS session).
+            limits=httpx.Limits(
+                max_connections=settings.challenge_max_concurrent, max_keepalive_connections=0
+            ),
+            follow_redirects=False,
+            trust_env=False,  # a proxy would resolve the name itself, after our check
+        )
+
+    async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+            self.http = None
+
+    def check_url(self, url: str) -> Destination:
+        """The challenge's destination for a participant's ``url``, or a 400 naming ``url``."""
+        try:
+            return self.policy.check_url(f"{url}/on_subscribe")
+        except DestinationRefused as exc:
+            hint = (
+                ""
+                if self.settings.private_network
+                else " (ce registre n'accepte que des adresses publiques ; sur un réseau "
+                "interne, son opérateur peut le déclarer privé : private_network = true)"
+            )
+            raise RegistryError(
+                f"url refusée : {exc.message}{hint}",
+                code=ErrorCode.REGISTRY_INVALID_REQUEST,
+                path="url",
+                status=400,
+            ) from None
+
+    def failure(self, url: str) -> RegistryError:
+        """The one answer to a challenge that did not succeed, whatever the reason."""
+        deadline = f"{self.settings.challenge_deadline_seconds:g}"
+        where = "" if self.settings.private_network else ", à une adresse publique"
+        return RegistryError(
+            "Défi non relevé : l'adresse inscrite n'a pas répondu correctement au défi "
+            f"(attendu : POST {url}/on_subscribe joignable depuis le registre{where}, "
+            f'réponse {{"answer": …}} dans les {deadline} s, le défi ouvert avec la clé '
+            "privée de encr_public_key)",
+            code=ErrorCode.REGISTRY_CHALLENGE_FAILED,
+            path="url",
+            status=400,
+        )
+
+    async def run(self, record: SubscribeRecord) -> None:
+        """Post the challenge to ``record.url`` and check the answer; :meth:`failure` if not."""
+        assert self.http is not None, "service not started"
+        destination = self.check_url(record.url)
+        challenge = new_challenge()
+        body = json.dumps(
+            {
+                "subscriber_id": record.subscriber_id,
+                "challenge": seal_challenge(record.encr_public_key, challenge),
+            }
+        ).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Authorization": self.signer.sign(body)}
+        deadline = self.settings.challenge_deadline_seconds
+        try:
+            async with asyncio.timeout(deadline):
+                detail = await self._attempt(destination, body, headers, challenge)
+        except TimeoutError:
+            detail = f"délai total de {deadline:g} s dépassé"
+        if detail is None:
+            return
+        log.warning(
+            "défi non relevé pour %s à %s/on_subscribe : %s",
+            record.subscriber_id,
+            record.url,
+            detail,
+        )
+        raise self.failure(record.url)
+
+    async def _attempt(
+        self, destination: Destination, body: bytes, headers: dict[str, str], challenge: str
+    ) -> str | None:
+        """``None`` when the right answer came back; otherwise what went wrong (for the log)."""
+        assert self.http is not None
+        try:
+            addresses = await self.policy.resolve(destination)
+        except DestinationRefused as exc:
+            return f"résolution refusée : {exc.message}"
+        detail = "aucune adresse"
+        for address in addresses[:MAX_ADDRESSES]:
+            url, pinned, extensions = pinned_request(destination, address)
+            try:
+                async with self.http.stream(
+                    "POST", url, content=body, headers={**headers, **pinned}, extensions=extensions
+                ) as response:
+                    received = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        received += chunk
+                        if len(received) > MAX_CHALLENGE_RESPONSE_BYTES:
+                            break
+                    status = response.status_code
+            except httpx.ConnectError as exc:
+                detail = f"{address} : connexion impossible ({exc})"
+                continue  # the next address of the name, if any
+            except httpx.HTTPError as exc:
+                return f"{address} : {type(exc).__name__} ({exc})"
+            return _judge(status, bytes(received), challenge)
+        return detail
+
+
+def _judge(status: int, received: bytes, challenge: str) -> str | None:
+    if not 200 <= status < 300:
+        return f"HTTP {status}"
+    if len(received) > MAX_CHALLENGE_RESPONSE_BYTES:
+        return "réponse trop longue"
+    try:
+        answer = json.loads(received).get("answer")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return "réponse illisible (JSON {'answer': …} attendu)"
+    if not challenge_matches(challenge, answer):
+        return "mauvaise réponse (défi ouvert avec une autre clé ?)"
+    return None
