@@ -1,7 +1,7 @@
 """How many units of an item a buyer may order: one rule for every action that sets a quantity.
 
 A seller checks the same rule in ``select``, ``init``, ``confirm`` and ``update`` of
-``order.items`` (PROTOCOL.md, « Quantités »), in this order:
+``order.items`` (seller_node/README.md, « Règles du protocole »), in this order:
 
 1. the count is an integer (not a boolean), at least 1 — or 0 in an update, which removes the
    line — and at most :data:`MAX_COUNT`: otherwise the message itself is wrong (30000, a
