@@ -7,7 +7,8 @@ It raises :class:`ProtocolError` (code and JSON path) for a request it refuses.
 
 Refusals reach the buyer in one of two ways (:meth:`SellerService.answering`, see
 seller_node/README.md): a request that is malformed, unsigned or stale (30000, 30016, 30022)
-gets a NACK and no callback; a well-formed request the pôle cannot satisfy (unknown item or
+or that skips a step of its transaction (40001, :class:`OutOfSequence`: init without select,
+confirm without init) gets a NACK and no callback; a well-formed request the pôle cannot satisfy (unknown item or
 order, no stock, minimum, illegal life-cycle step …) gets an ACK, then its ``on_<action>``
 carrying ``error`` (code, paths, message), as ONDC does for 40002.
 
