@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ from .support import (
     StandInRegistry,
     on_status_body,
     participant,
+    rfc3339,
     search_body,
     serve,
 )
@@ -345,3 +347,47 @@ def test_registry_down_after_the_cache_expired_is_a_clean_401() -> None:
             assert "registre" in error["message"]
             registry.down = False
             assert call().status_code == 200
+
+
+def test_context_timestamp_must_fall_in_the_signature_window(network: Network) -> None:
+    """One check for every role: a request (seller's codes) and a callback (buyer's codes)
+    dated in year 1, in 9999 or ahead of the signature are refused at ``context.timestamp``;
+    a body re-sent an hour later by an outbox (signed anew) passes."""
+
+    def dated(body: bytes, stamp: str) -> bytes:
+        data = json.loads(body)
+        data["context"]["timestamp"] = stamp
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    hour_ago = rfc3339(datetime.now(UTC) - timedelta(hours=1))
+    for stamp in (
+        "0001-01-01T00:00:00.000Z",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59-05:00",
+        rfc3339(datetime.now(UTC) + timedelta(minutes=2)),
+        rfc3339(datetime.now(UTC) - timedelta(days=3)),
+        hour_ago,
+    ):
+        request = dated(search_body(network.buyer.subscriber_id), stamp)
+        to_seller = post(
+            network.seller_url,
+            "search",
+            request,
+            {"Authorization": network.buyer.signer().sign(request)},
+        )
+        callback = dated(
+            on_status_body(network.buyer.subscriber_id, network.seller.subscriber_id), stamp
+        )
+        to_buyer = post(
+            network.buyer_url,
+            "on_status",
+            callback,
+            {"Authorization": network.seller.signer().sign(callback)},
+        )
+        if stamp == hour_ago:
+            assert (to_seller.status_code, to_buyer.status_code) == (200, 200)
+            continue
+        for response, code in ((to_seller, "30022"), (to_buyer, "20002")):
+            assert response.status_code == 400, response.text
+            error = response.json()["error"]
+            assert (error["code"], error["paths"]) == (code, "context.timestamp"), stamp

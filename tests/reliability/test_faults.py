@@ -166,6 +166,18 @@ class _Unavailable(Exception):
     pass
 
 
+def prepare(seller_url: str, buyer: BuyerSide, ctx: dict[str, Any], message: Any) -> None:
+    """select then init on ``ctx``'s transaction, each answered, before its confirm (the
+    seller refuses a confirm without its quote and terms)."""
+    for action in ("select", "init"):
+        step = dict(ctx, action=action, message_id=str(uuid.uuid4()))
+        answer = signed_post(
+            f"{seller_url}/{action}", buyer.keys, encode({"context": step, "message": message})
+        )
+        assert answer.status_code == 200, answer.text
+        assert wait_for(lambda a=action: len(buyer.of(f"on_{a}")) >= 1, timeout=20)
+
+
 def signed_post(url: str, keys: SubscriberKeys, body: bytes) -> httpx.Response:
     return httpx.post(
         url,
@@ -292,7 +304,7 @@ def test_registry_down_cached_keys_then_clean_refusal_then_recovery(
 def test_seller_killed_between_confirm_and_on_confirm(
     tmp_path: Path, registry: Process, processes: list[Process]
 ) -> None:
-    buyer = BuyerSide(new_keys("acheteur"), registry.url, refusing=True)
+    buyer = BuyerSide(new_keys("acheteur"), registry.url)
     buyer.server.start()
     try:
         subscribe(registry.url, buyer.keys, buyer.url, type="BAP")
@@ -309,6 +321,8 @@ def test_seller_killed_between_confirm_and_on_confirm(
             bpp_uri=seller.url,
             transaction_id=transaction_id,
         )
+        prepare(seller.url, buyer, ctx, {"order": order(12)})
+        buyer.refusing = True  # from the on_confirm on
         body = encode({"context": ctx, "message": {"order": order(12)}})
         confirmed = signed_post(f"{seller.url}/confirm", buyer.keys, body)
         assert confirmed.status_code == 200, confirmed.text
@@ -376,6 +390,7 @@ def test_seller_killed_while_on_confirm_is_in_flight(
             bpp=seller_keys.subscriber_id,
             bpp_uri=seller.url,
         )
+        prepare(seller.url, buyer, ctx, {"order": order(6)})
         body = encode({"context": ctx, "message": {"order": order(6)}})
         assert signed_post(f"{seller.url}/confirm", buyer.keys, body).status_code == 200
         in_flight = lambda: any(a == "on_confirm" for a, _ in buyer.arrived)  # noqa: E731

@@ -117,11 +117,21 @@ def test_confirms_race_for_the_last_units(
     sent: dict[str, int] = {}  # message id → HTTP status
     lock = threading.Lock()
 
+    # Each transaction had its quote and terms first (the seller refuses a confirm without
+    # them): select and init straight through the seller's service, before the race.
+    service = network.seller_app.state.service
+    bodies = [confirm_body(buyers[number % clients], network) for number in range(confirms)]
+    for body in bodies:
+        for action in ("select", "init"):
+            context = {**body["context"], "action": action, "message_id": str(uuid.uuid4())}
+            getattr(service, f"handle_{action}")({**body, "context": context})
+
     def attempt(number: int) -> str:
         buyer = buyers[number % clients]
         if not hasattr(local, "http"):
             local.http = httpx.Client(timeout=60)
-        body = confirm_body(buyer, network)
+        body = bodies[number]
+        body["context"]["timestamp"] = format_datetime(utcnow())
         raw = json.dumps(body, ensure_ascii=False).encode()
         headers = {"Authorization": buyer.signer.sign(raw), "Content-Type": "application/json"}
         if number < THREADS:
@@ -164,7 +174,8 @@ def test_confirms_race_for_the_last_units(
     # every callback went to the buyer that asked for it, once
     for buyer in buyers:
         assert all(cb.signer.subscriber_id for cb in buyer.callbacks.values())
-    assert sum(len(b.callbacks) for b in buyers) == confirms
+    confirmed = [c for b in buyers for c in b.callbacks.values() if c.action == "on_confirm"]
+    assert len(confirmed) == confirms
 
     with engine.connect() as connection:
         left = connection.execute(

@@ -97,25 +97,38 @@ def test_postgres_restarted_under_load(postgres: PrivatePostgres, tmp_path: Path
                         bpp_uri=seller.url,
                         transaction_id=str(uuid.uuid4()),
                     )
-                    body = encode({"context": ctx, "message": {"order": order(UNITS)}})
-                    try:
-                        response = client.post(
-                            f"{seller.url}/confirm",
-                            content=body,
-                            headers={
-                                "Authorization": signer_of(buyer.keys).sign(body),
-                                "Content-Type": "application/json",
-                            },
+                    # The quote and the terms first, on the same transaction (the seller
+                    # refuses a confirm without them); a step refused ends the attempt.
+                    for action in ("select", "init", "confirm"):
+                        step = (
+                            ctx
+                            if action == "confirm"
+                            else dict(ctx, action=action, message_id=str(uuid.uuid4()))
                         )
-                        status = response.status_code
+                        body = encode({"context": step, "message": {"order": order(UNITS)}})
                         try:
-                            code = str((response.json().get("error") or {}).get("code", ""))
-                        except ValueError:
-                            code = "non-JSON"
-                    except httpx.HTTPError as exc:
-                        status, code = 0, type(exc).__name__
-                    with lock:
-                        outcomes.append((ctx["transaction_id"], ctx["message_id"], status, code))
+                            response = client.post(
+                                f"{seller.url}/{action}",
+                                content=body,
+                                headers={
+                                    "Authorization": signer_of(buyer.keys).sign(body),
+                                    "Content-Type": "application/json",
+                                },
+                            )
+                            status = response.status_code
+                            try:
+                                error = response.json().get("error") or {}
+                                code = str(error.get("code", ""))
+                            except ValueError:
+                                code = "non-JSON"
+                        except httpx.HTTPError as exc:
+                            status, code = 0, type(exc).__name__
+                        if status != 200 or action == "confirm":
+                            with lock:
+                                outcomes.append(
+                                    (ctx["transaction_id"], step["message_id"], status, code)
+                                )
+                            break
 
         threads = [threading.Thread(target=load) for _ in range(WORKERS)]
         for thread in threads:
@@ -150,11 +163,18 @@ def test_postgres_restarted_under_load(postgres: PrivatePostgres, tmp_path: Path
             bpp=seller_keys.subscriber_id,
             bpp_uri=seller.url,
         )
-        after = signed_post(
-            f"{seller.url}/confirm",
-            buyer.keys,
-            encode({"context": ctx, "message": {"order": order(UNITS)}}),
-        )
+        for action in ("select", "init", "confirm"):
+            step = (
+                ctx
+                if action == "confirm"
+                else dict(ctx, action=action, message_id=str(uuid.uuid4()))
+            )
+            after = signed_post(
+                f"{seller.url}/{action}",
+                buyer.keys,
+                encode({"context": step, "message": {"order": order(UNITS)}}),
+            )
+            assert after.status_code == 200, after.text
         assert after.status_code == 200, after.text
         acked.add((ctx["transaction_id"], ctx["message_id"]))
 

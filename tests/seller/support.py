@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -141,3 +142,12 @@ def load_catalog(engine: Engine, *, syrup_stock: int = 240) -> dict[str, int]:
             ),
         )
     return ids
+
+
+def confirm_in_steps(service: Any, request: Any, transaction: str, message: dict) -> str:
+    """select → init → confirm on one transaction straight through a ``SellerService`` (the
+    seller refuses a confirm without the earlier steps); ``request(action, transaction,
+    message)`` builds each body. Returns the order id."""
+    for action in ("select", "init"):
+        getattr(service, f"handle_{action}")(request(action, transaction, message))
+    return str(service.handle_confirm(request("confirm", transaction, message)))

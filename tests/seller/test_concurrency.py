@@ -76,12 +76,17 @@ def test_two_hundred_confirms_for_fifty_units(database_url: str, tmp_path: Path)
     )
     service = SellerService(SellerSettings(subscriber_id="vendeur.example"), engine, network)
     start = threading.Barrier(40)
+    bodies = [confirm_body(f"acheteur-{number}.example") for number in range(BUYERS)]
+    for body in bodies:  # each buyer had its quote and terms (select, init) on its transaction
+        for action in ("select", "init"):
+            step = {**body, "context": {**body["context"], "action": action}}
+            getattr(service, f"handle_{action}")(step)
 
     def attempt(number: int) -> str:
         if number < 40:
             start.wait()  # the first forty leave together
         try:
-            service.handle_confirm(confirm_body(f"acheteur-{number}.example"))
+            service.handle_confirm(bodies[number])
             return "sold"
         except ProtocolError as exc:
             assert exc.code.value == "40002", exc

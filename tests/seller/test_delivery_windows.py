@@ -7,6 +7,7 @@ Real seller node and registry on loopback, real signatures."""
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -130,11 +131,12 @@ def test_the_poles_declared_days_hours_and_lead_time(network: Network) -> None:
     # the minimum order: quoted at select, refused at init (40010) below 100 $ of items
     window = (stamp(wednesday), stamp(wednesday + timedelta(hours=2)))
     small = {**with_window(*window), "billing": BILLING, "payments": [{"type": "POST-FULFILLMENT"}]}
-    assert "error" not in network.call("select", {"order": copy.deepcopy(small)})
-    error = network.call("init", {"order": small})["error"]
+    transaction = str(uuid.uuid4())  # init follows the select on its transaction
+    assert "error" not in network.call("select", {"order": copy.deepcopy(small)}, transaction)
+    error = network.call("init", {"order": small}, transaction)["error"]
     assert (error["code"], error["paths"]) == ("40010", "message.order.items")
     enough = {**with_window(*window, count=8), "billing": BILLING}
     initialized = network.call(
-        "init", {"order": {**enough, "payments": [{"type": "POST-FULFILLMENT"}]}}
+        "init", {"order": {**enough, "payments": [{"type": "POST-FULFILLMENT"}]}}, transaction
     )
     assert "error" not in initialized, initialized

@@ -22,7 +22,7 @@ from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.tables import order_lines, orders, stock, stock_movements
 from reseau_poles.storage import is_sqlite, make_engine
 
-from .support import CAPITALE, CURDS, SYRUP, load_catalog
+from .support import CAPITALE, CURDS, SYRUP, confirm_in_steps, load_catalog
 from .test_lifecycle_machine import request
 
 RACERS, CANCELLED, JARS, MORE = 20, 5, 6, 3
@@ -48,20 +48,19 @@ def test_updates_never_oversell_and_cancels_restock_once(database_url: str) -> N
     for number in range(RACERS + CANCELLED):
         sku = SYRUP if number < RACERS else CURDS
         transaction = str(uuid.uuid4())
-        order_id = service.handle_confirm(
-            request(
-                "confirm",
-                transaction,
-                {
-                    "order": {
-                        "provider": {"id": CAPITALE},
-                        "items": [{"id": sku, "quantity": {"selected": {"count": JARS}}}],
-                        "fulfillments": [{"id": "cueillette-vanier"}],
-                        "billing": {"name": "CPE Les Bourgeons"},
-                        "payments": [{"type": "POST-FULFILLMENT"}],
-                    }
-                },
-            )
+        order_id = confirm_in_steps(
+            service,
+            request,
+            transaction,
+            {
+                "order": {
+                    "provider": {"id": CAPITALE},
+                    "items": [{"id": sku, "quantity": {"selected": {"count": JARS}}}],
+                    "fulfillments": [{"id": "cueillette-vanier"}],
+                    "billing": {"name": "CPE Les Bourgeons"},
+                    "payments": [{"type": "POST-FULFILLMENT"}],
+                }
+            },
         )
         placed.append((transaction, order_id))
     start = threading.Barrier(RACERS + CANCELLED)

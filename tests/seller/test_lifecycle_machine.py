@@ -34,7 +34,7 @@ from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.tables import order_events, orders, stock
 from reseau_poles.storage import make_engine, utcnow
 
-from .support import CAPITALE, SYRUP, load_catalog
+from .support import CAPITALE, SYRUP, confirm_in_steps, load_catalog
 
 STATES = [state.value for state in FulfillmentState]
 BUYER = "acheteur.machine.example"
@@ -94,20 +94,19 @@ def test_any_sequence_of_moves_keeps_order_stock_and_messages_in_step(
             self.transaction = str(uuid.uuid4())
             self.count = count
             self.before = stock_left()
-            self.order_id = service.handle_confirm(
-                request(
-                    "confirm",
-                    self.transaction,
-                    {
-                        "order": {
-                            "provider": {"id": CAPITALE},
-                            "items": [{"id": SYRUP, "quantity": {"selected": {"count": count}}}],
-                            "fulfillments": [{"id": fulfillment}],
-                            "billing": {"name": "CPE Les Bourgeons"},
-                            "payments": [{"type": "POST-FULFILLMENT"}],
-                        }
-                    },
-                )
+            self.order_id = confirm_in_steps(
+                service,
+                request,
+                self.transaction,
+                {
+                    "order": {
+                        "provider": {"id": CAPITALE},
+                        "items": [{"id": SYRUP, "quantity": {"selected": {"count": count}}}],
+                        "fulfillments": [{"id": fulfillment}],
+                        "billing": {"name": "CPE Les Bourgeons"},
+                        "payments": [{"type": "POST-FULFILLMENT"}],
+                    }
+                },
             )
             self.model = OrderLifecycle()
             for action in ("select", "init", "confirm"):

@@ -13,6 +13,10 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
    request, ``context.bpp_id`` for a callback (``on_*``), and :meth:`~Inbound.check_sender_uri`
    – the address the message gives for its sender (``context.bap_uri``, ``context.bpp_uri``)
    is the one the registry holds for the signer: answers and later calls go only there;
+   :meth:`~Inbound.check_timestamp` – ``context.timestamp`` is no later than the signature's
+   ``expires`` and no earlier than its ``created`` less the time a sender's outbox may keep
+   re-sending one message (``outbox_default_ttl``, a day), both with the clock skew: a year
+   0001 or 9999 is refused with the stale-request code and path ``context.timestamp``;
 5. :meth:`~Inbound.guard_replay` – a ``(subscriber_id, message_id, action)`` seen inside its
    validity window is refused;
 6. :meth:`~Inbound.validate` – the Beckn model, when the models package is there.
@@ -36,6 +40,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +58,7 @@ from ..protocol.errors import (
     SignatureError,
     StaleRequestError,
 )
+from ..protocol.models.scalars import parse_rfc3339
 from ..protocol.signing import (
     AUTHORIZATION,
     GATEWAY_AUTHORIZATION,
@@ -72,6 +78,7 @@ from .settings import NetworkSettings
 log = logging.getLogger("reseau_poles.network")
 
 ROLES = ("BAP", "BPP", "BG", "BREG")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Discovery opens new business: a suspended participant never takes part, grace or not.
 NEVER_IN_GRACE = frozenset({"search", "on_search"})
 
@@ -149,6 +156,7 @@ class Inbound:
         require_gateway_signature: bool = False,
         validate_models: bool = True,
         replay_exempt_actions: Iterable[str] = (),
+        timestamp_max_age: float = 86_400.0,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"rôle inconnu : {role!r} (attendu : {', '.join(ROLES)})")
@@ -161,6 +169,7 @@ class Inbound:
         self.max_body_bytes = max_body_bytes
         self.skew = skew
         self.replay_max_window = replay_max_window
+        self.timestamp_max_age = timestamp_max_age
         self.require_gateway_signature = require_gateway_signature
         self.invalid_signature_code = INVALID_SIGNATURE_BY_ROLE[role]
         self.stale_code = STALE_REQUEST_BY_ROLE[role]
@@ -191,6 +200,9 @@ class Inbound:
             skew=settings.signature_skew,
             replay_max_window=settings.replay_max_window,
             require_gateway_signature=settings.require_gateway_signature,
+            # The outbox re-sends a message with its first body (and timestamp) until this
+            # deadline, each time signed anew.
+            timestamp_max_age=settings.outbox_default_ttl,
         )
 
     # --- FastAPI ------------------------------------------------------------------------------
@@ -251,6 +263,7 @@ class Inbound:
         payload, finite = self._decode(body, action)
         self.check_signer(payload["context"], action, signer)
         self.check_sender_uri(payload["context"], action, record)
+        self.check_timestamp(payload["context"], signer)
         key = await self.guard_replay(payload["context"], action, signer)
         try:
             self.validate(action, body, payload, numbers_finite=finite)
@@ -357,6 +370,36 @@ class Inbound:
                     path=f"context.{field}",
                 )
             )
+
+    def check_timestamp(self, context: Mapping[str, Any], signer: SignatureHeader) -> None:
+        """Step 4, last: ``context.timestamp`` inside the signature's window, skew allowed.
+
+        Not later than ``expires``: a message is written before it is signed. Not earlier
+        than ``created`` less ``timestamp_max_age``: an outbox re-sends the same body, signed
+        anew, for up to that long (the sender's retries after an outage stay accepted). A
+        timestamp that is not RFC 3339 text is left to the model's check (step 6)."""
+        value = context.get("timestamp")
+        if not isinstance(value, str):
+            return
+        try:
+            seconds = (parse_rfc3339(value) - _EPOCH).total_seconds()
+        except (ValueError, OverflowError):
+            return
+        earliest = signer.created - self.timestamp_max_age - self.skew
+        latest = signer.expires + self.skew
+        if earliest <= seconds <= latest:
+            return
+        raise Refusal(
+            StaleRequestError(
+                f"context.timestamp ({value[:40]}) hors de la fenêtre de la signature : "
+                f"entre {format_time(earliest)} et {format_time(latest)} (created - "
+                f"{int(self.timestamp_max_age)} s, expires + {self.skew:g} s de décalage "
+                "d'horloge)",
+                code=self.stale_code,
+                path="context.timestamp",
+            ),
+            status_code=400,
+        )
 
     async def guard_replay(
         self, context: Mapping[str, Any], action: str, signer: SignatureHeader

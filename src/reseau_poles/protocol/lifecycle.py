@@ -314,6 +314,8 @@ def _refusal(phase: Phase, action: Action, path: str | None) -> LifecycleError:
         hint += "nouvelle transaction."
     elif action is Action.INIT:
         hint = " : demandez d'abord un devis (« select »)."
+    elif action is Action.CONFIRM and phase in (Phase.NEW, Phase.SEARCHING):
+        hint = " : demandez d'abord un devis (« select »), puis les conditions (« init »)."
     elif action is Action.CONFIRM:
         hint = " : initialisez d'abord la commande (« init »)."
     else:

@@ -7,7 +7,8 @@ It raises :class:`ProtocolError` (code and JSON path) for a request it refuses.
 
 Refusals reach the buyer in one of two ways (:meth:`SellerService.answering`, see
 seller_node/README.md): a request that is malformed, unsigned or stale (30000, 30016, 30022)
-gets a NACK and no callback; a well-formed request the pôle cannot satisfy (unknown item or
+or that skips a step of its transaction (40001, :class:`OutOfSequence`: init without select,
+confirm without init) gets a NACK and no callback; a well-formed request the pôle cannot satisfy (unknown item or
 order, no stock, minimum, illegal life-cycle step …) gets an ACK, then its ``on_<action>``
 carrying ``error`` (code, paths, message), as ONDC does for 40002.
 
@@ -40,7 +41,13 @@ from reseau_poles.network import InboundMessage, NodeNetwork
 from reseau_poles.network.destinations import DestinationPolicy
 from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
-from reseau_poles.protocol.lifecycle import Canceller, cancellation_terms
+from reseau_poles.protocol.lifecycle import (
+    Action,
+    Canceller,
+    Phase,
+    cancellation_terms,
+    check_action,
+)
 from reseau_poles.protocol.models import ACTION_MODELS, format_datetime
 from reseau_poles.protocol.profile import (
     TPS_LABEL,
@@ -50,7 +57,9 @@ from reseau_poles.protocol.profile import (
     FulfillmentType,
     Page,
     ProviderResults,
+    QuantityRules,
     Unit,
+    check_count,
     check_window,
     format_amount,
     line_amount,
@@ -64,13 +73,14 @@ from reseau_poles.protocol.profile import (
     purchase_order_group,
     tag,
     tag_group,
+    unavailable_text,
 )
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 from reseau_poles.storage.engine import SQLITE_IMMEDIATE
 
 from . import orders as order_repo
 from . import repository as repo
-from . import tables
+from . import tables, transactions
 from .catalog import (
     CatalogDocuments,
     cad,
@@ -240,7 +250,7 @@ class SellerService:
             try:
                 return handler(payload)
             except ProtocolError as exc:
-                if exc.code in NACK_CODES:
+                if exc.code in NACK_CODES or isinstance(exc, OutOfSequence):
                     raise
                 with write_session(self.factory) as session:
                     # on_rating must carry a message, even with an error (Beckn 1.1).
@@ -448,13 +458,9 @@ class SellerService:
                     f"{at}.id",
                 )
             seen.add(sku)
-            count = _get(item, "quantity", "selected", "count")
-            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise _refuse(
-                    "Quantité demandée manquante ou invalide (entier ≥ 1).",
-                    ErrorCode.INVALID_REQUEST,
-                    f"{at}.quantity.selected.count",
-                )
+            count = check_count(
+                _get(item, "quantity", "selected", "count"), path=f"{at}.quantity.selected.count"
+            )
             counts.append((index, sku, count))
         rows = repo.get_items_by_sku(session, provider_id, seen)
         lines: list[Line] = []
@@ -467,23 +473,7 @@ class SellerService:
                     ErrorCode.ITEM_NOT_FOUND,
                     f"{at}.id",
                 )
-            unit = Unit(row["unit"]).label
-            if count < row["minimum_quantity"]:
-                raise _refuse(
-                    f"Commande minimale de « {row['name']} » : {row['minimum_quantity']} "
-                    f"(demandé : {count}).",
-                    ErrorCode.BELOW_MINIMUM_ORDER,
-                    f"{at}.quantity.selected.count",
-                )
-            if row["maximum_quantity"] and count > row["maximum_quantity"]:
-                raise _refuse(
-                    f"Commande maximale de « {row['name']} » : {row['maximum_quantity']} "
-                    f"(demandé : {count}).",
-                    ErrorCode.QUANTITY_UNAVAILABLE,
-                    f"{at}.quantity.selected.count",
-                )
-            if count > row["available"]:
-                raise quantity_unavailable(row, count, index, unit)
+            check_count(count, quantity_rules(row), path=f"{at}.quantity.selected.count")
             lines.append(Line(index, row, count))
         locations = repo.get_locations(session, [provider_id])
         fulfillment, requested = self._fulfillment(session, provider, order, lines, complete)
@@ -703,18 +693,50 @@ class SellerService:
 
     # --- select, init, confirm, status --------------------------------------------------------
 
+    def in_sequence(self, session: Any, payload: Mapping[str, Any], action: Action) -> Phase:
+        """The phase ``action`` leads the transaction to, from the one select and init
+        recorded (:mod:`.transactions`); :class:`OutOfSequence` (a NACK naming the missing
+        step) when the life cycle does not allow it: init without a quote, confirm without
+        terms. Checked once the request's content passed (its own refusals come first)."""
+        context = payload["context"]
+        bap_id, transaction_id = context.get("bap_id"), context.get("transaction_id")
+        if not isinstance(transaction_id, str) or not transaction_id:
+            raise _refuse(
+                "Indiquez la transaction (context.transaction_id) : un devis, ses conditions "
+                "et la commande la partagent.",
+                ErrorCode.INVALID_REQUEST,
+                "context.transaction_id",
+            )
+        phase = transactions.phase_of(session, str(bap_id), transaction_id)
+        try:
+            return check_action(phase, action, path="context.action")
+        except LifecycleError as exc:
+            raise OutOfSequence(
+                f"{exc.message.rstrip('.')} (transaction « {transaction_id[:64]} »).",
+                code=exc.code,
+                path="context.action",
+            ) from None
+
+    def _record(self, session: Any, payload: Mapping[str, Any], phase: Phase) -> None:
+        context = payload["context"]
+        transactions.record(session, context["bap_id"], context["transaction_id"], phase)
+
     def handle_select(self, payload: Mapping[str, Any]) -> None:
         with read_session(self.factory) as session:
             selection = self.read_order(session, payload)
             quote = self.quote(selection)
             order = self.order_document(selection, quote)
+            phase = self.in_sequence(session, payload, Action.SELECT)
         with write_session(self.factory) as session:
+            self._record(session, payload, phase)
             self.send(session, payload, "on_select", {"order": order})
 
     def handle_init(self, payload: Mapping[str, Any]) -> None:
         with read_session(self.factory) as session:
             _selection, _quote, order = self.initialized_order(session, payload)
+            phase = self.in_sequence(session, payload, Action.INIT)
         with write_session(self.factory) as session:
+            self._record(session, payload, phase)
             self.send(session, payload, "on_init", {"order": order})
 
     def handle_confirm(self, payload: Mapping[str, Any]) -> str:
@@ -738,6 +760,7 @@ class SellerService:
                     self.send(session, payload, "on_confirm", {"order": existing["document"]})
                     return str(existing["id"])
                 selection, quote, order = self.initialized_order(session, payload)
+                self.in_sequence(session, payload, Action.CONFIRM)
                 now = utcnow()
                 order_id = new_order_id(now)
                 for line in sorted(selection.lines, key=lambda line: line.item["id"]):
@@ -782,6 +805,7 @@ class SellerService:
                 repo.add_event(
                     session, order_id, "confirmed", {"message_id": context["message_id"]}
                 )
+                transactions.forget(session, context["bap_id"], context["transaction_id"])
                 self.send(session, payload, "on_confirm", {"order": order})
                 self.emit(
                     session,
@@ -795,9 +819,7 @@ class SellerService:
             with read_session(self.factory) as session:
                 left = repo.available(session, exc.line.item["id"])
             row = dict(exc.line.item, available=left)
-            raise quantity_unavailable(
-                row, exc.line.count, exc.line.index, Unit(row["unit"]).label
-            ) from None
+            raise quantity_unavailable(row, exc.line.count, exc.line.index) from None
 
     def handle_status(self, payload: Mapping[str, Any]) -> None:
         order_id = _get(payload, "message", "order_id")
@@ -1050,15 +1072,14 @@ class SellerService:
         new: dict[str, tuple[int, int]] = {}
         for index, item in enumerate(requested):
             at = f"message.order.items[{index}]"
-            sku, count = _get(item, "id"), _get(item, "quantity", "selected", "count")
+            sku = _get(item, "id")
             if not isinstance(sku, str) or sku in new:
                 raise _refuse("Article absent ou répété.", ErrorCode.INVALID_REQUEST, f"{at}.id")
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise _refuse(
-                    "Quantité invalide (entier ≥ 0 ; 0 retire la ligne).",
-                    ErrorCode.INVALID_REQUEST,
-                    f"{at}.quantity.selected.count",
-                )
+            count = check_count(
+                _get(item, "quantity", "selected", "count"),
+                path=f"{at}.quantity.selected.count",
+                removable=True,
+            )
             if sku not in current:
                 raise _refuse(
                     f"« {sku[:40]} » n'est pas dans cette commande : ajoutez-le par une "
@@ -1079,14 +1100,11 @@ class SellerService:
         for sku, (index, count) in sorted(new.items(), key=lambda kv: current[kv[0]]["item_id"]):
             line, item = current[sku], rows[sku]
             at = f"message.order.items[{index}].quantity.selected.count"
-            if 0 < count < item["minimum_quantity"]:
-                raise _refuse(
-                    f"Commande minimale de « {item['name']} » : {item['minimum_quantity']} "
-                    f"(demandé : {count}).",
-                    ErrorCode.BELOW_MINIMUM_ORDER,
-                    at,
-                )
-            difference = count - int(line["quantity"])
+            held = int(line["quantity"])
+            # The same rule as select, init and confirm (minimum, maximum, stock) …
+            check_count(count, quantity_rules(item), path=at, held=held, removable=True)
+            difference = count - held
+            # … and the stock taken by one conditional write: never oversold.
             if difference > 0 and not repo.take_stock(
                 session,
                 line["item_id"],
@@ -1096,9 +1114,7 @@ class SellerService:
             ):
                 left = repo.available(session, line["item_id"])
                 raise _refuse(
-                    f"Quantité non disponible : il reste {max(left, 0)} "
-                    f"{Unit(item['unit']).label}(s) de « {item['name']} » en plus des "
-                    f"{line['quantity']} déjà commandés (demandé : {count}).",
+                    unavailable_text(quantity_rules(item, left), count, held),
                     ErrorCode.QUANTITY_UNAVAILABLE,
                     at,
                 )
@@ -1314,17 +1330,32 @@ class SellerService:
             return order
 
 
+class OutOfSequence(LifecycleError):
+    """A step of the transaction the life cycle does not allow yet (init without select,
+    confirm without init): the request is at fault, a NACK whose message names the missing
+    step."""
+
+
 class _OutOfStock(Exception):
     def __init__(self, line: Line) -> None:
         super().__init__(line.item["sku"])
         self.line = line
 
 
-def quantity_unavailable(row: Row, count: int, index: int, unit: str) -> ProtocolError:
-    left = max(int(row["available"]), 0)
+def quantity_rules(row: Row, available: int | None = None) -> QuantityRules:
+    """An item row's quantity limits and stock (``available``: read again, after a race)."""
+    return QuantityRules(
+        name=row["name"],
+        unit=Unit(row["unit"]).label,
+        minimum=int(row["minimum_quantity"]),
+        maximum=row["maximum_quantity"],
+        available=int(row["available"] if available is None else available),
+    )
+
+
+def quantity_unavailable(row: Row, count: int, index: int) -> ProtocolError:
     return _refuse(
-        f"Quantité non disponible : il reste {left} {unit}(s) de « {row['name']} » "
-        f"(demandé : {count}).",
+        unavailable_text(quantity_rules(row), count),
         ErrorCode.QUANTITY_UNAVAILABLE,
         f"message.order.items[{index}].quantity.selected.count",
     )

@@ -239,3 +239,17 @@ api_keys = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
 )
+
+# 0007: where each buyer transaction stands before its confirm (select → init → confirm): a
+# confirm needs a quote and terms sent on that transaction, an init a quote. The row goes
+# when the order is confirmed (the order's own life cycle takes over); an abandoned one is
+# deleted after TRANSACTION_DAYS (seller/transactions.py).
+transactions = sa.Table(
+    "seller_transactions",
+    metadata,
+    sa.Column("bap_id", sa.String(255), primary_key=True),
+    sa.Column("transaction_id", sa.String(128), primary_key=True),
+    sa.Column("phase", sa.String(16), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+sa.Index("ix_seller_transactions_updated_at", transactions.c.updated_at)

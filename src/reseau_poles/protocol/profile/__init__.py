@@ -6,6 +6,7 @@ What Beckn 1.1 leaves to each network, fixed for Réseau Pôles (see PROTOCOL.md
 * :mod:`.vocabulary` — domains, certifications, conservation classes, legal forms,
   fulfilment types and states, payment types and terms, each with its French label;
 * :mod:`.units` — units of measure and the conversions that make sense;
+* :mod:`.quantities` — how many units of an item an order line may hold;
 * :mod:`.money` and :mod:`.taxes` — Decimal amounts, TPS and TVQ per line;
 * :mod:`.tags`, :mod:`.item_tags`, :mod:`.party_tags` — the profile's tag groups, built and
   read with precise JSON paths in errors;
@@ -82,6 +83,7 @@ from .party_tags import (
     purchase_order_group,
     region_group,
 )
+from .quantities import MAX_COUNT, QuantityRules, check_count, unavailable_text
 from .regions import (
     COUNTRY,
     CURRENCY,
@@ -153,6 +155,7 @@ __all__ = [
     "INSTITUTIONAL_TERMS",
     "ITEM_GROUPS",
     "LANGUE_EN",
+    "MAX_COUNT",
     "MONTHS",
     "ORIGINE",
     "PAGINATION",
@@ -188,6 +191,7 @@ __all__ = [
     "PaymentType",
     "ProviderResults",
     "ProviderTags",
+    "QuantityRules",
     "Region",
     "RegionCode",
     "TagValue",
@@ -198,6 +202,7 @@ __all__ = [
     "can_convert",
     "certifications_group",
     "check_cold_chain",
+    "check_count",
     "check_minimum_quantity",
     "check_window",
     "cold_chain_group",
@@ -253,4 +258,5 @@ __all__ = [
     "to_decimal",
     "tokenize",
     "transliterate",
+    "unavailable_text",
 ]
