@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -207,7 +208,11 @@ def test_pick_list_from_the_command_line(tmp_path: Path) -> None:
     body["message"]["order"] = beckn_order(
         (SYRUP, 6), (CHIPS, 3), billing={"name": "CPE [/fin] Les Bourgeons"}
     )
-    order_id = service.handle_confirm(body)
+    # The seller takes a confirm only after its select and init, on one transaction.
+    for action in ("select", "init", "confirm"):
+        step = {**body, "context": {**body["context"], "action": action}}
+        step["context"]["message_id"] = str(uuid.uuid4())
+        order_id = getattr(service, f"handle_{action}")(step)
     engine.dispose()
 
     runner = CliRunner()
