@@ -99,10 +99,13 @@ def test_a_bad_value_is_named_before_serving(tmp_path: Path) -> None:
     assert not (tmp_path / "v.sqlite").exists()  # nothing started
 
 
+NOWHERE = "http://127.0.0.1:9/beckn"  # the buyer's registered address: loopback, nobody there
+
+
 def _signed_search(buyer, seller_id: str) -> tuple[bytes, str]:  # type: ignore[no-untyped-def]
     message_id = str(uuid.uuid4())
     ctx = context("search", bap=buyer.subscriber_id, message_id=message_id)
-    ctx["bap_uri"] = "http://127.0.0.1:9/beckn"  # loopback, nobody there: the callback waits
+    ctx["bap_uri"] = NOWHERE  # its registered address, where nobody listens: the callback waits
     body = json.dumps(
         {"context": ctx, "message": {"intent": {"item": {"descriptor": {"name": "miel"}}}}},
         ensure_ascii=False,
@@ -123,7 +126,7 @@ def test_a_node_served_from_its_file_uses_them(
         pytest.skip("Redis indisponible (RESEAU_POLES_TEST_REDIS_URL)")
     registry = StandInRegistry()
     buyer = participant("acheteur.example", "BAP")
-    registry.add(buyer)
+    registry.add(buyer, url=NOWHERE)
     transcript = tmp_path / "vendeur.jsonl"
     prefix_probe = f"reseau-poles:replay:{buyer.subscriber_id}|search|"
     with serve(registry.app) as registry_url:
