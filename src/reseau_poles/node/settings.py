@@ -48,6 +48,16 @@ class NodeSettings(FileSettings, ServingLimits):
     key_check_interval_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     key_rotation_overlap_hours: float = Field(default=48.0, ge=0, le=24 * 90)
 
+    # Rate limits of the client and management API (``/api``), per key holder (pôle,
+    # organisation): a token bucket of ``api_rate_burst`` requests refilled at
+    # ``api_rate_per_second``; the costliest routes (the buyer's ``POST /api/searches``, which
+    # asks every seller) take from a stricter one as well. Past it: 429 ``trop_de_requetes``
+    # with ``Retry-After``. In the process, or in Redis with ``redis_url``. 0: no limit.
+    api_rate_per_second: float = Field(default=50.0, ge=0)
+    api_rate_burst: int = Field(default=100, ge=1)
+    api_search_rate_per_second: float = Field(default=5.0, ge=0)
+    api_search_burst: int = Field(default=20, ge=1)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 
