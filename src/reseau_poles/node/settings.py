@@ -55,8 +55,8 @@ class NodeSettings(FileSettings, ServingLimits):
     # with ``Retry-After``. In the process, or in Redis with ``redis_url``. 0: no limit.
     api_rate_per_second: float = Field(default=50.0, ge=0)
     api_rate_burst: int = Field(default=100, ge=1)
-    api_search_rate_per_second: float = Field(default=5.0, ge=0)
-    api_search_burst: int = Field(default=20, ge=1)
+    api_search_rate_per_second: float = Field(default=2.0, ge=0)
+    api_search_burst: int = Field(default=10, ge=1)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
