@@ -37,8 +37,10 @@ def test_a_key_gets_its_burst_then_waits_and_others_are_untouched(redis_url: str
         other_process = make_rate_limiter(0.5, 3, redis_url=redis_url, prefix=prefix)
         assert isinstance(limiter, RedisRateLimiter if redis_url else RateLimiter)
         try:
+            assert await limiter.peek("org-a") == 0.0  # never seen: a full bucket
             taken = [await limiter.take("org-a") for _ in range(3)]
             assert taken == [0.0, 0.0, 0.0]
+            assert 0 < await limiter.peek("org-a") <= 2.0  # empty, and peeking takes nothing
             waits = [await limiter.take("org-a")]
             if redis_url:
                 waits.append(await other_process.take("org-a"))

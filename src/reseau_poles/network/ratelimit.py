@@ -69,6 +69,14 @@ class RateLimiter:
         """``0`` if ``key`` may call now (a token taken), else the seconds to wait."""
         return 0.0 if self.allow(key) else max(self.retry_after(key), 1e-3)
 
+    async def peek(self, key: str) -> float:
+        """Like :meth:`take`, without taking: ``0`` if a token is there."""
+        bucket = self._buckets.get(key)
+        if bucket is None or self.rate <= 0:
+            return 0.0
+        tokens = min(self.burst, bucket[0] + (self.clock() - bucket[1]) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     async def aclose(self) -> None:
         return None
 
@@ -77,6 +85,8 @@ class Limiter(Protocol):
     rate: float
 
     async def take(self, key: str) -> float: ...
+
+    async def peek(self, key: str) -> float: ...
 
     async def aclose(self) -> None: ...
 
@@ -106,6 +116,24 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return tostring(wait)
 """
 
+_PEEK = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local saved = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(saved[1])
+local at = tonumber(saved[2])
+if tokens == nil or at == nil then
+  return '0'
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+if tokens >= 1 then
+  return '0'
+end
+return tostring((1 - tokens) / rate)
+"""
+
 
 class RedisRateLimiter:
     """The same bucket in Redis, shared by every process: a hash per key, forgotten once it
@@ -118,12 +146,19 @@ class RedisRateLimiter:
         self.burst = burst
         self.prefix = prefix
         self._redis: Any = redis.Redis.from_url(url)
-        self._script = self._redis.register_script(_TAKE)
+        self._take = self._redis.register_script(_TAKE)
+        self._peek = self._redis.register_script(_PEEK)
 
     async def take(self, key: str) -> float:
         if self.rate <= 0:
             return 0.0
-        wait = await self._script(keys=[self.prefix + key], args=[self.rate, self.burst])
+        wait = await self._take(keys=[self.prefix + key], args=[self.rate, self.burst])
+        return float(wait)
+
+    async def peek(self, key: str) -> float:
+        if self.rate <= 0:
+            return 0.0
+        wait = await self._peek(keys=[self.prefix + key], args=[self.rate, self.burst])
         return float(wait)
 
     async def aclose(self) -> None:

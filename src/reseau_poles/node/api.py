@@ -86,13 +86,14 @@ async def api_key_owner(
         with read_session(factory) as session:
             return lookup(session, key)
 
+    limits = getattr(request.app.state, "api_limits", None) if request is not None else None
+    if limits is not None:
+        await limits.refuse_early(request, key)
     found = await asyncio.to_thread(find)
     if found is None:
         raise ApiError(401, "non_authentifie", "Clé d'API inconnue ou révoquée.", KEY_PATH)
-    if request is not None:
-        limits = getattr(request.app.state, "api_limits", None)
-        if limits is not None:
-            await limits.check(request, found)
+    if limits is not None:
+        await limits.check(request, found, key)
     return found
 
 
