@@ -606,6 +606,9 @@ def main(arguments: argparse.Namespace) -> int:
             Path(folder) / "demo",
             base_port=arguments.base_port,
             say=lambda text: print(f"  {text}"),
+            # One organisation stands for every buyer: its peak is the network's, not the
+            # per-organisation rate limit's.
+            buyer_settings={"api_rate_per_second": 0, "api_search_rate_per_second": 0},
         )
         started = time.monotonic()
         print(f"Réseau de démonstration dans {net.root} (ports {arguments.base_port}+)…")

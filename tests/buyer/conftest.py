@@ -174,11 +174,18 @@ def seller_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
+def buyer_overrides() -> dict[str, Any]:
+    """Settings of the ``world``'s buyer node (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
 def world(
     registry_factory: Callable[..., RunningRegistry],  # noqa: F811
     database_url: str,
     tmp_path: Path,
     seller_overrides: dict[str, Any],
+    buyer_overrides: dict[str, Any],
 ) -> Iterator[World]:
     registry = registry_factory(subscriber_id=REGISTRY_ID)
     started: list[tuple[UvicornThread, FastAPI | None]] = []
@@ -207,6 +214,7 @@ def world(
         # the tests' webhook receivers listen on loopback, in plain http
         webhook_allow_private_networks=True,
         webhook_allow_http=True,
+        **buyer_overrides,
     )
     buyer_app = create_buyer(settings)
     with write_session(make_session_factory(buyer_app.state.service.engine)) as session:

@@ -99,6 +99,8 @@ def test_buyer_purge_from_its_configuration(database_url: str, tmp_path: Path) -
                 "--dead-days",
                 "0",
             ],
+            # the searches too (kept 7 days by default)
+            env={"RESEAU_POLES_SEARCH_RETENTION_DAYS": "0"},
         )
         assert result.exit_code == 0, result.output
         assert "Rien à purger : tout est gardé indéfiniment." in result.output

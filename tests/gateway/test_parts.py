@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from reseau_poles.gateway import GatewaySettings
 from reseau_poles.gateway.cli import app as cli
-from reseau_poles.gateway.ratelimit import RateLimiter
+from reseau_poles.network.ratelimit import RateLimiter
 from reseau_poles.network.wire import ConnectionFailed, Target, WireClient
 from tests.conftest import free_port
 

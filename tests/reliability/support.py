@@ -48,6 +48,7 @@ from tests.registry.conftest import (
 )
 from tests.seller.support import CAPITALE, SYRUP, load_catalog
 
+NO_RATE_LIMIT = {"api_rate_per_second": 0.0, "api_search_rate_per_second": 0.0}
 REGISTRY_ID = "registre.fiabilite.example"
 GATEWAY_ID = "passerelle.fiabilite.example"
 DOMAIN = "PLA:ALIMENTS"
@@ -268,6 +269,8 @@ def attack_world(tmp: Path) -> Iterator[AttackWorld]:
             public_url=seller_url,
             registry_url=registry.url,
             registry_subscriber_id=REGISTRY_ID,
+            # The generated requests are to reach the handlers, not the rate limit.
+            **NO_RATE_LIMIT,
         )
         seller_app = create_seller(
             seller_settings,
@@ -302,6 +305,8 @@ def attack_world(tmp: Path) -> Iterator[AttackWorld]:
             public_url=buyer_url,
             registry_url=registry.url,
             registry_subscriber_id=REGISTRY_ID,
+            # The generated requests are to reach the handlers, not the rate limit.
+            **NO_RATE_LIMIT,
         )
         buyer_app = create_buyer(
             buyer_settings,

@@ -36,13 +36,20 @@ class Management:
 
 
 @pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Management]:
+def api_overrides() -> dict[str, Any]:
+    """Settings of the ``api`` fixture's node (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path, api_overrides: dict[str, Any]) -> Iterator[Management]:
     settings = SellerSettings(
         database_url=database_url,
         subscriber_id="vendeur.test.example",
         key_dir=tmp_path / "keys",
         # No protocol traffic here: the registry is never called.
         registry_url="http://127.0.0.1:9",
+        **api_overrides,
     )
     app = create_app(settings)
     engine = app.state.service.engine

@@ -51,6 +51,7 @@ from .orders_api import webhooks_router
 from .pages import MoreParams
 from .reports import router as reports_router
 from .results import REPEATABLE, SINGLE, QueryError, ResultQuery, parse_result_query
+from .retention import retention_targets
 from .service import BuyerService, SearchNotFound
 from .settings import BuyerSettings, load_settings
 from .sites import router as sites_router
@@ -77,6 +78,7 @@ def create_app(
         engine=engine,
         # Order callbacks: the database de-duplicates them, an exact copy is ACKed (orders.py).
         replay_exempt_actions=ORDER_CALLBACKS,
+        retention_targets=retention_targets(settings),
     )
     service = BuyerService(settings, parts.engine, parts.network)
     orders = OrderService(settings, parts.engine, parts.network, service.waiters)
@@ -107,6 +109,8 @@ def create_app(
         invalid_code=ErrorCode.BUYER_INVALID_RESPONSE,
         not_supported="« {action} » pas encore pris en charge par ce nœud acheteur.",
         transaction_began=orders.began,
+        # A search (and a follow-up page) goes to every matching seller: the stricter bucket.
+        costly_routes=[("POST", "/api/searches"), ("POST", "/api/searches/{transaction_id}/more")],
     )
     app.state.service = service
     app.state.orders = orders

@@ -19,5 +19,9 @@ async def organisation(
 ) -> str:
     """The organisation holding the request's key; 401 ``non_authentifie`` otherwise."""
     return await api_key_owner(
-        request.app.state.service.factory, x_api_key, authorization, repo.organisation_for_api_key
+        request.app.state.service.factory,
+        x_api_key,
+        authorization,
+        repo.organisation_for_api_key,
+        request=request,
     )

@@ -34,6 +34,11 @@ class BuyerSettings(NodeSettings):
     # The longest ``?wait_ms=`` a client may ask for.
     max_wait_ms: int = Field(default=30_000, ge=0, le=120_000)
 
+    # Searches (with their on_search callbacks and results, ~0.8 MB each with two sellers)
+    # are deleted this many days after they were made, by the node's background purge and
+    # ``reseau-poles buyer purge``; 0 keeps them forever (buyer.retention).
+    search_retention_days: int = Field(default=7, ge=0, le=3650)
+
 
 def load_settings(
     config_file: str | os.PathLike[str] | None = None, **values: Any

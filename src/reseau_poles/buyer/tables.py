@@ -65,6 +65,8 @@ searches = sa.Table(
     sa.CheckConstraint("dispatch IN ('envoi', 'envoyee', 'echec')", name="dispatch"),
 )
 sa.Index("ix_buyer_searches_organisation", searches.c.organisation_id, searches.c.created_at)
+# The purge of old searches reads them by age (migration 0007).
+sa.Index("ix_buyer_searches_created_at", searches.c.created_at)
 
 callbacks = sa.Table(
     "buyer_callbacks",

@@ -37,7 +37,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,13 +155,17 @@ class DemoNetwork:
         transcript_dir: Path | None = None,
         start_timeout: float = 60.0,
         say: Callable[[str], None] = print,
+        buyer_settings: Mapping[str, Any] | None = None,
     ) -> None:
+        """``buyer_settings``: more keys of the buyer node's configuration (a benchmark's
+        rate limits)."""
         self.root = data_dir.resolve()
         self.base_port = base_port
         self.seed = seed
         self.transcript_dir = transcript_dir.resolve() if transcript_dir else None
         self.start_timeout = start_timeout
         self.say = say
+        self.buyer_settings = dict(buyer_settings or {})
         self.state: dict[str, Any] = {}
         poles = sample_poles(seed)
         groups = assign_to_nodes(poles, seller_nodes)
@@ -326,6 +330,7 @@ class DemoNetwork:
             }
             if node is self.buyer:
                 values["use_gateway"] = True
+                values.update(self.buyer_settings)
             else:
                 values["regions"] = node.regions  # what ``seller subscribe`` declares
             if self.transcript_dir is not None:

@@ -51,10 +51,10 @@ from reseau_poles.protocol.signing import (
     Signer,
 )
 
+from ..network.ratelimit import RateLimiter
 from ..network.wire import BadResponse, ConnectionFailed, DestinationForbidden, Target, WireClient
 from .logs import event
 from .metrics import Metrics
-from .ratelimit import RateLimiter
 from .settings import GatewaySettings
 from .stats import SearchRecord, SearchStats, SellerOutcome
 

@@ -40,7 +40,7 @@ from .lookup import (
 from .node import NodeNetwork
 from .outbox import OutboxWorker, enqueue
 from .replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard, make_replay_guard
-from .retention import PurgeCounts, Retention, RetentionTask, purge
+from .retention import PurgeCounts, PurgeTarget, Retention, RetentionTask, purge
 from .settings import NetworkSettings
 from .tables import metadata, migrate
 from .transcript import Transcript, TranscriptMiddleware
@@ -58,6 +58,7 @@ __all__ = [
     "NodeNetwork",
     "OutboxWorker",
     "PurgeCounts",
+    "PurgeTarget",
     "RedisReplayGuard",
     "Refusal",
     "RegistryError",

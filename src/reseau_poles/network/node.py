@@ -15,7 +15,7 @@ Every part stays usable alone (tests, the gateway's raw ASGI hot path).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy.exc
@@ -30,7 +30,7 @@ from .inbound import Inbound, install
 from .lookup import RegistryLookup
 from .outbox import OutboxWorker, enqueue
 from .replay import ReplayGuard, make_replay_guard
-from .retention import RetentionTask
+from .retention import PurgeTarget, RetentionTask
 from .settings import NetworkSettings
 from .tables import migrate
 from .transcript import Transcript, TranscriptMiddleware
@@ -144,13 +144,15 @@ class NodeNetwork:
         run_outbox: bool = True,
         run_retention: bool = True,
         replay_exempt_actions: Iterable[str] = (),
+        retention_targets: Sequence[PurgeTarget] = (),
     ) -> None:
         """``replay_exempt_actions``: actions whose handler is its own replay guard — it
         stores each message durably under a unique (action, sender, message id), ACKs an
         exact copy again without effect and refuses another body under the same id (the
         buyer's order callbacks). The in-memory/Redis window guard, which would refuse a
         sender's honest resend of a message we hold, is skipped for them
-        (:meth:`Inbound.guard_replay`)."""
+        (:meth:`Inbound.guard_replay`). ``retention_targets``: the role's own old rows,
+        purged with the outbox and transcript rows (:class:`PurgeTarget`)."""
         self.settings = settings = settings or NetworkSettings()
         self.subscriber_id = subscriber_id
         self.role = role
@@ -186,7 +188,7 @@ class NodeNetwork:
         if self.worker is not None:
             _watch_commits(engine)  # type: ignore[arg-type]
         self.retention = (
-            RetentionTask.from_settings(engine, settings)
+            RetentionTask.from_settings(engine, settings, retention_targets)
             if engine is not None and run_retention
             else None
         )

@@ -10,8 +10,10 @@ without a purge a node fills its disk within a year. :func:`purge` deletes
   than ``dead_days`` ago — kept longer, so an operator can still look into a failure.
 
 ``0`` days keeps that kind forever. Pending and in-flight (``delivering``) rows are never
-touched, nor any table of the role (orders, their history, search results, the registry's
-audit). Deletion goes by batches of ``batch_size`` rows, one short transaction each, so the
+touched, nor any table of the role (orders, their history, the registry's audit) unless the
+role registers a :class:`PurgeTarget` of its own in ``Retention.targets`` (the buyer's old
+searches with their callbacks and results): the same loop then deletes those too, a batch of
+parent rows and their dependents per transaction. Deletion goes by batches of ``batch_size`` rows, one short transaction each, so the
 purge never holds a long lock on SQLite or PostgreSQL; index ``ix_network_outbox_retention``
 (status, created_at) and ``ix_network_transcript_recorded_at`` (migration 0002) keep each batch
 a range read. The JSONL transcript file (``transcript_path``) is the operator's to rotate.
@@ -28,11 +30,12 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, delete, func, select
+from sqlalchemy import Column, Engine, Table, and_, delete, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..storage import is_sqlite, utcnow
@@ -47,12 +50,35 @@ DEAD = (FAILED, EXPIRED)
 
 
 @dataclass(frozen=True)
+class PurgeTarget:
+    """A role's own old rows: ``table``'s rows matching ``condition(now)`` go, with, first and
+    in the same transaction, the rows of each ``dependents`` table whose column refers to
+    their ``key``; ``batch_size`` parent rows per transaction (``None``: the retention's).
+    ``label`` names them in French for the ``… purge`` command, ``days`` is what it keeps."""
+
+    kind: str
+    label: str
+    days: int
+    table: Table
+    key: Column[Any]
+    condition: Callable[[datetime], ColumnElement[bool]]
+    dependents: tuple[tuple[Table, Column[Any]], ...] = ()
+    batch_size: int | None = None
+
+    def tables(self) -> list[str]:
+        """The tables it deletes from, dependents first."""
+        return [table.name for table, _ in self.dependents] + [self.table.name]
+
+
+@dataclass(frozen=True)
 class Retention:
-    """How long finished rows are kept, in days (``0``: forever), and the batch size."""
+    """How long finished rows are kept, in days (``0``: forever), and the batch size; the
+    role's own ``targets`` beside the outbox and transcript."""
 
     delivered_days: int = 30
     dead_days: int = 90
     batch_size: int = 1000
+    targets: tuple[PurgeTarget, ...] = ()
 
     def __post_init__(self) -> None:
         if self.delivered_days < 0 or self.dead_days < 0:
@@ -72,25 +98,30 @@ class Retention:
 
     @property
     def active(self) -> bool:
-        return bool(self.delivered_days or self.dead_days)
+        return bool(self.delivered_days or self.dead_days or self.targets)
 
 
 @dataclass(frozen=True)
 class PurgeCounts:
-    """Rows deleted (or, in a dry run, that would be)."""
+    """Rows deleted (or, in a dry run, that would be); ``tables``: the role's targets' rows by
+    table name (in a dry run, only their parent rows are counted)."""
 
     outbox_delivered: int = 0
     outbox_dead: int = 0
     transcript: int = 0
+    tables: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        return self.outbox_delivered + self.outbox_dead + self.transcript
+        return (
+            self.outbox_delivered + self.outbox_dead + self.transcript + sum(self.tables.values())
+        )
 
     def per_table(self) -> dict[str, int]:
         return {
             outbox_table.name: self.outbox_delivered + self.outbox_dead,
             transcript_table.name: self.transcript,
+            **self.tables,
         }
 
 
@@ -135,12 +166,67 @@ def _targets(retention: Retention, now: datetime) -> list[tuple[str, Table, Colu
 
 def _delete_batch(engine: Engine, table: Table, condition: ColumnElement[bool], size: int) -> int:
     batch = select(table.c.id).where(condition).limit(size).scalar_subquery()
+    with _begin(engine) as connection, connection.begin():
+        result = connection.execute(delete(table).where(table.c.id.in_(batch)))
+        return max(int(result.rowcount or 0), 0)
+
+
+def _begin(engine: Engine) -> Any:
     connection = engine.connect()
     if is_sqlite(engine):
         connection = connection.execution_options(**{SQLITE_IMMEDIATE: True})
-    with connection, connection.begin():
-        result = connection.execute(delete(table).where(table.c.id.in_(batch)))
-        return max(int(result.rowcount or 0), 0)
+    return connection
+
+
+def _delete_target_batch(
+    engine: Engine, target: PurgeTarget, now: datetime, size: int
+) -> dict[str, int]:
+    """One transaction: up to ``size`` of ``target``'s parent rows, their dependents first."""
+    deleted: dict[str, int] = {}
+    with _begin(engine) as connection, connection.begin():
+        keys = list(
+            connection.execute(
+                select(target.key).where(target.condition(now)).limit(size)
+            ).scalars()
+        )
+        if not keys:
+            return {target.table.name: 0}
+        for table, column in target.dependents:
+            result = connection.execute(delete(table).where(column.in_(keys)))
+            deleted[table.name] = max(int(result.rowcount or 0), 0)
+        result = connection.execute(delete(target.table).where(target.key.in_(keys)))
+        deleted[target.table.name] = max(int(result.rowcount or 0), 0)
+    return deleted
+
+
+def _purge_target(
+    engine: Engine,
+    target: PurgeTarget,
+    now: datetime,
+    size: int,
+    counts: dict[str, int],
+    dry_run: bool,
+    stop: threading.Event | None,
+    pause: float,
+) -> None:
+    for name in target.tables():
+        counts.setdefault(name, 0)
+    if dry_run:
+        with engine.connect() as connection:
+            counts[target.table.name] += int(
+                connection.execute(
+                    select(func.count()).select_from(target.table).where(target.condition(now))
+                ).scalar_one()
+            )
+        return
+    while not (stop is not None and stop.is_set()):
+        deleted = _delete_target_batch(engine, target, now, size)
+        for name, number in deleted.items():
+            counts[name] += number
+        if deleted[target.table.name] < size:
+            break
+        if pause:
+            time.sleep(pause)
 
 
 def purge(
@@ -174,15 +260,24 @@ def purge(
                 break
             if pause:
                 time.sleep(pause)
-    return PurgeCounts(**counts)
+    tables: dict[str, int] = {}
+    for target in retention.targets:
+        if stop is not None and stop.is_set():
+            break
+        size = target.batch_size or retention.batch_size
+        _purge_target(engine, target, now, size, tables, dry_run, stop, pause)
+    return PurgeCounts(**counts, tables=tables)
 
 
 def describe(counts: PurgeCounts) -> str:
     """The counts in a French sentence, for the log."""
-    return (
+    text = (
         f"{counts.outbox_delivered} envoi(s) livré(s) et {counts.outbox_dead} abandonné(s) "
         f"de la boîte d'envoi, {counts.transcript} message(s) du journal"
     )
+    for name, number in counts.tables.items():
+        text += f", {number} ligne(s) de {name}"
+    return text
 
 
 class RetentionTask:
@@ -214,9 +309,12 @@ class RetentionTask:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_settings(cls, engine: Engine, settings: NetworkSettings) -> RetentionTask | None:
-        """The task the settings ask for, or ``None`` (no interval, or everything kept)."""
-        retention = Retention.from_settings(settings)
+    def from_settings(
+        cls, engine: Engine, settings: NetworkSettings, targets: Sequence[PurgeTarget] = ()
+    ) -> RetentionTask | None:
+        """The task the settings ask for, or ``None`` (no interval, or everything kept);
+        ``targets``: the role's own (:class:`PurgeTarget`)."""
+        retention = Retention.from_settings(settings, targets=tuple(targets))
         if not settings.retention_interval or not retention.active:
             return None
         return cls(engine, retention, settings.retention_interval)

@@ -20,9 +20,18 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 class ApiError(Exception):
     """A refusal of a node's ``/api``: HTTP status, a stable code, a French message, a path."""
 
-    def __init__(self, status: int, code: str, message: str, path: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        path: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.path = status, code, message, path
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -31,8 +40,10 @@ class ApiError(Exception):
         return {"error": error}
 
     def response(self) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+        headers = dict(self.headers)
+        if self.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(self.body(), status_code=self.status, headers=headers or None)
 
 
 def api_key_from_headers(x_api_key: str | None, authorization: str | None) -> str | None:
@@ -54,10 +65,12 @@ async def api_key_owner(
     x_api_key: str | None,
     authorization: str | None,
     lookup: Callable[[Any, str], str | None],
+    request: Request | None = None,
 ) -> str:
     """Who holds the request's API key: ``lookup(session, key)`` run in a worker thread on a
     read session of ``factory``; a 401 ``non_authentifie`` when the key is missing, unknown or
-    revoked."""
+    revoked. With the ``request``, the holder's rate limit is applied then (a 429
+    ``trop_de_requetes``, :mod:`reseau_poles.node.limits`)."""
     from reseau_poles.storage import read_session
 
     key = api_key_from_headers(x_api_key, authorization)
@@ -73,9 +86,14 @@ async def api_key_owner(
         with read_session(factory) as session:
             return lookup(session, key)
 
+    limits = getattr(request.app.state, "api_limits", None) if request is not None else None
+    if limits is not None:
+        await limits.refuse_early(request, key)
     found = await asyncio.to_thread(find)
     if found is None:
         raise ApiError(401, "non_authentifie", "Clé d'API inconnue ou révoquée.", KEY_PATH)
+    if limits is not None:
+        await limits.check(request, found, key)
     return found
 
 

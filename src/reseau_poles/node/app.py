@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +37,7 @@ from reseau_poles.network import (
     InboundMessage,
     NetworkSettings,
     NodeNetwork,
+    PurgeTarget,
     Refusal,
     ack,
     nack_body,
@@ -57,6 +58,7 @@ from reseau_poles.registry.rotation import KeyExpiryWatch, open_any_challenge
 from reseau_poles.storage import make_engine, upgrade
 
 from .api import ApiError, validation_error
+from .limits import ApiLimits
 from .settings import NodeSettings
 
 log = logging.getLogger(__name__)
@@ -99,12 +101,14 @@ def open_node(
     network_settings: NetworkSettings | None = None,
     engine: Engine | None = None,
     replay_exempt_actions: Iterable[str] = (),
+    retention_targets: Sequence[PurgeTarget] = (),
 ) -> NodeParts:
     """Engine (migrated when ``auto_migrate``), keys (generated at first run) and network.
 
     ``replay_exempt_actions``: the role's actions whose handler de-duplicates by message id
     itself (durably, an exact copy ACKed again, another body refused); the network's window
-    replay guard leaves them to it (:class:`~reseau_poles.network.NodeNetwork`)."""
+    replay guard leaves them to it (:class:`~reseau_poles.network.NodeNetwork`).
+    ``retention_targets``: the role's own old rows for the background purge."""
     own_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     if settings.auto_migrate:
@@ -117,6 +121,7 @@ def open_node(
         settings=network_settings or settings.network_settings(),
         engine=engine,
         replay_exempt_actions=replay_exempt_actions,
+        retention_targets=retention_targets,
     )
     return NodeParts(settings, engine, own_engine, keys, network)
 
@@ -230,6 +235,7 @@ def create_node_app(
     invalid_code: ErrorCode = ErrorCode.INVALID_REQUEST,
     not_supported: str = "Action « {action} » non prise en charge par ce nœud.",
     transaction_began: Callable[[InboundMessage], datetime | None] | None = None,
+    costly_routes: Iterable[tuple[str, str]] = (),
 ) -> FastAPI:
     """The application: health, challenge, and ``POST /{action}`` dispatched to ``handlers``
     (each gets the verified message, runs in a thread, may raise ``ProtocolError``);
@@ -238,7 +244,10 @@ def create_node_app(
     ``transaction_began(message)``: when this node began the message's transaction with its
     sender (an order it holds), ``None`` for one it does not know. A message from a suspended
     participant in its grace period passes only for a transaction begun before its
-    suspension; without this function, never."""
+    suspension; without this function, never.
+
+    ``costly_routes``: (method, path template) of the ``/api`` routes that take from the
+    stricter rate limit as well (:mod:`reseau_poles.node.limits`)."""
     settings, network, keys = parts.settings, parts.network, parts.keys
     role_command = {"BPP": "seller", "BAP": "buyer"}.get(network.role, "…")
     key_watch = KeyExpiryWatch(
@@ -266,6 +275,7 @@ def create_node_app(
                 watching.cancel()
             if on_close is not None:
                 await on_close()
+            await api_limits.aclose()
         protocol_threads.shutdown(wait=False, cancel_futures=True)
         if parts.own_engine:
             parts.engine.dispose()
@@ -283,6 +293,9 @@ def create_node_app(
     app.state.keys = keys
     app.state.key_watch = key_watch
     app.state.engine = parts.engine
+    api_limits = app.state.api_limits = ApiLimits.from_settings(
+        settings, redis_url=network.settings.redis_url, costly_routes=costly_routes
+    )
     network.install(app, unexpected_by_prefix={API_PREFIX: _internal_api_error})
     _api_failures_as_api_errors(app)
     _http_errors_in_each_format(app, invalid_code)

@@ -159,8 +159,13 @@ def add_node_commands(
         from reseau_poles.storage import make_engine
 
         settings = _load(load_settings, config)
+        # The role's own old rows (the buyer's searches), when its module names some.
+        role_targets = getattr(importlib.import_module(app_module), "retention_targets", None)
         retention = Retention.from_settings(
-            settings.network_settings(), delivered_days=delivered_days, dead_days=dead_days
+            settings.network_settings(),
+            delivered_days=delivered_days,
+            dead_days=dead_days,
+            targets=tuple(role_targets(settings)) if role_targets else (),
         )
         url = database_url or settings.database_url
 
@@ -171,6 +176,9 @@ def add_node_commands(
             f"Rétention du {label} ({redact_url(url)}) : envois livrés et journal des messages "
             f"gardés {kept(retention.delivered_days)}, envois abandonnés "
             f"{kept(retention.dead_days)}."
+            + "".join(
+                f" {target.label} : gardées {kept(target.days)}." for target in retention.targets
+            )
         )
         if not retention.active:
             out.print("Rien à purger : tout est gardé indéfiniment.")
@@ -214,11 +222,22 @@ def add_node_commands(
                 f"  {name} : "
                 + (f"{number} ligne(s) {verb}" if days else "tout gardé (conservation indéfinie)")
             )
+        for target in retention.targets:
+            rows = counts.tables.get(target.table.name, 0)
+            others = ", ".join(
+                f"{counts.tables.get(table.name, 0)} de {table.name}"
+                for table, _ in target.dependents
+            )
+            out.print(
+                f"  {target.label} : {rows} ligne(s) {verb}"
+                + (f" (avec {others})" if others and not dry_run else "")
+            )
         out.print(f"Total : {counts.total} ligne(s) {verb}.")
 
     run_purge.__doc__ = (
         f"Supprimer les vieilles lignes de la boîte d'envoi et du journal des messages du "
-        f"{label} (les commandes et autres données métier ne sont jamais touchées)."
+        f"{label}, et ses propres données périmées s'il en déclare (les recherches du nœud "
+        f"acheteur) ; les commandes et autres données métier ne sont jamais touchées."
     )
 
     if kind is None:

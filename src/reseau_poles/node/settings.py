@@ -51,6 +51,16 @@ class NodeSettings(FileSettings, ServingLimits):
     # The largest JSON body the client and management APIs read (CSV imports have their own).
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
+    # Rate limits of the client and management API (``/api``), per key holder (pôle,
+    # organisation): a token bucket of ``api_rate_burst`` requests refilled at
+    # ``api_rate_per_second``; the costliest routes (the buyer's ``POST /api/searches``, which
+    # asks every seller) take from a stricter one as well. Past it: 429 ``trop_de_requetes``
+    # with ``Retry-After``. In the process, or in Redis with ``redis_url``. 0: no limit.
+    api_rate_per_second: float = Field(default=50.0, ge=0)
+    api_rate_burst: int = Field(default=100, ge=1)
+    api_search_rate_per_second: float = Field(default=2.0, ge=0)
+    api_search_burst: int = Field(default=10, ge=1)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 

@@ -39,7 +39,11 @@ async def provider_of_key(
 ) -> str:
     """The provider id of a live API key, or a 401."""
     return await api_key_owner(
-        session_factory(request), x_api_key, authorization, repo.provider_for_api_key
+        session_factory(request),
+        x_api_key,
+        authorization,
+        repo.provider_for_api_key,
+        request=request,
     )
 
 
