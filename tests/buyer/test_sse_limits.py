@@ -248,3 +248,48 @@ def test_events_after_the_first_carry_only_what_changed(world: World) -> None:
     }
     whole = world.results(tx)
     assert seen == {(p["id"], item["id"]) for p in whole["providers"] for item in p["items"]}
+
+
+def test_a_stream_dropped_before_its_first_byte_gives_its_place_back() -> None:
+    """Starlette drops the body of a response whose client left before it started, without
+    running it: the stream's ``finally`` never runs, its lease is given back when it is
+    collected. A stream that ran gives it back once, not twice."""
+    import gc
+
+    from reseau_poles.buyer import sse
+
+    slots = sse.StreamSlots(limit=1)
+    waiters = Waiters()
+
+    def opened() -> tuple[Any, sse.Lease]:
+        assert slots.take("org")
+        watch = waiters.join("tx")
+
+        def release() -> None:
+            waiters.leave("tx", watch)
+            slots.give_back("org")
+
+        lease = sse.Lease(release)
+
+        async def body() -> Any:
+            try:
+                yield b"x"
+            finally:
+                lease.release()
+
+        return sse.guarded(body(), lease), lease
+
+    stream, _ = opened()
+    assert not slots.take("org") and len(waiters) == 1  # the one place is held
+    del stream
+    gc.collect()
+    assert slots.open() == 0 and len(waiters) == 0
+
+    async def run_one() -> None:
+        stream, lease = opened()
+        assert [chunk async for chunk in stream] == [b"x"]
+        lease.release()  # already given back by the stream: nothing more
+
+    asyncio.run(run_one())
+    assert slots.open() == 0 and len(waiters) == 0
+    assert slots.take("org")
