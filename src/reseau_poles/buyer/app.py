@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import Engine
 
 from reseau_poles.network import InboundMessage, NetworkSettings
@@ -122,6 +122,7 @@ def create_app(
     app.include_router(cart_preview_router)
     app.include_router(reports_router)
     app.state.sse_heartbeat_seconds = sse.HEARTBEAT_SECONDS
+    app.state.streams = sse.StreamSlots(settings.max_streams_per_organisation)
 
     @app.post("/api/searches", status_code=202)
     async def create_search(
@@ -212,9 +213,11 @@ def create_app(
         organisation_id: str = Depends(organisation),
         wait_ms: str | None = None,
         last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    ) -> StreamingResponse:
-        """Les résultats en Server-Sent Events, vendeur par vendeur (``resultats``), puis
-        ``fin`` ; reprise avec ``Last-Event-ID``. Mêmes filtres que la lecture simple."""
+    ) -> Response:
+        """Les résultats en Server-Sent Events, vendeur par vendeur (``resultats`` : ce que
+        chaque réponse apporte), puis ``fin`` ; reprise avec ``Last-Event-ID``. Mêmes filtres
+        que la lecture simple. Au plus ``max_streams_per_organisation`` flux ouverts à la fois
+        par organisation : au-delà, 429 ``trop_de_flux``."""
         query = result_query(request, "last_event_id")
         wait = wait_of(wait_ms, settings.max_wait_ms)
         resume = last_event_id_header
@@ -232,21 +235,50 @@ def create_app(
                 )
             after = int(resume.strip())
         tx = transaction_id[:64]
+        streams: sse.StreamSlots = app.state.streams
+        if not streams.take(organisation_id):
+            refused = ApiError(
+                429,
+                "trop_de_flux",
+                f"Trop de flux ouverts pour cette organisation (au plus {streams.limit} à la "
+                "fois) : fermez-en un (EventSource.close() à « fin ») ou réessayez plus tard.",
+                "transaction_id",
+            )
+            return JSONResponse(
+                refused.body(),
+                status_code=429,
+                headers={"Retry-After": str(sse.RETRY_AFTER_SECONDS)},
+            )
+        watch = service.waiters.join(tx)
+
+        def release() -> None:
+            service.waiters.leave(tx, watch)
+            streams.give_back(organisation_id)
+
+        lease = sse.Lease(release)
         try:
-            signal, first = await sse.first_changes(service, organisation_id, tx, after)
+            signal, first = await sse.first_changes(service, watch, organisation_id, tx, after)
         except SearchNotFound:
+            lease.release()
             raise unknown_search() from None
+        except BaseException:
+            lease.release()
+            raise
         stream = sse.search_events(
             service,
             organisation_id,
             tx,
             query,
             first,
+            watch=watch,
             signal=signal,
             after=after,
             wait_seconds=wait / 1000,
+            lease=lease,
             heartbeat=app.state.sse_heartbeat_seconds,
         )
-        return StreamingResponse(stream, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+        return StreamingResponse(
+            sse.guarded(stream, lease), media_type=sse.MEDIA_TYPE, headers=sse.HEADERS
+        )
 
     return app

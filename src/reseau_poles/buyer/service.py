@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -58,33 +58,74 @@ class SearchNotFound(LookupError):
     """No such search for this organisation."""
 
 
+class Watch:
+    """The waiters of one key: how many, and the event the next :meth:`Waiters.notify` sets
+    (take :attr:`event` before reading, wait on it after: a change in between wakes you)."""
+
+    __slots__ = ("count", "event")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.event = asyncio.Event()
+
+
 class Waiters:
     """Readers waiting for a transaction's callbacks: :meth:`notify` (from the event loop,
     after an ACK) wakes them; they also look again every ``poll_seconds``, since another
-    process of the same node may have stored the callback. Shared by searches and orders."""
+    process of the same node may have stored the callback. Shared by searches and orders.
+
+    A key is in the table only while someone waits on it: :meth:`watching` counts the
+    waiters of each key and the last one to leave (done, timed out or cancelled) removes it,
+    so finished waits and streams leave nothing behind (``len(waiters)``: keys watched)."""
 
     def __init__(self, poll_seconds: float = WAIT_POLL_SECONDS) -> None:
         self.poll_seconds = poll_seconds
-        self.signals: dict[str, asyncio.Event] = {}
+        self._watches: dict[str, Watch] = {}
+
+    def __len__(self) -> int:
+        return len(self._watches)
 
     def notify(self, key: str | None) -> None:
-        signal = self.signals.pop(key or "", None)
-        if signal is not None:
+        watch = self._watches.get(key or "")
+        if watch is not None:
+            signal, watch.event = watch.event, asyncio.Event()
             signal.set()
+
+    def join(self, key: str) -> Watch:
+        """Start watching ``key``; call :meth:`leave` once (or use :meth:`watching`)."""
+        watch = self._watches.get(key)
+        if watch is None:
+            watch = self._watches[key] = Watch()
+        watch.count += 1
+        return watch
+
+    def leave(self, key: str, watch: Watch) -> None:
+        watch.count -= 1
+        if watch.count <= 0 and self._watches.get(key) is watch:
+            del self._watches[key]
+
+    @contextlib.contextmanager
+    def watching(self, key: str) -> Iterator[Watch]:
+        watch = self.join(key)
+        try:
+            yield watch
+        finally:
+            self.leave(key, watch)
 
     async def wait_for(
         self, key: str, read: Callable[[], T], done: Callable[[T], bool], wait_ms: int
     ) -> T:
         """``read()`` (in a thread) until ``done`` says so or ``wait_ms`` is over."""
         deadline = time.monotonic() + wait_ms / 1000
-        while True:
-            signal = self.signals.setdefault(key, asyncio.Event())
-            value = await asyncio.to_thread(read)
-            left = deadline - time.monotonic()
-            if done(value) or left <= 0:
-                return value
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(signal.wait(), timeout=min(left, self.poll_seconds))
+        with self.watching(key) as watch:
+            while True:
+                signal = watch.event
+                value = await asyncio.to_thread(read)
+                left = deadline - time.monotonic()
+                if done(value) or left <= 0:
+                    return value
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(signal.wait(), timeout=min(left, self.poll_seconds))
 
 
 class RecentResults:
@@ -129,7 +170,6 @@ class BuyerService:
         self.factory = make_session_factory(engine)
         # One set of waiters for the node: searches and orders (orders.py) share it.
         self.waiters = Waiters()
-        self._signals = self.waiters.signals
         self._tasks: set[asyncio.Task[None]] = set()
         self.recent = RecentResults()
 
@@ -143,6 +183,7 @@ class BuyerService:
             bap_uri=self.settings.public_url,
             city_code=params.region,
             country_code=str(COUNTRY),
+            ttl=f"PT{self.settings.search_ttl_seconds}S",
         )
         body = to_bytes(search_body(params, context))
         await asyncio.to_thread(self._insert_search, organisation_id, context, params)
@@ -321,14 +362,13 @@ class BuyerService:
         deadline = time.monotonic() + wait_ms / 1000
         pulled = not query.providers
         while True:
-            while wait_ms > 0:
-                signal = self._signals.setdefault(transaction_id, asyncio.Event())
-                progress = await asyncio.to_thread(self._progress, organisation_id, transaction_id)
-                left = deadline - time.monotonic()
-                if progress["complete"] or left <= 0:
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(signal.wait(), timeout=min(left, WAIT_POLL_SECONDS))
+            if wait_ms > 0:
+                await self.waiters.wait_for(
+                    transaction_id,
+                    lambda: self._progress(organisation_id, transaction_id),
+                    lambda progress: progress["complete"],
+                    max(int((deadline - time.monotonic()) * 1000), 0),
+                )
             if pulled:
                 break
             # A pôle asked for by name whose matches did not fit the seller's first answer:
@@ -420,11 +460,6 @@ class BuyerService:
     def _add_pages(self, transaction_id: str, pages: list[dict[str, Any]]) -> None:
         with write_session(self.factory) as session:
             repo.add_pages(session, transaction_id, pages)
-
-    def signal(self, transaction_id: str) -> asyncio.Event:
-        """An event set at the next change of this search (a callback stored, the dispatch
-        recorded); take a new one after each wake-up."""
-        return self._signals.setdefault(transaction_id, asyncio.Event())
 
     def _progress(self, organisation_id: str, transaction_id: str) -> dict[str, Any]:
         with read_session(self.factory) as session:

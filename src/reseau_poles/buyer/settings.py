@@ -33,6 +33,12 @@ class BuyerSettings(NodeSettings):
     send_timeout: float = Field(default=5.0, gt=0, le=60)
     # The longest ``?wait_ms=`` a client may ask for.
     max_wait_ms: int = Field(default=30_000, ge=0, le=120_000)
+    # How long a search waits for its sellers, in seconds: the ``ttl`` of the search sent out;
+    # its event streams end then (``fin``, ``raison: expiree``) if sellers are still due.
+    search_ttl_seconds: int = Field(default=30, ge=1, le=3600)
+    # Event streams (``GET /api/searches/{id}/events``) open at once per organisation;
+    # beyond, 429 ``trop_de_flux``.
+    max_streams_per_organisation: int = Field(default=10, ge=1, le=10_000)
 
     # Searches (with their on_search callbacks and results, ~0.8 MB each with two sellers)
     # are deleted this many days after they were made, by the node's background purge and

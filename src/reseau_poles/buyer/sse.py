@@ -4,20 +4,31 @@ What the stream says (``text/event-stream``, UTF-8, one JSON object per ``data:`
 
 * ``event: resultats`` – one per ``on_search`` stored, in the order they were stored; its
   ``id:`` is the callback's number on this node (increasing). The data: the seller
-  (``bpp_id``), when it answered, **everything that seller sent so far** merged per pôle and
-  item (a seller that pages its catalog over several callbacks sends the whole of it in the
-  last event), filtered and sorted by the same query parameters as ``GET
-  /api/searches/{id}``, and where the search stands (answered / targeted).
+  (``bpp_id``), when it answered, **what this callback brought** (its providers and items,
+  filtered and sorted by the same query parameters as ``GET /api/searches/{id}``; a seller
+  that pages its catalog over several callbacks sends one event per page, to be merged by
+  pôle and item id, a later item replacing an earlier one), per pôle of the callback how many
+  items matched and arrived so far (``poles``, cumulative), and where the search stands
+  (answered / targeted). Nothing already sent is sent again.
 * ``event: fin`` – once, last: every targeted seller answered (``raison: complete``), nobody
-  took the search (``echec``), or the wait is over (``delai``; ``?wait_ms=``, at most the
-  node's ``max_wait_ms``). Its data is the search's progress. The server then closes the
+  took the search (``echec``), the search's own deadline passed (``expiree``: its ``ttl``
+  after it was sent, or after its last follow-up page was asked for; a seller still due
+  will not be waited for), or the client's wait is over (``delai``; ``?wait_ms=``, at most
+  the node's ``max_wait_ms``). Its data is the search's progress. The server then closes the
   stream; a client should close its ``EventSource`` on ``fin`` (otherwise it reconnects and
   gets only ``fin`` again).
 * ``: ping`` comments while nothing happens, so proxies keep the connection open.
 
-A client that connects late gets every stored answer first (replayed from the database), then
-the new ones as they arrive. ``Last-Event-ID`` (header, or ``?last_event_id=`` for clients that
-cannot set headers) resumes after that event: nothing is sent twice, nothing is lost.
+A client that connects late gets every stored answer first (replayed from the database, one
+event per callback), then the new ones as they arrive. ``Last-Event-ID`` (header, or
+``?last_event_id=`` for clients that cannot set headers) resumes after that event: nothing
+is sent twice, nothing is lost; the events up to it and after it make the whole view.
+
+At most ``max_streams_per_organisation`` streams are open at once per organisation (whatever
+its key): beyond, a 429 ``trop_de_flux`` with ``Retry-After`` (:class:`StreamSlots`). An idle
+stream costs nothing but its connection: it wakes on the search's signal (a callback stored
+by this process), and looks at the database itself less and less often while nothing
+happens (another process of the node may have stored the callback).
 
 Plain :class:`starlette.responses.StreamingResponse`: the format is four lines of code, and
 sse-starlette would add a dependency for the pings and the disconnect check we do here too.
@@ -27,9 +38,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -42,7 +56,7 @@ from . import repository as repo
 from .intent import merge
 from .pages import coverage
 from .results import ResultQuery, apply
-from .service import BuyerService, SearchNotFound, search_progress
+from .service import BuyerService, SearchNotFound, Watch, search_progress
 from .tables import callbacks, search_results
 
 MEDIA_TYPE: Final = "text/event-stream; charset=utf-8"
@@ -50,8 +64,67 @@ HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT_SECONDS: Final = 15.0
 RETRY_MS: Final = 2000
 # How often the stream looks at the database without a signal (another process of the node
-# may have stored the callback).
+# may have stored the callback): at first, then twice as long after each look that found
+# nothing, up to MAX_POLL_SECONDS.
 POLL_SECONDS: Final = 0.25
+MAX_POLL_SECONDS: Final = 2.0
+# What a refused stream is told to wait before trying again.
+RETRY_AFTER_SECONDS: Final = 5
+
+
+class StreamSlots:
+    """How many event streams each organisation has open; at most ``limit`` each.
+    Thread-safe (a stream may be released by the garbage collector)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, organisation_id: str) -> bool:
+        with self._lock:
+            count = self._open.get(organisation_id, 0)
+            if count >= self.limit:
+                return False
+            self._open[organisation_id] = count + 1
+            return True
+
+    def give_back(self, organisation_id: str) -> None:
+        with self._lock:
+            count = self._open.get(organisation_id, 0) - 1
+            if count > 0:
+                self._open[organisation_id] = count
+            else:
+                self._open.pop(organisation_id, None)
+
+    def open(self, organisation_id: str | None = None) -> int:
+        with self._lock:
+            if organisation_id is None:
+                return sum(self._open.values())
+            return self._open.get(organisation_id, 0)
+
+
+class Lease:
+    """What an open stream holds (its slot, its watch of the search): :meth:`release` gives
+    it back once, whether the stream ended, failed, or was never started (a client gone
+    before the first byte: Starlette then drops the generator without running it; see
+    :func:`guarded`)."""
+
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release: Callable[[], None] | None = release
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+def guarded(stream: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[bytes]:
+    """``stream``, its ``lease`` released when it is collected if it did not end itself."""
+    weakref.finalize(stream, lease.release)
+    return stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +133,28 @@ class Changes:
     # (callback id, bpp_id, received_at, the seller's providers merged up to this callback)
     answers: list[tuple[int, str, Any, list[dict[str, Any]]]]
     text: str | None = None  # the search's words: offers by relevance (results.Relevance)
+    # When the search's own wait is over (its ttl after it, or its last page, was sent).
+    expires_at: float | None = None
+    # per callback of ``answers``: what that callback alone brought, merged
+    brought: tuple[list[dict[str, Any]], ...] = ()
+
+
+def _epoch(value: Any) -> float | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value.timestamp() if isinstance(value, datetime) else None
+
+
+def search_expiry(search: Mapping[str, Any], ttl_seconds: float) -> float | None:
+    """When a search stops waiting for its sellers (epoch seconds): ``ttl_seconds`` after it
+    was created, or after its last follow-up page was sent, whichever is later."""
+    sent = [_epoch(search.get("created_at"))]
+    sent += [_epoch(page.get("sent_at")) for page in search.get("pages") or ()]
+    known = [at for at in sent if at is not None]
+    return max(known) + ttl_seconds if known else None
 
 
 def read_changes(
@@ -114,6 +209,7 @@ def read_changes(
             ).mappings():
                 rows_of.setdefault(row["callback_id"], []).append(row)
     found = []
+    brought = []
     for callback in fresh:
         mine = [
             row
@@ -125,7 +221,14 @@ def read_changes(
         found.append(
             (int(callback["id"]), callback["bpp_id"], callback["received_at"], merge(mine))
         )
-    return Changes(search_progress(search, answers), found, (search["params"] or {}).get("text"))
+        brought.append(merge(rows_of.get(callback["id"], ())))
+    return Changes(
+        search_progress(search, answers),
+        found,
+        (search["params"] or {}).get("text"),
+        search_expiry(search, service.settings.search_ttl_seconds),
+        tuple(brought),
+    )
 
 
 def event(name: str, data: Mapping[str, Any], event_id: int | None = None) -> bytes:
@@ -147,16 +250,25 @@ def results_event(
     progress: Mapping[str, Any],
     query: ResultQuery,
     text: str | None = None,
+    brought: list[dict[str, Any]] | None = None,
 ) -> bytes:
+    """The event of one callback: what it ``brought`` (all its seller sent so far when not
+    given), with its pôles' counts so far."""
     callback_id, bpp_id, received_at, providers = answer
-    kept, offers = apply(providers, query, text)
+    new = providers if brought is None else brought
+    kept, offers = apply(new, query, text)
+    touched = {(p.get("bpp_id"), p.get("id")) for p in new}
     data = {
         "transaction_id": transaction_id,
         "bpp_id": bpp_id,
         "received_at": format_datetime(received_at),
         "sellers": _counts(progress),
         "counts": {"providers": len(kept), "items": sum(len(p["items"]) for p in kept)},
-        "poles": [pole.summary() for pole in coverage(providers)],
+        "poles": [
+            pole.summary()
+            for pole in coverage(providers)
+            if (pole.bpp_id, pole.provider_id) in touched
+        ],
         "providers": kept,
         "offers": [offer.summary() for offer in offers],
     }
@@ -168,12 +280,13 @@ def end_event(transaction_id: str, progress: Mapping[str, Any], reason: str) -> 
 
 
 async def first_changes(
-    service: BuyerService, organisation_id: str, transaction_id: str, after: int
+    service: BuyerService, watch: Watch, organisation_id: str, transaction_id: str, after: int
 ) -> tuple[asyncio.Event, Changes]:
-    """The signal of the search's next change, then what changed after ``after``: in this
-    order, so that a callback stored in between wakes the stream at once instead of at the
-    next poll. Raises :class:`SearchNotFound`."""
-    signal = service.signal(transaction_id)
+    """The signal of the search's next change (from ``watch``, the stream's watch of the
+    search), then what changed after ``after``: in this order, so that a callback stored in
+    between wakes the stream at once instead of at the next poll. Raises
+    :class:`SearchNotFound`."""
+    signal = watch.event
     changes = await asyncio.to_thread(read_changes, service, organisation_id, transaction_id, after)
     return signal, changes
 
@@ -185,40 +298,59 @@ async def search_events(
     query: ResultQuery,
     first: Changes,
     *,
+    watch: Watch,
     signal: asyncio.Event,
     after: int,
     wait_seconds: float,
+    lease: Lease,
     heartbeat: float = HEARTBEAT_SECONDS,
 ) -> AsyncIterator[bytes]:
     """The stream, from ``first`` and its ``signal`` (:func:`first_changes`, read before the
-    response started, so an unknown search is a 404 and not a broken stream)."""
-    deadline = time.monotonic() + wait_seconds
-    last_sent = time.monotonic()
-    yield f"retry: {RETRY_MS}\n: recherche {transaction_id}\n\n".encode()
-    changes = first
-    while True:
-        for answer in changes.answers:
-            yield results_event(transaction_id, answer, changes.progress, query, changes.text)
-            after = answer[0]
-            last_sent = time.monotonic()
-        progress = changes.progress
-        if progress["state"] == "echec":
-            yield end_event(transaction_id, progress, "echec")
-            return
-        if progress["complete"]:
-            yield end_event(transaction_id, progress, "complete")
-            return
-        now = time.monotonic()
-        if now >= deadline:
-            yield end_event(transaction_id, progress, "delai")
-            return
-        if now - last_sent >= heartbeat:
-            yield b": ping\n\n"
-            last_sent = now
-        wait = min(deadline - now, heartbeat - (now - last_sent), POLL_SECONDS)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(signal.wait(), timeout=max(wait, 0.001))
-        signal = service.signal(transaction_id)  # before reading: no change slips between
-        changes = await asyncio.to_thread(
-            read_changes, service, organisation_id, transaction_id, after
-        )
+    response started, so an unknown search is a 404 and not a broken stream); ``lease`` is
+    released when it ends."""
+    try:
+        deadline = time.monotonic() + wait_seconds
+        last_sent = time.monotonic()
+        poll = POLL_SECONDS
+        yield f"retry: {RETRY_MS}\n: recherche {transaction_id}\n\n".encode()
+        changes = first
+        while True:
+            for answer, brought in zip(changes.answers, changes.brought, strict=True):
+                yield results_event(
+                    transaction_id, answer, changes.progress, query, changes.text, brought
+                )
+                after = answer[0]
+                last_sent = time.monotonic()
+            if changes.answers:
+                poll = POLL_SECONDS
+            progress = changes.progress
+            if progress["state"] == "echec":
+                yield end_event(transaction_id, progress, "echec")
+                return
+            if progress["complete"]:
+                yield end_event(transaction_id, progress, "complete")
+                return
+            now = time.monotonic()
+            left = (changes.expires_at or float("inf")) - time.time()
+            if left <= 0:
+                yield end_event(transaction_id, progress, "expiree")
+                return
+            if now >= deadline:
+                yield end_event(transaction_id, progress, "delai")
+                return
+            if now - last_sent >= heartbeat:
+                yield b": ping\n\n"
+                last_sent = now
+            wait = min(deadline - now, left, heartbeat - (now - last_sent), poll)
+            woken = False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), timeout=max(wait, 0.001))
+                woken = True
+            if not woken:
+                poll = min(poll * 2, MAX_POLL_SECONDS)
+            signal = watch.event  # before reading: no change slips between
+            changes = await asyncio.to_thread(
+                read_changes, service, organisation_id, transaction_id, after
+            )
+    finally:
+        lease.release()
