@@ -162,21 +162,26 @@ async def test_a_wake_up_after_calls_handed_over_reads_nothing(
 ) -> None:
     endpoint, url = receiver
     statements: list[str] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda _c, _cursor, statement, *_: statements.append(statement),
+    )
+
+    def looked() -> int:
+        return len([s for s in statements if "network_outbox.deadline <" in s])
+
     async with network_for(engine, transcript_database=False) as network:
         await until(lambda: network.worker is not None and network.worker.running)
-        event.listen(
-            engine,
-            "before_cursor_execute",
-            lambda _c, _cursor, statement, *_: statements.append(statement),
-        )
-        await asyncio.sleep(0.1)  # the worker's first look, at its start, is over
-        looks = len([s for s in statements if "network_outbox.deadline <" in s])
+        await until(lambda: looked() >= 1)  # the worker's first look, at its start (however
+        await asyncio.sleep(0.1)  # late a loaded machine makes it), is over
+        looks = looked()
         queue(network, engine, url)
         network.wake()  # as a node does after each ACK
         await until(lambda: len(endpoint.deliveries) == 1)
         await until(lambda: rows(engine)[0]["status"] == "delivered")
         await asyncio.sleep(0.1)
-    assert len([s for s in statements if "network_outbox.deadline <" in s]) == looks
+    assert looked() == looks
 
 
 def test_sigkill_between_delivery_and_record_sends_it_again_after_the_lease(

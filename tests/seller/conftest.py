@@ -174,6 +174,13 @@ class Network:
 
 
 @pytest.fixture
+def api_overrides() -> dict[str, Any]:
+    """Settings of ``test_api``'s ``api`` fixture node (a test module overrides this fixture;
+    here, so that every module importing ``api`` has it)."""
+    return {}
+
+
+@pytest.fixture
 def network(
     registry_factory: Callable[..., RunningRegistry],  # noqa: F811
     database_url: str,

@@ -36,12 +36,6 @@ class Management:
 
 
 @pytest.fixture
-def api_overrides() -> dict[str, Any]:
-    """Settings of the ``api`` fixture's node (a test module overrides this fixture)."""
-    return {}
-
-
-@pytest.fixture
 def api(database_url: str, tmp_path: Path, api_overrides: dict[str, Any]) -> Iterator[Management]:
     settings = SellerSettings(
         database_url=database_url,
