@@ -1,0 +1,358 @@
+"""The CSV import of a pôle's products, without blocking the other pôles of the node.
+
+Format and row rules: :mod:`.csv_io`. How it runs:
+
+1. **Validation, outside any write transaction.** The file is read a line at a time
+   (:class:`.csv_io.CsvRows`, a text stream over the upload's spool file); rows are checked in
+   batches of :data:`BATCH` against the stored items of their SKUs, each batch read in its own
+   short read transaction (on SQLite, WAL readers never block writers). The report keeps the
+   first :data:`MAX_ERRORS` errors and counts the rest. A dry run stops here: it never opens a
+   write transaction.
+2. **Staging, in short batches.** While no error has been found, each valid row is written,
+   as the columns it will have, to ``seller_import_rows`` under the import's id, one short
+   write transaction per batch; other writers (stock updates, ``confirm``) run in between.
+   Nothing but the import reads that table, so the catalogue does not change yet. Memory
+   stays bounded: at most one batch of rows is held, plus the SKUs seen (for duplicates).
+3. **Apply, in one short transaction.** If every row is valid, one write transaction applies
+   the staged rows with a few set statements (``UPDATE … FROM``, ``INSERT … SELECT``), stock
+   movements (``import_csv``) included. Readers see the old catalogue or the new one, never
+   half of it. A refused file leaves no staged row; rows of an import cut short (a crash) are
+   never applied and are purged by the next import of the pôle (:data:`STALE`).
+
+One import (or dry run) per pôle at a time, and at most :data:`MAX_IMPORTS` on the node:
+:class:`ImportGate`, held by the HTTP route before the body is read.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from reseau_poles.storage import UTCDateTime, read_session, utcnow, write_session
+
+from . import management as mg
+from .csv_io import CsvRow, CsvRows, RowError, Source, build_item
+from .schemas import ItemIn
+from .stock_movements import Reason
+from .tables import import_rows, items, stock, stock_movements
+
+BATCH = 1000
+MAX_ERRORS = 1000
+MAX_IMPORTS = 2
+RETRY_AFTER_SECONDS = 5
+# Staged rows older than this belong to an import that never finished (a crash): purged.
+STALE = timedelta(hours=1)
+_PURGE_BATCH = 5000
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    # Every error found; only the first MAX_ERRORS are in ``errors``.
+    error_count: int = 0
+    written: bool = False
+    dry_run: bool = False
+
+    def add_error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "error_count": self.error_count,
+            "errors": [error.as_dict() for error in self.errors],
+        }
+
+
+# --- one import per pôle ----------------------------------------------------------------------
+
+
+class ImportBusy(Exception):
+    """An import refused at once: this pôle's is running (409), or the node's cap (429)."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+class ImportGate:
+    """The imports running in this process: one per pôle, at most ``limit`` in all."""
+
+    def __init__(self, limit: int = MAX_IMPORTS) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+
+    @contextmanager
+    def hold(self, provider_id: str) -> Iterator[None]:
+        with self._lock:
+            if provider_id in self._running:
+                raise ImportBusy(
+                    409,
+                    "import_en_cours",
+                    "Un import de ce pôle est déjà en cours : attendez son rapport, puis "
+                    "réessayez (an import of this pôle is already running).",
+                )
+            if len(self._running) >= self.limit:
+                raise ImportBusy(
+                    429,
+                    "trop_d_imports",
+                    f"Déjà {len(self._running)} imports en cours sur ce nœud : réessayez dans "
+                    f"{RETRY_AFTER_SECONDS} s (too many imports at once).",
+                    RETRY_AFTER_SECONDS,
+                )
+            self._running.add(provider_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(provider_id)
+
+
+GATE = ImportGate()
+
+
+# --- staging ----------------------------------------------------------------------------------
+
+
+class _Staging:
+    """Valid rows, written to ``seller_import_rows`` a batch per short write transaction."""
+
+    def __init__(self, factory: sessionmaker[Session], provider_id: str, batch: int) -> None:
+        self.factory, self.provider_id, self.batch = factory, provider_id, batch
+        self.import_id = uuid.uuid4().hex
+        self.pending: list[dict[str, Any]] = []
+        self.started = utcnow()
+        self.purged = False
+        self.staged = 0
+
+    def add(self, item: ItemIn, item_id: int | None, keep_stock: bool) -> None:
+        values = mg.item_values(item)
+        del values["active"]
+        self.pending.append(
+            {
+                "import_id": self.import_id,
+                "provider_id": self.provider_id,
+                "created_at": self.started,
+                "item_id": item_id,
+                "keep_stock": keep_stock,
+                "stock": item.stock,
+                "sku": item.sku,
+            }
+            | values
+        )
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.purged:  # rows of an import of this pôle that never finished
+            self._purge(
+                and_(
+                    import_rows.c.provider_id == self.provider_id,
+                    import_rows.c.created_at < self.started - STALE,
+                )
+            )
+            self.purged = True
+        if self.pending:
+            with write_session(self.factory) as session:
+                session.execute(insert(import_rows), self.pending)
+            self.staged += len(self.pending)
+            self.pending = []
+
+    def discard(self) -> None:
+        self.pending = []
+        if self.staged:
+            self._purge(import_rows.c.import_id == self.import_id)
+
+    def _purge(self, where: Any) -> None:
+        """Delete in short transactions (a large import's rows are many)."""
+        while True:
+            ids = select(import_rows.c.id).where(where).limit(_PURGE_BATCH).scalar_subquery()
+            with write_session(self.factory) as session:
+                done = session.execute(delete(import_rows).where(import_rows.c.id.in_(ids)))
+            if done.rowcount < _PURGE_BATCH:
+                return
+
+
+# Columns copied from a staged row to the item.
+_ITEM_COLUMNS = [
+    column.name
+    for column in import_rows.columns
+    if column.name in items.columns and column.name not in {"id", "provider_id", "created_at"}
+]
+
+
+def apply_staged(factory: sessionmaker[Session], provider_id: str, import_id: str) -> None:
+    """One write transaction: the staged rows become the pôle's items, their stock and its
+    movements. A few set statements, so it is short even for 175,000 rows."""
+    s = import_rows
+    now = utcnow()
+    at = sa.literal(now, UTCDateTime())
+    reference = sa.literal(f"import-{now:%Y%m%d-%H%M%S}", sa.String(128))
+    reason = sa.literal(Reason.IMPORT_CSV.value, sa.String(32))
+    mine = and_(s.c.import_id == import_id, s.c.provider_id == provider_id)
+    counted = and_(mine, s.c.item_id.is_not(None), s.c.keep_stock.is_(False))
+    new = and_(mine, s.c.item_id.is_(None))
+    new_items = and_(items.c.provider_id == s.c.provider_id, items.c.sku == s.c.sku)
+    movement_columns = ["item_id", "reason", "delta", "quantity", "reference", "created_at"]
+    with write_session(factory) as session:
+        # PostgreSQL: the stock rows this import sets stay locked from their reading (for the
+        # movements' deltas) to their writing, so a confirm in between is never undone.
+        session.execute(
+            select(stock.c.item_id)
+            .join(s, s.c.item_id == stock.c.item_id)
+            .where(counted)
+            .with_for_update(of=stock)
+        ).all()
+        session.execute(
+            insert(stock_movements).from_select(
+                movement_columns,
+                select(s.c.item_id, reason, s.c.stock - stock.c.quantity, s.c.stock, reference, at)
+                .join(stock, stock.c.item_id == s.c.item_id)
+                .where(counted, s.c.stock != stock.c.quantity),
+            )
+        )
+        session.execute(
+            update(stock)
+            .where(stock.c.item_id == s.c.item_id, counted)
+            .values(quantity=s.c.stock, updated_at=now)
+        )
+        session.execute(
+            update(items)
+            .where(items.c.id == s.c.item_id, mine)
+            .values(
+                {name: s.c[name] for name in _ITEM_COLUMNS} | {"active": True, "updated_at": now}
+            )
+        )
+        session.execute(
+            insert(items).from_select(
+                ["provider_id", *_ITEM_COLUMNS, "active", "created_at", "updated_at"],
+                select(s.c.provider_id, *(s.c[name] for name in _ITEM_COLUMNS), sa.true(), at, at)
+                .where(new)
+                .order_by(s.c.id),
+            )
+        )
+        session.execute(
+            insert(stock).from_select(
+                ["item_id", "quantity", "updated_at"],
+                select(items.c.id, s.c.stock, at).join(items, new_items).where(new),
+            )
+        )
+        session.execute(
+            insert(stock_movements).from_select(
+                movement_columns,
+                select(items.c.id, reason, s.c.stock, s.c.stock, reference, at)
+                .join(items, new_items)
+                .where(new),
+            )
+        )
+
+
+# --- the import -------------------------------------------------------------------------------
+
+
+def _check(
+    factory: sessionmaker[Session],
+    provider_id: str,
+    rows: list[CsvRow],
+    report: ImportReport,
+    categories: dict[str, str],
+    staging: _Staging | None,
+) -> None:
+    """Validate a batch against the stored items of its SKUs (one short read)."""
+    with read_session(factory) as session:
+        stored = mg.items_by_sku(session, provider_id, (row.values["sku"] for row in rows))
+    for row in rows:
+        report.rows += 1
+        found = stored.get(row.values["sku"])
+        item, errors = build_item(row, mg.item_in_from_row(found) if found else None, categories)
+        for error in errors:
+            report.add_error(error)
+        if item is None:
+            continue
+        categories.setdefault(item.category_name, item.category_id)
+        if found is None:
+            report.created += 1
+        else:
+            report.updated += 1
+        if staging is not None and not report.error_count:
+            keep_stock = found is not None and row.values.get("stock") is None
+            staging.add(item, found["id"] if found else None, keep_stock)
+
+
+def run_import(
+    factory: sessionmaker[Session],
+    provider_id: str,
+    data: Source,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    batch: int = BATCH,
+) -> ImportReport:
+    """Validate every row, then write them all, or none (module docstring).
+
+    ``progress(stage, done, total)`` is called as rows are checked (``"validation"``, total
+    0: unknown while the file streams) and once written (``"ecriture"``).
+    """
+    report = ImportReport(dry_run=dry_run)
+    with read_session(factory) as session:
+        if not mg.provider_exists(session, provider_id):
+            report.add_error(RowError(1, None, f"pôle « {provider_id} » inconnu"))
+            return report
+        categories = mg.category_codes(session, provider_id)
+    staging = None if dry_run else _Staging(factory, provider_id, batch)
+    try:
+        pending: list[CsvRow] = []
+        for row in CsvRows(data, report.add_error):
+            pending.append(row)
+            if len(pending) >= batch:
+                _check(factory, provider_id, pending, report, categories, staging)
+                pending = []
+                if progress is not None:
+                    progress("validation", report.rows, 0)
+        _check(factory, provider_id, pending, report, categories, staging)
+        if progress is not None:
+            progress("validation", report.rows, report.rows)
+        report.errors.sort(key=lambda error: error.row)
+        if report.error_count or staging is None:
+            return report
+        staging.flush()
+        try:
+            apply_staged(factory, provider_id, staging.import_id)
+        except (IntegrityError, DataError):
+            # A concurrent change of the same SKUs (or a value the database refuses): rolled back.
+            report.created = report.updated = 0
+            report.add_error(
+                RowError(
+                    1, None, "import refusé par la base (modification simultanée ?) ; réessayez"
+                )
+            )
+            return report
+        report.written = True
+        if progress is not None:
+            progress("ecriture", report.rows, report.rows)
+        return report
+    finally:
+        if staging is not None:
+            staging.discard()
