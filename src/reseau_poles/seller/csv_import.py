@@ -195,12 +195,19 @@ class _Staging:
                 return
 
 
-# Columns copied from a staged row to the item.
+# Columns copied from a staged row to the item; the full-text ones apart (SQLite: setting them
+# re-indexes the row, so only rows whose text changed get them).
 _ITEM_COLUMNS = [
     column.name
     for column in import_rows.columns
     if column.name in items.columns and column.name not in {"id", "provider_id", "created_at"}
 ]
+_TEXT_COLUMNS = ["search_text", "name_normalized"]
+_PLAIN_COLUMNS = [name for name in _ITEM_COLUMNS if name not in {"sku", *_TEXT_COLUMNS}]
+
+
+def _differs(names: list[str]) -> Any:
+    return sa.or_(*(items.c[name].is_distinct_from(import_rows.c[name]) for name in names))
 
 
 def apply_staged(factory: sessionmaker[Session], provider_id: str, import_id: str) -> None:
@@ -235,15 +242,25 @@ def apply_staged(factory: sessionmaker[Session], provider_id: str, import_id: st
         )
         session.execute(
             update(stock)
-            .where(stock.c.item_id == s.c.item_id, counted)
+            .where(stock.c.item_id == s.c.item_id, counted, s.c.stock != stock.c.quantity)
             .values(quantity=s.c.stock, updated_at=now)
+        )
+        # Only the items that change: an export imported again writes nothing.
+        session.execute(
+            update(items)
+            .where(
+                items.c.id == s.c.item_id,
+                mine,
+                sa.or_(_differs(_PLAIN_COLUMNS + _TEXT_COLUMNS), items.c.active.is_(False)),
+            )
+            .values(
+                {name: s.c[name] for name in _PLAIN_COLUMNS} | {"active": True, "updated_at": now}
+            )
         )
         session.execute(
             update(items)
-            .where(items.c.id == s.c.item_id, mine)
-            .values(
-                {name: s.c[name] for name in _ITEM_COLUMNS} | {"active": True, "updated_at": now}
-            )
+            .where(items.c.id == s.c.item_id, mine, _differs(_TEXT_COLUMNS))
+            .values({name: s.c[name] for name in _TEXT_COLUMNS})
         )
         session.execute(
             insert(items).from_select(
