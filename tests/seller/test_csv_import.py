@@ -4,6 +4,8 @@ nothing, the report keeps a bounded number of errors (seller.csv_import)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -12,10 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, insert, select
 
 from reseau_poles.seller import csv_import
 from reseau_poles.seller.csv_import import ImportBusy, ImportGate, run_import
+from reseau_poles.seller.csv_io import CsvRows, parse_csv
 from reseau_poles.seller.tables import import_rows, items, stock_movements
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 from reseau_poles.storage.engine import SQLITE_IMMEDIATE
@@ -272,3 +277,55 @@ def test_an_unfinished_import_is_purged_and_never_applied(engine: Engine) -> Non
     assert staged(factory) == 0
     with read_session(factory) as session:
         assert session.execute(select(items.c.id).where(items.c.sku == "fantome")).first() is None
+
+
+class Trickle(io.RawIOBase):
+    """A binary file that hands out at most ``step`` bytes a read (an upload's spool file
+    read in small pieces: multi-byte letters and quoted line breaks cut anywhere)."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.at = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.data[self.at : self.at + min(self.step, len(buffer))]
+        buffer[: len(chunk)] = chunk
+        self.at += len(chunk)
+        return len(chunk)
+
+
+CELL = st.text(alphabet=st.sampled_from("aé,;\"\n œ'-=3"), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(CELL, CELL), min_size=1, max_size=8),
+    st.sampled_from([",", ";"]),
+    st.integers(min_value=1, max_value=7),
+    st.booleans(),
+)
+def test_the_stream_reads_what_the_whole_file_reads(
+    rows: list[tuple[str, str]], delimiter: str, step: int, bom: bool
+) -> None:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["sku", "nom", "description"])
+    for n, (name, desc) in enumerate(rows):
+        writer.writerow([f"sku-{n}", name, desc])
+    data = ("\ufeff" if bom else "") + out.getvalue()
+    whole = parse_csv(data)
+    errors: list[Any] = []
+    streamed = list(CsvRows(io.BufferedReader(Trickle(data.encode(), step)), errors.append))
+    assert [(r.line, r.values) for r in streamed] == [(r.line, r.values) for r in whole.rows]
+    assert errors == whole.errors
+
+
+def test_a_file_that_is_not_utf8_is_refused_on_its_line(engine: Engine) -> None:  # noqa: F811
+    factory = make_session_factory(engine)
+    data = generated(50) + "gen-x,Caf\xe9,L\xe9gumes,2,kg,1,,\n".encode("latin-1")
+    report = run_import(factory, CAPITALE, io.BufferedReader(Trickle(data, 4096)))
+    assert not report.written and report.error_count == 1
+    assert [(e.row, e.column) for e in report.errors] == [(52, "nom")]
+    assert "UTF-8" in report.errors[0].message

@@ -344,7 +344,8 @@ def text_stream(data: Source) -> IO[str]:
     if isinstance(data, str):
         return io.StringIO(data.removeprefix("\ufeff"), newline="")
     binary: IO[bytes] = io.BytesIO(data) if isinstance(data, bytes) else data
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+    # A byte that is not UTF-8 becomes a lone surrogate, reported on its line and column.
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[arg-type]
 
 
 class CsvRows:
@@ -376,6 +377,9 @@ class CsvRows:
             seen: dict[str, int] = {}
             for cells in reader:
                 self.line = reader.line_num
+                if _NOT_UTF8_BYTE.search("".join(cells)):
+                    self._not_utf8(names, cells, reader.line_num)
+                    continue
                 row = self._row(names, cells, reader.line_num, seen)
                 if row is not None:
                     yield row
@@ -384,9 +388,16 @@ class CsvRows:
         except UnicodeDecodeError:
             self._error(RowError(reader.line_num + 1, None, _NOT_UTF8))
 
+    def _not_utf8(self, names: Sequence[str | None], cells: list[str], line: int) -> None:
+        at = next(n for n, cell in enumerate(cells) if _NOT_UTF8_BYTE.search(cell))
+        self._error(RowError(line, names[at] if at < len(names) else None, _NOT_UTF8))
+
     def _header(self, header: list[str] | None) -> list[str | None] | None:
         if header is None or not any(cell.strip() for cell in header):
             self._error(RowError(1, None, "fichier vide : ligne d'en-tête attendue"))
+            return None
+        if _NOT_UTF8_BYTE.search("".join(header)):
+            self._error(RowError(1, None, _NOT_UTF8))
             return None
         names: list[str | None] = []
         bad = False
@@ -451,6 +462,7 @@ class CsvRows:
 
 
 _NOT_UTF8 = "fichier non UTF-8 : enregistrez-le en « CSV UTF-8 »"
+_NOT_UTF8_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def parse_csv(data: Source) -> ParsedCsv:
