@@ -46,10 +46,18 @@ def generated(rows: int, *, start: int = 0, bad_last: bool = False) -> bytes:
 
 
 def count_items(factory: Any, provider_id: str) -> int:
+    """The pôle's products in the catalogue (active: what searches, select and confirm see)."""
     with read_session(factory) as session:
         return session.execute(
-            select(func.count()).select_from(items).where(items.c.provider_id == provider_id)
+            select(func.count())
+            .select_from(items)
+            .where(items.c.provider_id == provider_id, items.c.active.is_(True))
         ).scalar_one()
+
+
+def movement_count(factory: Any) -> int:
+    with read_session(factory) as session:
+        return session.execute(select(func.count()).select_from(stock_movements)).scalar_one()
 
 
 def staged(factory: Any) -> int:
@@ -329,3 +337,25 @@ def test_a_file_that_is_not_utf8_is_refused_on_its_line(engine: Engine) -> None:
     assert not report.written and report.error_count == 1
     assert [(e.row, e.column) for e in report.errors] == [(52, "nom")]
     assert "UTF-8" in report.errors[0].message
+
+
+def test_an_import_that_fails_while_applying_leaves_the_catalogue_as_it_was(
+    engine: Engine,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """New products already added (withdrawn) when the last transaction fails: deleted
+    again, with their stock and movements; nothing else changed."""
+    factory = make_session_factory(engine)
+    before = snapshot(engine)
+    moves = movement_count(factory)
+
+    def fail(self: Any) -> None:
+        raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(csv_import._Apply, "commit", fail)
+    data = generated(1_200) + f"{SYRUP},Sirop,Érable,99,ml,3,,\n".encode()
+    with pytest.raises(RuntimeError):
+        run_import(factory, CAPITALE, data, batch=500)
+    assert snapshot(engine) == before
+    assert staged(factory) == 0
+    assert movement_count(factory) == moves

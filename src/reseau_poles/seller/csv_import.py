@@ -166,13 +166,20 @@ class _Staging:
             self.flush()
 
     def flush(self) -> None:
-        if not self.purged:  # rows of an import of this pôle that never finished
-            self._purge(
-                and_(
-                    import_rows.c.provider_id == self.provider_id,
-                    import_rows.c.created_at < self.started - STALE,
-                )
+        if not self.purged:  # an import of this pôle that never finished (a crash)
+            stale = and_(
+                import_rows.c.provider_id == self.provider_id,
+                import_rows.c.created_at < self.started - STALE,
             )
+            with read_session(self.factory) as session:
+                unfinished = session.execute(
+                    select(import_rows.c.import_id, import_rows.c.created_at)
+                    .where(stale)
+                    .distinct()
+                ).all()
+            for import_id, started in unfinished:
+                drop_hidden(self.factory, import_id, started)
+            self._purge(stale)
             self.purged = True
         if self.pending:
             with write_session(self.factory) as session:
@@ -210,80 +217,177 @@ def _differs(names: list[str]) -> Any:
     return sa.or_(*(items.c[name].is_distinct_from(import_rows.c[name]) for name in names))
 
 
-def apply_staged(factory: sessionmaker[Session], provider_id: str, import_id: str) -> None:
-    """One write transaction: the staged rows become the pôle's items, their stock and its
-    movements. A few set statements, so it is short even for 175,000 rows."""
+class _Apply:
+    """From the staged rows to the catalogue, readers seeing all of it or none of it.
+
+    New products go in first, in short transactions of :data:`BATCH` rows, **withdrawn**
+    (``active`` false: out of every search, select and confirm, as any withdrawn product),
+    with their stock and its movement. Then one short transaction sets the stock of existing
+    products, their changed columns, and makes the new ones active: the catalogue changes at
+    that commit, whole. If the import fails in between, the new products it added (still
+    withdrawn, stamped with the import's start time) are deleted again.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], staging: _Staging) -> None:
+        self.factory, self.staging = factory, staging
+        s = import_rows
+        self.mine = and_(s.c.import_id == staging.import_id, s.c.provider_id == staging.provider_id)
+        self.new = and_(self.mine, s.c.item_id.is_(None))
+        self.started = sa.literal(staging.started, UTCDateTime())
+        self.reference = sa.literal(f"import-{staging.started:%Y%m%d-%H%M%S}", sa.String(128))
+        # A new product of this import: same pôle and SKU, stamped with its start.
+        self.its_item = and_(
+            items.c.provider_id == s.c.provider_id,
+            items.c.sku == s.c.sku,
+            items.c.created_at == self.started,
+        )
+
+    def hidden(self) -> None:
+        """The new products, withdrawn, a batch per short transaction."""
+        s = import_rows
+        last = 0
+        while True:
+            with write_session(self.factory) as session:
+                ids = (
+                    session.execute(
+                        select(s.c.id)
+                        .where(self.new, s.c.id > last)
+                        .order_by(s.c.id)
+                        .limit(self.staging.batch)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if not ids:
+                    return
+                rows = and_(self.new, s.c.id >= ids[0], s.c.id <= ids[-1])
+                session.execute(
+                    insert(items).from_select(
+                        ["provider_id", *_ITEM_COLUMNS, "active", "created_at", "updated_at"],
+                        select(
+                            s.c.provider_id,
+                            *(s.c[name] for name in _ITEM_COLUMNS),
+                            sa.false(),
+                            self.started,
+                            self.started,
+                        )
+                        .where(rows)
+                        .order_by(s.c.id),
+                    )
+                )
+                session.execute(
+                    insert(stock).from_select(
+                        ["item_id", "quantity", "updated_at"],
+                        select(items.c.id, s.c.stock, self.started)
+                        .join(items, self.its_item)
+                        .where(rows),
+                    )
+                )
+                session.execute(
+                    insert(stock_movements).from_select(
+                        _MOVEMENT_COLUMNS,
+                        select(
+                            items.c.id, _REASON, s.c.stock, s.c.stock, self.reference, self.started
+                        )
+                        .join(items, self.its_item)
+                        .where(rows),
+                    )
+                )
+            last = ids[-1]
+
+    def commit(self) -> None:
+        """The one short transaction that changes the catalogue."""
+        s = import_rows
+        now = utcnow()
+        at = sa.literal(now, UTCDateTime())
+        counted = and_(self.mine, s.c.item_id.is_not(None), s.c.keep_stock.is_(False))
+        with write_session(self.factory) as session:
+            # PostgreSQL: the stock rows this import sets stay locked from their reading (for
+            # the movements' deltas) to their writing, so a confirm in between is never undone.
+            session.execute(
+                select(stock.c.item_id)
+                .join(s, s.c.item_id == stock.c.item_id)
+                .where(counted)
+                .with_for_update(of=stock)
+            ).all()
+            session.execute(
+                insert(stock_movements).from_select(
+                    _MOVEMENT_COLUMNS,
+                    select(
+                        s.c.item_id,
+                        _REASON,
+                        s.c.stock - stock.c.quantity,
+                        s.c.stock,
+                        self.reference,
+                        at,
+                    )
+                    .join(stock, stock.c.item_id == s.c.item_id)
+                    .where(counted, s.c.stock != stock.c.quantity),
+                )
+            )
+            session.execute(
+                update(stock)
+                .where(stock.c.item_id == s.c.item_id, counted, s.c.stock != stock.c.quantity)
+                .values(quantity=s.c.stock, updated_at=now)
+            )
+            # Only the items that change: an export imported again writes nothing.
+            session.execute(
+                update(items)
+                .where(
+                    items.c.id == s.c.item_id,
+                    self.mine,
+                    sa.or_(_differs(_PLAIN_COLUMNS + _TEXT_COLUMNS), items.c.active.is_(False)),
+                )
+                .values(
+                    {name: s.c[name] for name in _PLAIN_COLUMNS}
+                    | {"active": True, "updated_at": now}
+                )
+            )
+            session.execute(
+                update(items)
+                .where(items.c.id == s.c.item_id, self.mine, _differs(_TEXT_COLUMNS))
+                .values({name: s.c[name] for name in _TEXT_COLUMNS})
+            )
+            session.execute(
+                update(items)
+                .where(self.its_item, self.new, items.c.active.is_(False))
+                .values(active=True, updated_at=now)
+            )
+
+    def undo(self) -> None:
+        """Delete the new products this import added, still withdrawn (short transactions)."""
+        drop_hidden(self.factory, self.staging.import_id, self.staging.started)
+
+
+_MOVEMENT_COLUMNS = ["item_id", "reason", "delta", "quantity", "reference", "created_at"]
+_REASON = sa.literal(Reason.IMPORT_CSV.value, sa.String(32))
+
+
+def drop_hidden(factory: sessionmaker[Session], import_id: str, started: Any) -> None:
+    """The products an unfinished import added (withdrawn, stamped with its start), their
+    stock and movements: deleted, :data:`_PURGE_BATCH` a transaction."""
     s = import_rows
-    now = utcnow()
-    at = sa.literal(now, UTCDateTime())
-    reference = sa.literal(f"import-{now:%Y%m%d-%H%M%S}", sa.String(128))
-    reason = sa.literal(Reason.IMPORT_CSV.value, sa.String(32))
-    mine = and_(s.c.import_id == import_id, s.c.provider_id == provider_id)
-    counted = and_(mine, s.c.item_id.is_not(None), s.c.keep_stock.is_(False))
-    new = and_(mine, s.c.item_id.is_(None))
-    new_items = and_(items.c.provider_id == s.c.provider_id, items.c.sku == s.c.sku)
-    movement_columns = ["item_id", "reason", "delta", "quantity", "reference", "created_at"]
-    with write_session(factory) as session:
-        # PostgreSQL: the stock rows this import sets stay locked from their reading (for the
-        # movements' deltas) to their writing, so a confirm in between is never undone.
-        session.execute(
-            select(stock.c.item_id)
-            .join(s, s.c.item_id == stock.c.item_id)
-            .where(counted)
-            .with_for_update(of=stock)
-        ).all()
-        session.execute(
-            insert(stock_movements).from_select(
-                movement_columns,
-                select(s.c.item_id, reason, s.c.stock - stock.c.quantity, s.c.stock, reference, at)
-                .join(stock, stock.c.item_id == s.c.item_id)
-                .where(counted, s.c.stock != stock.c.quantity),
-            )
+    ids = (
+        select(items.c.id)
+        .join(
+            s,
+            and_(
+                items.c.provider_id == s.c.provider_id,
+                items.c.sku == s.c.sku,
+                items.c.created_at == sa.literal(started, UTCDateTime()),
+            ),
         )
-        session.execute(
-            update(stock)
-            .where(stock.c.item_id == s.c.item_id, counted, s.c.stock != stock.c.quantity)
-            .values(quantity=s.c.stock, updated_at=now)
-        )
-        # Only the items that change: an export imported again writes nothing.
-        session.execute(
-            update(items)
-            .where(
-                items.c.id == s.c.item_id,
-                mine,
-                sa.or_(_differs(_PLAIN_COLUMNS + _TEXT_COLUMNS), items.c.active.is_(False)),
-            )
-            .values(
-                {name: s.c[name] for name in _PLAIN_COLUMNS} | {"active": True, "updated_at": now}
-            )
-        )
-        session.execute(
-            update(items)
-            .where(items.c.id == s.c.item_id, mine, _differs(_TEXT_COLUMNS))
-            .values({name: s.c[name] for name in _TEXT_COLUMNS})
-        )
-        session.execute(
-            insert(items).from_select(
-                ["provider_id", *_ITEM_COLUMNS, "active", "created_at", "updated_at"],
-                select(s.c.provider_id, *(s.c[name] for name in _ITEM_COLUMNS), sa.true(), at, at)
-                .where(new)
-                .order_by(s.c.id),
-            )
-        )
-        session.execute(
-            insert(stock).from_select(
-                ["item_id", "quantity", "updated_at"],
-                select(items.c.id, s.c.stock, at).join(items, new_items).where(new),
-            )
-        )
-        session.execute(
-            insert(stock_movements).from_select(
-                movement_columns,
-                select(items.c.id, reason, s.c.stock, s.c.stock, reference, at)
-                .join(items, new_items)
-                .where(new),
-            )
-        )
+        .where(s.c.import_id == import_id, s.c.item_id.is_(None), items.c.active.is_(False))
+        .limit(_PURGE_BATCH)
+    )
+    while True:
+        with write_session(factory) as session:
+            found = session.execute(ids).scalars().all()
+            if not found:
+                return
+            session.execute(delete(stock_movements).where(stock_movements.c.item_id.in_(found)))
+            session.execute(delete(stock).where(stock.c.item_id.in_(found)))
+            session.execute(delete(items).where(items.c.id.in_(found)))
 
 
 # --- the import -------------------------------------------------------------------------------
@@ -355,9 +459,12 @@ def run_import(
         if report.error_count or staging is None:
             return report
         staging.flush()
+        applying = _Apply(factory, staging)
         try:
-            apply_staged(factory, provider_id, staging.import_id)
+            applying.hidden()
+            applying.commit()
         except (IntegrityError, DataError):
+            applying.undo()
             # A concurrent change of the same SKUs (or a value the database refuses): rolled back.
             report.created = report.updated = 0
             report.add_error(
@@ -366,6 +473,9 @@ def run_import(
                 )
             )
             return report
+        except BaseException:
+            applying.undo()
+            raise
         report.written = True
         if progress is not None:
             progress("ecriture", report.rows, report.rows)
