@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reseau_poles.storage import UTCDateTime, read_session, utcnow, write_session
 
 from . import management as mg
+from . import stock_movements as movements
 from .csv_io import CsvRow, CsvRows, RowError, Source, build_item
 from .schemas import ItemIn
 from .stock_movements import Reason
@@ -177,8 +178,8 @@ class _Staging:
                     .where(stale)
                     .distinct()
                 ).all()
-            for import_id, started in unfinished:
-                drop_hidden(self.factory, import_id, started)
+            for _import_id, started in unfinished:
+                drop_hidden(self.factory, self.provider_id, started)
             self._purge(stale)
             self.purged = True
         if self.pending:
@@ -234,13 +235,8 @@ class _Apply:
         self.mine = and_(s.c.import_id == staging.import_id, s.c.provider_id == staging.provider_id)
         self.new = and_(self.mine, s.c.item_id.is_(None))
         self.started = sa.literal(staging.started, UTCDateTime())
-        self.reference = sa.literal(f"import-{staging.started:%Y%m%d-%H%M%S}", sa.String(128))
-        # A new product of this import: same pôle and SKU, stamped with its start.
-        self.its_item = and_(
-            items.c.provider_id == s.c.provider_id,
-            items.c.sku == s.c.sku,
-            items.c.created_at == self.started,
-        )
+        self.reference_text = f"import-{staging.started:%Y%m%d-%H%M%S}"
+        self.reference = sa.literal(self.reference_text, sa.String(128))
 
     def hidden(self) -> None:
         """The new products, withdrawn, a batch per short transaction."""
@@ -261,8 +257,9 @@ class _Apply:
                 if not ids:
                     return
                 rows = and_(self.new, s.c.id >= ids[0], s.c.id <= ids[-1])
-                session.execute(
-                    insert(items).from_select(
+                added = session.execute(
+                    insert(items)
+                    .from_select(
                         ["provider_id", *_ITEM_COLUMNS, "active", "created_at", "updated_at"],
                         select(
                             s.c.provider_id,
@@ -274,24 +271,24 @@ class _Apply:
                         .where(rows)
                         .order_by(s.c.id),
                     )
-                )
+                    .returning(items.c.id, items.c.sku)
+                ).all()
+                # By id, not by a join on the SKU: PostgreSQL plans such a join on the
+                # staging table (no statistics yet) as a nested loop over every item.
+                counts = dict(session.execute(select(s.c.sku, s.c.stock).where(rows)).all())
+                when = self.staging.started
                 session.execute(
-                    insert(stock).from_select(
-                        ["item_id", "quantity", "updated_at"],
-                        select(items.c.id, s.c.stock, self.started)
-                        .join(items, self.its_item)
-                        .where(rows),
-                    )
+                    insert(stock),
+                    [
+                        {"item_id": item_id, "quantity": counts[sku], "updated_at": when}
+                        for item_id, sku in added
+                    ],
                 )
-                session.execute(
-                    insert(stock_movements).from_select(
-                        _MOVEMENT_COLUMNS,
-                        select(
-                            items.c.id, _REASON, s.c.stock, s.c.stock, self.reference, self.started
-                        )
-                        .join(items, self.its_item)
-                        .where(rows),
-                    )
+                movements.record_many(
+                    session,
+                    [(item_id, counts[sku], counts[sku]) for item_id, sku in added],
+                    Reason.IMPORT_CSV,
+                    self.reference_text,
                 )
             last = ids[-1]
 
@@ -350,36 +347,32 @@ class _Apply:
             )
             session.execute(
                 update(items)
-                .where(self.its_item, self.new, items.c.active.is_(False))
+                .where(*_hidden_by(self.staging.provider_id, self.staging.started))
                 .values(active=True, updated_at=now)
             )
 
     def undo(self) -> None:
         """Delete the new products this import added, still withdrawn (short transactions)."""
-        drop_hidden(self.factory, self.staging.import_id, self.staging.started)
+        drop_hidden(self.factory, self.staging.provider_id, self.staging.started)
 
 
 _MOVEMENT_COLUMNS = ["item_id", "reason", "delta", "quantity", "reference", "created_at"]
 _REASON = sa.literal(Reason.IMPORT_CSV.value, sa.String(32))
 
 
-def drop_hidden(factory: sessionmaker[Session], import_id: str, started: Any) -> None:
+def _hidden_by(provider_id: str, started: Any) -> list[Any]:
+    """The products an import added, still withdrawn: the pôle's, stamped with its start."""
+    return [
+        items.c.provider_id == provider_id,
+        items.c.created_at == sa.literal(started, UTCDateTime()),
+        items.c.active.is_(False),
+    ]
+
+
+def drop_hidden(factory: sessionmaker[Session], provider_id: str, started: Any) -> None:
     """The products an unfinished import added (withdrawn, stamped with its start), their
     stock and movements: deleted, :data:`_PURGE_BATCH` a transaction."""
-    s = import_rows
-    ids = (
-        select(items.c.id)
-        .join(
-            s,
-            and_(
-                items.c.provider_id == s.c.provider_id,
-                items.c.sku == s.c.sku,
-                items.c.created_at == sa.literal(started, UTCDateTime()),
-            ),
-        )
-        .where(s.c.import_id == import_id, s.c.item_id.is_(None), items.c.active.is_(False))
-        .limit(_PURGE_BATCH)
-    )
+    ids = select(items.c.id).where(*_hidden_by(provider_id, started)).limit(_PURGE_BATCH)
     while True:
         with write_session(factory) as session:
             found = session.execute(ids).scalars().all()
