@@ -13,11 +13,15 @@ Format and row rules: :mod:`.csv_io`. How it runs:
    write transaction per batch; other writers (stock updates, ``confirm``) run in between.
    Nothing but the import reads that table, so the catalogue does not change yet. Memory
    stays bounded: at most one batch of rows is held, plus the SKUs seen (for duplicates).
-3. **Apply, in one short transaction.** If every row is valid, one write transaction applies
-   the staged rows with a few set statements (``UPDATE … FROM``, ``INSERT … SELECT``), stock
-   movements (``import_csv``) included. Readers see the old catalogue or the new one, never
-   half of it. A refused file leaves no staged row; rows of an import cut short (a crash) are
-   never applied and are purged by the next import of the pôle (:data:`STALE`).
+3. **Apply.** If every row is valid, the new products go in **withdrawn** (``active`` false:
+   out of every search, select and confirm, like any withdrawn product), with their stock and
+   its movement, a batch per short transaction. Then one short transaction sets the stock of
+   the existing products that change (movement ``import_csv``), their changed columns
+   (``UPDATE … FROM``; unchanged rows are not written), and makes the new ones active: the
+   catalogue changes at that commit, whole. A failure in between deletes the new products
+   again; an import cut short (a crash) leaves staged rows and withdrawn new products that
+   the next import of the pôle deletes (:data:`STALE`). During the import the pôle's own
+   management API may show the new products as withdrawn.
 
 One import (or dry run) per pôle at a time, and at most :data:`MAX_IMPORTS` on the node:
 :class:`ImportGate`, held by the HTTP route before the body is read.
