@@ -30,6 +30,7 @@ One import (or dry run) per pôle at a time, and at most :data:`MAX_IMPORTS` on 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,6 +59,10 @@ RETRY_AFTER_SECONDS = 5
 # Staged rows older than this belong to an import that never finished (a crash): purged.
 STALE = timedelta(hours=1)
 _PURGE_BATCH = 5000
+# After each of its batch transactions the import waits as long as the transaction took
+# (within these bounds): SQLite's busy handler polls, so back-to-back transactions of one
+# thread would starve another writer; this leaves it half of the write lock's time.
+PAUSE_MIN, PAUSE_MAX = 0.02, 0.2
 
 Progress = Callable[[str, int, int], None]
 
@@ -138,6 +143,15 @@ class ImportGate:
 GATE = ImportGate()
 
 
+@contextmanager
+def _batch_write(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One of the import's short write transactions, then a pause (:data:`PAUSE_MIN`)."""
+    started = time.monotonic()
+    with write_session(factory) as session:
+        yield session
+    time.sleep(min(PAUSE_MAX, max(PAUSE_MIN, time.monotonic() - started)))
+
+
 # --- staging ----------------------------------------------------------------------------------
 
 
@@ -187,7 +201,7 @@ class _Staging:
             self._purge(stale)
             self.purged = True
         if self.pending:
-            with write_session(self.factory) as session:
+            with _batch_write(self.factory) as session:
                 session.execute(insert(import_rows), self.pending)
             self.staged += len(self.pending)
             self.pending = []
@@ -201,7 +215,7 @@ class _Staging:
         """Delete in short transactions (a large import's rows are many)."""
         while True:
             ids = select(import_rows.c.id).where(where).limit(_PURGE_BATCH).scalar_subquery()
-            with write_session(self.factory) as session:
+            with _batch_write(self.factory) as session:
                 done = session.execute(delete(import_rows).where(import_rows.c.id.in_(ids)))
             if done.rowcount < _PURGE_BATCH:
                 return
@@ -247,7 +261,7 @@ class _Apply:
         s = import_rows
         last = 0
         while True:
-            with write_session(self.factory) as session:
+            with _batch_write(self.factory) as session:
                 ids = (
                     session.execute(
                         select(s.c.id)
@@ -378,7 +392,7 @@ def drop_hidden(factory: sessionmaker[Session], provider_id: str, started: Any) 
     stock and movements: deleted, :data:`_PURGE_BATCH` a transaction."""
     ids = select(items.c.id).where(*_hidden_by(provider_id, started)).limit(_PURGE_BATCH)
     while True:
-        with write_session(factory) as session:
+        with _batch_write(factory) as session:
             found = session.execute(ids).scalars().all()
             if not found:
                 return
