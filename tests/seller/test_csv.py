@@ -148,7 +148,7 @@ def test_header_and_encoding_errors(engine: Engine) -> None:
         ("nom,prix\nA,1\n", (1, "sku")),
         ("sku,nom,couleur\na,A,bleu\n", (1, "couleur")),
         ("sku,nom,Nom\na,A,B\n", (1, "nom")),
-        (b"sku;nom;prix\n" + b"caf\xe9;Caf\xe9;3\n", (1, None)),
+        (b"sku;nom;prix\n" + b"caf\xe9;Caf\xe9;3\n", (2, "sku")),  # its line and column
         ('sku,nom,categorie,prix\na,"non fermé,Fruits,2\n', (2, None)),
         ("sku,nom,categorie,prix\na,A,Fruits,2,en trop\n", (2, None)),
     ]

@@ -46,7 +46,9 @@ from reseau_poles.storage import read_session, write_session
 
 from . import management as mg
 from .auth import OwnProvider, session_factory
-from .csv_io import ImportReport, export_csv, import_csv
+from .csv_import import GATE as IMPORT_GATE
+from .csv_import import ImportBusy, ImportReport
+from .csv_io import export_csv, import_csv
 from .schemas import (
     MAX_COUNT,
     FulfillmentOptionIn,
@@ -381,17 +383,27 @@ async def import_products(request: Request, provider_id: OwnProvider) -> JSONRes
     ``multipart/form-data`` avec le fichier dans le champ ``file`` (``curl -F
     file=@produits.csv``). Chaque ligne est validée ; s'il
     y a une seule erreur, rien n'est importé et le rapport donne ligne, colonne et message.
-    Un SKU déjà connu est mis à jour sur place. ``?dry_run=true`` : valider seulement."""
-    body = await csv_upload(request)
+    Un SKU déjà connu est mis à jour sur place. ``?dry_run=true`` : valider seulement.
+    Un seul import (ou essai) à la fois par pôle : sinon 409 ``import_en_cours`` ; au plus
+    deux imports à la fois sur le nœud : sinon 429 ``trop_d_imports`` avec ``Retry-After``."""
     dry_run = (request.query_params.get("dry_run") or "").lower() in _TRUE
     factory = session_factory(request)
-    report = await asyncio.to_thread(import_csv, factory, provider_id, body, dry_run=dry_run)
+    try:
+        with IMPORT_GATE.hold(provider_id):  # before the body: a refusal comes at once
+            async with csv_upload(request) as body:
+                report = await asyncio.to_thread(
+                    import_csv, factory, provider_id, body, dry_run=dry_run
+                )
+    except ImportBusy as busy:
+        retry = {"Retry-After": str(busy.retry_after)} if busy.retry_after else None
+        refusal = ApiError(busy.status, busy.code, busy.message, "$")
+        return JSONResponse(refusal.body(), status_code=busy.status, headers=retry)
     if report.errors:
         first = report.errors[0]
         error = ApiError(
             400,
             "csv_invalide",
-            f"{len(report.errors)} erreur(s) dans le fichier : rien n'a été importé.",
+            f"{report.error_count} erreur(s) dans le fichier : rien n'a été importé.",
             first.path,
         )
         return JSONResponse({**error.body(), "report": report_body(report)}, status_code=400)

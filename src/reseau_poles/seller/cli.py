@@ -354,11 +354,12 @@ def import_products(
         size = file.stat().st_size
         if size > MAX_CSV_BYTES:
             raise _fail(f"fichier trop volumineux ({size} octets ; au plus {MAX_CSV_BYTES}).")
-        data = file.read_bytes()
+        data = file.open("rb")  # read a line at a time by the import
     except OSError as exc:
         raise _fail(f"fichier {file} illisible : {exc.strerror}") from None
     stages = {"validation": "Validation", "ecriture": "Écriture"}
     with (
+        data,
         _database(config, database_url) as factory,
         Progress(
             TextColumn("{task.description}"),
@@ -372,15 +373,18 @@ def import_products(
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stages.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done)
+                tasks[stage] = bar.add_task(stages.get(stage, stage), total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
 
         report = import_csv(factory, provider, data, dry_run=dry_run, progress=progress)
     if report.errors:
         rows = [(str(e.row), e.column or "—", e.message) for e in report.errors]
         err.print(
             _errors_table(
-                f"{len(report.errors)} erreur(s) dans {file.name} : rien n'a été importé",
+                f"{report.error_count} erreur(s) dans {file.name} : rien n'a été importé"
+                + (
+                    f" ({len(rows)} premières ci-dessous)" if report.error_count > len(rows) else ""
+                ),
                 rows,
                 "Ligne",
             )

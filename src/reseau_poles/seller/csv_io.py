@@ -36,34 +36,36 @@ image_url           adresse https d'une photo
 
 For a SKU the pôle already has, a column left out of the file keeps the stored value; an
 empty cell clears an optional value (except ``stock``: unchanged). Errors are reported by
-line (the header is line 1), column and message; if any line is bad nothing is written. The
-whole import is one transaction.
+line (the header is line 1), column and message; if any line is bad nothing is written.
+How the import writes (validation outside any write transaction, staging rows, one short
+final transaction) is in :mod:`.csv_import`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import parse_region_name, transliterate
 from reseau_poles.protocol.validation_text import french_message
-from reseau_poles.storage import utcnow, write_session
 
 from . import management as mg
 from .schemas import ItemIn
 
+if TYPE_CHECKING:
+    from .csv_import import ImportReport, Progress
+
 MAX_CSV_BYTES = 20_000_000
-WRITE_BATCH = 500
 LIST_SEPARATOR = "|"
 
 
@@ -333,86 +335,144 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def parse_csv(data: bytes | str) -> ParsedCsv:
-    """Read the file into rows of model fields; every cell that cannot be read is an error.
-    Nothing is validated against the model here (that needs the stored item, if any)."""
-    parsed = ParsedCsv()
-    try:
-        text = decode(data)
-    except CellError as exc:
-        parsed.errors.append(RowError(1, None, str(exc)))
-        return parsed
-    first_line = text.split("\n", 1)[0]
-    parsed.delimiter = sniff_delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=parsed.delimiter, strict=True)
-    try:
-        header = next(reader, None)
+Source = bytes | str | IO[bytes]
+
+
+def text_stream(data: Source) -> IO[str]:
+    """The file as text read as it goes (UTF-8, BOM dropped): bytes, text or a binary file
+    (an upload's spool file) are never decoded whole."""
+    if isinstance(data, str):
+        return io.StringIO(data.removeprefix("\ufeff"), newline="")
+    binary: IO[bytes] = io.BytesIO(data) if isinstance(data, bytes) else data
+    # A byte that is not UTF-8 becomes a lone surrogate, reported on its line and column.
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[arg-type]
+
+
+class CsvRows:
+    """The file's product lines, read one at a time: iterate to get each :class:`CsvRow`;
+    every cell that cannot be read goes to ``on_error`` (and its line, if the SKU is missing
+    or repeated, is not yielded). Only the SKUs seen so far are kept (for the duplicates)."""
+
+    def __init__(self, data: Source, on_error: Callable[[RowError], None]) -> None:
+        self._data, self._error = data, on_error
+        self.columns: list[str] = []
+        self.delimiter = ","
+        self.line = 1
+
+    def __iter__(self) -> Iterator[CsvRow]:
+        stream = text_stream(self._data)
+        try:
+            first_line = stream.readline()
+        except UnicodeDecodeError:
+            self._error(RowError(1, None, _NOT_UTF8))
+            return
+        self.delimiter = sniff_delimiter(first_line)
+        reader = csv.reader(
+            itertools.chain([first_line], stream), delimiter=self.delimiter, strict=True
+        )
+        try:
+            names = self._header(next(reader, None))
+            if names is None:
+                return
+            seen: dict[str, int] = {}
+            for cells in reader:
+                self.line = reader.line_num
+                if _NOT_UTF8_BYTE.search("".join(cells)):
+                    self._not_utf8(names, cells, reader.line_num)
+                    continue
+                row = self._row(names, cells, reader.line_num, seen)
+                if row is not None:
+                    yield row
+        except csv.Error as exc:
+            self._error(RowError(reader.line_num, None, f"CSV illisible : {exc}"))
+        except UnicodeDecodeError:
+            self._error(RowError(reader.line_num + 1, None, _NOT_UTF8))
+
+    def _not_utf8(self, names: Sequence[str | None], cells: list[str], line: int) -> None:
+        at = next(n for n, cell in enumerate(cells) if _NOT_UTF8_BYTE.search(cell))
+        self._error(RowError(line, names[at] if at < len(names) else None, _NOT_UTF8))
+
+    def _header(self, header: list[str] | None) -> list[str | None] | None:
         if header is None or not any(cell.strip() for cell in header):
-            parsed.errors.append(RowError(1, None, "fichier vide : ligne d'en-tête attendue"))
-            return parsed
+            self._error(RowError(1, None, "fichier vide : ligne d'en-tête attendue"))
+            return None
+        if _NOT_UTF8_BYTE.search("".join(header)):
+            self._error(RowError(1, None, _NOT_UTF8))
+            return None
         names: list[str | None] = []
+        bad = False
         for cell in header:
             key = _header_key(cell)
             if not key:
                 names.append(None)
             elif key not in BY_NAME:
-                parsed.errors.append(
+                self._error(
                     RowError(1, cell.strip(), f"colonne inconnue ; permises : {', '.join(HEADER)}")
                 )
                 names.append(None)
+                bad = True
             elif key in names:
-                parsed.errors.append(RowError(1, key, "colonne en double"))
+                self._error(RowError(1, key, "colonne en double"))
                 names.append(None)
+                bad = True
             else:
                 names.append(key)
         if "sku" not in names:
-            parsed.errors.append(RowError(1, "sku", "colonne « sku » obligatoire"))
-        parsed.columns = [name for name in names if name]
-        if parsed.errors:
-            return parsed
-        seen: dict[str, int] = {}
-        line = 1
-        for cells in reader:
-            line += 1
-            if not any(cell.strip() for cell in cells):
+            self._error(RowError(1, "sku", "colonne « sku » obligatoire"))
+            bad = True
+        self.columns = [name for name in names if name]
+        return None if bad else names
+
+    def _row(
+        self, names: list[str | None], cells: list[str], line: int, seen: dict[str, int]
+    ) -> CsvRow | None:
+        if not any(cell.strip() for cell in cells):
+            return None
+        if len(cells) > len(names) and any(cell.strip() for cell in cells[len(names) :]):
+            self._error(RowError(line, None, f"{len(cells)} cellules pour {len(names)} colonnes"))
+            return None
+        values: dict[str, Any] = {}
+        failed: set[str] = set()
+        for name, cell in zip(names, cells, strict=False):
+            if name is None:
                 continue
-            if len(cells) > len(names) and any(cell.strip() for cell in cells[len(names) :]):
-                parsed.errors.append(
-                    RowError(line, None, f"{len(cells)} cellules pour {len(names)} colonnes")
-                )
+            fieldname = BY_NAME[name].field
+            cell = cell.strip()
+            if not cell:
+                values[fieldname] = _EMPTY.get(fieldname)
                 continue
-            values: dict[str, Any] = {}
-            failed: set[str] = set()
-            for name, cell in zip(names, cells, strict=False):
-                if name is None:
-                    continue
-                fieldname = BY_NAME[name].field
-                cell = cell.strip()
-                if not cell:
-                    values[fieldname] = _EMPTY.get(fieldname)
-                    continue
-                parser = _CELL_PARSERS.get(fieldname)
-                try:
-                    values[fieldname] = parser(cell) if parser else restore_formula(cell)
-                except CellError as exc:
-                    parsed.errors.append(RowError(line, name, str(exc)))
-                    failed.add(fieldname)
-            for name in names[len(cells) :]:
-                if name is not None:  # a short line: the missing cells are empty
-                    values[BY_NAME[name].field] = _EMPTY.get(BY_NAME[name].field)
-            sku = values.get("sku")
-            if not sku:
-                parsed.errors.append(RowError(line, "sku", "SKU manquant"))
-                continue
-            if sku in seen:
-                parsed.errors.append(
-                    RowError(line, "sku", f"SKU « {sku} » déjà à la ligne {seen[sku]}")
-                )
-                continue
-            seen[sku] = line
-            parsed.rows.append(CsvRow(line, values, frozenset(failed)))
-    except csv.Error as exc:
-        parsed.errors.append(RowError(reader.line_num, None, f"CSV illisible : {exc}"))
+            parser = _CELL_PARSERS.get(fieldname)
+            try:
+                values[fieldname] = parser(cell) if parser else restore_formula(cell)
+            except CellError as exc:
+                self._error(RowError(line, name, str(exc)))
+                failed.add(fieldname)
+        for name in names[len(cells) :]:
+            if name is not None:  # a short line: the missing cells are empty
+                values[BY_NAME[name].field] = _EMPTY.get(BY_NAME[name].field)
+        sku = values.get("sku")
+        if not sku:
+            self._error(RowError(line, "sku", "SKU manquant"))
+            return None
+        if sku in seen:
+            self._error(RowError(line, "sku", f"SKU « {sku} » déjà à la ligne {seen[sku]}"))
+            return None
+        seen[sku] = line
+        return CsvRow(line, values, frozenset(failed))
+
+
+_NOT_UTF8 = "fichier non UTF-8 : enregistrez-le en « CSV UTF-8 »"
+_NOT_UTF8_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def parse_csv(data: Source) -> ParsedCsv:
+    """Read the whole file into rows of model fields; every cell that cannot be read is an
+    error. Nothing is validated against the model here (that needs the stored item, if any).
+    The import reads the file with :class:`CsvRows` instead, a line at a time."""
+    parsed = ParsedCsv()
+    rows = CsvRows(data, parsed.errors.append)
+    parsed.rows = list(rows)
+    parsed.columns, parsed.delimiter = rows.columns, rows.delimiter
     return parsed
 
 
@@ -484,100 +544,18 @@ _DEFAULTED = {
 # --- importing ------------------------------------------------------------------------------
 
 
-@dataclass
-class ImportReport:
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    written: bool = False
-    dry_run: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "created": self.created,
-            "updated": self.updated,
-            "written": self.written,
-            "dry_run": self.dry_run,
-            "errors": [error.as_dict() for error in self.errors],
-        }
-
-
-Progress = Callable[[str, int, int], None]
-
-
-class _Abort(Exception):
-    pass
-
-
 def import_csv(
     factory: sessionmaker[Session],
     provider_id: str,
-    data: bytes | str,
+    data: Source,
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Validate every row, then write them all in one transaction, or none.
+    """Validate every row, then write them all, or none (see :mod:`.csv_import`)."""
+    from .csv_import import run_import
 
-    ``progress(stage, done, total)`` is called as rows are checked (``"validation"``) and
-    written (``"ecriture"``).
-    """
-    report = ImportReport(dry_run=dry_run)
-    parsed = parse_csv(data)
-    report.rows = len(parsed.rows)
-    report.errors.extend(parsed.errors)
-    if parsed.errors and not parsed.rows:
-        return report
-    total = len(parsed.rows)
-    try:
-        with write_session(factory) as session:
-            if not mg.provider_exists(session, provider_id):
-                report.errors.append(RowError(1, None, f"pôle « {provider_id} » inconnu"))
-                raise _Abort
-            stored = mg.items_by_sku(
-                session, provider_id, (row.values["sku"] for row in parsed.rows)
-            )
-            categories = mg.category_codes(session, provider_id)
-            ready: list[mg.ItemWrite] = []
-            for done, row in enumerate(parsed.rows, start=1):
-                found = stored.get(row.values["sku"])
-                item, errors = build_item(
-                    row, mg.item_in_from_row(found) if found else None, categories
-                )
-                report.errors.extend(errors)
-                if item is not None:
-                    categories.setdefault(item.category_name, item.category_id)
-                    keep_stock = found is not None and row.values.get("stock") is None
-                    ready.append(mg.ItemWrite(item, found["id"] if found else None, keep_stock))
-                if progress is not None and (done % 50 == 0 or done == total):
-                    progress("validation", done, total)
-            if report.errors:
-                report.errors.sort(key=lambda error: error.row)
-                raise _Abort
-            report.created = sum(1 for write in ready if write.item_id is None)
-            report.updated = len(ready) - report.created
-            reference = f"import-{utcnow():%Y%m%d-%H%M%S}"
-            for start in range(0, len(ready), WRITE_BATCH):
-                batch = ready[start : start + WRITE_BATCH]
-                if not dry_run:
-                    mg.save_items(session, provider_id, batch, reference)
-                if progress is not None:
-                    progress("ecriture", start + len(batch), total)
-            if dry_run:
-                raise _Abort
-    except _Abort:
-        return report
-    except (IntegrityError, DataError):
-        # A concurrent change of the same SKUs (or a value the database refuses): rolled back.
-        report.created = report.updated = 0
-        report.errors.append(
-            RowError(1, None, "import refusé par la base (modification simultanée ?) ; réessayez")
-        )
-        return report
-    report.written = True
-    return report
+    return run_import(factory, provider_id, data, dry_run=dry_run, progress=progress)
 
 
 # --- exporting ------------------------------------------------------------------------------

@@ -240,7 +240,7 @@ api_keys = sa.Table(
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
 )
 
-# 0007: where each buyer transaction stands before its confirm (select → init → confirm): a
+# 0008: where each buyer transaction stands before its confirm (select → init → confirm): a
 # confirm needs a quote and terms sent on that transaction, an init a quote. The row goes
 # when the order is confirmed (the order's own life cycle takes over); an abandoned one is
 # deleted after TRANSACTION_DAYS (seller/transactions.py).
@@ -253,3 +253,43 @@ transactions = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 sa.Index("ix_seller_transactions_updated_at", transactions.c.updated_at)
+
+# 0009: the CSV import's staging rows (seller.csv_import). An import validates the file and
+# writes its products here in short batches, then one short transaction applies them to
+# seller_items / seller_stock; nothing reads this table but the import, so a half-written
+# import is never seen. Rows are deleted once applied (or refused).
+import_rows = sa.Table(
+    "seller_import_rows",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("import_id", sa.String(32), nullable=False, index=True),
+    sa.Column("provider_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    # The stored item this row updates (None: a new product).
+    sa.Column("item_id", _ID, nullable=True),
+    # Leave an existing item's stock as it is (its "stock" cell was empty or absent).
+    sa.Column("keep_stock", sa.Boolean(), nullable=False),
+    sa.Column("stock", sa.Integer(), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("short_desc", sa.Text(), nullable=True),
+    sa.Column("long_desc", sa.Text(), nullable=True),
+    sa.Column("name_en", sa.String(255), nullable=True),
+    sa.Column("short_desc_en", sa.Text(), nullable=True),
+    sa.Column("category_id", sa.String(64), nullable=False),
+    sa.Column("category_name", sa.String(255), nullable=False),
+    sa.Column("unit", sa.String(16), nullable=False),
+    sa.Column("pack_size", sa.Numeric(12, 3), nullable=False),
+    sa.Column("price", MONEY, nullable=False),
+    sa.Column("minimum_quantity", sa.Integer(), nullable=False),
+    sa.Column("maximum_quantity", sa.Integer(), nullable=True),
+    sa.Column("taxable", sa.Boolean(), nullable=False),
+    sa.Column("certifications", sa.String(512), nullable=False),
+    sa.Column("conservation", sa.String(16), nullable=False),
+    sa.Column("producer", sa.String(255), nullable=True),
+    sa.Column("origin_region", sa.String(8), nullable=True),
+    sa.Column("season_months", sa.String(64), nullable=True),
+    sa.Column("image_url", sa.String(2048), nullable=True),
+    sa.Column("search_text", sa.Text(), nullable=False),
+    sa.Column("name_normalized", sa.String(255), nullable=False),
+)

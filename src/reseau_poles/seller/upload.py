@@ -3,13 +3,17 @@
 (``multipart/form-data``, ``curl -F file=@produits.csv``, what a browser's file field sends).
 
 Either way at most :data:`~reseau_poles.seller.csv_io.MAX_CSV_BYTES` are read (a larger body
-is refused while it streams in), then the form, if any, is parsed from memory: its field
-``file`` (or its only file) is the CSV.
+is refused while it streams in), into a spool file (kept in memory up to
+:data:`SPOOL_MEMORY`, on disk beyond), never as one string: the import reads it a line at a
+time. A form's field ``file`` (or its only file) is the CSV.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import tempfile
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import IO
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
@@ -23,6 +27,7 @@ CSV_TYPES = frozenset({"text/csv", "application/csv", "text/plain", "application
 FORM_TYPE = "multipart/form-data"
 FILE_FIELD = "file"
 _FORM_FIELDS = 20  # a browser form may add a few fields (dry_run, a token …); ignored
+SPOOL_MEMORY = 1024 * 1024
 
 
 def _too_large() -> ApiError:
@@ -34,22 +39,20 @@ def _too_large() -> ApiError:
     )
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    body = bytearray()
+async def _capped(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
+    size = 0
     async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
+        size += len(chunk)
+        if size > limit:
             raise _too_large()
-    return bytes(body)
+        yield chunk
 
 
-async def _form(request: Request, body: bytes) -> FormData:
-    async def stream() -> AsyncGenerator[bytes, None]:
-        yield body
-
+async def _form(request: Request) -> FormData:
+    # The form's own part headers and boundaries come on top of the file.
     parser = MultiPartParser(
         request.headers,
-        stream(),
+        _capped(request, MAX_CSV_BYTES + 64 * 1024),
         max_files=1,
         max_fields=_FORM_FIELDS,
         max_part_size=MAX_CSV_BYTES,
@@ -66,8 +69,7 @@ async def _form(request: Request, body: bytes) -> FormData:
         ) from None
 
 
-async def csv_upload(request: Request) -> bytes:
-    """The CSV bytes of an import request; a 415, 413 or 400 that says what to send."""
+def _check_type(request: Request) -> str:
     content_type = request.headers.get("content-type", "text/csv").split(";")[0].strip().lower()
     if content_type not in CSV_TYPES and content_type != FORM_TYPE:
         raise ApiError(
@@ -77,10 +79,21 @@ async def csv_upload(request: Request) -> bytes:
             f"avec le fichier dans le champ « {FILE_FIELD} » (curl -F {FILE_FIELD}=@produits.csv).",
             "headers.Content-Type",
         )
-    if content_type != FORM_TYPE:
-        return await _read_capped(request, MAX_CSV_BYTES)
-    # The form's own part headers and boundaries come on top of the file.
-    form = await _form(request, await _read_capped(request, MAX_CSV_BYTES + 64 * 1024))
+    return content_type
+
+
+@asynccontextmanager
+async def csv_upload(request: Request) -> AsyncIterator[IO[bytes]]:
+    """The CSV of an import request as a binary file at its start (closed on leaving); a
+    415, 413 or 400 that says what to send."""
+    if _check_type(request) != FORM_TYPE:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+            async for chunk in _capped(request, MAX_CSV_BYTES):
+                spool.write(chunk)
+            spool.seek(0)
+            yield spool  # type: ignore[misc]
+        return
+    form = await _form(request)
     try:
         value = form.get(FILE_FIELD)
         if value is None:  # a file sent under another name: the only file of the form
@@ -94,9 +107,19 @@ async def csv_upload(request: Request) -> bytes:
                 f"(curl -F {FILE_FIELD}=@produits.csv).",
                 FILE_FIELD,
             )
-        data = value.encode("utf-8") if isinstance(value, str) else await value.read()
-        if len(data) > MAX_CSV_BYTES:
+        if isinstance(value, str):  # a text field (curl -F file=<produits.csv) is the CSV
+            data = value.encode("utf-8")
+            if len(data) > MAX_CSV_BYTES:
+                raise _too_large()
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+                spool.write(data)
+                del data
+                spool.seek(0)
+                yield spool  # type: ignore[misc]
+            return
+        if value.size is not None and value.size > MAX_CSV_BYTES:
             raise _too_large()
-        return data  # a text field (curl -F file=<produits.csv) is the CSV itself
+        await value.seek(0)
+        yield value.file
     finally:
         await form.close()
