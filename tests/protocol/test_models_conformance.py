@@ -42,8 +42,11 @@ from reseau_poles.protocol.models.strategies import request_json
 
 from .test_models_foreign import FOREIGN_ON_CONFIRM
 
+# The official schema is found only through this setting: the path of the file
+# ``api/transaction/build/transaction.yaml`` (tag ``core-v1.1.1`` of
+# beckn/protocol-specifications), or of a git directory of that repository (a clone's
+# ``.git`` or a bare mirror), read at the tag.
 SPEC_ENV = "RESEAU_POLES_BECKN_SPEC"
-MIRROR = Path("/work/.mirror/beckn+protocol-specifications/repo")
 SPEC_REF = "refs/tags/core-v1.1.1:api/transaction/build/transaction.yaml"
 SPEC_URI = "urn:beckn:core:1.1.1:transaction"
 
@@ -54,17 +57,20 @@ _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 
 
 def _load_spec_text() -> str | None:
-    path = os.environ.get(SPEC_ENV)
-    if path:
+    setting = os.environ.get(SPEC_ENV)
+    if not setting:
+        return None
+    path = Path(setting)
+    if path.is_file():
         try:
-            return Path(path).read_text("utf-8")
+            return path.read_text("utf-8")
         except OSError:
             return None
-    if not MIRROR.exists():
+    if not path.is_dir():
         return None
     try:
         result = subprocess.run(
-            ["git", f"--git-dir={MIRROR}", "show", SPEC_REF],
+            ["git", f"--git-dir={path}", "show", SPEC_REF],
             capture_output=True,
             check=True,
             timeout=30,
@@ -128,9 +134,10 @@ def _problems(validator: Draft202012Validator, document: Any) -> list[str]:
 pytestmark = pytest.mark.skipif(
     _spec() is None,
     reason=(
-        f"spec Beckn 1.1.1 introuvable ({SPEC_ENV}={os.environ.get(SPEC_ENV, '')!r}, "
-        f"miroir {MIRROR}) : définir {SPEC_ENV}=/chemin/transaction.yaml (tag core-v1.1.1 "
-        "de beckn/protocol-specifications, api/transaction/build/transaction.yaml)"
+        f"spec Beckn 1.1.1 introuvable ({SPEC_ENV}={os.environ.get(SPEC_ENV, '')!r}) : "
+        f"définir {SPEC_ENV}=/chemin/transaction.yaml (git clone "
+        "https://github.com/beckn/protocol-specifications, tag core-v1.1.1, fichier "
+        "api/transaction/build/transaction.yaml) ou le dossier .git de ce dépôt"
     ),
 )
 
