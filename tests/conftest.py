@@ -57,6 +57,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from fresh_database(request.param, tmp_path)
 
 
+@pytest.fixture(params=["memory", "redis"])
+def redis_url(request: pytest.FixtureRequest) -> str | None:
+    """Each in-process mechanism that has a Redis variant, run both ways: ``None`` (in the
+    process), then the Redis server the CI names (skipped without one, unless CI requires it)."""
+    if request.param == "memory":
+        return None
+    if not REDIS_URL:
+        if REQUIRE_SERVICES:
+            pytest.fail("RESEAU_POLES_TEST_REDIS_URL manquant")
+        pytest.skip("Redis indisponible (RESEAU_POLES_TEST_REDIS_URL)")
+    return REDIS_URL
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

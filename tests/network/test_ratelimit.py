@@ -7,26 +7,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import pytest
-
 from reseau_poles.network.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
     make_rate_limiter,
     retry_after_header,
 )
-from tests.conftest import REDIS_URL, REQUIRE_SERVICES
-
-
-@pytest.fixture(params=["memory", "redis"])
-def redis_url(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "memory":
-        return None
-    if not REDIS_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("RESEAU_POLES_TEST_REDIS_URL manquant")
-        pytest.skip("Redis indisponible (RESEAU_POLES_TEST_REDIS_URL)")
-    return REDIS_URL
 
 
 def test_a_key_gets_its_burst_then_waits_and_others_are_untouched(redis_url: str | None) -> None:

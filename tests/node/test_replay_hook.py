@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import Depends, FastAPI, Response
 
 from reseau_poles.buyer.app import create_app as create_buyer_app
@@ -17,7 +16,6 @@ from reseau_poles.buyer.orders import ORDER_CALLBACKS
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
 from reseau_poles.protocol.signing import Signer
-from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 from tests.network.support import (
     StandInRegistry,
     on_status_body,
@@ -25,17 +23,6 @@ from tests.network.support import (
     search_body,
     serve,
 )
-
-
-@pytest.fixture(params=["memory", "redis"])
-def redis_url(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "memory":
-        return None
-    if not REDIS_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("RESEAU_POLES_TEST_REDIS_URL manquant")
-        pytest.skip("Redis indisponible (RESEAU_POLES_TEST_REDIS_URL)")
-    return REDIS_URL
 
 
 def node_app(network: NodeNetwork, received: list[str]) -> FastAPI:
