@@ -9,10 +9,14 @@ organisation is added to the buyer node. Then, in the same run:
    seconds (``POST /api/searches`` then ``GET /api/searches/{tx}?wait_ms=…`` until every seller
    answered): its median and p95 latency, the baseline;
 2. flood: the first organisation sends searches at full speed (``--flood-workers`` at once,
-   ignoring ``Retry-After``) until ``--flood`` of them were accepted or the second one is done,
-   while the second organisation makes its ``--searches`` searches again: their median and
-   p95, and the ratio to the baseline; how many of the flood's searches were accepted (202)
-   and refused (429 ``trop_de_requetes``).
+   ignoring ``Retry-After``; ``--flood-rate`` paces them instead) until ``--flood`` of them
+   were accepted or the second one is done, while the second organisation makes its
+   ``--searches`` searches again: their median and p95, and the ratio to the baseline; how
+   many of the flood's searches were accepted (202) and refused (429 ``trop_de_requetes``).
+
+The flood comes from a process of its own, as an attacker's client would (on this machine,
+it takes its share of the same cores); ``--flood-in-process`` sends it from the measuring
+process's event loop instead, which then measures its own queueing as well.
 
 The buyer node runs with its default rate limits (``api_search_rate_per_second`` …);
 ``--search-rate`` and ``--search-burst`` try other values;
@@ -20,12 +24,14 @@ The buyer node runs with its default rate limits (``api_search_rate_per_second``
 in its configuration) to see the flood's effect without them.
 
     python bench/api_fairness.py [--sellers 2] [--searches 20] [--flood 400] [--no-limit]
+                                 [--flood-rate 54] [--flood-in-process]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -86,23 +92,47 @@ async def measured(
 
 
 async def flood(
-    http: httpx.AsyncClient, url: str, key: str, limit: int, workers: int, done: asyncio.Event
+    http: httpx.AsyncClient,
+    url: str,
+    key: str,
+    limit: int,
+    workers: int,
+    done: Any,
+    rate: float | None = None,
 ) -> dict[str, int]:
-    """Searches at full speed until ``limit`` accepted or ``done``: counts by status."""
+    """Searches at full speed (or ``rate`` per second in all) until ``limit`` accepted or
+    ``done`` (anything with ``is_set()``): counts by status."""
     counts: dict[str, int] = {}
     headers = {"X-API-Key": key}
+    interval = workers / rate if rate else 0.0
 
     async def worker() -> None:
         while not done.is_set() and counts.get("202", 0) < limit:
+            started = time.perf_counter()
             try:
                 response = await http.post(f"{url}/api/searches", json=SEARCH, headers=headers)
                 status = str(response.status_code)
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
             counts[status] = counts.get(status, 0) + 1
+            if interval:
+                await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return counts
+
+
+def flood_process(
+    url: str, key: str, limit: int, workers: int, rate: float | None, done: Any, out: Any
+) -> None:
+    """The flood in a process of its own; its counts put on ``out``."""
+
+    async def go() -> dict[str, int]:
+        limits = httpx.Limits(max_connections=workers + 2)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+            return await flood(http, url, key, limit, workers, done, rate)
+
+    out.put(asyncio.run(go()))
 
 
 def summary(label: str, values: list[float]) -> dict[str, float]:
@@ -128,16 +158,38 @@ async def run(arguments: argparse.Namespace, net: DemoNetwork, settings: dict[st
             http, url, other, 3, arguments.pace
         )  # warm-up: lookups cached, connections open
         quiet = await measured(http, url, other, arguments.searches, arguments.pace)
-        done = asyncio.Event()
+        flood_args = (url, flooder, arguments.flood, arguments.flood_workers)
         started = time.perf_counter()
-        flooding = asyncio.create_task(
-            flood(http, url, flooder, arguments.flood, arguments.flood_workers, done)
-        )
-        await asyncio.sleep(0.2)  # the flood is under way
-        loaded = await measured(http, url, other, arguments.searches, arguments.pace)
-        done.set()
-        counts = await flooding
+        if arguments.flood_in_process:
+            done: Any = asyncio.Event()
+            flooding = asyncio.create_task(flood(http, *flood_args, done, arguments.flood_rate))
+            await asyncio.sleep(0.2)  # the flood is under way
+            loaded = await measured(http, url, other, arguments.searches, arguments.pace)
+            done.set()
+            counts = await flooding
+        else:
+            context = multiprocessing.get_context("spawn")
+            done, out = context.Event(), context.Queue()
+            flooder_process = context.Process(
+                target=flood_process, args=(*flood_args, arguments.flood_rate, done, out)
+            )
+            flooder_process.start()
+            await asyncio.sleep(1.0)  # the process started and the flood is under way
+            loaded = await measured(http, url, other, arguments.searches, arguments.pace)
+            done.set()
+            counts = await asyncio.to_thread(out.get)
+            flooder_process.join()
         seconds = time.perf_counter() - started
+    print(
+        "Inondation "
+        + ("dans le processus de mesure" if arguments.flood_in_process else "dans son processus")
+        + (
+            f", {arguments.flood_rate:g} recherches/s"
+            if arguments.flood_rate
+            else ", à plein débit"
+        )
+        + f", {arguments.flood_workers} requêtes simultanées"
+    )
     print(
         "Limites de l'API : "
         + ("aucune (--no-limit)" if arguments.no_limit else "par défaut du nœud acheteur")
@@ -190,6 +242,10 @@ if __name__ == "__main__":
     parser.add_argument("--pace", type=float, default=0.5, help="s entre deux recherches mesurées")
     parser.add_argument("--flood", type=int, default=400, help="recherches acceptées au plus")
     parser.add_argument("--flood-workers", type=int, default=16, help="requêtes simultanées")
+    parser.add_argument("--flood-rate", type=float, default=None, help="recherches/s (plein débit)")
+    parser.add_argument(
+        "--flood-in-process", action="store_true", help="inondation depuis le processus de mesure"
+    )
     parser.add_argument("--no-limit", action="store_true", help="sans limites de débit")
     parser.add_argument("--search-rate", type=float, default=None, help="recherches/s par clé")
     parser.add_argument("--search-burst", type=int, default=None, help="rafale de recherches")

@@ -57,6 +57,19 @@ def test_one_organisation_flooding_searches_does_not_hold_back_another(world: Wo
     retry_after = int(refused.headers["Retry-After"])
     assert retry_after >= 1
 
+    # Past its rate, a search is refused before its body is read: not even parsed (the JSON
+    # guard would answer 400 to this nesting), nor the next page of a search (the same bucket).
+    refused_early = world.http.post(
+        f"{world.buyer_url}/api/searches",
+        content=b"[" * 5000 + b"]" * 5000,
+        headers={"X-API-Key": world.api_key, "Content-Type": "application/json"},
+    )
+    assert refused_early.status_code == 429, refused_early.text
+    assert refused_early.json()["error"]["code"] == "trop_de_requetes"
+    assert int(refused_early.headers["Retry-After"]) >= 1
+    more = world.api("POST", "/api/searches/inconnue/more")
+    assert more.status_code == 429, more.text
+
     # Another organisation's search still goes out, and is answered by the sellers.
     other = other_organisation(world)
     response = world.api("POST", "/api/searches", key=other, json={"region": "QC-05"})

@@ -58,7 +58,7 @@ from reseau_poles.registry.rotation import KeyExpiryWatch, open_any_challenge
 from reseau_poles.storage import make_engine, upgrade
 
 from .api import ApiError, validation_error
-from .limits import ApiLimits
+from .limits import ApiLimits, EarlyRefusal
 from .settings import NodeSettings
 
 log = logging.getLogger(__name__)
@@ -369,6 +369,8 @@ def create_node_app(
         refuse=_body_refusal(invalid_code),
         skip=lambda path: not (path.startswith(API_PREFIX) or path == "/on_subscribe"),
     )
+    # A key past its rate is refused before its body is read (node/limits.py).
+    app.add_middleware(EarlyRefusal, limits=api_limits, prefix=API_PREFIX)
     # Added last: the outermost of our layers, in front of FastAPI's routing.
     app.add_middleware(
         ProtocolFastPath, network=network, actions=frozenset(handlers), handle=handle
