@@ -22,6 +22,7 @@ from pydantic import (
 from reseau_poles.protocol import moments
 from reseau_poles.protocol.errors import ErrorCode, KeyFormatError, ProtocolError
 from reseau_poles.protocol.keys import (
+    ChallengeScheme,
     b64encode,
     decode_encryption_public_key,
     decode_signing_public_key,
@@ -74,6 +75,8 @@ class SubscribeRecord(BaseModel):
     encr_public_key: str
     valid_from: datetime
     valid_until: datetime
+    # How the registry encrypts this subscribe's challenge; unset: the network's setting.
+    challenge_scheme: ChallengeScheme | None = None
 
     @model_validator(mode="before")
     @classmethod
