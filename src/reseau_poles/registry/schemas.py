@@ -347,3 +347,27 @@ class AdminKey(AdminAction):
     @classmethod
     def _utc_or_none(cls, value: datetime | None) -> datetime | None:
         return None if value is None else SubscribeRecord._utc(value)
+
+
+class AdminRegister(AdminKey):
+    """Body of the operator's ``register``: a whole participant, registered SUBSCRIBED on the
+    operator's word without a challenge — for a third-party stack that cannot answer one
+    (registry/README.md, "Piles tierces"). The reason is required: it stays in the audit log."""
+
+    url: str
+    type: str
+    domains: list[Domain] = Field(min_length=1, max_length=32)
+    regions: list[Region] = Field(min_length=1, max_length=18)
+    country: str = "CAN"
+
+    _sid = field_validator("subscriber_id")(
+        SubscribeRecord._subscriber_id.__func__  # type: ignore[attr-defined]
+    )
+    _url = field_validator("url")(SubscribeRecord._url.__func__)  # type: ignore[attr-defined]
+    _type = field_validator("type")(SubscribeRecord._type.__func__)  # type: ignore[attr-defined]
+    _lists = field_validator("domains", "regions")(
+        SubscribeRecord._unique.__func__  # type: ignore[attr-defined]
+    )
+    _country = field_validator("country")(
+        SubscribeRecord._country.__func__  # type: ignore[attr-defined]
+    )
