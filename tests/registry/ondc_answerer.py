@@ -34,7 +34,7 @@ def decrypt(private_key_der_b64: str, registry_key_der_b64: str, challenge_b64: 
 
 def serve(port: int, private_key: str, registry_key: str) -> None:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 body = json.loads(self.rfile.read(length))
