@@ -107,9 +107,8 @@ def test_the_operator_registers_a_stack_without_a_challenge(
     assert sorted(found[0]["regions"]) == ["QC-03", "QC-12"]
     entry = registry.admin.audit(subscriber_id=keys.subscriber_id)[0]
     assert entry["action"] == "operator_register"
-    assert (
-        entry["actor"].startswith("operator:") or registry.operator.subscriber_id in entry["actor"]
-    )
+    operator = registry.operator
+    assert entry["actor"] == f"operator:{operator.subscriber_id}|{operator.key_id}"
     assert entry["reason"] == "pile X : clés remises en main propre"
     assert entry["before"] is None and entry["after"]["status"] == "SUBSCRIBED"
 
