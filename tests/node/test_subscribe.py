@@ -217,3 +217,53 @@ def test_bad_settings_are_named(
     result = subscribe(node)
     assert result.exit_code == 1, result.output
     assert "configuration invalide" in one_line(result.output) and "regions" in result.output
+
+
+@pytest.mark.parametrize("role", ["seller", "buyer"])
+@pytest.mark.parametrize("scheme", ["ondc", "sealed_box"])
+def test_the_running_node_answers_either_challenge_scheme(
+    registry_factory: Callable[..., RunningRegistry],
+    node_files: Callable[..., NodeFiles],
+    servers: list[UvicornThread],
+    role: str,
+    scheme: str,
+) -> None:
+    """No setting on the node: a sealed box opens with its key; an ONDC challenge (AES blocks)
+    with the registry's encryption key read from its well-known document."""
+    registry = registry_factory(challenge_scheme=scheme)
+    node = node_files(role, registry)
+    node.write()
+    servers.append(node.serve())
+
+    result = subscribe(node)
+    assert result.exit_code == 0, result.output
+    assert "SUBSCRIBED" in result.output
+    assert len(listed(registry, node.subscriber_id)) == 1
+
+
+def test_a_node_with_the_registry_key_configured_answers_ondc(
+    registry_factory: Callable[..., RunningRegistry],
+    node_files: Callable[..., NodeFiles],
+    servers: list[UvicornThread],
+) -> None:
+    """As with ONDC's own registry (no well-known document): the key from the settings, here
+    in the SPKI DER form ONDC publishes; a wrong one makes the challenge fail (15003)."""
+    registry = registry_factory(challenge_scheme="ondc")
+    der = registry.service.identity.encryption.public_key_der_b64
+    node = node_files("seller", registry)
+    from reseau_poles.protocol.keys import EncryptionKeyPair
+
+    node.write(registry_encryption_public_key=EncryptionKeyPair.generate().public_key_der_b64)
+    server = node.serve()
+    servers.append(server)
+    refused = subscribe(node)
+    assert refused.exit_code != 0
+    assert "15003" in one_line(refused.output)
+    server.stop()
+    servers.remove(server)
+
+    node.write(registry_encryption_public_key=der)
+    servers.append(node.serve())
+    result = subscribe(node)
+    assert result.exit_code == 0, result.output
+    assert "SUBSCRIBED" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import stat
 
 import pytest
@@ -140,3 +141,35 @@ def test_missing_or_mismatched_key_files(tmp_path):
     (tmp_path / files.ENCRYPTION_PRIVATE).unlink()
     with pytest.raises(KeyFormatError, match="manquant"):
         files.read()
+
+
+# --- ONDC's challenge scheme -------------------------------------------------------------------
+
+
+def test_ondc_challenge_round_trip_matches_an_independent_x25519():
+    registry, participant = keys.EncryptionKeyPair.generate(), keys.EncryptionKeyPair.generate()
+    challenge = keys.new_challenge()
+    encrypted = keys.ondc_encrypt_challenge(registry, participant.public_key_der_b64, challenge)
+    assert len(base64.b64decode(encrypted)) == 48  # 43 bytes padded to three AES blocks
+    assert (
+        keys.ondc_open_challenge(participant, registry.public_key_der_b64, encrypted) == challenge
+    )
+    # The shared key is the raw X25519 secret, as `cryptography` computes it (ONDC's tools).
+    mine = x25519.X25519PrivateKey.from_private_bytes(participant.private_key)
+    theirs = x25519.X25519PublicKey.from_public_bytes(registry.public_key)
+    assert keys.x25519_shared_key(participant.private_key, registry.public_key) == mine.exchange(
+        theirs
+    )
+    # The PKCS#8 form reads back as the same pair.
+    assert keys.EncryptionKeyPair.from_private(participant.private_key_der_b64) == participant
+    with pytest.raises(KeyFormatError):
+        keys.ondc_open_challenge(
+            keys.EncryptionKeyPair.generate(), registry.public_key_b64, encrypted
+        )
+
+
+@given(st.text(max_size=200))
+def test_opening_any_text_as_an_ondc_challenge_is_a_key_format_error_or_text(text):
+    pair, registry = keys.EncryptionKeyPair.from_private(b"\x01" * 32), b"\x09" + b"\x00" * 31
+    with contextlib.suppress(KeyFormatError):
+        assert isinstance(keys.ondc_open_challenge(pair, registry, text), str)

@@ -129,3 +129,28 @@ def test_suspend_tells_the_operator_the_grace_period_and_the_delay(
     result = runner.invoke(app, [*admin, "reactivate", sid])
     assert result.exit_code == 0, result.output
     assert "SUBSCRIBED" in result.output and "quelques secondes" in result.output
+
+
+def test_subscribe_asks_for_ondc_and_its_listener_answers_it(registry_factory, tmp_path: Path):
+    """participant.toml's challenge_scheme goes in the signed subscribe; the temporary
+    listener opens the ONDC challenge with the registry's key from its well-known document."""
+    registry: RunningRegistry = registry_factory()
+    port = free_port()
+    config = tmp_path / "participant.toml"
+    config.write_text(
+        f"""
+[participant]
+subscriber_id = "pile-ondc-cli.example"
+url = "http://127.0.0.1:{port}/beckn"
+type = "BPP"
+domains = ["PLA:ALIMENTS"]
+regions = ["QC-03"]
+keys = "cles"
+challenge_scheme = "ondc"
+""",
+        "utf-8",
+    )
+    result = runner.invoke(app, ["subscribe", "--registry", registry.url, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "SUBSCRIBED" in result.output
+    assert registry.lookup({"subscriber_id": "pile-ondc-cli.example"}).json()

@@ -26,7 +26,7 @@ from reseau_poles.network.inbound import asgi_headers, install, send_answer
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
-from reseau_poles.registry.rotation import KeyExpiryWatch, open_any_challenge
+from reseau_poles.registry.rotation import KeyExpiryWatch, answer_registry_challenge
 
 from . import logs
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -157,12 +157,20 @@ def create_app(
         status, content, extra = await service.handle(body, request.headers)
         return Response(content, status_code=status, headers=extra, media_type=JSON_CONTENT_TYPE)
 
-    @app.post("/on_subscribe", summary="Défi du registre (boîte scellée)")
+    @app.post("/on_subscribe", summary="Défi du registre (boîte scellée ou schéma ONDC)")
     async def on_subscribe(request: Request) -> Response:
         try:
             data = json.loads(await request.body())
             challenge = data["challenge"]
-            answer = open_any_challenge(service.identity, settings.key_dir, challenge)
+            if not isinstance(challenge, str):
+                raise TypeError("challenge")
+            answer = await answer_registry_challenge(
+                service.identity,
+                settings.key_dir,
+                challenge,
+                registry_encryption_key=settings.registry_encryption_public_key,
+                registry_url=settings.registry_url,
+            )
         except Exception:
             error = ProtocolError(
                 "défi illisible ou non destiné à cette passerelle",

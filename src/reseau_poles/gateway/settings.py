@@ -38,6 +38,9 @@ class GatewaySettings(FileSettings, ServingLimits):
     registry_url: str = "http://127.0.0.1:8000"
     registry_public_key: str | None = None
     registry_subscriber_id: str | None = None
+    # The registry's X25519 key for a challenge in ONDC's scheme (raw or SPKI DER, base64);
+    # unset: read from the registry's well-known document when such a challenge comes.
+    registry_encryption_public_key: str | None = None
     lookup_cache_ttl: float = Field(default=60.0, gt=0, le=60)
     lookup_negative_ttl: float = Field(default=5.0, ge=0, le=60)
     lookup_timeout: float = Field(default=5.0, gt=0)

@@ -5,7 +5,7 @@
 
 GET  /health          liveness, and when our key expires (KeyExpiryWatch)
 POST /on_subscribe    the registry's challenge, sealed to our encryption key (or to the key
-                      that ``rotate-key`` is registering)
+                      that ``rotate-key`` is registering), or in ONDC's scheme
 POST /{action}        Beckn calls or callbacks, verified by the network layer, handed to the
                       role's handler (sync, run in a thread), then ACK; a handler's
                       ``ProtocolError`` becomes a NACK with its code and path
@@ -54,7 +54,7 @@ from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
 from reseau_poles.protocol.signing import Signer
-from reseau_poles.registry.rotation import KeyExpiryWatch, open_any_challenge
+from reseau_poles.registry.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.storage import make_engine, upgrade
 
 from .api import ApiError, validation_error
@@ -312,13 +312,22 @@ def create_node_app(
 
     @app.post("/on_subscribe", tags=["protocole"])
     async def on_subscribe(request: Request) -> Response:
-        """Défi du registre, scellé pour notre clé de chiffrement : on renvoie le clair."""
+        """Défi du registre, chiffré pour notre clé (boîte scellée, ou schéma ONDC) : on
+        renvoie le clair (registry/README.md, « Le contrat /on_subscribe »)."""
         try:
             body = json.loads(await request.body())
             challenge = body["challenge"]
             if body.get("subscriber_id") not in (None, settings.subscriber_id):
                 return _nack("défi destiné à un autre abonné", "subscriber_id", invalid_code)
-            answer = open_any_challenge(keys, settings.key_dir, challenge)
+            if not isinstance(challenge, str):
+                raise TypeError("challenge")
+            answer = await answer_registry_challenge(
+                keys,
+                settings.key_dir,
+                challenge,
+                registry_encryption_key=settings.registry_encryption_public_key,
+                registry_url=settings.registry_url,
+            )
         except (ValueError, KeyError, TypeError):
             return _nack("défi illisible", "challenge", invalid_code)
         return JSONResponse({"answer": answer})

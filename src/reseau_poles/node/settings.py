@@ -41,6 +41,10 @@ class NodeSettings(FileSettings, ServingLimits):
     registry_url: str | None = None
     registry_public_key: str | None = None
     registry_subscriber_id: str | None = None
+    # The registry's X25519 key, for a challenge in ONDC's scheme (AES-256-ECB under the
+    # shared secret): raw or SPKI DER, base64. Unset: read from the registry's well-known
+    # document when such a challenge comes (a sealed box needs no registry key).
+    registry_encryption_public_key: str | None = None
 
     # Keys: the warning before our key expires (log at start and every check, and /health),
     # and how long both keys stay valid when ``rotate-key`` changes it.

@@ -20,9 +20,10 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
-from nacl.bindings import crypto_sign_seed_keypair
+from nacl.bindings import crypto_scalarmult, crypto_sign_seed_keypair
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
@@ -182,6 +183,11 @@ class EncryptionKeyPair:
     def private_key_b64(self) -> str:
         return b64encode(self.private_key)
 
+    @property
+    def private_key_der_b64(self) -> str:
+        """The PKCS#8 DER form that ONDC's tools read (``MC4CAQAwBQYDK2VuBCIEI…``)."""
+        return b64encode(_X25519_PKCS8_PREFIX + self.private_key)
+
 
 # --- the registry's challenge -----------------------------------------------------------------
 
@@ -206,6 +212,64 @@ def open_challenge(keys: EncryptionKeyPair, sealed: str) -> str:
             "impossible d'ouvrir le défi : il n'a pas été scellé pour cette clé de chiffrement"
         ) from None
     return plain.decode("utf-8")
+
+
+class ChallengeScheme(StrEnum):
+    """How the registry encrypts its challenge (registry/README.md, "Le contrat /on_subscribe").
+
+    ``sealed_box``: a libsodium sealed box (``crypto_box_seal``) to the participant's X25519
+    ``encr_public_key``. ``ondc``: ONDC's scheme, AES-256-ECB with PKCS#7 padding under the raw
+    X25519 shared secret of the registry's encryption key and the participant's."""
+
+    SEALED_BOX = "sealed_box"
+    ONDC = "ondc"
+
+
+def x25519_shared_key(private_key: bytes, peer_public_key: bytes | str) -> bytes:
+    """The raw 32-byte X25519 shared secret (no key derivation: ONDC uses it as is)."""
+    try:
+        return crypto_scalarmult(private_key, decode_encryption_public_key(peer_public_key))
+    except (CryptoError, RuntimeError, ValueError):  # a low-order point gives all zeros
+        raise KeyFormatError("clé publique X25519 inutilisable pour un échange") from None
+
+
+def ondc_encrypt_challenge(
+    registry_keys: EncryptionKeyPair, participant_public_key: bytes | str, challenge: str
+) -> str:
+    """ONDC's challenge: base64 of AES-256-ECB (PKCS#7) under the X25519 shared secret."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key = x25519_shared_key(registry_keys.private_key, participant_public_key)
+    padder = padding.PKCS7(128).padder()
+    plain = padder.update(challenge.encode("utf-8")) + padder.finalize()
+    encryptor = Cipher(
+        algorithms.AES(key), modes.ECB()
+    ).encryptor()  # ECB: ONDC's scheme, one random block
+    return b64encode(encryptor.update(plain) + encryptor.finalize())
+
+
+def ondc_open_challenge(
+    keys: EncryptionKeyPair, registry_public_key: bytes | str, encrypted: str
+) -> str:
+    """The participant's side of ONDC's scheme: the shared secret with the registry's public
+    key, then AES-256-ECB and PKCS#7 removed. ``KeyFormatError`` when it does not open."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    raw = b64decode(encrypted)
+    if not raw or len(raw) % 16:
+        raise KeyFormatError("défi ONDC illisible : un multiple de 16 octets est attendu")
+    key = x25519_shared_key(keys.private_key, registry_public_key)
+    decryptor = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
+    padded = decryptor.update(raw) + decryptor.finalize()
+    try:
+        unpadder = padding.PKCS7(128).unpadder()
+        return (unpadder.update(padded) + unpadder.finalize()).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise KeyFormatError(
+            "impossible d'ouvrir le défi ONDC : autre clé (la nôtre ou celle du registre)"
+        ) from None
 
 
 def challenge_matches(expected: str, answer: object) -> bool:

@@ -362,6 +362,56 @@ def admin_reset_key(
     _add_key(ctx, subscriber_id, keys_json, valid_days, reason, reset=True)
 
 
+@admin_app.command("register")
+def admin_register(
+    ctx: typer.Context,
+    subscriber_id: str,
+    keys_json: KeysJsonOption,
+    url: Annotated[str, typer.Option("--url", help="URL du participant (ses points Beckn).")],
+    type: Annotated[str, typer.Option("--type", help="BAP, BPP ou BG.")],
+    domain: Annotated[
+        list[str], typer.Option("--domain", help="Domaine (répétable), ex. PLA:ALIMENTS.")
+    ],
+    region: Annotated[
+        list[str], typer.Option("--region", help="Région (répétable), QC-01 … QC-17 ou *.")
+    ],
+    reason: Annotated[
+        str | None, typer.Option(help="Motif (obligatoire), gardé au journal d'audit.")
+    ] = None,
+    country: Annotated[str, typer.Option(help="Pays (ISO 3166-1 alpha-3).")] = "CAN",
+    valid_days: ValidDaysOption = None,
+) -> None:
+    """Inscrire, sans défi, un participant qui ne sait pas y répondre (pile tierce) : ses clés
+    publiques (keys.json) sur la parole de l'opérateur ; statut SUBSCRIBED, audité."""
+    subscriber_id = _given(subscriber_id, "identifiant du participant", "ex. pile.example")
+    if not (reason or "").strip():
+        raise _fail(
+            "un motif est obligatoire pour une inscription sans défi : "
+            "--reason « pile X, clés remises le … »",
+            code=2,
+        )
+    record = _public_record(keys_json, subscriber_id)
+    after = _call(
+        ctx,
+        lambda c: c.register(
+            subscriber_id.lower(),
+            record,
+            url=url,
+            type=type,
+            domains=domain,
+            regions=region,
+            country=country,
+            valid_days=valid_days,
+            reason=reason,
+        ),
+    )
+    key = after["keys"][0]
+    out.print(
+        f"{after['subscriber_id']} : {_status(after['status'])} sans défi, clé {key['key_id']} "
+        f"valide jusqu'au {key['valid_until']} (journal : operator_register)"
+    )
+
+
 @admin_app.command("expiring-keys")
 def admin_expiring_keys(
     ctx: typer.Context,

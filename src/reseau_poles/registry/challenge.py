@@ -20,7 +20,13 @@ the registry. Three rules:
    (an IPv6 caller counts by its /64) and ``challenge_max_concurrent`` in all; beyond, 429
    with ``Retry-After`` at once, never a queue. Challenges have their own connection pool, as
    large as the overall limit (no wait for a connection), a short connection timeout and a
-   deadline for the whole challenge.
+   deadline for each attempt.
+
+The challenge is a libsodium sealed box by default, or ONDC's AES-256-ECB under the X25519
+shared secret (``challenge_scheme``, for the network or per subscribe); a participant that is
+slow to start may get ``challenge_retries`` more attempts, each with a fresh challenge, after
+a failure that may pass (silence, connection refused, HTTP 408, 429 or 5xx). The contract a
+participant implements is in registry/README.md ("Le contrat /on_subscribe").
 """
 
 from __future__ import annotations
@@ -43,7 +49,14 @@ from reseau_poles.network.destinations import (
     pinned_request,
 )
 from reseau_poles.protocol.errors import ErrorCode
-from reseau_poles.protocol.keys import challenge_matches, new_challenge, seal_challenge
+from reseau_poles.protocol.keys import (
+    ChallengeScheme,
+    EncryptionKeyPair,
+    challenge_matches,
+    new_challenge,
+    ondc_encrypt_challenge,
+    seal_challenge,
+)
 from reseau_poles.protocol.signing import Signer
 
 from .errors import RegistryError
@@ -55,6 +68,17 @@ log = logging.getLogger("reseau_poles.registry")
 MAX_CHALLENGE_RESPONSE_BYTES: Final = 16384
 # Addresses of one name tried in turn, the next only when a connection is refused.
 MAX_ADDRESSES: Final = 3
+# HTTP statuses of a participant still starting (or behind a proxy that is): worth a retry.
+TRANSIENT_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def challenge_busy_seconds(settings: RegistrySettings) -> float:
+    """The longest a challenge may last: every attempt and the pauses between them."""
+    attempts = 1 + settings.challenge_retries
+    return (
+        attempts * settings.challenge_deadline_seconds
+        + settings.challenge_retries * settings.challenge_retry_delay_seconds
+    )
 
 
 def source_of(host: str | None) -> str:
@@ -121,16 +145,19 @@ class ChallengeGate:
 class Challenger:
     """Checks participants' URLs and sends them the challenge (its own HTTP client)."""
 
-    def __init__(self, settings: RegistrySettings, signer: Signer) -> None:
+    def __init__(
+        self, settings: RegistrySettings, signer: Signer, encryption: EncryptionKeyPair
+    ) -> None:
         self.settings = settings
         self.signer = signer
+        self.encryption = encryption  # the registry's own X25519 pair (ONDC's scheme)
         self.policy = DestinationPolicy(
             allow_http=True, allow_private_networks=settings.private_network
         )
         self.gate = ChallengeGate(
             total=settings.challenge_max_concurrent,
             per_source=settings.challenge_max_per_source,
-            retry_after=max(1, math.ceil(settings.challenge_deadline_seconds)),
+            retry_after=max(1, math.ceil(challenge_busy_seconds(settings))),
         )
         self.http: httpx.AsyncClient | None = None
 
@@ -174,57 +201,95 @@ class Challenger:
                 status=400,
             ) from None
 
+    def scheme_of(self, record: SubscribeRecord) -> ChallengeScheme:
+        """The subscribe's own choice, else the network's."""
+        return record.challenge_scheme or self.settings.challenge_scheme
+
     def failure(self, url: str) -> RegistryError:
         """The one answer to a challenge that did not succeed, whatever the reason."""
-        deadline = f"{self.settings.challenge_deadline_seconds:g}"
-        where = "" if self.settings.private_network else ", à une adresse publique"
+        settings = self.settings
+        deadline = f"{settings.challenge_deadline_seconds:g}"
+        where = "" if settings.private_network else ", à une adresse publique"
+        attempts = 1 + settings.challenge_retries
+        tries = f", {attempts} essais" if attempts > 1 else ""
         return RegistryError(
             "Défi non relevé : l'adresse inscrite n'a pas répondu correctement au défi "
             f"(attendu : POST {url}/on_subscribe joignable depuis le registre{where}, "
-            f'réponse {{"answer": …}} dans les {deadline} s, le défi ouvert avec la clé '
-            "privée de encr_public_key)",
+            f'réponse {{"answer": …}} dans les {deadline} s{tries}, le défi ouvert avec la '
+            "clé privée de encr_public_key ; voir le contrat /on_subscribe du registre)",
             code=ErrorCode.REGISTRY_CHALLENGE_FAILED,
             path="url",
             status=400,
         )
 
+    def encrypt(self, scheme: ChallengeScheme, encr_public_key: str, challenge: str) -> str:
+        if scheme == ChallengeScheme.ONDC:
+            return ondc_encrypt_challenge(self.encryption, encr_public_key, challenge)
+        return seal_challenge(encr_public_key, challenge)
+
     async def run(self, record: SubscribeRecord) -> None:
-        """Post the challenge to ``record.url`` and check the answer; :meth:`failure` if not."""
+        """Post the challenge to ``record.url`` and check the answer (again, after a failure
+        that may pass, ``challenge_retries`` times); :meth:`failure` if it never comes."""
         assert self.http is not None, "service not started"
         destination = self.check_url(record.url)
+        scheme = self.scheme_of(record)
+        attempts = 1 + self.settings.challenge_retries
+        details: list[str] = []
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                await asyncio.sleep(self.settings.challenge_retry_delay_seconds)
+            detail, transient = await self._challenge_once(destination, record, scheme)
+            if detail is None:
+                if attempt > 1:
+                    log.info(
+                        "défi relevé par %s à l'essai %d (%s)",
+                        record.subscriber_id,
+                        attempt,
+                        "; ".join(details),
+                    )
+                return
+            details.append(f"essai {attempt} : {detail}")
+            if not transient:
+                break
+        log.warning(
+            "défi (%s) non relevé pour %s à %s/on_subscribe : %s",
+            scheme.value,
+            record.subscriber_id,
+            record.url,
+            "; ".join(details),
+        )
+        raise self.failure(record.url)
+
+    async def _challenge_once(
+        self, destination: Destination, record: SubscribeRecord, scheme: ChallengeScheme
+    ) -> tuple[str | None, bool]:
+        """One attempt, with a fresh challenge: ``(None, …)`` when answered right, otherwise
+        what went wrong (for the log) and whether another attempt may succeed."""
         challenge = new_challenge()
         body = json.dumps(
             {
                 "subscriber_id": record.subscriber_id,
-                "challenge": seal_challenge(record.encr_public_key, challenge),
+                "challenge": self.encrypt(scheme, record.encr_public_key, challenge),
             }
         ).encode("utf-8")
         headers = {"Content-Type": "application/json", "Authorization": self.signer.sign(body)}
         deadline = self.settings.challenge_deadline_seconds
         try:
             async with asyncio.timeout(deadline):
-                detail = await self._attempt(destination, body, headers, challenge)
+                return await self._attempt(destination, body, headers, challenge)
         except TimeoutError:
-            detail = f"délai total de {deadline:g} s dépassé"
-        if detail is None:
-            return
-        log.warning(
-            "défi non relevé pour %s à %s/on_subscribe : %s",
-            record.subscriber_id,
-            record.url,
-            detail,
-        )
-        raise self.failure(record.url)
+            return f"délai de {deadline:g} s dépassé", True
 
     async def _attempt(
         self, destination: Destination, body: bytes, headers: dict[str, str], challenge: str
-    ) -> str | None:
-        """``None`` when the right answer came back; otherwise what went wrong (for the log)."""
+    ) -> tuple[str | None, bool]:
+        """``None`` when the right answer came back; otherwise what went wrong (for the log);
+        and whether it may pass (a retry is worth it)."""
         assert self.http is not None
         try:
             addresses = await self.policy.resolve(destination)
         except DestinationRefused as exc:
-            return f"résolution refusée : {exc.message}"
+            return f"résolution refusée : {exc.message}", False
         detail = "aucune adresse"
         for address in addresses[:MAX_ADDRESSES]:
             url, pinned, extensions = pinned_request(destination, address)
@@ -242,9 +307,10 @@ class Challenger:
                 detail = f"{address} : connexion impossible ({exc})"
                 continue  # the next address of the name, if any
             except httpx.HTTPError as exc:
-                return f"{address} : {type(exc).__name__} ({exc})"
-            return _judge(status, bytes(received), challenge)
-        return detail
+                return f"{address} : {type(exc).__name__} ({exc})", True
+            verdict = _judge(status, bytes(received), challenge)
+            return verdict, status in TRANSIENT_STATUSES
+        return detail, True
 
 
 def _judge(status: int, received: bytes, challenge: str) -> str | None:

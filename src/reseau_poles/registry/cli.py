@@ -153,13 +153,20 @@ def _keys(folder: Path, subscriber_id: str | None) -> SubscriberKeys:
 class ChallengeListener:
     """A short-lived HTTP server answering the registry's challenge at ``…/on_subscribe``."""
 
-    def __init__(self, keys: SubscriberKeys, url: str, listen: str | None) -> None:
+    def __init__(
+        self,
+        keys: SubscriberKeys,
+        url: str,
+        listen: str | None,
+        registry_url: str | None = None,
+        key_dir: Path | None = None,
+    ) -> None:
         import uvicorn
         from starlette.applications import Starlette
         from starlette.requests import Request
         from starlette.responses import JSONResponse
 
-        from reseau_poles.protocol.keys import open_challenge
+        from .rotation import answer_registry_challenge
 
         parts = urlsplit(url)
         host, _, port = (listen or "").rpartition(":")
@@ -171,7 +178,14 @@ class ChallengeListener:
         async def on_subscribe(request: Request) -> JSONResponse:
             challenge = (await request.json())["challenge"]
             self.answered.set()
-            return JSONResponse({"answer": open_challenge(keys.encryption, challenge)})
+            answer = await answer_registry_challenge(
+                keys,
+                key_dir,
+                challenge,
+                registry_encryption_key=None,
+                registry_url=registry_url,
+            )
+            return JSONResponse({"answer": answer})
 
         path = parts.path.rstrip("/")
         for route in {f"{path}/on_subscribe", "/on_subscribe"}:
@@ -237,13 +251,21 @@ def subscribe(
         country=section.get("country", "CAN"),
         **dates,
     )
+    if section.get("challenge_scheme"):  # sealed_box or ondc: how the registry encrypts
+        record["challenge_scheme"] = str(section["challenge_scheme"])
     out.print(
         f"Inscription de [bold]{keys.subscriber_id}[/] (clé {keys.key_id}) auprès de {registry}…"
     )
     try:
         with httpx.Client(timeout=30) as http:
             if listener:
-                with ChallengeListener(keys, section["url"], listen or section.get("listen")):
+                with ChallengeListener(
+                    keys,
+                    section["url"],
+                    listen or section.get("listen"),
+                    registry,
+                    base / section["keys"],
+                ):
                     response = post_signed(
                         http, f"{registry.rstrip('/')}/subscribe", record, signer_for(signing_keys)
                     )

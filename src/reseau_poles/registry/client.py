@@ -208,6 +208,38 @@ class AdminClient:
             body["valid_days"] = valid_days
         return self.post(f"/admin/subscribers/{subscriber_id}/keys", body)
 
+    def register(
+        self,
+        subscriber_id: str,
+        public_record: dict[str, Any],
+        *,
+        url: str,
+        type: str,
+        domains: list[str],
+        regions: list[str],
+        country: str = "CAN",
+        valid_days: int | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Register a participant without a challenge (a third-party stack), on the operator's
+        word: its public keys (``keys.json``) and its record."""
+        body: dict[str, Any] = {
+            "action": "register",
+            "subscriber_id": subscriber_id,
+            "key_id": public_record.get("key_id"),
+            "signing_public_key": public_record.get("signing_public_key"),
+            "encr_public_key": public_record.get("encr_public_key"),
+            "url": url,
+            "type": type,
+            "domains": domains,
+            "regions": regions,
+            "country": country,
+            "reason": reason,
+        }
+        if valid_days is not None:
+            body["valid_days"] = valid_days
+        return self.post(f"/admin/subscribers/{subscriber_id}/register", body)
+
     def reject(self, subscriber_id: str, reason: str | None = None) -> dict[str, Any]:
         body = {"action": "reject", "subscriber_id": subscriber_id, "reason": reason}
         return self.post(f"/admin/subscribers/{subscriber_id}/reject", body)

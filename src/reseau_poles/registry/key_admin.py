@@ -1,6 +1,7 @@
 """The operator's actions on keys and applicants: add or reset a participant's key (the way
-back for a node whose keys are all revoked or expired), list keys that expire soon, and turn
-down an application that was never approved. Every write is audited, as in ``service``."""
+back for a node whose keys are all revoked or expired), register a participant that cannot
+answer the challenge (a third-party stack), list keys that expire soon, and turn down an
+application that was never approved. Every write is audited, as in ``service``."""
 
 from __future__ import annotations
 
@@ -14,21 +15,16 @@ from reseau_poles.storage import read_session, utcnow, write_session
 
 from . import repository as repo
 from .models import AuditEntry, KeyStatus, Subscriber, SubscriberKey, SubscriberStatus, rfc3339
-from .schemas import AdminKey
+from .schemas import AdminKey, AdminRegister
 from .service import RegistryError, RegistryService
 
 ADD_KEY = "operator_add_key"
 RESET_KEY = "reset_key"
 REJECT = "reject"
+REGISTER = "operator_register"
 
 
-def add_key(
-    service: RegistryService, actor: str, subscriber_id: str, body: AdminKey
-) -> dict[str, Any]:
-    """Register ``body``'s key for ``subscriber_id`` on the operator's word. With
-    ``body.action == "reset_key"`` every other ACTIVE key of the participant is revoked in the
-    same transaction. The participant's status does not change."""
-    now = utcnow()
+def _window(body: AdminKey, now: datetime) -> tuple[datetime, datetime]:
     valid_from = body.valid_from or now.replace(microsecond=0)
     try:
         valid_until = body.valid_until or valid_from + timedelta(days=body.valid_days)
@@ -46,6 +42,87 @@ def add_key(
             path="valid_until",
             status=400,
         )
+    return valid_from, valid_until
+
+
+def register_participant(
+    service: RegistryService, actor: str, subscriber_id: str, body: AdminRegister
+) -> dict[str, Any]:
+    """Register a new participant SUBSCRIBED on the operator's word, without a challenge: for
+    a stack that cannot answer one, with keys the operator made and handed over. The URL
+    follows the same destination rules as a subscribe's; the reason is required and audited
+    (``operator_register``). An existing participant is refused: its keys go through
+    ``add_key`` / ``reset_key``."""
+    if not (body.reason or "").strip():
+        raise RegistryError(
+            "une inscription sans défi demande un motif (reason), gardé au journal d'audit",
+            code=ErrorCode.REGISTRY_INVALID_REQUEST,
+            path="reason",
+            status=400,
+        )
+    service.challenger.check_url(body.url)
+    now = utcnow()
+    valid_from, valid_until = _window(body, now)
+    with write_session(service.sessions) as session:
+        repo.bump_revision(session)
+        if repo.get_subscriber(session, subscriber_id, for_update=True) is not None:
+            raise RegistryError(
+                f"{subscriber_id} est déjà inscrit : pour lui donner une clé, « admin add-key » "
+                "ou « admin reset-key »",
+                code=ErrorCode.REGISTRY_INVALID_STATE,
+                path="subscriber_id",
+                status=409,
+            )
+        subscriber = Subscriber(
+            subscriber_id=subscriber_id,
+            url=body.url,
+            type=body.type,
+            country=body.country,
+            status=SubscriberStatus.SUBSCRIBED,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(subscriber)
+        repo.sync_domains(subscriber, body.domains)
+        repo.sync_regions(subscriber, body.regions)
+        subscriber.keys.append(
+            SubscriberKey(
+                key_id=body.key_id,
+                signing_public_key=body.signing_public_key,
+                encr_public_key=body.encr_public_key,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                status=KeyStatus.ACTIVE,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+        after = subscriber.snapshot()
+        repo.add_audit(
+            session,
+            actor=actor,
+            action=REGISTER,
+            subscriber_id=subscriber_id,
+            key_id=body.key_id,
+            at=now,
+            before=None,
+            after=after,
+            reason=body.reason,
+        )
+    service.snapshot.invalidate()
+    service.metrics.inc("registry_admin_actions_total", action="register")
+    return after
+
+
+def add_key(
+    service: RegistryService, actor: str, subscriber_id: str, body: AdminKey
+) -> dict[str, Any]:
+    """Register ``body``'s key for ``subscriber_id`` on the operator's word. With
+    ``body.action == "reset_key"`` every other ACTIVE key of the participant is revoked in the
+    same transaction. The participant's status does not change."""
+    now = utcnow()
+    valid_from, valid_until = _window(body, now)
     with write_session(service.sessions) as session:
         repo.bump_revision(session)
         subscriber = service._require(session, subscriber_id)

@@ -7,7 +7,10 @@ valid meanwhile, so messages signed with either are accepted while the node rest
 new key takes the current one's place in ``key_dir``; the old one is kept in
 ``{key_dir}/anciennes-cles/{key_id}``. The registry seals each challenge to the key being
 registered: the running node answers with :func:`open_any_challenge`, which tries its own key,
-then the key folder's (installed since it started) and the pending one.
+then the key folder's (installed since it started) and the pending one — as a sealed box, then
+(:func:`answer_registry_challenge`) as ONDC's AES-256-ECB under the X25519 shared secret with
+the registry's encryption key: the challenge's form says which (registry/README.md, "Le
+contrat /on_subscribe").
 
 ``rotate_offline``: the same new key in place, without the registry — when the current key
 is lost, revoked or expired; the operator then registers it (``registry admin add-key``).
@@ -29,7 +32,15 @@ from typing import Any
 import httpx
 
 from reseau_poles.protocol.errors import KeyFormatError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+from reseau_poles.protocol.keys import (
+    EncryptionKeyPair,
+    KeyFiles,
+    SubscriberKeys,
+    b64decode,
+    decode_encryption_public_key,
+    ondc_open_challenge,
+    open_challenge,
+)
 
 from .models import rfc3339
 
@@ -45,13 +56,12 @@ RETRY_SECONDS = 60.0  # the next check when the key was not listed or the regist
 log = logging.getLogger("reseau_poles.keys")
 
 
-def open_any_challenge(keys: SubscriberKeys, key_dir: Path | str, sealed: str) -> str:
-    """Open the registry's challenge with the running key, else with the key folder's current
-    or pending key (a rotation under way). Raises ``KeyFormatError`` when none opens it."""
-    try:
-        return open_challenge(keys.encryption, sealed)
-    except KeyFormatError:
-        pass
+def _candidate_keys(keys: SubscriberKeys, key_dir: Path | str | None) -> list[EncryptionKeyPair]:
+    """Our running encryption key, then the key folder's current and pending ones (a rotation
+    under way), each once."""
+    found = [keys.encryption]
+    if key_dir is None:
+        return found
     folder = Path(key_dir)
     for candidate in (KeyFiles(folder), KeyFiles(folder / PENDING_DIR)):
         try:
@@ -60,11 +70,82 @@ def open_any_challenge(keys: SubscriberKeys, key_dir: Path | str, sealed: str) -
             other = None
         if other is None or other.subscriber_id != keys.subscriber_id:
             continue
+        if other.encryption not in found:
+            found.append(other.encryption)
+    return found
+
+
+def looks_like_ondc(encrypted: str) -> bool:
+    """A challenge that may be ONDC's: AES blocks (a multiple of 16 bytes). A sealed box is
+    48 bytes longer than its text, and the registry's challenge is 43 bytes: never so."""
+    try:
+        raw = b64decode(encrypted)
+    except KeyFormatError:
+        return False
+    return bool(raw) and len(raw) % 16 == 0
+
+
+def open_any_challenge(
+    keys: SubscriberKeys,
+    key_dir: Path | str | None,
+    encrypted: str,
+    registry_encryption_key: str | None = None,
+) -> str:
+    """Open the registry's challenge with the running key, else with the key folder's current
+    or pending key (a rotation under way): as a sealed box, then — when the registry's
+    encryption key is given and the challenge has the form — as ONDC's AES-256-ECB. Raises
+    ``KeyFormatError`` when nothing opens it."""
+    candidates = _candidate_keys(keys, key_dir)
+    for pair in candidates:
         try:
-            return open_challenge(other.encryption, sealed)
+            return open_challenge(pair, encrypted)
         except KeyFormatError:
             continue
-    raise KeyFormatError("défi non scellé pour une clé de ce participant")
+    if registry_encryption_key and looks_like_ondc(encrypted):
+        for pair in candidates:
+            try:
+                return ondc_open_challenge(pair, registry_encryption_key, encrypted)
+            except KeyFormatError:
+                continue
+    raise KeyFormatError("défi non chiffré pour une clé de ce participant")
+
+
+async def fetch_registry_encryption_key(registry_url: str, timeout: float = 3.0) -> str | None:
+    """The registry's X25519 public key from its well-known document, or ``None``."""
+    from reseau_poles.network.lookup import WELL_KNOWN_PATH
+
+    try:
+        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as http:
+            response = await http.get(registry_url.rstrip("/") + WELL_KNOWN_PATH)
+            value = response.json().get("encr_public_key") if response.status_code == 200 else None
+        if isinstance(value, str):
+            decode_encryption_public_key(value)
+            return value
+    except (httpx.HTTPError, ValueError, AttributeError, KeyFormatError) as exc:
+        log.warning("clé de chiffrement du registre illisible à %s : %s", registry_url, exc)
+    return None
+
+
+async def answer_registry_challenge(
+    keys: SubscriberKeys,
+    key_dir: Path | str | None,
+    encrypted: str,
+    *,
+    registry_encryption_key: str | None,
+    registry_url: str | None,
+) -> str:
+    """What ``/on_subscribe`` answers: the challenge opened, whichever scheme the registry
+    used. The registry's encryption key (ONDC's scheme only) is the configured one, else the
+    one of ``registry_url``'s well-known document, read only when a sealed box did not open."""
+    try:
+        return open_any_challenge(keys, key_dir, encrypted, registry_encryption_key)
+    except KeyFormatError:
+        if registry_encryption_key or not registry_url or not looks_like_ondc(encrypted):
+            raise
+    fetched = await fetch_registry_encryption_key(registry_url)
+    if fetched is None:
+        raise KeyFormatError("défi ONDC, mais clé de chiffrement du registre inconnue")
+    return open_any_challenge(keys, key_dir, encrypted, fetched)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from . import key_admin
 from .auth import Operator
 from .challenge import source_of
 from .metrics import CONTENT_TYPE
-from .schemas import AdminAction, AdminKey, parse_lookup, parse_moment, validation_nack
+from .schemas import (
+    AdminAction,
+    AdminKey,
+    AdminRegister,
+    parse_lookup,
+    parse_moment,
+    validation_nack,
+)
 from .service import RegistryError, RegistryService
 
 WELL_KNOWN = "/.well-known/reseau-poles/registry.json"
@@ -268,6 +275,22 @@ def make_admin_router() -> APIRouter:
         parsed = await _action(request, ("add_key", "reset_key"), subscriber_id, AdminKey)
         return await run_in_threadpool(
             key_admin.add_key, service_of(request), operator.actor, subscriber_id, parsed
+        )
+
+    @admin.post(
+        "/subscribers/{subscriber_id}/register",
+        summary="Inscrire un participant sans défi (pile tierce ; motif obligatoire, audité)",
+    )
+    async def register(
+        request: Request, operator: OperatorDep, subscriber_id: str
+    ) -> dict[str, Any]:
+        parsed = await _action(request, "register", subscriber_id, AdminRegister)
+        return await run_in_threadpool(
+            key_admin.register_participant,
+            service_of(request),
+            operator.actor,
+            subscriber_id,
+            parsed,
         )
 
     @admin.post(

@@ -22,6 +22,7 @@ from pydantic import (
 from reseau_poles.protocol import moments
 from reseau_poles.protocol.errors import ErrorCode, KeyFormatError, ProtocolError
 from reseau_poles.protocol.keys import (
+    ChallengeScheme,
     b64encode,
     decode_encryption_public_key,
     decode_signing_public_key,
@@ -74,6 +75,8 @@ class SubscribeRecord(BaseModel):
     encr_public_key: str
     valid_from: datetime
     valid_until: datetime
+    # How the registry encrypts this subscribe's challenge; unset: the network's setting.
+    challenge_scheme: ChallengeScheme | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -344,3 +347,27 @@ class AdminKey(AdminAction):
     @classmethod
     def _utc_or_none(cls, value: datetime | None) -> datetime | None:
         return None if value is None else SubscribeRecord._utc(value)
+
+
+class AdminRegister(AdminKey):
+    """Body of the operator's ``register``: a whole participant, registered SUBSCRIBED on the
+    operator's word without a challenge — for a third-party stack that cannot answer one
+    (registry/README.md, "Piles tierces"). The reason is required: it stays in the audit log."""
+
+    url: str
+    type: str
+    domains: list[Domain] = Field(min_length=1, max_length=32)
+    regions: list[Region] = Field(min_length=1, max_length=18)
+    country: str = "CAN"
+
+    _sid = field_validator("subscriber_id")(
+        SubscribeRecord._subscriber_id.__func__  # type: ignore[attr-defined]
+    )
+    _url = field_validator("url")(SubscribeRecord._url.__func__)  # type: ignore[attr-defined]
+    _type = field_validator("type")(SubscribeRecord._type.__func__)  # type: ignore[attr-defined]
+    _lists = field_validator("domains", "regions")(
+        SubscribeRecord._unique.__func__  # type: ignore[attr-defined]
+    )
+    _country = field_validator("country")(
+        SubscribeRecord._country.__func__  # type: ignore[attr-defined]
+    )

@@ -202,7 +202,7 @@ class RegistryService:
         )
         # The challenges' own HTTP client and limits: lookups and the operator API never
         # wait behind them.
-        self.challenger = Challenger(settings, self.signer)
+        self.challenger = Challenger(settings, self.signer, identity.encryption)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -236,11 +236,16 @@ class RegistryService:
             return repo.read_revision(session)
 
     def registry_record(self) -> dict[str, str]:
+        """The registry's public record: its keys, and how it encrypts its challenge.
+        ``encr_public_key_der`` is the SPKI DER form (``MCowBQYDK2VuAyEA…``) that ONDC's
+        ``on_subscribe`` tools take as the registry's encryption key."""
         return {
             "subscriber_id": self.identity.subscriber_id,
             "key_id": self.identity.key_id,
             "signing_public_key": self.identity.signing.public_key_b64,
             "encr_public_key": self.identity.encryption.public_key_b64,
+            "encr_public_key_der": self.identity.encryption.public_key_der_b64,
+            "challenge_scheme": self.settings.challenge_scheme.value,
             "url": self.settings.public_url.rstrip("/"),
             "type": "BREG",
         }

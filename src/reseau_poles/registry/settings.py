@@ -17,7 +17,7 @@ from pydantic_settings import (
 )
 
 from reseau_poles.config import FileSettings, ServingLimits, load_from
-from reseau_poles.protocol.keys import b64encode, decode_signing_public_key
+from reseau_poles.protocol.keys import ChallengeScheme, b64encode, decode_signing_public_key
 
 
 class Policy(StrEnum):
@@ -60,6 +60,15 @@ class RegistrySettings(FileSettings, ServingLimits):
     challenge_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     challenge_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     challenge_deadline_seconds: float = Field(default=10.0, gt=0, le=120)
+    # How the challenge is encrypted unless the subscribe asks otherwise (its
+    # ``challenge_scheme``): a libsodium sealed box, or ONDC's AES-256-ECB under the X25519
+    # shared secret of the registry's encryption key (published in its well-known document).
+    challenge_scheme: ChallengeScheme = ChallengeScheme.SEALED_BOX
+    # More attempts, each with a fresh challenge and its own deadline, after a failure that
+    # may pass (silence, connection refused, HTTP 408/429/5xx) — for stacks that block for
+    # tens of seconds at start-up. Each one lengthens the 429's Retry-After (a held place).
+    challenge_retries: int = Field(default=0, ge=0, le=2)
+    challenge_retry_delay_seconds: float = Field(default=1.0, ge=0, le=30)
     # Subscribes under way at once (each may be waiting for its challenge): overall and per
     # source address. Beyond, the registry answers 429 with Retry-After at once (no queue).
     challenge_max_concurrent: int = Field(default=64, ge=1, le=4096)
