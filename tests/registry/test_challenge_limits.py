@@ -200,7 +200,10 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
 def test_a_flood_at_a_tarpit_leaves_room_for_a_legitimate_subscribe(
     registry_factory: Callable[..., RunningRegistry], tarpit: Tarpit
 ) -> None:
-    registry = registry_factory(challenge_timeout_seconds=8.0, challenge_deadline_seconds=10.0)
+    # One attempt per challenge: the tarpit then counts the challenges held at once.
+    registry = registry_factory(
+        challenge_timeout_seconds=8.0, challenge_deadline_seconds=10.0, challenge_retries=0
+    )
     known = registry.join()
     flood = Flood(registry, tarpit.url, 200, "127.0.0.2").start()
     # Under way: the tarpit holds connections, the rest of the flood is answered or queued.
@@ -257,7 +260,10 @@ def test_beyond_the_overall_limit_a_subscribe_is_answered_429_at_once(
     registry_factory: Callable[..., RunningRegistry], tarpit: Tarpit
 ) -> None:
     registry = registry_factory(
-        challenge_timeout_seconds=5.0, challenge_max_concurrent=8, challenge_max_per_source=4
+        challenge_timeout_seconds=5.0,
+        challenge_max_concurrent=8,
+        challenge_max_per_source=4,
+        challenge_retries=0,  # a place held for one deadline: Retry-After 10 s
     )
     known = registry.join()
     floods = [Flood(registry, tarpit.url, 6, f"127.0.0.{n}").start() for n in (2, 3)]

@@ -115,7 +115,7 @@ def test_silent_both_times_gets_the_uniform_refusal_and_a_wrong_answer_is_not_re
 def test_retries_lengthen_the_retry_after_of_a_busy_registry(
     registry_factory: Callable[..., RunningRegistry],
 ) -> None:
-    plain = registry_factory(challenge_deadline_seconds=1.5)
+    plain = registry_factory(challenge_deadline_seconds=1.5, challenge_retries=0)
     retrying = registry_factory(**RETRYING)
     assert plain.service.challenger.gate.retry_after == 2
     # Two attempts of 1.5 s and a pause of 0.2 s: a place may be held 3.2 s.

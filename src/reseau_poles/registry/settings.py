@@ -67,7 +67,7 @@ class RegistrySettings(FileSettings, ServingLimits):
     # More attempts, each with a fresh challenge and its own deadline, after a failure that
     # may pass (silence, connection refused, HTTP 408/429/5xx) — for stacks that block for
     # tens of seconds at start-up. Each one lengthens the 429's Retry-After (a held place).
-    challenge_retries: int = Field(default=0, ge=0, le=2)
+    challenge_retries: int = Field(default=1, ge=0, le=2)
     challenge_retry_delay_seconds: float = Field(default=1.0, ge=0, le=30)
     # Subscribes under way at once (each may be waiting for its challenge): overall and per
     # source address. Beyond, the registry answers 429 with Retry-After at once (no queue).
