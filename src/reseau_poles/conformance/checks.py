@@ -969,7 +969,11 @@ def quote_findings(payload: Any, lines: Sequence[QuotedLine]) -> list[Finding]:
                         got=price.get("value"),
                     )
                 )
-            taxable = bool(asked.item.taxable)
+            if asked.item.taxable is None:
+                # The catalog did not say (profil.catalogue reports it): either is accepted.
+                others.append(amount)
+                continue
+            taxable = asked.item.taxable
             tps = round_cents(amount * TPS_RATE) if taxable else Decimal("0.00")
             tvq = round_cents(amount * TVQ_RATE) if taxable else Decimal("0.00")
             tps_expected += tps
@@ -992,23 +996,15 @@ def quote_findings(payload: Any, lines: Sequence[QuotedLine]) -> list[Finding]:
             )
         )
     # Fees (delivery…) are taxable or not at the seller's choice: any choice is accepted.
-    choices_tps = set()
-    choices_tvq = set()
-    for flags in itertools.product((False, True), repeat=min(len(others), 4)):
-        choices_tps.add(
-            tps_expected
-            + sum(
-                (round_cents(a * TPS_RATE) for a, f in zip(others, flags, strict=False) if f),
-                Decimal(0),
-            )
-        )
-        choices_tvq.add(
-            tvq_expected
-            + sum(
-                (round_cents(a * TVQ_RATE) for a, f in zip(others, flags, strict=False) if f),
-                Decimal(0),
-            )
-        )
+    # (At most four such lines are combined; beyond, the others count as taxable.)
+    choices_tps: set[Decimal] = set()
+    choices_tvq: set[Decimal] = set()
+    combined = min(len(others), 4)
+    for chosen in itertools.product((False, True), repeat=combined):
+        flags = (*chosen, *(True,) * (len(others) - combined))
+        taxed = [amount for amount, flag in zip(others, flags, strict=True) if flag]
+        choices_tps.add(tps_expected + sum((round_cents(a * TPS_RATE) for a in taxed), Decimal(0)))
+        choices_tvq.add(tvq_expected + sum((round_cents(a * TVQ_RATE) for a in taxed), Decimal(0)))
     for label, got, choices in (("TPS", tps_got, choices_tps), ("TVQ", tvq_got, choices_tvq)):
         zero = choices == {Decimal(0)}
         if got is None and zero:
