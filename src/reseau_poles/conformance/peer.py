@@ -285,6 +285,29 @@ class Tester:
             ]
         )
 
+    def challenge(self, url: str, subscriber_id: str, encr_public_key: str | None) -> list[Any]:
+        """The registry's challenge, played by the tester: a fresh secret sealed to
+        ``encr_public_key`` posted to ``{url}/on_subscribe``; the findings."""
+        from reseau_poles.protocol.keys import new_challenge, seal_challenge
+
+        from .checks import challenge_findings
+
+        secret = new_challenge()
+        try:
+            sealed = seal_challenge(encr_public_key or "", secret)
+        except ValueError as exc:
+            return challenge_findings(None, b"", secret, error=f"clé de chiffrement : {exc}")
+        body = encode({"subscriber_id": subscriber_id, "challenge": sealed})
+        try:
+            response = self.http.post(
+                f"{url.rstrip('/')}/on_subscribe",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            return challenge_findings(None, b"", secret, error=f"{type(exc).__name__} {exc}")
+        return challenge_findings(response.status_code, response.content, secret)
+
     # --- signed calls -----------------------------------------------------------------------
 
     def post(

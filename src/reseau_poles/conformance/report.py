@@ -168,7 +168,7 @@ _WORDS = {
         "summary": "{passed} passed, {failed} failed, {skipped} skipped in {seconds:.1f} s",
         "verdict_ok": "Conformant: every check passed.",
         "verdict_ko": "Not conformant.",
-        "looked_at": "{n} cases",
+        "looked_at": "{n} case(s)",
     },
 }
 

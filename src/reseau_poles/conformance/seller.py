@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from reseau_poles.protocol.errors import ErrorCode
-from reseau_poles.protocol.keys import new_challenge, seal_challenge
 
 from . import checks as c
 from .checks import CatalogItem, QuotedLine, Received, RegistryView, Sent
@@ -142,7 +141,10 @@ class SellerRun:
         if not self.view.records or not self.view.url:
             return
         self.url = self.view.url.rstrip("/")
-        self.challenge()
+        self.out.add(
+            c.CHALLENGE,
+            self.tester.challenge(self.url, self.options.target, self.view.encr_public_key),
+        )
 
         transaction = str(uuid.uuid4())
         intent: dict[str, Any] = {
@@ -173,25 +175,6 @@ class SellerRun:
         self.lifecycle(order, transaction, on_select)
         self.refusals(transaction)
         self.nothing_after_refusals()
-
-    def challenge(self) -> None:
-        key = self.view.encr_public_key
-        secret = new_challenge()
-        body = encode(
-            {"subscriber_id": self.options.target, "challenge": seal_challenge(key or "", secret)}
-        )
-        try:
-            response = self.tester.http.post(
-                f"{self.url}/on_subscribe",
-                content=body,
-                headers={"Content-Type": "application/json"},
-            )
-        except Exception as exc:
-            self.out.add(c.CHALLENGE, c.challenge_findings(None, b"", secret, error=str(exc)))
-            return
-        self.out.add(
-            c.CHALLENGE, c.challenge_findings(response.status_code, response.content, secret)
-        )
 
     def order(self, payload: Any, lines: list[QuotedLine]) -> dict[str, Any]:
         provider_id = lines[0].item.provider_id
