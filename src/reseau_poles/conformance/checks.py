@@ -461,7 +461,7 @@ def ack_findings(
                 if sent.status < 300 or not statuses
                 else "Unexpected HTTP status for this NACK.",
                 message=sent.name,
-                expected=f"HTTP {' ou '.join(str(s) for s in sorted(wanted))}"
+                expected=f"HTTP {' | '.join(str(s) for s in sorted(wanted))}"
                 if statuses
                 else "HTTP 4xx",
                 got=f"HTTP {sent.status} {shown}",
@@ -1018,7 +1018,7 @@ def quote_findings(payload: Any, lines: Sequence[QuotedLine]) -> list[Finding]:
                     "(zero-rated items excluded).",
                     message=name,
                     path=f"{base}.breakup[title={label}]",
-                    expected=" ou ".join(f"{c:.2f}" for c in sorted(choices)),
+                    expected=" | ".join(f"{c:.2f}" for c in sorted(choices)),
                     got=None if got is None else f"{got:.2f}",
                 )
             )

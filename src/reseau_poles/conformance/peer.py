@@ -50,8 +50,6 @@ class Inbox:
         self.keys = keys
         self.messages: list[Received] = []
         self.changed = threading.Condition()
-        # Called with each message before the answer (the buyer scenario answers a search).
-        self.on_message: Callable[[Received], None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -90,8 +88,6 @@ class Inbox:
         with self.changed:
             self.messages.append(message)
             self.changed.notify_all()
-        if self.on_message is not None:
-            threading.Thread(target=self.on_message, args=(message,), daemon=True).start()
         await _answer(send, 200, ACK)
 
     def wait(self, match: Callable[[Received], bool], timeout: float) -> Received | None:
