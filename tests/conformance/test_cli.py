@@ -4,6 +4,7 @@ exit code and its JSON report."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,35 @@ def test_the_command_says_when_the_registry_cannot_be_reached(tmp_path) -> None:
     assert result.returncode == 2
     assert "registre injoignable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_buyer_command_starts_a_search_with_trigger(start_buyer, registry, tmp_path) -> None:
+    node = start_buyer()
+    search = (
+        f"import httpx; httpx.post('{node.url}/api/searches', json={{'region': 'QC-03'}}, "
+        f"headers={{'X-API-Key': '{node.api_key}'}}, timeout=10)"
+    )
+    result = _run(
+        "buyer",
+        "--registry",
+        registry.url,
+        "--subscriber-id",
+        "testeur-cli-bpp.example",
+        "--target",
+        node.subscriber_id,
+        "--keys",
+        str(tmp_path / "cles"),
+        "--listen",
+        f"127.0.0.1:{free_port()}",
+        "--wait",
+        "20",
+        "--trigger",
+        shlex.join([sys.executable, "-c", search]),
+        "--json",
+        str(tmp_path / "r.json"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "En attente d'une recherche (search)" in result.stderr
+    assert "Conforme : toutes les vérifications ont réussi." in result.stdout
+    report = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    assert report["role"] == "buyer" and report["summary"] == {"pass": 11, "fail": 0, "skip": 0}
