@@ -124,6 +124,8 @@ def test_a_role_help_loads_only_that_role_and_nothing_heavy(role: str) -> None:
         (["buyer", "key", "--help"], "buyer", "revoke"),
         (["gateway", "serve", "--help"], "gateway", "--config"),
         (["keys", "generate", "--help"], None, "--subscriber-id"),
+        (["conformance", "seller", "--help"], None, "--target"),
+        (["conformance", "buyer", "--help"], None, "--trigger"),
     ],
 )
 def test_a_sub_command_help_loads_nothing_heavy(
