@@ -66,6 +66,7 @@ from ..protocol.signing import (
     SIGNED_HEADERS,
     SignatureHeader,
     check_header,
+    is_signature,
     parse_header,
     verify_signature,
 )
@@ -282,8 +283,12 @@ class Inbound:
         )
         gateway_name = GATEWAY_AUTHORIZATION
         gateway_value = _header(headers, GATEWAY_AUTHORIZATION)
-        if gateway_value is None and _header(headers, PROXY_AUTHORIZATION) is not None:
-            gateway_name, gateway_value = PROXY_AUTHORIZATION, _header(headers, PROXY_AUTHORIZATION)
+        if gateway_value is None:
+            # Older stacks put the gateway's signature in Proxy-Authorization; credentials of
+            # another scheme there (a forward proxy's Basic …) are not ours to judge.
+            proxy = _header(headers, PROXY_AUTHORIZATION)
+            if proxy is not None and is_signature(proxy):
+                gateway_name, gateway_value = PROXY_AUTHORIZATION, proxy
         gateway = None
         if gateway_value is not None or (self.require_gateway_signature and action == "search"):
             gateway, gateway_record = await self._verify_one(

@@ -144,6 +144,18 @@ def unquote_header(text: str) -> tuple[str, bool]:
     return text, False
 
 
+def is_signature(value: str | bytes | None) -> bool:
+    """Whether a header value is of the ``Signature`` scheme (quoted or not), whatever its
+    parameters: what tells a gateway's ``Proxy-Authorization`` from a forward proxy's
+    credentials (``Basic …``)."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return False
+    text = unquote_header(value.strip())[0]
+    return text[:10].lower() == "signature "
+
+
 def parse_header(value: str | bytes | None, *, header_name: str = AUTHORIZATION) -> SignatureHeader:
     """Parse a signature header. Parameters may come in any order with any spacing; the
     whole value may sit inside one pair of double quotes (:func:`unquote_header`).
