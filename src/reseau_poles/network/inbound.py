@@ -5,8 +5,9 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
 
 1. :meth:`~Inbound.read_body` – the raw bytes, refused with 413 beyond the size limit;
 2. :meth:`~Inbound.verify_signature` – ``Authorization`` against the signer's key found
-   through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or the older
-   ``Proxy-Authorization``) when present or required;
+   through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or, in its
+   absence, the older ``Proxy-Authorization`` when that is a ``Signature``) when present or
+   required; either header may come inside one pair of double quotes (ONDC's Python helper);
 3. :meth:`~Inbound.decode` – JSON with a ``context`` object, refused when its shape is
    hostile (duplicate members, nesting, huge strings or arrays: :mod:`.jsonguard`);
 4. :meth:`~Inbound.check_signer` – the ``Authorization`` signer is ``context.bap_id`` for a
