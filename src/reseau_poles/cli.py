@@ -288,12 +288,21 @@ def verify(
         Path | None,
         typer.Option("--body", help="Lire le corps dans ce fichier plutôt que sur stdin."),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Tout montrer : champs de l'en-tête, chaîne signée, condensé du corps, clé, "
+            "verdict (inspecteur de signature).",
+        ),
+    ] = False,
 ) -> None:
     """Vérifie une signature BECKN-006 sur un corps lu tel quel ; dit précisément ce qui cloche.
 
     Code de sortie 0 et « valid » si la signature est bonne ; 1 et la raison sinon
     (digest_mismatch, signature_mismatch, expired, created_in_future, algorithm_mismatch,
-    malformed …).
+    malformed …). Un en-tête entouré d'une paire de guillemets (forme de l'utilitaire Python
+    d'ONDC) est accepté, et la commande le signale.
     """
     from .protocol import signing
 
@@ -302,15 +311,32 @@ def verify(
             public_key = Path(public_key[1:]).read_text("ascii").strip()
         except OSError as exc:
             raise _fail(f"clé publique illisible : {exc}") from None
+    header_name = signing.AUTHORIZATION
     name, sep, value = header.partition(":")
-    if sep and name.strip().lower() in {
-        "authorization",
-        "x-gateway-authorization",
-        "proxy-authorization",
-    }:
-        header = value.strip()
+    known = {
+        known.lower(): known
+        for known in (
+            signing.AUTHORIZATION,
+            signing.GATEWAY_AUTHORIZATION,
+            signing.PROXY_AUTHORIZATION,
+        )
+    }
+    if sep and name.strip().lower() in known:
+        header_name, header = known[name.strip().lower()], value.strip()
     body = _read_body(body_file)
-    result = signing.diagnose(body, header, public_key, now=now, skew=skew)
+    result = signing.diagnose(body, header, public_key, now=now, skew=skew, header_name=header_name)
+    if explain:
+        for line in signing.explain(result):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+        if not result.valid:
+            raise typer.Exit(1)
+        return
+    if result.unquoted:
+        err.print(
+            "Note : guillemets englobants retirés (forme de l'utilitaire Python d'ONDC) / "
+            "outer quotes removed",
+            highlight=False,
+        )
     if result.valid:
         out.print("valid")
         return

@@ -5,8 +5,9 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
 
 1. :meth:`~Inbound.read_body` – the raw bytes, refused with 413 beyond the size limit;
 2. :meth:`~Inbound.verify_signature` – ``Authorization`` against the signer's key found
-   through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or the older
-   ``Proxy-Authorization``) when present or required;
+   through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or, in its
+   absence, the older ``Proxy-Authorization`` when that is a ``Signature``) when present or
+   required; either header may come inside one pair of double quotes (ONDC's Python helper);
 3. :meth:`~Inbound.decode` – JSON with a ``context`` object, refused when its shape is
    hostile (duplicate members, nesting, huge strings or arrays: :mod:`.jsonguard`);
 4. :meth:`~Inbound.check_signer` – the ``Authorization`` signer is ``context.bap_id`` for a
@@ -66,6 +67,7 @@ from ..protocol.signing import (
     SIGNED_HEADERS,
     SignatureHeader,
     check_header,
+    is_signature,
     parse_header,
     verify_signature,
 )
@@ -282,8 +284,12 @@ class Inbound:
         )
         gateway_name = GATEWAY_AUTHORIZATION
         gateway_value = _header(headers, GATEWAY_AUTHORIZATION)
-        if gateway_value is None and _header(headers, PROXY_AUTHORIZATION) is not None:
-            gateway_name, gateway_value = PROXY_AUTHORIZATION, _header(headers, PROXY_AUTHORIZATION)
+        if gateway_value is None:
+            # Older stacks put the gateway's signature in Proxy-Authorization; credentials of
+            # another scheme there (a forward proxy's Basic …) are not ours to judge.
+            proxy = _header(headers, PROXY_AUTHORIZATION)
+            if proxy is not None and is_signature(proxy):
+                gateway_name, gateway_value = PROXY_AUTHORIZATION, proxy
         gateway = None
         if gateway_value is not None or (self.require_gateway_signature and action == "search"):
             gateway, gateway_record = await self._verify_one(
