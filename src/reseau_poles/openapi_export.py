@@ -137,8 +137,9 @@ def _without_our_environment() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def raw_document(role: str) -> dict[str, Any]:
-    """FastAPI's own document for ``role``, before we complete it."""
+def served_document(role: str) -> dict[str, Any]:
+    """The document ``role``'s application serves at ``/openapi.json``: FastAPI's, completed
+    by :func:`complete_document` (:func:`reseau_poles.api_docs.serve_contract`)."""
     with (
         _without_our_environment(),
         tempfile.TemporaryDirectory(prefix="reseau-poles-openapi-") as tmp,
@@ -542,6 +543,11 @@ def _add_response_examples(operation: dict[str, Any], example: Example) -> None:
         media.setdefault("examples", {}).update(examples)
 
 
+def complete_document(role: str, document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's document for ``role`` as the role serves it and ``openapi/`` keeps it."""
+    return complete(role, document)[0]
+
+
 def complete(role: str, document: dict[str, Any]) -> tuple[dict[str, Any], list[Example]]:
     """``document`` with our additions; also the examples that found their operation."""
     document = copy.deepcopy(document)
@@ -574,6 +580,16 @@ def complete(role: str, document: dict[str, Any]) -> tuple[dict[str, Any], list[
     return document, placed
 
 
+def _placed(role: str, document: dict[str, Any]) -> list[Example]:
+    """The examples that found an operation of ``document``."""
+    return [
+        example
+        for path, method, _operation in _operations(document)
+        for example in EXAMPLES
+        if example.matches(role, method, path)
+    ]
+
+
 # --- files --------------------------------------------------------------------------------------
 
 
@@ -596,8 +612,8 @@ def _generated() -> Generated:
     documents: dict[str, dict[str, Any]] = {}
     placed: list[Example] = []
     for role in ROLES:
-        documents[role], found = complete(role, raw_document(role))
-        placed.extend(found)
+        documents[role] = served_document(role)
+        placed.extend(_placed(role, documents[role]))
     unplaced = tuple(e for e in EXAMPLES if e not in placed)
     return Generated(documents, unplaced)
 
