@@ -10,11 +10,49 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from fastapi.security import APIKeyHeader, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reseau_poles.protocol.validation_text import french_message
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ErrorDetail(BaseModel):
+    """What a refusal of ``/api`` says."""
+
+    model_config = ConfigDict(title="ErrorDetail", extra="forbid")
+
+    code: str = Field(description="Code stable (ex. `parametres_invalides`, `non_authentifie`).")
+    message: str = Field(description="Message en français, à montrer à la personne.")
+    path: str | None = Field(
+        default=None,
+        description="Chemin fautif (`items.0.quantity`, `query.limit`, `headers.X-API-Key`) ; "
+        "absent quand la requête entière est en cause.",
+    )
+
+
+class ErrorAnswer(BaseModel):
+    """Every refusal of a node's ``/api``: ``{"error": {"code", "message", "path"}}``."""
+
+    model_config = ConfigDict(title="ErrorAnswer")
+
+    error: ErrorDetail
+
+
+# The API key, documented as two security schemes (either one): Swagger UI's « Authorize ».
+# Both are read without refusing by themselves (``auto_error=False``): the refusal is ours.
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="CleApi",
+    description="Clé d'API de l'organisation ou du pôle (`rpa_…`, `rpv_…`).",
+    auto_error=False,
+)
+API_KEY_BEARER = HTTPBearer(
+    scheme_name="CleApiBearer",
+    description="La même clé d'API en `Authorization: Bearer <clé>`.",
+    auto_error=False,
+)
 
 
 class ApiError(Exception):
