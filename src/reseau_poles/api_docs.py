@@ -18,7 +18,7 @@ which load their files from a CDN, are never served.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.resources import files
 from typing import Any, Final
 
@@ -28,8 +28,13 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.responses import HTMLResponse
+
+from reseau_poles.network.query import QUERY_NAMES_ATTRIBUTE
+from reseau_poles.node.api import body_schema
 
 DOCS_URL: Final = "/docs"
 REDOC_URL: Final = "/redoc"
@@ -44,15 +49,74 @@ def _assets_folder() -> str:
     return str(files("fastapi_offline") / "static")
 
 
+def _query_parameters(source: str | type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI parameters for a name or a model given to :func:`reads_query`."""
+    if isinstance(source, str):
+        return [{"name": source, "in": "query", "required": False, "schema": {"type": "string"}}]
+    schema = body_schema(source)
+    found = []
+    for name, field in source.model_fields.items():
+        alias = field.alias or name
+        parameter: dict[str, Any] = {
+            "name": alias,
+            "in": "query",
+            "required": field.is_required(),
+            "schema": schema.get("properties", {}).get(alias, {}),
+        }
+        if field.description:
+            parameter["description"] = field.description
+        found.append(parameter)
+    return found
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every API route of ``app`` with its full path, included routers too (FastAPI keeps
+    these nested since 0.13x: the same walk as its own document's)."""
+    try:
+        from fastapi.openapi.utils import _get_api_route_for_openapi
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI: included routes are flat
+        yield from (route for route in app.routes if isinstance(route, APIRoute))
+        return
+    for context in iter_route_contexts(app.routes):
+        route = _get_api_route_for_openapi(context)  # an APIRoute, or a view of one
+        if route is not None:
+            yield route
+
+
+def document_read_queries(app: FastAPI, document: dict[str, Any]) -> None:
+    """The query parameters a route reads itself (``@reads_query``), added to its
+    operations: the document lists every parameter the one query-refusal rule lets pass."""
+    for route in _api_routes(app):
+        sources = getattr(route.endpoint, QUERY_NAMES_ATTRIBUTE, ())
+        if not sources or not route.include_in_schema:
+            continue
+        item = document.get("paths", {}).get(route.path_format, {})
+        for method in sorted(route.methods or ()):
+            operation = item.get(method.lower())
+            if operation is None:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            known = {(p.get("in"), p.get("name")) for p in parameters}
+            for source in sources:
+                for parameter in _query_parameters(source):
+                    if ("query", parameter["name"]) not in known:
+                        parameters.append(parameter)
+                        known.add(("query", parameter["name"]))
+
+
 def serve_openapi(app: FastAPI, complete: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    """``app.openapi`` gives FastAPI's document passed through ``complete``, built once."""
+    """``app.openapi`` gives FastAPI's document with the query parameters routes read
+    themselves, passed through ``complete``; built once."""
     generate = app.openapi  # FastAPI's own generation (bound method)
     completed: dict[str, Any] | None = None
 
     def openapi() -> dict[str, Any]:
         nonlocal completed
         if completed is None:
-            completed = complete(copy.deepcopy(generate()))
+            document = copy.deepcopy(generate())
+            document_read_queries(app, document)
+            completed = complete(document)
             app.openapi_schema = completed
         return completed
 

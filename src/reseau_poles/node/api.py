@@ -84,6 +84,41 @@ class ApiError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=headers or None)
 
 
+def _inline(schema: Any, defs: Mapping[str, Any]) -> Any:
+    """``schema`` with its ``#/$defs/…`` references replaced by what they name."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(value, defs) for value in schema]
+    return schema
+
+
+def body_schema(model: type[BaseModel], *, partial: bool = False) -> dict[str, Any]:
+    """``model``'s JSON schema, self-contained; ``partial``: no field required (PATCH)."""
+    schema = model.model_json_schema()
+    inlined: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+    if partial:
+        inlined.pop("required", None)
+        inlined["title"] = f"{inlined.get('title', model.__name__)}Partial"
+    return inlined
+
+
+def body_doc(
+    *models: type[BaseModel],
+    media_type: str = "application/json",
+    required: bool = True,
+    partial: bool = False,
+) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body the route reads itself (so that its refusals are
+    ours, not FastAPI's 422): one model, or any of several."""
+    schemas = [body_schema(model, partial=partial) for model in models]
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    return {"requestBody": {"required": required, "content": {media_type: {"schema": schema}}}}
+
+
 def api_key_from_headers(x_api_key: str | None, authorization: str | None) -> str | None:
     """The key from ``X-API-Key``, or from ``Authorization: Bearer <key>``."""
     if x_api_key and x_api_key.strip():
