@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
 from reseau_poles.network.acks import http_error_message
 from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import AnswerUnexpected
@@ -106,7 +107,9 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        **NO_CDN_DOCS,
     )
+    serve_contract(app, "registry")
     app.state.service = service
     app.state.settings = settings
     install_error_handlers(app)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from reseau_poles.network.query import refuse_unknown_query
+from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 
 from . import key_admin
@@ -244,12 +245,17 @@ def make_admin_router() -> APIRouter:
             f"/subscribers/{{subscriber_id}}/{action}",
             change,
             methods=["POST"],
+            openapi_extra=body_doc(AdminAction),
             summary={"approve": "Approuver", "suspend": "Suspendre", "reactivate": "Réactiver"}[
                 action
             ],
         )
 
-    @admin.post("/subscribers/{subscriber_id}/keys/{key_id}/revoke", summary="Révoquer une clé")
+    @admin.post(
+        "/subscribers/{subscriber_id}/keys/{key_id}/revoke",
+        summary="Révoquer une clé",
+        openapi_extra=body_doc(AdminAction),
+    )
     async def revoke_key(
         request: Request, operator: OperatorDep, subscriber_id: str, key_id: str
     ) -> dict[str, Any]:
@@ -268,6 +274,7 @@ def make_admin_router() -> APIRouter:
     @admin.post(
         "/subscribers/{subscriber_id}/keys",
         summary="Ajouter une clé (add_key) ou remplacer toutes les clés (reset_key)",
+        openapi_extra=body_doc(AdminKey),
     )
     async def add_key(
         request: Request, operator: OperatorDep, subscriber_id: str
@@ -296,6 +303,7 @@ def make_admin_router() -> APIRouter:
     @admin.post(
         "/subscribers/{subscriber_id}/reject",
         summary="Refuser une demande jamais approuvée (elle est supprimée)",
+        openapi_extra=body_doc(AdminAction),
     )
     async def reject(request: Request, operator: OperatorDep, subscriber_id: str) -> dict[str, Any]:
         parsed = await _action(request, "reject", subscriber_id)
