@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -224,13 +225,12 @@ def make_admin_router() -> APIRouter:
             )
         return parsed
 
-    for action in ("approve", "suspend", "reactivate"):
+    def status_change(action: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """The route of one status change; ``action`` is the route's own, bound here (a
+        parameter default would also be read from a ``?action=`` in the URL)."""
 
         async def change(
-            request: Request,
-            operator: OperatorDep,
-            subscriber_id: str,
-            action: str = action,  # bound now, not at call time
+            request: Request, operator: OperatorDep, subscriber_id: str
         ) -> dict[str, Any]:
             parsed = await _action(request, action, subscriber_id)
             return await run_in_threadpool(
@@ -241,9 +241,12 @@ def make_admin_router() -> APIRouter:
                 parsed.reason,
             )
 
+        return change
+
+    for action in ("approve", "suspend", "reactivate"):
         admin.add_api_route(
             f"/subscribers/{{subscriber_id}}/{action}",
-            change,
+            status_change(action),
             methods=["POST"],
             openapi_extra=body_doc(AdminAction),
             summary={"approve": "Approuver", "suspend": "Suspendre", "reactivate": "Réactiver"}[
