@@ -209,7 +209,7 @@ def journey(vendor: Vendor, demo: DemoNetwork) -> None:
     checked = vendor.run(verify, fill=("'Signature keyId=\"…\",…'", shlex.quote(header)))
     assert checked.stdout.strip() == "valid"
     digest = base64.b64encode(hashlib.blake2b(body, digest_size=64).digest()).decode()
-    assert "openssl dgst -blake2b512 -binary corps.json | base64 -w0" in guide_commands()
+    assert "openssl dgst -blake2b512 -binary corps.json | base64 -w0; echo" in guide_commands()
     assert len(digest) == 88
 
     # 8 a. Our reference seller node in the vendor's place, from the guide's files. The
@@ -225,6 +225,8 @@ def journey(vendor: Vendor, demo: DemoNetwork) -> None:
     node = vendor.start(one_line("reseau-poles seller serve"), "vendeur.log")
     node_url = vendor.local("http://127.0.0.1:8800")
     wait_healthy(node_url, node, folder / "vendeur.log")
+    waited = "until curl -sf http://127.0.0.1:8800/health > /dev/null; do sleep 0.5; done"
+    assert waited in guide_commands()
 
     # 8 b. Subscribe with ONDC's challenge scheme, answered by the running node; approve.
     joined = vendor.run(one_line("reseau-poles registry subscribe"))
