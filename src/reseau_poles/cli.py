@@ -180,7 +180,8 @@ def keys_generate(
     force: Annotated[bool, typer.Option(help="Remplacer des clés existantes.")] = False,
 ) -> None:
     """Crée une paire de clés de signature et une de chiffrement, et affiche les clés publiques."""
-    from .protocol.keys import KeyFiles, SubscriberKeys
+    from .keystore import KeyFiles
+    from .protocol.keys import SubscriberKeys
 
     keys = SubscriberKeys.generate(subscriber_id, key_id)
     try:
@@ -207,8 +208,8 @@ def keys_export(
     import json
 
     from .files import open_private
+    from .keystore import KeyFiles
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import KeyFiles
 
     try:
         keys = KeyFiles(keys_dir).read()
@@ -258,9 +259,9 @@ def sign(
     ] = None,
 ) -> None:
     """Signe un corps (lu tel quel, octet pour octet) et affiche la valeur de l'en-tête Authorization."""
+    from .keystore import read_private_key_file
     from .protocol import signing
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import read_private_key_file
 
     try:
         key = read_private_key_file(private_key)
@@ -542,8 +543,8 @@ def _conformance(
 ) -> None:
     from .conformance.peer import Tester, TesterError
     from .conformance.report import render_text
+    from .keystore import KeyFiles
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import KeyFiles
 
     if lang not in ("fr", "en"):
         raise _fail("--lang : fr ou en.")

@@ -18,7 +18,8 @@ from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.gateway import GatewaySettings
 from reseau_poles.gateway import create_app as create_gateway
 from reseau_poles.gateway.cli import register
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.keystore import KeyFiles
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.storage import make_session_factory, write_session
 from tests.conftest import free_port
 from tests.registry.conftest import (  # noqa: F401  (fixtures)

@@ -11,11 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.acks import http_error_message
 from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import AnswerUnexpected
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
-from reseau_poles.protocol.keys import KeyFiles
 from reseau_poles.storage import make_engine, upgrade
 
 from .auth import WWW_AUTHENTICATE, OperatorAuth
