@@ -327,7 +327,7 @@ def schemas_export(
     out_dir: Annotated[Path, typer.Option("--out", help="Dossier de sortie.")] = Path("schemas"),
 ) -> None:
     """Écrit le schéma JSON de chaque message (un fichier par action) dans le dossier."""
-    from .protocol.schema_export import write_schemas
+    from .schema_export import write_schemas
 
     written = write_schemas(out_dir)
     out.print(f"{len(written)} schémas écrits dans {out_dir}")
@@ -340,7 +340,7 @@ def schemas_check(
     ),
 ) -> None:
     """Vérifie que les schémas publiés correspondent aux modèles (code 1 sinon)."""
-    from .protocol.schema_export import diff_schemas
+    from .schema_export import diff_schemas
 
     drift = diff_schemas(folder)
     if drift:
