@@ -55,10 +55,8 @@ def body_bytes(body: Any) -> bytes:
     if isinstance(body, bytes | bytearray | memoryview):
         return bytes(body)
     if hasattr(body, "model_dump_json"):
-        try:
-            from ..protocol.models import to_bytes  # the models' canonical serialiser
-        except ImportError:
-            return body.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
+        from ..protocol.models import to_bytes  # the models' canonical serialiser
+
         return to_bytes(body)
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
