@@ -649,10 +649,8 @@ class AnswerUnexpected:
         app: ASGIApp,
         code: ErrorCode,
         by_prefix: Mapping[str, Callable[[], Response]] | None = None,
-        message: str = "erreur interne du nœud ; réessayez plus tard",
     ) -> None:
         self.app, self.code, self.by_prefix = app, code, dict(by_prefix or {})
-        self.message = message
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
