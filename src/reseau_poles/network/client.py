@@ -11,21 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    # httpcore imports sniffio inside the function it calls several times per request; not
-    # installed, each attempt searches sys.path again (about 100 µs). Recording its absence
-    # makes the same ImportError immediate; nothing else changes.
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 from ..protocol.signing import AUTHORIZATION, Signer
 from .acks import ACK_BODY, JSON_CONTENT_TYPE
