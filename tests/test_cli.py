@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from reseau_poles.cli import app
-from reseau_poles.protocol.keys import KeyFiles
+from reseau_poles.keystore import KeyFiles
 
 runner = CliRunner()
 BODY = json.dumps(

@@ -180,7 +180,8 @@ def keys_generate(
     force: Annotated[bool, typer.Option(help="Remplacer des clés existantes.")] = False,
 ) -> None:
     """Crée une paire de clés de signature et une de chiffrement, et affiche les clés publiques."""
-    from .protocol.keys import KeyFiles, SubscriberKeys
+    from .keystore import KeyFiles
+    from .protocol.keys import SubscriberKeys
 
     keys = SubscriberKeys.generate(subscriber_id, key_id)
     try:
@@ -207,8 +208,8 @@ def keys_export(
     import json
 
     from .files import open_private
+    from .keystore import KeyFiles
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import KeyFiles
 
     try:
         keys = KeyFiles(keys_dir).read()
@@ -258,9 +259,9 @@ def sign(
     ] = None,
 ) -> None:
     """Signe un corps (lu tel quel, octet pour octet) et affiche la valeur de l'en-tête Authorization."""
+    from .keystore import read_private_key_file
     from .protocol import signing
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import read_private_key_file
 
     try:
         key = read_private_key_file(private_key)
@@ -352,7 +353,7 @@ def schemas_export(
     out_dir: Annotated[Path, typer.Option("--out", help="Dossier de sortie.")] = Path("schemas"),
 ) -> None:
     """Écrit le schéma JSON de chaque message (un fichier par action) dans le dossier."""
-    from .protocol.schema_export import write_schemas
+    from .schema_export import write_schemas
 
     written = write_schemas(out_dir)
     out.print(f"{len(written)} schémas écrits dans {out_dir}")
@@ -365,7 +366,7 @@ def schemas_check(
     ),
 ) -> None:
     """Vérifie que les schémas publiés correspondent aux modèles (code 1 sinon)."""
-    from .protocol.schema_export import diff_schemas
+    from .schema_export import diff_schemas
 
     drift = diff_schemas(folder)
     if drift:
@@ -568,8 +569,8 @@ def _conformance(
 ) -> None:
     from .conformance.peer import Tester, TesterError
     from .conformance.report import render_text
+    from .keystore import KeyFiles
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import KeyFiles
 
     if lang not in ("fr", "en"):
         raise _fail("--lang : fr ou en.")

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from reseau_poles.protocol.schema_export import build_schemas
+from reseau_poles.protocol.json_schemas import build_schemas
 from tests.reliability.conftest import FULL, record
 from tests.reliability.support import AttackWorld, SubscriberKeys, signer_of
 from tests.seller.support import CAPITALE

@@ -21,12 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, http_error_message, nack_body
 from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import asgi_headers, install, send_answer
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.registry.rotation import KeyExpiryWatch, answer_registry_challenge
 
 from . import logs

@@ -59,6 +59,7 @@ from ..protocol.errors import (
     SignatureError,
     StaleRequestError,
 )
+from ..protocol.models.codec import check_message
 from ..protocol.models.scalars import parse_rfc3339
 from ..protocol.signing import (
     AUTHORIZATION,
@@ -129,16 +130,6 @@ class InboundMessage:
         return self.context.get("bpp_uri")
 
 
-def _model_parser() -> Any:
-    """The models' ``check_message(action, raw)`` (their rules, without building them) once
-    that package exists, else ``None``."""
-    try:
-        from ..protocol.models.codec import check_message
-    except ImportError:
-        return None
-    return check_message
-
-
 class Inbound:
     """The verification pipeline of one node; also a FastAPI dependency.
 
@@ -176,7 +167,8 @@ class Inbound:
         self.invalid_signature_code = INVALID_SIGNATURE_BY_ROLE[role]
         self.stale_code = STALE_REQUEST_BY_ROLE[role]
         self.invalid_request_code = INVALID_REQUEST_BY_ROLE[role]
-        self._parse_message = _model_parser() if validate_models else None
+        # The models' rules, without building them (``None``: the models are not checked).
+        self._parse_message = check_message if validate_models else None
         challenge = f'Signature realm="{subscriber_id}",headers="{SIGNED_HEADERS}"'
         self._www_authenticate = {"WWW-Authenticate": challenge}
         self._proxy_authenticate = {"Proxy-Authenticate": challenge}
@@ -435,8 +427,8 @@ class Inbound:
     def validate(
         self, action: str, body: bytes, payload: dict[str, Any], *, numbers_finite: bool = False
     ) -> Any:
-        """Step 6: the rules of the action's Beckn model, when the models package is
-        installed; returns the validated document (plain data).
+        """Step 6: the rules of the action's Beckn model, unless ``validate_models`` is off;
+        returns the validated document (plain data).
 
         ``numbers_finite``: step 3 saw no NaN, Infinity or overflowing number, so the models
         need not parse the body once more to look for one."""
@@ -663,10 +655,8 @@ class AnswerUnexpected:
         app: ASGIApp,
         code: ErrorCode,
         by_prefix: Mapping[str, Callable[[], Response]] | None = None,
-        message: str = "erreur interne du nœud ; réessayez plus tard",
     ) -> None:
         self.app, self.code, self.by_prefix = app, code, dict(by_prefix or {})
-        self.message = message
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import (
     ACK_BODY,
     InboundMessage,
@@ -53,7 +54,7 @@ from reseau_poles.network.inbound import (
 )
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.registry.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.storage import make_engine, upgrade

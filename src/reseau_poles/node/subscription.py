@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.protocol.errors import ErrorCode, KeyFormatError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 
 from .settings import NodeSettings
 
