@@ -140,6 +140,7 @@ def create_app(
         status_code=202,
         openapi_extra=body_doc(SearchParams, required=False),
         responses=answers(out.SearchStarted, 202, description="La recherche est partie."),
+        summary="Chercher dans tous les pôles",
     )
     async def create_search(
         request: Request, organisation_id: str = Depends(organisation)
@@ -175,7 +176,11 @@ def create_app(
     def unknown_search() -> ApiError:
         return ApiError(404, "recherche_inconnue", "Recherche inconnue.", "transaction_id")
 
-    @app.get("/api/searches/{transaction_id}", responses=answers(out.SearchResults))
+    @app.get(
+        "/api/searches/{transaction_id}",
+        responses=answers(out.SearchResults),
+        summary="Résultats d'une recherche",
+    )
     @reads_query(ResultFilters)
     async def read_search(
         request: Request,
@@ -198,6 +203,7 @@ def create_app(
         responses=answers(
             out.MoreSent, 200, 202, description="202 : pages demandées ; 200 : rien à demander."
         ),
+        summary="Page suivante des résultats d'un pôle",
     )
     async def more_results(
         request: Request, transaction_id: str, organisation_id: str = Depends(organisation)
@@ -240,6 +246,7 @@ def create_app(
             "`: ping` en commentaire quand rien n'arrive.",
             "text/event-stream",
         ),
+        summary="Résultats au fil de l'eau (SSE)",
     )
     @reads_query(ResultFilters, Resume)
     async def search_events(

@@ -170,6 +170,7 @@ async def preview(
     responses=answers(
         out.CartPreview, 200, 202, description="200 : chaque pôle a répondu ; 202 : pas encore."
     ),
+    summary="Devis du panier, pôle par pôle",
 )
 async def preview_cart(
     request: Request,

@@ -540,6 +540,7 @@ def _unknown() -> ApiError:
     status_code=201,
     openapi_extra=body_doc(CartIn, required=False),
     responses=answers(out.Cart, 201, description="Le panier créé (en-tête Location)."),
+    summary="Créer un panier",
 )
 async def create_cart(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Créer un panier (champs et lignes facultatifs)."""
@@ -585,7 +586,7 @@ async def create_cart(request: Request, organisation_id: str = Depends(organisat
     return JSONResponse(document, status_code=201, headers={"Location": f"/api/carts/{cart_id}"})
 
 
-@router.get("", responses=answers(out.CartList))
+@router.get("", responses=answers(out.CartList), summary="Paniers de l'organisation")
 async def list_carts(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Les paniers de l'organisation, les plus récents d'abord (100 au plus)."""
     service = _service(request)
@@ -613,7 +614,9 @@ async def list_carts(request: Request, organisation_id: str = Depends(organisati
     return {"carts": await asyncio.to_thread(read)}
 
 
-@router.get("/{cart_id}", responses=answers(out.Cart))
+@router.get(
+    "/{cart_id}", responses=answers(out.Cart), summary="Un panier et ses commandes par pôle"
+)
 async def read_cart(
     request: Request,
     cart_id: str,
@@ -629,7 +632,12 @@ async def read_cart(
         raise _unknown() from None
 
 
-@router.patch("/{cart_id}", openapi_extra=body_doc(CartFields), responses=answers(out.Cart))
+@router.patch(
+    "/{cart_id}",
+    openapi_extra=body_doc(CartFields),
+    responses=answers(out.Cart),
+    summary="Modifier un panier",
+)
 async def patch_cart(
     request: Request, cart_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -666,6 +674,7 @@ async def patch_cart(
     status_code=201,
     openapi_extra=body_doc(CartLineIn),
     responses=answers(out.Cart, 201, description="Le panier avec la ligne."),
+    summary="Ajouter un article au panier",
 )
 async def add_line(
     request: Request, cart_id: str, organisation_id: str = Depends(organisation)
@@ -698,7 +707,9 @@ async def add_line(
         raise _unknown() from None
 
 
-@router.delete("/{cart_id}/lines/{line_id}", responses=answers(out.Cart))
+@router.delete(
+    "/{cart_id}/lines/{line_id}", responses=answers(out.Cart), summary="Retirer une ligne du panier"
+)
 async def remove_line(
     request: Request, cart_id: str, line_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -733,6 +744,7 @@ async def remove_line(
     "/{cart_id}/checkout",
     status_code=202,
     responses=answers(out.Cart, 200, 202, description=_CHECKOUT),
+    summary="Commander le panier (une commande par pôle)",
 )
 async def checkout(
     request: Request,
@@ -761,6 +773,7 @@ async def checkout(
     "/{cart_id}/retry",
     status_code=202,
     responses=answers(out.Cart, 200, 202, description=_CHECKOUT),
+    summary="Relancer les commandes en échec du panier",
 )
 async def retry(
     request: Request,

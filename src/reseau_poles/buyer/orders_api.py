@@ -87,6 +87,7 @@ async def _answer(
     status_code=202,
     openapi_extra=body_doc(OrderIn),
     responses=answers(out.OrderStarted | out.BuyerOrderDocument, 200, 202, description=_STARTED),
+    summary="Commander chez un pôle",
 )
 async def create_order(
     request: Request, wait_ms: str | None = None, organisation_id: str = Depends(organisation)
@@ -122,7 +123,7 @@ def _when(value: str | None, name: str) -> datetime | None:
         raise ApiError(400, "parametres_invalides", f"{name} : {exc}", name) from None
 
 
-@router.get("", responses=answers(out.OrderPage))
+@router.get("", responses=answers(out.OrderPage), summary="Commandes de l'organisation")
 async def list_orders(
     request: Request,
     state: str | None = None,
@@ -170,7 +171,7 @@ async def list_orders(
     )
 
 
-@router.get("/{order_id}", responses=answers(out.BuyerOrderDocument))
+@router.get("/{order_id}", responses=answers(out.BuyerOrderDocument), summary="Une commande")
 async def read_order(
     request: Request,
     order_id: str,
@@ -193,6 +194,7 @@ async def read_order(
         *dict.fromkeys(m for m in BODY_MODELS.values() if m is not None), required=False
     ),
     responses=answers(out.OrderStarted | out.BuyerOrderDocument, 200, 202, description=_STARTED),
+    summary="Agir sur une commande (état, annulation, suivi…)",
 )
 async def order_action(
     request: Request,
@@ -248,6 +250,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     status_code=201,
     openapi_extra=body_doc(WebhookIn),
     responses=answers(WebhookCreated, 201, description="L'abonnement, avec son secret."),
+    summary="Créer un webhook",
 )
 async def create_webhook(
     request: Request, organisation_id: str = Depends(organisation)
@@ -283,7 +286,7 @@ async def create_webhook(
     return _public(await asyncio.to_thread(create))
 
 
-@webhooks_router.get("", responses=answers(WebhookList))
+@webhooks_router.get("", responses=answers(WebhookList), summary="Webhooks de l'organisation")
 async def list_webhooks(
     request: Request, organisation_id: str = Depends(organisation)
 ) -> dict[str, Any]:
@@ -298,7 +301,7 @@ async def list_webhooks(
     return {"webhooks": [_public(row) for row in rows], "event_types": list(BUYER_EVENTS)}
 
 
-@webhooks_router.delete("/{webhook_id}", status_code=204)
+@webhooks_router.delete("/{webhook_id}", status_code=204, summary="Supprimer un webhook")
 async def delete_webhook(
     request: Request, webhook_id: str, organisation_id: str = Depends(organisation)
 ) -> Response:

@@ -380,6 +380,7 @@ class ReportQuery(BaseModel):
         "text/csv",
         json_model=LocalPurchasingReport,
     ),
+    summary="Rapport d'achat local d'une période",
 )
 @reads_query(ReportQuery)
 async def local_purchasing_report(

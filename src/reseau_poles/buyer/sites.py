@@ -305,6 +305,7 @@ def _parse(data: Mapping[str, Any]) -> tuple[SiteIn, str]:
     status_code=201,
     openapi_extra=body_doc(SiteIn),
     responses=answers(out.Site, 201, description="Le site créé (en-tête Location)."),
+    summary="Créer un site de livraison",
 )
 async def create_site(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Ajouter un site de livraison (adresse, région, heures de réception, chaîne de froid)."""
@@ -329,7 +330,7 @@ async def create_site(request: Request, organisation_id: str = Depends(organisat
     return JSONResponse(document, status_code=201, headers={"Location": f"/api/sites/{site_id}"})
 
 
-@router.get("", responses=answers(out.SiteList))
+@router.get("", responses=answers(out.SiteList), summary="Sites de livraison")
 async def list_sites(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Les sites de livraison de l'organisation."""
 
@@ -348,7 +349,7 @@ async def list_sites(request: Request, organisation_id: str = Depends(organisati
     return {"sites": await asyncio.to_thread(read)}
 
 
-@router.get("/{site_id}", responses=answers(out.Site))
+@router.get("/{site_id}", responses=answers(out.Site), summary="Un site de livraison")
 async def read_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -400,7 +401,12 @@ def _values_of(row: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-@router.put("/{site_id}", openapi_extra=body_doc(SiteIn), responses=answers(out.Site))
+@router.put(
+    "/{site_id}",
+    openapi_extra=body_doc(SiteIn),
+    responses=answers(out.Site),
+    summary="Remplacer un site de livraison",
+)
 async def replace_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -409,7 +415,10 @@ async def replace_site(
 
 
 @router.patch(
-    "/{site_id}", openapi_extra=body_doc(SiteIn, partial=True), responses=answers(out.Site)
+    "/{site_id}",
+    openapi_extra=body_doc(SiteIn, partial=True),
+    responses=answers(out.Site),
+    summary="Modifier un site de livraison",
 )
 async def patch_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
@@ -418,7 +427,7 @@ async def patch_site(
     return await _change(request, site_id, organisation_id, merge=True)
 
 
-@router.delete("/{site_id}", status_code=204)
+@router.delete("/{site_id}", status_code=204, summary="Supprimer un site de livraison")
 async def delete_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Response:

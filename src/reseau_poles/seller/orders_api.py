@@ -188,7 +188,7 @@ def detail(session: Any, row: Mapping[str, Any]) -> dict[str, Any]:
     return {**summary(row), "lines": lines, "events": events, "document": current_document(row)}
 
 
-@router.get("/orders", responses=answers(out.SellerOrderPage))
+@router.get("/orders", responses=answers(out.SellerOrderPage), summary="Commandes du pôle")
 @reads_query(OrderFilter)
 async def list_orders(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Les commandes du pôle, les plus récentes d'abord (filtres ``status``,
@@ -241,7 +241,9 @@ async def _order_detail(request: Request, provider_id: str, order_id: str) -> di
     return found
 
 
-@router.get("/orders/{order_id}", responses=answers(out.SellerOrderDetail))
+@router.get(
+    "/orders/{order_id}", responses=answers(out.SellerOrderDetail), summary="Une commande du pôle"
+)
 async def get_order(request: Request, provider_id: OwnProvider, order_id: str) -> dict[str, Any]:
     """Une commande : lignes, événements et leurs heures, document Beckn courant."""
     return await _order_detail(request, provider_id, order_id)
@@ -251,6 +253,7 @@ async def get_order(request: Request, provider_id: OwnProvider, order_id: str) -
     "/orders/{order_id}/fulfillment",
     openapi_extra=body_doc(FulfillmentChange),
     responses=answers(out.SellerOrderDetail),
+    summary="Faire avancer la livraison d'une commande",
 )
 async def change_fulfillment(
     request: Request, provider_id: OwnProvider, order_id: str
@@ -280,6 +283,7 @@ async def change_fulfillment(
     "/orders/{order_id}/cancel",
     openapi_extra=body_doc(SellerCancellation),
     responses=answers(out.SellerOrderDetail),
+    summary="Annuler une commande",
 )
 async def cancel_order(request: Request, provider_id: OwnProvider, order_id: str) -> dict[str, Any]:
     """Annulation par le pôle (sans frais pour l'acheteur) ; le stock est remis en vente."""
@@ -311,6 +315,7 @@ def _webhook_out(row: Mapping[str, Any]) -> dict[str, Any]:
     tags=["webhooks"],
     openapi_extra=body_doc(WebhookIn),
     responses=answers(WebhookCreated, 201, description="L'abonnement, avec son secret."),
+    summary="Créer un webhook",
 )
 async def create_webhook(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Abonner une adresse aux événements du pôle ; le secret n'est montré qu'ici."""
@@ -334,7 +339,9 @@ async def create_webhook(request: Request, provider_id: OwnProvider) -> dict[str
     return _webhook_out(await asyncio.to_thread(run))
 
 
-@router.get("/webhooks", tags=["webhooks"], responses=answers(WebhookList))
+@router.get(
+    "/webhooks", tags=["webhooks"], responses=answers(WebhookList), summary="Webhooks du pôle"
+)
 async def list_webhooks(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Les abonnements du pôle (sans leurs secrets)."""
     service = _service(request)
@@ -347,7 +354,9 @@ async def list_webhooks(request: Request, provider_id: OwnProvider) -> dict[str,
     return {"webhooks": [_webhook_out(row) for row in found], "event_types": list(SELLER_EVENTS)}
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204, tags=["webhooks"])
+@router.delete(
+    "/webhooks/{webhook_id}", status_code=204, tags=["webhooks"], summary="Supprimer un webhook"
+)
 async def delete_webhook(request: Request, provider_id: OwnProvider, webhook_id: str) -> Response:
     """Désabonner ; les livraisons en attente s'arrêtent."""
     service = _service(request)
@@ -363,7 +372,10 @@ async def delete_webhook(request: Request, provider_id: OwnProvider, webhook_id:
 
 
 @router.get(
-    "/webhooks/{webhook_id}/deliveries", tags=["webhooks"], responses=answers(WebhookDeliveries)
+    "/webhooks/{webhook_id}/deliveries",
+    tags=["webhooks"],
+    responses=answers(WebhookDeliveries),
+    summary="Envois d'un webhook",
 )
 async def webhook_deliveries(
     request: Request, provider_id: OwnProvider, webhook_id: str
