@@ -21,9 +21,11 @@ DEMO_ARGS ?=
 demo: $(STAMP)
 	$(VENV)/bin/reseau-poles demo $(DEMO_ARGS)
 
+# mypy's files and strictness: [tool.mypy] in pyproject.toml (its cache: .mypy_cache).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
 
 # SQLite always; PostgreSQL too when RESEAU_POLES_TEST_POSTGRES_URL names a server (.ci/run sets it).
 test: lint
@@ -62,4 +64,4 @@ openapi: $(STAMP)
 	$(VENV)/bin/reseau-poles openapi export --dir openapi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

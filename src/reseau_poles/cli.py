@@ -20,7 +20,8 @@ from typer.core import TyperGroup
 from .cli_typer import convert_on_first_value, import_rich_utils
 
 if TYPE_CHECKING:
-    import click
+    # Typer's groups take the Click that Typer carries (typer._click), not a separate click.
+    from typer import _click as click
 
 # `--help` must stay fast: nothing here imports FastAPI, SQLAlchemy or the roles' packages.
 # Each command imports what it needs when it runs; each role's commands are loaded only when

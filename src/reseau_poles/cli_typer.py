@@ -81,9 +81,14 @@ def import_rich_utils() -> ModuleType:
 def convert_on_first_value() -> None:
     """Typer's parameters build their converter at their first value, not when processed."""
     try:
-        from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
-        from typer._param_types import coerce_cli_path
-        from typer.core import _TyperParameter
+        # Typer's private modules, absent from the versions that convert otherwise.
+        from typer._coercion import (  # type: ignore[import-not-found]
+            RuntimeParam,
+            TypeDescriptor,
+            build_runtime_param,
+        )
+        from typer._param_types import coerce_cli_path  # type: ignore[import-not-found]
+        from typer.core import _TyperParameter  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - a Typer converting otherwise: nothing to defer
         return
     if not hasattr(_TyperParameter, "get_runtime_param"):  # pragma: no cover

@@ -75,12 +75,12 @@ def load_from(
     path = config_file or os.environ.get(CONFIG_FILE_ENV)
     if not path:
         return settings_cls(**values)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"fichier de configuration introuvable : {path}")
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"fichier de configuration introuvable : {file}")
 
     class _FromFile(settings_cls):  # type: ignore[valid-type,misc]
-        model_config = SettingsConfigDict(toml_file=path)
+        model_config = SettingsConfigDict(toml_file=file)
 
     return _FromFile(**values)
 

@@ -659,7 +659,7 @@ def context_findings(
     name = f"{callback.action} {callback.message_id or ''}".strip()
     asked = request.context
     got = callback.context
-    wanted = {
+    wanted: dict[str, Any] = {
         "action": f"on_{request.action}",
         "transaction_id": asked.get("transaction_id"),
         "message_id": asked.get("message_id"),
@@ -802,7 +802,7 @@ def catalog_findings(payload: Any) -> tuple[list[Finding], list[CatalogItem]]:
             where = f"{at}.items[{i}]"
             if not isinstance(item, dict):
                 continue
-            price = item.get("price") if isinstance(item.get("price"), dict) else {}
+            price = found if isinstance(found := item.get("price"), dict) else {}
             if price.get("currency") != "CAD":
                 findings.append(
                     Finding(
@@ -846,7 +846,7 @@ def catalog_findings(payload: Any) -> tuple[list[Finding], list[CatalogItem]]:
                             )
                         )
             if value is not None and isinstance(item.get("id"), str):
-                quantity = item.get("quantity") if isinstance(item.get("quantity"), dict) else {}
+                quantity = found if isinstance(found := item.get("quantity"), dict) else {}
                 items.append(
                     CatalogItem(
                         provider_id=str(provider.get("id")),
@@ -929,7 +929,7 @@ def quote_findings(payload: Any, lines: Sequence[QuotedLine]) -> list[Finding]:
         at = f"{base}.breakup[{k}]"
         price = line.get("price") if isinstance(line, dict) else None
         amount = _decimal(price.get("value")) if isinstance(price, dict) else None
-        if amount is None:
+        if amount is None or not isinstance(price, dict):  # a dict whenever amount is read
             findings.append(
                 Finding(
                     "Montant de ligne illisible.",
@@ -953,7 +953,7 @@ def quote_findings(payload: Any, lines: Sequence[QuotedLine]) -> list[Finding]:
             )
         total += amount
         title = line.get("title")
-        item = line.get("item") if isinstance(line.get("item"), dict) else None
+        item = found if isinstance(found := line.get("item"), dict) else None
         if item is not None and item.get("id") in wanted:
             asked = wanted[item["id"]]
             seen.add(item["id"])
@@ -1024,7 +1024,7 @@ def quote_findings(payload: Any, lines: Sequence[QuotedLine]) -> list[Finding]:
                     got=None if got is None else f"{got:.2f}",
                 )
             )
-    declared = quote.get("price") if isinstance(quote.get("price"), dict) else {}
+    declared = found if isinstance(found := quote.get("price"), dict) else {}
     declared_value = _decimal(declared.get("value"))
     if declared_value != total:
         findings.append(
@@ -1052,6 +1052,8 @@ def _line_tax_findings(
             if not isinstance(entry, dict):
                 continue
             code = (entry.get("descriptor") or {}).get("code")
+            if not isinstance(code, str):
+                continue
             expected = {"tps": tps, "tvq": tvq}.get(code)
             if expected is None:
                 continue

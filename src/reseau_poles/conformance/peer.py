@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.protocol.errors import KeyFormatError
 from reseau_poles.protocol.keys import (
-    KeyFormatError,
     SubscriberKeys,
     ondc_open_challenge,
     open_challenge,

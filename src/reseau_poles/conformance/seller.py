@@ -211,6 +211,7 @@ class SellerRun:
                 self.out.add(c.LIFECYCLE, self.missing(action))
                 return
             self.out.add(c.LIFECYCLE, c.callback_error_findings(callback))
+        assert callback is not None  # the loop above returned otherwise
         confirmed = _order_of(callback)
         order_id = confirmed.get("id")
         if not isinstance(order_id, str) or not order_id:
@@ -309,9 +310,11 @@ class SellerRun:
         time.sleep(min(1.0, self.options.ttl))
         for sent, check in zip(self.refused, (c.REPLAY, c.EXPIRED, c.FORGED), strict=False):
             message_id = sent.context.get("message_id")
-            answered = self.tester.inbox.all(
-                lambda m, mid=message_id: m.action == "on_status" and m.message_id == mid
-            )
+
+            def answers(m: Received, mid: object = message_id) -> bool:
+                return m.action == "on_status" and m.message_id == mid
+
+            answered = self.tester.inbox.all(answers)
             allowed = 1 if check is c.REPLAY else 0
             if len(answered) > allowed:
                 self.out.add(

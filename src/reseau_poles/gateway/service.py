@@ -137,9 +137,9 @@ class GatewayService:
                 "erreur interne de la passerelle ; réessayez plus tard",
                 code=ErrorCode.GATEWAY_INVALID_REQUEST,
             )
-            refusal = Refusal(error, status_code=503)
-            self._refused(refusal, body)
-            return 503, refusal.body(), {}
+            failure = Refusal(error, status_code=503)
+            self._refused(failure, body)
+            return 503, failure.body(), {}
         self.metrics.inc("gateway_searches_total", outcome="ack")
         return 200, ACK_BODY, {}
 

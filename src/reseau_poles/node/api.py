@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -14,6 +14,9 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reseau_poles.protocol.validation_text import french_message
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -134,7 +137,7 @@ KEY_PATH = "headers.X-API-Key"
 
 
 async def api_key_owner(
-    factory: Callable[[], Any],
+    factory: sessionmaker[Session],
     x_api_key: str | None,
     authorization: str | None,
     lookup: Callable[[Any, str], str | None],

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy.exc
 from fastapi import Depends, FastAPI, Request, Response
@@ -142,8 +142,9 @@ def _api_failures_as_api_errors(app: FastAPI) -> None:
     as a protocol NACK; elsewhere the network layer's handlers answer as before."""
     handlers = app.exception_handlers
 
-    def wrap(kind: type[BaseException], answer: Callable[[Exception], ApiError]) -> None:
-        protocol = handlers[kind]
+    def wrap(kind: type[Exception], answer: Callable[[Exception], ApiError]) -> None:
+        # The network layer's handlers are coroutines.
+        protocol = cast(Callable[[Request, Exception], Awaitable[Response]], handlers[kind])
 
         async def handler(request: Request, exc: Exception) -> Response:
             if not request.url.path.startswith(API_PREFIX):
@@ -190,7 +191,7 @@ def _http_errors_in_each_format(app: FastAPI, invalid_code: ErrorCode) -> None:
             where = f"{request.method} {request.url.path[:200]}"
             text = http_error_message(exc.status_code, exc.detail, exc.headers, where)
             text = f"{text[:1].upper()}{text[1:]}."
-            response = ApiError(exc.status_code, code, text).response()
+            response: Response = ApiError(exc.status_code, code, text).response()
         else:
             message = http_error_message(exc.status_code, exc.detail, exc.headers)
             error = ProtocolError(message, code=invalid_code)
@@ -429,8 +430,8 @@ class ProtocolFastPath:
         except Refusal as refusal:
             status, content, extra = refusal.status_code, refusal.body(), refusal.headers
         except DATABASE_UNAVAILABLE:
-            refusal = database_down(inbound.invalid_request_code)
-            status, content, extra = refusal.status_code, refusal.body(), refusal.headers
+            down = database_down(inbound.invalid_request_code)
+            status, content, extra = down.status_code, down.body(), down.headers
         except Exception:
             log.exception("erreur interne : POST %s", scope["path"])
             error = ProtocolError(

@@ -39,6 +39,7 @@ subscription is listed with ``needs_new_secret``: never an error of the whole AP
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 import hmac
 import json
@@ -300,7 +301,7 @@ class Webhooks:
 
     def deliveries(
         self, session: Any, owner_id: str, webhook_id: int, *, limit: int = 50
-    ) -> list[dict[str, Any]] | None:
+    ) -> builtins.list[dict[str, Any]] | None:
         """The newest deliveries of one subscription (from the outbox), or ``None`` if the
         owner has no such subscription."""
         if self.get(session, owner_id, webhook_id) is None:
@@ -542,7 +543,7 @@ class Webhooks:
         body: bytes,
         headers: dict[str, str],
         destination: Destination,
-        addresses: list[IPAddress],
+        addresses: builtins.list[IPAddress],  # ``list`` here is the method above
     ) -> CallResult:
         """``POST`` to the checked addresses (the next one only if a connection is refused),
         never to the name: no second DNS answer between the check and the connection. A client

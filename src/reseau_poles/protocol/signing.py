@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Self, TypedDict
 
 from nacl.bindings import crypto_sign, crypto_sign_open
 from nacl.exceptions import BadSignatureError, CryptoError
@@ -299,7 +300,7 @@ class KeyValidity:
     valid_until: float | None = None
 
     @classmethod
-    def of(cls, valid_from: datetime | float | None, valid_until: datetime | float | None):
+    def of(cls, valid_from: datetime | float | None, valid_until: datetime | float | None) -> Self:
         def seconds(value: datetime | float | None) -> float | None:
             if value is None:
                 return None
@@ -490,6 +491,18 @@ class Diagnosis:
         return signing_string(self.header.created, self.header.expires, self.body_digest)
 
 
+class _Evidence(TypedDict, total=False):
+    """The evidence fields of a :class:`Diagnosis`, gathered as ``diagnose`` reads."""
+
+    header: SignatureHeader
+    unquoted: bool
+    header_name: str
+    body_digest: str
+    body_length: int
+    public_key: str
+    now: float
+
+
 def _reserialisations(body: bytes) -> Iterable[tuple[str, bytes]]:
     """Common ways a sender re-encodes JSON between signing and sending (or the other way)."""
     stripped = body.strip()
@@ -538,7 +551,7 @@ def diagnose(
     (parsed header, digest, key, time) for :func:`explain`, whatever the verdict.
     """
     current = time.time() if now is None else now
-    evidence = {
+    evidence: _Evidence = {
         "header_name": header_name,
         "body_digest": digest(body),
         "body_length": len(body),

@@ -5,6 +5,7 @@ the output is piped or redirected."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -84,7 +85,9 @@ def _print_json(data: Any) -> None:
         out.file.write(text + "\n")
 
 
-def _print_table(title: str | None, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _print_table(
+    title: str | None, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]
+) -> None:
     """A table: drawn by rich on a terminal; piped or redirected, plain tab-separated lines
     (a header, then one line per row) with every value whole, for ``cut``, ``grep`` or a
     spreadsheet."""

@@ -21,7 +21,13 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 
 class BecknModel(BaseModel):
@@ -36,9 +42,12 @@ class BecknModel(BaseModel):
         protected_namespaces=(),
     )
 
-    # No return annotation: the JSON schema of a model stays the one of its fields.
+    # No return annotation: pydantic would take it for the JSON schema of the model, which
+    # stays the one of its fields.
     @model_serializer(mode="wrap")
-    def _without_given_nulls(self, handler: SerializerFunctionWrapHandler, info: Any):
+    def _without_given_nulls(  # type: ignore[no-untyped-def]
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ):
         data = handler(self)
         # Only an ``exclude_unset`` dump (the wire's) leaves out what was not given; a full
         # dump keeps every field, ``None`` included, as pydantic's does.

@@ -12,7 +12,7 @@ bytes (BECKN-006 hashes the body as sent).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
 import pydantic_core
@@ -24,6 +24,7 @@ from .messages import ACTION_MODELS, AT, BecknRequest
 from .scalars import WIRE
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 # Keys written with a dot: anything that cannot be mistaken for path syntax.
 _PLAIN_KEY = re.compile(r"[^.\[\]'\"\s]+")
@@ -137,9 +138,9 @@ def _validated(
     what: str,
     code: ErrorCode,
     check_numbers: bool,
-    validate: Any,
-    errors_of: Any = None,
-) -> Any:
+    validate: Callable[[bytes | str], T],
+    errors_of: Callable[[list[Any]], list[Any]] | None = None,
+) -> T:
     """``validate(raw)``, or the refusal: a peer's bytes never raise anything else."""
     data = bytes(raw) if isinstance(raw, bytearray | memoryview) else raw
     try:

@@ -34,7 +34,7 @@ as anything but :class:`ProtocolError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -172,7 +172,7 @@ def delivery_rules_from_tags(
     if group is None:
         return DeliveryRules()
     values: dict[str, Any] = {}
-    readers = {
+    readers: dict[str, tuple[str, Callable[[object], object]]] = {
         "delai_heures": ("lead_time_hours", lambda v: _whole(v, 0, 24 * 365)),
         "jours": ("days", parse_days),
         "heures": ("hours", parse_hours),

@@ -76,7 +76,7 @@ def format_cad(amount: DecimalLike) -> str:
     value = round_cents(amount)
     sign = "-" if value < 0 else ""
     units, cents = f"{abs(value):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while len(units) > 3:
         groups.insert(0, units[-3:])
         units = units[:-3]

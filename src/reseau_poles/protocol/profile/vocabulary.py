@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from ..errors import ErrorCode, ProtocolError
 from ._plain import shown
@@ -29,16 +29,29 @@ def _key(text: str) -> str:
     return _SEPARATORS.sub("_", normalize_text(text)).strip("_")
 
 
+_Code = TypeVar("_Code", bound="LabelledCode")
+
+
+def _member(cls: type[_Code], value: str, label: str) -> _Code:
+    member = str.__new__(cls, value)
+    member._value_ = value
+    member.label = label
+    return member
+
+
 class LabelledCode(StrEnum):
     """A code on the wire with a French label; subclasses list ``NAME = "code", "Libellé"``."""
 
     label: str
 
-    def __new__(cls, value: str, label: str) -> Self:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
+    if TYPE_CHECKING:
+        # Calling the class looks a member up by its code (``Unit("kg")``); mypy would read
+        # that call as one to the ``__new__`` that builds members from (code, label)
+        # (python/mypy#10573), so it is shown the lookup's signature.
+        def __new__(cls, value: str) -> Self: ...
+
+    else:
+        __new__ = _member
 
     @classmethod
     def parse(
@@ -78,7 +91,7 @@ def describe(cls: type[LabelledCode], *, noun: str, aliases: dict[str, str] | No
     _TABLES.pop(cls, None)
 
 
-def _lookup_table(cls: type[LabelledCode]) -> dict[str, Any]:
+def _lookup_table(cls: type[_Code]) -> dict[str, _Code]:
     table = _TABLES.get(cls)
     if table is None:
         table = {_key(member.value): member for member in cls}
