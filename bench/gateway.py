@@ -314,9 +314,9 @@ def load(url: str, buyer: dict[str, str], seconds: float, rate_guess: int) -> di
 
 
 def main(arguments: argparse.Namespace) -> None:
+    from reseau_poles.network.registry_client import build_record, post_signed
     from reseau_poles.protocol.signing import Signer
     from reseau_poles.registry.app import create_app as registry_app
-    from reseau_poles.registry.client import build_record, post_signed
     from reseau_poles.registry.settings import RegistrySettings
 
     total = sum(FANOUT)

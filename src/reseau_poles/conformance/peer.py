@@ -194,7 +194,7 @@ class Tester:
     def join(self, *, approval_wait: float = 0.0) -> str:
         """Subscribe the tester at its public URL (the registry challenges it there); waits up
         to ``approval_wait`` seconds for an operator's approval. Returns the status."""
-        from reseau_poles.registry.client import RegistryRefusal, subscribe
+        from reseau_poles.network.registry_client import RegistryRefusal, subscribe
 
         try:
             answer = subscribe(

@@ -383,15 +383,15 @@ def rotate_key_command(
 
     import httpx
 
-    from reseau_poles.protocol.errors import KeyFormatError
-    from reseau_poles.registry.client import RegistryRefusal
-    from reseau_poles.registry.rotation import (
+    from reseau_poles.network.registry_client import RegistryRefusal
+    from reseau_poles.network.rotation import (
         PENDING_DIR,
         Participant,
         RotationError,
         rotate_key,
         rotate_offline,
     )
+    from reseau_poles.protocol.errors import KeyFormatError
 
     key_dir = Path(settings.key_dir)
     if offline:

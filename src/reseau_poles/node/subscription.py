@@ -2,7 +2,7 @@
 
 From the node's own settings (``subscriber_id``, ``public_url``, ``domain``, ``regions``,
 ``country``, keys in ``key_dir``, ``registry_url``) the node's record is signed and posted to
-the registry (:func:`reseau_poles.registry.client.subscribe`, the same call as the gateway's
+the registry (:func:`reseau_poles.network.registry_client.subscribe`, the same call as the gateway's
 self-registration). The registry then posts a sealed challenge to ``{public_url}/on_subscribe``:
 the node must be running and reachable there, since the challenge is answered by the running
 node (``create_node_app``), not by this command.
@@ -128,7 +128,7 @@ def subscribe_node(
     timeout: float = 30.0,
 ) -> Outcome:
     """Subscribe the node (or update its subscription) from its settings."""
-    from reseau_poles.registry.client import RegistryRefusal, subscribe
+    from reseau_poles.network.registry_client import RegistryRefusal, subscribe
 
     if not settings.registry_url:
         return Outcome(

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from .client import AdminClient
+    from reseau_poles.network.registry_client import AdminClient
 
 admin_app = typer.Typer(
     help="Administration par l'opérateur (requêtes signées avec la clé de l'opérateur).",
@@ -54,7 +54,7 @@ def admin_options(
 
 
 def _client(ctx: typer.Context) -> AdminClient:
-    from .client import AdminClient, signer_for
+    from reseau_poles.network.registry_client import AdminClient, signer_for
 
     keys = _keys(ctx.obj["keys"])
     return AdminClient(ctx.obj["registry"], signer_for(keys))
@@ -63,7 +63,7 @@ def _client(ctx: typer.Context) -> AdminClient:
 def _call(ctx: typer.Context, what: Any) -> Any:
     import httpx
 
-    from .client import RegistryRefusal
+    from reseau_poles.network.registry_client import RegistryRefusal
 
     try:
         with _client(ctx) as client:

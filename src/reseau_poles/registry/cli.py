@@ -166,7 +166,7 @@ class ChallengeListener:
         from starlette.requests import Request
         from starlette.responses import JSONResponse
 
-        from .rotation import answer_registry_challenge
+        from reseau_poles.network.rotation import answer_registry_challenge
 
         parts = urlsplit(url)
         host, _, port = (listen or "").rpartition(":")
@@ -229,7 +229,13 @@ def subscribe(
     """Inscrire ce participant (ou mettre à jour son inscription, ou ajouter une clé)."""
     import httpx
 
-    from .client import RegistryRefusal, build_record, post_signed, raise_for_nack, signer_for
+    from reseau_poles.network.registry_client import (
+        RegistryRefusal,
+        build_record,
+        post_signed,
+        raise_for_nack,
+        signer_for,
+    )
 
     section = _participant_config(config)
     base: Path = section["_base"]

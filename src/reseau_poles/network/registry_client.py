@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.protocol.errors import ErrorCode
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import SignatureHeader, Signer, verify
-
-from .dates import rfc3339
 
 DEFAULT_KEY_LIFETIME = timedelta(days=365)
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.protocol.errors import KeyFormatError
 from reseau_poles.protocol.keys import (
     EncryptionKeyPair,
@@ -41,8 +42,6 @@ from reseau_poles.protocol.keys import (
     ondc_open_challenge,
     open_challenge,
 )
-
-from .models import rfc3339
 
 PENDING_DIR = "nouvelle-cle"
 RETIRED_DIR = "anciennes-cles"
@@ -112,7 +111,7 @@ def open_any_challenge(
 
 async def fetch_registry_encryption_key(registry_url: str, timeout: float = 3.0) -> str | None:
     """The registry's X25519 public key from its well-known document, or ``None``."""
-    from reseau_poles.network.lookup import WELL_KNOWN_PATH
+    from .lookup import WELL_KNOWN_PATH
 
     try:
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as http:
@@ -220,7 +219,7 @@ def rotate_key(
     put the new one in ``key_dir``. Raises ``RegistryRefusal`` (the registry said no: nothing
     changed in ``key_dir``, the pending key is kept for a retry), ``httpx.HTTPError``,
     ``KeyFormatError`` or :class:`RotationError`."""
-    from .client import signer_for, subscribe
+    from .registry_client import signer_for, subscribe
 
     folder = Path(key_dir)
     old = KeyFiles(folder).read()
