@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.network.registry_client import unreachable
 from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
 from reseau_poles.protocol.signing import Signer, verify
 
@@ -212,9 +213,7 @@ class Tester:
                 f"Le registre doit joindre {self.public_url}/on_subscribe (--public-url)."
             ) from None
         except httpx.HTTPError as exc:
-            raise TesterError(
-                f"registre injoignable ({type(exc).__name__}) : {self.registry_url}"
-            ) from None
+            raise TesterError(unreachable(self.registry_url, exc)) from None
         status = str(answer.get("status") or "?")
         if status == "SUBSCRIBED":
             return status
@@ -250,9 +249,7 @@ class Tester:
                 f"{self.registry_url}/lookup", json={"subscriber_id": subscriber_id}
             )
         except httpx.HTTPError as exc:
-            raise TesterError(
-                f"registre injoignable ({type(exc).__name__}) : {self.registry_url}"
-            ) from None
+            raise TesterError(unreachable(self.registry_url, exc)) from None
         if response.status_code != 200:
             raise TesterError(f"lookup refusé par le registre : HTTP {response.status_code}")
         known = self.registry_key()

@@ -174,7 +174,7 @@ def subscribe_command(
     publique : c'est elle qui répond au défi du registre sur /on_subscribe."""
     import httpx
 
-    from reseau_poles.network.registry_client import RegistryRefusal
+    from reseau_poles.network.registry_client import RegistryRefusal, unreachable
 
     from .settings import load_settings
 
@@ -190,9 +190,7 @@ def subscribe_command(
     except RegistryRefusal as exc:
         raise _fail(f"inscription refusée — {exc}") from None
     except httpx.HTTPError as exc:
-        raise _fail(
-            f"registre injoignable ({type(exc).__name__}) : {settings.registry_url}"
-        ) from None
+        raise _fail(unreachable(settings.registry_url, exc)) from None
     out.print(f"[green]Accepté[/] : statut [bold]{status}[/]")
     if status == "UNDER_SUBSCRIPTION":
         out.print("En attente de l'approbation de l'opérateur du réseau.")

@@ -106,6 +106,20 @@ def subscribe(
     return subscriber if isinstance(subscriber, dict) else {}
 
 
+def lookup(registry_url: str, *, timeout: float, **filters: Any) -> Any:
+    """``POST {registry_url}/lookup`` with ``filters``: the registry's answer, read as JSON
+    (not checked against its signature: :func:`verify_lookup_answer` does that). Raises
+    ``httpx.HTTPError`` (including an HTTP error status) or ``ValueError`` (not JSON)."""
+    response = httpx.post(f"{registry_url.rstrip('/')}/lookup", json=filters, timeout=timeout)
+    response.raise_for_status()
+    return response.json()
+
+
+def unreachable(registry_url: str | None, exc: BaseException) -> str:
+    """What every caller says when a call to the registry got no answer (``httpx.HTTPError``)."""
+    return f"registre injoignable ({type(exc).__name__}) : {registry_url}"
+
+
 class RegistryRefusal(Exception):
     """The registry answered with a NACK (or an HTTP error)."""
 

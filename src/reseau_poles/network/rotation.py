@@ -178,13 +178,10 @@ def own_window(
 ) -> tuple[datetime, datetime] | None:
     """Our key's window as the registry's lookup lists it; ``None`` when it is not listed
     (revoked, over, participant suspended or awaiting approval)."""
-    response = httpx.post(
-        f"{registry_url.rstrip('/')}/lookup",
-        json={"subscriber_id": subscriber_id, "key_id": key_id},
-        timeout=timeout,
-    )
-    response.raise_for_status()
-    return _window_in(response.json(), subscriber_id, key_id)
+    from .registry_client import lookup
+
+    records = lookup(registry_url, subscriber_id=subscriber_id, key_id=key_id, timeout=timeout)
+    return _window_in(records, subscriber_id, key_id)
 
 
 def _window_in(records: Any, subscriber_id: str, key_id: str) -> tuple[datetime, datetime] | None:

@@ -63,7 +63,7 @@ def _client(ctx: typer.Context) -> AdminClient:
 def _call(ctx: typer.Context, what: Any) -> Any:
     import httpx
 
-    from reseau_poles.network.registry_client import RegistryRefusal
+    from reseau_poles.network.registry_client import RegistryRefusal, unreachable
 
     try:
         with _client(ctx) as client:
@@ -71,9 +71,7 @@ def _call(ctx: typer.Context, what: Any) -> Any:
     except RegistryRefusal as exc:
         raise _fail(str(exc)) from None
     except httpx.HTTPError as exc:
-        raise _fail(
-            f"registre injoignable ({type(exc).__name__}) : {ctx.obj['registry']}"
-        ) from None
+        raise _fail(unreachable(ctx.obj["registry"], exc)) from None
 
 
 def _print_json(data: Any) -> None:

@@ -235,6 +235,7 @@ def subscribe(
         post_signed,
         raise_for_nack,
         signer_for,
+        unreachable,
     )
 
     section = _participant_config(config)
@@ -283,7 +284,7 @@ def subscribe(
     except RegistryRefusal as exc:
         raise _fail(f"inscription refusée — {exc}") from None
     except httpx.HTTPError as exc:
-        raise _fail(f"registre injoignable ({type(exc).__name__}) : {registry}") from None
+        raise _fail(unreachable(registry, exc)) from None
     status = ack.get("subscriber", {}).get("status", "?")
     out.print(f"[green]Accepté[/] : statut [bold]{status}[/]")
     if status == "UNDER_SUBSCRIPTION":
