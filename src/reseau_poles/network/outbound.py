@@ -155,19 +155,17 @@ class WireTransport:
             user_agent=user_agent,
             policy=policy,
         )
+        # The wire client's own methods, not wrappers: the gateway calls them 500 times a
+        # search. ``prepare(target, content, headers)``: the request as it goes on the wire
+        # (``ValueError`` for a header we cannot send); ``send(target, data)``: prepared bytes,
+        # under the caller's deadline.
+        self.prepare = self.wire.request_bytes
+        self.send = self.wire.post
 
     @staticmethod
     def target(url: str) -> Target:
         """``url`` parsed once (``ValueError`` for what is not an http or https URL)."""
         return Target.parse(url)
-
-    def prepare(self, target: Target, content: bytes, headers: Mapping[str, str]) -> bytes:
-        """The request as it goes on the wire (``ValueError`` for a header we cannot send)."""
-        return self.wire.request_bytes(target, content, headers)
-
-    async def send(self, target: Target, data: bytes) -> tuple[int, bytes]:
-        """Prepared bytes, no deadline of its own (the caller's)."""
-        return await self.wire.post(target, data)
 
     async def post(
         self,
