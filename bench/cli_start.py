@@ -60,7 +60,8 @@ def run(argv: list[str], cwd: Path | None = None) -> tuple[float, float]:
 
 def start_registry(folder: Path) -> tuple[str, Path, object]:
     """A registry on loopback and the folder of its operator's keys."""
-    from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+    from reseau_poles.keystore import KeyFiles
+    from reseau_poles.protocol.keys import SubscriberKeys
     from reseau_poles.registry.app import create_app
     from reseau_poles.registry.settings import OperatorKey, RegistrySettings
     from support import ServerThread, free_port

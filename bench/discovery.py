@@ -283,7 +283,8 @@ def run_bare(port: int, public_key: str) -> None:
 
 
 def identity(folder: Path, name: str, index: int) -> Any:
-    from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+    from reseau_poles.keystore import KeyFiles
+    from reseau_poles.protocol.keys import SubscriberKeys
 
     keys = SubscriberKeys.generate(f"{name}.bench.example", f"k{index}")
     folder.mkdir(parents=True, exist_ok=True)

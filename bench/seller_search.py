@@ -576,8 +576,9 @@ def intent(query: dict[str, Any]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def running_node(database_url: str, tmp: Path) -> Iterator[Node]:
+    from reseau_poles.keystore import KeyFiles
     from reseau_poles.network.registry_client import build_record, post_signed
-    from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+    from reseau_poles.protocol.keys import SubscriberKeys
     from reseau_poles.protocol.signing import Signer
     from reseau_poles.registry.app import create_app as registry_app
     from reseau_poles.registry.settings import RegistrySettings
@@ -775,8 +776,9 @@ def search_payload(text: str) -> dict[str, Any]:
 def cpu_per_search_in_process(url: str, tmp: Path, rounds: int, searches: int) -> None:
     """``handle_search`` in this thread, on a service of its own (its outbox rows are never
     sent): thread CPU per search, median over the rounds."""
+    from reseau_poles.keystore import KeyFiles
     from reseau_poles.network import migrate as migrate_network
-    from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+    from reseau_poles.protocol.keys import SubscriberKeys
     from reseau_poles.seller.app import create_app
     from reseau_poles.seller.settings import SellerSettings
 

@@ -43,7 +43,7 @@ def prepare(folder: Path, organisations: int) -> tuple[str, str, list[tuple[str,
     streaming organisation."""
     from reseau_poles.buyer import repository as repo
     from reseau_poles.buyer.app import migrate
-    from reseau_poles.protocol.keys import KeyFiles
+    from reseau_poles.keystore import KeyFiles
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
     KeyFiles(folder / "keys").load_or_generate(SUBSCRIBER)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from reseau_poles.cli import app
-from reseau_poles.protocol.keys import KeyFiles
+from reseau_poles.keystore import KeyFiles
 
 runner = CliRunner()
 BODY = json.dumps(
@@ -157,3 +157,56 @@ def test_demo_protocol_walks_through_sign_verify_and_refusals():
     assert "valide" in result.output
     assert "signature_mismatch" in result.output
     assert "expired" in result.output
+
+
+def test_verify_accepts_the_ondc_quoted_form_and_says_so(tmp_path):
+    folder = generate(tmp_path)
+    header = sign(folder, BODY)
+    quoted = verify(folder, f'Authorization: "{header}"', BODY)
+    assert quoted.exit_code == 0, quoted.output
+    assert quoted.stdout.strip() == "valid"
+    assert "guillemets englobants retirés" in quoted.stderr
+    plain = verify(folder, header, BODY)
+    assert "guillemets" not in plain.stderr
+    # Anything looser stays malformed.
+    for wrapped in (f"'{header}'", f'""{header}""', f'"{header}'):
+        refused = verify(folder, wrapped, BODY)
+        assert refused.exit_code == 1
+        assert "invalid: malformed" in refused.stdout
+
+
+def test_verify_explain_shows_the_evidence_on_success_and_failure(tmp_path):
+    from reseau_poles.protocol import signing
+
+    folder = generate(tmp_path)
+    keys = KeyFiles(folder).read()
+    header = sign(folder, BODY, "--created", "1000", "--expires", "1030")
+    good = verify(
+        folder, f'X-Gateway-Authorization: "{header}"', BODY, "--now", "1010", "--explain"
+    )
+    assert good.exit_code == 0, good.output
+    text = good.stdout
+    assert "En-tête / header : X-Gateway-Authorization" in text
+    assert "outer quotes removed" in text
+    assert f"keyId       : pole.example|{keys.key_id}|ed25519" in text
+    assert "created     : 1000 (1970-01-01T00:16:40Z)" in text
+    # The signing string exactly as signed: three lines, the body's digest on the last.
+    body_digest = signing.digest(BODY)
+    assert f"  (created): 1000\n  (expires): 1030\n  digest: BLAKE-512={body_digest}\n" in text
+    assert f"BLAKE-512={body_digest}" in text.split("Corps / body")[1].splitlines()[0]
+    assert keys.signing.public_key_b64 in text
+    assert text.rstrip().endswith("Verdict : valide / valid")
+
+    reserialised = json.dumps(json.loads(BODY), indent=2).encode()
+    bad = verify(folder, header, reserialised, "--now", "1010", "--explain")
+    assert bad.exit_code == 1
+    assert "Verdict : invalide / invalid : digest_mismatch" in bad.stdout
+    assert f"BLAKE-512={signing.digest(reserialised)}" in bad.stdout
+    # What the sender really signed: the compact body's digest.
+    assert f"  digest: BLAKE-512={body_digest}" in bad.stdout.split("réellement signée")[1]
+    assert "outer quotes" not in bad.stdout
+
+    unreadable = verify(folder, 'Signature keyId="x"', BODY, "--explain")
+    assert unreadable.exit_code == 1
+    assert "(illisible / unreadable)" in unreadable.stdout
+    assert "invalid : malformed" in unreadable.stdout and "manquant" in unreadable.stdout

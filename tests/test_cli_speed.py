@@ -141,7 +141,8 @@ def test_an_operator_command_loads_the_client_not_the_database(tmp_path) -> None
     """``registry admin list`` signs a request and reads the answer: no SQLAlchemy, Alembic,
     FastAPI or uvicorn (the registry client, in network/, loads neither the package's web parts
     nor the tables)."""
-    from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+    from reseau_poles.keystore import KeyFiles
+    from reseau_poles.protocol.keys import SubscriberKeys
     from tests.conftest import free_port
 
     KeyFiles(tmp_path).write(SubscriberKeys.generate("operateur.test.example", "op-1"))

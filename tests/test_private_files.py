@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.transcript import Transcript
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.storage import make_engine
 
 _CHILD = r"""
@@ -29,7 +30,8 @@ from sqlalchemy import text
 
 from reseau_poles.network.transcript import Transcript
 from reseau_poles.node.webhook_secrets import SecretCipher
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.storage import make_engine
 
 root = Path(sys.argv[1])

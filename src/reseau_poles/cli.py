@@ -180,7 +180,8 @@ def keys_generate(
     force: Annotated[bool, typer.Option(help="Remplacer des clés existantes.")] = False,
 ) -> None:
     """Crée une paire de clés de signature et une de chiffrement, et affiche les clés publiques."""
-    from .protocol.keys import KeyFiles, SubscriberKeys
+    from .keystore import KeyFiles
+    from .protocol.keys import SubscriberKeys
 
     keys = SubscriberKeys.generate(subscriber_id, key_id)
     try:
@@ -207,8 +208,8 @@ def keys_export(
     import json
 
     from .files import open_private
+    from .keystore import KeyFiles
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import KeyFiles
 
     try:
         keys = KeyFiles(keys_dir).read()
@@ -258,9 +259,9 @@ def sign(
     ] = None,
 ) -> None:
     """Signe un corps (lu tel quel, octet pour octet) et affiche la valeur de l'en-tête Authorization."""
+    from .keystore import read_private_key_file
     from .protocol import signing
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import read_private_key_file
 
     try:
         key = read_private_key_file(private_key)
@@ -288,12 +289,21 @@ def verify(
         Path | None,
         typer.Option("--body", help="Lire le corps dans ce fichier plutôt que sur stdin."),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Tout montrer : champs de l'en-tête, chaîne signée, condensé du corps, clé, "
+            "verdict (inspecteur de signature).",
+        ),
+    ] = False,
 ) -> None:
     """Vérifie une signature BECKN-006 sur un corps lu tel quel ; dit précisément ce qui cloche.
 
     Code de sortie 0 et « valid » si la signature est bonne ; 1 et la raison sinon
     (digest_mismatch, signature_mismatch, expired, created_in_future, algorithm_mismatch,
-    malformed …).
+    malformed …). Un en-tête entouré d'une paire de guillemets (forme de l'utilitaire Python
+    d'ONDC) est accepté, et la commande le signale.
     """
     from .protocol import signing
 
@@ -302,15 +312,32 @@ def verify(
             public_key = Path(public_key[1:]).read_text("ascii").strip()
         except OSError as exc:
             raise _fail(f"clé publique illisible : {exc}") from None
+    header_name = signing.AUTHORIZATION
     name, sep, value = header.partition(":")
-    if sep and name.strip().lower() in {
-        "authorization",
-        "x-gateway-authorization",
-        "proxy-authorization",
-    }:
-        header = value.strip()
+    known = {
+        known.lower(): known
+        for known in (
+            signing.AUTHORIZATION,
+            signing.GATEWAY_AUTHORIZATION,
+            signing.PROXY_AUTHORIZATION,
+        )
+    }
+    if sep and name.strip().lower() in known:
+        header_name, header = known[name.strip().lower()], value.strip()
     body = _read_body(body_file)
-    result = signing.diagnose(body, header, public_key, now=now, skew=skew)
+    result = signing.diagnose(body, header, public_key, now=now, skew=skew, header_name=header_name)
+    if explain:
+        for line in signing.explain(result):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+        if not result.valid:
+            raise typer.Exit(1)
+        return
+    if result.unquoted:
+        err.print(
+            "Note : guillemets englobants retirés (forme de l'utilitaire Python d'ONDC) / "
+            "outer quotes removed",
+            highlight=False,
+        )
     if result.valid:
         out.print("valid")
         return
@@ -326,7 +353,7 @@ def schemas_export(
     out_dir: Annotated[Path, typer.Option("--out", help="Dossier de sortie.")] = Path("schemas"),
 ) -> None:
     """Écrit le schéma JSON de chaque message (un fichier par action) dans le dossier."""
-    from .protocol.schema_export import write_schemas
+    from .schema_export import write_schemas
 
     written = write_schemas(out_dir)
     out.print(f"{len(written)} schémas écrits dans {out_dir}")
@@ -339,7 +366,7 @@ def schemas_check(
     ),
 ) -> None:
     """Vérifie que les schémas publiés correspondent aux modèles (code 1 sinon)."""
-    from .protocol.schema_export import diff_schemas
+    from .schema_export import diff_schemas
 
     drift = diff_schemas(folder)
     if drift:
@@ -542,8 +569,8 @@ def _conformance(
 ) -> None:
     from .conformance.peer import Tester, TesterError
     from .conformance.report import render_text
+    from .keystore import KeyFiles
     from .protocol.errors import KeyFormatError
-    from .protocol.keys import KeyFiles
 
     if lang not in ("fr", "en"):
         raise _fail("--lang : fr ou en.")

@@ -137,8 +137,9 @@ def _without_our_environment() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def raw_document(role: str) -> dict[str, Any]:
-    """FastAPI's own document for ``role``, before we complete it."""
+def served_document(role: str) -> dict[str, Any]:
+    """The document ``role``'s application serves at ``/openapi.json``: FastAPI's, completed
+    by :func:`complete_document` (:func:`reseau_poles.api_docs.serve_contract`)."""
     with (
         _without_our_environment(),
         tempfile.TemporaryDirectory(prefix="reseau-poles-openapi-") as tmp,
@@ -542,6 +543,11 @@ def _add_response_examples(operation: dict[str, Any], example: Example) -> None:
         media.setdefault("examples", {}).update(examples)
 
 
+def complete_document(role: str, document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's document for ``role`` as the role serves it and ``openapi/`` keeps it."""
+    return complete(role, document)[0]
+
+
 def complete(role: str, document: dict[str, Any]) -> tuple[dict[str, Any], list[Example]]:
     """``document`` with our additions; also the examples that found their operation."""
     document = copy.deepcopy(document)
@@ -571,7 +577,167 @@ def complete(role: str, document: dict[str, Any]) -> tuple[dict[str, Any], list[
             for p in operation.get("parameters", [])
         ):
             operation.setdefault("parameters", []).insert(0, copy.deepcopy(_SIGNATURE_HEADER))
+    _declare_refusals(role, document)
     return document, placed
+
+
+# --- refusals and authentication ---------------------------------------------------------------
+
+_API: Final = "/api"
+_REF: Final = "#/components/schemas/{model}"
+# FastAPI adds a 422 to every route with parameters; none of ours ever answers 422 (the
+# client API answers 400 ``parametres_invalides``, the protocol and the registry a NACK).
+_FASTAPI_422: Final = ("HTTPValidationError", "ValidationError")
+
+_API_ERRORS: Final = {
+    "400": "Requête refusée : `parametres_invalides`, `json_invalide` … et le chemin fautif.",
+    "401": "Clé d'API manquante, inconnue ou révoquée (`non_authentifie`).",
+    "403": "Cette clé d'API appartient à un autre pôle (`acces_refuse`).",
+    "404": "Introuvable (ou adresse inconnue) : le code dit quoi.",
+    "409": "Refusé dans l'état actuel (conflit, état de la commande, import en cours …).",
+    "413": "Corps trop long (`corps_trop_long`).",
+    "429": "Trop de requêtes (`trop_de_requetes`) : voir l'en-tête Retry-After.",
+    "500": "Erreur interne du nœud (`erreur_interne`), sans détail.",
+    "503": "Base de données momentanément indisponible (`base_indisponible`) : réessayer.",
+}
+_NACKS: Final = {
+    "400": "NACK : requête invalide (code d'erreur et chemin JSON fautif).",
+    "401": "NACK : signature absente, expirée ou fausse.",
+    "404": "NACK : introuvable.",
+    "409": "NACK : refusé dans l'état actuel.",
+    "413": "NACK : corps trop long.",
+    "429": "NACK : trop de requêtes, voir Retry-After.",
+    "500": "NACK : erreur interne, sans détail.",
+}
+# Refusals in the state of things, by role and (method, path): 409.
+_CONFLICTS: Final = {
+    "seller": (
+        (
+            "put|patch|delete",
+            r"/api/providers/\{provider_id\}/(products|locations|fulfillment-options)/.+",
+        ),
+        ("post", r"/api/providers/\{provider_id\}/products/(import|\{sku\}/stock/adjustments)"),
+        ("post", r"/api/providers/\{provider_id\}/orders/\{order_id\}/(fulfillment|cancel)"),
+    ),
+    "buyer": (
+        ("post", r"/api/orders(/\{order_id\}/\{action\})?"),
+        ("post|patch", r"/api/carts/\{cart_id\}(/(lines|checkout|retry|preview))?"),
+        ("delete", r"/api/carts/\{cart_id\}/lines/\{line_id\}"),
+        ("delete", r"/api/sites/\{site_id\}"),
+    ),
+    "registry": (("post", r"/admin/.+"),),
+}
+_SECURITY_SCHEMES: Final = {
+    "SignatureBeckn": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": 'Signature BECKN-006 de l\'expéditeur (`Signature keyId="abonné|clé|ed25519",…`) '
+        "sur le condensé BLAKE2b-512 du corps exact.",
+    },
+    "SignatureOperateur": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "Signature BECKN-006 d'une clé d'opérateur listée dans les réglages du "
+        "registre, sur le corps exact (le corps vide pour GET) ; chaque signature ne sert "
+        "qu'une fois pour une écriture.",
+    },
+}
+
+
+def _component_schemas(model: Any) -> dict[str, Any]:
+    """``model``'s JSON schema and those it refers to, as OpenAPI components."""
+    schema = model.model_json_schema(ref_template=_REF, mode="serialization")
+    found = dict(schema.pop("$defs", {}))
+    found[schema.get("title", model.__name__)] = schema
+    return found
+
+
+def _set_answer(operation: dict[str, Any], status: str, description: str, ref: str) -> None:
+    """``operation``'s ``status`` answers ``ref`` (an example already there is kept)."""
+    response = operation.setdefault("responses", {}).setdefault(status, {})
+    if not response.get("description") or response["description"] in {"Erreur", "OK"}:
+        response["description"] = description
+    media = response.setdefault("content", {}).setdefault("application/json", {})
+    if media.get("schema") in (None, {}, {"type": "object"}):
+        media["schema"] = {"$ref": ref}
+
+
+def _uses(document: dict[str, Any], name: str) -> bool:
+    return f'"{_REF.format(model=name)}"' in json.dumps(document)
+
+
+def _declare_refusals(role: str, document: dict[str, Any]) -> None:
+    """Every operation lists its refusals with their schema (the client API's
+    ``ErrorAnswer``, the protocol's NACK ``AckResponse``), and the authentication it
+    needs; FastAPI's 422, never answered, is gone."""
+    from reseau_poles.node.api import ErrorAnswer
+    from reseau_poles.protocol.models import AckResponse
+
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(_component_schemas(AckResponse))
+    nack = _REF.format(model="AckResponse")
+    error = _REF.format(model="ErrorAnswer")
+    conflicts = _CONFLICTS.get(role, ())
+    needs: set[str] = set()
+    for path, method, operation in _operations(document):
+        responses = operation.setdefault("responses", {})
+        if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+            del responses["422"]
+        statuses = {"400", "500"}
+        if "{" in path:
+            statuses.add("404")
+        if "requestBody" in operation or method in {"post", "put", "patch"}:
+            statuses.add("413")
+        if any(re.fullmatch(m, method) and re.fullmatch(p, path) for m, p in conflicts):
+            statuses.add("409")
+        if path.startswith(_API + "/"):
+            statuses |= {"401", "429", "503"}
+            if path.startswith("/api/providers/{provider_id}"):
+                statuses.add("403")
+            for status in sorted(statuses):
+                _set_answer(operation, status, _API_ERRORS[status], error)
+            continue
+        if role == "registry" and path.startswith("/admin/"):
+            statuses.add("401")
+            operation["security"] = [{"SignatureOperateur": []}]
+            needs.add("SignatureOperateur")
+        elif any(
+            p.get("in") == "header" and p.get("name") == "Authorization"
+            for p in operation.get("parameters", [])
+        ):  # a signed protocol call
+            statuses |= {"401", "429"}
+            operation["security"] = [{"SignatureBeckn": []}]
+            needs.add("SignatureBeckn")
+        elif method == "get" and "{" not in path:
+            continue  # health, metrics, keys: nothing to refuse
+        for status in sorted(statuses | {s for s in responses if s >= "400"}):
+            _set_answer(operation, status, _NACKS.get(status, "NACK"), nack)
+        for status in ("200",):
+            if status in responses and path in {"/{action}", "/search"}:
+                _set_answer(operation, status, "ACK", nack)
+    if any(p.startswith(_API + "/") for p in document.get("paths", {})):
+        schemas.update(_component_schemas(ErrorAnswer))
+    for name in _FASTAPI_422:
+        if not _uses(document, name):
+            schemas.pop(name, None)
+    if not _uses(document, "AckResponse"):
+        for name in _component_schemas(AckResponse):
+            schemas.pop(name, None)
+    if needs:
+        security = document["components"].setdefault("securitySchemes", {})
+        security.update({name: _SECURITY_SCHEMES[name] for name in sorted(needs)})
+
+
+def _placed(role: str, document: dict[str, Any]) -> list[Example]:
+    """The examples that found an operation of ``document``."""
+    return [
+        example
+        for path, method, _operation in _operations(document)
+        for example in EXAMPLES
+        if example.matches(role, method, path)
+    ]
 
 
 # --- files --------------------------------------------------------------------------------------
@@ -596,8 +762,8 @@ def _generated() -> Generated:
     documents: dict[str, dict[str, Any]] = {}
     placed: list[Example] = []
     for role in ROLES:
-        documents[role], found = complete(role, raw_document(role))
-        placed.extend(found)
+        documents[role] = served_document(role)
+        placed.extend(_placed(role, documents[role]))
     unplaced = tuple(e for e in EXAMPLES if e not in placed)
     return Generated(documents, unplaced)
 

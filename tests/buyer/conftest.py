@@ -21,8 +21,9 @@ from fastapi.responses import JSONResponse
 from reseau_poles.buyer import repository as repo
 from reseau_poles.buyer.app import create_app as create_buyer
 from reseau_poles.buyer.settings import BuyerSettings
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import ACK_BODY
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.seller.app import create_app as create_seller

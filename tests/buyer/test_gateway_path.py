@@ -4,12 +4,16 @@ challenge), several real seller nodes, and the buyer node with ``use_gateway=Tru
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from reseau_poles.buyer import repository as repo
@@ -18,8 +22,12 @@ from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.gateway import GatewaySettings
 from reseau_poles.gateway import create_app as create_gateway
 from reseau_poles.gateway.cli import register
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
-from reseau_poles.storage import make_session_factory, write_session
+from reseau_poles.keystore import KeyFiles
+from reseau_poles.network.tables import transcript_table
+from reseau_poles.protocol.keys import SubscriberKeys
+from reseau_poles.protocol.models import format_datetime
+from reseau_poles.protocol.signing import Signer
+from reseau_poles.storage import make_session_factory, utcnow, write_session
 from tests.conftest import free_port
 from tests.registry.conftest import (  # noqa: F401  (fixtures)
     RunningRegistry,
@@ -43,6 +51,8 @@ SELLERS = {"capitale": ["QC-03"], "estrie": ["QC-03", "QC-05"], "gaspesie": ["QC
 class GatewayWorld(World):
     gateway_app: FastAPI | None = None
     registry_bap_id: str = ""
+    buyer_keys: SubscriberKeys | None = None
+    seller_apps: dict[str, FastAPI] = field(default_factory=dict)
 
     @property
     def gateway(self) -> Any:
@@ -58,10 +68,12 @@ def gw(
     registry = registry_factory(subscriber_id=REGISTRY_ID)
     started: list[tuple[UvicornThread, FastAPI | None]] = []
     sellers: dict[str, str] = {}
+    seller_apps: dict[str, FastAPI] = {}
     try:
         for name, regions in SELLERS.items():
             keys, server, app = start_seller(registry, tmp_path, name, regions)
             sellers[name] = keys.subscriber_id
+            seller_apps[name] = app
             started.append((server, app))
 
         port = free_port()
@@ -108,6 +120,8 @@ def gw(
             api_key,
             gateway_app=gateway_app,
             registry_bap_id=buyer_keys.subscriber_id,
+            buyer_keys=buyer_keys,
+            seller_apps=seller_apps,
         )
         yield world
         world.http.close()
@@ -160,3 +174,83 @@ def test_without_a_usable_gateway_the_search_fails_clearly(gw: GatewayWorld) -> 
     found = gw.results(gw.search(region="QC-03"), wait_ms=5_000)
     assert found["state"] == "echec" and found["complete"]
     assert found["via_gateway"] is None and found["sellers"]["targeted"] == []
+
+
+def _sent_on_search(app: FastAPI, transaction_id: str, timeout: float = 10) -> dict[str, Any]:
+    """The ``on_search`` a seller node sent for ``transaction_id``, from its transcript."""
+    engine = app.state.service.engine
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as connection:
+            row = connection.execute(
+                sa.select(transcript_table.c.body).where(
+                    transcript_table.c.direction == "out",
+                    transcript_table.c.action == "on_search",
+                    transcript_table.c.transaction_id == transaction_id,
+                )
+            ).first()
+        if row is not None:
+            return dict(json.loads(row.body))
+        assert time.monotonic() < deadline, f"aucun on_search envoyé pour {transaction_id}"
+        time.sleep(0.05)
+
+
+def _item_ids(on_search: dict[str, Any]) -> set[str]:
+    providers = on_search["message"]["catalog"].get("providers") or []
+    return {item["id"] for provider in providers for item in provider.get("items") or []}
+
+
+def test_other_stacks_a_quoted_signature_and_no_location_reach_every_real_seller(
+    gw: GatewayWorld,
+) -> None:
+    """A search as another Beckn stack writes it (ONDC's Python helper quotes the whole
+    Authorization; Beckn 1.1 lets context.location out): the gateway ACKs, each real seller
+    node verifies the quoted buyer signature and ACKs, and answers with its whole catalogue."""
+    keys = gw.buyer_keys
+    assert keys is not None
+    signer = Signer(keys.subscriber_id, keys.key_id, keys.signing)
+
+    def search(location: dict[str, Any] | None) -> str:
+        transaction_id = str(uuid.uuid4())
+        context: dict[str, Any] = {
+            "domain": "PLA:ALIMENTS",
+            "action": "search",
+            "version": "1.1.0",
+            "bap_id": keys.subscriber_id,
+            "bap_uri": gw.buyer_url,
+            "transaction_id": transaction_id,
+            "message_id": str(uuid.uuid4()),
+            "timestamp": format_datetime(utcnow()),
+            "ttl": "PT30S",
+        }
+        if location is not None:
+            context["location"] = location
+        body = json.dumps({"context": context, "message": {"intent": {}}}).encode()
+        response = gw.http.post(
+            f"{gw.gateway.settings.public_url}/search",
+            content=body,
+            headers={"Authorization": f'"{signer.sign(body)}"', "Content-Type": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == {"message": {"ack": {"status": "ACK"}}}
+        return transaction_id
+
+    nowhere = search(None)
+    whole_province = search({"city": {"code": "*"}, "country": {"code": "CAN"}})
+    for transaction_id in (nowhere, whole_province):
+        deadline = time.monotonic() + 10
+        while True:
+            seen = {r["transaction_id"]: r for r in gw.gateway.stats.recent()}.get(transaction_id)
+            if seen is not None and seen["acked"] == len(SELLERS):
+                break
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.05)
+        assert (seen["targeted"], seen["city"]) == (len(SELLERS), "*")
+    for name in SELLERS:
+        answer = _sent_on_search(gw.seller_apps[name], nowhere)
+        assert answer["context"]["bpp_id"] == gw.sellers[name]
+        assert "location" not in answer["context"]  # the request's context, echoed
+        items = _item_ids(answer)
+        assert items and SYRUP in items
+        # The whole catalogue: what the same seller answers for all of Québec.
+        assert items == _item_ids(_sent_on_search(gw.seller_apps[name], whole_province))

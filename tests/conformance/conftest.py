@@ -16,7 +16,8 @@ from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import create_app as create_buyer
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.conformance.peer import Tester
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.keystore import KeyFiles
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.seller.app import create_app as create_seller
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_session_factory, write_session

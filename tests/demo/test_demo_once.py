@@ -23,7 +23,7 @@ import pytest
 
 from reseau_poles.demo.network import DemoError, DemoNetwork
 from reseau_poles.demo.scenario import INSTITUTION_REGION, delivers_cold, pick_poles
-from reseau_poles.protocol.keys import KeyFiles
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.protocol.signing import parse_header, verify_signature
 
 SELLER_NODES = 3  # enough for a search answered by several nodes and a 3-pôle order

@@ -127,6 +127,9 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+NO_LOCATION = object()  # ``city=NO_LOCATION``: a context without ``location`` (Beckn 1.1)
+
+
 def search_body(
     bap: str | Participant,
     *,
@@ -148,6 +151,8 @@ def search_body(
         "timestamp": now_rfc3339(),
         "ttl": "PT30S",
     }
+    if city is NO_LOCATION:
+        del context["location"]
     if bpp_id:
         context["bpp_id"] = bpp_id
     message = {"intent": {"item": {"descriptor": {"name": "sirop d'érable"}}}}

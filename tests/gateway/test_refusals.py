@@ -144,7 +144,10 @@ def test_routing_errors_name_the_field(network: GatewayNetwork) -> None:
     error = _nack(network.search(buyer, search_body(buyer, city="QC-18")), 400, "10002")
     assert error["paths"] == "context.location.city.code"
     _nack(network.search(buyer, search_body(buyer, city="Montréal")), 400, "10002")
-    _nack(network.search(buyer, search_body(buyer, city=None)), 400, "10002")
+    # A city without a code is a mistake (no city at all is every region).
+    error = _nack(network.search(buyer, search_body(buyer, city=None)), 400, "10002")
+    assert error["paths"] == "context.location.city.code"
+    assert "context.location.city.code manquant" in error["message"]
     error = _nack(network.search(buyer, search_body(buyer, domain="ONDC:RET10")), 400, "10000")
     assert error["paths"] == "context.domain"
 

@@ -3,6 +3,7 @@ signatures valid; bpp_id narrows it to one seller; a dead or slow seller slows n
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -10,7 +11,7 @@ import httpx
 from reseau_poles.protocol import signing
 
 from .conftest import SELLER_TIMEOUT, GatewayNetwork
-from .support import message_id_of, search_body
+from .support import NO_LOCATION, message_id_of, search_body
 
 
 def test_gateway_is_found_by_buyer_tools(network: GatewayNetwork) -> None:
@@ -158,3 +159,66 @@ def test_a_suspended_seller_is_refused_as_a_target_and_comes_back(
             break
         assert time.monotonic() < deadline, "réactivation jamais vue par la passerelle"
         time.sleep(0.6)
+
+
+EVERY_FOOD_SELLER = {
+    "capitale-a",
+    "capitale-b",
+    "province",
+    "montreal",
+    "estrie-ok",
+    "estrie-nack",
+    "estrie-lent",
+}
+
+
+def test_a_search_without_location_goes_to_every_seller_of_its_domain(
+    network: GatewayNetwork,
+) -> None:
+    buyer = network.buyer()
+    nowhere = search_body(buyer, city=NO_LOCATION)
+    assert "location" not in json.loads(nowhere)["context"]
+    assert network.search(buyer, nowhere).status_code == 200
+    # A location with a country and no city is every region of that country.
+    payload = json.loads(search_body(buyer))
+    payload["context"]["location"] = {"country": {"code": "CAN"}}
+    country_only = json.dumps(payload).encode()
+    assert network.search(buyer, country_only).status_code == 200
+
+    for body in (nowhere, country_only):
+        network.sellers.wait_for(message_id_of(body), len(EVERY_FOOD_SELLER))
+    time.sleep(0.2)
+    for body in (nowhere, country_only):
+        deliveries = network.sellers.received(message_id_of(body))
+        assert network.names(deliveries) == EVERY_FOOD_SELLER
+        assert len(deliveries) == len(EVERY_FOOD_SELLER)  # each once; PLA:LOGISTIQUE never
+        assert all(d.body == body for d in deliveries)
+
+
+def test_the_ondc_quoted_authorization_is_acked_and_relayed_unchanged(
+    network: GatewayNetwork,
+) -> None:
+    buyer = network.buyer()
+    body = search_body(buyer, city="QC-03")
+    signer = signing.Signer(buyer.keys.subscriber_id, buyer.keys.key_id, buyer.keys.signing)
+    quoted = f'"{signer.sign(body)}"'
+    response = network.post(body, {"Authorization": quoted})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"message": {"ack": {"status": "ACK"}}}
+    deliveries = network.sellers.wait_for(message_id_of(body), 3)
+    assert network.names(deliveries) == {"capitale-a", "capitale-b", "province"}
+    buyer_key = network.public_key(buyer.keys.subscriber_id)
+    for delivery in deliveries:
+        # The buyer's header goes on as it came: the sellers judge it themselves.
+        assert delivery.headers["authorization"] == quoted
+        assert signing.verify(delivery.body, quoted, buyer_key).subscriber_id == (
+            buyer.keys.subscriber_id
+        )
+    # One pair only, around the whole value: anything looser is refused before any relay.
+    for wrapping in ("'{}'", '""{}""', '"{}'):
+        again = search_body(buyer, city="QC-03")
+        header = wrapping.format(signer.sign(again))
+        refused = network.post(again, {"Authorization": header})
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["error"]["code"] == "10001"
+        assert "mal formé" in refused.json()["error"]["message"]

@@ -211,3 +211,22 @@ def test_unknown_addresses_and_wrong_methods_answer_in_the_role_shape(
             assert set(response.headers["Allow"].replace(" ", "").split(",")) <= allowed
             wrong += 1
     assert wrong, served.name
+
+
+def test_a_status_change_takes_its_action_from_its_address_only(tmp_path: Path) -> None:
+    """``POST /admin/subscribers/{id}/approve?action=suspend`` cannot turn an approval into
+    a suspension: the action is the route's own, and ``action`` is an unknown parameter."""
+    served = _role("registry", tmp_path)
+    with serve(served.app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        _check_status_changes(served, client)
+
+
+def _check_status_changes(served: Role, client: httpx.Client) -> None:
+    for action in ("approve", "suspend", "reactivate"):
+        route = next(r for r in served.routes() if r.path_format.endswith(f"/{action}"))
+        assert "action" not in declared_query_names(route.route), action
+        response = client.post(
+            f"/admin/subscribers/pole-beauce.example/{action}", params={"action": "suspend"}
+        )
+        assert response.status_code == 400, response.text
+        assert _error(served, response)["paths"] == "action", response.text

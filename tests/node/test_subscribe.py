@@ -58,7 +58,7 @@ def test_open_registry_subscribes_the_running_node(
     assert record["type"] == beckn_type
     assert record["url"] == node.url
     assert sorted(record["regions"]) == ["QC-03", "QC-12"]
-    from reseau_poles.protocol.keys import KeyFiles
+    from reseau_poles.keystore import KeyFiles
 
     keys = KeyFiles(node.root / "cles").read()
     assert record["key_id"] == keys.key_id

@@ -15,7 +15,7 @@ from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import ACTION_MODELS, parse_message, to_dict
 from reseau_poles.protocol.models.codec import check_message
 from reseau_poles.protocol.models.examples import example_requests
-from reseau_poles.protocol.models.strategies import json_value, request_json
+from tests.protocol.strategies import json_value, request_json
 
 CHECK = settings(
     max_examples=60,

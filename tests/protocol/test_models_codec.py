@@ -22,7 +22,7 @@ from reseau_poles.protocol.models import (
     to_bytes,
 )
 from reseau_poles.protocol.models.examples import example_json, example_requests
-from reseau_poles.protocol.models.strategies import json_value
+from tests.protocol.strategies import json_value
 
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -38,7 +38,7 @@ from reseau_poles.protocol.models import (
     to_bytes,
 )
 from reseau_poles.protocol.models.examples import example_nack, example_requests
-from reseau_poles.protocol.models.strategies import request_json
+from tests.protocol.strategies import request_json
 
 from .test_models_foreign import FOREIGN_ON_CONFIRM
 

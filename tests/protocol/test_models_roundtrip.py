@@ -30,7 +30,7 @@ from reseau_poles.protocol.models import (
     to_bytes,
 )
 from reseau_poles.protocol.models.examples import example_json, example_requests
-from reseau_poles.protocol.models.strategies import (
+from tests.protocol.strategies import (
     context_json,
     json_value,
     model_json,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from reseau_poles.protocol.models import (
@@ -23,6 +26,7 @@ from reseau_poles.protocol.models import (
     to_dict,
 )
 
+WIRE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 BAP = {"bap_id": "acheteur.example", "bap_uri": "https://acheteur.example/beckn"}
 
 
@@ -55,12 +59,28 @@ def test_timestamps_go_out_in_utc_with_z() -> None:
     order = Order(created_at=datetime(2026, 11, 26, 5, 0, tzinfo=montreal))
     assert to_dict(order) == {"created_at": "2026-11-26T10:00:00.000Z"}
     order = Order(created_at="2026-11-26T06:00:00.123456-04:00")
-    assert to_dict(order) == {"created_at": "2026-11-26T10:00:00.123456Z"}
+    assert to_dict(order) == {"created_at": "2026-11-26T10:00:00.123Z"}
 
 
-def test_go_nanoseconds_are_truncated_to_microseconds() -> None:
+def test_go_nanoseconds_are_read_and_written_as_milliseconds() -> None:
     order = Order(created_at="2026-11-26T10:00:00.123456789Z")
-    assert to_dict(order)["created_at"] == "2026-11-26T10:00:00.123456Z"
+    assert order.created_at.microsecond == 123456  # read to the microsecond
+    assert to_dict(order)["created_at"] == "2026-11-26T10:00:00.123Z"  # written to the ms
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1970, 1, 1),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5)), UTC]),
+    )
+)
+def test_every_time_goes_out_with_exactly_milliseconds(moment: datetime) -> None:
+    text = to_dict(Order(created_at=moment))["created_at"]
+    assert WIRE_TIME.fullmatch(text), text
+    back = Order(created_at=text).created_at
+    # Cut, never rounded: the written time is at most a millisecond before the real one.
+    assert timedelta(0) <= moment - back < timedelta(milliseconds=1)
 
 
 @pytest.mark.parametrize(

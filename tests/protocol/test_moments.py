@@ -15,6 +15,7 @@ from reseau_poles.protocol.moments import (
     MomentError,
     parse_day,
     parse_moment,
+    wire_time,
 )
 
 
@@ -79,3 +80,19 @@ def test_any_day_text_is_a_bounded_day_or_a_moment_error(text: str) -> None:
     except MomentError:
         return
     assert EARLIEST.date() <= day <= LATEST.date()
+
+
+def test_wire_time_writes_exactly_milliseconds_in_utc() -> None:
+    montreal = timezone(timedelta(hours=-5))
+    assert wire_time(datetime(2026, 12, 6, 21, 25, 16, 94_999, tzinfo=montreal)) == (
+        "2026-12-07T02:25:16.094Z"  # cut, not rounded
+    )
+    assert wire_time(datetime(2026, 12, 7, 2, 25, 16)) == "2026-12-07T02:25:16.000Z"  # naive: UTC
+    assert wire_time(datetime(1970, 1, 1, tzinfo=UTC)) == "1970-01-01T00:00:00.000Z"
+    # Reading stays tolerant: whatever RFC 3339 precision comes in.
+    for text in (
+        "2026-12-07T02:25:16Z",
+        "2026-12-07T02:25:16.094123456Z",
+        "2026-12-06T21:25:16.0-05:00",
+    ):
+        assert wire_time(parse_moment(text)).startswith("2026-12-07T02:25:16.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reseau_poles.protocol.schema_export import diff_schemas
+from reseau_poles.schema_export import diff_schemas
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -15,5 +15,5 @@ def test_committed_schemas_match_the_models() -> None:
         f"Les schémas JSON de {SCHEMAS} ne correspondent plus aux modèles "
         f"(manquants, différents ou en trop : {', '.join(drift)}). "
         "Régénérez-les : run `make schemas` "
-        "(ou `python -m reseau_poles.protocol.schema_export schemas`), puis commitez-les."
+        "(ou `python -m reseau_poles.schema_export schemas`), puis commitez-les."
     )

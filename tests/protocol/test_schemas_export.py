@@ -13,17 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator, FormatChecker
 
+from reseau_poles.protocol.json_schemas import ACK_RESPONSE, INDEX, build_schemas
 from reseau_poles.protocol.models import ACTION_MODELS, AckResponse, parse_message, to_bytes
 from reseau_poles.protocol.models.examples import example_nack, example_requests
-from reseau_poles.protocol.models.strategies import request_json
-from reseau_poles.protocol.schema_export import (
-    ACK_RESPONSE,
-    INDEX,
-    build_schemas,
-    diff_schemas,
-    main,
-    write_schemas,
-)
+from reseau_poles.schema_export import diff_schemas, main, write_schemas
+from tests.protocol.strategies import request_json
 
 
 def _formats() -> FormatChecker:

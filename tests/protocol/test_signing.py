@@ -170,6 +170,74 @@ def test_malformed_headers_get_a_clear_message(text, detail):
     assert caught.value.code is ErrorCode.INVALID_SIGNATURE
 
 
+# ONDC's Python reference helper wraps the whole value in one more pair of double quotes.
+@given(
+    ids,
+    ids,
+    timestamps,
+    timestamps,
+    signatures,
+    st.permutations(range(6)),
+    st.lists(spaces, min_size=14, max_size=14),
+)
+def test_the_ondc_quoted_form_parses_to_the_same_header(
+    subscriber, key_id, created, expires, sig, order, pads
+):
+    params = [
+        f'keyId="{subscriber}|{key_id}|ed25519"',
+        'algorithm="ed25519"',
+        f'created="{created}"',
+        f'expires="{expires}"',
+        'headers="(created) (expires) digest"',
+        f'signature="{sig}"',
+    ]
+    canonical = signing.build_header(subscriber, key_id, sig, created=created, expires=expires)
+    spaced = "Signature " + ",".join(
+        pads[i] + params[j] + pads[i + 7] for i, j in enumerate(order)
+    ).rstrip(" \t")
+    for text in (canonical, spaced):
+        expected = signing.parse_header(text)
+        assert signing.parse_header(f'"{text}"') == expected
+        assert signing.parse_header(f'  "{text}"\t') == expected  # the header's own spaces
+        assert signing.parse_header(f'"{text}"'.encode()) == expected
+        assert signing.unquote_header(f'"{text}"') == (text, True)
+        assert signing.unquote_header(text) == (text, False)
+
+
+WRAPPINGS = {
+    "single quotes": "'{}'",
+    "two pairs": '""{}""',
+    "opening quote only": '"{}',
+    "closing quote only": '{}"',
+    "space inside the opening quote": '" {}"',
+    "space inside the closing quote": '"{} "',
+    "quote pair around the parameters only": 'Signature "{}"',
+    "backquotes": "`{}`",
+    "typographic quotes": "\u201c{}\u201d",
+}
+
+
+@given(ids, ids, timestamps, timestamps, signatures, st.sampled_from(sorted(WRAPPINGS)))
+def test_any_other_wrapping_is_refused_as_malformed(
+    subscriber, key_id, created, expires, sig, wrapping
+):
+    text = signing.build_header(subscriber, key_id, sig, created=created, expires=expires)
+    if wrapping == "quote pair around the parameters only":
+        text = text.removeprefix("Signature ")
+    with pytest.raises(SignatureError) as caught:
+        signing.parse_header(WRAPPINGS[wrapping].format(text))
+    assert caught.value.reason == "malformed"
+    assert caught.value.path == "headers.Authorization"
+
+
+def test_a_quoted_header_still_verifies(key):
+    body = b'{"context":{"action":"search"},"message":{}}'
+    header = signed(key, body)
+    parsed = signing.verify(body, f'"{header}"', key.public_key_b64, now=1_000_001)
+    assert parsed == signing.parse_header(header)
+    assert signing.diagnose(body, f'"{header}"', key.public_key_b64, now=1_000_001).valid
+
+
 def test_unquoted_numbers_are_accepted_as_cavage_allows():
     text = VECTOR_HEADER.replace('created="1641287875"', "created=1641287875")
     assert signing.parse_header(text).created == VECTOR_CREATED
@@ -318,3 +386,21 @@ def test_diagnose_tells_a_reserialised_body_from_a_wrong_key(key):
     assert wrong_key.reason == "signature_mismatch"
     assert any("BLAKE-512=" in hint for hint in wrong_key.hints)
     assert signing.diagnose(compact, header, key.public_key, now=1_000_001).valid
+
+
+def test_diagnose_carries_the_evidence_whatever_the_verdict(key):
+    body = b'{"context":{"action":"search"},"message":{}}'
+    header = signed(key, body)
+    for now, verdict in ((1_000_001, "valid"), (2_000_000, "expired")):
+        found = signing.diagnose(body, header, key.public_key_b64, now=now)
+        assert found.reason == verdict
+        assert found.header == signing.parse_header(header) and not found.unquoted
+        assert found.body_digest == signing.digest(body) and found.body_length == len(body)
+        assert found.public_key == key.public_key_b64 and found.now == now
+        assert found.signing_string == signing.signing_string(
+            1_000_000, 1_000_030, signing.digest(body)
+        )
+        assert f"invalid : {verdict}" in "\n".join(signing.explain(found)) or verdict == "valid"
+    unreadable = signing.diagnose(body, '"Signature', key.public_key, now=1_000_001)
+    assert unreadable.header is None and unreadable.signing_string is None
+    assert unreadable.reason == "malformed"

@@ -7,7 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from typer.testing import CliRunner
 
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.keystore import KeyFiles
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.registry import cli
 from reseau_poles.registry.cli import app
 from tests.conftest import free_port

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.registry_client import RegistryRefusal, encode, signer_for
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.registry.cli import app
 from reseau_poles.registry.schemas import parse_moment
 

@@ -15,8 +15,8 @@ from nacl.signing import SigningKey
 from typer.testing import CliRunner
 
 from reseau_poles.cli import app as main_app
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.registry_client import RegistryRefusal
-from reseau_poles.protocol.keys import KeyFiles
 from reseau_poles.protocol.signing import Signer, parse_header, verify_signature
 from reseau_poles.registry.cli import app
 

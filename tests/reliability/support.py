@@ -29,7 +29,8 @@ from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.gateway import GatewaySettings
 from reseau_poles.gateway import create_app as create_gateway
 from reseau_poles.gateway.cli import register
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.keystore import KeyFiles
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.registry.settings import OperatorKey, RegistrySettings

@@ -23,8 +23,9 @@ from fastapi import Depends, FastAPI, Request, Response
 
 from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import BUYER_MIGRATIONS
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
 from reseau_poles.seller.app import SELLER_MIGRATIONS
 from reseau_poles.storage import make_engine, make_session_factory, write_session
 from tests.registry.conftest import ParticipantHost, UvicornThread, new_keys

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from reseau_poles.protocol.keys import KeyFiles
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.seller.app import SELLER_MIGRATIONS
 from reseau_poles.storage import make_engine
 from tests.registry.conftest import new_keys

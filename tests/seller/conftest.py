@@ -17,8 +17,9 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI, Request, Response
 
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
+from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.seller.app import create_app

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import migrate as migrate_network
 from reseau_poles.network.client import body_bytes
 from reseau_poles.network.tables import outbox_table
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import ProviderResults
 from reseau_poles.seller import management

@@ -37,6 +37,7 @@ from reseau_poles.node import (
     read_json_object,
     validated,
 )
+from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ErrorCode
 
 from . import sse
@@ -124,7 +125,9 @@ def create_app(
     app.state.sse_heartbeat_seconds = sse.HEARTBEAT_SECONDS
     app.state.streams = sse.StreamSlots(settings.max_streams_per_organisation)
 
-    @app.post("/api/searches", status_code=202)
+    @app.post(
+        "/api/searches", status_code=202, openapi_extra=body_doc(SearchParams, required=False)
+    )
     async def create_search(
         request: Request, organisation_id: str = Depends(organisation)
     ) -> JSONResponse:
@@ -176,7 +179,9 @@ def create_app(
         except SearchNotFound:
             raise unknown_search() from None
 
-    @app.post("/api/searches/{transaction_id}/more")
+    @app.post(
+        "/api/searches/{transaction_id}/more", openapi_extra=body_doc(MoreParams, required=False)
+    )
     async def more_results(
         request: Request, transaction_id: str, organisation_id: str = Depends(organisation)
     ) -> JSONResponse:

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlalchemy import delete, select, update
 
 from reseau_poles.node import ApiError, read_json_object, validated, validation_error
+from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import parse_item_tags
@@ -529,7 +530,7 @@ def _unknown() -> ApiError:
     return ApiError(404, "panier_inconnu", "Panier inconnu.", "id")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=body_doc(CartIn, required=False))
 async def create_cart(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Créer un panier (champs et lignes facultatifs)."""
     data = await read_json_object(request)
@@ -618,7 +619,7 @@ async def read_cart(
         raise _unknown() from None
 
 
-@router.patch("/{cart_id}")
+@router.patch("/{cart_id}", openapi_extra=body_doc(CartFields))
 async def patch_cart(
     request: Request, cart_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -650,7 +651,7 @@ async def patch_cart(
         raise _unknown() from None
 
 
-@router.post("/{cart_id}/lines", status_code=201)
+@router.post("/{cart_id}/lines", status_code=201, openapi_extra=body_doc(CartLineIn))
 async def add_line(
     request: Request, cart_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:

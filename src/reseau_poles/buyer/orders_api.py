@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.node import ApiError, read_json_object, validated, validation_error
+from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.protocol.moments import MomentError, parse_moment
 from reseau_poles.storage import read_session, write_session
@@ -73,7 +74,7 @@ async def _answer(
     )
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, openapi_extra=body_doc(OrderIn))
 async def create_order(
     request: Request, wait_ms: str | None = None, organisation_id: str = Depends(organisation)
 ) -> JSONResponse:
@@ -172,7 +173,13 @@ async def read_order(
         raise _unknown() from None
 
 
-@router.post("/{order_id}/{action}", status_code=202)
+@router.post(
+    "/{order_id}/{action}",
+    status_code=202,
+    openapi_extra=body_doc(
+        *dict.fromkeys(m for m in BODY_MODELS.values() if m is not None), required=False
+    ),
+)
 async def order_action(
     request: Request,
     order_id: str,
@@ -222,7 +229,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-@webhooks_router.post("", status_code=201)
+@webhooks_router.post("", status_code=201, openapi_extra=body_doc(WebhookIn))
 async def create_webhook(
     request: Request, organisation_id: str = Depends(organisation)
 ) -> dict[str, Any]:

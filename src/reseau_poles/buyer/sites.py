@@ -34,6 +34,7 @@ from pydantic import (
 from sqlalchemy import select, update
 
 from reseau_poles.node import ApiError, read_json_object, validation_error
+from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import region_label
@@ -297,7 +298,7 @@ def _parse(data: Mapping[str, Any]) -> tuple[SiteIn, str]:
     return site, resolve_region(site)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=body_doc(SiteIn))
 async def create_site(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Ajouter un site de livraison (adresse, région, heures de réception, chaîne de froid)."""
     site, region = _parse(await read_json_object(request, allow_empty=False))
@@ -392,7 +393,7 @@ def _values_of(row: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-@router.put("/{site_id}")
+@router.put("/{site_id}", openapi_extra=body_doc(SiteIn))
 async def replace_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -400,7 +401,7 @@ async def replace_site(
     return await _change(request, site_id, organisation_id, merge=False)
 
 
-@router.patch("/{site_id}")
+@router.patch("/{site_id}", openapi_extra=body_doc(SiteIn, partial=True))
 async def patch_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:

@@ -107,9 +107,7 @@ class BuyerRun:
         if not self.view.records or not self.view.url:
             return
         self.url = self.view.url.rstrip("/")
-        self.out.add(
-            c.CHALLENGE, self.tester.challenge(self.url, target, self.view.encr_public_key)
-        )
+        self.tester.check_challenge(self.out, self.url, target, self.view.encr_public_key)
         search = self.wait_search()
         if search is None:
             return

@@ -54,8 +54,10 @@ REGISTRY_KEY = _spec(
 )
 CHALLENGE = _spec(
     "defi.on_subscribe",
-    "Défi /on_subscribe (boîte scellée pour la clé X25519) ouvert",
-    "/on_subscribe challenge (sealed box to the X25519 key) opened",
+    "Défi /on_subscribe ouvert (boîte scellée pour la clé X25519 ; schéma d'ONDC : "
+    "l'inscription au registre)",
+    "/on_subscribe challenge opened (sealed box to the X25519 key; ONDC's scheme: the "
+    "registry's subscription)",
 )
 ACK_SHAPE = _spec(
     "ack.forme",

@@ -2,7 +2,9 @@
 :func:`reseau_poles.protocol.signing.diagnose`, the signing string and the digest recomputed
 from the bytes received (what the sender should have signed). No I/O.
 
-Kept in one module so that it can join ``reseau-poles verify --explain`` later.
+The evidence is :class:`~reseau_poles.protocol.signing.Diagnosis`'s, as ``reseau-poles
+verify --explain`` prints it (:func:`~reseau_poles.protocol.signing.explain`); this module
+adds the English reasons and the short form a conformance report carries.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reseau_poles.protocol import signing
-from reseau_poles.protocol.errors import SignatureError
 
 # The reasons of protocol.signing in English (the French comes from diagnose itself).
 REASONS_EN = {
@@ -61,15 +62,7 @@ def explain(
 ) -> Explanation:
     """Diagnose ``header`` over ``body``; the signing string uses the header's own
     ``created`` and ``expires`` when it can be read (else ``None``)."""
-    body_digest = signing.digest(body)
     diagnosis = signing.diagnose(body, header, public_key, now=now, skew=skew)
-    text: str | None = None
-    try:
-        parsed = signing.parse_header(header)
-    except SignatureError:
-        parsed = None
-    if parsed is not None:
-        text = signing.signing_string(parsed.created, parsed.expires, body_digest)
     english = REASONS_EN.get(diagnosis.reason, diagnosis.reason)
     return Explanation(
         diagnosis.valid,
@@ -77,8 +70,8 @@ def explain(
         diagnosis.message,
         english,
         diagnosis.hints,
-        text,
-        f"{signing.DIGEST_ALGORITHM}={body_digest}",
+        diagnosis.signing_string,
+        f"{signing.DIGEST_ALGORITHM}={diagnosis.body_digest}",
     )
 
 

@@ -22,10 +22,16 @@ from typing import Any
 import httpx
 
 from reseau_poles.network.registry_client import unreachable
-from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
+from reseau_poles.protocol.keys import (
+    KeyFormatError,
+    SubscriberKeys,
+    ondc_open_challenge,
+    open_challenge,
+)
 from reseau_poles.protocol.signing import Signer, verify
 
 from .checks import Received, RegistryView, Sent
+from .runner import Collector
 
 DOMAIN = "PLA:ALIMENTS"
 ACK = b'{"message":{"ack":{"status":"ACK"}}}'
@@ -49,6 +55,7 @@ class Inbox:
 
     def __init__(self, keys: SubscriberKeys) -> None:
         self.keys = keys
+        self.registry_encryption_key: str | None = None  # for a challenge in ONDC's scheme
         self.messages: list[Received] = []
         self.changed = threading.Condition()
 
@@ -78,7 +85,7 @@ class Inbox:
             return
         if path == "on_subscribe":
             try:
-                answer = open_challenge(self.keys.encryption, json.loads(body)["challenge"])
+                answer = self.open(json.loads(body)["challenge"])
             except (ValueError, KeyError, TypeError):
                 await _answer(send, 400, b'{"error":"defi illisible"}')
                 return
@@ -90,6 +97,18 @@ class Inbox:
             self.messages.append(message)
             self.changed.notify_all()
         await _answer(send, 200, ACK)
+
+    def open(self, challenge: str) -> str:
+        """The registry's challenge opened with the tester's key: a sealed box, else ONDC's
+        scheme with the registry's published key (``registry_encryption_key``)."""
+        try:
+            return open_challenge(self.keys.encryption, challenge)
+        except KeyFormatError:
+            if not self.registry_encryption_key:
+                raise
+            return ondc_open_challenge(
+                self.keys.encryption, self.registry_encryption_key, challenge
+            )
 
     def wait(self, match: Callable[[Received], bool], timeout: float) -> Received | None:
         """The first message that ``match``es, waiting up to ``timeout`` seconds."""
@@ -136,6 +155,7 @@ class Tester:
     http: httpx.Client = field(init=False)
     _server: Any = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
+    registry_scheme: str = field(init=False, default="sealed_box")  # from the registry, at join
 
     def __post_init__(self) -> None:
         self.inbox = Inbox(self.keys)
@@ -197,6 +217,9 @@ class Tester:
         to ``approval_wait`` seconds for an operator's approval. Returns the status."""
         from reseau_poles.network.registry_client import RegistryRefusal, subscribe
 
+        document = self.registry_document()
+        self.inbox.registry_encryption_key = document.get("encr_public_key")
+        self.registry_scheme = str(document.get("challenge_scheme") or "sealed_box")
         try:
             answer = subscribe(
                 self.registry_url,
@@ -232,13 +255,19 @@ class Tester:
             f"{self.subscriber_id}), ou relancez avec --approval-wait."
         )
 
+    def registry_document(self) -> dict[str, Any]:
+        """The registry's public record (its well-known document), or ``{}``."""
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            response = self.http.get(f"{self.registry_url}/.well-known/reseau-poles/registry.json")
+            if response.status_code == 200 and isinstance(data := response.json(), dict):
+                return data
+        return {}
+
     def registry_key(self) -> tuple[str, str] | None:
         """(subscriber id, signing key) the registry publishes, or ``None``."""
-        with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
-            response = self.http.get(f"{self.registry_url}/.well-known/reseau-poles/registry.json")
-            if response.status_code == 200:
-                data = response.json()
-                return str(data["subscriber_id"]), str(data["signing_public_key"])
+        data = self.registry_document()
+        if "subscriber_id" in data and "signing_public_key" in data:
+            return str(data["subscriber_id"]), str(data["signing_public_key"])
         return None
 
     def lookup(self, subscriber_id: str) -> RegistryView:
@@ -277,6 +306,20 @@ class Tester:
                 if isinstance(r, dict) and str(r.get("subscriber_id", "")) == subscriber_id
             ]
         )
+
+    def check_challenge(
+        self, out: Collector, url: str, subscriber_id: str, encr_public_key: str | None
+    ) -> None:
+        """The challenge check, played by the tester with a sealed box. On a network whose
+        registry uses ONDC's scheme, which only the registry's own key can encrypt, the
+        node's entry in the registry (subscribed: it opened the registry's challenge) is the
+        evidence; the registry entry check reports it when it is missing."""
+        from .checks import CHALLENGE
+
+        if self.registry_scheme == "ondc":
+            out.add(CHALLENGE, (), looked_at=1)
+            return
+        out.add(CHALLENGE, self.challenge(url, subscriber_id, encr_public_key))
 
     def challenge(self, url: str, subscriber_id: str, encr_public_key: str | None) -> list[Any]:
         """The registry's challenge, played by the tester: a fresh secret sealed to

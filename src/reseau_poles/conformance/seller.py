@@ -141,9 +141,8 @@ class SellerRun:
         if not self.view.records or not self.view.url:
             return
         self.url = self.view.url.rstrip("/")
-        self.out.add(
-            c.CHALLENGE,
-            self.tester.challenge(self.url, self.options.target, self.view.encr_public_key),
+        self.tester.check_challenge(
+            self.out, self.url, self.options.target, self.view.encr_public_key
         )
 
         transaction = str(uuid.uuid4())

@@ -45,7 +45,8 @@ from typing import Any
 import httpx
 
 from reseau_poles.files import private_folder
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.keystore import KeyFiles
+from reseau_poles.protocol.keys import SubscriberKeys
 
 from .sample import DEFAULT_SEED, SamplePole, assign_to_nodes, sample_poles
 

@@ -20,13 +20,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, http_error_message, nack_body
 from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import asgi_headers, install, send_answer
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 
 from . import logs
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -120,7 +122,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[refuse_unknown_query(_unknown_query, under="/searches")],
+        **NO_CDN_DOCS,
     )
+    serve_contract(app, "gateway")
     app.state.service = service
     app.state.settings = settings
     install(app, service.inbound)

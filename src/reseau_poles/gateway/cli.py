@@ -39,8 +39,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _keys(settings: GatewaySettings) -> SubscriberKeys:
+    from reseau_poles.keystore import KeyFiles
     from reseau_poles.protocol.errors import KeyFormatError
-    from reseau_poles.protocol.keys import KeyFiles
 
     try:
         return KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)

@@ -195,14 +195,35 @@ class GatewayService:
                 "context.domain",
             )
         location = context.get("location")
-        city = location.get("city") if isinstance(location, Mapping) else None
-        code = city.get("code") if isinstance(city, Mapping) else None
-        path = "context.location.city.code"
-        try:
-            region = parse_region(code, path=path, error_code=ErrorCode.GATEWAY_INVALID_CITY)
-        except ProtocolError as exc:
-            raise Refusal(exc, status_code=400) from None
-        country_field = location.get("country") if isinstance(location, Mapping) else None
+        if location is not None and not isinstance(location, Mapping):
+            raise _bad_request(
+                "context.location doit être un objet (city, country)",
+                "context.location",
+                code=ErrorCode.GATEWAY_INVALID_CITY,
+            )
+        city = location.get("city") if location is not None else None
+        if city is None:
+            # Beckn 1.1 makes the location optional: no city is every region, as "*" is
+            # (each seller then answers with its whole catalogue, by the other criteria).
+            region = WHOLE_PROVINCE
+        elif not isinstance(city, Mapping) or city.get("code") is None:
+            raise _bad_request(
+                "context.location.city.code manquant : indiquez une région (QC-01 … QC-17, "
+                "ou « * » pour tout le Québec), ou omettez context.location.city pour "
+                "toutes les régions",
+                "context.location.city.code",
+                code=ErrorCode.GATEWAY_INVALID_CITY,
+            )
+        else:
+            try:
+                region = parse_region(
+                    city["code"],
+                    path="context.location.city.code",
+                    error_code=ErrorCode.GATEWAY_INVALID_CITY,
+                )
+            except ProtocolError as exc:
+                raise Refusal(exc, status_code=400) from None
+        country_field = location.get("country") if location is not None else None
         country = country_field.get("code") if isinstance(country_field, Mapping) else None
         if country is not None and country != self.settings.country:
             raise _bad_request(

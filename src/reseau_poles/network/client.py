@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    # httpcore imports sniffio inside the function it calls several times per request; not
-    # installed, each attempt searches sys.path again (about 100 µs). Recording its absence
-    # makes the same ImportError immediate; nothing else changes.
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 from ..protocol.signing import AUTHORIZATION, Signer
 from .acks import ACK_BODY, JSON_CONTENT_TYPE
@@ -53,10 +44,8 @@ def body_bytes(body: Any) -> bytes:
     if isinstance(body, bytes | bytearray | memoryview):
         return bytes(body)
     if hasattr(body, "model_dump_json"):
-        try:
-            from ..protocol.models import to_bytes  # the models' canonical serialiser
-        except ImportError:
-            return body.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
+        from ..protocol.models import to_bytes  # the models' canonical serialiser
+
         return to_bytes(body)
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

@@ -5,8 +5,9 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
 
 1. :meth:`~Inbound.read_body` – the raw bytes, refused with 413 beyond the size limit;
 2. :meth:`~Inbound.verify_signature` – ``Authorization`` against the signer's key found
-   through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or the older
-   ``Proxy-Authorization``) when present or required;
+   through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or, in its
+   absence, the older ``Proxy-Authorization`` when that is a ``Signature``) when present or
+   required; either header may come inside one pair of double quotes (ONDC's Python helper);
 3. :meth:`~Inbound.decode` – JSON with a ``context`` object, refused when its shape is
    hostile (duplicate members, nesting, huge strings or arrays: :mod:`.jsonguard`);
 4. :meth:`~Inbound.check_signer` – the ``Authorization`` signer is ``context.bap_id`` for a
@@ -58,6 +59,7 @@ from ..protocol.errors import (
     SignatureError,
     StaleRequestError,
 )
+from ..protocol.models.codec import check_message
 from ..protocol.models.scalars import parse_rfc3339
 from ..protocol.signing import (
     AUTHORIZATION,
@@ -66,6 +68,7 @@ from ..protocol.signing import (
     SIGNED_HEADERS,
     SignatureHeader,
     check_header,
+    is_signature,
     parse_header,
     verify_signature,
 )
@@ -127,16 +130,6 @@ class InboundMessage:
         return self.context.get("bpp_uri")
 
 
-def _model_parser() -> Any:
-    """The models' ``check_message(action, raw)`` (their rules, without building them) once
-    that package exists, else ``None``."""
-    try:
-        from ..protocol.models.codec import check_message
-    except ImportError:
-        return None
-    return check_message
-
-
 class Inbound:
     """The verification pipeline of one node; also a FastAPI dependency.
 
@@ -174,7 +167,8 @@ class Inbound:
         self.invalid_signature_code = INVALID_SIGNATURE_BY_ROLE[role]
         self.stale_code = STALE_REQUEST_BY_ROLE[role]
         self.invalid_request_code = INVALID_REQUEST_BY_ROLE[role]
-        self._parse_message = _model_parser() if validate_models else None
+        # The models' rules, without building them (``None``: the models are not checked).
+        self._parse_message = check_message if validate_models else None
         challenge = f'Signature realm="{subscriber_id}",headers="{SIGNED_HEADERS}"'
         self._www_authenticate = {"WWW-Authenticate": challenge}
         self._proxy_authenticate = {"Proxy-Authenticate": challenge}
@@ -282,8 +276,12 @@ class Inbound:
         )
         gateway_name = GATEWAY_AUTHORIZATION
         gateway_value = _header(headers, GATEWAY_AUTHORIZATION)
-        if gateway_value is None and _header(headers, PROXY_AUTHORIZATION) is not None:
-            gateway_name, gateway_value = PROXY_AUTHORIZATION, _header(headers, PROXY_AUTHORIZATION)
+        if gateway_value is None:
+            # Older stacks put the gateway's signature in Proxy-Authorization; credentials of
+            # another scheme there (a forward proxy's Basic …) are not ours to judge.
+            proxy = _header(headers, PROXY_AUTHORIZATION)
+            if proxy is not None and is_signature(proxy):
+                gateway_name, gateway_value = PROXY_AUTHORIZATION, proxy
         gateway = None
         if gateway_value is not None or (self.require_gateway_signature and action == "search"):
             gateway, gateway_record = await self._verify_one(
@@ -429,8 +427,8 @@ class Inbound:
     def validate(
         self, action: str, body: bytes, payload: dict[str, Any], *, numbers_finite: bool = False
     ) -> Any:
-        """Step 6: the rules of the action's Beckn model, when the models package is
-        installed; returns the validated document (plain data).
+        """Step 6: the rules of the action's Beckn model, unless ``validate_models`` is off;
+        returns the validated document (plain data).
 
         ``numbers_finite``: step 3 saw no NaN, Infinity or overflowing number, so the models
         need not parse the body once more to look for one."""
@@ -657,10 +655,8 @@ class AnswerUnexpected:
         app: ASGIApp,
         code: ErrorCode,
         by_prefix: Mapping[str, Callable[[], Response]] | None = None,
-        message: str = "erreur interne du nœud ; réessayez plus tard",
     ) -> None:
         self.app, self.code, self.by_prefix = app, code, dict(by_prefix or {})
-        self.message = message
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -31,11 +31,11 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.protocol.errors import KeyFormatError
 from reseau_poles.protocol.keys import (
     EncryptionKeyPair,
-    KeyFiles,
     SubscriberKeys,
     b64decode,
     decode_encryption_public_key,

@@ -10,11 +10,49 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from fastapi.security import APIKeyHeader, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reseau_poles.protocol.validation_text import french_message
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ErrorDetail(BaseModel):
+    """What a refusal of ``/api`` says."""
+
+    model_config = ConfigDict(title="ErrorDetail", extra="forbid")
+
+    code: str = Field(description="Code stable (ex. `parametres_invalides`, `non_authentifie`).")
+    message: str = Field(description="Message en français, à montrer à la personne.")
+    path: str | None = Field(
+        default=None,
+        description="Chemin fautif (`items.0.quantity`, `query.limit`, `headers.X-API-Key`) ; "
+        "absent quand la requête entière est en cause.",
+    )
+
+
+class ErrorAnswer(BaseModel):
+    """Every refusal of a node's ``/api``: ``{"error": {"code", "message", "path"}}``."""
+
+    model_config = ConfigDict(title="ErrorAnswer")
+
+    error: ErrorDetail
+
+
+# The API key, documented as two security schemes (either one): Swagger UI's « Authorize ».
+# Both are read without refusing by themselves (``auto_error=False``): the refusal is ours.
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="CleApi",
+    description="Clé d'API de l'organisation ou du pôle (`rpa_…`, `rpv_…`).",
+    auto_error=False,
+)
+API_KEY_BEARER = HTTPBearer(
+    scheme_name="CleApiBearer",
+    description="La même clé d'API en `Authorization: Bearer <clé>`.",
+    auto_error=False,
+)
 
 
 class ApiError(Exception):
@@ -44,6 +82,41 @@ class ApiError(Exception):
         if self.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(self.body(), status_code=self.status, headers=headers or None)
+
+
+def _inline(schema: Any, defs: Mapping[str, Any]) -> Any:
+    """``schema`` with its ``#/$defs/…`` references replaced by what they name."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(value, defs) for value in schema]
+    return schema
+
+
+def body_schema(model: type[BaseModel], *, partial: bool = False) -> dict[str, Any]:
+    """``model``'s JSON schema, self-contained; ``partial``: no field required (PATCH)."""
+    schema = model.model_json_schema()
+    inlined: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+    if partial:
+        inlined.pop("required", None)
+        inlined["title"] = f"{inlined.get('title', model.__name__)}Partial"
+    return inlined
+
+
+def body_doc(
+    *models: type[BaseModel],
+    media_type: str = "application/json",
+    required: bool = True,
+    partial: bool = False,
+) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body the route reads itself (so that its refusals are
+    ours, not FastAPI's 422): one model, or any of several."""
+    schemas = [body_schema(model, partial=partial) for model in models]
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    return {"requestBody": {"required": required, "content": {media_type: {"schema": schema}}}}
 
 
 def api_key_from_headers(x_api_key: str | None, authorization: str | None) -> str | None:

@@ -32,6 +32,8 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import (
     ACK_BODY,
     InboundMessage,
@@ -53,7 +55,7 @@ from reseau_poles.network.inbound import (
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.storage import make_engine, upgrade
 
@@ -285,9 +287,11 @@ def create_node_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        **NO_CDN_DOCS,
         # Every route added to the app, here or by the role, refuses unknown query parameters.
         dependencies=[refuse_unknown_query(_unknown_query, under=API_PREFIX)],
     )
+    serve_contract(app, {"BPP": "seller", "BAP": "buyer"}[network.role])
     app.state.settings = settings
     app.state.network = network
     app.state.keys = keys

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.protocol.errors import ErrorCode, KeyFormatError
-from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys
+from reseau_poles.protocol.keys import SubscriberKeys
 
 from .settings import NodeSettings
 

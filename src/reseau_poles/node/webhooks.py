@@ -67,6 +67,7 @@ from reseau_poles.network.destinations import (
 )
 from reseau_poles.network.outbound import FailureKind, HttpxTransport
 from reseau_poles.network.tables import outbox_table
+from reseau_poles.protocol.moments import wire_time
 from reseau_poles.storage import UTCDateTime, utcnow
 
 from .webhook_secrets import SecretCipher, SecretUnreadable, is_sealed, shown_prefix
@@ -363,7 +364,7 @@ class Webhooks:
         ).all()
         if not targets:
             return event_id
-        stamp = (created or utcnow()).isoformat().replace("+00:00", "Z")
+        stamp = wire_time(created or utcnow())
         body = json.dumps(
             {
                 "id": event_id,

@@ -28,6 +28,19 @@ def _shown(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
+def wire_time(moment: datetime) -> str:
+    """How every time goes out in a message: RFC 3339 in UTC with exactly three fractional
+    digits and ``Z`` (``2026-12-07T02:25:16.094Z``), what Beckn tools write and ONDC's log
+    validator requires. Finer digits are cut, never rounded (a time never moves forward);
+    a naive ``datetime`` is taken as UTC. Reading stays tolerant (:func:`parse_moment`,
+    ``models.scalars.parse_rfc3339``): any RFC 3339 text is accepted."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+        f"{utc.second:02d}.{utc.microsecond // 1000:03d}Z"
+    )
+
+
 def parse_moment(value: object, *, naive_is_utc: bool = False) -> datetime:
     """RFC 3339 / ISO 8601 text (``2026-12-09T13:00:00Z``, ``…-05:00``) or an aware
     ``datetime``, as an aware UTC datetime inside the bounds.

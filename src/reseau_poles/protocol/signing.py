@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from nacl.bindings import crypto_sign, crypto_sign_open
 from nacl.exceptions import BadSignatureError, CryptoError
@@ -125,8 +125,40 @@ def _malformed(detail: str, header_name: str) -> SignatureError:
     )
 
 
+def unquote_header(text: str) -> tuple[str, bool]:
+    """The value without the one pair of double quotes ONDC's Python reference helper puts
+    around the whole of it (``"Signature keyId=\"…\",…,signature=\"…\""``, which ONDC's own
+    verifiers accept), and whether there was such a pair.
+
+    Exactly that form and nothing looser: one pair, around the whole value, right against
+    the scheme. Two pairs, single quotes, spaces inside the quotes or a lone quote at one end
+    are left as they are, and the parser refuses them as malformed."""
+    if (
+        len(text) > 2
+        and text[0] == '"'
+        and text[-1] == '"'
+        and text[1] not in '" \t'
+        and not text[-2].isspace()
+    ):
+        return text[1:-1], True
+    return text, False
+
+
+def is_signature(value: str | bytes | None) -> bool:
+    """Whether a header value is of the ``Signature`` scheme (quoted or not), whatever its
+    parameters: what tells a gateway's ``Proxy-Authorization`` from a forward proxy's
+    credentials (``Basic …``)."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return False
+    text = unquote_header(value.strip())[0]
+    return text[:10].lower() == "signature "
+
+
 def parse_header(value: str | bytes | None, *, header_name: str = AUTHORIZATION) -> SignatureHeader:
-    """Parse a signature header. Parameters may come in any order with any spacing.
+    """Parse a signature header. Parameters may come in any order with any spacing; the
+    whole value may sit inside one pair of double quotes (:func:`unquote_header`).
 
     Raises :class:`SignatureError` (reason ``missing`` or ``malformed``) and nothing else.
     """
@@ -144,7 +176,7 @@ def parse_header(value: str | bytes | None, *, header_name: str = AUTHORIZATION)
     if len(value) > _MAX_HEADER_LENGTH:
         raise _malformed(f"plus de {_MAX_HEADER_LENGTH} caractères", header_name)
 
-    text = value.strip()
+    text, _ = unquote_header(value.strip())
     canonical = _CANONICAL.fullmatch(text)
     if canonical is not None and all(part.strip() for part in canonical.group(1, 2, 3)):
         sub, key, key_alg, alg, created, expires, headers, sig = canonical.groups()
@@ -429,12 +461,33 @@ def verify_signature(
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
-    """What ``diagnose`` found: a reason word and sentences for a person."""
+    """What ``diagnose`` found: a reason word and sentences for a person, and the evidence
+    (:func:`explain` writes it out).
+
+    The evidence fields are filled as far as the header could be read: ``header`` is
+    ``None`` when it could not be parsed; ``signed_digest`` is the digest the sender really
+    signed when a re-serialisation of the body matched (``digest_mismatch``)."""
 
     valid: bool
     reason: str
     message: str
     hints: tuple[str, ...] = ()
+    header: SignatureHeader | None = None
+    unquoted: bool = False  # the value came inside one pair of double quotes (ONDC's helper)
+    header_name: str = AUTHORIZATION
+    body_digest: str = ""
+    body_length: int = 0
+    public_key: str = ""  # base64 of the raw 32 bytes used, "" when unusable
+    now: float = 0.0
+    signed_digest: str | None = None
+
+    @property
+    def signing_string(self) -> str | None:
+        """The three lines the signature is checked against: ``created`` and ``expires`` from
+        the header, the digest of the body as received."""
+        if self.header is None:
+            return None
+        return signing_string(self.header.created, self.header.expires, self.body_digest)
 
 
 def _reserialisations(body: bytes) -> Iterable[tuple[str, bytes]]:
@@ -481,17 +534,31 @@ def diagnose(
 
     Meant for people debugging an integration (``reseau-poles verify``), not for the hot path:
     on a signature mismatch it tries the body as other serialisations of the same JSON to tell
-    "the body was re-serialised" apart from "wrong key".
+    "the body was re-serialised" apart from "wrong key". The answer carries the evidence
+    (parsed header, digest, key, time) for :func:`explain`, whatever the verdict.
     """
+    current = time.time() if now is None else now
+    evidence = {
+        "header_name": header_name,
+        "body_digest": digest(body),
+        "body_length": len(body),
+        "public_key": _public_key_text(public_key),
+        "now": current,
+    }
+    text = header.decode("ascii", "replace") if isinstance(header, bytes) else header
+    if isinstance(text, str):
+        evidence["unquoted"] = unquote_header(text.strip())[1]
     try:
         parsed = parse_header(header, header_name=header_name)
     except SignatureError as exc:
-        return Diagnosis(False, exc.reason, exc.message)
+        return Diagnosis(False, exc.reason, exc.message, **evidence)
+    evidence["header"] = parsed
     try:
-        verify(body, parsed, public_key, now=now, skew=skew, header_name=header_name)
+        verify(body, parsed, public_key, now=current, skew=skew, header_name=header_name)
     except SignatureError as exc:
         if exc.reason != "signature_mismatch":
-            return Diagnosis(False, exc.reason, exc.message, _hints_for(exc.reason, parsed, now))
+            hints = _hints_for(exc.reason, parsed, current)
+            return Diagnosis(False, exc.reason, exc.message, hints, **evidence)
         for description, candidate in _reserialisations(body):
             try:
                 verify_signature(candidate, parsed, public_key, header_name=header_name)
@@ -506,6 +573,8 @@ def diagnose(
                     "L'émetteur a signé d'autres octets que ceux qu'il envoie : il doit signer "
                     "exactement les octets du corps HTTP, sans re-sérialiser le JSON.",
                 ),
+                signed_digest=digest(candidate),
+                **evidence,
             )
         return Diagnosis(
             False,
@@ -516,8 +585,81 @@ def diagnose(
                 "Vérifiez que la clé publique est bien celle du keyId "
                 f"{parsed.key_id_param!r} dans le registre, et que le corps n'a pas été modifié.",
             ),
+            **evidence,
         )
-    return Diagnosis(True, "valid", "valid")
+    return Diagnosis(True, "valid", "valid", **evidence)
+
+
+def _public_key_text(public_key: bytes | str) -> str:
+    try:
+        return base64.b64encode(decode_signing_public_key(public_key)).decode("ascii")
+    except ValueError:
+        return ""
+
+
+def _moment(seconds: float) -> str:
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return "hors limites"
+
+
+def explain(diagnosis: Diagnosis) -> list[str]:
+    """The evidence of :func:`diagnose`, line by line, for a person (French first, English
+    labels): header fields, the signing string exactly as checked, the body's digest, the key
+    used, the time of the check and the verdict with its reason and hints."""
+    lines: list[str] = [f"En-tête / header : {diagnosis.header_name}"]
+    if diagnosis.unquoted:
+        lines.append(
+            "  guillemets englobants retirés / outer quotes removed (forme de l'utilitaire "
+            "Python d'ONDC)"
+        )
+    parsed = diagnosis.header
+    if parsed is None:
+        lines.append("  (illisible / unreadable)")
+    else:
+        lines += [
+            f"  keyId       : {parsed.key_id_param}",
+            f"    abonné / subscriber_id : {parsed.subscriber_id}",
+            f"    clé / unique_key_id    : {parsed.key_id}",
+            f"    algorithme / algorithm : {parsed.key_algorithm}",
+            f"  algorithm   : {parsed.algorithm}",
+            f"  created     : {parsed.created} ({_moment(parsed.created)})",
+            f"  expires     : {parsed.expires} ({_moment(parsed.expires)}, "
+            f"validité / validity {parsed.expires - parsed.created} s)",
+            f"  headers     : {parsed.headers}",
+            f"  signature   : {parsed.signature}",
+        ]
+        lines += [f"  {name} : {value}" for name, value in parsed.extra]
+    lines.append(
+        f"Corps / body : {diagnosis.body_length} octets / bytes, condensé / digest "
+        f"{DIGEST_ALGORITHM}={diagnosis.body_digest}"
+    )
+    if parsed is not None:
+        lines.append(
+            "Chaîne à signer / signing string (created et expires de l'en-tête, condensé du "
+            "corps reçu ; 3 lignes séparées par \\n, sans \\n final) :"
+        )
+        lines += [f"  {line}" for line in str(diagnosis.signing_string).split("\n")]
+        if diagnosis.signed_digest is not None:
+            signed = signing_string(parsed.created, parsed.expires, diagnosis.signed_digest)
+            lines.append(
+                "Chaîne réellement signée par l'émetteur / signing string actually signed :"
+            )
+            lines += [f"  {line}" for line in signed.split("\n")]
+    lines.append(
+        "Clé publique / public key (Ed25519) : "
+        + (diagnosis.public_key or "(inutilisable / unusable)")
+    )
+    lines.append(
+        f"Heure de vérification / checked at : {int(diagnosis.now)} ({_moment(diagnosis.now)})"
+    )
+    verdict = "valide / valid" if diagnosis.valid else f"invalide / invalid : {diagnosis.reason}"
+    lines.append(f"Verdict : {verdict}")
+    if not diagnosis.valid:
+        lines.append(f"  {diagnosis.message}")
+        lines += [f"  • {hint}" for hint in diagnosis.hints]
+    return lines
 
 
 def _hints_for(reason: str, parsed: SignatureHeader, now: float | None) -> tuple[str, ...]:

@@ -11,11 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
+from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.acks import http_error_message
 from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import AnswerUnexpected
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
-from reseau_poles.protocol.keys import KeyFiles
 from reseau_poles.storage import make_engine, upgrade
 
 from .auth import WWW_AUTHENTICATE, OperatorAuth
@@ -69,11 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     # Anything unexpected: a 500 NACK, logged, the client's connection kept.
-    app.add_middleware(
-        AnswerUnexpected,
-        code=ErrorCode.REGISTRY_INVALID_REQUEST,
-        message="erreur interne du registre ; réessayez plus tard",
-    )
+    app.add_middleware(AnswerUnexpected, code=ErrorCode.REGISTRY_INVALID_REQUEST)
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -106,7 +103,9 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        **NO_CDN_DOCS,
     )
+    serve_contract(app, "registry")
     app.state.service = service
     app.state.settings = settings
     install_error_handlers(app)

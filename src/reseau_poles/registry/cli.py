@@ -138,8 +138,8 @@ def _participant_config(path: Path) -> dict[str, Any]:
 
 
 def _keys(folder: Path, subscriber_id: str | None) -> SubscriberKeys:
+    from reseau_poles.keystore import KeyFiles
     from reseau_poles.protocol.errors import KeyFormatError
-    from reseau_poles.protocol.keys import KeyFiles
 
     files = KeyFiles(folder)
     try:

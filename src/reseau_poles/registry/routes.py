@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from reseau_poles.network.query import refuse_unknown_query
+from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 
 from . import key_admin
@@ -223,13 +225,12 @@ def make_admin_router() -> APIRouter:
             )
         return parsed
 
-    for action in ("approve", "suspend", "reactivate"):
+    def status_change(action: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """The route of one status change; ``action`` is the route's own, bound here (a
+        parameter default would also be read from a ``?action=`` in the URL)."""
 
         async def change(
-            request: Request,
-            operator: OperatorDep,
-            subscriber_id: str,
-            action: str = action,  # bound now, not at call time
+            request: Request, operator: OperatorDep, subscriber_id: str
         ) -> dict[str, Any]:
             parsed = await _action(request, action, subscriber_id)
             return await run_in_threadpool(
@@ -240,16 +241,24 @@ def make_admin_router() -> APIRouter:
                 parsed.reason,
             )
 
+        return change
+
+    for action in ("approve", "suspend", "reactivate"):
         admin.add_api_route(
             f"/subscribers/{{subscriber_id}}/{action}",
-            change,
+            status_change(action),
             methods=["POST"],
+            openapi_extra=body_doc(AdminAction),
             summary={"approve": "Approuver", "suspend": "Suspendre", "reactivate": "Réactiver"}[
                 action
             ],
         )
 
-    @admin.post("/subscribers/{subscriber_id}/keys/{key_id}/revoke", summary="Révoquer une clé")
+    @admin.post(
+        "/subscribers/{subscriber_id}/keys/{key_id}/revoke",
+        summary="Révoquer une clé",
+        openapi_extra=body_doc(AdminAction),
+    )
     async def revoke_key(
         request: Request, operator: OperatorDep, subscriber_id: str, key_id: str
     ) -> dict[str, Any]:
@@ -268,6 +277,7 @@ def make_admin_router() -> APIRouter:
     @admin.post(
         "/subscribers/{subscriber_id}/keys",
         summary="Ajouter une clé (add_key) ou remplacer toutes les clés (reset_key)",
+        openapi_extra=body_doc(AdminKey),
     )
     async def add_key(
         request: Request, operator: OperatorDep, subscriber_id: str
@@ -296,6 +306,7 @@ def make_admin_router() -> APIRouter:
     @admin.post(
         "/subscribers/{subscriber_id}/reject",
         summary="Refuser une demande jamais approuvée (elle est supprimée)",
+        openapi_extra=body_doc(AdminAction),
     )
     async def reject(request: Request, operator: OperatorDep, subscriber_id: str) -> dict[str, Any]:
         parsed = await _action(request, "reject", subscriber_id)

@@ -31,7 +31,7 @@ DELETE /api/providers/{id}/api-keys/{prefix}        revoke
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
@@ -42,6 +42,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
+from reseau_poles.node.api import body_doc
 from reseau_poles.storage import read_session, write_session
 
 from . import management as mg
@@ -63,30 +64,6 @@ router = APIRouter(prefix="/api/providers/{provider_id}", tags=["gestion"])
 T = TypeVar("T")
 
 MAX_PAGE = 200
-
-
-def _inline(schema: Any, defs: Mapping[str, Any]) -> Any:
-    """The schema with its ``$defs`` references replaced by their content."""
-    if isinstance(schema, dict):
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
-        return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
-    if isinstance(schema, list):
-        return [_inline(value, defs) for value in schema]
-    return schema
-
-
-def body_doc(model: type[BaseModel], media_type: str = "application/json") -> dict[str, Any]:
-    """``openapi_extra`` documenting a body the route reads itself (so that its refusals are
-    ours, not FastAPI's 422)."""
-    schema = model.model_json_schema()
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {media_type: {"schema": _inline(schema, schema.get("$defs", {}))}},
-        }
-    }
 
 
 _CSV_DOC = {

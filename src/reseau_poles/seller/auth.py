@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.node.api import ApiError, api_key_owner
+from reseau_poles.node.api import API_KEY_BEARER, API_KEY_HEADER, ApiError, api_key_owner
 from reseau_poles.storage import make_session_factory
 
 from . import repository as repo
@@ -34,14 +35,14 @@ def session_factory(request: Request) -> sessionmaker[Session]:
 
 async def provider_of_key(
     request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY_BEARER)] = None,
 ) -> str:
     """The provider id of a live API key, or a 401."""
     return await api_key_owner(
         session_factory(request),
         x_api_key,
-        authorization,
+        request.headers.get("authorization"),
         repo.provider_for_api_key,
         request=request,
     )

@@ -625,10 +625,3 @@ def export_csv(session: Any, provider_id: str, *, delimiter: str = ",", bom: boo
     """The provider's active products, by SKU."""
     rows = mg.all_items(session, provider_id)
     return items_to_csv((mg.item_in_from_row(row) for row in rows), delimiter=delimiter, bom=bom)
-
-
-def errors_by_row(errors: Sequence[RowError]) -> Mapping[int, list[RowError]]:
-    grouped: dict[int, list[RowError]] = {}
-    for error in errors:
-        grouped.setdefault(error.row, []).append(error)
-    return grouped

@@ -54,18 +54,6 @@ def lock_order(session: Any, order_id: str) -> RowMapping | None:
     )
 
 
-def lock_order_of_transaction(session: Any, bap_id: str, transaction_id: str) -> RowMapping | None:
-    return (
-        session.execute(
-            select(orders)
-            .where(orders.c.bap_id == bap_id, orders.c.transaction_id == transaction_id)
-            .with_for_update()
-        )
-        .mappings()
-        .first()
-    )
-
-
 def update_order(session: Any, order_id: str, **values: Any) -> None:
     values.setdefault("updated_at", utcnow())
     session.execute(update(orders).where(orders.c.id == order_id).values(**values))

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
+from reseau_poles.node.api import body_doc
 from reseau_poles.node.webhooks import ALL_EVENTS
 from reseau_poles.protocol.errors import LifecycleError, ProtocolError
 from reseau_poles.protocol.models import format_datetime
@@ -244,7 +245,7 @@ async def get_order(request: Request, provider_id: OwnProvider, order_id: str) -
     return await _order_detail(request, provider_id, order_id)
 
 
-@router.post("/orders/{order_id}/fulfillment")
+@router.post("/orders/{order_id}/fulfillment", openapi_extra=body_doc(FulfillmentChange))
 async def change_fulfillment(
     request: Request, provider_id: OwnProvider, order_id: str
 ) -> dict[str, Any]:
@@ -269,7 +270,7 @@ async def change_fulfillment(
     return await _order_detail(request, provider_id, order_id)
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post("/orders/{order_id}/cancel", openapi_extra=body_doc(SellerCancellation))
 async def cancel_order(request: Request, provider_id: OwnProvider, order_id: str) -> dict[str, Any]:
     """Annulation par le pôle (sans frais pour l'acheteur) ; le stock est remis en vente."""
     cancellation: SellerCancellation = await _body(request, SellerCancellation)
@@ -294,7 +295,7 @@ def _webhook_out(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "created_at": _time(row["created_at"])}
 
 
-@router.post("/webhooks", status_code=201, tags=["webhooks"])
+@router.post("/webhooks", status_code=201, tags=["webhooks"], openapi_extra=body_doc(WebhookIn))
 async def create_webhook(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Abonner une adresse aux événements du pôle ; le secret n'est montré qu'ici."""
     wanted: WebhookIn = await _body(request, WebhookIn)

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
@@ -453,20 +453,6 @@ def add_event(
             order_id=order_id, kind=kind, detail=dict(detail or {}), created_at=utcnow()
         )
     )
-
-
-def order_events_of(session: Any, order_id: str) -> list[RowMapping]:
-    return list(
-        session.execute(
-            select(order_events)
-            .where(order_events.c.order_id == order_id)
-            .order_by(order_events.c.id)
-        ).mappings()
-    )
-
-
-def count_orders(session: Any) -> int:
-    return int(session.execute(select(func.count()).select_from(orders)).scalar_one())
 
 
 # --- API keys -------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ..moments import wire_time
+
 WIRE: Final[Mapping[str, Any]] = {"wire": True}
 
 DECIMAL_PATTERN: Final = r"^[+-]?([0-9]*[.])?[0-9]+$"
@@ -175,12 +177,9 @@ def parse_datetime(value: object, info: ValidationInfo) -> datetime:
 
 
 def format_datetime(value: datetime) -> str:
-    """UTC with ``Z``; milliseconds always, microseconds only when there are some."""
-    utc = value.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    micros = utc.microsecond
-    fraction = f"{micros // 1000:03d}" if micros % 1000 == 0 else f"{micros:06d}"
-    return f"{text}.{fraction}Z"
+    """UTC with ``Z`` and exactly milliseconds: :func:`reseau_poles.protocol.moments.wire_time`,
+    the one way a time goes out."""
+    return wire_time(value)
 
 
 DateTime = Annotated[

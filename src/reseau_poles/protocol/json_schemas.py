@@ -1,4 +1,6 @@
-"""JSON Schemas of the network's messages, generated from the models and kept in ``schemas/``.
+"""JSON Schemas of the network's messages, generated from the models: each file's text, and
+the index. No I/O: :mod:`reseau_poles.schema_export` writes them into ``schemas/`` and checks
+them for drift.
 
 Implementers in other languages read these files instead of our Python; a test compares them
 with the models so they never drift (``make schemas`` rewrites them).
@@ -12,17 +14,12 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
-from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
 from typing import Any, Final
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
-
-from reseau_poles.generated import drifted_files, write_files
 
 from .models import ACTION_MODELS, CORE_VERSION, AckResponse
 
@@ -98,48 +95,3 @@ def expected_files() -> dict[str, str]:
     files = {name: render(schema) for name, schema in schemas.items()}
     files[INDEX] = render(build_index(schemas))
     return files
-
-
-def _previous_files(folder: Path) -> set[str]:
-    try:
-        index = json.loads((folder / INDEX).read_text("utf-8"))
-        return {entry["file"] for entry in index["schemas"]} | {INDEX}
-    except (OSError, ValueError, KeyError, TypeError):
-        return set()
-
-
-def write_schemas(folder: str | Path) -> list[Path]:
-    """Write every schema and ``index.json`` into ``folder``; return the paths written.
-
-    Files the previous ``index.json`` listed and that are no longer generated are removed
-    (an action renamed, say); nothing else in the folder is touched.
-    """
-    folder = Path(folder)
-    files = expected_files()
-    for stale in sorted(_previous_files(folder) - set(files)):
-        (folder / stale).unlink(missing_ok=True)
-    return write_files(folder, files)
-
-
-def diff_schemas(folder: str | Path) -> list[str]:
-    """Names of the files that are missing, different, or extra (``*.json`` not generated)."""
-    return drifted_files(folder, expected_files())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m reseau_poles.protocol.schema_export [FOLDER]``; ``--check`` only compares."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    check = "--check" in args
-    folder = Path(next((a for a in args if not a.startswith("-")), "schemas"))
-    if check:
-        drift = diff_schemas(folder)
-        for name in drift:
-            print(f"différent : {folder / name}")
-        return 1 if drift else 0
-    for path in write_schemas(folder):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

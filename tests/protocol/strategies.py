@@ -1,7 +1,7 @@
 """Hypothesis strategies for Beckn 1.1 messages, as JSON data in canonical wire form.
 
-For tests only: this module imports ``hypothesis`` (a ``dev`` extra), and nothing in the
-package imports it. Other roles may use it to fuzz their endpoints with valid messages.
+Kept with the tests, since it imports ``hypothesis`` (a ``dev`` extra) and the package never
+does; the tests of other roles may use it to fuzz their endpoints with valid messages.
 
 Strategies are derived from the models' own fields, so a field added to a model is generated
 at once. Scalars come out in the form our serialiser writes back (``"12.50"``,
@@ -23,9 +23,18 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, JsonValue
 from pydantic.fields import FieldInfo
 
-from .context import CALLBACK_ACTIONS, Error
-from .messages import ACTION_MODELS, BecknCallback
-from .scalars import Date, DateTime, DecimalValue, Duration, Email, Gps, Uri, Uuid
+from reseau_poles.protocol.models.context import CALLBACK_ACTIONS, Error
+from reseau_poles.protocol.models.messages import ACTION_MODELS, BecknCallback
+from reseau_poles.protocol.models.scalars import (
+    Date,
+    DateTime,
+    DecimalValue,
+    Duration,
+    Email,
+    Gps,
+    Uri,
+    Uuid,
+)
 
 # Below MAX_DEPTH only scalar fields are drawn; an object at depth d draws at most
 # MAX_OPTIONAL - d of its optional fields. Both keep examples small and the tests fast.
