@@ -105,6 +105,35 @@ def document_read_queries(app: FastAPI, document: dict[str, Any]) -> None:
                         known.add(("query", parameter["name"]))
 
 
+def _declared(schema: dict[str, Any]) -> dict[str, Any]:
+    """What a declared model's schema is, without the return annotation's merged into it."""
+    if "$ref" in schema:
+        return {"$ref": schema["$ref"]}
+    if "anyOf" in schema:  # one of several models
+        return {"anyOf": schema["anyOf"]}
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict) and "$ref" in items:
+        return {"type": "array", "items": _declared(items)}
+    return schema
+
+
+def tidy_answers(document: dict[str, Any]) -> None:
+    """A success declared with ``responses={200: {"model": M}}`` (:mod:`reseau_poles.node.answers`)
+    is ``M`` alone: FastAPI merges it into the schema of the route's return annotation
+    (``dict[str, Any]``), which says nothing more and would make clients read a bare dict."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if not str(status).startswith("2") or not isinstance(response, dict):
+                    continue
+                for media in response.get("content", {}).values():
+                    schema = media.get("schema")
+                    if isinstance(schema, dict):
+                        media["schema"] = _declared(schema)
+
+
 def serve_openapi(app: FastAPI, complete: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     """``app.openapi`` gives FastAPI's document with the query parameters routes read
     themselves, passed through ``complete``; built once."""
@@ -116,6 +145,7 @@ def serve_openapi(app: FastAPI, complete: Callable[[dict[str, Any]], dict[str, A
         if completed is None:
             document = copy.deepcopy(generate())
             document_read_queries(app, document)
+            tidy_answers(document)
             completed = complete(document)
             app.openapi_schema = completed
         return completed

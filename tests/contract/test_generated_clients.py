@@ -89,24 +89,34 @@ CALLS = {
                 client=client, body=LookupLookupPostBody.from_dict({"type": "BPP"})
             )
         assert answer.status_code == 200, answer.content
-        assert json.loads(answer.content) == [], answer.content
+        assert answer.parsed == [], answer.content
+        with Client(base_url=URL) as client:
+            from client_registry.api.default import registry_key_well_known_reseau_poles_registry_json_get as key
+            from client_registry.models import RegistryRecord
+            record = key.sync(client=client)
+        assert isinstance(record, RegistryRecord) and record.type_ == "BREG", record
+        assert len(record.signing_public_key) == 44, record
         print("ok")
     """,
     "gateway": """
         from client_gateway import Client
         from client_gateway.api.default import health_health_get
+        from client_gateway.models import GatewayHealth
         with Client(base_url=URL) as client:
             health = health_health_get.sync(client=client)
-        assert health["status"] == "ok", health
+        assert isinstance(health, GatewayHealth) and health.status == "ok", health
+        assert health.searches_in_flight == 0 and health.key.key_id, health
         print("ok")
     """,
     "seller": """
         from client_seller import AuthenticatedClient
         from client_seller.api.gestion import list_products_api_providers_provider_id_products_get as listing
-        from client_seller.models import ErrorAnswer
+        from client_seller.models import ErrorAnswer, ProductPage
         with AuthenticatedClient(base_url=URL, token=KEY) as client:
-            page = listing.sync(PROVIDER, client=client, limit="2")
-            assert page["total"] >= 2 and len(page["products"]) == 2, page
+            page = listing.sync(PROVIDER, client=client, limit=2)
+            assert isinstance(page, ProductPage), page
+            assert page.total >= 2 and page.limit == 2 and len(page.products) == 2, page
+            assert all(p.active and p.sku for p in page.products), page
             other = listing.sync("pole-inconnu", client=client)
         assert isinstance(other, ErrorAnswer) and other.error.code == "acces_refuse", other
         print("ok")
@@ -115,15 +125,17 @@ CALLS = {
         from client_buyer import AuthenticatedClient
         from client_buyer.api.sites_de_livraison import create_site_api_sites_post as create
         from client_buyer.api.sites_de_livraison import list_sites_api_sites_get as listing
-        from client_buyer.models import CreateSiteApiSitesPostSiteIn as SiteIn, ErrorAnswer
+        from client_buyer.models import CreateSiteApiSitesPostSiteIn as SiteIn, ErrorAnswer, Site, SiteList
         site = SiteIn.from_dict(
             {"name": "Cuisine centrale", "address": "1100, boul. X, Québec", "postal_code": "G1V 4E2"}
         )
         with AuthenticatedClient(base_url=URL, token=KEY) as client:
             made = create.sync_detailed(client=client, body=site)
-            assert made.status_code == 201, made.content
+            assert made.status_code == 201 and isinstance(made.parsed, Site), made.content
+            assert made.parsed.postal_code == "G1V 4E2" and made.parsed.region == "QC-03", made
             sites = listing.sync(client=client)
-            assert [s["name"] for s in sites["sites"]] == ["Cuisine centrale"], sites
+            assert isinstance(sites, SiteList), sites
+            assert [s.name for s in sites.sites] == ["Cuisine centrale"], sites
             refused = create.sync(client=client, body=SiteIn.from_dict({"name": "x", "address": ""}))
         assert isinstance(refused, ErrorAnswer) and refused.error.path == "address", refused
         print("ok")

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from reseau_poles.network import InboundMessage, NetworkSettings
@@ -37,9 +38,11 @@ from reseau_poles.node import (
     read_json_object,
     validated,
 )
+from reseau_poles.node.answers import answers, text_answer
 from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ErrorCode
 
+from . import answers as out
 from . import sse
 from .auth import organisation
 from .cart_checkout import CartService
@@ -51,17 +54,24 @@ from .orders_api import router as orders_router
 from .orders_api import webhooks_router
 from .pages import MoreParams
 from .reports import router as reports_router
-from .results import REPEATABLE, SINGLE, QueryError, ResultQuery, parse_result_query
+from .results import QueryError, ResultFilters, ResultQuery, parse_result_query
 from .retention import retention_targets
 from .service import BuyerService, SearchNotFound
 from .settings import BuyerSettings, load_settings
 from .sites import router as sites_router
 
 MIGRATIONS = "reseau_poles.buyer.migrations"
-RESULT_PARAMETERS = sorted(REPEATABLE | SINGLE)  # read by parse_result_query
 VERSION_TABLE = "alembic_version_buyer"
 BUYER_MIGRATIONS = Migrations(MIGRATIONS, VERSION_TABLE)
 migrate = BUYER_MIGRATIONS.migrate
+
+
+class Resume(BaseModel):
+    last_event_id: str | None = Field(
+        default=None,
+        description="Reprendre après cet événement (comme l'en-tête `Last-Event-ID`, pour les "
+        "clients qui ne peuvent pas le poser).",
+    )
 
 
 def create_app(
@@ -126,7 +136,11 @@ def create_app(
     app.state.streams = sse.StreamSlots(settings.max_streams_per_organisation)
 
     @app.post(
-        "/api/searches", status_code=202, openapi_extra=body_doc(SearchParams, required=False)
+        "/api/searches",
+        status_code=202,
+        openapi_extra=body_doc(SearchParams, required=False),
+        responses=answers(out.SearchStarted, 202, description="La recherche est partie."),
+        summary="Chercher dans tous les pôles",
     )
     async def create_search(
         request: Request, organisation_id: str = Depends(organisation)
@@ -162,8 +176,12 @@ def create_app(
     def unknown_search() -> ApiError:
         return ApiError(404, "recherche_inconnue", "Recherche inconnue.", "transaction_id")
 
-    @app.get("/api/searches/{transaction_id}")
-    @reads_query(*RESULT_PARAMETERS)
+    @app.get(
+        "/api/searches/{transaction_id}",
+        responses=answers(out.SearchResults),
+        summary="Résultats d'une recherche",
+    )
+    @reads_query(ResultFilters)
     async def read_search(
         request: Request,
         transaction_id: str,
@@ -180,7 +198,12 @@ def create_app(
             raise unknown_search() from None
 
     @app.post(
-        "/api/searches/{transaction_id}/more", openapi_extra=body_doc(MoreParams, required=False)
+        "/api/searches/{transaction_id}/more",
+        openapi_extra=body_doc(MoreParams, required=False),
+        responses=answers(
+            out.MoreSent, 200, 202, description="202 : pages demandées ; 200 : rien à demander."
+        ),
+        summary="Page suivante des résultats d'un pôle",
     )
     async def more_results(
         request: Request, transaction_id: str, organisation_id: str = Depends(organisation)
@@ -210,8 +233,22 @@ def create_app(
             headers={"Location": sent["results_url"]},
         )
 
-    @app.get("/api/searches/{transaction_id}/events")
-    @reads_query(*RESULT_PARAMETERS, "last_event_id")
+    @app.get(
+        "/api/searches/{transaction_id}/events",
+        response_class=StreamingResponse,
+        responses=text_answer(
+            "Server-Sent Events, UTF-8, un objet JSON par ligne `data:`. `event: resultats` "
+            "(`id:` croissant) : un par réponse `on_search` enregistrée — le vendeur, ce que "
+            "cette réponse apporte (pôles et articles, mêmes filtres et tri que la lecture "
+            "simple), par pôle ce qui est trouvé et reçu jusqu'ici, et où en est la recherche. "
+            "`event: fin`, une fois, en dernier (`raison` : `complete`, `echec`, `expiree` ou "
+            "`delai`), avec l'avancement de la recherche ; le flux se ferme ensuite. "
+            "`: ping` en commentaire quand rien n'arrive.",
+            "text/event-stream",
+        ),
+        summary="Résultats au fil de l'eau (SSE)",
+    )
+    @reads_query(ResultFilters, Resume)
     async def search_events(
         request: Request,
         transaction_id: str,

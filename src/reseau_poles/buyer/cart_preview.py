@@ -20,10 +20,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from reseau_poles.node import ApiError
+from reseau_poles.node.answers import answers
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import TPS_LABEL, TVQ_LABEL, delivery_rules_from_tags
 from reseau_poles.storage import read_session
 
+from . import answers as out
 from .auth import organisation
 from .cart_checkout import CartService, cart_order
 from .carts import CartNotFound, Key, OrderIn, _cart_row, _open, _plan, _service, _unknown
@@ -163,7 +165,13 @@ async def preview(
     }
 
 
-@router.post("/{cart_id}/preview")
+@router.post(
+    "/{cart_id}/preview",
+    responses=answers(
+        out.CartPreview, 200, 202, description="200 : chaque pôle a répondu ; 202 : pas encore."
+    ),
+    summary="Devis du panier, pôle par pôle",
+)
 async def preview_cart(
     request: Request,
     cart_id: str,

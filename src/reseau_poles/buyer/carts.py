@@ -38,12 +38,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlalchemy import delete, select, update
 
 from reseau_poles.node import ApiError, read_json_object, validated, validation_error
+from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import parse_item_tags
 from reseau_poles.storage import read_session, utcnow, write_session
 
+from . import answers as out
 from . import order_repository as order_repo
 from .auth import organisation
 from .cart_checks import check_delivery_window, check_line, declared_rules
@@ -513,6 +515,9 @@ def _check_cart(session: Any, organisation_id: str, cart: Mapping[str, Any]) -> 
 # --- routes ------------------------------------------------------------------------------------
 
 
+_CHECKOUT = "202 : des pôles sont en cours ; 200 : chaque pôle a fini (confirmé ou en échec)."
+
+
 def _service(request: Request) -> CartService:
     service: CartService = request.app.state.carts
     return service
@@ -530,7 +535,13 @@ def _unknown() -> ApiError:
     return ApiError(404, "panier_inconnu", "Panier inconnu.", "id")
 
 
-@router.post("", status_code=201, openapi_extra=body_doc(CartIn, required=False))
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=body_doc(CartIn, required=False),
+    responses=answers(out.Cart, 201, description="Le panier créé (en-tête Location)."),
+    summary="Créer un panier",
+)
 async def create_cart(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Créer un panier (champs et lignes facultatifs)."""
     data = await read_json_object(request)
@@ -575,7 +586,7 @@ async def create_cart(request: Request, organisation_id: str = Depends(organisat
     return JSONResponse(document, status_code=201, headers={"Location": f"/api/carts/{cart_id}"})
 
 
-@router.get("")
+@router.get("", responses=answers(out.CartList), summary="Paniers de l'organisation")
 async def list_carts(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Les paniers de l'organisation, les plus récents d'abord (100 au plus)."""
     service = _service(request)
@@ -603,7 +614,9 @@ async def list_carts(request: Request, organisation_id: str = Depends(organisati
     return {"carts": await asyncio.to_thread(read)}
 
 
-@router.get("/{cart_id}")
+@router.get(
+    "/{cart_id}", responses=answers(out.Cart), summary="Un panier et ses commandes par pôle"
+)
 async def read_cart(
     request: Request,
     cart_id: str,
@@ -619,7 +632,12 @@ async def read_cart(
         raise _unknown() from None
 
 
-@router.patch("/{cart_id}", openapi_extra=body_doc(CartFields))
+@router.patch(
+    "/{cart_id}",
+    openapi_extra=body_doc(CartFields),
+    responses=answers(out.Cart),
+    summary="Modifier un panier",
+)
 async def patch_cart(
     request: Request, cart_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -651,7 +669,13 @@ async def patch_cart(
         raise _unknown() from None
 
 
-@router.post("/{cart_id}/lines", status_code=201, openapi_extra=body_doc(CartLineIn))
+@router.post(
+    "/{cart_id}/lines",
+    status_code=201,
+    openapi_extra=body_doc(CartLineIn),
+    responses=answers(out.Cart, 201, description="Le panier avec la ligne."),
+    summary="Ajouter un article au panier",
+)
 async def add_line(
     request: Request, cart_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -683,7 +707,9 @@ async def add_line(
         raise _unknown() from None
 
 
-@router.delete("/{cart_id}/lines/{line_id}")
+@router.delete(
+    "/{cart_id}/lines/{line_id}", responses=answers(out.Cart), summary="Retirer une ligne du panier"
+)
 async def remove_line(
     request: Request, cart_id: str, line_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -714,7 +740,12 @@ async def remove_line(
         raise _unknown() from None
 
 
-@router.post("/{cart_id}/checkout", status_code=202)
+@router.post(
+    "/{cart_id}/checkout",
+    status_code=202,
+    responses=answers(out.Cart, 200, 202, description=_CHECKOUT),
+    summary="Commander le panier (une commande par pôle)",
+)
 async def checkout(
     request: Request,
     cart_id: str,
@@ -738,7 +769,12 @@ async def checkout(
     )
 
 
-@router.post("/{cart_id}/retry", status_code=202)
+@router.post(
+    "/{cart_id}/retry",
+    status_code=202,
+    responses=answers(out.Cart, 200, 202, description=_CHECKOUT),
+    summary="Relancer les commandes en échec du panier",
+)
 async def retry(
     request: Request,
     cart_id: str,

@@ -25,11 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.node import ApiError, read_json_object, validated, validation_error
+from reseau_poles.node.answers import WebhookCreated, WebhookList, answers
 from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.protocol.moments import MomentError, parse_moment
 from reseau_poles.storage import read_session, write_session
 
+from . import answers as out
 from .auth import organisation
 from .cart_checks import check_order_window
 from .orders import BODY_MODELS, BUYER_EVENTS, OrderIn, OrderNotFound, OrderService
@@ -57,6 +59,12 @@ def _unknown() -> ApiError:
     return ApiError(404, "commande_inconnue", "Commande inconnue.", "id")
 
 
+_STARTED = (
+    "202 : la demande est partie (où lire la réponse), ou, avec `wait_ms`, la commande qui "
+    "attend encore ; 200 : avec `wait_ms`, la commande une fois la réponse reçue."
+)
+
+
 async def _answer(
     service: OrderService, organisation_id: str, order_id: str, started: dict[str, Any], wait: int
 ) -> JSONResponse:
@@ -74,7 +82,13 @@ async def _answer(
     )
 
 
-@router.post("", status_code=202, openapi_extra=body_doc(OrderIn))
+@router.post(
+    "",
+    status_code=202,
+    openapi_extra=body_doc(OrderIn),
+    responses=answers(out.OrderStarted | out.BuyerOrderDocument, 200, 202, description=_STARTED),
+    summary="Commander chez un pôle",
+)
 async def create_order(
     request: Request, wait_ms: str | None = None, organisation_id: str = Depends(organisation)
 ) -> JSONResponse:
@@ -109,7 +123,7 @@ def _when(value: str | None, name: str) -> datetime | None:
         raise ApiError(400, "parametres_invalides", f"{name} : {exc}", name) from None
 
 
-@router.get("")
+@router.get("", responses=answers(out.OrderPage), summary="Commandes de l'organisation")
 async def list_orders(
     request: Request,
     state: str | None = None,
@@ -157,7 +171,7 @@ async def list_orders(
     )
 
 
-@router.get("/{order_id}")
+@router.get("/{order_id}", responses=answers(out.BuyerOrderDocument), summary="Une commande")
 async def read_order(
     request: Request,
     order_id: str,
@@ -179,6 +193,8 @@ async def read_order(
     openapi_extra=body_doc(
         *dict.fromkeys(m for m in BODY_MODELS.values() if m is not None), required=False
     ),
+    responses=answers(out.OrderStarted | out.BuyerOrderDocument, 200, 202, description=_STARTED),
+    summary="Agir sur une commande (état, annulation, suivi…)",
 )
 async def order_action(
     request: Request,
@@ -229,7 +245,13 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-@webhooks_router.post("", status_code=201, openapi_extra=body_doc(WebhookIn))
+@webhooks_router.post(
+    "",
+    status_code=201,
+    openapi_extra=body_doc(WebhookIn),
+    responses=answers(WebhookCreated, 201, description="L'abonnement, avec son secret."),
+    summary="Créer un webhook",
+)
 async def create_webhook(
     request: Request, organisation_id: str = Depends(organisation)
 ) -> dict[str, Any]:
@@ -264,7 +286,7 @@ async def create_webhook(
     return _public(await asyncio.to_thread(create))
 
 
-@webhooks_router.get("")
+@webhooks_router.get("", responses=answers(WebhookList), summary="Webhooks de l'organisation")
 async def list_webhooks(
     request: Request, organisation_id: str = Depends(organisation)
 ) -> dict[str, Any]:
@@ -279,7 +301,7 @@ async def list_webhooks(
     return {"webhooks": [_public(row) for row in rows], "event_types": list(BUYER_EVENTS)}
 
 
-@webhooks_router.delete("/{webhook_id}", status_code=204)
+@webhooks_router.delete("/{webhook_id}", status_code=204, summary="Supprimer un webhook")
 async def delete_webhook(
     request: Request, webhook_id: str, organisation_id: str = Depends(organisation)
 ) -> Response:

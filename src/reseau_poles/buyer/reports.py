@@ -41,20 +41,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError
+from reseau_poles.node.answers import text_answer
 from reseau_poles.protocol.moments import MomentError
 from reseau_poles.protocol.moments import parse_day as parse_calendar_day
 from reseau_poles.protocol.profile import Certification, Region
 from reseau_poles.storage import read_session
 
+from .answers import LocalPurchasingReport
 from .auth import organisation
 from .tables import order_lines, orders
 
@@ -355,8 +358,31 @@ def parse_period(start: str | None, end: str | None) -> tuple[date, date]:
     return low, high
 
 
-@router.get("/local-purchasing")
-@reads_query("from", "to", "format", "decimal")
+class ReportQuery(BaseModel):
+    """The report's query string, described (the route reads it, with its own refusals)."""
+
+    from_: date = Field(alias="from", description="Début de la période, AAAA-MM-JJ (inclus).")
+    to: date = Field(description="Fin de la période, AAAA-MM-JJ (incluse).")
+    format: Literal["json", "csv"] = Field(
+        default="json", description="`json` (défaut) ou `csv` (fichier en pièce jointe)."
+    )
+    decimal: Literal["virgule", "point"] = Field(
+        default="virgule",
+        description="CSV : `virgule` (défaut : « ; » et virgule décimale, Excel fr-CA) ou "
+        "`point` (CSV standard).",
+    )
+
+
+@router.get(
+    "/local-purchasing",
+    responses=text_answer(
+        "Le rapport en JSON, ou en CSV UTF-8 avec BOM (`format=csv`, en pièce jointe).",
+        "text/csv",
+        json_model=LocalPurchasingReport,
+    ),
+    summary="Rapport d'achat local d'une période",
+)
+@reads_query(ReportQuery)
 async def local_purchasing_report(
     request: Request, organisation_id: str = Depends(organisation)
 ) -> Response:

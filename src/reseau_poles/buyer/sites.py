@@ -34,6 +34,7 @@ from pydantic import (
 from sqlalchemy import select, update
 
 from reseau_poles.node import ApiError, read_json_object, validation_error
+from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
@@ -46,6 +47,7 @@ from reseau_poles.protocol.profile.delivery_region import (
 )
 from reseau_poles.storage import read_session, utcnow, write_session
 
+from . import answers as out
 from .auth import organisation
 from .orders import ContactIn, one_region
 from .tables import delivery_sites
@@ -298,7 +300,13 @@ def _parse(data: Mapping[str, Any]) -> tuple[SiteIn, str]:
     return site, resolve_region(site)
 
 
-@router.post("", status_code=201, openapi_extra=body_doc(SiteIn))
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=body_doc(SiteIn),
+    responses=answers(out.Site, 201, description="Le site créé (en-tête Location)."),
+    summary="Créer un site de livraison",
+)
 async def create_site(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Ajouter un site de livraison (adresse, région, heures de réception, chaîne de froid)."""
     site, region = _parse(await read_json_object(request, allow_empty=False))
@@ -322,7 +330,7 @@ async def create_site(request: Request, organisation_id: str = Depends(organisat
     return JSONResponse(document, status_code=201, headers={"Location": f"/api/sites/{site_id}"})
 
 
-@router.get("")
+@router.get("", responses=answers(out.SiteList), summary="Sites de livraison")
 async def list_sites(request: Request, organisation_id: str = Depends(organisation)) -> Any:
     """Les sites de livraison de l'organisation."""
 
@@ -341,7 +349,7 @@ async def list_sites(request: Request, organisation_id: str = Depends(organisati
     return {"sites": await asyncio.to_thread(read)}
 
 
-@router.get("/{site_id}")
+@router.get("/{site_id}", responses=answers(out.Site), summary="Un site de livraison")
 async def read_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -393,7 +401,12 @@ def _values_of(row: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-@router.put("/{site_id}", openapi_extra=body_doc(SiteIn))
+@router.put(
+    "/{site_id}",
+    openapi_extra=body_doc(SiteIn),
+    responses=answers(out.Site),
+    summary="Remplacer un site de livraison",
+)
 async def replace_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -401,7 +414,12 @@ async def replace_site(
     return await _change(request, site_id, organisation_id, merge=False)
 
 
-@router.patch("/{site_id}", openapi_extra=body_doc(SiteIn, partial=True))
+@router.patch(
+    "/{site_id}",
+    openapi_extra=body_doc(SiteIn, partial=True),
+    responses=answers(out.Site),
+    summary="Modifier un site de livraison",
+)
 async def patch_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Any:
@@ -409,7 +427,7 @@ async def patch_site(
     return await _change(request, site_id, organisation_id, merge=True)
 
 
-@router.delete("/{site_id}", status_code=204)
+@router.delete("/{site_id}", status_code=204, summary="Supprimer un site de livraison")
 async def delete_site(
     request: Request, site_id: str, organisation_id: str = Depends(organisation)
 ) -> Response:

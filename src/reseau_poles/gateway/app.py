@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,10 +27,12 @@ from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import asgi_headers, install, send_answer
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
+from reseau_poles.node.answers import ChallengeAnswer, answers
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 
 from . import logs
+from .answers import GatewayHealth, SearchStatistics, SearchSummary
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .service import GatewayService
 from .settings import GatewaySettings, load_settings
@@ -161,7 +163,11 @@ def create_app(
         status, content, extra = await service.handle(body, request.headers)
         return Response(content, status_code=status, headers=extra, media_type=JSON_CONTENT_TYPE)
 
-    @app.post("/on_subscribe", summary="Défi du registre (boîte scellée ou schéma ONDC)")
+    @app.post(
+        "/on_subscribe",
+        summary="Défi du registre (boîte scellée ou schéma ONDC)",
+        responses=answers(ChallengeAnswer),
+    )
     async def on_subscribe(request: Request) -> Response:
         try:
             data = json.loads(await request.body())
@@ -185,7 +191,7 @@ def create_app(
         logs.event("gateway.challenge_answered", registry_subscriber=data.get("subscriber_id"))
         return JSONResponse({"answer": answer})
 
-    @app.get("/health", summary="État de la passerelle")
+    @app.get("/health", summary="État de la passerelle", responses=answers(GatewayHealth))
     async def health() -> dict[str, Any]:
         return {**service.health(), "key": key_watch.report()}
 
@@ -193,11 +199,21 @@ def create_app(
     async def metrics() -> Response:
         return Response(service.render_metrics(), media_type=METRICS_CONTENT_TYPE)
 
-    @app.get("/searches", summary="Dernières recherches (statistiques)")
-    async def searches(limit: int = 50) -> list[dict[str, Any]]:
+    @app.get(
+        "/searches",
+        summary="Dernières recherches (statistiques)",
+        responses=answers(list[SearchSummary], description="Les plus récentes d'abord."),
+    )
+    async def searches(
+        limit: int = Query(50, description="Combien (ramené entre 1 et 1000)."),
+    ) -> list[dict[str, Any]]:
         return service.stats.recent(max(1, min(limit, 1000)))
 
-    @app.get("/searches/{message_id}", summary="Statistiques d'une recherche")
+    @app.get(
+        "/searches/{message_id}",
+        summary="Statistiques d'une recherche",
+        responses=answers(SearchStatistics),
+    )
     async def search_stats(message_id: str) -> Response:
         found = await service.stats.get(message_id)
         if found is None:

@@ -54,6 +54,7 @@ from reseau_poles.network.inbound import (
 )
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
+from reseau_poles.node.answers import ChallengeAnswer, NodeHealth, answers
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
@@ -309,12 +310,12 @@ def create_node_app(
         assert isinstance(exc, ApiError)
         return exc.response()
 
-    @app.get("/health", tags=["exploitation"])
+    @app.get("/health", tags=["exploitation"], responses=answers(NodeHealth))
     async def health() -> dict[str, Any]:
         """Vivacité du nœud, et l'échéance de sa clé selon le registre (``key``)."""
         return {"status": "ok", "subscriber_id": settings.subscriber_id, "key": key_watch.report()}
 
-    @app.post("/on_subscribe", tags=["protocole"])
+    @app.post("/on_subscribe", tags=["protocole"], responses=answers(ChallengeAnswer))
     async def on_subscribe(request: Request) -> Response:
         """Défi du registre, chiffré pour notre clé (boîte scellée, ou schéma ONDC) : on
         renvoie le clair (registry/README.md, « Le contrat /on_subscribe »)."""

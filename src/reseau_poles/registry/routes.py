@@ -9,13 +9,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
 from reseau_poles.network.query import refuse_unknown_query
+from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 
+from . import answers as out
 from . import key_admin
 from .auth import Operator
 from .challenge import source_of
@@ -66,6 +68,7 @@ async def _body(request: Request, limit: int) -> bytes:
     "/subscribe",
     summary="Inscrire un participant ou mettre à jour son inscription",
     responses={
+        **answers(out.SubscribeAnswer, description="ACK, et où en est l'inscription."),
         400: {"description": "NACK : requête ou url refusée (15000), défi non relevé (15003)"},
         401: {"description": "NACK : signature invalide (15001)"},
         429: {"description": "NACK : trop d'inscriptions en cours (15008), voir Retry-After"},
@@ -79,7 +82,15 @@ async def subscribe(request: Request) -> JSONResponse:
     return JSONResponse(outcome.to_ack())
 
 
-@public.post("/lookup", summary="Chercher des participants (non signé)")
+@public.post(
+    "/lookup",
+    summary="Chercher des participants (non signé)",
+    responses=answers(
+        list[out.LookupRecord],
+        description="Les participants trouvés, une entrée par clé ; la réponse est signée par "
+        "le registre (en-tête `Authorization`).",
+    ),
+)
 @public.post("/subscribers/lookup", include_in_schema=False)
 async def lookup(request: Request) -> Response:
     service = service_of(request)
@@ -98,7 +109,11 @@ async def lookup(request: Request) -> Response:
     return Response(content, media_type="application/json", headers={"Authorization": signature})
 
 
-@public.get("/revision", summary="Révision du registre (change à chaque écriture)")
+@public.get(
+    "/revision",
+    summary="Révision du registre (change à chaque écriture)",
+    responses=answers(out.Revision),
+)
 async def revision(request: Request) -> dict[str, int]:
     """Un nombre qui croît à chaque changement du registre (inscription, approbation,
     suspension, réactivation, révocation). Les nœuds la surveillent toutes les quelques
@@ -107,12 +122,12 @@ async def revision(request: Request) -> dict[str, int]:
     return {"revision": await run_in_threadpool(service_of(request).revision)}
 
 
-@public.get(WELL_KNOWN, summary="Clé publique du registre")
+@public.get(WELL_KNOWN, summary="Clé publique du registre", responses=answers(out.RegistryRecord))
 async def registry_key(request: Request) -> dict[str, str]:
     return service_of(request).registry_record()
 
 
-@public.get("/health", summary="État du service")
+@public.get("/health", summary="État du service", responses=answers(out.RegistryHealth))
 async def health(request: Request) -> JSONResponse:
     service = service_of(request)
     try:
@@ -125,7 +140,7 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(report)
 
 
-@public.get("/metrics", summary="Métriques Prometheus")
+@public.get("/metrics", summary="Métriques Prometheus", response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     service = service_of(request)
     m = service.metrics
@@ -167,7 +182,9 @@ def make_admin_router() -> APIRouter:
         dependencies=[refuse_unknown_query(_unknown_query)],
     )
 
-    @admin.get("/subscribers", summary="Lister les participants")
+    @admin.get(
+        "/subscribers", summary="Lister les participants", responses=answers(out.SubscriberPage)
+    )
     async def list_subscribers(
         request: Request,
         operator: OperatorDep,
@@ -190,7 +207,11 @@ def make_admin_router() -> APIRouter:
             offset=offset,
         )
 
-    @admin.get("/subscribers/{subscriber_id}", summary="Un participant et ses clés")
+    @admin.get(
+        "/subscribers/{subscriber_id}",
+        summary="Un participant et ses clés",
+        responses=answers(out.AdminSubscriber),
+    )
     async def get_subscriber(
         request: Request, operator: OperatorDep, subscriber_id: str
     ) -> dict[str, Any]:
@@ -249,6 +270,7 @@ def make_admin_router() -> APIRouter:
             status_change(action),
             methods=["POST"],
             openapi_extra=body_doc(AdminAction),
+            responses=answers(out.StatusChanged),
             summary={"approve": "Approuver", "suspend": "Suspendre", "reactivate": "Réactiver"}[
                 action
             ],
@@ -258,6 +280,7 @@ def make_admin_router() -> APIRouter:
         "/subscribers/{subscriber_id}/keys/{key_id}/revoke",
         summary="Révoquer une clé",
         openapi_extra=body_doc(AdminAction),
+        responses=answers(out.SubscriberSnapshot),
     )
     async def revoke_key(
         request: Request, operator: OperatorDep, subscriber_id: str, key_id: str
@@ -278,6 +301,7 @@ def make_admin_router() -> APIRouter:
         "/subscribers/{subscriber_id}/keys",
         summary="Ajouter une clé (add_key) ou remplacer toutes les clés (reset_key)",
         openapi_extra=body_doc(AdminKey),
+        responses=answers(out.SubscriberSnapshot),
     )
     async def add_key(
         request: Request, operator: OperatorDep, subscriber_id: str
@@ -290,6 +314,7 @@ def make_admin_router() -> APIRouter:
     @admin.post(
         "/subscribers/{subscriber_id}/register",
         summary="Inscrire un participant sans défi (pile tierce ; motif obligatoire, audité)",
+        responses=answers(out.SubscriberSnapshot),
     )
     async def register(
         request: Request, operator: OperatorDep, subscriber_id: str
@@ -307,6 +332,7 @@ def make_admin_router() -> APIRouter:
         "/subscribers/{subscriber_id}/reject",
         summary="Refuser une demande jamais approuvée (elle est supprimée)",
         openapi_extra=body_doc(AdminAction),
+        responses=answers(out.Rejected),
     )
     async def reject(request: Request, operator: OperatorDep, subscriber_id: str) -> dict[str, Any]:
         parsed = await _action(request, "reject", subscriber_id)
@@ -318,7 +344,11 @@ def make_admin_router() -> APIRouter:
             parsed.reason,
         )
 
-    @admin.get("/keys/expiring", summary="Clés qui expirent bientôt (ou déjà expirées)")
+    @admin.get(
+        "/keys/expiring",
+        summary="Clés qui expirent bientôt (ou déjà expirées)",
+        responses=answers(list[out.ExpiringKey], description="Les plus proches d'abord."),
+    )
     async def expiring(
         request: Request,
         operator: OperatorDep,
@@ -328,7 +358,11 @@ def make_admin_router() -> APIRouter:
             key_admin.expiring_keys, service_of(request), timedelta(days=within_days)
         )
 
-    @admin.get("/audit", summary="Journal d'audit")
+    @admin.get(
+        "/audit",
+        summary="Journal d'audit",
+        responses=answers(list[out.AuditEntry], description="Les plus récentes d'abord."),
+    )
     async def audit(
         request: Request,
         operator: OperatorDep,
@@ -362,7 +396,7 @@ def make_admin_router() -> APIRouter:
             until=end,
         )
 
-    @admin.get("/stats", summary="Statistiques du réseau")
+    @admin.get("/stats", summary="Statistiques du réseau", responses=answers(out.Statistics))
     async def stats(request: Request, operator: OperatorDep) -> dict[str, Any]:
         return await run_in_threadpool(service_of(request).statistics)
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -42,9 +42,11 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
+from reseau_poles.node.answers import answers, text_answer
 from reseau_poles.node.api import body_doc
 from reseau_poles.storage import read_session, write_session
 
+from . import answers as out
 from . import management as mg
 from .auth import OwnProvider, session_factory
 from .csv_import import GATE as IMPORT_GATE
@@ -64,6 +66,35 @@ router = APIRouter(prefix="/api/providers/{provider_id}", tags=["gestion"])
 T = TypeVar("T")
 
 MAX_PAGE = 200
+_SAVED = "200 : remplacé ; 201 : créé."
+
+
+# Query strings the routes read themselves (their refusals are the routes' own), described.
+class ProductQuery(BaseModel):
+    q: str | None = Field(
+        default=None,
+        description="Mots du nom, de la description ou du producteur (200 caractères lus).",
+    )
+    category: str | None = Field(default=None, description="Catégorie (`category_id`).")
+    active: Literal["true", "false", "all"] = Field(
+        default="true",
+        description="Produits actifs (`true`, défaut), retirés (`false`) ou tous (`all`) ; "
+        "`oui`/`non`/`tous`, `1`/`0` sont lus aussi.",
+    )
+    offset: int = Field(default=0, ge=0, le=MAX_COUNT, description="Début de la page.")
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="Taille de la page.")
+
+
+class ImportQuery(BaseModel):
+    dry_run: bool = Field(default=False, description="`true` : valider seulement, rien écrire.")
+
+
+class ExportQuery(BaseModel):
+    delimiter: Literal[",", ";"] = Field(
+        default=",",
+        description="Séparateur : `,` (défaut) ou `;` (avec la virgule décimale, pour Excel "
+        "en français).",
+    )
 
 
 _CSV_DOC = {
@@ -143,7 +174,7 @@ def provider_out(row: RowMapping) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="Profil du pôle")
+@router.get("", summary="Profil du pôle", responses=answers(out.ProviderAnswer))
 async def get_provider(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Profil du pôle : forme juridique, régions, contact, heures, conditions de paiement."""
     row = await _read(request, lambda s: mg.provider(s, provider_id))
@@ -152,7 +183,12 @@ async def get_provider(request: Request, provider_id: OwnProvider) -> dict[str, 
     return provider_out(row)
 
 
-@router.put("", summary="Remplacer le profil du pôle", openapi_extra=body_doc(ProviderIn))
+@router.put(
+    "",
+    summary="Remplacer le profil du pôle",
+    openapi_extra=body_doc(ProviderIn),
+    responses=answers(out.ProviderAnswer),
+)
 async def put_provider(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Remplace tout le profil (les champs absents reprennent leur valeur par défaut)."""
     data = _same_id(await read_json_object(request, allow_empty=False), "id", provider_id)
@@ -174,7 +210,7 @@ def location_out(row: RowMapping) -> dict[str, Any]:
     return {key: row[key] for key in LocationIn.model_fields}
 
 
-@router.get("/locations", summary="Lieux du pôle")
+@router.get("/locations", summary="Lieux du pôle", responses=answers(out.LocationList))
 async def get_locations(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     rows = await _read(request, lambda s: mg.list_locations(s, provider_id))
     return {"locations": [location_out(row) for row in rows]}
@@ -184,6 +220,7 @@ async def get_locations(request: Request, provider_id: OwnProvider) -> dict[str,
     "/locations/{location_id}",
     summary="Créer ou remplacer un lieu",
     openapi_extra=body_doc(LocationIn),
+    responses=answers(out.LocationAnswer, 200, 201, description=_SAVED),
 )
 async def put_location(
     request: Request, provider_id: OwnProvider, location_id: str
@@ -228,7 +265,11 @@ def option_out(row: RowMapping) -> dict[str, Any]:
     }
 
 
-@router.get("/fulfillment-options", summary="Modes d'exécution")
+@router.get(
+    "/fulfillment-options",
+    summary="Modes d'exécution",
+    responses=answers(out.FulfillmentOptionList),
+)
 async def get_fulfillment_options(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Zones de livraison par région (frais, délai), cueillette au pôle, points de chute."""
     rows = await _read(request, lambda s: mg.list_fulfillment_options(s, provider_id))
@@ -239,6 +280,7 @@ async def get_fulfillment_options(request: Request, provider_id: OwnProvider) ->
     "/fulfillment-options/{option_id}",
     summary="Créer ou remplacer un mode d'exécution",
     openapi_extra=body_doc(FulfillmentOptionIn),
+    responses=answers(out.FulfillmentOptionAnswer, 200, 201, description=_SAVED),
 )
 async def put_fulfillment_option(
     request: Request, provider_id: OwnProvider, option_id: str
@@ -326,8 +368,8 @@ def _active_param(request: Request) -> bool | None:
     )
 
 
-@router.get("/products", summary="Produits (par page)")
-@reads_query("q", "category", "active", "offset", "limit")
+@router.get("/products", summary="Produits (par page)", responses=answers(out.ProductPage))
+@reads_query(ProductQuery)
 async def list_products(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Par SKU ; ``q`` (mots du nom, de la description, du producteur), ``category``,
     ``active`` (true, false, all), ``offset`` et ``limit`` (au plus 200)."""
@@ -353,8 +395,13 @@ def report_body(report: ImportReport) -> dict[str, Any]:
     return report.as_dict()
 
 
-@router.post("/products/import", summary="Importer des produits (CSV)", openapi_extra=_CSV_DOC)
-@reads_query("dry_run")
+@router.post(
+    "/products/import",
+    summary="Importer des produits (CSV)",
+    openapi_extra=_CSV_DOC,
+    responses=answers(out.ImportAnswer, description="Tout est importé (ou validé, `dry_run`)."),
+)
+@reads_query(ImportQuery)
 async def import_products(request: Request, provider_id: OwnProvider) -> JSONResponse:
     """Corps ``text/csv`` (UTF-8, séparateur ``,`` ou ``;``), ou formulaire
     ``multipart/form-data`` avec le fichier dans le champ ``file`` (``curl -F
@@ -387,8 +434,15 @@ async def import_products(request: Request, provider_id: OwnProvider) -> JSONRes
     return JSONResponse({"report": report_body(report)})
 
 
-@router.get("/products/export", summary="Exporter les produits (CSV)")
-@reads_query("delimiter")
+@router.get(
+    "/products/export",
+    summary="Exporter les produits (CSV)",
+    response_class=Response,
+    responses=text_answer(
+        "Les produits actifs, en CSV UTF-8 (en pièce jointe), colonnes de l'import.", "text/csv"
+    ),
+)
+@reads_query(ExportQuery)
 async def export_products(request: Request, provider_id: OwnProvider) -> Response:
     """Les produits actifs, dans le format de l'import (``?delimiter=;`` : séparateur
     point-virgule et virgule décimale, pour Excel en français)."""
@@ -412,7 +466,7 @@ async def _product_row(request: Request, provider_id: str, sku: str) -> RowMappi
     return row
 
 
-@router.get("/products/{sku}", summary="Un produit")
+@router.get("/products/{sku}", summary="Un produit", responses=answers(out.ProductAnswer))
 async def get_product(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     return item_out(await _product_row(request, provider_id, sku))
 
@@ -428,7 +482,10 @@ async def _save_product(
 
 
 @router.put(
-    "/products/{sku}", summary="Créer ou remplacer un produit", openapi_extra=body_doc(ItemIn)
+    "/products/{sku}",
+    summary="Créer ou remplacer un produit",
+    openapi_extra=body_doc(ItemIn),
+    responses=answers(out.ProductAnswer, 200, 201, description=_SAVED),
 )
 async def put_product(request: Request, provider_id: OwnProvider, sku: str) -> JSONResponse:
     """Tout le produit (nom et description en français, anglais facultatif, catégorie, unité
@@ -444,6 +501,7 @@ async def put_product(request: Request, provider_id: OwnProvider, sku: str) -> J
     "/products/{sku}",
     summary="Modifier certains champs d'un produit",
     openapi_extra=body_doc(ItemIn),
+    responses=answers(out.ProductAnswer),
 )
 async def patch_product(request: Request, provider_id: OwnProvider, sku: str) -> JSONResponse:
     data = _same_id(await read_json_object(request, allow_empty=False), "sku", sku)
@@ -481,13 +539,20 @@ class AdjustmentIn(BaseModel):
     reason: str | None = Field(default=None, max_length=255)
 
 
-@router.get("/products/{sku}/stock", summary="Stock d'un produit")
+@router.get(
+    "/products/{sku}/stock", summary="Stock d'un produit", responses=answers(out.StockAnswer)
+)
 async def get_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     row = await _product_row(request, provider_id, sku)
     return {"sku": sku, "stock": row["available"]}
 
 
-@router.put("/products/{sku}/stock", summary="Fixer le stock", openapi_extra=body_doc(StockIn))
+@router.put(
+    "/products/{sku}/stock",
+    summary="Fixer le stock",
+    openapi_extra=body_doc(StockIn),
+    responses=answers(out.StockAnswer),
+)
 async def put_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Quantité absolue (inventaire) : ``{"quantity": 120}``, jamais négative ; ``reason``
     (facultatif) accompagne le mouvement de stock."""
@@ -504,6 +569,7 @@ async def put_stock(request: Request, provider_id: OwnProvider, sku: str) -> dic
     "/products/{sku}/stock/adjustments",
     summary="Ajuster le stock (+/-)",
     openapi_extra=body_doc(AdjustmentIn),
+    responses=answers(out.StockAnswer),
 )
 async def adjust_stock(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:
     """Réception (``{"delta": 24}``) ou perte (``{"delta": -3}``) ; refusé (409
@@ -532,7 +598,7 @@ class KeyIn(BaseModel):
     label: str | None = Field(default=None, max_length=255)
 
 
-@router.get("/api-keys", summary="Clés d'API du pôle")
+@router.get("/api-keys", summary="Clés d'API du pôle", responses=answers(out.ApiKeyList))
 async def list_keys(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Préfixes et libellés ; jamais les clés elles-mêmes."""
     rows = await _read(request, lambda s: mg.list_api_keys(s, provider_id))
@@ -550,7 +616,11 @@ async def list_keys(request: Request, provider_id: OwnProvider) -> dict[str, Any
 
 
 @router.post(
-    "/api-keys", status_code=201, summary="Créer une clé d'API", openapi_extra=body_doc(KeyIn)
+    "/api-keys",
+    status_code=201,
+    summary="Créer une clé d'API",
+    openapi_extra=body_doc(KeyIn),
+    responses=answers(out.ApiKeyCreated, 201, description="La nouvelle clé, montrée une fois."),
 )
 async def create_key(request: Request, provider_id: OwnProvider) -> JSONResponse:
     """La clé n'est montrée qu'une fois : conservez-la ; le nœud n'en garde que l'empreinte."""

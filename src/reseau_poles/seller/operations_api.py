@@ -23,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, validated
+from reseau_poles.node.answers import answers, text_answer
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.storage import read_session, utcnow
 
+from . import answers as out
 from . import management as mg
 from . import repository as repo
 from . import stock_movements as movements
@@ -73,15 +75,6 @@ _PICK_LIST_DOC: dict[str, Any] = {
             "json (défaut), csv (une ligne par article, « ; », UTF-8 avec BOM) ou html.",
         ),
     ],
-    "responses": {
-        "200": {
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/csv": {"schema": {"type": "string"}},
-                "text/html": {"schema": {"type": "string"}},
-            }
-        }
-    },
 }
 _PAGE_DOC: dict[str, Any] = {
     "parameters": [
@@ -102,7 +95,17 @@ def _wanted_format(request: Request, asked: str | None) -> str:
     return "json"
 
 
-@router.get("/pick-list", summary="Liste de préparation d'un jour de livraison", tags=["commandes"])
+@router.get(
+    "/pick-list",
+    summary="Liste de préparation d'un jour de livraison",
+    tags=["commandes"],
+    responses=text_answer(
+        "La liste en JSON (défaut), en CSV (`format=csv`) ou en page HTML (`format=html`).",
+        "text/csv",
+        "text/html",
+        json_model=out.PickList,
+    ),
+)
 @reads_query(PickListQuery)
 async def get_pick_list(request: Request, provider_id: OwnProvider) -> Response:
     """Les commandes à livrer le jour ``date`` (AAAA-MM-JJ, heure du Québec ; non annulées),
@@ -141,6 +144,7 @@ async def get_pick_list(request: Request, provider_id: OwnProvider) -> Response:
     summary="Mouvements de stock d'un produit",
     tags=["gestion"],
     openapi_extra=_PAGE_DOC,
+    responses=answers(out.StockMovements),
 )
 @reads_query(MovementQuery)
 async def stock_movements(request: Request, provider_id: OwnProvider, sku: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
+from reseau_poles.node.answers import WebhookCreated, WebhookDeliveries, WebhookList, answers
 from reseau_poles.node.api import body_doc
 from reseau_poles.node.webhooks import ALL_EVENTS
 from reseau_poles.protocol.errors import LifecycleError, ProtocolError
@@ -42,6 +43,7 @@ from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import FulfillmentState, format_amount
 from reseau_poles.storage import read_session, write_session
 
+from . import answers as out
 from . import orders as order_repo
 from .auth import OwnProvider
 from .order_view import day_bounds, order_view
@@ -186,7 +188,7 @@ def detail(session: Any, row: Mapping[str, Any]) -> dict[str, Any]:
     return {**summary(row), "lines": lines, "events": events, "document": current_document(row)}
 
 
-@router.get("/orders")
+@router.get("/orders", responses=answers(out.SellerOrderPage), summary="Commandes du pôle")
 @reads_query(OrderFilter)
 async def list_orders(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Les commandes du pôle, les plus récentes d'abord (filtres ``status``,
@@ -239,13 +241,20 @@ async def _order_detail(request: Request, provider_id: str, order_id: str) -> di
     return found
 
 
-@router.get("/orders/{order_id}")
+@router.get(
+    "/orders/{order_id}", responses=answers(out.SellerOrderDetail), summary="Une commande du pôle"
+)
 async def get_order(request: Request, provider_id: OwnProvider, order_id: str) -> dict[str, Any]:
     """Une commande : lignes, événements et leurs heures, document Beckn courant."""
     return await _order_detail(request, provider_id, order_id)
 
 
-@router.post("/orders/{order_id}/fulfillment", openapi_extra=body_doc(FulfillmentChange))
+@router.post(
+    "/orders/{order_id}/fulfillment",
+    openapi_extra=body_doc(FulfillmentChange),
+    responses=answers(out.SellerOrderDetail),
+    summary="Faire avancer la livraison d'une commande",
+)
 async def change_fulfillment(
     request: Request, provider_id: OwnProvider, order_id: str
 ) -> dict[str, Any]:
@@ -270,7 +279,12 @@ async def change_fulfillment(
     return await _order_detail(request, provider_id, order_id)
 
 
-@router.post("/orders/{order_id}/cancel", openapi_extra=body_doc(SellerCancellation))
+@router.post(
+    "/orders/{order_id}/cancel",
+    openapi_extra=body_doc(SellerCancellation),
+    responses=answers(out.SellerOrderDetail),
+    summary="Annuler une commande",
+)
 async def cancel_order(request: Request, provider_id: OwnProvider, order_id: str) -> dict[str, Any]:
     """Annulation par le pôle (sans frais pour l'acheteur) ; le stock est remis en vente."""
     cancellation: SellerCancellation = await _body(request, SellerCancellation)
@@ -295,7 +309,14 @@ def _webhook_out(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "created_at": _time(row["created_at"])}
 
 
-@router.post("/webhooks", status_code=201, tags=["webhooks"], openapi_extra=body_doc(WebhookIn))
+@router.post(
+    "/webhooks",
+    status_code=201,
+    tags=["webhooks"],
+    openapi_extra=body_doc(WebhookIn),
+    responses=answers(WebhookCreated, 201, description="L'abonnement, avec son secret."),
+    summary="Créer un webhook",
+)
 async def create_webhook(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Abonner une adresse aux événements du pôle ; le secret n'est montré qu'ici."""
     wanted: WebhookIn = await _body(request, WebhookIn)
@@ -318,7 +339,9 @@ async def create_webhook(request: Request, provider_id: OwnProvider) -> dict[str
     return _webhook_out(await asyncio.to_thread(run))
 
 
-@router.get("/webhooks", tags=["webhooks"])
+@router.get(
+    "/webhooks", tags=["webhooks"], responses=answers(WebhookList), summary="Webhooks du pôle"
+)
 async def list_webhooks(request: Request, provider_id: OwnProvider) -> dict[str, Any]:
     """Les abonnements du pôle (sans leurs secrets)."""
     service = _service(request)
@@ -331,7 +354,9 @@ async def list_webhooks(request: Request, provider_id: OwnProvider) -> dict[str,
     return {"webhooks": [_webhook_out(row) for row in found], "event_types": list(SELLER_EVENTS)}
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204, tags=["webhooks"])
+@router.delete(
+    "/webhooks/{webhook_id}", status_code=204, tags=["webhooks"], summary="Supprimer un webhook"
+)
 async def delete_webhook(request: Request, provider_id: OwnProvider, webhook_id: str) -> Response:
     """Désabonner ; les livraisons en attente s'arrêtent."""
     service = _service(request)
@@ -346,7 +371,12 @@ async def delete_webhook(request: Request, provider_id: OwnProvider, webhook_id:
     return Response(status_code=204)
 
 
-@router.get("/webhooks/{webhook_id}/deliveries", tags=["webhooks"])
+@router.get(
+    "/webhooks/{webhook_id}/deliveries",
+    tags=["webhooks"],
+    responses=answers(WebhookDeliveries),
+    summary="Envois d'un webhook",
+)
 async def webhook_deliveries(
     request: Request, provider_id: OwnProvider, webhook_id: str
 ) -> dict[str, Any]:
