@@ -294,8 +294,8 @@ def identity(folder: Path, name: str, index: int) -> Any:
 
 
 def subscribe(registry_url: str, keys: Any, url: str, type_: str, regions: list[str]) -> None:
+    from reseau_poles.network.registry_client import build_record, post_signed
     from reseau_poles.protocol.signing import Signer
-    from reseau_poles.registry.client import build_record, post_signed
 
     record = build_record(keys, url=url, type=type_, domains=[DOMAIN], regions=regions)
     signer = Signer(keys.subscriber_id, keys.key_id, keys.signing)

@@ -42,14 +42,16 @@ FANOUT = {25: "QC-01", 100: "QC-02", 500: "QC-04"}
 EMPTY_REGION = "QC-09"  # no seller: (a) measures the ACK path
 
 
-def search(bap_id: str, city: str) -> bytes:
+def search(bap_id: str, city: str, bap_uri: str) -> bytes:
+    """A search from ``bap_id``, whose ``bap_uri`` is the URL the registry holds for it (the
+    gateway refuses any other)."""
     context = {
         "domain": DOMAIN,
         "location": {"city": {"code": city}, "country": {"code": "CAN"}},
         "action": "search",
         "version": "1.1.0",
         "bap_id": bap_id,
-        "bap_uri": f"https://{bap_id}/beckn",
+        "bap_uri": bap_uri,
         "transaction_id": str(uuid.uuid4()),
         "message_id": str(uuid.uuid4()),
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -186,7 +188,10 @@ def run_sellers(count: int, out_file: str) -> None:
             )
         control = await loop.create_server(Control, "127.0.0.1", 0)
         document = {"control": control.sockets[0].getsockname()[1], "participants": lines}
-        Path(out_file).write_text(json.dumps(document))
+        # Whole or not at all: the parent reads the file as soon as it exists.
+        partial = Path(out_file + ".part")
+        partial.write_text(json.dumps(document))
+        partial.replace(out_file)
         await asyncio.Event().wait()
 
     uvloop.run(main())
@@ -236,13 +241,14 @@ def run_load(url: str, keys_json: str, seconds: float, connections: int, count: 
     from reseau_poles.network.wire import Target, WireClient
     from reseau_poles.protocol.signing import Signer
 
-    keys = keys_from(json.loads(keys_json))
+    buyer = json.loads(keys_json)
+    keys = keys_from(buyer)
     signer = Signer(keys.subscriber_id, keys.key_id, keys.signing, default_ttl=600)
     target = Target.parse(url)
     client = WireClient(max_idle_per_origin=connections + 1)
     requests = []
     for _ in range(count):
-        body = search(keys.subscriber_id, EMPTY_REGION)
+        body = search(keys.subscriber_id, EMPTY_REGION, buyer["url"])
         headers = {"Content-Type": "application/json", "Authorization": signer.sign(body)}
         requests.append(client.request_bytes(target, body, headers))
     requests.reverse()
@@ -314,9 +320,9 @@ def load(url: str, buyer: dict[str, str], seconds: float, rate_guess: int) -> di
 
 
 def main(arguments: argparse.Namespace) -> None:
+    from reseau_poles.network.registry_client import build_record, post_signed
     from reseau_poles.protocol.signing import Signer
     from reseau_poles.registry.app import create_app as registry_app
-    from reseau_poles.registry.client import build_record, post_signed
     from reseau_poles.registry.settings import RegistrySettings
 
     total = sum(FANOUT)
@@ -457,7 +463,7 @@ def main(arguments: argparse.Namespace) -> None:
                     latencies = []
                     missing = 0
                     for attempt in range(arguments.searches + 3):
-                        body = search(keys.subscriber_id, region)
+                        body = search(keys.subscriber_id, region, buyer["url"])
                         message_id = json.loads(body)["context"]["message_id"]
                         header = signer.sign(body)
                         sent = time.monotonic()

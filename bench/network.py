@@ -50,6 +50,8 @@ def inbound(keys: SubscriberKeys, *, models: bool) -> Inbound:
                 {
                     "subscriber_id": keys.subscriber_id,
                     "type": "BAP",
+                    # The URL the searches' bap_uri names (the pipeline checks it).
+                    "url": f"https://{keys.subscriber_id}/beckn",
                     "key_id": keys.key_id,
                     "signing_public_key": keys.signing.public_key_b64,
                     "status": "SUBSCRIBED",

@@ -577,10 +577,10 @@ def intent(query: dict[str, Any]) -> dict[str, Any]:
 @contextlib.contextmanager
 def running_node(database_url: str, tmp: Path) -> Iterator[Node]:
     from reseau_poles.keystore import KeyFiles
+    from reseau_poles.network.registry_client import build_record, post_signed
     from reseau_poles.protocol.keys import SubscriberKeys
     from reseau_poles.protocol.signing import Signer
     from reseau_poles.registry.app import create_app as registry_app
-    from reseau_poles.registry.client import build_record, post_signed
     from reseau_poles.registry.settings import RegistrySettings
 
     registry_id = "registre.bench.example"

@@ -139,7 +139,8 @@ def test_a_sub_command_help_loads_nothing_heavy(
 
 def test_an_operator_command_loads_the_client_not_the_database(tmp_path) -> None:
     """``registry admin list`` signs a request and reads the answer: no SQLAlchemy, Alembic,
-    FastAPI or uvicorn (registry.client took its date format from the tables' module)."""
+    FastAPI or uvicorn (the registry client, in network/, loads neither the package's web parts
+    nor the tables)."""
     from reseau_poles.keystore import KeyFiles
     from reseau_poles.protocol.keys import SubscriberKeys
     from tests.conftest import free_port
@@ -155,8 +156,8 @@ def test_the_operator_client_verifies_tls_except_on_plain_http() -> None:
     """AdminClient spares loading the certificate authorities only where there is no TLS."""
     import ssl
 
+    from reseau_poles.network.registry_client import AdminClient, signer_for
     from reseau_poles.protocol.keys import SubscriberKeys
-    from reseau_poles.registry.client import AdminClient, signer_for
 
     signer = signer_for(SubscriberKeys.generate("operateur.test.example", "op-1"))
     for url, mode in (

@@ -4,7 +4,7 @@ encryption key, read from the registry's well-known document)."""
 
 from __future__ import annotations
 
-from reseau_poles.registry.client import build_record, encode, signer_for
+from reseau_poles.network.registry_client import build_record, encode, signer_for
 
 from .conftest import GatewayNetwork
 

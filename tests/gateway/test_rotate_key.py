@@ -16,7 +16,7 @@ from reseau_poles.gateway.app import create_app
 from reseau_poles.gateway.cli import app as gateway_cli
 from reseau_poles.gateway.settings import load_settings
 from reseau_poles.keystore import KeyFiles
-from reseau_poles.registry.rotation import RETIRED_DIR
+from reseau_poles.network.rotation import RETIRED_DIR
 from tests.conftest import free_port
 from tests.registry.conftest import (  # noqa: F401  (fixtures)
     RunningRegistry,

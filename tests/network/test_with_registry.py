@@ -17,7 +17,7 @@ from reseau_poles.network import (
     ack,
     install,
 )
-from reseau_poles.registry.client import signer_for
+from reseau_poles.network.registry_client import signer_for
 from reseau_poles.registry.settings import OperatorKey, RegistrySettings
 from tests.conftest import free_port
 from tests.registry.conftest import ParticipantHost, RunningRegistry, new_keys

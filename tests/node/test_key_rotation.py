@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from reseau_poles.buyer.cli import app as buyer_cli
 from reseau_poles.keystore import KeyFiles
+from reseau_poles.network.registry_client import subscribe as client_subscribe
+from reseau_poles.network.rotation import PENDING_DIR, RETIRED_DIR
 from reseau_poles.registry import admin_cli
 from reseau_poles.registry.cli import app as registry_cli
-from reseau_poles.registry.client import subscribe as client_subscribe
-from reseau_poles.registry.rotation import PENDING_DIR, RETIRED_DIR
 from reseau_poles.seller.cli import app as seller_cli
 
 from .conftest import NodeFiles, RunningRegistry, UvicornThread

@@ -19,10 +19,10 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from reseau_poles.network.registry_client import AdminClient, build_record, encode, signer_for
 from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.registry.app import create_app
-from reseau_poles.registry.client import AdminClient, build_record, encode, signer_for
 from reseau_poles.registry.settings import OperatorKey, RegistrySettings
 from tests.conftest import free_port
 

@@ -7,9 +7,9 @@ import time
 import httpx
 import pytest
 
+from reseau_poles.network.registry_client import AdminClient, RegistryRefusal, encode, signer_for
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
-from reseau_poles.registry.client import AdminClient, RegistryRefusal, encode, signer_for
 
 from .conftest import OPERATOR_ID, RunningRegistry
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from reseau_poles.network.registry_client import signer_for
 from reseau_poles.protocol.keys import SubscriberKeys
-from reseau_poles.registry.client import signer_for
 
 from .conftest import RunningRegistry, new_keys
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from reseau_poles.network.destinations import DestinationPolicy
-from reseau_poles.registry.client import build_record, encode, signer_for
+from reseau_poles.network.registry_client import build_record, encode, signer_for
 from tests.registry.conftest import RunningRegistry, new_keys
 
 

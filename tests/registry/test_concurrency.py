@@ -10,8 +10,8 @@ import uuid
 
 import httpx
 
+from reseau_poles.network.registry_client import encode, signer_for
 from reseau_poles.protocol.keys import SubscriberKeys
-from reseau_poles.registry.client import encode, signer_for
 
 from .conftest import Participant, RunningRegistry
 

@@ -3,7 +3,7 @@ Python helper) on subscribe and on the operator API, and nothing looser."""
 
 from __future__ import annotations
 
-from reseau_poles.registry.client import encode, signer_for
+from reseau_poles.network.registry_client import encode, signer_for
 
 from .conftest import RunningRegistry, new_keys
 

@@ -6,9 +6,9 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+from reseau_poles.network.registry_client import encode, signer_for
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer, verify
-from reseau_poles.registry.client import encode, signer_for
 
 from .conftest import RunningRegistry, new_keys, now_plus, rfc3339
 

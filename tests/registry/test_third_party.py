@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from reseau_poles.cli import app as main_app
 from reseau_poles.keystore import KeyFiles
+from reseau_poles.network.registry_client import RegistryRefusal
 from reseau_poles.protocol.signing import Signer, parse_header, verify_signature
 from reseau_poles.registry.cli import app
-from reseau_poles.registry.client import RegistryRefusal
 
 from .conftest import RunningRegistry, new_keys
 from .test_operator import admin_args, refusal

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.network.registry_client import build_record, encode, signer_for
 from reseau_poles.protocol.keys import SubscriberKeys
-from reseau_poles.registry.client import build_record, encode, signer_for
 from tests.conftest import free_port
 
 CLI = str(Path(sys.executable).with_name("reseau-poles"))

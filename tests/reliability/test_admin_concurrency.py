@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from reseau_poles.network.registry_client import AdminClient, encode, signer_for
 from reseau_poles.protocol.keys import SubscriberKeys
-from reseau_poles.registry.client import AdminClient, encode, signer_for
 from reseau_poles.registry.settings import OperatorKey, Policy
 from tests.registry.conftest import (  # noqa: F401  (fixtures)
     RunningRegistry,

@@ -284,7 +284,7 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 def wait_for_tester(demo: DemoNetwork) -> None:
     """The tester's subscription is at the registry, awaiting approval."""
     from reseau_poles.keystore import KeyFiles
-    from reseau_poles.registry.client import AdminClient, RegistryRefusal, signer_for
+    from reseau_poles.network.registry_client import AdminClient, RegistryRefusal, signer_for
 
     operator = signer_for(KeyFiles(demo.operator_keys_dir).read())
     deadline = time.monotonic() + 60

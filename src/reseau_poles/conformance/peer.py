@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.network.registry_client import unreachable
 from reseau_poles.protocol.errors import KeyFormatError
 from reseau_poles.protocol.keys import (
     SubscriberKeys,
@@ -214,7 +215,7 @@ class Tester:
     def join(self, *, approval_wait: float = 0.0) -> str:
         """Subscribe the tester at its public URL (the registry challenges it there); waits up
         to ``approval_wait`` seconds for an operator's approval. Returns the status."""
-        from reseau_poles.registry.client import RegistryRefusal, subscribe
+        from reseau_poles.network.registry_client import RegistryRefusal, subscribe
 
         document = self.registry_document()
         self.inbox.registry_encryption_key = document.get("encr_public_key")
@@ -235,9 +236,7 @@ class Tester:
                 f"Le registre doit joindre {self.public_url}/on_subscribe (--public-url)."
             ) from None
         except httpx.HTTPError as exc:
-            raise TesterError(
-                f"registre injoignable ({type(exc).__name__}) : {self.registry_url}"
-            ) from None
+            raise TesterError(unreachable(self.registry_url, exc)) from None
         status = str(answer.get("status") or "?")
         if status == "SUBSCRIBED":
             return status
@@ -279,9 +278,7 @@ class Tester:
                 f"{self.registry_url}/lookup", json={"subscriber_id": subscriber_id}
             )
         except httpx.HTTPError as exc:
-            raise TesterError(
-                f"registre injoignable ({type(exc).__name__}) : {self.registry_url}"
-            ) from None
+            raise TesterError(unreachable(self.registry_url, exc)) from None
         if response.status_code != 200:
             raise TesterError(f"lookup refusé par le registre : HTTP {response.status_code}")
         known = self.registry_key()

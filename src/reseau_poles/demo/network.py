@@ -500,7 +500,7 @@ class DemoNetwork:
         as ``reseau-poles seller|buyer subscribe`` does, from their own configuration file, the
         gateway as its self-registration does; the operator approves. Already subscribed at the
         same URL: nothing to do."""
-        from reseau_poles.registry.client import AdminClient, RegistryRefusal, signer_for
+        from reseau_poles.network.registry_client import AdminClient, RegistryRefusal, signer_for
 
         operator = signer_for(KeyFiles(self.operator_keys_dir).read())
         with AdminClient(self.registry.url, operator) as admin:
@@ -535,7 +535,7 @@ class DemoNetwork:
         """The member's own subscription; its status, or :class:`DemoError` naming the logs.
         Raises ``RegistryRefusal`` for the gateway."""
         if member is self.gateway:
-            from reseau_poles.registry.client import subscribe
+            from reseau_poles.network.registry_client import subscribe
 
             keys = KeyFiles(member.key_dir).read()
             answer = subscribe(

@@ -26,10 +26,10 @@ from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, http_error_mes
 from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import asgi_headers, install, send_answer
 from reseau_poles.network.query import refuse_unknown_query
+from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.node.answers import ChallengeAnswer, answers
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
-from reseau_poles.registry.rotation import KeyExpiryWatch, answer_registry_challenge
 
 from . import logs
 from .answers import GatewayHealth, SearchStatistics, SearchSummary

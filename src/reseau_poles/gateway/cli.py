@@ -52,7 +52,7 @@ def register(settings: GatewaySettings, keys: SubscriberKeys, *, timeout: float 
     """``POST {registry}/subscribe`` for the gateway (type BG); the registry then posts its
     challenge to ``{public_url}/on_subscribe``, which the running gateway answers. Returns
     the status the registry gives (SUBSCRIBED, or UNDER_SUBSCRIPTION awaiting approval)."""
-    from reseau_poles.registry.client import subscribe
+    from reseau_poles.network.registry_client import subscribe
 
     answer = subscribe(
         settings.registry_url,
@@ -71,7 +71,7 @@ def _register_when_up(settings: GatewaySettings, keys: SubscriberKeys, local: st
     """Wait for our own /health, then subscribe (the challenge needs us answering)."""
     import httpx
 
-    from reseau_poles.registry.client import RegistryRefusal
+    from reseau_poles.network.registry_client import RegistryRefusal
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -174,7 +174,7 @@ def subscribe_command(
     publique : c'est elle qui répond au défi du registre sur /on_subscribe."""
     import httpx
 
-    from reseau_poles.registry.client import RegistryRefusal
+    from reseau_poles.network.registry_client import RegistryRefusal, unreachable
 
     from .settings import load_settings
 
@@ -190,9 +190,7 @@ def subscribe_command(
     except RegistryRefusal as exc:
         raise _fail(f"inscription refusée — {exc}") from None
     except httpx.HTTPError as exc:
-        raise _fail(
-            f"registre injoignable ({type(exc).__name__}) : {settings.registry_url}"
-        ) from None
+        raise _fail(unreachable(settings.registry_url, exc)) from None
     out.print(f"[green]Accepté[/] : statut [bold]{status}[/]")
     if status == "UNDER_SUBSCRIPTION":
         out.print("En attente de l'approbation de l'opérateur du réseau.")

@@ -51,8 +51,9 @@ from reseau_poles.protocol.signing import (
     Signer,
 )
 
+from ..network.outbound import CALL_FAILURES, FailureKind, WireTransport, call_failure
 from ..network.ratelimit import RateLimiter
-from ..network.wire import BadResponse, ConnectionFailed, DestinationForbidden, Target, WireClient
+from ..network.wire import ConnectionFailed, Target
 from .logs import event
 from .metrics import Metrics
 from .settings import GatewaySettings
@@ -102,7 +103,7 @@ class GatewayService:
         if transcript is None and settings.transcript_path:
             transcript = Transcript(settings.transcript_path)
         self.transcript = transcript
-        self.wire = WireClient(
+        self.transport = WireTransport(
             connect_timeout=settings.seller_connect_timeout,
             max_idle_per_origin=settings.max_idle_connections_per_seller,
             policy=protocol_policy(network),
@@ -359,7 +360,7 @@ class GatewayService:
     def _target(self, url: str) -> Target:
         target = self._targets.get(url)
         if target is None:
-            target = Target.parse(url.rstrip("/") + "/" + ACTION)
+            target = self.transport.target(url.rstrip("/") + "/" + ACTION)
             if len(self._targets) > 50_000:
                 self._targets.clear()
             self._targets[url] = target
@@ -381,11 +382,11 @@ class GatewayService:
             started = time.perf_counter()
             try:
                 target = self._target(url)
-                data = self.wire.request_bytes(target, body, headers)
+                data = self.transport.prepare(target, body, headers)
                 async with asyncio.timeout(self.settings.seller_timeout):
                     while True:
                         try:
-                            http_status, content = await self.wire.post(target, data)
+                            http_status, content = await self.transport.send(target, data)
                             break
                         except ConnectionFailed:
                             if outcome.attempts >= 2:
@@ -393,12 +394,8 @@ class GatewayService:
                             outcome.attempts += 1
                             self.metrics.inc("gateway_seller_retries_total")
                             await asyncio.sleep(RETRY_DELAY)
-            except TimeoutError:
-                outcome.status, outcome.error = "TIMEOUT", "délai dépassé"
-            except (ConnectionFailed, DestinationForbidden) as exc:
-                outcome.error = str(exc)
-            except (BadResponse, ValueError) as exc:
-                outcome.error = f"réponse invalide : {exc}"
+            except CALL_FAILURES as exc:
+                outcome.status, outcome.error = _seller_failure(exc)
             else:
                 status, error = read_ack(http_status, content)
                 outcome.status = status
@@ -454,7 +451,7 @@ class GatewayService:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self.wire.close()
+        self.transport.close()
         await self.lookup.aclose()
         await self.replay_guard.aclose()
         await self.stats.aclose()
@@ -479,6 +476,17 @@ class GatewayService:
         self.metrics.set("gateway_lookup_cache_total", stats.hits, result="hit")
         self.metrics.set("gateway_lookup_cache_total", stats.misses, result="miss")
         return self.metrics.render()
+
+
+def _seller_failure(exc: BaseException) -> tuple[str, str]:
+    """A seller call's failure (:func:`~reseau_poles.network.outbound.call_failure`) as the
+    search's statistics show it: TIMEOUT, or ERROR with what happened."""
+    failure = call_failure(exc)
+    if failure.kind is FailureKind.TIMEOUT:
+        return "TIMEOUT", failure.message
+    if failure.kind in (FailureKind.CONNECT, FailureKind.FORBIDDEN):
+        return "ERROR", str(failure.cause)
+    return "ERROR", f"réponse invalide : {failure.cause}"
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

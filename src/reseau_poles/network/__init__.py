@@ -26,24 +26,80 @@ Each part (``Inbound``, ``RegistryLookup``, ``NetworkClient``, ``OutboxWorker``,
 ``Transcript``, the replay guards) is usable alone.
 """
 
-from . import outbox
-from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal, nack_body
-from .client import CallResult, NetworkClient, body_bytes, read_ack
-from .inbound import Inbound, InboundMessage, ack, install, refusal_response
-from .lookup import (
-    KeyNotFound,
-    RegistryError,
-    RegistryLookup,
-    RegistryUnavailable,
-    SubscriberRecord,
-)
-from .node import NodeNetwork
-from .outbox import OutboxWorker, enqueue
-from .replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard, make_replay_guard
-from .retention import PurgeCounts, PurgeTarget, Retention, RetentionTask, purge
-from .settings import NetworkSettings
-from .tables import metadata, migrate
-from .transcript import Transcript, TranscriptMiddleware
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import outbox
+    from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal, nack_body
+    from .client import CallResult, NetworkClient, body_bytes, read_ack
+    from .inbound import Inbound, InboundMessage, ack, install, refusal_response
+    from .lookup import (
+        KeyNotFound,
+        RegistryError,
+        RegistryLookup,
+        RegistryUnavailable,
+        SubscriberRecord,
+    )
+    from .node import NodeNetwork
+    from .outbox import OutboxWorker, enqueue
+    from .replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard, make_replay_guard
+    from .retention import PurgeCounts, PurgeTarget, Retention, RetentionTask, purge
+    from .settings import NetworkSettings
+    from .tables import metadata, migrate
+    from .transcript import Transcript, TranscriptMiddleware
+
+# Loaded on first use: the registry's client (``network.registry_client``), which operator
+# commands use, must not bring the web stack and the database layer with this package.
+_LAZY = {
+    "ACK_BODY": ".acks",
+    "INVALID_REQUEST_BY_ROLE": ".acks",
+    "Refusal": ".acks",
+    "nack_body": ".acks",
+    "CallResult": ".client",
+    "NetworkClient": ".client",
+    "body_bytes": ".client",
+    "read_ack": ".client",
+    "Inbound": ".inbound",
+    "InboundMessage": ".inbound",
+    "ack": ".inbound",
+    "install": ".inbound",
+    "refusal_response": ".inbound",
+    "KeyNotFound": ".lookup",
+    "RegistryError": ".lookup",
+    "RegistryLookup": ".lookup",
+    "RegistryUnavailable": ".lookup",
+    "SubscriberRecord": ".lookup",
+    "NodeNetwork": ".node",
+    "OutboxWorker": ".outbox",
+    "enqueue": ".outbox",
+    "MemoryReplayGuard": ".replay",
+    "RedisReplayGuard": ".replay",
+    "ReplayGuard": ".replay",
+    "make_replay_guard": ".replay",
+    "PurgeCounts": ".retention",
+    "PurgeTarget": ".retention",
+    "Retention": ".retention",
+    "RetentionTask": ".retention",
+    "purge": ".retention",
+    "NetworkSettings": ".settings",
+    "metadata": ".tables",
+    "migrate": ".tables",
+    "Transcript": ".transcript",
+    "TranscriptMiddleware": ".transcript",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "outbox":
+        return importlib.import_module(".outbox", __name__)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
 
 __all__ = [
     "ACK_BODY",

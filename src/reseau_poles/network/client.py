@@ -8,7 +8,6 @@ raises: it comes back as a :class:`CallResult` with ``status == "ERROR"``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -20,23 +19,22 @@ import httpx
 
 from ..protocol.signing import AUTHORIZATION, Signer
 from .acks import ACK_BODY, JSON_CONTENT_TYPE
-from .settings import NetworkSettings
-from .wire import (
-    TOO_LARGE,
-    BadResponse,
-    ConnectionFailed,
-    DestinationForbidden,
-    Target,
-    WireClient,
+from .outbound import (
+    CALL_FAILURES,
+    DESTINATION_FORBIDDEN,
+    CallFailure,
+    HttpxTransport,
+    Transport,
+    WireTransport,
+    call_failure,
 )
+from .settings import NetworkSettings
 
 if TYPE_CHECKING:
     from .destinations import DestinationPolicy
     from .transcript import Transcript
 
 USER_AGENT = "reseau-poles/0.1"
-# The ``error.code`` of a call the destination policy refused (nothing sent, never retried).
-DESTINATION_FORBIDDEN = "destination_interdite"
 Status = Literal["ACK", "NACK", "ERROR"]
 
 
@@ -87,7 +85,8 @@ def context_ids(body: bytes) -> tuple[str | None, str | None]:
 @dataclass(frozen=True, slots=True)
 class CallResult:
     """What came back from one call. ``latency`` in seconds; ``error`` is the peer's Beckn
-    ``Error`` object for a NACK, or ``{"code": "network", "message": …}`` for our side."""
+    ``Error`` object for a NACK, or ``{"code": "network", "message": …}`` for our side;
+    ``failure`` what went wrong on our side (:func:`~.outbound.call_failure`)."""
 
     url: str
     action: str
@@ -96,6 +95,7 @@ class CallResult:
     latency: float
     error: Mapping[str, Any] | None = None
     response_body: bytes = b""
+    failure: CallFailure | None = None
 
     @property
     def ok(self) -> bool:
@@ -142,11 +142,11 @@ def read_ack(http_status: int, content: bytes) -> tuple[Status, Mapping[str, Any
 class NetworkClient:
     """Signed Beckn calls over pooled HTTP/1.1 keep-alive connections.
 
-    Calls go through :class:`~reseau_poles.network.wire.WireClient` (a third of httpx's CPU
-    per call, which a buyer pays 25 times per search and a seller once per callback). A
-    client built with its own ``http`` (an ``httpx.AsyncClient``), or a call with httpx
-    ``extensions``, goes through httpx instead: the webhooks pin addresses and TLS server
-    names that way.
+    Calls go through a :class:`~.outbound.Transport`: by default a
+    :class:`~.outbound.WireTransport` (a third of httpx's CPU per call, which a buyer pays 25
+    times per search and a seller once per callback). A client built with its own ``http``
+    (an ``httpx.AsyncClient``) or ``transport``, or a call with httpx ``extensions``, goes
+    through that instead: the webhooks pin addresses and TLS server names that way.
 
     Create it inside the event loop that uses it (a role's lifespan) and close it with
     :meth:`aclose` or ``async with``.
@@ -164,6 +164,7 @@ class NetworkClient:
         signature_ttl: int = 30,
         transcript: Transcript | None = None,
         http: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
         policy: DestinationPolicy | None = None,
     ) -> None:
         self.signer = signer
@@ -171,23 +172,24 @@ class NetworkClient:
         self.max_response_bytes = max_response_bytes
         self.transcript = transcript
         self.timeout = timeout
-        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._connect_timeout = connect_timeout
         self._limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_keepalive
         )
-        self._owns_http = http is None
-        self._http = http  # made on first use when not given (only httpx ``extensions`` need it)
-        self._wire = (
-            WireClient(
+        if transport is None and http is not None:
+            transport = HttpxTransport(http, max_response_bytes=max_response_bytes)
+        if transport is None:
+            transport = WireTransport(
                 connect_timeout=connect_timeout,
                 max_idle_per_origin=max(1, min(max_keepalive, 64)),
                 max_response_bytes=max_response_bytes,
                 user_agent=USER_AGENT,
                 policy=policy,
+                timeout=timeout,
             )
-            if http is None
-            else None
-        )
+        self.transport: Transport = transport
+        # Made on first use for a call with httpx ``extensions`` over the wire transport.
+        self._extended: HttpxTransport | None = None
 
     @classmethod
     def from_settings(
@@ -216,21 +218,25 @@ class NetworkClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._wire is not None:
-            self._wire.close()
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self.transport.aclose()
+        if self._extended is not None:
+            await self._extended.aclose()
+            self._extended = None
 
-    def _httpx(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=self._timeout,
+    def _transport_for(self, extensions: Mapping[str, Any] | None) -> Transport:
+        if not extensions or not isinstance(self.transport, WireTransport):
+            return self.transport
+        if self._extended is None:
+            http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout, connect=self._connect_timeout),
                 limits=self._limits,
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
             )
-        return self._http
+            self._extended = HttpxTransport(
+                http, max_response_bytes=self.max_response_bytes, owned=True
+            )
+        return self._extended
 
     def sign(self, body: bytes) -> str:
         if self.signer is None:
@@ -274,99 +280,27 @@ class NetworkClient:
         """Send prepared bytes and headers as they are; never raises for the peer's doing.
 
         ``extensions``: httpx request extensions (the webhooks' ``sni_hostname``)."""
-        if self._wire is not None and not extensions:
-            return await self._post_wire(target, action, content, headers, timeout)
         started = time.perf_counter()
-        http_status: int | None = None
-        received = b""
         try:
-            async with self._httpx().stream(
-                "POST",
+            http_status, received = await self._transport_for(extensions).post(
+                target, content, headers, timeout=timeout, extensions=extensions
+            )
+        except CALL_FAILURES as exc:
+            failure = call_failure(exc)
+            result = CallResult(
                 target,
-                content=content,
-                headers=headers,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                extensions=dict(extensions) if extensions else None,
-            ) as response:
-                http_status = response.status_code
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_response_bytes:
-                        raise _TooLarge
-                    chunks.append(chunk)
-                received = b"".join(chunks)
-        except _TooLarge:
-            result = self._failed(target, action, started, http_status, "réponse trop volumineuse")
-        except httpx.TimeoutException:
-            result = self._failed(target, action, started, http_status, "délai dépassé")
-        except (httpx.HTTPError, OSError, ValueError) as exc:
-            result = self._failed(
-                target, action, started, http_status, f"échec réseau : {type(exc).__name__}"
+                action,
+                "ERROR",
+                failure.http_status,
+                time.perf_counter() - started,
+                failure.error,
+                failure=failure,
             )
         else:
             result = _answered(target, action, started, http_status, received)
         if self.transcript is not None:
             self.transcript.outbound(target, action, headers, content, result)
         return result
-
-    async def _post_wire(
-        self,
-        target: str,
-        action: str,
-        content: bytes,
-        headers: Mapping[str, str],
-        timeout: float | None,
-    ) -> CallResult:
-        assert self._wire is not None
-        started = time.perf_counter()
-        try:
-            where = Target.parse(target)
-            data = self._wire.request_bytes(where, content, headers)
-            async with asyncio.timeout(timeout if timeout is not None else self.timeout):
-                http_status, received = await self._wire.post(where, data)
-        except TimeoutError:
-            result = self._failed(target, action, started, None, "délai dépassé")
-        except BadResponse as exc:
-            message = str(exc)
-            if message != TOO_LARGE:
-                message = f"échec réseau : réponse illisible ({message[:200]})"
-            result = self._failed(target, action, started, exc.http_status, message)
-        except ConnectionFailed as exc:
-            result = self._failed(target, action, started, None, f"échec réseau : {exc}")
-        except DestinationForbidden as exc:
-            result = self._failed(
-                target, action, started, None, str(exc), code=DESTINATION_FORBIDDEN
-            )
-        except (OSError, ValueError) as exc:
-            result = self._failed(
-                target, action, started, None, f"échec réseau : {type(exc).__name__}"
-            )
-        else:
-            result = _answered(target, action, started, http_status, received)
-        if self.transcript is not None:
-            self.transcript.outbound(target, action, headers, content, result)
-        return result
-
-    @staticmethod
-    def _failed(
-        target: str,
-        action: str,
-        started: float,
-        http_status: int | None,
-        message: str,
-        *,
-        code: str = "network",
-    ) -> CallResult:
-        return CallResult(
-            target,
-            action,
-            "ERROR",
-            http_status,
-            time.perf_counter() - started,
-            {"code": code, "message": message},
-        )
 
 
 def protocol_policy(settings: NetworkSettings) -> DestinationPolicy:
@@ -385,7 +319,3 @@ def _answered(
     return CallResult(
         target, action, status, http_status, time.perf_counter() - started, error, received
     )
-
-
-class _TooLarge(Exception):
-    pass

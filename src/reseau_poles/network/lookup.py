@@ -43,6 +43,7 @@ import httpx
 
 from ..protocol.errors import SignatureError
 from ..protocol.signing import AUTHORIZATION, KeyValidity, verify
+from .registry_client import unreachable
 from .settings import NetworkSettings
 
 WELL_KNOWN_PATH = "/.well-known/reseau-poles/registry.json"
@@ -514,9 +515,7 @@ class RegistryLookup:
             )
         except httpx.HTTPError as exc:
             self.stats.failures += 1
-            raise RegistryUnavailable(
-                f"registre injoignable ({type(exc).__name__}) : {self.registry_url}"
-            ) from None
+            raise RegistryUnavailable(unreachable(self.registry_url, exc)) from None
         if response.status_code != 200:
             self.stats.failures += 1
             raise RegistryUnavailable(f"le registre a répondu HTTP {response.status_code}")

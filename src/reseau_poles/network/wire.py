@@ -5,9 +5,9 @@ spend half a second of one core in it, and a buyer node receiving 25 catalogues 
 searches and a seller node one callback per message. This client writes the request bytes
 itself, reads the answer with httptools (the parser uvicorn already brings), and keeps idle
 keep-alive connections per origin. It does only what a Beckn call needs: ``POST`` with a
-body, a ``Content-Length`` or chunked answer, TLS for ``https`` URLs. The gateway's multicast
-and :class:`reseau_poles.network.client.NetworkClient` use it; webhooks (pinned addresses,
-TLS server names) keep httpx.
+body, a ``Content-Length`` or chunked answer, TLS for ``https`` URLs. It is the fast transport
+of :mod:`.outbound` (the gateway's multicast, :class:`reseau_poles.network.client.NetworkClient`);
+webhooks (pinned addresses, TLS server names) take its httpx transport.
 
 Failures are typed so the caller can tell a connection failure (worth one retry on a fresh
 connection) from a timeout or a bad answer (not retried), and from a destination the node's

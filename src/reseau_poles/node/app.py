@@ -53,11 +53,11 @@ from reseau_poles.network.inbound import (
     send_answer,
 )
 from reseau_poles.network.query import refuse_unknown_query
+from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.node.answers import ChallengeAnswer, NodeHealth, answers
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
-from reseau_poles.registry.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.storage import make_engine, upgrade
 
 from .api import ApiError, validation_error

@@ -383,15 +383,15 @@ def rotate_key_command(
 
     import httpx
 
-    from reseau_poles.protocol.errors import KeyFormatError
-    from reseau_poles.registry.client import RegistryRefusal
-    from reseau_poles.registry.rotation import (
+    from reseau_poles.network.registry_client import RegistryRefusal, unreachable
+    from reseau_poles.network.rotation import (
         PENDING_DIR,
         Participant,
         RotationError,
         rotate_key,
         rotate_offline,
     )
+    from reseau_poles.protocol.errors import KeyFormatError
 
     key_dir = Path(settings.key_dir)
     if offline:
@@ -442,9 +442,7 @@ def rotate_key_command(
         )
         raise typer.Exit(EXIT_REFUSED) from None
     except httpx.HTTPError as exc:
-        raise _fail(
-            f"registre injoignable ({type(exc).__name__}) : {settings.registry_url}"
-        ) from None
+        raise _fail(unreachable(settings.registry_url, exc)) from None
     except (KeyFormatError, RotationError, OSError) as exc:
         raise _fail(str(exc)) from None
     out.print(

@@ -2,7 +2,7 @@
 
 From the node's own settings (``subscriber_id``, ``public_url``, ``domain``, ``regions``,
 ``country``, keys in ``key_dir``, ``registry_url``) the node's record is signed and posted to
-the registry (:func:`reseau_poles.registry.client.subscribe`, the same call as the gateway's
+the registry (:func:`reseau_poles.network.registry_client.subscribe`, the same call as the gateway's
 self-registration). The registry then posts a sealed challenge to ``{public_url}/on_subscribe``:
 the node must be running and reachable there, since the challenge is answered by the running
 node (``create_node_app``), not by this command.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -129,7 +128,7 @@ def subscribe_node(
     timeout: float = 30.0,
 ) -> Outcome:
     """Subscribe the node (or update its subscription) from its settings."""
-    from reseau_poles.registry.client import RegistryRefusal, subscribe
+    from reseau_poles.network.registry_client import RegistryRefusal, subscribe, unreachable
 
     if not settings.registry_url:
         return Outcome(
@@ -179,7 +178,7 @@ def subscribe_node(
         return Outcome(
             False,
             None,
-            f"registre injoignable ({type(exc).__name__}) : {settings.registry_url}",
+            unreachable(settings.registry_url, exc),
             "Vérifiez registry_url et que le registre est démarré.",
             code="unreachable",
             key_id=keys.key_id,
@@ -201,14 +200,10 @@ def subscribe_node(
 def is_listed(settings: NodeSettings, key_id: str | None, timeout: float = 5.0) -> bool:
     """Whether the registry's lookup (which lists SUBSCRIBED participants only) has us, with
     ``key_id`` when given."""
+    from reseau_poles.network.registry_client import lookup
+
     assert settings.registry_url
-    response = httpx.post(
-        f"{settings.registry_url.rstrip('/')}/lookup",
-        json={"subscriber_id": settings.subscriber_id},
-        timeout=timeout,
-    )
-    response.raise_for_status()
-    records: Any = response.json()
+    records = lookup(settings.registry_url, subscriber_id=settings.subscriber_id, timeout=timeout)
     if not isinstance(records, list):
         return False
     return any(

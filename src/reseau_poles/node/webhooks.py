@@ -66,6 +66,7 @@ from reseau_poles.network.destinations import (
     IPAddress,
     pinned_request,
 )
+from reseau_poles.network.outbound import FailureKind, HttpxTransport
 from reseau_poles.network.tables import outbox_table
 from reseau_poles.protocol.moments import wire_time
 from reseau_poles.storage import UTCDateTime, utcnow
@@ -560,15 +561,14 @@ class Webhooks:
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=0),
             headers={"User-Agent": USER_AGENT},
         ) as http:
-            client = NetworkClient(
-                None, http=http, max_response_bytes=self.max_response_bytes, transcript=transcript
-            )
+            transport = HttpxTransport(http, max_response_bytes=self.max_response_bytes)
+            client = NetworkClient(None, transport=transport, transcript=transcript)
             for address in addresses[: self.MAX_ADDRESSES]:
                 url, pinned, extensions = pinned_request(destination, address)
                 result = await client.post(
                     url, action, body, {**headers, **pinned}, extensions=extensions
                 )
-                message = str((result.error or {}).get("message", ""))
-                if result.http_status is not None or not message.endswith("ConnectError"):
+                failure = result.failure
+                if failure is None or failure.kind is not FailureKind.CONNECT:
                     break
         return replace(result, url=target)

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from .client import AdminClient
+    from reseau_poles.network.registry_client import AdminClient
 
 admin_app = typer.Typer(
     help="Administration par l'opérateur (requêtes signées avec la clé de l'opérateur).",
@@ -55,7 +55,7 @@ def admin_options(
 
 
 def _client(ctx: typer.Context) -> AdminClient:
-    from .client import AdminClient, signer_for
+    from reseau_poles.network.registry_client import AdminClient, signer_for
 
     keys = _keys(ctx.obj["keys"])
     return AdminClient(ctx.obj["registry"], signer_for(keys))
@@ -64,7 +64,7 @@ def _client(ctx: typer.Context) -> AdminClient:
 def _call(ctx: typer.Context, what: Any) -> Any:
     import httpx
 
-    from .client import RegistryRefusal
+    from reseau_poles.network.registry_client import RegistryRefusal, unreachable
 
     try:
         with _client(ctx) as client:
@@ -72,9 +72,7 @@ def _call(ctx: typer.Context, what: Any) -> Any:
     except RegistryRefusal as exc:
         raise _fail(str(exc)) from None
     except httpx.HTTPError as exc:
-        raise _fail(
-            f"registre injoignable ({type(exc).__name__}) : {ctx.obj['registry']}"
-        ) from None
+        raise _fail(unreachable(ctx.obj["registry"], exc)) from None
 
 
 def _print_json(data: Any) -> None:

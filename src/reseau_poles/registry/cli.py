@@ -166,7 +166,7 @@ class ChallengeListener:
         from starlette.requests import Request
         from starlette.responses import JSONResponse
 
-        from .rotation import answer_registry_challenge
+        from reseau_poles.network.rotation import answer_registry_challenge
 
         parts = urlsplit(url)
         host, _, port = (listen or "").rpartition(":")
@@ -229,7 +229,14 @@ def subscribe(
     """Inscrire ce participant (ou mettre à jour son inscription, ou ajouter une clé)."""
     import httpx
 
-    from .client import RegistryRefusal, build_record, post_signed, raise_for_nack, signer_for
+    from reseau_poles.network.registry_client import (
+        RegistryRefusal,
+        build_record,
+        post_signed,
+        raise_for_nack,
+        signer_for,
+        unreachable,
+    )
 
     section = _participant_config(config)
     base: Path = section["_base"]
@@ -277,7 +284,7 @@ def subscribe(
     except RegistryRefusal as exc:
         raise _fail(f"inscription refusée — {exc}") from None
     except httpx.HTTPError as exc:
-        raise _fail(f"registre injoignable ({type(exc).__name__}) : {registry}") from None
+        raise _fail(unreachable(registry, exc)) from None
     status = ack.get("subscriber", {}).get("status", "?")
     out.print(f"[green]Accepté[/] : statut [bold]{status}[/]")
     if status == "UNDER_SUBSCRIPTION":

@@ -30,9 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.storage import UTCDateTime, make_metadata, utcnow
-
-from .dates import rfc3339
 
 metadata = make_metadata()
 

@@ -1,5 +1,5 @@
-"""How the registry writes a moment (``2026-05-01T12:00:00Z``). Apart from the tables so that
-the registry's client, and the commands built on it, do not load SQLAlchemy."""
+"""How the registry writes a moment (``2026-05-01T12:00:00Z``): its tables, its client and the
+commands built on it (which must not load SQLAlchemy) share it."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from reseau_poles.keystore import KeyFiles
+from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.protocol.errors import KeyFormatError
 from reseau_poles.protocol.keys import (
     EncryptionKeyPair,
@@ -41,8 +42,6 @@ from reseau_poles.protocol.keys import (
     ondc_open_challenge,
     open_challenge,
 )
-
-from .models import rfc3339
 
 PENDING_DIR = "nouvelle-cle"
 RETIRED_DIR = "anciennes-cles"
@@ -112,7 +111,7 @@ def open_any_challenge(
 
 async def fetch_registry_encryption_key(registry_url: str, timeout: float = 3.0) -> str | None:
     """The registry's X25519 public key from its well-known document, or ``None``."""
-    from reseau_poles.network.lookup import WELL_KNOWN_PATH
+    from .lookup import WELL_KNOWN_PATH
 
     try:
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as http:
@@ -179,13 +178,10 @@ def own_window(
 ) -> tuple[datetime, datetime] | None:
     """Our key's window as the registry's lookup lists it; ``None`` when it is not listed
     (revoked, over, participant suspended or awaiting approval)."""
-    response = httpx.post(
-        f"{registry_url.rstrip('/')}/lookup",
-        json={"subscriber_id": subscriber_id, "key_id": key_id},
-        timeout=timeout,
-    )
-    response.raise_for_status()
-    return _window_in(response.json(), subscriber_id, key_id)
+    from .registry_client import lookup
+
+    records = lookup(registry_url, subscriber_id=subscriber_id, key_id=key_id, timeout=timeout)
+    return _window_in(records, subscriber_id, key_id)
 
 
 def _window_in(records: Any, subscriber_id: str, key_id: str) -> tuple[datetime, datetime] | None:
@@ -220,7 +216,7 @@ def rotate_key(
     put the new one in ``key_dir``. Raises ``RegistryRefusal`` (the registry said no: nothing
     changed in ``key_dir``, the pending key is kept for a retry), ``httpx.HTTPError``,
     ``KeyFormatError`` or :class:`RotationError`."""
-    from .client import signer_for, subscribe
+    from .registry_client import signer_for, subscribe
 
     folder = Path(key_dir)
     old = KeyFiles(folder).read()

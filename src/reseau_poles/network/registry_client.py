@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 
+from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.protocol.errors import ErrorCode
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import SignatureHeader, Signer, verify
-
-from .dates import rfc3339
 
 DEFAULT_KEY_LIFETIME = timedelta(days=365)
 
@@ -105,6 +104,20 @@ def subscribe(
     answer = raise_for_nack(response)
     subscriber = answer.get("subscriber") if isinstance(answer, dict) else None
     return subscriber if isinstance(subscriber, dict) else {}
+
+
+def lookup(registry_url: str, *, timeout: float, **filters: Any) -> Any:
+    """``POST {registry_url}/lookup`` with ``filters``: the registry's answer, read as JSON
+    (not checked against its signature: :func:`verify_lookup_answer` does that). Raises
+    ``httpx.HTTPError`` (including an HTTP error status) or ``ValueError`` (not JSON)."""
+    response = httpx.post(f"{registry_url.rstrip('/')}/lookup", json=filters, timeout=timeout)
+    response.raise_for_status()
+    return response.json()
+
+
+def unreachable(registry_url: str | None, exc: BaseException) -> str:
+    """What every caller says when a call to the registry got no answer (``httpx.HTTPError``)."""
+    return f"registre injoignable ({type(exc).__name__}) : {registry_url}"
 
 
 class RegistryRefusal(Exception):
