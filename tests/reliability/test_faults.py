@@ -19,11 +19,13 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request
 
 from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import BUYER_MIGRATIONS
-from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
+from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, Refusal
+from reseau_poles.network.pipeline import Call, Step
+from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
 from reseau_poles.seller.app import SELLER_MIGRATIONS
 from reseau_poles.storage import make_engine, make_session_factory, write_session
@@ -131,25 +133,26 @@ class BuyerSide:
             challenge = json.loads(await request.body())["challenge"]
             return {"answer": open_challenge(self.keys.encryption, challenge)}
 
-        async def gate(request: Request) -> None:
+        def gate(_call: Call) -> None:
+            """A step before all others: 503 while ``refusing``."""
             if self.refusing:
                 with self.lock:
                     self.refused += 1
-                raise _Unavailable()
+                raise Refusal(
+                    ProtocolError("indisponible", code=ErrorCode.BUYER_INVALID_CATALOG),
+                    status_code=503,
+                )
 
-        @app.exception_handler(_Unavailable)
-        async def unavailable(_request: Request, _exc: Exception) -> Response:
-            return Response(b'{"error":{"code":"20000","message":"indisponible"}}', 503)
-
-        @app.post("/{action}", dependencies=[Depends(gate)])
-        async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+        async def receive(message: InboundMessage) -> None:
             with self.lock:
                 self.arrived.append((message.action, message.message_id))
             if self.delay:
                 await asyncio.sleep(self.delay)
             with self.lock:
                 self.acked.append((message.action, message.message_id))
-            return ack()
+
+        pipeline = network.serve_protocol(app, receive)
+        pipeline.insert_before("read_body", Step("gate", gate))
 
         self.server = UvicornThread(app)
 
@@ -160,10 +163,6 @@ class BuyerSide:
     def of(self, action: str) -> list[str]:
         with self.lock:
             return [message_id for name, message_id in self.acked if name == action]
-
-
-class _Unavailable(Exception):
-    pass
 
 
 def prepare(seller_url: str, buyer: BuyerSide, ctx: dict[str, Any], message: Any) -> None:
