@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, datetime
 
 from reseau_poles.network import Inbound, MemoryReplayGuard, RegistryLookup, SubscriberRecord
+from reseau_poles.network.pipeline import inbound_pipeline
 from reseau_poles.protocol import signing
 from reseau_poles.protocol.keys import SubscriberKeys
 
@@ -50,6 +51,7 @@ def inbound(keys: SubscriberKeys, *, models: bool) -> Inbound:
                 {
                     "subscriber_id": keys.subscriber_id,
                     "type": "BAP",
+                    "url": f"https://{keys.subscriber_id}/beckn",
                     "key_id": keys.key_id,
                     "signing_public_key": keys.signing.public_key_b64,
                     "status": "SUBSCRIBED",
@@ -82,7 +84,7 @@ async def main(messages: int, rounds: int) -> None:
         floor_rates.append(messages / (time.perf_counter() - start))
 
         for rates, models in ((bare_rates, False), (model_rates, True)):
-            pipeline = inbound(keys, models=models)
+            pipeline = inbound_pipeline(inbound(keys, models=models))
             start = time.perf_counter()
             for body, headers in signed:
                 await pipeline.verify(body, headers, "search")
