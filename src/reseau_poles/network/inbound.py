@@ -70,7 +70,7 @@ from ..protocol.signing import (
     parse_header,
     verify_signature,
 )
-from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
+from .acks import INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
 from .jsonguard import JsonShapeError, loads_inbound
 from .lookup import RegistryError, RegistryLookup, SubscriberRecord, format_time
 from .replay import ReplayGuard, replay_key
@@ -571,11 +571,6 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     if value is None:
         value = headers.get(name.lower())
     return value
-
-
-def ack() -> Response:
-    """The ACK response, as fixed bytes."""
-    return Response(ACK_BODY, media_type=JSON_CONTENT_TYPE)
 
 
 def refusal_response(refusal: Refusal) -> Response:

@@ -149,8 +149,9 @@ StepFunction = Callable[[Call], Awaitable[None] | None]
 @dataclass(frozen=True, slots=True)
 class Step:
     """A named step. ``undo`` runs when a later step refuses the message before it is settled
-    (the replay guard gives its slot back); a ``settles`` step is past that point: from it on,
-    the message was accepted (a handler's NACK keeps the replay slot)."""
+    (the replay guard gives its slot back); a ``settles`` step drops the undo of the steps
+    before it: from it on, the message was accepted (a handler's NACK keeps the replay
+    slot)."""
 
     name: str
     run: StepFunction
