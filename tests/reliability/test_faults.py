@@ -23,9 +23,7 @@ from fastapi import FastAPI, Request
 
 from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import BUYER_MIGRATIONS
-from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, Refusal
-from reseau_poles.network.pipeline import Call, Step
-from reseau_poles.protocol.errors import ErrorCode, ProtocolError
+from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork
 from reseau_poles.protocol.keys import KeyFiles, SubscriberKeys, open_challenge
 from reseau_poles.seller.app import SELLER_MIGRATIONS
 from reseau_poles.storage import make_engine, make_session_factory, write_session
@@ -133,16 +131,6 @@ class BuyerSide:
             challenge = json.loads(await request.body())["challenge"]
             return {"answer": open_challenge(self.keys.encryption, challenge)}
 
-        def gate(_call: Call) -> None:
-            """A step before all others: 503 while ``refusing``."""
-            if self.refusing:
-                with self.lock:
-                    self.refused += 1
-                raise Refusal(
-                    ProtocolError("indisponible", code=ErrorCode.BUYER_INVALID_CATALOG),
-                    status_code=503,
-                )
-
         async def receive(message: InboundMessage) -> None:
             with self.lock:
                 self.arrived.append((message.action, message.message_id))
@@ -151,10 +139,22 @@ class BuyerSide:
             with self.lock:
                 self.acked.append((message.action, message.message_id))
 
-        pipeline = network.serve_protocol(app, receive)
-        pipeline.insert_before("read_body", Step("gate", gate))
+        network.serve_protocol(app, receive)
 
-        self.server = UvicornThread(app)
+        async def gated(scope: Any, receive: Any, send: Any) -> None:
+            """In front of everything: while ``refusing``, a protocol call gets a bare 503
+            (no NACK: a receiver that is down, not one that refuses the message)."""
+            path = scope.get("path", "")
+            if self.refusing and scope["type"] == "http" and path != "/on_subscribe":
+                with self.lock:
+                    self.refused += 1
+                body = b'{"error":{"code":"20000","message":"indisponible"}}'
+                await send({"type": "http.response.start", "status": 503, "headers": []})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await app(scope, receive, send)
+
+        self.server = UvicornThread(gated)
 
     @property
     def url(self) -> str:
