@@ -42,14 +42,15 @@ FANOUT = {25: "QC-01", 100: "QC-02", 500: "QC-04"}
 EMPTY_REGION = "QC-09"  # no seller: (a) measures the ACK path
 
 
-def search(bap_id: str, city: str) -> bytes:
+def search(bap_id: str, city: str, bap_uri: str | None = None) -> bytes:
     context = {
         "domain": DOMAIN,
         "location": {"city": {"code": city}, "country": {"code": "CAN"}},
         "action": "search",
         "version": "1.1.0",
         "bap_id": bap_id,
-        "bap_uri": f"https://{bap_id}/beckn",
+        # The gateway refuses a bap_uri other than the one the registry holds for the buyer.
+        "bap_uri": bap_uri or f"https://{bap_id}/beckn",
         "transaction_id": str(uuid.uuid4()),
         "message_id": str(uuid.uuid4()),
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -236,13 +237,14 @@ def run_load(url: str, keys_json: str, seconds: float, connections: int, count: 
     from reseau_poles.network.wire import Target, WireClient
     from reseau_poles.protocol.signing import Signer
 
-    keys = keys_from(json.loads(keys_json))
+    registered = json.loads(keys_json)
+    keys = keys_from(registered)
     signer = Signer(keys.subscriber_id, keys.key_id, keys.signing, default_ttl=600)
     target = Target.parse(url)
     client = WireClient(max_idle_per_origin=connections + 1)
     requests = []
     for _ in range(count):
-        body = search(keys.subscriber_id, EMPTY_REGION)
+        body = search(keys.subscriber_id, EMPTY_REGION, registered.get("url"))
         headers = {"Content-Type": "application/json", "Authorization": signer.sign(body)}
         requests.append(client.request_bytes(target, body, headers))
     requests.reverse()
@@ -457,7 +459,7 @@ def main(arguments: argparse.Namespace) -> None:
                     latencies = []
                     missing = 0
                     for attempt in range(arguments.searches + 3):
-                        body = search(keys.subscriber_id, region)
+                        body = search(keys.subscriber_id, region, buyer["url"])
                         message_id = json.loads(body)["context"]["message_id"]
                         header = signer.sign(body)
                         sent = time.monotonic()
