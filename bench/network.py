@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, datetime
 
 from reseau_poles.network import Inbound, MemoryReplayGuard, RegistryLookup, SubscriberRecord
+from reseau_poles.network.pipeline import inbound_pipeline
 from reseau_poles.protocol import signing
 from reseau_poles.protocol.keys import SubscriberKeys
 
@@ -84,7 +85,7 @@ async def main(messages: int, rounds: int) -> None:
         floor_rates.append(messages / (time.perf_counter() - start))
 
         for rates, models in ((bare_rates, False), (model_rates, True)):
-            pipeline = inbound(keys, models=models)
+            pipeline = inbound_pipeline(inbound(keys, models=models))
             start = time.perf_counter()
             for body, headers in signed:
                 await pipeline.verify(body, headers, "search")

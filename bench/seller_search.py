@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import Depends, FastAPI, Request, Response  # module level, for FastAPI
+from fastapi import FastAPI, Request  # module level, for FastAPI
 
 from support import ServerThread, free_port, percentile
 
@@ -443,7 +443,7 @@ class Receiver:
     when it arrived and how big it was."""
 
     def __init__(self, keys: Any, registry_url: str, registry_id: str) -> None:
-        from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
+        from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork
         from reseau_poles.protocol.keys import open_challenge
         from reseau_poles.protocol.signing import Signer
 
@@ -471,13 +471,13 @@ class Receiver:
             challenge = json.loads(await request.body())["challenge"]
             return {"answer": open_challenge(keys.encryption, challenge)}
 
-        @app.post("/{action}")
-        async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+        async def receive(message: InboundMessage) -> None:
             now = time.perf_counter()
             with self.condition:
                 self.arrived[message.message_id] = (now, len(message.body), message.payload)
                 self.condition.notify_all()
-            return ack()
+
+        network.serve_protocol(app, receive)
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -33,6 +33,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.responses import HTMLResponse
 
+from reseau_poles.network.pipeline import document_protocol_endpoints
 from reseau_poles.network.query import QUERY_NAMES_ATTRIBUTE
 from reseau_poles.node.api import body_schema
 
@@ -136,7 +137,9 @@ def tidy_answers(document: dict[str, Any]) -> None:
 
 def serve_openapi(app: FastAPI, complete: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     """``app.openapi`` gives FastAPI's document with the query parameters routes read
-    themselves, passed through ``complete``; built once."""
+    themselves and the path items of the protocol endpoints (declared beside the pipeline
+    that serves them, :mod:`reseau_poles.network.pipeline`), passed through ``complete``;
+    built once."""
     generate = app.openapi  # FastAPI's own generation (bound method)
     completed: dict[str, Any] | None = None
 
@@ -145,6 +148,7 @@ def serve_openapi(app: FastAPI, complete: Callable[[dict[str, Any]], dict[str, A
         if completed is None:
             document = copy.deepcopy(generate())
             document_read_queries(app, document)
+            document_protocol_endpoints(app, document)
             tidy_answers(document)
             completed = complete(document)
             app.openapi_schema = completed

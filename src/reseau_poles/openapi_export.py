@@ -2,9 +2,12 @@
 
 Each role's application is built with its own ``create_app`` on a throwaway SQLite database
 and a throwaway key folder (nothing listens, nothing is sent), and FastAPI's document is then
-completed here: examples for the main calls, the signature header of protocol calls, and a
-note saying how the file was made. The examples are placed by method and path *after* the
-document is generated, so the role packages need not carry them.
+completed here: examples for the main calls of the client and registry APIs, the error answers
+and security schemes, and a note saying how the file was made. The examples are placed by
+method and path *after* the document is generated, so the role packages need not carry them.
+The protocol endpoints (``POST /{action}``, the gateway's ``POST /search``) come complete from
+their own declaration, beside the pipeline that serves them
+(:class:`reseau_poles.network.pipeline.ProtocolDocs`).
 
 ``make openapi`` (``reseau-poles openapi export``) rewrites the folder;
 ``reseau-poles openapi check`` and ``tests/test_openapi_drift.py`` fail when it drifts.
@@ -179,28 +182,6 @@ def _example_keys() -> tuple[str, str]:
     return b64encode(signing), b64encode(encryption)
 
 
-def _beckn(action: str, summary: str) -> dict[str, Any]:
-    from reseau_poles.protocol.models.examples import example_json
-
-    return {"summary": summary, "value": example_json(action)}
-
-
-def _ack() -> dict[str, Any]:
-    return {
-        "summary": "ACK : message reçu et enregistré",
-        "value": {"message": {"ack": {"status": "ACK"}}},
-    }
-
-
-def _nack() -> dict[str, Any]:
-    from reseau_poles.protocol.models.examples import example_nack
-
-    return {
-        "summary": "NACK : le code d'erreur et le chemin JSON fautif",
-        "value": example_nack().model_dump(mode="json", exclude_none=True),
-    }
-
-
 def _api_error(code: str, message: str, path: str) -> dict[str, Any]:
     return {
         "summary": f"Erreur {code}",
@@ -310,50 +291,7 @@ class Example:
         )
 
 
-def _protocol_responses() -> dict[str, dict[str, dict[str, Any]]]:
-    return {"200": {"ack": _ack()}, "400": {"nack": _nack()}}
-
-
 EXAMPLES: Final[tuple[Example, ...]] = (
-    # --- protocol (Beckn 1.1): the seller receives requests, the buyer their callbacks ---
-    Example(
-        "seller",
-        "post",
-        r"/\{action\}",
-        lambda: {
-            "search": _beckn(
-                "search", "search : recherche de sirop d'érable en Capitale-Nationale"
-            ),
-            "select": _beckn("select", "select : demande de devis (TPS et TVQ)"),
-            "init": _beckn("init", "init : facturation et livraison"),
-            "confirm": _beckn("confirm", "confirm : la commande ferme"),
-            "status": _beckn("status", "status : où en est la commande"),
-        },
-        responses=_protocol_responses,
-        note="L'action est le dernier segment du chemin (`/search`, `/select`, `/confirm` …) "
-        "et vaut `context.action`.",
-    ),
-    Example(
-        "buyer",
-        "post",
-        r"/\{action\}",
-        lambda: {
-            "on_search": _beckn("on_search", "on_search : le catalogue d'un pôle"),
-            "on_select": _beckn("on_select", "on_select : le devis"),
-            "on_confirm": _beckn("on_confirm", "on_confirm : la commande acceptée"),
-            "on_status": _beckn("on_status", "on_status : l'avancement de la livraison"),
-        },
-        responses=_protocol_responses,
-        note="L'action est le dernier segment du chemin (`/on_search`, `/on_select` …) "
-        "et vaut `context.action`.",
-    ),
-    Example(
-        "gateway",
-        "post",
-        r"/search",
-        lambda: {"search": _beckn("search", "search : recherche diffusée aux nœuds vendeurs")},
-        responses=_protocol_responses,
-    ),
     # --- registry ---
     Example(
         "registry",
@@ -479,29 +417,6 @@ EXAMPLES: Final[tuple[Example, ...]] = (
     ),
 )
 
-_SIGNATURE_HEADER: Final = {
-    "name": "Authorization",
-    "in": "header",
-    "required": True,
-    "description": (
-        "Signature BECKN-006 de l'expéditeur : Ed25519 sur le condensé BLAKE2b-512 des octets "
-        "exacts du corps. Une signature absente, expirée ou fausse reçoit un NACK 401."
-    ),
-    "schema": {"type": "string"},
-    "example": (
-        'Signature keyId="achats.cscapitale.example|cle-2026-11|ed25519",algorithm="ed25519",'
-        'created="1795687200",expires="1795687230",headers="(created) (expires) digest",'
-        'signature="…"'
-    ),
-}
-# Protocol endpoints: every body is signed.
-_SIGNED: Final = {
-    "registry": (),
-    "gateway": (("post", r"/search"),),
-    "seller": (("post", r"/\{action\}"),),
-    "buyer": (("post", r"/\{action\}"),),
-}
-
 
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path, item in document.get("paths", {}).items():
@@ -572,11 +487,6 @@ def complete(role: str, document: dict[str, Any]) -> tuple[dict[str, Any], list[
                     operation.get("description", "").rstrip() + "\n\n" + example.note
                 ).lstrip()
             placed.append(example)
-        if any(m == method and re.fullmatch(p, path) for m, p in _SIGNED.get(role, ())) and not any(
-            p.get("in") == "header" and p.get("name", "").lower() == "authorization"
-            for p in operation.get("parameters", [])
-        ):
-            operation.setdefault("parameters", []).insert(0, copy.deepcopy(_SIGNATURE_HEADER))
     _declare_refusals(role, document)
     return document, placed
 
@@ -714,9 +624,6 @@ def _declare_refusals(role: str, document: dict[str, Any]) -> None:
             continue  # health, metrics, keys: nothing to refuse
         for status in sorted(statuses | {s for s in responses if s >= "400"}):
             _set_answer(operation, status, _NACKS.get(status, "NACK"), nack)
-        for status in ("200",):
-            if status in responses and path in {"/{action}", "/search"}:
-                _set_answer(operation, status, "ACK", nack)
     if any(p.startswith(_API + "/") for p in document.get("paths", {})):
         schemas.update(_component_schemas(ErrorAnswer))
     for name in _FASTAPI_422:

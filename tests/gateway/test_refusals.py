@@ -1,13 +1,15 @@
 """What the gateway refuses, and that a refused search reaches no seller: unsigned, tampered,
-expired, replayed, unknown key, wrong signer, suspended buyer; rate limit; junk never
-answers 500."""
+expired, replayed, unknown key, wrong signer, suspended buyer, dated outside its signature;
+rate limit (without taking a replay slot); junk never answers 500, the unexpected a 500 NACK."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
+from reseau_poles.network.pipeline import Call, Step
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
 
@@ -215,3 +217,101 @@ def test_health_metrics_and_recent_searches(network: GatewayNetwork) -> None:
     assert message_id_of(body) in {r["message_id"] for r in network.service.stats.recent(200)}
     schema = network.http.get(f"{network.url}/openapi.json").json()
     assert "/search" in schema["paths"]
+
+
+def test_the_gateway_steps_sit_at_their_anchors(network: GatewayNetwork) -> None:
+    """The network layer's order, the gateway's steps before the replay guard (a search they
+    refuse takes no replay slot), the multicast last; the Beckn model only when
+    ``validate_models`` is on (off by default: the sellers check it)."""
+    assert not network.service.settings.validate_models
+    assert network.service.pipeline.names == (
+        "read_body",
+        "verify_signature",
+        "decode",
+        "check_signer",
+        "check_sender_uri",
+        "check_timestamp",
+        "route",
+        "check_target",
+        "rate_limit",
+        "guard_replay",
+        "multicast",
+    )
+
+
+def _dated(body: bytes, stamp: str) -> bytes:
+    payload = json.loads(body)
+    payload["context"]["timestamp"] = stamp
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def test_a_search_dated_outside_its_signature_window_is_refused(network: GatewayNetwork) -> None:
+    """As at the nodes: a ``context.timestamp`` in year 1, in 9999 or after the signature
+    expires is refused at ``context.timestamp`` and reaches no seller; a body an outbox
+    re-sends an hour later (signed anew) passes."""
+    buyer = network.buyer()
+    ahead = datetime.now(UTC) + timedelta(minutes=10)
+    refused = []
+    for stamp in (
+        "0001-01-01T00:00:00.000Z",
+        "9999-12-31T23:59:59.999Z",
+        ahead.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    ):
+        body = _dated(search_body(buyer), stamp)
+        error = _nack(network.search(buyer, body), 400, "10000")
+        assert error["paths"] == "context.timestamp", error
+        refused.append(body)
+    _reached_no_seller(network, *refused)
+    earlier = datetime.now(UTC) - timedelta(hours=1)
+    body = _dated(search_body(buyer), earlier.isoformat(timespec="milliseconds"))
+    assert network.search(buyer, body).status_code == 200
+
+
+def test_a_rate_limited_search_takes_no_replay_slot(network: GatewayNetwork) -> None:
+    """The rate limit comes before the replay guard: the search it refused, sent again once
+    the bucket refilled, is accepted, not refused as a replay."""
+    buyer = network.buyer()
+    limited = None
+    for _ in range(12):
+        body = search_body(buyer)
+        response = network.search(buyer, body)
+        if response.status_code == 429:
+            limited = body
+            break
+        assert response.status_code == 200, response.text
+    assert limited is not None, "la limite de débit n'a jamais refusé"
+    time.sleep(1.1)  # 2 tokens per second
+    again = network.search(buyer, limited)
+    assert again.status_code == 200, again.text
+    assert len(network.sellers.wait_for(message_id_of(limited), 3)) == 3  # QC-03: 3 sellers
+
+
+def test_an_unexpected_error_is_a_500_nack_and_gives_its_replay_slot_back(
+    network: GatewayNetwork,
+) -> None:
+    """Anything unexpected answers as at the nodes (one function for every role): 500, a NACK
+    in the gateway's code, no trace of the error; counted as a refusal; the message, never
+    accepted, may be sent again."""
+    service = network.service
+    buyer = network.buyer()
+    body = search_body(buyer)
+    target = message_id_of(body)
+
+    def fail(call: Call) -> None:
+        if call.context["message_id"] == target:
+            raise RuntimeError("secret interne de la passerelle")
+
+    before = service.metrics.value("gateway_refusals_total", code="10000")
+    service.pipeline.insert_before("multicast", Step("panne", fail))
+    try:
+        response = network.search(buyer, body)
+    finally:
+        service.pipeline.remove("panne")
+    error = _nack(response, 500, "10000")
+    assert error["message"] == "erreur interne de la passerelle ; réessayez plus tard"
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert service.metrics.value("gateway_refusals_total", code="10000") == before + 1
+    assert network.sellers.received(target) == []
+    again = network.search(buyer, body)
+    assert again.status_code == 200, again.text
+    assert len(network.sellers.wait_for(target, 3)) == 3

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +16,9 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
+from reseau_poles.network.inbound import Inbound, InboundMessage, install
+from reseau_poles.network.pipeline import handler_step, inbound_pipeline, mount
+from reseau_poles.network.transcript import Transcript
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
 from tests.conftest import free_port
@@ -229,3 +232,23 @@ def on_status_body(bap: str, bpp: str, **kwargs: Any) -> bytes:
         },
         separators=(",", ":"),
     ).encode()
+
+
+def protocol_app(
+    inbound: Inbound,
+    handle: Callable[[InboundMessage], None] | None = None,
+    *,
+    transcript: Transcript | None = None,
+) -> FastAPI:
+    """A node's protocol endpoint alone: ``inbound``'s pipeline, then ``handle`` (gets each
+    accepted message), then the ACK; the node's error answers on every other route."""
+
+    async def run(message: InboundMessage) -> None:
+        if handle is not None:
+            handle(message)
+
+    app = FastAPI()
+    install(app, inbound)
+    pipeline = inbound_pipeline(inbound).append(handler_step(run))
+    mount(app, pipeline, role=inbound.role, transcript=transcript)
+    return app

@@ -11,15 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, Response
 
 from reseau_poles.network import (
     Inbound,
     InboundMessage,
     MemoryReplayGuard,
     RegistryLookup,
-    ack,
-    install,
 )
 from reseau_poles.protocol.signing import GATEWAY_AUTHORIZATION
 
@@ -28,6 +25,7 @@ from .support import (
     StandInRegistry,
     on_status_body,
     participant,
+    protocol_app,
     rfc3339,
     search_body,
     serve,
@@ -55,15 +53,7 @@ def node(subscriber_id: str, role: str, registry_url: str, registry: StandInRegi
     inbound = Inbound(
         subscriber_id, role, lookup, replay_guard=MemoryReplayGuard(), max_body_bytes=4096, **kw
     )
-    app = FastAPI()
-    install(app, inbound)
-
-    @app.post("/{action}")
-    async def receive(message: InboundMessage = Depends(inbound)) -> Response:
-        received.append(message)
-        return ack()
-
-    return app, received
+    return protocol_app(inbound, received.append), received
 
 
 @pytest.fixture(scope="module")
@@ -325,13 +315,7 @@ def test_registry_down_after_the_cache_expired_is_a_clean_401() -> None:
         received: list[InboundMessage] = []
         lookup = RegistryLookup(registry_url, registry_public_key=registry.public_key, ttl=0.5)
         inbound = Inbound("vendeur.example", "BPP", lookup)
-        app = FastAPI()
-        install(app, inbound)
-
-        @app.post("/{action}")
-        async def receive(message: InboundMessage = Depends(inbound)) -> Response:
-            received.append(message)
-            return ack()
+        app = protocol_app(inbound, received.append)
 
         with serve(app) as url:
 

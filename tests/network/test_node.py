@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from reseau_poles.network import (
@@ -19,7 +19,6 @@ from reseau_poles.network import (
     NetworkClient,
     NetworkSettings,
     NodeNetwork,
-    ack,
     outbox,
 )
 from reseau_poles.network.tables import transcript_table
@@ -39,11 +38,10 @@ def app_for(network: NodeNetwork, handle) -> FastAPI:  # type: ignore[no-untyped
     app = FastAPI(lifespan=lifespan)
     network.install(app)
 
-    @app.post("/{action}")
-    async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+    async def receive(message: InboundMessage) -> None:
         handle(message)
-        return ack()
 
+    network.serve_protocol(app, receive)
     return app
 
 

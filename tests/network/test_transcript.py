@@ -7,25 +7,23 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import event, select
 
 from reseau_poles.network import (
     Inbound,
-    InboundMessage,
     NetworkClient,
     RegistryLookup,
     Transcript,
     TranscriptMiddleware,
-    ack,
-    install,
     migrate,
 )
 from reseau_poles.network.tables import transcript_table
 from reseau_poles.storage import make_engine
 
-from .support import StandInRegistry, participant, search_body, serve
+from .support import StandInRegistry, participant, protocol_app, search_body, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -44,13 +42,7 @@ async def test_sent_and_received_messages_are_recorded(database_url: str, tmp_pa
             "BPP",
             RegistryLookup(registry_url, registry_public_key=registry.public_key),
         )
-        app = FastAPI()
-        install(app, inbound)
-        app.add_middleware(TranscriptMiddleware, transcript=node_transcript)
-
-        @app.post("/{action}")
-        async def receive(message: InboundMessage = Depends(inbound)) -> Response:
-            return ack()
+        app = protocol_app(inbound, transcript=node_transcript)
 
         with serve(app) as url:
             body = search_body(buyer.subscriber_id)
@@ -87,6 +79,26 @@ async def test_sent_and_received_messages_are_recorded(database_url: str, tmp_pa
     assert rows[0]["body"] == body
     assert rows[0]["transaction_id"] == json.loads(body)["context"]["transaction_id"]
     engine.dispose()
+
+
+def test_the_middleware_records_the_other_posts(tmp_path: Path) -> None:
+    """A node's other ``POST`` routes (the registry's challenge) go through
+    :class:`TranscriptMiddleware`: request bytes, answer and status, as they crossed."""
+    transcript = Transcript(tmp_path / "autres.jsonl", linger=0)
+    app = FastAPI()
+    app.add_middleware(TranscriptMiddleware, transcript=transcript)
+
+    @app.post("/on_subscribe")
+    async def on_subscribe(request: Request) -> Response:
+        return Response(b'{"answer":"' + (await request.body())[:5] + b'"}', status_code=200)
+
+    with serve(app) as url:
+        answer = httpx.post(f"{url}/on_subscribe", content=b"defi-1234")
+    assert answer.status_code == 200
+    transcript.close()
+    (entry,) = [json.loads(line) for line in (tmp_path / "autres.jsonl").read_text().splitlines()]
+    assert (entry["direction"], entry["url"], entry["http_status"]) == ("in", "/on_subscribe", 200)
+    assert entry["body"] == "defi-1234" and entry["action"] == "on_subscribe"
 
 
 def _entry(number: int) -> dict[str, object]:

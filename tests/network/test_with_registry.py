@@ -7,22 +7,14 @@ import time
 from pathlib import Path
 
 import httpx
-from fastapi import Depends, FastAPI, Response
 
-from reseau_poles.network import (
-    Inbound,
-    InboundMessage,
-    MemoryReplayGuard,
-    RegistryLookup,
-    ack,
-    install,
-)
+from reseau_poles.network import Inbound, MemoryReplayGuard, RegistryLookup
 from reseau_poles.network.registry_client import signer_for
 from reseau_poles.registry.settings import OperatorKey, RegistrySettings
 from tests.conftest import free_port
 from tests.registry.conftest import ParticipantHost, RunningRegistry, new_keys
 
-from .support import search_body, serve
+from .support import protocol_app, search_body, serve
 
 
 def test_a_node_verifies_through_the_real_registry(database_url: str, tmp_path: Path) -> None:
@@ -48,12 +40,7 @@ def test_a_node_verifies_through_the_real_registry(database_url: str, tmp_path: 
         buyer = registry.join(new_keys("acheteur"), type="BAP")
         lookup = RegistryLookup(registry.url, registry_subscriber_id="registre.test.example", ttl=1)
         inbound = Inbound("vendeur.example", "BPP", lookup, replay_guard=MemoryReplayGuard())
-        app = FastAPI()
-        install(app, inbound)
-
-        @app.post("/{action}")
-        async def receive(message: InboundMessage = Depends(inbound)) -> Response:
-            return ack()
+        app = protocol_app(inbound)
 
         with serve(app) as url:
 

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI
 
 from reseau_poles.buyer.app import create_app as create_buyer_app
 from reseau_poles.buyer.orders import ORDER_CALLBACKS
 from reseau_poles.buyer.settings import BuyerSettings
-from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
+from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork
 from reseau_poles.protocol.signing import Signer
 from tests.network.support import (
     StandInRegistry,
@@ -34,11 +34,10 @@ def node_app(network: NodeNetwork, received: list[str]) -> FastAPI:
     app = FastAPI(lifespan=lifespan)
     network.install(app)
 
-    @app.post("/{action}")
-    async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+    async def receive(message: InboundMessage) -> None:
         received.append(f"{message.action} {message.message_id}")
-        return ack()
 
+    network.serve_protocol(app, receive)
     return app
 
 

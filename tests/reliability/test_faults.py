@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request
 
 from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import BUYER_MIGRATIONS
 from reseau_poles.keystore import KeyFiles
-from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
+from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork
 from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
 from reseau_poles.seller.app import SELLER_MIGRATIONS
 from reseau_poles.storage import make_engine, make_session_factory, write_session
@@ -132,27 +132,30 @@ class BuyerSide:
             challenge = json.loads(await request.body())["challenge"]
             return {"answer": open_challenge(self.keys.encryption, challenge)}
 
-        async def gate(request: Request) -> None:
-            if self.refusing:
-                with self.lock:
-                    self.refused += 1
-                raise _Unavailable()
-
-        @app.exception_handler(_Unavailable)
-        async def unavailable(_request: Request, _exc: Exception) -> Response:
-            return Response(b'{"error":{"code":"20000","message":"indisponible"}}', 503)
-
-        @app.post("/{action}", dependencies=[Depends(gate)])
-        async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+        async def receive(message: InboundMessage) -> None:
             with self.lock:
                 self.arrived.append((message.action, message.message_id))
             if self.delay:
                 await asyncio.sleep(self.delay)
             with self.lock:
                 self.acked.append((message.action, message.message_id))
-            return ack()
 
-        self.server = UvicornThread(app)
+        network.serve_protocol(app, receive)
+
+        async def gated(scope: Any, receive: Any, send: Any) -> None:
+            """In front of everything: while ``refusing``, a protocol call gets a bare 503
+            (no NACK: a receiver that is down, not one that refuses the message)."""
+            path = scope.get("path", "")
+            if self.refusing and scope["type"] == "http" and path != "/on_subscribe":
+                with self.lock:
+                    self.refused += 1
+                body = b'{"error":{"code":"20000","message":"indisponible"}}'
+                await send({"type": "http.response.start", "status": 503, "headers": []})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await app(scope, receive, send)
+
+        self.server = UvicornThread(gated)
 
     @property
     def url(self) -> str:
@@ -161,10 +164,6 @@ class BuyerSide:
     def of(self, action: str) -> list[str]:
         with self.lock:
             return [message_id for name, message_id in self.acked if name == action]
-
-
-class _Unavailable(Exception):
-    pass
 
 
 def prepare(seller_url: str, buyer: BuyerSide, ctx: dict[str, Any], message: Any) -> None:

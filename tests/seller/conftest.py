@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request
 
 from reseau_poles.keystore import KeyFiles
-from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork, ack
+from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork
 from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.signing import Signer
@@ -74,12 +74,12 @@ class Buyer:
             challenge = json.loads(await request.body())["challenge"]
             return {"answer": open_challenge(self.keys.encryption, challenge)}
 
-        @app.post("/{action}")
-        async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+        async def receive(message: InboundMessage) -> None:
             with self.arrived:
                 self.callbacks[message.message_id] = message
                 self.arrived.notify_all()
-            return ack()
+
+        network.serve_protocol(app, receive)
 
         self.server = UvicornThread(app)
 

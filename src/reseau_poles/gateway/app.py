@@ -1,9 +1,9 @@
 """``create_app(settings)``: the gateway as an ASGI application.
 
-``POST /search`` is the hot path. It is served by :class:`SearchFastPath`, a raw ASGI layer in
-front of FastAPI's routing: it reads the body and hands it to the service, skipping request
-objects and dependency resolution. The FastAPI route of the same path stays, for the OpenAPI
-description (and it answers the same way when the fast path is not installed).
+``POST /search`` is the hot path: the network layer's one pipeline with the gateway's steps
+(:meth:`GatewayService.build_pipeline`), mounted as raw ASGI in front of FastAPI's routing
+(:func:`reseau_poles.network.pipeline.mount`) and documented from the same declaration
+(:data:`SEARCH_DOCS`). The other routes are FastAPI's.
 """
 
 from __future__ import annotations
@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
 from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, http_error_message, nack_body
 from reseau_poles.network.bodyguard import JsonBodyGuard
-from reseau_poles.network.inbound import asgi_headers, install, send_answer
+from reseau_poles.network.inbound import install
+from reseau_poles.network.pipeline import ProtocolDocs, beckn_example, mount
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.node.answers import ChallengeAnswer, answers
@@ -37,37 +36,26 @@ from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .service import GatewayService
 from .settings import GatewaySettings, load_settings
 
-
-class SearchFastPath:
-    """``POST /search`` straight to the service; everything else to the FastAPI app."""
-
-    def __init__(self, app: ASGIApp, service: GatewayService) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or scope["path"].rstrip("/") != "/search"
-        ):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        headers = asgi_headers(scope)
-        body = b""
-        try:
-            body = await self.service.inbound.read_asgi(headers, receive)
-        except Refusal as refusal:
-            status, content, extra = refusal.status_code, refusal.body(), refusal.headers
-        else:
-            status, content, extra = await self.service.handle(body, headers)
-        await send_answer(send, status, content, extra)
-        transcript = self.service.transcript
-        if transcript is not None:
-            transcript.inbound(
-                "/search", headers, body, status, content, time.perf_counter() - started
-            )
+# ``POST /search`` in the gateway's OpenAPI document, declared beside the pipeline it serves.
+SEARCH_DOCS = ProtocolDocs(
+    path="/search",
+    summary="Recherche d'un nœud acheteur (Beckn 1.1 search)",
+    description=(
+        "Corps : message Beckn `search` ; en-tête `Authorization` signé par "
+        "`context.bap_id` (BECKN-006). Réponse : ACK immédiat, ou NACK avec code 10000 "
+        "(requête), 10001 (signature), 10002 (région), 10003 (limite de débit)."
+    ),
+    operation_id="search_search_post",
+    examples=lambda: {
+        "search": beckn_example("search", "search : recherche diffusée aux nœuds vendeurs")
+    },
+    answers={
+        "400": "NACK : requête invalide",
+        "401": "NACK : signature invalide ou rejeu",
+        "413": "NACK : corps trop volumineux",
+        "429": "NACK : limite de débit (10003)",
+    },
+)
 
 
 def _unknown_query(name: str, message: str) -> Refusal:
@@ -80,7 +68,6 @@ def create_app(
     *,
     identity: SubscriberKeys | None = None,
     service: GatewayService | None = None,
-    fast_path: bool = True,
 ) -> FastAPI:
     """The gateway. Its keys come from ``settings.key_dir`` (created at first run) unless
     ``identity`` is given."""
@@ -141,27 +128,6 @@ def create_app(
             headers=exc.headers,
             media_type=JSON_CONTENT_TYPE,
         )
-
-    @app.post(
-        "/search",
-        summary="Recherche d'un nœud acheteur (Beckn 1.1 search)",
-        description=(
-            "Corps : message Beckn `search` ; en-tête `Authorization` signé par "
-            "`context.bap_id` (BECKN-006). Réponse : ACK immédiat, ou NACK avec code 10000 "
-            "(requête), 10001 (signature), 10002 (région), 10003 (limite de débit)."
-        ),
-        responses={
-            200: {"description": "ACK"},
-            400: {"description": "NACK : requête invalide"},
-            401: {"description": "NACK : signature invalide ou rejeu"},
-            413: {"description": "NACK : corps trop volumineux"},
-            429: {"description": "NACK : limite de débit (10003)"},
-        },
-    )
-    async def search(request: Request) -> Response:
-        body = await service.inbound.read_body(request)
-        status, content, extra = await service.handle(body, request.headers)
-        return Response(content, status_code=status, headers=extra, media_type=JSON_CONTENT_TYPE)
 
     @app.post(
         "/on_subscribe",
@@ -229,13 +195,20 @@ def create_app(
         error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST, path=at)
         return Response(nack_body(error), status_code=status, media_type=JSON_CONTENT_TYPE)
 
-    # The registry's challenge (the search has the inbound pipeline's own guard).
+    # The registry's challenge (the search has the pipeline's own limit and guard).
     app.add_middleware(
         JsonBodyGuard,
         max_bytes=65_536,
         refuse=refuse,
         skip=lambda path: path != "/on_subscribe",
     )
-    if fast_path:
-        app.add_middleware(SearchFastPath, service=service)
+    # Added last: the outermost layer, in front of FastAPI's routing.
+    mount(
+        app,
+        service.pipeline,
+        role="BG",
+        docs=SEARCH_DOCS,
+        transcript=service.transcript,
+        observe=service.answered,
+    )
     return app

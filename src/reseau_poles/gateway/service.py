@@ -1,18 +1,18 @@
 """The gateway's logic: accept a buyer's search, then multicast it to the seller nodes.
 
-:meth:`GatewayService.accept` is the request path, a pipeline of named steps reused from the
-network layer where they exist:
+The request path is the network layer's one pipeline (:mod:`reseau_poles.network.pipeline`:
+read_body, verify_signature, decode, check_signer, check_sender_uri, check_timestamp,
+guard_replay, validate), with the gateway's own steps put in at named anchors
+(:meth:`GatewayService.build_pipeline`):
 
-1. ``verify_signature`` – the buyer's ``Authorization`` against its key from the registry cache;
-2. ``decode`` – JSON with a ``context`` whose action is ``search``;
-3. ``check_signer`` – the signer is ``context.bap_id``, and ``check_sender_uri`` – its
-   ``context.bap_uri`` is the URL the registry holds for it (sellers answer there);
-4. :meth:`~GatewayService.route` – domain, region (``location.city.code``), country, ``bpp_id``;
-5. ``rate limit`` – one token from the buyer's bucket, else 429;
-6. ``guard_replay`` – a message id seen inside its signature window is refused;
-7. ``validate`` – the Beckn model, only when ``validate_models`` is on (the sellers do it);
+- before ``guard_replay`` (a search refused here takes no replay slot):
+  ``route`` – domain, region (``location.city.code``), country, ``bpp_id``
+  (:meth:`~GatewayService.route`); ``check_target`` – a search for one suspended seller is
+  refused; ``rate_limit`` – one token from the buyer's bucket, else 429;
+- ``validate`` only when ``validate_models`` is on (the sellers do it);
+- last, ``multicast`` – the search is recorded and its multicast started.
 
-then the ACK goes back and :meth:`~GatewayService.multicast` runs off the request path: find the
+Then the ACK goes back and :meth:`~GatewayService.multicast` runs off the request path: find the
 sellers (type BPP, domain, region; ``*`` sellers included) through the lookup cache, and post
 the *same bytes* to each with the buyer's ``Authorization`` unchanged and our
 ``X-Gateway-Authorization`` over them. Calls run concurrently under one semaphore (a bound on
@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reseau_poles.network.acks import ACK_BODY, JSON_CONTENT_TYPE, Refusal
+from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal
 from reseau_poles.network.client import CallResult, context_ids, protocol_policy, read_ack
 from reseau_poles.network.inbound import Inbound
 from reseau_poles.network.lookup import (
@@ -39,6 +39,7 @@ from reseau_poles.network.lookup import (
     SubscriberRecord,
     format_time,
 )
+from reseau_poles.network.pipeline import Call, Pipeline, Step, inbound_pipeline
 from reseau_poles.network.replay import ReplayGuard, make_replay_guard
 from reseau_poles.network.transcript import Transcript
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
@@ -100,6 +101,7 @@ class GatewayService:
             skew=settings.signature_skew,
             validate_models=settings.validate_models,
         )
+        self.pipeline = self.build_pipeline()
         if transcript is None and settings.transcript_path:
             transcript = Transcript(settings.transcript_path)
         self.transcript = transcript
@@ -124,67 +126,59 @@ class GatewayService:
 
     # --- the request path ---------------------------------------------------------------------
 
-    async def handle(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes, dict]:
-        """The whole answer to ``POST /search``: ``(status, body, extra headers)``. Never
-        raises; anything unexpected is logged and answered 503 with a NACK."""
-        try:
-            await self.accept(body, headers)
-        except Refusal as refusal:
-            self._refused(refusal, body)
-            return refusal.status_code, refusal.body(), refusal.headers
-        except Exception:
-            logging.getLogger("reseau_poles.gateway").exception("erreur inattendue sur /search")
-            error = ProtocolError(
-                "erreur interne de la passerelle ; réessayez plus tard",
-                code=ErrorCode.GATEWAY_INVALID_REQUEST,
-            )
-            failure = Refusal(error, status_code=503)
-            self._refused(failure, body)
-            return 503, failure.body(), {}
-        self.metrics.inc("gateway_searches_total", outcome="ack")
-        return 200, ACK_BODY, {}
+    def build_pipeline(self) -> Pipeline:
+        """The network layer's steps, and the gateway's at their anchors (module docstring)."""
+        pipeline = inbound_pipeline(self.inbound).insert_before(
+            "guard_replay",
+            Step("route", self._route_step),
+            Step("check_target", self._check_target_step),
+            Step("rate_limit", self._rate_limit_step),
+        )
+        if not self.settings.validate_models:
+            pipeline.remove("validate")
+        return pipeline.append(Step("multicast", self._multicast_step, settles=True))
 
-    async def accept(self, body: bytes, headers: Mapping[str, str]) -> SearchRecord:
-        """Steps 1–7; raises :class:`Refusal`. On success the multicast is under way."""
-        inbound = self.inbound
-        signer, signer_record, _gateway = await inbound.verify_signature(body, headers, ACTION)
-        payload = inbound.decode(body, ACTION)
-        context = payload["context"]
-        inbound.check_signer(context, ACTION, signer)
-        inbound.check_sender_uri(context, ACTION, signer_record)
-        route = self.route(context)
-        if route.bpp_id is not None:
-            await self.check_target(route)
-        if not self.limiter.allow(signer.subscriber_id):
-            raise self._rate_limited(signer.subscriber_id)
-        key = await inbound.guard_replay(context, ACTION, signer)
-        if self.settings.validate_models:
-            try:
-                inbound.validate(ACTION, body, payload)
-            except Refusal:
-                if key is not None:
-                    await self.replay_guard.forget(key)
-                raise
+    def _route_step(self, call: Call) -> None:
+        call.route = self.route(call.context)
+
+    async def _check_target_step(self, call: Call) -> None:
+        if call.route.bpp_id is not None:
+            await self.check_target(call.route)
+
+    def _rate_limit_step(self, call: Call) -> None:
+        if not self.limiter.allow(call.signer.subscriber_id):
+            raise self._rate_limited(call.signer.subscriber_id)
+
+    async def _multicast_step(self, call: Call) -> None:
+        """The search is accepted: record it and start its multicast (after the ACK)."""
+        context, route = call.context, call.route
         transaction_id = context.get("transaction_id")
         record = SearchRecord(
             message_id=context["message_id"],
             transaction_id=transaction_id if isinstance(transaction_id, str) else None,
-            bap_id=signer.subscriber_id,
+            bap_id=call.signer.subscriber_id,
             domain=route.domain,
             city=route.city,
             bpp_id=route.bpp_id,
         )
         self.stats.start(record)
-        authorization = _header(headers, AUTHORIZATION) or ""
+        authorization = _header(call.headers, AUTHORIZATION) or ""
         task = asyncio.get_running_loop().create_task(
-            self.multicast(record, body, authorization, route)
+            self.multicast(record, call.body, authorization, route)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return record
+
+    def answered(self, call: Call, refusal: Refusal | None) -> None:
+        """Metrics and the ``search.refused`` event, as each search is answered."""
+        if refusal is None:
+            self.metrics.inc("gateway_searches_total", outcome="ack")
+        else:
+            self._refused(refusal, call.body)
 
     def route(self, context: Mapping[str, Any]) -> Route:
-        """Step 4: the context says where the search goes; refuse what cannot be routed."""
+        """The ``route`` step: the context says where the search goes; refuse what cannot
+        be routed."""
         domain = context.get("domain")
         if not isinstance(domain, str) or not domain.strip():
             raise _bad_request("context.domain manquant", "context.domain")

@@ -6,22 +6,23 @@ A role wires it up with :class:`NodeNetwork`::
 
     network = NodeNetwork(subscriber_id=our_id, role="BPP", signer=Signer(our_id, key_id, keys),
                           settings=NetworkSettings(), engine=engine)
-    network.install(app)                       # refusals become 401/400/413 NACKs
+    network.install(app)                       # the other routes' errors become NACKs
 
     async def lifespan(app):                   # tables, outbox worker; closed at the end
         async with network:
             yield
 
-    @app.post("/{action}")
-    async def receive(message: InboundMessage = Depends(network.inbound)) -> Response:
+    async def handle(message: InboundMessage) -> None:   # the pipeline's last step
         with write_session(factory) as session:
             ...                                # the state change, and in the same transaction:
             network.enqueue(session, message.bap_uri, "on_" + message.action, callback)
         network.wake()
-        return ack()
+
+    network.serve_protocol(app, handle)        # POST /{action}: the pipeline, then ACK
 
     result = await network.client.send(bpp_uri, "select", body)   # a direct signed call
 
+Every protocol request goes through :mod:`.pipeline` (``ProtocolEndpoint.__call__``).
 Each part (``Inbound``, ``RegistryLookup``, ``NetworkClient``, ``OutboxWorker``,
 ``Transcript``, the replay guards) is usable alone.
 """
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from . import outbox
     from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal, nack_body
     from .client import CallResult, NetworkClient, body_bytes, read_ack
-    from .inbound import Inbound, InboundMessage, ack, install, refusal_response
+    from .inbound import Inbound, InboundMessage, install, refusal_response
     from .lookup import (
         KeyNotFound,
         RegistryError,
@@ -64,7 +65,6 @@ _LAZY = {
     "read_ack": ".client",
     "Inbound": ".inbound",
     "InboundMessage": ".inbound",
-    "ack": ".inbound",
     "install": ".inbound",
     "refusal_response": ".inbound",
     "KeyNotFound": ".lookup",
@@ -126,7 +126,6 @@ __all__ = [
     "SubscriberRecord",
     "Transcript",
     "TranscriptMiddleware",
-    "ack",
     "body_bytes",
     "enqueue",
     "install",

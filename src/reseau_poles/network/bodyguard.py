@@ -1,6 +1,6 @@
 """The guard every JSON body of every role's HTTP API passes, before any route parses it.
 
-Protocol calls (``POST /{action}``) are read by the inbound pipeline (:mod:`.inbound`), with
+Protocol calls (``POST /{action}``) are read by the inbound pipeline (:mod:`.pipeline`), with
 its size limit and the JSON guard (:mod:`.jsonguard`). Everything else a role reads as JSON
 (the nodes' client and management APIs, the registry's ``/subscribe``, ``/lookup`` and
 ``/admin``, ``/on_subscribe``) goes through :class:`JsonBodyGuard`, an ASGI middleware:

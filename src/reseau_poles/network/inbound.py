@@ -1,14 +1,13 @@
-"""Inbound pipeline: what a node does with a protocol call before its route sees it.
+"""The checks of an inbound protocol call, one small method each; the order they run in is
+:func:`reseau_poles.network.pipeline.inbound_pipeline` (the one pipeline every role's
+protocol endpoint runs, ARCHITECTURE.md « une requête est une suite d'étapes nommées »):
 
-The steps, in order, each one small method of :class:`Inbound` so a reader sees the path
-(ARCHITECTURE.md, "a request is a pipeline of named steps"):
-
-1. :meth:`~Inbound.read_body` – the raw bytes, refused with 413 beyond the size limit;
+1. :meth:`~Inbound.read_asgi` – the raw bytes, refused with 413 beyond the size limit;
 2. :meth:`~Inbound.verify_signature` – ``Authorization`` against the signer's key found
    through the registry cache, then the gateway's ``X-Gateway-Authorization`` (or, in its
    absence, the older ``Proxy-Authorization`` when that is a ``Signature``) when present or
    required; either header may come inside one pair of double quotes (ONDC's Python helper);
-3. :meth:`~Inbound.decode` – JSON with a ``context`` object, refused when its shape is
+3. :meth:`~Inbound.decode_body` – JSON with a ``context`` object, refused when its shape is
    hostile (duplicate members, nesting, huge strings or arrays: :mod:`.jsonguard`);
 4. :meth:`~Inbound.check_signer` – the ``Authorization`` signer is ``context.bap_id`` for a
    request, ``context.bpp_id`` for a callback (``on_*``), and :meth:`~Inbound.check_sender_uri`
@@ -19,8 +18,8 @@ The steps, in order, each one small method of :class:`Inbound` so a reader sees 
    re-sending one message (``outbox_default_ttl``, a day), both with the clock skew: a year
    0001 or 9999 is refused with the stale-request code and path ``context.timestamp``;
 5. :meth:`~Inbound.guard_replay` – a ``(subscriber_id, message_id, action)`` seen inside its
-   validity window is refused;
-6. :meth:`~Inbound.validate` – the Beckn model, when the models package is there.
+   validity window is refused (the pipeline forgets it again when a later check refuses);
+6. :meth:`~Inbound.validate` – the rules of the action's Beckn model.
 
 A participant the operator suspended passes step 2 only during its grace period (the
 registry's ``grace_until``), never for ``search`` / ``on_search`` nor as a gateway: what it
@@ -28,11 +27,12 @@ may still do (finish the orders begun before ``suspended_at``) is for the node t
 which knows its transactions (:meth:`Inbound.suspended_refusal`, ``create_node_app``).
 
 Signatures are checked on the bytes received, before any JSON parsing: an unsigned or forged
-call learns nothing about our parser. Failures raise :class:`Refusal`, which
-:func:`install` turns into the answer: 401 with ``WWW-Authenticate`` (``Proxy-Authenticate``
-for the gateway header) and a NACK for signature and replay refusals; 400 NACK with the JSON
-path for a bad message; 413 for an oversized body; 503 (``Retry-After``) while the node's
-database does not answer. The refusing role picks the error code.
+call learns nothing about our parser. Failures raise :class:`Refusal`, which the pipeline's
+:func:`~reseau_poles.network.pipeline.refusal_for` turns into the answer: 401 with
+``WWW-Authenticate`` (``Proxy-Authenticate`` for the gateway header) and a NACK for signature
+and replay refusals; 400 NACK with the JSON path for a bad message; 413 for an oversized body;
+503 (``Retry-After``) while the node's database does not answer. The refusing role picks the
+error code. :func:`install` gives the application's other routes the same answers.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ from urllib.parse import urlsplit
 import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..protocol.errors import (
@@ -72,7 +71,7 @@ from ..protocol.signing import (
     parse_header,
     verify_signature,
 )
-from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
+from .acks import INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
 from .jsonguard import JsonShapeError, loads_inbound
 from .lookup import RegistryError, RegistryLookup, SubscriberRecord, format_time
 from .replay import ReplayGuard, replay_key
@@ -131,7 +130,7 @@ class InboundMessage:
 
 
 class Inbound:
-    """The verification pipeline of one node; also a FastAPI dependency.
+    """The checks of one role's inbound protocol calls (run by its pipeline).
 
     ``role`` is ours (``BAP``, ``BPP``, ``BG``): it decides the error codes we answer with.
     """
@@ -199,33 +198,10 @@ class Inbound:
             timestamp_max_age=settings.outbox_default_ttl,
         )
 
-    # --- FastAPI ------------------------------------------------------------------------------
-
-    async def __call__(self, request: Request) -> InboundMessage:
-        """The dependency: ``message: InboundMessage = Depends(inbound)`` on ``POST /{action}``."""
-        action = request.path_params.get("action") or request.url.path.rstrip("/").rsplit("/")[-1]
-        body = await self.read_body(request)
-        return await self.verify(body, request.headers, action)
-
-    # --- the steps ----------------------------------------------------------------------------
-
-    async def read_body(self, request: Request) -> bytes:
-        """Step 1: the raw bytes, never more than ``max_body_bytes``."""
-        self._check_length(request.headers.get("content-length"))
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    raise self._too_large()
-                chunks.append(chunk)
-        except ClientDisconnect:
-            raise self._disconnected() from None
-        return b"".join(chunks)
+    # --- the checks, in the order of pipeline.inbound_pipeline ---------------------------
 
     async def read_asgi(self, headers: Mapping[str, str], receive: Receive) -> bytes:
-        """Step 1 for a raw ASGI app: :meth:`read_body` from ``receive``."""
+        """Step 1: the raw bytes from ``receive``, never more than ``max_body_bytes``."""
         self._check_length(headers.get("content-length"))
         chunks: list[bytes] = []
         size = 0
@@ -250,22 +226,6 @@ class Inbound:
 
     def _disconnected(self) -> Refusal:
         return self._bad_request("connexion fermée pendant la lecture du corps", "body")
-
-    async def verify(self, body: bytes, headers: Mapping[str, str], action: str) -> InboundMessage:
-        """Steps 2 to 6 on a body already read: what a raw ASGI app calls directly."""
-        signer, record, gateway = await self.verify_signature(body, headers, action)
-        payload, finite = self._decode(body, action)
-        self.check_signer(payload["context"], action, signer)
-        self.check_sender_uri(payload["context"], action, record)
-        self.check_timestamp(payload["context"], signer)
-        key = await self.guard_replay(payload["context"], action, signer)
-        try:
-            self.validate(action, body, payload, numbers_finite=finite)
-        except Refusal:
-            if key is not None and self.replay_guard is not None:
-                await self.replay_guard.forget(key)
-            raise
-        return InboundMessage(action, body, payload, signer, record, gateway)
 
     async def verify_signature(
         self, body: bytes, headers: Mapping[str, str], action: str
@@ -299,13 +259,10 @@ class Inbound:
                 )
         return signer, record, gateway
 
-    def decode(self, body: bytes, action: str) -> dict[str, Any]:
+    def decode_body(self, body: bytes, action: str) -> tuple[dict[str, Any], bool]:
         """Step 3: JSON object with a ``context`` whose ``action`` is the URL's and which
-        carries a ``message_id`` (needed by the replay guard)."""
-        return self._decode(body, action)[0]
-
-    def _decode(self, body: bytes, action: str) -> tuple[dict[str, Any], bool]:
-        """:meth:`decode`, and whether every number in the body is finite (one JSON pass)."""
+        carries a ``message_id`` (needed by the replay guard); and whether every number in
+        the body is finite (one JSON pass)."""
         try:
             payload, finite = loads_inbound(body)
         except JsonShapeError as exc:
@@ -614,11 +571,6 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def ack() -> Response:
-    """The ACK response, as fixed bytes."""
-    return Response(ACK_BODY, media_type=JSON_CONTENT_TYPE)
-
-
 def refusal_response(refusal: Refusal) -> Response:
     return Response(
         refusal.body(),
@@ -636,27 +588,38 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
-def database_down(code: ErrorCode) -> Refusal:
-    """The answer while the node's database does not answer: 503, retry in a second."""
+# Who answers, in the messages of internal failures.
+WHO_BY_ROLE: dict[str, str] = {
+    "BAP": "du nœud",
+    "BPP": "du nœud",
+    "BG": "de la passerelle",
+    "BREG": "du registre",
+}
+
+
+def database_down(code: ErrorCode, role: str = "BPP") -> Refusal:
+    """The answer while the role's database does not answer: 503, retry in a second."""
     error = ProtocolError(
-        "base de données du nœud momentanément indisponible ; réessayez", code=code
+        f"base de données {WHO_BY_ROLE[role]} momentanément indisponible ; réessayez", code=code
     )
     return Refusal(error, status_code=503, headers={"Retry-After": "1"})
 
 
 class AnswerUnexpected:
-    """ASGI middleware: anything unexpected becomes a 500 (a NACK, or the answer of the
-    path's prefix in ``by_prefix``), logged with its traceback, which never leaves the
-    process. Caught here rather than by an exception handler, which Starlette follows by
-    re-raising: the server would then drop the client's keep-alive connection."""
+    """ASGI middleware: anything unexpected becomes the answer of
+    :func:`~reseau_poles.network.pipeline.refusal_for` (a 500 NACK, the same as on a protocol
+    endpoint), or the answer of the path's prefix in ``by_prefix``; logged with its
+    traceback, which never leaves the process. Caught here rather than by an exception
+    handler, which Starlette follows by re-raising: the server would then drop the client's
+    keep-alive connection."""
 
     def __init__(
         self,
         app: ASGIApp,
-        code: ErrorCode,
+        role: str,
         by_prefix: Mapping[str, Callable[[], Response]] | None = None,
     ) -> None:
-        self.app, self.code, self.by_prefix = app, code, dict(by_prefix or {})
+        self.app, self.role, self.by_prefix = app, role, dict(by_prefix or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -672,22 +635,23 @@ class AnswerUnexpected:
 
         try:
             await self.app(scope, receive, tracked)
-        except Exception:
+        except Exception as exc:
             if started:
                 raise
             path = str(scope.get("path", ""))
-            log.exception("erreur interne : %s %s", scope.get("method"), path)
             answer = next(
                 (make for prefix, make in self.by_prefix.items() if path.startswith(prefix)),
                 None,
             )
             if answer is not None:
+                log.exception("erreur interne : %s %s", scope.get("method"), path)
                 response = answer()
             else:
-                error = ProtocolError(
-                    "erreur interne du nœud ; réessayez plus tard", code=self.code
+                from .pipeline import refusal_for
+
+                response = refusal_response(
+                    refusal_for(exc, self.role, f"{scope.get('method')} {path}")
                 )
-                response = Response(nack_body(error), status_code=500, media_type=JSON_CONTENT_TYPE)
             await response(scope, receive, send)
 
 
@@ -697,14 +661,18 @@ def install(
     *,
     unexpected_by_prefix: Mapping[str, Callable[[], Response]] | None = None,
 ) -> None:
-    """Make every failure an answer: refusals become their NACK, FastAPI's own validation
-    errors a 400 NACK with the path, anything unexpected a 500 NACK without a traceback (or,
-    under a prefix of ``unexpected_by_prefix``, that prefix's answer)."""
-    code = inbound.invalid_request_code if inbound else INVALID_REQUEST_BY_ROLE["BPP"]
+    """Make every failure of the application's routes an answer, as the protocol endpoint
+    answers (:func:`~reseau_poles.network.pipeline.refusal_for`): refusals become their NACK,
+    FastAPI's own validation errors a 400 NACK with the path, a database that does not answer
+    a 503, anything unexpected a 500 NACK without a traceback (or, under a prefix of
+    ``unexpected_by_prefix``, that prefix's answer)."""
+    from .pipeline import refusal_for
+
+    role = inbound.role if inbound else "BPP"
+    code = INVALID_REQUEST_BY_ROLE[role]
 
     async def on_refusal(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Refusal)
-        return refusal_response(exc)
+        return refusal_response(refusal_for(exc, role))
 
     async def on_validation(_request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -713,14 +681,11 @@ def install(
         error = ProtocolError("requête invalide", code=code, path=path)
         return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
 
-    async def on_database_down(_request: Request, _exc: Exception) -> Response:
-        return refusal_response(database_down(code))
-
     app.add_exception_handler(Refusal, on_refusal)
     app.add_exception_handler(RequestValidationError, on_validation)
     # A database that does not answer (restart, failover, pool exhausted) is a 503 the caller
     # may retry, not an internal error; and a handler for these classes, unlike one for
     # ``Exception``, answers without Starlette re-raising, so the connection stays usable.
     for unavailable in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(unavailable, on_database_down)
-    app.add_middleware(AnswerUnexpected, code=code, by_prefix=unexpected_by_prefix)
+        app.add_exception_handler(unavailable, on_refusal)
+    app.add_middleware(AnswerUnexpected, role=role, by_prefix=unexpected_by_prefix)

@@ -3,19 +3,19 @@
     network = NodeNetwork(subscriber_id=…, role="BPP", signer=signer, settings=settings,
                           engine=engine)
     network.install(app)                              # error answers (+ transcript)
+    network.serve_protocol(app, handle)               # POST /{action}: the pipeline, last
     async with network:                               # in the app's lifespan
         ...
-    message: InboundMessage = Depends(network.inbound)    # in a route
     network.enqueue(session, bap_uri, "on_search", body)  # with the state change
     network.wake()                                        # after the commit
 
-Every part stays usable alone (tests, the gateway's raw ASGI hot path).
+Every part stays usable alone (the gateway builds its own pipeline on an ``Inbound``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy.exc
@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 from ..protocol.signing import Signer
 from ..storage import utcnow
 from .client import NetworkClient
-from .inbound import Inbound, install
+from .inbound import Inbound, InboundMessage, install
 from .lookup import RegistryLookup
 from .outbox import OutboxWorker, enqueue
+from .pipeline import Pipeline, ProtocolDocs, handler_step, inbound_pipeline, mount
 from .replay import ReplayGuard, make_replay_guard
 from .retention import PurgeTarget, RetentionTask
 from .settings import NetworkSettings
@@ -204,6 +205,25 @@ class NodeNetwork:
         install(app, self.inbound, unexpected_by_prefix=unexpected_by_prefix)
         if self.transcript is not None:
             app.add_middleware(TranscriptMiddleware, transcript=self.transcript)
+
+    def pipeline(self, handle: Callable[[InboundMessage], Awaitable[None]]) -> Pipeline:
+        """The node's protocol pipeline: the shared checks (:func:`inbound_pipeline`), then
+        ``handle`` (the step named ``handle``)."""
+        return inbound_pipeline(self.inbound).append(handler_step(handle))
+
+    def serve_protocol(
+        self,
+        app: FastAPI,
+        handle: Callable[[InboundMessage], Awaitable[None]],
+        *,
+        docs: ProtocolDocs | None = None,
+    ) -> Pipeline:
+        """``POST /{action}`` of ``app``: :meth:`pipeline` as raw ASGI in front of it, the
+        message recorded in the transcript after the answer. Call it after :meth:`install`
+        and every other middleware (it must be the outermost layer)."""
+        pipeline = self.pipeline(handle)
+        mount(app, pipeline, role=self.role, docs=docs, transcript=self.transcript)
+        return pipeline
 
     def enqueue(self, session: Any, target_url: str, action: str, body: Any, **kwargs: Any) -> int:
         """:func:`reseau_poles.network.outbox.enqueue`, with the configured default ttl.

@@ -6,9 +6,11 @@
 GET  /health          liveness, and when our key expires (KeyExpiryWatch)
 POST /on_subscribe    the registry's challenge, sealed to our encryption key (or to the key
                       that ``rotate-key`` is registering), or in ONDC's scheme
-POST /{action}        Beckn calls or callbacks, verified by the network layer, handed to the
-                      role's handler (sync, run in a thread), then ACK; a handler's
-                      ``ProtocolError`` becomes a NACK with its code and path
+POST /{action}        Beckn calls or callbacks: the network layer's one pipeline
+                      (:mod:`reseau_poles.network.pipeline`, raw ASGI in front of FastAPI),
+                      whose last step hands the message to the role's handler (sync, run on
+                      the protocol threads), then ACK; a handler's ``ProtocolError`` becomes a
+                      NACK with its code and path
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,33 +26,25 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 import sqlalchemy.exc
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
 from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import (
-    ACK_BODY,
     InboundMessage,
     NetworkSettings,
     NodeNetwork,
     PurgeTarget,
     Refusal,
-    ack,
     nack_body,
 )
 from reseau_poles.network.acks import http_error_message
 from reseau_poles.network.bodyguard import JsonBodyGuard, Refuse
-from reseau_poles.network.inbound import (
-    DATABASE_UNAVAILABLE,
-    asgi_headers,
-    database_down,
-    send_answer,
-)
+from reseau_poles.network.pipeline import ProtocolDocs, beckn_example
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.node.answers import ChallengeAnswer, NodeHealth, answers
@@ -349,13 +342,14 @@ def create_node_app(
         if began is None or record.suspended_at is None or began.timestamp() >= record.suspended_at:
             raise network.inbound.suspended_refusal(record)
 
-    async def handle(action: str, message: InboundMessage) -> None:
-        """The role's handler on its thread, then ``after_ack``; raises the refusal."""
-        handler = handlers.get(action)
+    async def handle(message: InboundMessage) -> None:
+        """The pipeline's last step: the role's handler on its thread, then ``after_ack``; a
+        handler's ``ProtocolError`` is its NACK."""
+        handler = handlers.get(message.action)
         if handler is None:
             raise Refusal(
                 ProtocolError(
-                    not_supported.format(action=action[:40]),
+                    not_supported.format(action=message.action[:40]),
                     code=ErrorCode.ACTION_NOT_APPLICABLE,
                     path="context.action",
                 ),
@@ -363,18 +357,9 @@ def create_node_app(
             )
         if message.signer_record.suspended:
             await check_grace(message)
-        try:
-            await asyncio.get_running_loop().run_in_executor(protocol_threads, handler, message)
-        except ProtocolError as exc:
-            raise Refusal(exc, status_code=exc.http_status) from None
+        await asyncio.get_running_loop().run_in_executor(protocol_threads, handler, message)
         if after_ack is not None:
             after_ack(message)
-
-    @app.post("/{action}", tags=["protocole"])
-    async def receive(action: str, message: InboundMessage = Depends(network.inbound)) -> Response:
-        """Message Beckn signé (BECKN-006) : ACK une fois enregistré, sinon NACK."""
-        await handle(action, message)
-        return ack()
 
     # Every JSON body of the API (and the registry's challenge) before any route parses it;
     # protocol calls have the inbound pipeline's own limit and guard.
@@ -387,60 +372,44 @@ def create_node_app(
     # A key past its rate is refused before its body is read (node/limits.py).
     app.add_middleware(EarlyRefusal, limits=api_limits, prefix=API_PREFIX)
     # Added last: the outermost of our layers, in front of FastAPI's routing.
-    app.add_middleware(
-        ProtocolFastPath, network=network, actions=frozenset(handlers), handle=handle
-    )
+    network.serve_protocol(app, handle, docs=PROTOCOL_DOCS[network.role])
     return app
 
 
-class ProtocolFastPath:
-    """``POST /{action}`` for the node's own actions, straight to the inbound pipeline and the
-    handler: the same steps and answers as the FastAPI route (which stays, for the OpenAPI
-    description and any other path), without a request object, routing or dependency
-    resolution, which cost a node about a tenth of its CPU per message. Records the message
-    in the transcript itself (the transcript layer sits behind it)."""
+def _examples(*actions: tuple[str, str]) -> Callable[[], dict[str, dict[str, Any]]]:
+    return lambda: {action: beckn_example(action, summary) for action, summary in actions}
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        network: NodeNetwork,
-        actions: frozenset[str],
-        handle: Callable[[str, InboundMessage], Awaitable[None]],
-    ) -> None:
-        self.app = app
-        self.network = network
-        self.paths = {f"/{action}": action for action in actions}
-        self.handle = handle
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        action = self.paths.get(scope["path"]) if scope["type"] == "http" else None
-        if action is None or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        headers = asgi_headers(scope)
-        inbound = self.network.inbound
-        body = b""
-        extra: Mapping[str, str] = {}
-        try:
-            body = await inbound.read_asgi(headers, receive)
-            await self.handle(action, await inbound.verify(body, headers, action))
-            status, content = 200, ACK_BODY
-        except Refusal as refusal:
-            status, content, extra = refusal.status_code, refusal.body(), refusal.headers
-        except DATABASE_UNAVAILABLE:
-            down = database_down(inbound.invalid_request_code)
-            status, content, extra = down.status_code, down.body(), down.headers
-        except Exception:
-            log.exception("erreur interne : POST %s", scope["path"])
-            error = ProtocolError(
-                "erreur interne du nœud ; réessayez plus tard", code=inbound.invalid_request_code
-            )
-            status, content = 500, nack_body(error)
-        await send_answer(send, status, content, extra)
-        transcript = self.network.transcript
-        if transcript is not None:
-            transcript.inbound(
-                scope["path"], headers, body, status, content, time.perf_counter() - started
-            )
+_ACTION_NOTE = "L'action est le dernier segment du chemin ({paths} …) et vaut `context.action`."
+# ``POST /{action}`` in each node's OpenAPI document, declared beside the pipeline it serves.
+PROTOCOL_DOCS: dict[str, ProtocolDocs] = {
+    "BPP": ProtocolDocs(
+        path="/{action}",
+        summary="Requête Beckn d'un nœud acheteur",
+        description="Message Beckn signé (BECKN-006) : ACK une fois enregistré, sinon NACK.\n\n"
+        + _ACTION_NOTE.format(paths="`/search`, `/select`, `/confirm`"),
+        operation_id="receive__action__post",
+        tags=("protocole",),
+        examples=_examples(
+            ("search", "search : recherche de sirop d'érable en Capitale-Nationale"),
+            ("select", "select : demande de devis (TPS et TVQ)"),
+            ("init", "init : facturation et livraison"),
+            ("confirm", "confirm : la commande ferme"),
+            ("status", "status : où en est la commande"),
+        ),
+    ),
+    "BAP": ProtocolDocs(
+        path="/{action}",
+        summary="Rappel Beckn d'un nœud vendeur",
+        description="Message Beckn signé (BECKN-006) : ACK une fois enregistré, sinon NACK.\n\n"
+        + _ACTION_NOTE.format(paths="`/on_search`, `/on_select`"),
+        operation_id="receive__action__post",
+        tags=("protocole",),
+        examples=_examples(
+            ("on_search", "on_search : le catalogue d'un pôle"),
+            ("on_select", "on_select : le devis"),
+            ("on_confirm", "on_confirm : la commande acceptée"),
+            ("on_status", "on_status : l'avancement de la livraison"),
+        ),
+    ),
+}

@@ -70,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     # Anything unexpected: a 500 NACK, logged, the client's connection kept.
-    app.add_middleware(AnswerUnexpected, code=ErrorCode.REGISTRY_INVALID_REQUEST)
+    app.add_middleware(AnswerUnexpected, role="BREG")
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:

@@ -1,7 +1,7 @@
-"""``ProtocolFastPath``: a node's ``POST /{action}`` served in front of FastAPI answers exactly
-as the FastAPI route does (status, NACK, challenge header), refusals included; a database
-that does not answer is a 503 to retry and anything unexpected a 500 NACK without a traceback,
-on a connection that stays open; each message lands once in the transcript."""
+"""A node's ``POST /{action}``: the one pipeline, raw ASGI in front of FastAPI (the outermost
+layer), answers each refusal with its status, NACK and challenge header; a database that
+does not answer is a 503 to retry and anything unexpected a 500 NACK without a traceback, on
+a connection that stays open; each message lands once in the transcript."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork
+from reseau_poles.network.pipeline import ProtocolEndpoint
 from reseau_poles.network.tables import transcript_table
-from reseau_poles.node.app import ProtocolFastPath
 from reseau_poles.seller.app import create_app
 from reseau_poles.seller.settings import SellerSettings
 from tests.network.support import StandInRegistry, participant, search_body, serve
@@ -35,9 +35,9 @@ def registry() -> Iterator[tuple[StandInRegistry, str, Any]]:
         yield registry, url, buyer
 
 
-def seller_app(tmp: Path, registry: StandInRegistry, registry_url: str, *, fast: bool) -> FastAPI:
+def seller_app(tmp: Path, registry: StandInRegistry, registry_url: str) -> FastAPI:
     settings = SellerSettings(
-        database_url=f"sqlite:///{tmp / ('rapide' if fast else 'route')}.sqlite",
+        database_url=f"sqlite:///{tmp / 'vendeur'}.sqlite",
         subscriber_id="vendeur.example",
         key_dir=tmp / "cles",
         public_url="http://127.0.0.1:9",
@@ -45,10 +45,9 @@ def seller_app(tmp: Path, registry: StandInRegistry, registry_url: str, *, fast:
         registry_public_key=registry.public_key,
     )
     app = create_app(settings, network_settings=settings.network_settings())
-    paths = [m for m in app.user_middleware if m.cls is ProtocolFastPath]
-    assert len(paths) == 1  # installed by create_node_app
-    if not fast:
-        app.user_middleware.remove(paths[0])  # the FastAPI route alone
+    endpoints = [m for m in app.user_middleware if m.cls is ProtocolEndpoint]
+    assert endpoints == app.user_middleware[:1]  # one, the outermost layer
+    assert "/{action}" not in {getattr(route, "path", "") for route in app.routes}
     return app
 
 
@@ -114,28 +113,39 @@ def answers(url: str, requests: list[Case]) -> list[tuple[Any, ...]]:
     return found
 
 
-def test_fast_path_answers_as_the_route(
+def test_each_refusal_has_its_answer(
     tmp_path: Path, registry: tuple[StandInRegistry, str, Any]
 ) -> None:
     stand_in, registry_url, buyer = registry
-    seen = {}
-    requests = cases(buyer)
-    for fast in (True, False):
-        app = seller_app(tmp_path, stand_in, registry_url, fast=fast)
-        with serve(app) as url:
-            seen[fast] = answers(url, requests)
-    assert seen[True] == seen[False]
-    statuses = [row[1] for row in seen[True]]
-    assert statuses == [200, 401, 401, 400, 400, 400, 401, 413, 400, 413], seen[True]
-    assert seen[True][-1][2] is True
-    assert seen[True][2][2] and seen[True][2][2].startswith("Signature realm=")
+    app = seller_app(tmp_path, stand_in, registry_url)
+    with serve(app) as url:
+        seen = answers(url, cases(buyer))
+    statuses = [row[1] for row in seen]
+    assert statuses == [200, 401, 401, 400, 400, 400, 401, 413, 400, 413], seen
+    acks = [row[3] for row in seen[:-1]]
+    assert acks == ["ACK"] + ["NACK"] * 8, seen
+    codes = [row[4] for row in seen[:-1]]
+    assert codes == [None, "30022", "30016", "30000", "30000", "30000", "30016", "30000", "30000"]
+    paths = [row[5] for row in seen[:-1]]
+    assert paths[1:] == [
+        "context.message_id",  # the replay
+        "headers.Authorization",  # unsigned
+        "$",  # not JSON
+        "context.action",  # the body says select
+        "context.action",  # the URL says select
+        "headers.Authorization",  # a key the registry does not know
+        "body",  # too large
+        "context.action",  # not a seller's action (the URL is checked against the body first)
+    ], seen
+    assert seen[-1][2] is True
+    assert seen[2][2] and seen[2][2].startswith("Signature realm=")
 
 
 def test_each_message_is_transcribed_once(
     tmp_path: Path, registry: tuple[StandInRegistry, str, Any]
 ) -> None:
     stand_in, registry_url, buyer = registry
-    app = seller_app(tmp_path, stand_in, registry_url, fast=True)
+    app = seller_app(tmp_path, stand_in, registry_url)
     body = search_body(buyer.subscriber_id)
     with serve(app) as url, httpx.Client(timeout=10) as http:
         response = http.post(
@@ -180,7 +190,7 @@ def test_database_down_and_the_unexpected_keep_the_connection(
         ]
     )
 
-    async def handle(_action: str, _message: InboundMessage) -> None:
+    async def handle(_message: InboundMessage) -> None:
         raise next(failures)
 
     @contextlib.asynccontextmanager
@@ -189,9 +199,7 @@ def test_database_down_and_the_unexpected_keep_the_connection(
             yield
 
     app = FastAPI(lifespan=lifespan)
-    app.add_middleware(
-        ProtocolFastPath, network=network, actions=frozenset({"search"}), handle=handle
-    )
+    network.serve_protocol(app, handle)
     signer = buyer.signer()
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
         found = []
