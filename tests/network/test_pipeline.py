@@ -87,11 +87,19 @@ def test_undo_runs_for_a_refusal_after_the_step_and_before_any_settling_step(
     length: int, data: st.DataObject
 ) -> None:
     """Steps ``0 … length-1``; ``guard`` has an undo, ``settle`` settles (or none), ``fail``
-    refuses (or none). The undo runs exactly when the guard ran, a later step refused, and
-    no settling step came after the guard up to the refusing one (included)."""
+    fails (or none), with a refusal (an answer: 400) or a failure to handle (503 database
+    down, 500 unexpected). The undo runs exactly when the guard ran, a later step failed, and
+    no settling step came after the guard and answered: one before the failing step, or the
+    failing step itself when its failure is an answer."""
     guard = data.draw(st.integers(0, length - 1), label="guard")
     settle = data.draw(st.one_of(st.none(), st.integers(0, length - 1)), label="settle")
     fail = data.draw(st.one_of(st.none(), st.integers(0, length - 1)), label="fail")
+    kind = data.draw(st.sampled_from(["refusal", "database", "unexpected"]), label="kind")
+    failures = {
+        "refusal": Refusal(ProtocolError("non", code=ErrorCode.INVALID_REQUEST)),
+        "database": sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("verrouillée")),
+        "unexpected": RuntimeError("imprévu"),
+    }
     ran: list[int] = []
     undone: list[int] = []
 
@@ -99,7 +107,7 @@ def test_undo_runs_for_a_refusal_after_the_step_and_before_any_settling_step(
         async def run(_call: Call) -> None:
             ran.append(index)
             if index == fail:
-                raise Refusal(ProtocolError("non", code=ErrorCode.INVALID_REQUEST))
+                raise failures[kind]
 
         async def undo(_call: Call) -> None:
             undone.append(index)
@@ -117,10 +125,14 @@ def test_undo_runs_for_a_refusal_after_the_step_and_before_any_settling_step(
         assert asyncio.run(pipeline.run(call)) is call
         assert ran == list(range(length)) and undone == []
         return
-    with pytest.raises(Refusal):
+    with pytest.raises(type(failures[kind])):
         asyncio.run(pipeline.run(call))
     assert ran == list(range(fail + 1))
-    settled = settle is not None and guard < settle <= fail
+    settled = (
+        settle is not None
+        and guard < settle
+        and (settle < fail or (settle == fail and kind == "refusal"))
+    )
     expected = [guard] if guard < fail and not settled else []
     assert undone == expected
 

@@ -108,14 +108,20 @@ class CallResult:
 
     @property
     def retryable(self) -> bool:
-        """Worth sending again later: no answer, an overloaded or failing peer, or a signature
-        refusal (the peer's registry cache may not know our new key yet). Never a destination
-        the policy forbids."""
+        """Worth sending again later: no answer, an overloaded or failing peer (5xx or 429,
+        with or without a NACK: a node whose database is down answers 503 with a NACK), or a
+        signature refusal (the peer's registry cache may not know our new key yet). Never a
+        destination the policy forbids."""
         if self.status == "ERROR":
             if self.error_code == DESTINATION_FORBIDDEN:
                 return False
             return self.http_status is None or self.http_status >= 500 or self.http_status == 429
-        return self.status == "NACK" and self.http_status == 401
+        # A NACK with 503 (the peer's database is down), 500 or 429 did not judge the message.
+        return (
+            self.status == "NACK"
+            and self.http_status is not None
+            and (self.http_status == 401 or self.http_status >= 500 or self.http_status == 429)
+        )
 
 
 def read_ack(http_status: int, content: bytes) -> tuple[Status, Mapping[str, Any] | None]:

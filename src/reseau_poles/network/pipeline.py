@@ -146,12 +146,23 @@ class Call:
 StepFunction = Callable[[Call], Awaitable[None] | None]
 
 
+def answered(exc: BaseException) -> bool:
+    """Whether a handler's exception is its answer to the message (a NACK below 500: the
+    message was judged, and stays seen by the replay guard) rather than a failure to handle it
+    (its database unavailable, an unexpected error: nothing was kept, and the sender's retry
+    must not be refused as a replay)."""
+    if isinstance(exc, Refusal):
+        return exc.status_code < 500
+    return isinstance(exc, ProtocolError) and exc.http_status < 500
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """A named step. ``undo`` runs when a later step refuses the message before it is settled
     (the replay guard gives its slot back); a ``settles`` step drops the undo of the steps
-    before it: from it on, the message was accepted (a handler's NACK keeps the replay
-    slot)."""
+    before it once it has answered: from it on, the message was accepted (a handler's NACK
+    keeps the replay slot). A settles step that fails to handle the message (:func:`answered`
+    is false: 503 while its database is down, 500) undoes them: the sender will retry."""
 
     name: str
     run: StepFunction
@@ -224,12 +235,17 @@ class Pipeline:
         undo: list[Step] = []
         try:
             for step in self._steps:
+                try:
+                    if step.asynchronous:
+                        await step.run(call)  # type: ignore[misc]
+                    else:
+                        step.run(call)
+                except Exception as exc:
+                    if step.settles and answered(exc):
+                        undo.clear()
+                    raise
                 if step.settles:
                     undo.clear()
-                if step.asynchronous:
-                    await step.run(call)  # type: ignore[misc]
-                else:
-                    step.run(call)
                 if step.undo is not None:
                     undo.append(step)
         except Exception:
