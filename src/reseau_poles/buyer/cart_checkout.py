@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -25,10 +26,14 @@ from sqlalchemy import select, update
 from reseau_poles.node import ApiError
 from reseau_poles.storage import read_session, utcnow, write_session
 
+from . import carts as editing
 from . import order_repository as order_repo
 from .carts import (
     RESUME_AFTER,
     STEP_WAIT_MS,
+    CartFields,
+    CartIn,
+    CartLineIn,
     Key,
     _cart_row,
     _plan,
@@ -36,6 +41,7 @@ from .carts import (
     _poles,
     _row_key,
     cart_document,
+    check_window_alone,
 )
 from .orders import OrderIn, OrderService
 from .tables import cart_poles, carts, orders
@@ -76,6 +82,63 @@ class CartService:
             lambda doc: doc["checkout"]["state"] == "non_commande" or doc["checkout"]["done"],
             wait_ms,
         )
+
+    # --- editing ------------------------------------------------------------------------------
+
+    async def create(self, organisation_id: str, wanted: CartIn) -> dict[str, Any]:
+        """A new cart (fields and lines optional, each checked); raises :class:`ApiError`."""
+        check_window_alone(wanted)
+        cart_id = str(uuid.uuid4())
+        now = utcnow()
+
+        def insert() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                return editing.create_cart(session, organisation_id, cart_id, wanted, now)
+
+        return await asyncio.to_thread(insert)
+
+    async def list_carts(self, organisation_id: str) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            with read_session(self.factory) as session:
+                return editing.list_carts(session, organisation_id)
+
+        return await asyncio.to_thread(read)
+
+    async def patch(
+        self, organisation_id: str, cart_id: str, wanted: CartFields, present: set[str]
+    ) -> dict[str, Any]:
+        """Change the fields named in ``present``; raises :class:`CartNotFound`."""
+        check_window_alone(wanted)
+
+        def write() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                return editing.patch_cart(session, organisation_id, cart_id, wanted, present)
+
+        return await asyncio.to_thread(write)
+
+    async def add_line(
+        self, organisation_id: str, cart_id: str, line: CartLineIn
+    ) -> dict[str, Any]:
+        def write() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                return editing.add_line(session, organisation_id, cart_id, line)
+
+        return await asyncio.to_thread(write)
+
+    async def remove_line(self, organisation_id: str, cart_id: str, line_id: str) -> dict[str, Any]:
+        def write() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                return editing.remove_line(session, organisation_id, cart_id, line_id)
+
+        return await asyncio.to_thread(write)
+
+    async def preview(self, organisation_id: str, cart_id: str, wait_ms: int) -> dict[str, Any]:
+        """Each group's quote (:mod:`.cart_preview`); raises :class:`CartNotFound`."""
+        from .cart_preview import preview
+
+        return await preview(self, organisation_id, cart_id, wait_ms)
+
+    # --- checkout ------------------------------------------------------------------------------
 
     def _start(self, organisation_id: str, cart_id: str) -> list[tuple[Key, OrderIn]]:
         """Move the cart to ``commande`` and write one row per group, or find it done already;

@@ -481,6 +481,28 @@ class OrderService:
         self._spawn(order_id, "select", context.message_id, bpp_uri, body)
         return {"id": order_id, "transaction_id": order_id, "message_id": context.message_id}
 
+    async def with_site(self, organisation_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A ``POST /api/orders`` body naming ``delivery_site_id``, with the site's delivery
+        filled in (:func:`.sites.order_with_site`); 400 ``site_inconnu``."""
+        from .sites import order_with_site
+
+        def read() -> dict[str, Any]:
+            with read_session(self.factory) as session:
+                return order_with_site(session, organisation_id, data)
+
+        return await asyncio.to_thread(read)
+
+    async def check_window(self, organisation_id: str, order: OrderIn) -> None:
+        """The order's delivery window against the pôle's declared rules (its catalogue as
+        the organisation last saw it): 400 ``plage_livraison_invalide``."""
+        from .cart_checks import check_order_window
+
+        def check() -> None:
+            with read_session(self.factory) as session:
+                check_order_window(session, organisation_id, order)
+
+        await asyncio.to_thread(check)
+
     async def request(
         self, organisation_id: str, order_id: str, action: str, data: Mapping[str, Any]
     ) -> dict[str, Any]:

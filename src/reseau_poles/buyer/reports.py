@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,24 +43,17 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError
-from reseau_poles.node.answers import text_answer
 from reseau_poles.protocol.moments import MomentError
 from reseau_poles.protocol.moments import parse_day as parse_calendar_day
 from reseau_poles.protocol.profile import Certification, Region
 from reseau_poles.storage import read_session
 
-from .answers import LocalPurchasingReport
-from .auth import organisation
 from .tables import order_lines, orders
-
-router = APIRouter(prefix="/api/reports", tags=["rapports"])
 
 TIME_ZONE = ZoneInfo("America/Toronto")
 COUNTED_STATES = ("confirmed", "completed")
@@ -335,7 +327,7 @@ def csv_filename(report: Mapping[str, Any]) -> str:
     return f"achats-locaux_{name[:64]}_{period['from']}_{period['to']}.csv"
 
 
-# --- route -------------------------------------------------------------------------------------
+# --- the service -------------------------------------------------------------------------------------
 
 
 def parse_day(value: str | None, name: str) -> date:
@@ -373,43 +365,17 @@ class ReportQuery(BaseModel):
     )
 
 
-@router.get(
-    "/local-purchasing",
-    responses=text_answer(
-        "Le rapport en JSON, ou en CSV UTF-8 avec BOM (`format=csv`, en pièce jointe).",
-        "text/csv",
-        json_model=LocalPurchasingReport,
-    ),
-    summary="Rapport d'achat local d'une période",
-)
-@reads_query(ReportQuery)
-async def local_purchasing_report(
-    request: Request, organisation_id: str = Depends(organisation)
-) -> Response:
-    """Rapport d'achat local de la période (``from``, ``to`` : AAAA-MM-JJ, inclus) : achats par
-    région d'origine, parts certifiées Aliments du Québec, Aliments préparés au Québec et
-    biologiques ; ``format=csv`` (``decimal=point`` : CSV standard) pour un fichier."""
-    params = request.query_params
-    start, end = parse_period(params.get("from"), params.get("to"))
-    kind = params.get("format", "json")
-    if kind not in ("json", "csv"):
-        raise ApiError(400, "parametres_invalides", "format : json ou csv.", "format")
-    style = params.get("decimal", "virgule")
-    if style not in ("virgule", "point"):
-        raise ApiError(400, "parametres_invalides", "decimal : virgule ou point.", "decimal")
-    factory = request.app.state.service.factory
+class ReportService:
+    """The organisation's reports, read on the node's database."""
 
-    def read() -> dict[str, Any]:
-        with read_session(factory) as session:
-            return local_purchasing(session, organisation_id, start, end)
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
 
-    report = await asyncio.to_thread(read)
-    if kind == "json":
-        return Response(
-            json.dumps(report, ensure_ascii=False).encode(), media_type="application/json"
-        )
-    return Response(
-        csv_bytes(report, decimal_comma=style == "virgule"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{csv_filename(report)}"'},
-    )
+    async def local_purchasing(
+        self, organisation_id: str, start: date, end: date
+    ) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            with read_session(self.factory) as session:
+                return local_purchasing(session, organisation_id, start, end)
+
+        return await asyncio.to_thread(read)

@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -32,10 +30,9 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.node import ApiError, read_json_object, validation_error
-from reseau_poles.node.answers import answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.node import ApiError, validation_error
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import region_label
@@ -47,12 +44,8 @@ from reseau_poles.protocol.profile.delivery_region import (
 )
 from reseau_poles.storage import read_session, utcnow, write_session
 
-from . import answers as out
-from .auth import organisation
 from .orders import ContactIn, one_region
 from .tables import delivery_sites
-
-router = APIRouter(prefix="/api/sites", tags=["sites de livraison"])
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -223,7 +216,7 @@ def order_with_site(session: Any, organisation_id: str, data: Mapping[str, Any])
     in (:func:`site_fulfilment`); fields the body gives itself win, and a pickup or drop-point
     fulfilment is left alone. Raises :class:`ApiError` 400 ``site_inconnu``.
 
-    For ``orders_api.create_order`` (before ``OrderIn.model_validate``); carts use it through
+    For ``api.orders.create_order`` (before ``OrderIn.model_validate``); carts use it through
     :func:`site_fulfilment` already."""
     body = dict(data)
     site_id = body.get("delivery_site_id")
@@ -280,116 +273,17 @@ def _values(site: SiteIn, region: str) -> dict[str, Any]:
     }
 
 
-# --- routes ------------------------------------------------------------------------------------
+# --- the service --------------------------------------------------------------------------------
 
 
-def _factory(request: Request) -> Any:
-    return request.app.state.service.factory
-
-
-def _unknown() -> ApiError:
-    return ApiError(404, "site_inconnu", "Site de livraison inconnu.", "id")
-
-
-def _parse(data: Mapping[str, Any]) -> tuple[SiteIn, str]:
+def parse_site(data: Mapping[str, Any]) -> tuple[SiteIn, str]:
+    """A site as the client gives it, checked, and its region (:func:`resolve_region`)."""
     refuse_nul(data)
     try:
         site = SiteIn.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
     return site, resolve_region(site)
-
-
-@router.post(
-    "",
-    status_code=201,
-    openapi_extra=body_doc(SiteIn),
-    responses=answers(out.Site, 201, description="Le site créé (en-tête Location)."),
-    summary="Créer un site de livraison",
-)
-async def create_site(request: Request, organisation_id: str = Depends(organisation)) -> Any:
-    """Ajouter un site de livraison (adresse, région, heures de réception, chaîne de froid)."""
-    site, region = _parse(await read_json_object(request, allow_empty=False))
-    site_id = f"site-{uuid.uuid4().hex[:12]}"
-    now = utcnow()
-
-    def insert() -> dict[str, Any]:
-        with write_session(_factory(request)) as session:
-            session.execute(
-                delivery_sites.insert().values(
-                    id=site_id,
-                    organisation_id=organisation_id,
-                    created_at=now,
-                    updated_at=now,
-                    **_values(site, region),
-                )
-            )
-            return site_document(get_site(session, organisation_id, site_id))
-
-    document = await asyncio.to_thread(insert)
-    return JSONResponse(document, status_code=201, headers={"Location": f"/api/sites/{site_id}"})
-
-
-@router.get("", responses=answers(out.SiteList), summary="Sites de livraison")
-async def list_sites(request: Request, organisation_id: str = Depends(organisation)) -> Any:
-    """Les sites de livraison de l'organisation."""
-
-    def read() -> list[dict[str, Any]]:
-        with read_session(_factory(request)) as session:
-            rows = session.execute(
-                select(delivery_sites)
-                .where(
-                    delivery_sites.c.organisation_id == organisation_id,
-                    delivery_sites.c.deleted_at.is_(None),
-                )
-                .order_by(delivery_sites.c.name, delivery_sites.c.id)
-            ).mappings()
-            return [site_document(row) for row in rows]
-
-    return {"sites": await asyncio.to_thread(read)}
-
-
-@router.get("/{site_id}", responses=answers(out.Site), summary="Un site de livraison")
-async def read_site(
-    request: Request, site_id: str, organisation_id: str = Depends(organisation)
-) -> Any:
-    """Un site de livraison."""
-
-    def read() -> dict[str, Any]:
-        with read_session(_factory(request)) as session:
-            return site_document(get_site(session, organisation_id, site_id[:64]))
-
-    try:
-        return await asyncio.to_thread(read)
-    except SiteNotFound:
-        raise _unknown() from None
-
-
-async def _change(request: Request, site_id: str, organisation_id: str, *, merge: bool) -> Any:
-    data = await read_json_object(request, allow_empty=False)
-    factory = _factory(request)
-
-    def write() -> dict[str, Any]:
-        with write_session(factory) as session:
-            current = get_site(session, organisation_id, site_id[:64])
-            wanted = dict(data)
-            if merge:
-                keep = _values_of(current)
-                if any(k in data for k in ("postal_code", "gps")) and "region" not in data:
-                    keep.pop("region")  # found again from the new postal code or GPS
-                wanted = {**keep, **data}
-            site, region = _parse(wanted)
-            session.execute(
-                update(delivery_sites)
-                .where(delivery_sites.c.id == current["id"])
-                .values(updated_at=utcnow(), **_values(site, region))
-            )
-            return site_document(get_site(session, organisation_id, current["id"]))
-
-    try:
-        return await asyncio.to_thread(write)
-    except SiteNotFound:
-        raise _unknown() from None
 
 
 def _values_of(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -401,49 +295,86 @@ def _values_of(row: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-@router.put(
-    "/{site_id}",
-    openapi_extra=body_doc(SiteIn),
-    responses=answers(out.Site),
-    summary="Remplacer un site de livraison",
-)
-async def replace_site(
-    request: Request, site_id: str, organisation_id: str = Depends(organisation)
-) -> Any:
-    """Remplacer un site (tous ses champs)."""
-    return await _change(request, site_id, organisation_id, merge=False)
+class SiteService:
+    """An organisation's delivery sites. Raises :class:`SiteNotFound`."""
 
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
 
-@router.patch(
-    "/{site_id}",
-    openapi_extra=body_doc(SiteIn, partial=True),
-    responses=answers(out.Site),
-    summary="Modifier un site de livraison",
-)
-async def patch_site(
-    request: Request, site_id: str, organisation_id: str = Depends(organisation)
-) -> Any:
-    """Changer certains champs d'un site ; le résultat est vérifié en entier."""
-    return await _change(request, site_id, organisation_id, merge=True)
+    async def create(self, organisation_id: str, site: SiteIn, region: str) -> dict[str, Any]:
+        site_id = f"site-{uuid.uuid4().hex[:12]}"
+        now = utcnow()
 
+        def insert() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                session.execute(
+                    delivery_sites.insert().values(
+                        id=site_id,
+                        organisation_id=organisation_id,
+                        created_at=now,
+                        updated_at=now,
+                        **_values(site, region),
+                    )
+                )
+                return site_document(get_site(session, organisation_id, site_id))
 
-@router.delete("/{site_id}", status_code=204, summary="Supprimer un site de livraison")
-async def delete_site(
-    request: Request, site_id: str, organisation_id: str = Depends(organisation)
-) -> Response:
-    """Retirer un site ; les commandes qui le nomment le gardent."""
+        return await asyncio.to_thread(insert)
 
-    def delete() -> None:
-        with write_session(_factory(request)) as session:
-            current = get_site(session, organisation_id, site_id[:64])
-            session.execute(
-                update(delivery_sites)
-                .where(delivery_sites.c.id == current["id"])
-                .values(deleted_at=utcnow())
-            )
+    async def list(self, organisation_id: str) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            with read_session(self.factory) as session:
+                rows = session.execute(
+                    select(delivery_sites)
+                    .where(
+                        delivery_sites.c.organisation_id == organisation_id,
+                        delivery_sites.c.deleted_at.is_(None),
+                    )
+                    .order_by(delivery_sites.c.name, delivery_sites.c.id)
+                ).mappings()
+                return [site_document(row) for row in rows]
 
-    try:
+        return await asyncio.to_thread(read)
+
+    async def get(self, organisation_id: str, site_id: str) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            with read_session(self.factory) as session:
+                return site_document(get_site(session, organisation_id, site_id))
+
+        return await asyncio.to_thread(read)
+
+    async def change(
+        self, organisation_id: str, site_id: str, data: Mapping[str, Any], *, merge: bool
+    ) -> dict[str, Any]:
+        """Replace the site with ``data`` (``merge``: change the fields ``data`` names; the
+        result is checked whole)."""
+
+        def write() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                current = get_site(session, organisation_id, site_id)
+                wanted = dict(data)
+                if merge:
+                    keep = _values_of(current)
+                    if any(k in data for k in ("postal_code", "gps")) and "region" not in data:
+                        keep.pop("region")  # found again from the new postal code or GPS
+                    wanted = {**keep, **data}
+                site, region = parse_site(wanted)
+                session.execute(
+                    update(delivery_sites)
+                    .where(delivery_sites.c.id == current["id"])
+                    .values(updated_at=utcnow(), **_values(site, region))
+                )
+                return site_document(get_site(session, organisation_id, current["id"]))
+
+        return await asyncio.to_thread(write)
+
+    async def delete(self, organisation_id: str, site_id: str) -> None:
+        def delete() -> None:
+            with write_session(self.factory) as session:
+                current = get_site(session, organisation_id, site_id)
+                session.execute(
+                    update(delivery_sites)
+                    .where(delivery_sites.c.id == current["id"])
+                    .values(deleted_at=utcnow())
+                )
+
         await asyncio.to_thread(delete)
-    except SiteNotFound:
-        raise _unknown() from None
-    return Response(status_code=204)

@@ -354,3 +354,48 @@ async def search_events(
             )
     finally:
         lease.release()
+
+
+async def open_stream(
+    service: BuyerService,
+    streams: StreamSlots,
+    organisation_id: str,
+    transaction_id: str,
+    query: ResultQuery,
+    *,
+    after: int,
+    wait_seconds: float,
+    heartbeat: float = HEARTBEAT_SECONDS,
+) -> AsyncIterator[bytes] | None:
+    """The event stream of a search for one client, holding one of the organisation's
+    ``streams`` slots and a watch of the search until it ends; ``None`` when the organisation
+    has no slot left (429 ``trop_de_flux``). Raises :class:`SearchNotFound` (the slot and the
+    watch given back)."""
+    if not streams.take(organisation_id):
+        return None
+    watch = service.waiters.join(transaction_id)
+
+    def release() -> None:
+        service.waiters.leave(transaction_id, watch)
+        streams.give_back(organisation_id)
+
+    lease = Lease(release)
+    try:
+        signal, first = await first_changes(service, watch, organisation_id, transaction_id, after)
+    except BaseException:
+        lease.release()
+        raise
+    stream = search_events(
+        service,
+        organisation_id,
+        transaction_id,
+        query,
+        first,
+        watch=watch,
+        signal=signal,
+        after=after,
+        wait_seconds=wait_seconds,
+        lease=lease,
+        heartbeat=heartbeat,
+    )
+    return guarded(stream, lease)
