@@ -31,9 +31,6 @@ from . import order_repository as order_repo
 from .carts import (
     RESUME_AFTER,
     STEP_WAIT_MS,
-    CartFields,
-    CartIn,
-    CartLineIn,
     Key,
     _cart_row,
     _plan,
@@ -43,7 +40,8 @@ from .carts import (
     cart_document,
     check_window_alone,
 )
-from .orders import OrderIn, OrderService
+from .orders import OrderService
+from .requests import CartFields, CartIn, CartLineIn, OrderIn
 from .tables import cart_poles, carts, orders
 
 log = logging.getLogger("reseau_poles.buyer.carts")

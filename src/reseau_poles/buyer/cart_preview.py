@@ -22,8 +22,9 @@ from reseau_poles.protocol.profile import TPS_LABEL, TVQ_LABEL, delivery_rules_f
 from reseau_poles.storage import read_session
 
 from .cart_checkout import CartService, cart_order
-from .carts import Key, OrderIn, _cart_row, _open, _plan
+from .carts import Key, _cart_row, _open, _plan
 from .orders import OrderService
+from .requests import OrderIn
 
 PREVIEW_WAIT_MS = 10_000
 LINE_FIELDS = (

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 
 from reseau_poles.node import ApiError, validation_error
@@ -41,21 +41,11 @@ from reseau_poles.storage import utcnow
 
 from . import order_repository as order_repo
 from .cart_checks import check_delivery_window, check_line, declared_rules
-from .orders import (
-    BillingIn,
-    FulfilmentIn,
-    OrderIn,
-    PaymentIn,
-    WindowIn,
-    order_summary,
-)
+from .orders import order_summary
+from .requests import MAX_LINES, CartFields, CartIn, CartLineIn, OrderIn
 from .sites import SiteNotFound, get_site, site_fulfilment
 from .tables import cart_lines, cart_poles, carts
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-
-MAX_LINES = 500
 MAX_LINES_PER_POLE = 200
 # How long the checkout waits for each callback before it gives the pôle up as « délai ».
 STEP_WAIT_MS = 30_000
@@ -66,34 +56,6 @@ DONE = ("confirmee", "echec")
 
 class CartNotFound(LookupError):
     pass
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CartLineIn(_In):
-    """An item picked from a search result: its seller node, its pôle, its id."""
-
-    bpp_id: Text
-    provider_id: Text
-    item_id: Text
-    quantity: int = Field(ge=1, le=1_000_000)
-    fulfilment_id: Text | None = None
-
-
-class CartFields(_In):
-    name: Text | None = None
-    delivery_site_id: ShortText | None = None
-    fulfilment: FulfilmentIn | None = None
-    delivery_window: WindowIn | None = None
-    purchase_order_number: ShortText | None = None
-    payment: PaymentIn | None = None
-    billing: BillingIn | None = None
-
-
-class CartIn(CartFields):
-    lines: list[CartLineIn] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 def _time(value: datetime | None) -> str | None:

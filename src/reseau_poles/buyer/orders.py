@@ -32,17 +32,9 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
 from reseau_poles.network import CallResult, NodeNetwork, RegistryError
@@ -54,15 +46,11 @@ from reseau_poles.node.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
 from reseau_poles.protocol.lifecycle import Canceller, OrderLifecycle, Phase
 from reseau_poles.protocol.models import ACTION_MODELS, Context, format_datetime, to_bytes
-from reseau_poles.protocol.models.scalars import Email
 from reseau_poles.protocol.profile import (
     COUNTRY,
     WHOLE_PROVINCE,
-    PaymentTerms,
-    PaymentType,
     parse_item_tags,
     parse_payment_terms,
-    parse_region,
     payment,
     purchase_order_group,
 )
@@ -71,6 +59,16 @@ from reseau_poles.storage import make_session_factory, read_session, utcnow, wri
 from . import order_repository as repo
 from . import repository as core_repo
 from . import tables
+from .requests import (
+    BODY_MODELS,
+    CancelIn,
+    InitIn,
+    OrderIn,
+    PaymentIn,
+    RatingIn,
+    SupportIn,
+    UpdateIn,
+)
 from .service import Waiters
 from .settings import BuyerSettings
 
@@ -106,188 +104,9 @@ BUYER_EVENTS = (
     "order.error",
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-
-
-def one_region(value: str | None) -> str | None:
-    """A delivery region: one Québec region (code or name), not the whole province."""
-    if value is None:
-        return None
-    try:
-        return str(parse_region(value, allow_whole_province=False))
-    except ProtocolError as exc:
-        raise ValueError(exc.message) from None
-
 
 class OrderNotFound(LookupError):
     """No such order for this organisation."""
-
-
-# --- what the client sends ---------------------------------------------------------------------
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProviderRef(_In):
-    bpp_id: Text
-    id: Text
-
-
-class LineIn(_In):
-    id: Text
-    quantity: int = Field(ge=1, le=1_000_000)
-
-
-class ContactIn(_In):
-    name: Text | None = None
-    phone: ShortText | None = None
-    email: Email | None = None
-
-
-class FulfilmentIn(_In):
-    """Delivery to an address or GPS point, pickup at the pôle, or a drop point."""
-
-    type: Literal["livraison", "cueillette", "point_de_chute"]
-    # One of the pôle's own options (its catalog's ``fulfillments[].id``), when known.
-    id: Text | None = None
-    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
-    gps: (
-        Annotated[str, StringConstraints(pattern=r"^-?\d{1,2}(\.\d+)?, ?-?\d{1,3}(\.\d+)?$")] | None
-    ) = None
-    region: str | None = None
-    # The delivery site's name, shown to the pôle (``location.descriptor.name``).
-    site_name: Text | None = None
-    contact: ContactIn | None = None
-    instructions: Annotated[str, StringConstraints(max_length=500)] | None = None
-
-    _region = field_validator("region")(one_region)
-
-    @model_validator(mode="after")
-    def _where(self) -> FulfilmentIn:
-        if self.type == "livraison" and not (self.address or self.gps):
-            raise ValueError("une livraison demande une adresse (address) ou un point GPS (gps)")
-        return self
-
-
-class BillingIn(_In):
-    name: Text
-    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
-    email: Email | None = None
-    phone: ShortText | None = None
-    tax_id: ShortText | None = None
-
-
-class PaymentIn(_In):
-    """``POST-FULFILLMENT`` with ``net_days`` (30) is what institutions usually ask for."""
-
-    type: Literal["PRE-ORDER", "PRE-FULFILLMENT", "ON-FULFILLMENT", "POST-FULFILLMENT"]
-    net_days: int | None = Field(default=None, ge=1, le=120)
-
-    @model_validator(mode="after")
-    def _terms(self) -> PaymentIn:
-        if self.net_days is not None and self.type != "POST-FULFILLMENT":
-            raise ValueError("net_days : seulement avec le paiement après livraison")
-        return self
-
-    def terms(self) -> PaymentTerms:
-        return PaymentTerms(PaymentType(self.type), self.net_days)
-
-
-class WindowIn(_In):
-    start: datetime
-    end: datetime
-
-    @model_validator(mode="after")
-    def _order(self) -> WindowIn:
-        for value in (self.start, self.end):
-            if value.tzinfo is None:
-                raise ValueError("heure avec fuseau attendue (RFC 3339, …Z ou -05:00)")
-        if self.end <= self.start:
-            raise ValueError("la fin de la plage de livraison doit suivre son début")
-        return self
-
-
-def _unique_lines(lines: list[Any]) -> list[Any]:
-    seen: set[str] = set()
-    for line in lines:
-        if line.id in seen:
-            raise ValueError(f"article « {line.id} » présent deux fois ; une ligne par article")
-        seen.add(line.id)
-    return lines
-
-
-class OrderIn(_In):
-    provider: ProviderRef
-    items: list[LineIn] = Field(min_length=1, max_length=200)
-    fulfilment: FulfilmentIn | None = None
-    billing: BillingIn | None = None
-    payment: PaymentIn | None = None
-    purchase_order_number: ShortText | None = None
-    delivery_window: WindowIn | None = None
-    # Institutional layer (0003): a delivery site and the cart this order came from.
-    delivery_site_id: ShortText | None = None
-    cart_id: ShortText | None = None
-
-    _lines = field_validator("items")(_unique_lines)
-
-
-class InitIn(_In):
-    """What init (and confirm) may add or replace: who pays and how."""
-
-    billing: BillingIn | None = None
-    payment: PaymentIn | None = None
-    purchase_order_number: ShortText | None = None
-
-
-class CancelIn(_In):
-    reason_code: ShortText
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
-
-
-class UpdateLineIn(_In):
-    """A line's new quantity; 0 takes the line out (the order keeps at least one)."""
-
-    id: Text
-    quantity: int = Field(ge=0, le=1_000_000)
-
-
-class UpdateIn(_In):
-    items: list[UpdateLineIn] | None = Field(default=None, min_length=1, max_length=200)
-    fulfilment: FulfilmentIn | None = None
-
-    _lines = field_validator("items")(lambda v: None if v is None else _unique_lines(v))
-
-    @model_validator(mode="after")
-    def _one(self) -> UpdateIn:
-        if (self.items is None) == (self.fulfilment is None):
-            raise ValueError("indiquez soit items, soit fulfilment")
-        return self
-
-
-class RatingIn(_In):
-    value: int = Field(ge=1, le=5)
-    category: Literal["Order", "Fulfillment", "Provider", "Item", "Agent", "Support"] = "Order"
-    id: Text | None = None
-
-
-class SupportIn(_In):
-    phone: ShortText | None = None
-    email: Email | None = None
-
-
-BODY_MODELS: dict[str, type[_In] | None] = {
-    "init": InitIn,
-    "confirm": InitIn,
-    "status": None,
-    "track": None,
-    "cancel": CancelIn,
-    "update": UpdateIn,
-    "rating": RatingIn,
-    "support": SupportIn,
-}
 
 
 # --- Beckn messages ----------------------------------------------------------------------------
@@ -541,7 +360,7 @@ class OrderService:
         return message_id
 
     def _prepare(
-        self, organisation_id: str, order_id: str, action: str, parsed: _In | None
+        self, organisation_id: str, order_id: str, action: str, parsed: BaseModel | None
     ) -> tuple[str, str, bytes]:
         now = utcnow()
         with write_session(self.factory) as session:
@@ -649,7 +468,7 @@ class OrderService:
         order: Mapping[str, Any],
         action: str,
         request: Mapping[str, Any],
-        parsed: _In | None,
+        parsed: BaseModel | None,
     ) -> dict[str, Any]:
         seller_order_id = order["seller_order_id"] or ""
         if action == "select":

@@ -40,10 +40,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -348,21 +347,6 @@ def parse_period(start: str | None, end: str | None) -> tuple[date, date]:
             400, "parametres_invalides", "to : la fin de la période précède son début.", "to"
         )
     return low, high
-
-
-class ReportQuery(BaseModel):
-    """The report's query string, described (the route reads it, with its own refusals)."""
-
-    from_: date = Field(alias="from", description="Début de la période, AAAA-MM-JJ (inclus).")
-    to: date = Field(description="Fin de la période, AAAA-MM-JJ (incluse).")
-    format: Literal["json", "csv"] = Field(
-        default="json", description="`json` (défaut) ou `csv` (fichier en pièce jointe)."
-    )
-    decimal: Literal["virgule", "point"] = Field(
-        default="virgule",
-        description="CSV : `virgule` (défaut : « ; » et virgule décimale, Excel fr-CA) ou "
-        "`point` (CSV standard).",
-    )
 
 
 class ReportService:

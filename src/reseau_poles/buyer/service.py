@@ -40,8 +40,9 @@ from reseau_poles.protocol.signing import AUTHORIZATION
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
 from . import repository as repo
-from .intent import SearchParams, catalog_providers, merge, search_body
+from .intent import catalog_providers, merge, search_body
 from .pages import Coverage, coverage, due_pages, notice, wanted
+from .requests import SearchParams
 from .results import NO_QUERY, ResultQuery, apply
 from .settings import BuyerSettings
 

@@ -18,16 +18,10 @@ import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
     ValidationError,
-    field_validator,
-    model_validator,
 )
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,87 +31,17 @@ from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import region_label
 from reseau_poles.protocol.profile.delivery_region import (
-    parse_gps,
-    parse_postal_code,
     region_for_gps,
     region_for_postal_code,
 )
 from reseau_poles.storage import read_session, utcnow, write_session
 
-from .orders import ContactIn, one_region
+from .requests import SiteIn
 from .tables import delivery_sites
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-Day = Literal["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
-ColdClass = Literal["ambiant", "refrigere", "congele"]
 
 
 class SiteNotFound(LookupError):
     """No such site for this organisation (or deleted)."""
-
-
-class HoursIn(BaseModel):
-    """One receiving window: days of the week and a time range (local time, 24 h)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    days: list[Day] = Field(min_length=1, max_length=7)
-    start: Clock
-    end: Clock
-
-    @model_validator(mode="after")
-    def _order(self) -> HoursIn:
-        if self.end <= self.start:
-            raise ValueError("l'heure de fin doit suivre l'heure de début (HH:MM)")
-        if len(set(self.days)) != len(self.days):
-            raise ValueError("un même jour est nommé deux fois")
-        return self
-
-
-class SiteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Text
-    address: LongText
-    postal_code: str | None = None
-    region: str | None = None
-    gps: str | None = None
-    receiving_hours: list[HoursIn] = Field(default_factory=list, max_length=14)
-    contact: ContactIn | None = None
-    cold_chain: list[ColdClass] = Field(default_factory=lambda: ["ambiant"], max_length=3)
-    instructions: LongText | None = None
-
-    @field_validator("postal_code")
-    @classmethod
-    def _postal(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return parse_postal_code(value)
-        except ProtocolError as exc:
-            raise ValueError(exc.message) from None
-
-    _region = field_validator("region")(one_region)
-
-    @field_validator("gps")
-    @classmethod
-    def _gps(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            lat, lon = parse_gps(value)
-        except ProtocolError as exc:
-            raise ValueError(exc.message) from None
-        return f"{lat},{lon}"
-
-    @field_validator("cold_chain")
-    @classmethod
-    def _cold(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("une même classe de conservation est nommée deux fois")
-        return value
 
 
 def refuse_nul(data: Any, path: str = "") -> None:

@@ -28,7 +28,8 @@ from reseau_poles.node.api import body_doc
 
 from .. import answers as out
 from ..cart_preview import PREVIEW_WAIT_MS
-from ..carts import CartFields, CartIn, CartLineIn, CartNotFound
+from ..carts import CartNotFound
+from ..requests import CartFields, CartIn, CartLineIn
 from ..sites import refuse_nul
 from .deps import Carts, Organisation, Settings, wait_of
 

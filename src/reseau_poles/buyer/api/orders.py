@@ -28,7 +28,8 @@ from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.protocol.moments import MomentError, parse_moment
 
 from .. import answers as out
-from ..orders import BODY_MODELS, OrderIn, OrderNotFound, OrderService
+from ..orders import OrderNotFound, OrderService
+from ..requests import BODY_MODELS, OrderIn
 from .deps import Orders, Organisation, Settings, wait_of
 
 router = APIRouter(prefix="/api/orders", tags=["commandes"])

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
 
 from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError, read_json_object, validated
@@ -22,21 +21,12 @@ from reseau_poles.node.api import body_doc
 
 from .. import answers as out
 from .. import sse
-from ..intent import SearchParams
-from ..pages import MoreParams
-from ..results import QueryError, ResultFilters, ResultQuery, parse_result_query
+from ..requests import MoreParams, ResultFilters, Resume, SearchParams
+from ..results import QueryError, ResultQuery, parse_result_query
 from ..service import SearchNotFound
 from .deps import Heartbeat, Organisation, Searches, Settings, Streams, wait_of
 
 router = APIRouter(prefix="/api/searches")
-
-
-class Resume(BaseModel):
-    last_event_id: str | None = Field(
-        default=None,
-        description="Reprendre après cet événement (comme l'en-tête `Last-Event-ID`, pour les "
-        "clients qui ne peuvent pas le poser).",
-    )
 
 
 def result_query(request: Request, *extra: str) -> ResultQuery:

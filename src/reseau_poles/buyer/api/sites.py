@@ -19,7 +19,8 @@ from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 
 from .. import answers as out
-from ..sites import SiteIn, SiteNotFound, SiteService, parse_site
+from ..requests import SiteIn
+from ..sites import SiteNotFound, SiteService, parse_site
 from .deps import Organisation, Sites
 
 router = APIRouter(prefix="/api/sites", tags=["sites de livraison"])

@@ -13,27 +13,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from reseau_poles.network.destinations import MAX_URL_LENGTH, DestinationRefused
+from reseau_poles.network.destinations import DestinationRefused
 from reseau_poles.node import ApiError, read_json_object, validated
 from reseau_poles.node.answers import WebhookCreated, WebhookList, answers
 from reseau_poles.node.api import body_doc
 from reseau_poles.storage import read_session, write_session
 
 from ..orders import BUYER_EVENTS
+from ..requests import WebhookIn
 from .deps import Orders, Organisation
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
-
-
-class WebhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    # Checked by the node's destination policy (network.destinations): https, public address.
-    url: str = Field(max_length=MAX_URL_LENGTH)
-    event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=20)
-    description: str | None = Field(default=None, max_length=255)
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
