@@ -29,15 +29,16 @@ from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.node import Migrations, create_node_app, open_node
 from reseau_poles.protocol.errors import ErrorCode
 
-from . import sse
 from .api import ROUTERS
-from .cart_checkout import CartService
-from .orders import ORDER_CALLBACKS, OrderService
-from .reports import ReportService
-from .retention import retention_targets
-from .service import BuyerService
+from .services import sse
+from .services.cart_checkout import CartService
+from .services.order_callbacks import ORDER_CALLBACKS
+from .services.orders import OrderService
+from .services.reports import ReportService
+from .services.retention import retention_targets
+from .services.searches import BuyerService
+from .services.sites import SiteService
 from .settings import BuyerSettings, load_settings
-from .sites import SiteService
 
 MIGRATIONS = "reseau_poles.buyer.migrations"
 VERSION_TABLE = "alembic_version_buyer"

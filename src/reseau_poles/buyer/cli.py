@@ -131,9 +131,9 @@ def report(
     from reseau_poles.node import ApiError
     from reseau_poles.storage import make_engine, make_session_factory, read_session
 
-    from . import reports
     from . import repository as repo
     from .app import migrate as run_migrations
+    from .services import reports
 
     try:
         low, high = reports.parse_period(start, end)

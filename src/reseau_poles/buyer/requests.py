@@ -42,7 +42,7 @@ from reseau_poles.protocol.profile.delivery_region import (
 from reseau_poles.protocol.profile.pagination import MAX_SIZE
 from reseau_poles.protocol.profile.vocabulary import Certification, Conservation
 
-from .results import MAX_PRICE, SortKey
+from .services.results import MAX_PRICE, SortKey
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

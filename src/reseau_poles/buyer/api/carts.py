@@ -27,10 +27,10 @@ from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 
 from .. import answers as out
-from ..cart_preview import PREVIEW_WAIT_MS
-from ..carts import CartNotFound
 from ..requests import CartFields, CartIn, CartLineIn
-from ..sites import refuse_nul
+from ..services.cart_preview import PREVIEW_WAIT_MS
+from ..services.carts import CartNotFound
+from ..services.sites import refuse_nul
 from .deps import Carts, Organisation, Settings, wait_of
 
 router = APIRouter(prefix="/api/carts", tags=["paniers"])

@@ -12,14 +12,14 @@ from fastapi.security import HTTPAuthorizationCredentials
 from reseau_poles.node import ApiError
 from reseau_poles.node.api import API_KEY_BEARER, API_KEY_HEADER, api_key_owner
 
-from ..cart_checkout import CartService
-from ..orders import OrderService
-from ..reports import ReportService
 from ..repository import organisation_for_api_key
-from ..service import BuyerService
+from ..services.cart_checkout import CartService
+from ..services.orders import OrderService
+from ..services.reports import ReportService
+from ..services.searches import BuyerService
+from ..services.sites import SiteService
+from ..services.sse import StreamSlots
 from ..settings import BuyerSettings
-from ..sites import SiteService
-from ..sse import StreamSlots
 
 
 def _state(request: Request) -> Any:

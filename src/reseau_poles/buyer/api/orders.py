@@ -28,8 +28,8 @@ from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.protocol.moments import MomentError, parse_moment
 
 from .. import answers as out
-from ..orders import OrderNotFound, OrderService
 from ..requests import BODY_MODELS, OrderIn
+from ..services.orders import OrderNotFound, OrderService
 from .deps import Orders, Organisation, Settings, wait_of
 
 router = APIRouter(prefix="/api/orders", tags=["commandes"])

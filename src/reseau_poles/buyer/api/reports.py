@@ -16,8 +16,8 @@ from reseau_poles.node import ApiError
 from reseau_poles.node.answers import text_answer
 
 from ..answers import LocalPurchasingReport
-from ..reports import csv_bytes, csv_filename, parse_period
 from ..requests import ReportQuery
+from ..services.reports import csv_bytes, csv_filename, parse_period
 from .deps import Organisation, Reports
 
 router = APIRouter(prefix="/api/reports", tags=["rapports"])

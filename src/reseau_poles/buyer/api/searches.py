@@ -20,10 +20,10 @@ from reseau_poles.node.answers import answers, text_answer
 from reseau_poles.node.api import body_doc
 
 from .. import answers as out
-from .. import sse
 from ..requests import MoreParams, ResultFilters, Resume, SearchParams
-from ..results import QueryError, ResultQuery, parse_result_query
-from ..service import SearchNotFound
+from ..services import sse
+from ..services.results import QueryError, ResultQuery, parse_result_query
+from ..services.searches import SearchNotFound
 from .deps import Heartbeat, Organisation, Searches, Settings, Streams, wait_of
 
 router = APIRouter(prefix="/api/searches")

@@ -20,7 +20,7 @@ from reseau_poles.node.api import body_doc
 
 from .. import answers as out
 from ..requests import SiteIn
-from ..sites import SiteNotFound, SiteService, parse_site
+from ..services.sites import SiteNotFound, SiteService, parse_site
 from .deps import Organisation, Sites
 
 router = APIRouter(prefix="/api/sites", tags=["sites de livraison"])

@@ -20,8 +20,8 @@ from reseau_poles.node.answers import WebhookCreated, WebhookList, answers
 from reseau_poles.node.api import body_doc
 from reseau_poles.storage import read_session, write_session
 
-from ..orders import BUYER_EVENTS
 from ..requests import WebhookIn
+from ..services.order_callbacks import BUYER_EVENTS
 from .deps import Orders, Organisation
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])

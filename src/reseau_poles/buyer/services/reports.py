@@ -52,7 +52,7 @@ from reseau_poles.protocol.moments import parse_day as parse_calendar_day
 from reseau_poles.protocol.profile import Certification, Region
 from reseau_poles.storage import read_session
 
-from .tables import order_lines, orders
+from ..tables import order_lines, orders
 
 TIME_ZONE = ZoneInfo("America/Toronto")
 COUNTED_STATES = ("confirmed", "completed")

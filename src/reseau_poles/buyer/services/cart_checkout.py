@@ -26,8 +26,10 @@ from sqlalchemy import select, update
 from reseau_poles.node import ApiError
 from reseau_poles.storage import read_session, utcnow, write_session
 
+from .. import order_repository as order_repo
+from ..requests import CartFields, CartIn, CartLineIn, OrderIn
+from ..tables import cart_poles, carts, orders
 from . import carts as editing
-from . import order_repository as order_repo
 from .carts import (
     RESUME_AFTER,
     STEP_WAIT_MS,
@@ -41,8 +43,6 @@ from .carts import (
     check_window_alone,
 )
 from .orders import OrderService
-from .requests import CartFields, CartIn, CartLineIn, OrderIn
-from .tables import cart_poles, carts, orders
 
 log = logging.getLogger("reseau_poles.buyer.carts")
 

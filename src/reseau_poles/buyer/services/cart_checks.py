@@ -22,7 +22,7 @@ from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import DeliveryRules, check_window, delivery_rules_from_tags
 from reseau_poles.storage import utcnow
 
-from . import order_repository as order_repo
+from .. import order_repository as order_repo
 
 WINDOW_REFUSED = "plage_livraison_invalide"
 

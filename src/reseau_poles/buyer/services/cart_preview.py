@@ -21,10 +21,10 @@ from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import TPS_LABEL, TVQ_LABEL, delivery_rules_from_tags
 from reseau_poles.storage import read_session
 
+from ..requests import OrderIn
 from .cart_checkout import CartService, cart_order
 from .carts import Key, _cart_row, _open, _plan
 from .orders import OrderService
-from .requests import OrderIn
 
 PREVIEW_WAIT_MS = 10_000
 LINE_FIELDS = (

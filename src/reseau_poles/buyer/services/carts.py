@@ -39,12 +39,12 @@ from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import parse_item_tags
 from reseau_poles.storage import utcnow
 
-from . import order_repository as order_repo
+from .. import order_repository as order_repo
+from ..requests import MAX_LINES, CartFields, CartIn, CartLineIn, OrderIn
+from ..tables import cart_lines, cart_poles, carts
 from .cart_checks import check_delivery_window, check_line, declared_rules
-from .orders import order_summary
-from .requests import MAX_LINES, CartFields, CartIn, CartLineIn, OrderIn
+from .order_documents import order_summary
 from .sites import SiteNotFound, get_site, site_fulfilment
-from .tables import cart_lines, cart_poles, carts
 
 MAX_LINES_PER_POLE = 200
 # How long the checkout waits for each callback before it gives the pôle up as « délai ».

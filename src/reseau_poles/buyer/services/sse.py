@@ -52,12 +52,13 @@ from reseau_poles.protocol.jsonfast import dumps
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.storage import read_session
 
-from . import repository as repo
+from .. import repository as repo
+from ..tables import callbacks, search_results
 from .intent import merge
 from .pages import coverage
 from .results import ResultQuery, apply
-from .service import BuyerService, SearchNotFound, Watch, search_progress
-from .tables import callbacks, search_results
+from .searches import BuyerService, SearchNotFound, search_progress
+from .waiters import Watch
 
 MEDIA_TYPE: Final = "text/event-stream; charset=utf-8"
 HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -36,8 +36,8 @@ from reseau_poles.protocol.profile.delivery_region import (
 )
 from reseau_poles.storage import read_session, utcnow, write_session
 
-from .requests import SiteIn
-from .tables import delivery_sites
+from ..requests import SiteIn
+from ..tables import delivery_sites
 
 
 class SiteNotFound(LookupError):

@@ -19,7 +19,7 @@ from reseau_poles.protocol.profile import (
     conservation_group,
 )
 
-from .requests import SearchParams
+from ..requests import SearchParams
 
 
 def intent(params: SearchParams, page: Page | None = None) -> dict[str, Any]:
