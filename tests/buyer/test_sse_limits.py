@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reseau_poles.buyer import repository as repo
+from reseau_poles.buyer.repositories import organisations as repo
 from reseau_poles.buyer.services.waiters import Waiters
 from reseau_poles.storage import make_session_factory, write_session
 

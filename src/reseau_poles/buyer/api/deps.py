@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from reseau_poles.node import ApiError
 from reseau_poles.node.api import API_KEY_BEARER, API_KEY_HEADER, api_key_owner
 
-from ..repository import organisation_for_api_key
+from ..repositories.organisations import organisation_for_api_key
 from ..services.cart_checkout import CartService
 from ..services.orders import OrderService
 from ..services.reports import ReportService

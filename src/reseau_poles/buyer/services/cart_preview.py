@@ -14,17 +14,20 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reseau_poles.node import ApiError
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import TPS_LABEL, TVQ_LABEL, delivery_rules_from_tags
 from reseau_poles.storage import read_session
 
+from ..repositories.carts import Key, cart_order
 from ..requests import OrderIn
-from .cart_checkout import CartService, cart_order
-from .carts import Key, _cart_row, _open, _plan
+from .carts import _cart_row, _open, _plan
 from .orders import OrderService
+
+if TYPE_CHECKING:
+    from .cart_checkout import CartService
 
 PREVIEW_WAIT_MS = 10_000
 LINE_FIELDS = (

@@ -31,7 +31,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import RowMapping
+from sqlalchemy.orm import Session
 
 from reseau_poles.node import ApiError, validation_error
 from reseau_poles.protocol.errors import ProtocolError
@@ -39,9 +40,11 @@ from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import parse_item_tags
 from reseau_poles.storage import utcnow
 
-from .. import order_repository as order_repo
+from ..repositories import carts as repo
+from ..repositories import catalog
+from ..repositories import orders as order_repo
+from ..repositories.carts import Key
 from ..requests import MAX_LINES, CartFields, CartIn, CartLineIn, OrderIn
-from ..tables import cart_lines, cart_poles, carts
 from .cart_checks import check_delivery_window, check_line, declared_rules
 from .order_documents import order_summary
 from .sites import SiteNotFound, get_site, site_fulfilment
@@ -62,9 +65,6 @@ def _time(value: datetime | None) -> str | None:
     return format_datetime(value) if value is not None else None
 
 
-Key = tuple[str, str, str]  # seller node, pôle, fulfilment option ('' when none is named)
-
-
 def _default_fulfilment(cart: Mapping[str, Any]) -> str:
     return str((cart["fulfilment"] or {}).get("id") or "")
 
@@ -82,30 +82,13 @@ def _row_key(row: Mapping[str, Any]) -> Key:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _cart_row(session: Any, organisation_id: str, cart_id: str, *, lock: bool = False) -> Any:
-    query = select(carts).where(carts.c.id == cart_id, carts.c.organisation_id == organisation_id)
-    if lock:
-        query = query.with_for_update()
-    row = session.execute(query).mappings().first()
+def _cart_row(
+    session: Session, organisation_id: str, cart_id: str, *, lock: bool = False
+) -> RowMapping:
+    row = repo.get_cart(session, organisation_id, cart_id, lock=lock)
     if row is None:
         raise CartNotFound(cart_id)
     return row
-
-
-def _lines(session: Any, cart_id: str) -> list[Mapping[str, Any]]:
-    return list(
-        session.execute(
-            select(cart_lines).where(cart_lines.c.cart_id == cart_id).order_by(cart_lines.c.id)
-        ).mappings()
-    )
-
-
-def _poles(session: Any, cart_id: str) -> list[Mapping[str, Any]]:
-    return list(
-        session.execute(
-            select(cart_poles).where(cart_poles.c.cart_id == cart_id).order_by(cart_poles.c.id)
-        ).mappings()
-    )
 
 
 def _pole_state(row: Mapping[str, Any], order: Mapping[str, Any] | None) -> str:
@@ -118,9 +101,9 @@ def _pole_state(row: Mapping[str, Any], order: Mapping[str, Any] | None) -> str:
     return str(row["state"])
 
 
-def cart_document(session: Any, cart: Mapping[str, Any]) -> dict[str, Any]:
-    lines = _lines(session, cart["id"])
-    pole_rows = _poles(session, cart["id"])
+def cart_document(session: Session, cart: Mapping[str, Any]) -> dict[str, Any]:
+    lines = repo.lines_of(session, cart["id"])
+    pole_rows = repo.poles_of(session, cart["id"])
     counts: dict[Key, int] = {}
     for line in lines:
         key = _pole_key(line, cart)
@@ -243,7 +226,7 @@ def _field_values(fields: CartFields, present: set[str]) -> dict[str, Any]:
     return values
 
 
-def _check_site(session: Any, organisation_id: str, site_id: str | None) -> None:
+def _check_site(session: Session, organisation_id: str, site_id: str | None) -> None:
     if site_id is None:
         return
     try:
@@ -254,34 +237,8 @@ def _check_site(session: Any, organisation_id: str, site_id: str | None) -> None
         ) from None
 
 
-def _put_line(session: Any, cart_id: str, line: CartLineIn, now: datetime) -> None:
-    """Add a line, or give an existing (pôle, item) line its new quantity."""
-    existing = session.execute(
-        select(cart_lines.c.id).where(
-            cart_lines.c.cart_id == cart_id,
-            cart_lines.c.bpp_id == line.bpp_id,
-            cart_lines.c.provider_id == line.provider_id,
-            cart_lines.c.item_id == line.item_id,
-        )
-    ).scalar_one_or_none()
-    values = {"quantity": line.quantity, "fulfilment_id": line.fulfilment_id}
-    if existing is not None:
-        session.execute(update(cart_lines).where(cart_lines.c.id == existing).values(**values))
-    else:
-        session.execute(
-            cart_lines.insert().values(
-                cart_id=cart_id,
-                bpp_id=line.bpp_id,
-                provider_id=line.provider_id,
-                item_id=line.item_id,
-                added_at=now,
-                **values,
-            )
-        )
-
-
-def _count_lines(session: Any, cart_id: str) -> int:
-    return len(_lines(session, cart_id))
+def _count_lines(session: Session, cart_id: str) -> int:
+    return len(repo.lines_of(session, cart_id))
 
 
 def _open(cart: Mapping[str, Any]) -> None:
@@ -314,7 +271,7 @@ def _fulfilment_for(
 
 
 def _cold_chain_check(
-    session: Any,
+    session: Session,
     organisation_id: str,
     site: Mapping[str, Any],
     lines: list[Mapping[str, Any]],
@@ -326,7 +283,7 @@ def _cold_chain_check(
     for index, line in enumerate(lines):
         by_pole.setdefault((line["bpp_id"], line["provider_id"]), []).append((index, line))
     for (bpp_id, provider_id), group in by_pole.items():
-        known = order_repo.catalog_items(
+        known = catalog.catalog_items(
             session, organisation_id, bpp_id, provider_id, [line["item_id"] for _, line in group]
         )
         for index, line in group:
@@ -349,11 +306,11 @@ def _cold_chain_check(
 
 
 def _plan(
-    session: Any, organisation_id: str, cart: Mapping[str, Any], *, quote_only: bool = False
+    session: Session, organisation_id: str, cart: Mapping[str, Any], *, quote_only: bool = False
 ) -> list[tuple[Key, OrderIn]]:
     """One checked order per pôle and fulfilment option, or a 400 naming the field at fault
     (nothing written); ``quote_only`` (a preview): no billing needed yet."""
-    lines = _lines(session, cart["id"])
+    lines = repo.lines_of(session, cart["id"])
     if not lines:
         raise ApiError(400, "panier_vide", "Le panier n'a aucune ligne.", "lines")
     if not cart["billing"] and not quote_only:
@@ -424,7 +381,7 @@ def _plan(
 
 
 def _check_window(
-    session: Any,
+    session: Session,
     organisation_id: str,
     cart: Mapping[str, Any],
     key: Key,
@@ -434,7 +391,7 @@ def _check_window(
     seen): a 400 at ``delivery_window.start`` or ``.end``."""
     if not cart["delivery_window_start"]:
         return
-    provider = order_repo.catalog_provider(session, organisation_id, key[0], key[1])
+    provider = catalog.catalog_provider(session, organisation_id, key[0], key[1])
     rules = declared_rules(provider, key[2] or None, (fulfilment or {}).get("type"))
     check_delivery_window(
         cart["delivery_window_start"], cart["delivery_window_end"], rules, pole=key[1]
@@ -449,14 +406,14 @@ def check_window_alone(fields: CartFields) -> None:
         check_delivery_window(window.start, window.end)
 
 
-def _check_cart(session: Any, organisation_id: str, cart: Mapping[str, Any]) -> None:
+def _check_cart(session: Session, organisation_id: str, cart: Mapping[str, Any]) -> None:
     """What can be checked while the cart is being filled: its window, alone and against
     each of its pôles' declared rules."""
     if not cart["delivery_window_start"]:
         return
     check_delivery_window(cart["delivery_window_start"], cart["delivery_window_end"])
     site_delivery = {"type": "livraison"} if cart["delivery_site_id"] else None
-    for key in dict.fromkeys(_pole_key(line, cart) for line in _lines(session, cart["id"])):
+    for key in dict.fromkeys(_pole_key(line, cart) for line in repo.lines_of(session, cart["id"])):
         _check_window(session, organisation_id, cart, key, cart["fulfilment"] or site_delivery)
 
 
@@ -464,19 +421,20 @@ def _check_cart(session: Any, organisation_id: str, cart: Mapping[str, Any]) -> 
 
 
 def create_cart(
-    session: Any, organisation_id: str, cart_id: str, wanted: CartIn, now: datetime
+    session: Session, organisation_id: str, cart_id: str, wanted: CartIn, now: datetime
 ) -> dict[str, Any]:
     """A new open cart with its fields and lines, each checked (:mod:`.cart_checks`)."""
     _check_site(session, organisation_id, wanted.delivery_site_id)
-    session.execute(
-        carts.insert().values(
-            id=cart_id,
-            organisation_id=organisation_id,
-            state="ouvert",
-            created_at=now,
-            updated_at=now,
+    repo.insert_cart(
+        session,
+        {
+            "id": cart_id,
+            "organisation_id": organisation_id,
+            "state": "ouvert",
+            "created_at": now,
+            "updated_at": now,
             **_field_values(wanted, set(CartFields.model_fields)),
-        )
+        },
     )
     seen: set[tuple[str, str, str]] = set()
     for index, line in enumerate(wanted.lines):
@@ -490,20 +448,14 @@ def create_cart(
             )
         seen.add(triple)
         check_line(session, organisation_id, line.model_dump(), path=f"lines.{index}.")
-        _put_line(session, cart_id, line, now)
+        repo.put_line(session, cart_id, line.model_dump(), now)
     cart = _cart_row(session, organisation_id, cart_id)
     _check_cart(session, organisation_id, cart)
     return cart_document(session, cart)
 
 
-def list_carts(session: Any, organisation_id: str) -> list[dict[str, Any]]:
+def list_carts(session: Session, organisation_id: str) -> list[dict[str, Any]]:
     """The organisation's carts, newest first (100 at most)."""
-    rows = session.execute(
-        select(carts)
-        .where(carts.c.organisation_id == organisation_id)
-        .order_by(carts.c.created_at.desc(), carts.c.id)
-        .limit(100)
-    ).mappings()
     return [
         {
             "id": row["id"],
@@ -513,28 +465,28 @@ def list_carts(session: Any, organisation_id: str) -> list[dict[str, Any]]:
             "created_at": _time(row["created_at"]),
             "checked_out_at": _time(row["checked_out_at"]),
         }
-        for row in rows
+        for row in repo.carts_of(session, organisation_id, limit=100)
     ]
 
 
 def patch_cart(
-    session: Any, organisation_id: str, cart_id: str, wanted: CartFields, present: set[str]
+    session: Session, organisation_id: str, cart_id: str, wanted: CartFields, present: set[str]
 ) -> dict[str, Any]:
     """Change the fields named in ``present`` (``None`` clears one) of an open cart."""
     cart = _cart_row(session, organisation_id, cart_id, lock=True)
     _open(cart)
     _check_site(session, organisation_id, wanted.delivery_site_id)
-    session.execute(
-        update(carts)
-        .where(carts.c.id == cart["id"])
-        .values(updated_at=utcnow(), **_field_values(wanted, present))
+    repo.update_cart(
+        session, cart["id"], {"updated_at": utcnow(), **_field_values(wanted, present)}
     )
     changed = _cart_row(session, organisation_id, cart["id"])
     _check_cart(session, organisation_id, changed)
     return cart_document(session, changed)
 
 
-def add_line(session: Any, organisation_id: str, cart_id: str, line: CartLineIn) -> dict[str, Any]:
+def add_line(
+    session: Session, organisation_id: str, cart_id: str, line: CartLineIn
+) -> dict[str, Any]:
     """Add a line to an open cart (the same pôle and item: its new quantity)."""
     cart = _cart_row(session, organisation_id, cart_id, lock=True)
     _open(cart)
@@ -542,24 +494,24 @@ def add_line(session: Any, organisation_id: str, cart_id: str, line: CartLineIn)
         raise ApiError(400, "parametres_invalides", f"Au plus {MAX_LINES} lignes par panier.", "$")
     now = utcnow()
     check_line(session, organisation_id, line.model_dump())
-    _put_line(session, cart["id"], line, now)
-    session.execute(update(carts).where(carts.c.id == cart["id"]).values(updated_at=now))
+    repo.put_line(session, cart["id"], line.model_dump(), now)
+    repo.update_cart(session, cart["id"], {"updated_at": now})
     _check_cart(session, organisation_id, cart)
     return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
 
 
-def remove_line(session: Any, organisation_id: str, cart_id: str, line_id: str) -> dict[str, Any]:
+def remove_line(
+    session: Session, organisation_id: str, cart_id: str, line_id: str
+) -> dict[str, Any]:
     """Take a line out of an open cart; 404 ``ligne_inconnue``."""
     cart = _cart_row(session, organisation_id, cart_id, lock=True)
     _open(cart)
-    gone = 0
-    if line_id.isdigit() and len(line_id) <= 18:
-        gone = session.execute(
-            delete(cart_lines).where(
-                cart_lines.c.cart_id == cart["id"], cart_lines.c.id == int(line_id)
-            )
-        ).rowcount
+    gone = (
+        line_id.isdigit()
+        and len(line_id) <= 18
+        and repo.delete_line(session, cart["id"], int(line_id))
+    )
     if not gone:
         raise ApiError(404, "ligne_inconnue", "Ligne inconnue dans ce panier.", "line_id")
-    session.execute(update(carts).where(carts.c.id == cart["id"]).values(updated_at=utcnow()))
+    repo.update_cart(session, cart["id"], {"updated_at": utcnow()})
     return cart_document(session, _cart_row(session, organisation_id, cart["id"]))

@@ -36,8 +36,9 @@ from reseau_poles.protocol.lifecycle import Canceller, OrderLifecycle, Phase
 from reseau_poles.protocol.profile import parse_payment_terms
 from reseau_poles.storage import read_session, utcnow, write_session
 
-from .. import order_repository as repo
-from .. import repository as core_repo
+from ..repositories import catalog
+from ..repositories import orders as repo
+from ..repositories import searches as core_repo
 from ..settings import BuyerSettings
 from .order_documents import decimal_of, get_path, order_summary, snapshot
 
@@ -149,7 +150,7 @@ class OrderCallbacks:
 
     def _apply(
         self,
-        session: Any,
+        session: Session,
         order: Mapping[str, Any],
         message: InboundMessage,
         callback_id: int,
@@ -268,7 +269,7 @@ class OrderCallbacks:
 
     def _take_document(
         self,
-        session: Any,
+        session: Session,
         order: Mapping[str, Any],
         action: str,
         document: Mapping[str, Any],
@@ -348,7 +349,7 @@ class OrderCallbacks:
 
     def _quote_lines(
         self,
-        session: Any,
+        session: Session,
         order: Mapping[str, Any],
         document: Mapping[str, Any],
         quote: Mapping[str, Any],
@@ -377,7 +378,7 @@ class OrderCallbacks:
         items = [i for i in document.get("items") or [] if isinstance(get_path(i, "id"), str)]
         if not items:
             return
-        known = repo.catalog_items(
+        known = catalog.catalog_items(
             session,
             order["organisation_id"],
             order["bpp_id"],
@@ -405,7 +406,7 @@ class OrderCallbacks:
         repo.replace_lines(session, order["id"], lines)
 
     def emit(
-        self, session: Any, order: Mapping[str, Any], event: str, data: Mapping[str, Any]
+        self, session: Session, order: Mapping[str, Any], event: str, data: Mapping[str, Any]
     ) -> None:
         self.webhooks.emit(
             session,

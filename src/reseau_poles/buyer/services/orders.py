@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from reseau_poles.network import CallResult, NodeNetwork, RegistryError
 from reseau_poles.network.destinations import DestinationPolicy
@@ -47,8 +48,9 @@ from reseau_poles.protocol.lifecycle import OrderLifecycle, Phase
 from reseau_poles.protocol.profile import COUNTRY, WHOLE_PROVINCE
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
-from .. import order_repository as repo
 from .. import tables
+from ..repositories import catalog
+from ..repositories import orders as repo
 from ..requests import BODY_MODELS, InitIn, OrderIn, UpdateIn
 from ..settings import BuyerSettings
 from .order_callbacks import BUYER_EVENTS, OrderCallbacks
@@ -142,7 +144,7 @@ class OrderService:
                     },
                 )
                 self._request_lines(session, organisation_id, order_id, request)
-                name = repo.catalog_provider_name(
+                name = catalog.catalog_provider_name(
                     session, organisation_id, order.provider.bpp_id, order.provider.id
                 )
                 if name is not None:
@@ -366,10 +368,10 @@ class OrderService:
         )
 
     def _request_lines(
-        self, session: Any, organisation_id: str, order_id: str, request: Mapping[str, Any]
+        self, session: Session, organisation_id: str, order_id: str, request: Mapping[str, Any]
     ) -> None:
         ids = [line["id"] for line in request["items"]]
-        known = repo.catalog_items(
+        known = catalog.catalog_items(
             session, organisation_id, request["provider"]["bpp_id"], request["provider"]["id"], ids
         )
         repo.replace_lines(

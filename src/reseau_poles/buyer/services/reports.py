@@ -43,7 +43,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.node import ApiError
@@ -52,7 +51,7 @@ from reseau_poles.protocol.moments import parse_day as parse_calendar_day
 from reseau_poles.protocol.profile import Certification, Region
 from reseau_poles.storage import read_session
 
-from ..tables import order_lines, orders
+from ..repositories import reports as repo
 
 TIME_ZONE = ZoneInfo("America/Toronto")
 COUNTED_STATES = ("confirmed", "completed")
@@ -202,25 +201,12 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
-def local_purchasing(session: Any, organisation_id: str, start: date, end: date) -> dict[str, Any]:
+def local_purchasing(
+    session: Session, organisation_id: str, start: date, end: date
+) -> dict[str, Any]:
     """The report of ``organisation_id`` for ``start`` … ``end`` (both included)."""
     low, high = period_bounds(start, end)
-    counted = (
-        select(orders.c.id, orders.c.total)
-        .where(
-            orders.c.organisation_id == organisation_id,
-            orders.c.state.in_(COUNTED_STATES),
-            orders.c.confirmed_at >= low,
-            orders.c.confirmed_at < high,
-        )
-        .order_by(orders.c.confirmed_at, orders.c.id)
-    )
-    totals = {row.id: row.total for row in session.execute(counted)}
-    rows = session.execute(
-        select(order_lines).where(
-            order_lines.c.order_id.in_(counted.with_only_columns(orders.c.id))
-        )
-    ).mappings()
+    totals, rows = repo.counted_orders(session, organisation_id, COUNTED_STATES, low, high)
     lines = [
         ReportLine(
             amount=line_amount(row),

@@ -38,7 +38,7 @@ from reseau_poles.protocol.profile import COUNTRY, WHOLE_PROVINCE, Page
 from reseau_poles.protocol.signing import AUTHORIZATION
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
-from .. import repository as repo
+from ..repositories import searches as repo
 from ..requests import SearchParams
 from ..settings import BuyerSettings
 from .intent import catalog_providers, merge, search_body

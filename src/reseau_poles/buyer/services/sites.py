@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import (
     ValidationError,
 )
-from sqlalchemy import select, update
+from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.node import ApiError, validation_error
@@ -36,8 +36,8 @@ from reseau_poles.protocol.profile.delivery_region import (
 )
 from reseau_poles.storage import read_session, utcnow, write_session
 
+from ..repositories import sites as repo
 from ..requests import SiteIn
-from ..tables import delivery_sites
 
 
 class SiteNotFound(LookupError):
@@ -135,7 +135,9 @@ def site_fulfilment(site: Mapping[str, Any], fulfilment_id: str | None = None) -
     return fulfilment
 
 
-def order_with_site(session: Any, organisation_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+def order_with_site(
+    session: Session, organisation_id: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
     """A ``POST /api/orders`` body naming ``delivery_site_id``, with the site's delivery filled
     in (:func:`site_fulfilment`); fields the body gives itself win, and a pickup or drop-point
     fulfilment is left alone. Raises :class:`ApiError` 400 ``site_inconnu``.
@@ -165,18 +167,9 @@ def order_with_site(session: Any, organisation_id: str, data: Mapping[str, Any])
 # --- queries ---------------------------------------------------------------------------------
 
 
-def get_site(session: Any, organisation_id: str, site_id: str) -> Mapping[str, Any]:
-    row = (
-        session.execute(
-            select(delivery_sites).where(
-                delivery_sites.c.id == site_id,
-                delivery_sites.c.organisation_id == organisation_id,
-                delivery_sites.c.deleted_at.is_(None),
-            )
-        )
-        .mappings()
-        .first()
-    )
+def get_site(session: Session, organisation_id: str, site_id: str) -> RowMapping:
+    """One of the organisation's sites; raises :class:`SiteNotFound` (or deleted)."""
+    row = repo.get_site(session, organisation_id, site_id)
     if row is None:
         raise SiteNotFound(site_id)
     return row
@@ -231,14 +224,15 @@ class SiteService:
 
         def insert() -> dict[str, Any]:
             with write_session(self.factory) as session:
-                session.execute(
-                    delivery_sites.insert().values(
-                        id=site_id,
-                        organisation_id=organisation_id,
-                        created_at=now,
-                        updated_at=now,
+                repo.insert_site(
+                    session,
+                    {
+                        "id": site_id,
+                        "organisation_id": organisation_id,
+                        "created_at": now,
+                        "updated_at": now,
                         **_values(site, region),
-                    )
+                    },
                 )
                 return site_document(get_site(session, organisation_id, site_id))
 
@@ -247,15 +241,7 @@ class SiteService:
     async def list(self, organisation_id: str) -> list[dict[str, Any]]:
         def read() -> list[dict[str, Any]]:
             with read_session(self.factory) as session:
-                rows = session.execute(
-                    select(delivery_sites)
-                    .where(
-                        delivery_sites.c.organisation_id == organisation_id,
-                        delivery_sites.c.deleted_at.is_(None),
-                    )
-                    .order_by(delivery_sites.c.name, delivery_sites.c.id)
-                ).mappings()
-                return [site_document(row) for row in rows]
+                return [site_document(row) for row in repo.sites_of(session, organisation_id)]
 
         return await asyncio.to_thread(read)
 
@@ -282,10 +268,8 @@ class SiteService:
                         keep.pop("region")  # found again from the new postal code or GPS
                     wanted = {**keep, **data}
                 site, region = parse_site(wanted)
-                session.execute(
-                    update(delivery_sites)
-                    .where(delivery_sites.c.id == current["id"])
-                    .values(updated_at=utcnow(), **_values(site, region))
+                repo.update_site(
+                    session, current["id"], {"updated_at": utcnow(), **_values(site, region)}
                 )
                 return site_document(get_site(session, organisation_id, current["id"]))
 
@@ -295,10 +279,6 @@ class SiteService:
         def delete() -> None:
             with write_session(self.factory) as session:
                 current = get_site(session, organisation_id, site_id)
-                session.execute(
-                    update(delivery_sites)
-                    .where(delivery_sites.c.id == current["id"])
-                    .values(deleted_at=utcnow())
-                )
+                repo.delete_site(session, current["id"], utcnow())
 
         await asyncio.to_thread(delete)

@@ -46,14 +46,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
-
 from reseau_poles.protocol.jsonfast import dumps
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.storage import read_session
 
-from .. import repository as repo
-from ..tables import callbacks, search_results
+from ..repositories import searches as repo
 from .intent import merge
 from .pages import coverage
 from .results import ResultQuery, apply
@@ -170,21 +167,7 @@ def read_changes(
         search = repo.get_search(session, transaction_id)
         if search is None or search["organisation_id"] != organisation_id:
             raise SearchNotFound(transaction_id)
-        answers = list(
-            session.execute(
-                select(
-                    callbacks.c.id,
-                    callbacks.c.bpp_id,
-                    callbacks.c.bpp_uri,
-                    callbacks.c.message_id,
-                    callbacks.c.received_at,
-                )
-                .where(
-                    callbacks.c.transaction_id == transaction_id, callbacks.c.action == "on_search"
-                )
-                .order_by(callbacks.c.id)
-            ).mappings()
-        )
+        answers = repo.callbacks_of(session, transaction_id, "on_search", with_ids=True)
         fresh = [answer for answer in answers if answer["id"] > after]
         # Every callback of the sellers heard from since ``after``, up to the last one: an
         # event carries everything its seller sent so far.
@@ -200,14 +183,7 @@ def read_changes(
             else:
                 rows_of[callback_id] = cached
         if missing:
-            for row in session.execute(
-                select(search_results)
-                .where(
-                    search_results.c.transaction_id == transaction_id,
-                    search_results.c.callback_id.in_(missing),
-                )
-                .order_by(search_results.c.id)
-            ).mappings():
+            for row in repo.results_of(session, transaction_id, callback_ids=missing):
                 rows_of.setdefault(row["callback_id"], []).append(row)
     found = []
     brought = []
