@@ -94,7 +94,9 @@ def check_order_window(session: Session, organisation_id: str, order: Any) -> No
     window = order.delivery_window
     if window is None:
         return
-    provider = catalog.catalog_provider(session, organisation_id, order.provider.bpp_id, order.provider.id)
+    provider = catalog.catalog_provider(
+        session, organisation_id, order.provider.bpp_id, order.provider.id
+    )
     fulfilment = order.fulfilment
     rules = declared_rules(
         provider, fulfilment.id if fulfilment else None, fulfilment.type if fulfilment else None
