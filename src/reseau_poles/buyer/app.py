@@ -15,7 +15,7 @@ Client API (``X-API-Key`` or ``Authorization: Bearer``, one key per buyer organi
 Protocol (signed, verified by the network layer):
 
 POST /on_search                 catalogs of the sellers, stored before the ACK
-POST /on_select … /on_support   order callbacks, stored before the ACK (``.orders``)
+POST /on_select … /on_support   order callbacks, stored before the ACK (``.services.order_callbacks``)
 POST /on_subscribe              the registry's challenge when the node subscribes
 GET  /health                    liveness
 """
@@ -59,7 +59,7 @@ def create_app(
         BUYER_MIGRATIONS,
         network_settings=network_settings,
         engine=engine,
-        # Order callbacks: the database de-duplicates them, an exact copy is ACKed (orders.py).
+        # Order callbacks: the database de-duplicates them, an exact copy is ACKed (services/order_callbacks.py).
         replay_exempt_actions=ORDER_CALLBACKS,
         retention_targets=retention_targets(settings),
     )

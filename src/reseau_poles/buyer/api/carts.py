@@ -9,7 +9,7 @@ GET    /api/carts/{id}                   the cart, each group's order (state, qu
 PATCH  /api/carts/{id}                   site, window, purchase order, payment, billing …
 POST   /api/carts/{id}/lines             add a line (same pôle and item: new quantity)
 DELETE /api/carts/{id}/lines/{line_id}   take a line out
-POST   /api/carts/{id}/preview           each group's quote (:mod:`.cart_preview`)
+POST   /api/carts/{id}/preview           each group's quote (:mod:`..services.cart_preview`)
 POST   /api/carts/{id}/checkout          one order per group; 202 (200 once every group is
                                          done with ``?wait_ms=``)
 POST   /api/carts/{id}/retry             the failed groups again, on their own orders

@@ -2,9 +2,9 @@
 
 POST /api/searches              plain parameters → Beckn search sent out; 202 + transaction id
 GET  /api/searches/{id}         results so far, merged per provider and item; ``?wait_ms=``;
-                                filters and sort (``reseau_poles.buyer.results``)
+                                filters and sort (``reseau_poles.buyer.services.results``)
 POST /api/searches/{id}/more    the next page of a truncated pôle (or of each), on demand
-GET  /api/searches/{id}/events  the same as Server-Sent Events, seller by seller (``.sse``)
+GET  /api/searches/{id}/events  the same as Server-Sent Events, seller by seller (``..services.sse``)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Checkout of a multi-pôle cart (:mod:`.carts`): each group of lines (a pôle and its
 fulfilment option) becomes one order, driven select → init → confirm by
-:class:`~reseau_poles.buyer.orders.OrderService`, one task per group, concurrently.
+:class:`~reseau_poles.buyer.services.orders.OrderService`, one task per group, concurrently.
 
 Checkout is idempotent: the cart moves from ``ouvert`` to ``commande`` with a conditional
 update, one ``buyer_cart_poles`` row per group is written in the same transaction (unique per

@@ -95,7 +95,7 @@ class BuyerService:
         self.engine = engine
         self.network = network
         self.factory = make_session_factory(engine)
-        # One set of waiters for the node: searches and orders (orders.py) share it.
+        # One set of waiters for the node: searches, orders and carts share it (:mod:`.waiters`).
         self.waiters = Waiters()
         self._tasks: set[asyncio.Task[None]] = set()
         self.recent = RecentResults()
