@@ -77,7 +77,7 @@ async def read_search(
     wait_ms: str | None = None,
 ) -> dict[str, Any]:
     """Les résultats reçus jusqu'ici ; ``wait_ms`` : attendre tous les vendeurs visés.
-    Filtres et tri : voir ``reseau_poles.buyer.results`` (certification, conservation,
+    Filtres et tri : voir ``reseau_poles.buyer.services.results`` (certification, conservation,
     origin, provider, unit, min_unit_price, max_unit_price, sort)."""
     query = result_query(request)
     wait = wait_of(wait_ms, settings.max_wait_ms)
