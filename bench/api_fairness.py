@@ -50,7 +50,7 @@ SEARCH = {"text": "sirop érable", "region": "*"}
 
 def add_organisation(net: DemoNetwork, organisation_id: str) -> str:
     """A second organisation on the running buyer node, and its API key."""
-    from reseau_poles.buyer import repository as repo
+    from reseau_poles.buyer.repositories import organisations as repo
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
     engine = make_engine(net.buyer.database_url)

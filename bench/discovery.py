@@ -229,8 +229,8 @@ def run_sellers(plan_file: str, out_file: str, items: int, cache: str | None = N
 
 
 def run_buyer(folder: str, port: int, registry_url: str, use_gateway: bool) -> None:
-    from reseau_poles.buyer import repository as repo
     from reseau_poles.buyer.app import create_app
+    from reseau_poles.buyer.repositories import organisations as repo
     from reseau_poles.buyer.settings import BuyerSettings
     from reseau_poles.network.serving import serve
     from reseau_poles.storage import make_session_factory, write_session

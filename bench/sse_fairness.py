@@ -41,8 +41,9 @@ ABSENT_SELLER = "vendeur-muet.banc.example"
 def prepare(folder: Path, organisations: int) -> tuple[str, str, list[tuple[str, str]]]:
     """The buyer's database: the measured organisation's key, and (key, search) per
     streaming organisation."""
-    from reseau_poles.buyer import repository as repo
     from reseau_poles.buyer.app import migrate
+    from reseau_poles.buyer.repositories import organisations as repo
+    from reseau_poles.buyer.repositories import searches as search_repo
     from reseau_poles.keystore import KeyFiles
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
@@ -60,14 +61,14 @@ def prepare(folder: Path, organisations: int) -> tuple[str, str, list[tuple[str,
                 repo.add_organisation(session, organisation_id, f"Organisation {n}")
                 key = repo.create_api_key(session, organisation_id, "banc")
                 transaction_id = str(uuid.uuid4())
-                repo.insert_search(
+                search_repo.insert_search(
                     session,
                     transaction_id=transaction_id,
                     message_id=str(uuid.uuid4()),
                     organisation_id=organisation_id,
                     params={"text": "sirop", "region": "QC-03"},
                 )
-                repo.mark_dispatched(
+                search_repo.mark_dispatched(
                     session,
                     transaction_id,
                     {ABSENT_SELLER: {"url": "http://127.0.0.1:9/", "status": "ACK"}},

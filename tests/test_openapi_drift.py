@@ -109,8 +109,7 @@ def test_registry_examples_are_accepted_by_the_registry() -> None:
 
 
 def test_buyer_examples_are_accepted_by_the_buyer_node() -> None:
-    from reseau_poles.buyer.intent import SearchParams
-    from reseau_poles.buyer.orders import BODY_MODELS, OrderIn
+    from reseau_poles.buyer.requests import BODY_MODELS, OrderIn, SearchParams
 
     for body in _examples("buyer", "post", "/api/searches").values():
         SearchParams.model_validate(body)

@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from reseau_poles.buyer import repository as repo
 from reseau_poles.buyer.app import create_app as create_buyer
+from reseau_poles.buyer.repositories import organisations as repo
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import ACK_BODY

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reseau_poles.buyer import repository as repo
+from reseau_poles.buyer.repositories import organisations as repo
 from reseau_poles.storage import make_session_factory, write_session
 
 from .conftest import World

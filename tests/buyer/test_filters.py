@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reseau_poles.buyer.results import (
+from reseau_poles.buyer.services.results import (
     NO_QUERY,
     REPEATABLE,
     SINGLE,

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from reseau_poles.buyer import repository as repo
 from reseau_poles.buyer.app import create_app as create_buyer
+from reseau_poles.buyer.repositories import organisations as repo
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.gateway import GatewaySettings
 from reseau_poles.gateway import create_app as create_gateway

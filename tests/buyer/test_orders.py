@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 
-from reseau_poles.buyer import order_repository as order_repo
-from reseau_poles.buyer import repository as repo
+from reseau_poles.buyer.repositories import orders as order_repo
+from reseau_poles.buyer.repositories import organisations as repo
+from reseau_poles.buyer.repositories import searches as search_repo
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.seller import repository as seller_repo
 from reseau_poles.storage import (
@@ -169,7 +170,7 @@ def test_select_init_confirm_with_wait_and_with_polling(world: World) -> None:
 
     # What the tables keep: every callback, every event, the terms, the life cycle.
     with read_session(world.service.factory) as session:
-        assert repo.count_callbacks(session, order_id) == 4
+        assert search_repo.count_callbacks(session, order_id) == 4
         assert len(order_repo.events_of(session, order_id)) == len(status["events"])
         row = order_repo.get_order(session, order_id)
         assert row is not None and row["payment_net_days"] == 30

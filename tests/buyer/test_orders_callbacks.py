@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reseau_poles.buyer import order_repository as order_repo
-from reseau_poles.buyer import repository as repo
+from reseau_poles.buyer.repositories import orders as order_repo
+from reseau_poles.buyer.repositories import searches as repo
 from reseau_poles.network import ACK_BODY, InboundMessage
 from reseau_poles.node.webhooks import EVENT_TYPE_HEADER, SIGNATURE_HEADER, verify_signature
 from reseau_poles.protocol.keys import SubscriberKeys, open_challenge

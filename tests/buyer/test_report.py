@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from reseau_poles.buyer import reports
-from reseau_poles.buyer import repository as repo
+from reseau_poles.buyer.repositories import organisations as repo
+from reseau_poles.buyer.services import reports
 from reseau_poles.cli import app as main_app
 from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH
 from reseau_poles.protocol.profile import Certification, Region

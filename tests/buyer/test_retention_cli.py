@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import MetaData
 from typer.testing import CliRunner
 
-from reseau_poles.buyer import repository as repo
 from reseau_poles.buyer.app import migrate
+from reseau_poles.buyer.repositories import organisations as repo
 from reseau_poles.buyer.tables import metadata as buyer_metadata
 from reseau_poles.cli import app as main_app
 from reseau_poles.network import migrate as migrate_network

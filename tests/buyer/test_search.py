@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from reseau_poles.buyer import repository as repo
+from reseau_poles.buyer.repositories import organisations as repo
+from reseau_poles.buyer.repositories import searches as search_repo
 from reseau_poles.network import InboundMessage, SubscriberRecord
 from reseau_poles.protocol.signing import Signer, parse_header
 from reseau_poles.storage import read_session, write_session
@@ -89,8 +90,8 @@ def test_wait_ends_on_time_and_a_late_callback_still_lands(world: World) -> None
     message = InboundMessage("on_search", body, payload, parse_header(header), record)
     assert world.service.receive_on_search(message) is False
     with read_session(world.service.factory) as session:
-        assert repo.count_callbacks(session, transaction_id) == 1
-        assert len(repo.results_of(session, transaction_id)) == 1
+        assert search_repo.count_callbacks(session, transaction_id) == 1
+        assert len(search_repo.results_of(session, transaction_id)) == 1
 
 
 def test_forged_and_unknown_callbacks_are_refused(world: World) -> None:

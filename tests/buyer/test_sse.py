@@ -225,7 +225,7 @@ def test_the_stream_wants_a_key_a_known_search_and_good_parameters(world: World)
 def test_the_stream_is_the_same_from_the_cache_and_from_the_database(world: World) -> None:
     """A callback another process of the node stored is not in this process's cache of
     recent catalogues: the stream reads it from the database, and says the same thing."""
-    from reseau_poles.buyer.service import RecentResults
+    from reseau_poles.buyer.services.searches import RecentResults
 
     tx = world.search(region="QC-11")
     search = world.hand.wait_search(tx)
@@ -261,7 +261,7 @@ def test_a_callback_stored_before_the_stream_waits_wakes_it(world: World) -> Non
     poll (a quarter of a second later)."""
     import asyncio
 
-    from reseau_poles.buyer import sse
+    from reseau_poles.buyer.services import sse
 
     tx = world.search(region="QC-11")
     search = world.hand.wait_search(tx)
@@ -285,7 +285,7 @@ def test_a_callback_stored_before_the_stream_waits_wakes_it(world: World) -> Non
 
 
 def test_recent_results_keep_at_most_max_items() -> None:
-    from reseau_poles.buyer.service import RecentResults
+    from reseau_poles.buyer.services.searches import RecentResults
 
     recent = RecentResults(max_items=5)
     for callback_id in range(1, 5):

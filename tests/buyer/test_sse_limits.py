@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reseau_poles.buyer import repository as repo
-from reseau_poles.buyer.service import Waiters
+from reseau_poles.buyer.repositories import organisations as repo
+from reseau_poles.buyer.services.waiters import Waiters
 from reseau_poles.storage import make_session_factory, write_session
 
 from .conftest import World, new_transaction
@@ -256,7 +256,7 @@ def test_a_stream_dropped_before_its_first_byte_gives_its_place_back() -> None:
     collected. A stream that ran gives it back once, not twice."""
     import gc
 
-    from reseau_poles.buyer import sse
+    from reseau_poles.buyer.services import sse
 
     slots = sse.StreamSlots(limit=1)
     waiters = Waiters()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from reseau_poles.buyer import repository as repo
 from reseau_poles.buyer.app import MIGRATIONS, VERSION_TABLE, migrate
+from reseau_poles.buyer.repositories import organisations as repo
 from reseau_poles.cli import app as main_app
 from reseau_poles.storage import (
     current_revision,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import create_app as create_buyer
+from reseau_poles.buyer.repositories import organisations as buyer_repo
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.conformance.peer import Tester
 from reseau_poles.keystore import KeyFiles

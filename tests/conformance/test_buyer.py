@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
-from reseau_poles.buyer import repository as buyer_repo
+from reseau_poles.buyer.repositories import searches as buyer_repo
 from reseau_poles.conformance.buyer import BuyerOptions, run_buyer
 from reseau_poles.conformance.report import Outcome, render_text
 

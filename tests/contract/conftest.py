@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import create_app as create_buyer
+from reseau_poles.buyer.repositories import organisations as buyer_repo
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.gateway.app import create_app as create_gateway
 from reseau_poles.gateway.settings import GatewaySettings

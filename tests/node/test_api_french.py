@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import create_app as create_buyer
+from reseau_poles.buyer.repositories import organisations as buyer_repo
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.seller import repository as seller_repo
 from reseau_poles.seller.app import create_app as create_seller

@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from reseau_poles.buyer.app import create_app as create_buyer_app
-from reseau_poles.buyer.orders import ORDER_CALLBACKS
+from reseau_poles.buyer.services.order_callbacks import ORDER_CALLBACKS
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork
 from reseau_poles.protocol.signing import Signer

@@ -23,8 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, PydanticKnownError
 
-from reseau_poles.buyer.orders import OrderIn
-from reseau_poles.buyer.sites import SiteIn
+from reseau_poles.buyer.requests import OrderIn, SiteIn
 from reseau_poles.protocol.validation_text import _MESSAGES, french_message
 from reseau_poles.seller.schemas import ItemIn, ProviderIn
 

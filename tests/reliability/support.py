@@ -23,8 +23,9 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import create_app as create_buyer
+from reseau_poles.buyer.repositories import organisations as buyer_repo
+from reseau_poles.buyer.repositories import searches as buyer_search_repo
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.gateway import GatewaySettings
 from reseau_poles.gateway import create_app as create_gateway
@@ -169,7 +170,7 @@ class AttackWorld:
         transaction_id = str(uuid.uuid4())
         factory = make_session_factory(self.buyer_app.state.service.engine)
         with write_session(factory) as session:
-            buyer_repo.insert_search(
+            buyer_search_repo.insert_search(
                 session,
                 transaction_id=transaction_id,
                 message_id=str(uuid.uuid4()),

@@ -21,8 +21,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 
-from reseau_poles.buyer import repository as buyer_repo
 from reseau_poles.buyer.app import BUYER_MIGRATIONS
+from reseau_poles.buyer.repositories import organisations as buyer_repo
+from reseau_poles.buyer.repositories import searches as buyer_search_repo
 from reseau_poles.keystore import KeyFiles
 from reseau_poles.network import InboundMessage, NetworkSettings, NodeNetwork
 from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
@@ -458,7 +459,7 @@ def test_buyer_node_down_while_callbacks_are_due(
             transaction_id=transaction_id,
         )
         with write_session(factory) as session:
-            buyer_repo.insert_search(
+            buyer_search_repo.insert_search(
                 session,
                 transaction_id=transaction_id,
                 message_id=ctx["message_id"],

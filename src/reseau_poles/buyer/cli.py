@@ -44,8 +44,8 @@ def organisation(
     """Créer l'organisation au besoin et lui donner une nouvelle clé d'API (affichée une fois)."""
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
-    from . import repository as repo
     from .app import migrate as run_migrations
+    from .repositories import organisations as repo
 
     url = database_url or load_settings(config).database_url
     engine = make_engine(url)
@@ -82,8 +82,8 @@ def revoke_key(
     """Révoquer une clé d'API : les demandes qui la portent reçoivent 401 aussitôt."""
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
-    from . import repository as repo
     from .app import migrate as run_migrations
+    from .repositories import organisations as repo
 
     engine = make_engine(database_url or load_settings(config).database_url)
     try:
@@ -131,9 +131,9 @@ def report(
     from reseau_poles.node import ApiError
     from reseau_poles.storage import make_engine, make_session_factory, read_session
 
-    from . import reports
-    from . import repository as repo
     from .app import migrate as run_migrations
+    from .repositories import organisations as repo
+    from .services import reports
 
     try:
         low, high = reports.parse_period(start, end)

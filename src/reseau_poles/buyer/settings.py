@@ -42,7 +42,7 @@ class BuyerSettings(NodeSettings):
 
     # Searches (with their on_search callbacks and results, ~0.8 MB each with two sellers)
     # are deleted this many days after they were made, by the node's background purge and
-    # ``reseau-poles buyer purge``; 0 keeps them forever (buyer.retention).
+    # ``reseau-poles buyer purge``; 0 keeps them forever (buyer.services.retention).
     search_retention_days: int = Field(default=7, ge=0, le=3650)
 
 

@@ -595,8 +595,8 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def _prepare_buyer(buyer: Participant) -> dict[str, str]:
     """Buyer database migrated, the demo organisation and its API key."""
-    from reseau_poles.buyer import repository as repo
     from reseau_poles.buyer.app import migrate
+    from reseau_poles.buyer.repositories import organisations as repo
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
     engine = make_engine(buyer.database_url)

@@ -44,8 +44,6 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field
-
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import (
     WHOLE_PROVINCE,
@@ -83,50 +81,6 @@ SortKey = Literal[
     "region",
     "-region",
 ]
-
-
-class ResultFilters(BaseModel):
-    """The query string above, described for the OpenAPI document (the route reads it with
-    :func:`parse_result_query`, whose refusals are the ones clients get)."""
-
-    certification: list[Certification] | None = Field(
-        default=None,
-        description="L'article porte cette certification (toutes celles nommées) ; répété, "
-        "ou séparé par des virgules.",
-    )
-    conservation: list[Conservation] | None = Field(
-        default=None, description="Classe de conservation (l'une de celles nommées)."
-    )
-    origin: list[str] | None = Field(
-        default=None,
-        description="Région d'origine de l'article, `QC-01` … `QC-17` (l'une de celles nommées).",
-        examples=[["QC-03", "QC-12"]],
-    )
-    provider: list[str] | None = Field(
-        default=None, description="Un pôle (id de pôle) ou un nœud vendeur (bpp_id)."
-    )
-    unit: Unit | None = Field(
-        default=None,
-        description="Comparer dans cette unité (`g` → `kg`, `ml` → `l`) : garde les articles "
-        "vendus au poids, au volume ou à l'unité en conséquence.",
-    )
-    min_unit_price: float | None = Field(
-        default=None,
-        ge=0,
-        le=float(MAX_PRICE),
-        description="Prix par `unit` au moins (CAD ; demande `unit`).",
-    )
-    max_unit_price: float | None = Field(
-        default=None,
-        ge=0,
-        le=float(MAX_PRICE),
-        description="Prix par `unit` au plus (CAD ; demande `unit`).",
-    )
-    sort: SortKey | None = Field(
-        default=None,
-        description="Tri : `relevance`, `unit_price` (demande `unit`), `price`, `name`, "
-        "`region` ; `-` devant pour l'ordre décroissant.",
-    )
 
 
 class QueryError(ValueError):

@@ -17,12 +17,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from reseau_poles.node import ApiError
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import DeliveryRules, check_window, delivery_rules_from_tags
 from reseau_poles.storage import utcnow
 
-from . import order_repository as order_repo
+from ..repositories import catalog
 
 WINDOW_REFUSED = "plage_livraison_invalide"
 
@@ -87,12 +89,12 @@ def check_delivery_window(
         raise ApiError(400, WINDOW_REFUSED, exc.message + where, exc.path) from None
 
 
-def check_order_window(session: Any, organisation_id: str, order: Any) -> None:
+def check_order_window(session: Session, organisation_id: str, order: Any) -> None:
     """An order's window against the rules of the pôle's chosen option (``OrderIn``)."""
     window = order.delivery_window
     if window is None:
         return
-    provider = order_repo.catalog_provider(
+    provider = catalog.catalog_provider(
         session, organisation_id, order.provider.bpp_id, order.provider.id
     )
     fulfilment = order.fulfilment
@@ -103,7 +105,7 @@ def check_order_window(session: Any, organisation_id: str, order: Any) -> None:
 
 
 def check_line(
-    session: Any,
+    session: Session,
     organisation_id: str,
     line: Mapping[str, Any],
     *,
@@ -112,7 +114,7 @@ def check_line(
     """One cart line against the pôle's catalogue as last seen; ``path``: the line's prefix
     (``lines.2.``, or ``""`` for a line posted alone)."""
     bpp_id, provider_id, item_id = line["bpp_id"], line["provider_id"], line["item_id"]
-    known = order_repo.catalog_items(session, organisation_id, bpp_id, provider_id, [item_id])
+    known = catalog.catalog_items(session, organisation_id, bpp_id, provider_id, [item_id])
     item = known.get(item_id)
     if item is None:
         raise ApiError(
@@ -147,7 +149,7 @@ def check_line(
         )
     chosen = line.get("fulfilment_id")
     if chosen:
-        provider = order_repo.catalog_provider(session, organisation_id, bpp_id, provider_id)
+        provider = catalog.catalog_provider(session, organisation_id, bpp_id, provider_id)
         offered = item.get("fulfillment_ids")
         if catalog_option(provider, chosen, None) is None or (
             isinstance(offered, list) and offered and chosen not in offered

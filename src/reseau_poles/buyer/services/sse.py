@@ -46,18 +46,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
-
 from reseau_poles.protocol.jsonfast import dumps
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.storage import read_session
 
-from . import repository as repo
+from ..repositories import searches as repo
 from .intent import merge
 from .pages import coverage
 from .results import ResultQuery, apply
-from .service import BuyerService, SearchNotFound, Watch, search_progress
-from .tables import callbacks, search_results
+from .searches import BuyerService, SearchNotFound, search_progress
+from .waiters import Watch
 
 MEDIA_TYPE: Final = "text/event-stream; charset=utf-8"
 HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -169,21 +167,7 @@ def read_changes(
         search = repo.get_search(session, transaction_id)
         if search is None or search["organisation_id"] != organisation_id:
             raise SearchNotFound(transaction_id)
-        answers = list(
-            session.execute(
-                select(
-                    callbacks.c.id,
-                    callbacks.c.bpp_id,
-                    callbacks.c.bpp_uri,
-                    callbacks.c.message_id,
-                    callbacks.c.received_at,
-                )
-                .where(
-                    callbacks.c.transaction_id == transaction_id, callbacks.c.action == "on_search"
-                )
-                .order_by(callbacks.c.id)
-            ).mappings()
-        )
+        answers = repo.callbacks_of(session, transaction_id, "on_search", with_ids=True)
         fresh = [answer for answer in answers if answer["id"] > after]
         # Every callback of the sellers heard from since ``after``, up to the last one: an
         # event carries everything its seller sent so far.
@@ -199,14 +183,7 @@ def read_changes(
             else:
                 rows_of[callback_id] = cached
         if missing:
-            for row in session.execute(
-                select(search_results)
-                .where(
-                    search_results.c.transaction_id == transaction_id,
-                    search_results.c.callback_id.in_(missing),
-                )
-                .order_by(search_results.c.id)
-            ).mappings():
+            for row in repo.results_of(session, transaction_id, callback_ids=missing):
                 rows_of.setdefault(row["callback_id"], []).append(row)
     found = []
     brought = []
@@ -354,3 +331,48 @@ async def search_events(
             )
     finally:
         lease.release()
+
+
+async def open_stream(
+    service: BuyerService,
+    streams: StreamSlots,
+    organisation_id: str,
+    transaction_id: str,
+    query: ResultQuery,
+    *,
+    after: int,
+    wait_seconds: float,
+    heartbeat: float = HEARTBEAT_SECONDS,
+) -> AsyncIterator[bytes] | None:
+    """The event stream of a search for one client, holding one of the organisation's
+    ``streams`` slots and a watch of the search until it ends; ``None`` when the organisation
+    has no slot left (429 ``trop_de_flux``). Raises :class:`SearchNotFound` (the slot and the
+    watch given back)."""
+    if not streams.take(organisation_id):
+        return None
+    watch = service.waiters.join(transaction_id)
+
+    def release() -> None:
+        service.waiters.leave(transaction_id, watch)
+        streams.give_back(organisation_id)
+
+    lease = Lease(release)
+    try:
+        signal, first = await first_changes(service, watch, organisation_id, transaction_id, after)
+    except BaseException:
+        lease.release()
+        raise
+    stream = search_events(
+        service,
+        organisation_id,
+        transaction_id,
+        query,
+        first,
+        watch=watch,
+        signal=signal,
+        after=after,
+        wait_seconds=wait_seconds,
+        lease=lease,
+        heartbeat=heartbeat,
+    )
+    return guarded(stream, lease)

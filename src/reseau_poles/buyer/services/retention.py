@@ -20,8 +20,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reseau_poles.network.retention import PurgeTarget
 
-from .settings import BuyerSettings
-from .tables import callbacks, cart_lines, carts, orders, search_results, searches
+from ..settings import BuyerSettings
+from ..tables import callbacks, cart_lines, carts, orders, search_results, searches
 
 # Searches per transaction: each holds its callbacks' bodies and results (~0.8 MB with two
 # sellers), so far fewer than the outbox's rows per batch.

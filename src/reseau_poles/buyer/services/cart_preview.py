@@ -14,24 +14,20 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
-
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from typing import TYPE_CHECKING, Any
 
 from reseau_poles.node import ApiError
-from reseau_poles.node.answers import answers
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import TPS_LABEL, TVQ_LABEL, delivery_rules_from_tags
 from reseau_poles.storage import read_session
 
-from . import answers as out
-from .auth import organisation
-from .cart_checkout import CartService, cart_order
-from .carts import CartNotFound, Key, OrderIn, _cart_row, _open, _plan, _service, _unknown
+from ..repositories.carts import Key, cart_order
+from ..requests import OrderIn
+from .carts import _cart_row, _open, _plan
 from .orders import OrderService
 
-router = APIRouter(prefix="/api/carts", tags=["paniers"])
+if TYPE_CHECKING:
+    from .cart_checkout import CartService
 
 PREVIEW_WAIT_MS = 10_000
 LINE_FIELDS = (
@@ -163,32 +159,3 @@ async def preview(
         "total": _money(total),
         "poles": poles,
     }
-
-
-@router.post(
-    "/{cart_id}/preview",
-    responses=answers(
-        out.CartPreview, 200, 202, description="200 : chaque pôle a répondu ; 202 : pas encore."
-    ),
-    summary="Devis du panier, pôle par pôle",
-)
-async def preview_cart(
-    request: Request,
-    cart_id: str,
-    wait_ms: str | None = None,
-    organisation_id: str = Depends(organisation),
-) -> JSONResponse:
-    """Le prix avant de commander : chaque pôle du panier le chiffre (``select``) — lignes,
-    TPS et TVQ, frais de livraison, commande minimale atteinte ou non — ou dit son refus.
-    200 quand chaque pôle a répondu, 202 sinon (``wait_ms``, 10 s par défaut)."""
-    if wait_ms is not None and (not wait_ms.isdigit() or len(wait_ms) > 9):
-        raise ApiError(400, "parametres_invalides", "wait_ms : entier positif attendu.", "wait_ms")
-    wait = min(
-        int(wait_ms) if wait_ms is not None else PREVIEW_WAIT_MS,
-        request.app.state.settings.max_wait_ms,
-    )
-    try:
-        document = await preview(_service(request), organisation_id, cart_id[:64], wait)
-    except CartNotFound:
-        raise _unknown() from None
-    return JSONResponse(document, status_code=200 if document["complete"] else 202)

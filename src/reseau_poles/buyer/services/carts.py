@@ -26,50 +26,29 @@ and the cart says ``partielle``.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from sqlalchemy import delete, select, update
+from pydantic import ValidationError
+from sqlalchemy import RowMapping
+from sqlalchemy.orm import Session
 
-from reseau_poles.node import ApiError, read_json_object, validated, validation_error
-from reseau_poles.node.answers import answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.node import ApiError, validation_error
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import parse_item_tags
-from reseau_poles.storage import read_session, utcnow, write_session
+from reseau_poles.storage import utcnow
 
-from . import answers as out
-from . import order_repository as order_repo
-from .auth import organisation
+from ..repositories import carts as repo
+from ..repositories import catalog
+from ..repositories import orders as order_repo
+from ..repositories.carts import Key
+from ..requests import MAX_LINES, CartFields, CartIn, CartLineIn, OrderIn
 from .cart_checks import check_delivery_window, check_line, declared_rules
-from .orders import (
-    BillingIn,
-    FulfilmentIn,
-    OrderIn,
-    PaymentIn,
-    WindowIn,
-    order_summary,
-)
-from .sites import SiteNotFound, get_site, refuse_nul, site_fulfilment
-from .tables import cart_lines, cart_poles, carts
+from .order_documents import order_summary
+from .sites import SiteNotFound, get_site, site_fulfilment
 
-if TYPE_CHECKING:
-    from .cart_checkout import CartService
-
-
-router = APIRouter(prefix="/api/carts", tags=["paniers"])
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-
-MAX_LINES = 500
 MAX_LINES_PER_POLE = 200
 # How long the checkout waits for each callback before it gives the pôle up as « délai ».
 STEP_WAIT_MS = 30_000
@@ -82,39 +61,8 @@ class CartNotFound(LookupError):
     pass
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CartLineIn(_In):
-    """An item picked from a search result: its seller node, its pôle, its id."""
-
-    bpp_id: Text
-    provider_id: Text
-    item_id: Text
-    quantity: int = Field(ge=1, le=1_000_000)
-    fulfilment_id: Text | None = None
-
-
-class CartFields(_In):
-    name: Text | None = None
-    delivery_site_id: ShortText | None = None
-    fulfilment: FulfilmentIn | None = None
-    delivery_window: WindowIn | None = None
-    purchase_order_number: ShortText | None = None
-    payment: PaymentIn | None = None
-    billing: BillingIn | None = None
-
-
-class CartIn(CartFields):
-    lines: list[CartLineIn] = Field(default_factory=list, max_length=MAX_LINES)
-
-
 def _time(value: datetime | None) -> str | None:
     return format_datetime(value) if value is not None else None
-
-
-Key = tuple[str, str, str]  # seller node, pôle, fulfilment option ('' when none is named)
 
 
 def _default_fulfilment(cart: Mapping[str, Any]) -> str:
@@ -134,30 +82,13 @@ def _row_key(row: Mapping[str, Any]) -> Key:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _cart_row(session: Any, organisation_id: str, cart_id: str, *, lock: bool = False) -> Any:
-    query = select(carts).where(carts.c.id == cart_id, carts.c.organisation_id == organisation_id)
-    if lock:
-        query = query.with_for_update()
-    row = session.execute(query).mappings().first()
+def _cart_row(
+    session: Session, organisation_id: str, cart_id: str, *, lock: bool = False
+) -> RowMapping:
+    row = repo.get_cart(session, organisation_id, cart_id, lock=lock)
     if row is None:
         raise CartNotFound(cart_id)
     return row
-
-
-def _lines(session: Any, cart_id: str) -> list[Mapping[str, Any]]:
-    return list(
-        session.execute(
-            select(cart_lines).where(cart_lines.c.cart_id == cart_id).order_by(cart_lines.c.id)
-        ).mappings()
-    )
-
-
-def _poles(session: Any, cart_id: str) -> list[Mapping[str, Any]]:
-    return list(
-        session.execute(
-            select(cart_poles).where(cart_poles.c.cart_id == cart_id).order_by(cart_poles.c.id)
-        ).mappings()
-    )
 
 
 def _pole_state(row: Mapping[str, Any], order: Mapping[str, Any] | None) -> str:
@@ -170,9 +101,9 @@ def _pole_state(row: Mapping[str, Any], order: Mapping[str, Any] | None) -> str:
     return str(row["state"])
 
 
-def cart_document(session: Any, cart: Mapping[str, Any]) -> dict[str, Any]:
-    lines = _lines(session, cart["id"])
-    pole_rows = _poles(session, cart["id"])
+def cart_document(session: Session, cart: Mapping[str, Any]) -> dict[str, Any]:
+    lines = repo.lines_of(session, cart["id"])
+    pole_rows = repo.poles_of(session, cart["id"])
     counts: dict[Key, int] = {}
     for line in lines:
         key = _pole_key(line, cart)
@@ -295,7 +226,7 @@ def _field_values(fields: CartFields, present: set[str]) -> dict[str, Any]:
     return values
 
 
-def _check_site(session: Any, organisation_id: str, site_id: str | None) -> None:
+def _check_site(session: Session, organisation_id: str, site_id: str | None) -> None:
     if site_id is None:
         return
     try:
@@ -306,34 +237,8 @@ def _check_site(session: Any, organisation_id: str, site_id: str | None) -> None
         ) from None
 
 
-def _put_line(session: Any, cart_id: str, line: CartLineIn, now: datetime) -> None:
-    """Add a line, or give an existing (pôle, item) line its new quantity."""
-    existing = session.execute(
-        select(cart_lines.c.id).where(
-            cart_lines.c.cart_id == cart_id,
-            cart_lines.c.bpp_id == line.bpp_id,
-            cart_lines.c.provider_id == line.provider_id,
-            cart_lines.c.item_id == line.item_id,
-        )
-    ).scalar_one_or_none()
-    values = {"quantity": line.quantity, "fulfilment_id": line.fulfilment_id}
-    if existing is not None:
-        session.execute(update(cart_lines).where(cart_lines.c.id == existing).values(**values))
-    else:
-        session.execute(
-            cart_lines.insert().values(
-                cart_id=cart_id,
-                bpp_id=line.bpp_id,
-                provider_id=line.provider_id,
-                item_id=line.item_id,
-                added_at=now,
-                **values,
-            )
-        )
-
-
-def _count_lines(session: Any, cart_id: str) -> int:
-    return len(_lines(session, cart_id))
+def _count_lines(session: Session, cart_id: str) -> int:
+    return len(repo.lines_of(session, cart_id))
 
 
 def _open(cart: Mapping[str, Any]) -> None:
@@ -366,7 +271,7 @@ def _fulfilment_for(
 
 
 def _cold_chain_check(
-    session: Any,
+    session: Session,
     organisation_id: str,
     site: Mapping[str, Any],
     lines: list[Mapping[str, Any]],
@@ -378,7 +283,7 @@ def _cold_chain_check(
     for index, line in enumerate(lines):
         by_pole.setdefault((line["bpp_id"], line["provider_id"]), []).append((index, line))
     for (bpp_id, provider_id), group in by_pole.items():
-        known = order_repo.catalog_items(
+        known = catalog.catalog_items(
             session, organisation_id, bpp_id, provider_id, [line["item_id"] for _, line in group]
         )
         for index, line in group:
@@ -401,11 +306,11 @@ def _cold_chain_check(
 
 
 def _plan(
-    session: Any, organisation_id: str, cart: Mapping[str, Any], *, quote_only: bool = False
+    session: Session, organisation_id: str, cart: Mapping[str, Any], *, quote_only: bool = False
 ) -> list[tuple[Key, OrderIn]]:
     """One checked order per pôle and fulfilment option, or a 400 naming the field at fault
     (nothing written); ``quote_only`` (a preview): no billing needed yet."""
-    lines = _lines(session, cart["id"])
+    lines = repo.lines_of(session, cart["id"])
     if not lines:
         raise ApiError(400, "panier_vide", "Le panier n'a aucune ligne.", "lines")
     if not cart["billing"] and not quote_only:
@@ -476,7 +381,7 @@ def _plan(
 
 
 def _check_window(
-    session: Any,
+    session: Session,
     organisation_id: str,
     cart: Mapping[str, Any],
     key: Key,
@@ -486,14 +391,14 @@ def _check_window(
     seen): a 400 at ``delivery_window.start`` or ``.end``."""
     if not cart["delivery_window_start"]:
         return
-    provider = order_repo.catalog_provider(session, organisation_id, key[0], key[1])
+    provider = catalog.catalog_provider(session, organisation_id, key[0], key[1])
     rules = declared_rules(provider, key[2] or None, (fulfilment or {}).get("type"))
     check_delivery_window(
         cart["delivery_window_start"], cart["delivery_window_end"], rules, pole=key[1]
     )
 
 
-def _check_window_alone(fields: CartFields) -> None:
+def check_window_alone(fields: CartFields) -> None:
     """A window given in a request, before anything is stored (past, inverted, too long,
     out of the calendar)."""
     window = fields.delivery_window
@@ -501,298 +406,112 @@ def _check_window_alone(fields: CartFields) -> None:
         check_delivery_window(window.start, window.end)
 
 
-def _check_cart(session: Any, organisation_id: str, cart: Mapping[str, Any]) -> None:
+def _check_cart(session: Session, organisation_id: str, cart: Mapping[str, Any]) -> None:
     """What can be checked while the cart is being filled: its window, alone and against
     each of its pôles' declared rules."""
     if not cart["delivery_window_start"]:
         return
     check_delivery_window(cart["delivery_window_start"], cart["delivery_window_end"])
     site_delivery = {"type": "livraison"} if cart["delivery_site_id"] else None
-    for key in dict.fromkeys(_pole_key(line, cart) for line in _lines(session, cart["id"])):
+    for key in dict.fromkeys(_pole_key(line, cart) for line in repo.lines_of(session, cart["id"])):
         _check_window(session, organisation_id, cart, key, cart["fulfilment"] or site_delivery)
 
 
-# --- routes ------------------------------------------------------------------------------------
+# --- editing a cart ---------------------------------------------------------------------------
 
 
-_CHECKOUT = "202 : des pôles sont en cours ; 200 : chaque pôle a fini (confirmé ou en échec)."
+def create_cart(
+    session: Session, organisation_id: str, cart_id: str, wanted: CartIn, now: datetime
+) -> dict[str, Any]:
+    """A new open cart with its fields and lines, each checked (:mod:`.cart_checks`)."""
+    _check_site(session, organisation_id, wanted.delivery_site_id)
+    repo.insert_cart(
+        session,
+        {
+            "id": cart_id,
+            "organisation_id": organisation_id,
+            "state": "ouvert",
+            "created_at": now,
+            "updated_at": now,
+            **_field_values(wanted, set(CartFields.model_fields)),
+        },
+    )
+    seen: set[tuple[str, str, str]] = set()
+    for index, line in enumerate(wanted.lines):
+        triple = (line.bpp_id, line.provider_id, line.item_id)
+        if triple in seen:
+            raise ApiError(
+                400,
+                "parametres_invalides",
+                "Même article du même pôle deux fois ; une ligne par article.",
+                f"lines.{index}",
+            )
+        seen.add(triple)
+        check_line(session, organisation_id, line.model_dump(), path=f"lines.{index}.")
+        repo.put_line(session, cart_id, line.model_dump(), now)
+    cart = _cart_row(session, organisation_id, cart_id)
+    _check_cart(session, organisation_id, cart)
+    return cart_document(session, cart)
 
 
-def _service(request: Request) -> CartService:
-    service: CartService = request.app.state.carts
-    return service
+def list_carts(session: Session, organisation_id: str) -> list[dict[str, Any]]:
+    """The organisation's carts, newest first (100 at most)."""
+    return [
+        {
+            "id": row["id"],
+            "name": row["name"],
+            "state": row["state"],
+            "purchase_order_number": row["purchase_order_number"],
+            "created_at": _time(row["created_at"]),
+            "checked_out_at": _time(row["checked_out_at"]),
+        }
+        for row in repo.carts_of(session, organisation_id, limit=100)
+    ]
 
 
-def _wait(request: Request, wait_ms: str | None) -> int:
-    if wait_ms is None:
-        return 0
-    if not wait_ms.isdigit() or len(wait_ms) > 9:
-        raise ApiError(400, "parametres_invalides", "wait_ms : entier positif attendu.", "wait_ms")
-    return min(int(wait_ms), request.app.state.settings.max_wait_ms)
+def patch_cart(
+    session: Session, organisation_id: str, cart_id: str, wanted: CartFields, present: set[str]
+) -> dict[str, Any]:
+    """Change the fields named in ``present`` (``None`` clears one) of an open cart."""
+    cart = _cart_row(session, organisation_id, cart_id, lock=True)
+    _open(cart)
+    _check_site(session, organisation_id, wanted.delivery_site_id)
+    repo.update_cart(
+        session, cart["id"], {"updated_at": utcnow(), **_field_values(wanted, present)}
+    )
+    changed = _cart_row(session, organisation_id, cart["id"])
+    _check_cart(session, organisation_id, changed)
+    return cart_document(session, changed)
 
 
-def _unknown() -> ApiError:
-    return ApiError(404, "panier_inconnu", "Panier inconnu.", "id")
-
-
-@router.post(
-    "",
-    status_code=201,
-    openapi_extra=body_doc(CartIn, required=False),
-    responses=answers(out.Cart, 201, description="Le panier créé (en-tête Location)."),
-    summary="Créer un panier",
-)
-async def create_cart(request: Request, organisation_id: str = Depends(organisation)) -> Any:
-    """Créer un panier (champs et lignes facultatifs)."""
-    data = await read_json_object(request)
-    refuse_nul(data)
-    wanted = validated(CartIn, data)
-    _check_window_alone(wanted)
-    service = _service(request)
-    cart_id = str(uuid.uuid4())
+def add_line(
+    session: Session, organisation_id: str, cart_id: str, line: CartLineIn
+) -> dict[str, Any]:
+    """Add a line to an open cart (the same pôle and item: its new quantity)."""
+    cart = _cart_row(session, organisation_id, cart_id, lock=True)
+    _open(cart)
+    if _count_lines(session, cart["id"]) >= MAX_LINES:
+        raise ApiError(400, "parametres_invalides", f"Au plus {MAX_LINES} lignes par panier.", "$")
     now = utcnow()
-
-    def insert() -> dict[str, Any]:
-        with write_session(service.factory) as session:
-            _check_site(session, organisation_id, wanted.delivery_site_id)
-            session.execute(
-                carts.insert().values(
-                    id=cart_id,
-                    organisation_id=organisation_id,
-                    state="ouvert",
-                    created_at=now,
-                    updated_at=now,
-                    **_field_values(wanted, set(CartFields.model_fields)),
-                )
-            )
-            seen: set[tuple[str, str, str]] = set()
-            for index, line in enumerate(wanted.lines):
-                triple = (line.bpp_id, line.provider_id, line.item_id)
-                if triple in seen:
-                    raise ApiError(
-                        400,
-                        "parametres_invalides",
-                        "Même article du même pôle deux fois ; une ligne par article.",
-                        f"lines.{index}",
-                    )
-                seen.add(triple)
-                check_line(session, organisation_id, line.model_dump(), path=f"lines.{index}.")
-                _put_line(session, cart_id, line, now)
-            cart = _cart_row(session, organisation_id, cart_id)
-            _check_cart(session, organisation_id, cart)
-            return cart_document(session, cart)
-
-    document = await asyncio.to_thread(insert)
-    return JSONResponse(document, status_code=201, headers={"Location": f"/api/carts/{cart_id}"})
+    check_line(session, organisation_id, line.model_dump())
+    repo.put_line(session, cart["id"], line.model_dump(), now)
+    repo.update_cart(session, cart["id"], {"updated_at": now})
+    _check_cart(session, organisation_id, cart)
+    return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
 
 
-@router.get("", responses=answers(out.CartList), summary="Paniers de l'organisation")
-async def list_carts(request: Request, organisation_id: str = Depends(organisation)) -> Any:
-    """Les paniers de l'organisation, les plus récents d'abord (100 au plus)."""
-    service = _service(request)
-
-    def read() -> list[dict[str, Any]]:
-        with read_session(service.factory) as session:
-            rows = session.execute(
-                select(carts)
-                .where(carts.c.organisation_id == organisation_id)
-                .order_by(carts.c.created_at.desc(), carts.c.id)
-                .limit(100)
-            ).mappings()
-            return [
-                {
-                    "id": row["id"],
-                    "name": row["name"],
-                    "state": row["state"],
-                    "purchase_order_number": row["purchase_order_number"],
-                    "created_at": _time(row["created_at"]),
-                    "checked_out_at": _time(row["checked_out_at"]),
-                }
-                for row in rows
-            ]
-
-    return {"carts": await asyncio.to_thread(read)}
-
-
-@router.get(
-    "/{cart_id}", responses=answers(out.Cart), summary="Un panier et ses commandes par pôle"
-)
-async def read_cart(
-    request: Request,
-    cart_id: str,
-    wait_ms: str | None = None,
-    organisation_id: str = Depends(organisation),
-) -> Any:
-    """Le panier, et pour chaque pôle sa commande (état, total du devis, erreur) ;
-    ``wait_ms`` : attendre que chaque pôle ait fini."""
-    wait = _wait(request, wait_ms)
-    try:
-        return await _service(request).view(organisation_id, cart_id[:64], wait)
-    except CartNotFound:
-        raise _unknown() from None
-
-
-@router.patch(
-    "/{cart_id}",
-    openapi_extra=body_doc(CartFields),
-    responses=answers(out.Cart),
-    summary="Modifier un panier",
-)
-async def patch_cart(
-    request: Request, cart_id: str, organisation_id: str = Depends(organisation)
-) -> Any:
-    """Changer le site, la plage de livraison, le bon de commande, le paiement, la facturation
-    (``null`` efface un champ)."""
-    data = await read_json_object(request, allow_empty=False)
-    refuse_nul(data)
-    wanted = validated(CartFields, data)
-    _check_window_alone(wanted)
-    service = _service(request)
-
-    def write() -> dict[str, Any]:
-        with write_session(service.factory) as session:
-            cart = _cart_row(session, organisation_id, cart_id[:64], lock=True)
-            _open(cart)
-            _check_site(session, organisation_id, wanted.delivery_site_id)
-            session.execute(
-                update(carts)
-                .where(carts.c.id == cart["id"])
-                .values(updated_at=utcnow(), **_field_values(wanted, set(data)))
-            )
-            changed = _cart_row(session, organisation_id, cart["id"])
-            _check_cart(session, organisation_id, changed)
-            return cart_document(session, changed)
-
-    try:
-        return await asyncio.to_thread(write)
-    except CartNotFound:
-        raise _unknown() from None
-
-
-@router.post(
-    "/{cart_id}/lines",
-    status_code=201,
-    openapi_extra=body_doc(CartLineIn),
-    responses=answers(out.Cart, 201, description="Le panier avec la ligne."),
-    summary="Ajouter un article au panier",
-)
-async def add_line(
-    request: Request, cart_id: str, organisation_id: str = Depends(organisation)
-) -> Any:
-    """Ajouter un article trouvé dans une recherche (``bpp_id``, ``provider_id``,
-    ``item_id``, ``quantity``) ; le même article du même pôle prend la nouvelle quantité."""
-    data = await read_json_object(request, allow_empty=False)
-    refuse_nul(data)
-    line = validated(CartLineIn, data)
-    service = _service(request)
-
-    def write() -> dict[str, Any]:
-        with write_session(service.factory) as session:
-            cart = _cart_row(session, organisation_id, cart_id[:64], lock=True)
-            _open(cart)
-            if _count_lines(session, cart["id"]) >= MAX_LINES:
-                raise ApiError(
-                    400, "parametres_invalides", f"Au plus {MAX_LINES} lignes par panier.", "$"
-                )
-            now = utcnow()
-            check_line(session, organisation_id, line.model_dump())
-            _put_line(session, cart["id"], line, now)
-            session.execute(update(carts).where(carts.c.id == cart["id"]).values(updated_at=now))
-            _check_cart(session, organisation_id, cart)
-            return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
-
-    try:
-        return await asyncio.to_thread(write)
-    except CartNotFound:
-        raise _unknown() from None
-
-
-@router.delete(
-    "/{cart_id}/lines/{line_id}", responses=answers(out.Cart), summary="Retirer une ligne du panier"
-)
-async def remove_line(
-    request: Request, cart_id: str, line_id: str, organisation_id: str = Depends(organisation)
-) -> Any:
-    """Retirer une ligne du panier."""
-    service = _service(request)
-
-    def write() -> dict[str, Any]:
-        with write_session(service.factory) as session:
-            cart = _cart_row(session, organisation_id, cart_id[:64], lock=True)
-            _open(cart)
-            gone = 0
-            if line_id.isdigit() and len(line_id) <= 18:
-                gone = session.execute(
-                    delete(cart_lines).where(
-                        cart_lines.c.cart_id == cart["id"], cart_lines.c.id == int(line_id)
-                    )
-                ).rowcount
-            if not gone:
-                raise ApiError(404, "ligne_inconnue", "Ligne inconnue dans ce panier.", "line_id")
-            session.execute(
-                update(carts).where(carts.c.id == cart["id"]).values(updated_at=utcnow())
-            )
-            return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
-
-    try:
-        return await asyncio.to_thread(write)
-    except CartNotFound:
-        raise _unknown() from None
-
-
-@router.post(
-    "/{cart_id}/checkout",
-    status_code=202,
-    responses=answers(out.Cart, 200, 202, description=_CHECKOUT),
-    summary="Commander le panier (une commande par pôle)",
-)
-async def checkout(
-    request: Request,
-    cart_id: str,
-    wait_ms: str | None = None,
-    organisation_id: str = Depends(organisation),
-) -> JSONResponse:
-    """Commander : une commande par pôle, chacune menée select → init → confirm en même temps.
-    Une deuxième demande ne commande pas deux fois : elle rend le panier tel qu'il est."""
-    wait = _wait(request, wait_ms)
-    service = _service(request)
-    try:
-        await service.checkout(organisation_id, cart_id[:64])
-        document = await service.view(organisation_id, cart_id[:64], wait)
-    except CartNotFound:
-        raise _unknown() from None
-    location = f"/api/carts/{document['id']}"
-    return JSONResponse(
-        document,
-        status_code=200 if document["checkout"]["done"] else 202,
-        headers={"Location": location},
+def remove_line(
+    session: Session, organisation_id: str, cart_id: str, line_id: str
+) -> dict[str, Any]:
+    """Take a line out of an open cart; 404 ``ligne_inconnue``."""
+    cart = _cart_row(session, organisation_id, cart_id, lock=True)
+    _open(cart)
+    gone = (
+        line_id.isdigit()
+        and len(line_id) <= 18
+        and repo.delete_line(session, cart["id"], int(line_id))
     )
-
-
-@router.post(
-    "/{cart_id}/retry",
-    status_code=202,
-    responses=answers(out.Cart, 200, 202, description=_CHECKOUT),
-    summary="Relancer les commandes en échec du panier",
-)
-async def retry(
-    request: Request,
-    cart_id: str,
-    wait_ms: str | None = None,
-    organisation_id: str = Depends(organisation),
-) -> JSONResponse:
-    """Recommander les pôles en échec seulement, sur leur propre commande (même transaction) :
-    un pôle confirmé n'est jamais commandé deux fois ; aucune commande n'est laissée pour
-    compte. 202 (200 une fois chaque pôle fini avec ``?wait_ms=``)."""
-    wait = _wait(request, wait_ms)
-    service = _service(request)
-    try:
-        await service.retry(organisation_id, cart_id[:64])
-        document = await service.view(organisation_id, cart_id[:64], wait)
-    except CartNotFound:
-        raise _unknown() from None
-    return JSONResponse(
-        document,
-        status_code=200 if document["checkout"]["done"] else 202,
-        headers={"Location": f"/api/carts/{document['id']}"},
-    )
+    if not gone:
+        raise ApiError(404, "ligne_inconnue", "Ligne inconnue dans ce panier.", "line_id")
+    repo.update_cart(session, cart["id"], {"updated_at": utcnow()})
+    return cart_document(session, _cart_row(session, organisation_id, cart["id"]))

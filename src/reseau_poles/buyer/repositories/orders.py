@@ -10,19 +10,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from reseau_poles.storage import utcnow
 
-from .tables import callbacks, order_events, order_lines, orders, search_results, searches
+from ..tables import callbacks, order_events, order_lines, orders
 
 # --- orders ----------------------------------------------------------------------------------
 
 
-def insert_order(session: Any, values: Mapping[str, Any]) -> None:
+def insert_order(session: Session, values: Mapping[str, Any]) -> None:
     session.execute(insert(orders).values(**values))
 
 
-def get_order(session: Any, order_id: str, *, for_update: bool = False) -> RowMapping | None:
+def get_order(session: Session, order_id: str, *, for_update: bool = False) -> RowMapping | None:
     """One order; ``for_update`` locks its row on PostgreSQL (callbacks of one transaction are
     applied one after the other; SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
     query = select(orders).where(orders.c.id == order_id)
@@ -31,14 +32,14 @@ def get_order(session: Any, order_id: str, *, for_update: bool = False) -> RowMa
     return session.execute(query).mappings().first()
 
 
-def update_order(session: Any, order_id: str, values: Mapping[str, Any]) -> None:
+def update_order(session: Session, order_id: str, values: Mapping[str, Any]) -> None:
     session.execute(
         update(orders).where(orders.c.id == order_id).values(**{"updated_at": utcnow(), **values})
     )
 
 
 def list_orders(
-    session: Any,
+    session: Session,
     organisation_id: str,
     *,
     state: str | None = None,
@@ -75,7 +76,7 @@ def list_orders(
 # --- lines -----------------------------------------------------------------------------------
 
 
-def replace_lines(session: Any, order_id: str, lines: Iterable[Mapping[str, Any]]) -> None:
+def replace_lines(session: Session, order_id: str, lines: Iterable[Mapping[str, Any]]) -> None:
     """The order's lines, as the latest request or quote says."""
     session.execute(delete(order_lines).where(order_lines.c.order_id == order_id))
     columns = [c.name for c in order_lines.columns if c.name != "id"]
@@ -84,7 +85,7 @@ def replace_lines(session: Any, order_id: str, lines: Iterable[Mapping[str, Any]
         session.execute(insert(order_lines), rows)
 
 
-def lines_of(session: Any, order_id: str) -> list[RowMapping]:
+def lines_of(session: Session, order_id: str) -> list[RowMapping]:
     return list(
         session.execute(
             select(order_lines)
@@ -98,7 +99,7 @@ def lines_of(session: Any, order_id: str) -> list[RowMapping]:
 
 
 def add_event(
-    session: Any,
+    session: Session,
     order_id: str,
     kind: str,
     *,
@@ -125,7 +126,7 @@ def add_event(
     )
 
 
-def events_of(session: Any, order_id: str) -> list[RowMapping]:
+def events_of(session: Session, order_id: str) -> list[RowMapping]:
     return list(
         session.execute(
             select(order_events)
@@ -138,7 +139,9 @@ def events_of(session: Any, order_id: str) -> list[RowMapping]:
 # --- callbacks -------------------------------------------------------------------------------
 
 
-def stored_callback(session: Any, action: str, bpp_id: str, message_id: str) -> RowMapping | None:
+def stored_callback(
+    session: Session, action: str, bpp_id: str, message_id: str
+) -> RowMapping | None:
     """The callback already kept under (action, sender, message id), with its body."""
     return (
         session.execute(
@@ -151,61 +154,3 @@ def stored_callback(session: Any, action: str, bpp_id: str, message_id: str) -> 
         .mappings()
         .first()
     )
-
-
-# --- the catalog as the organisation last saw it -------------------------------------------------
-
-
-def catalog_items(
-    session: Any, organisation_id: str, bpp_id: str, provider_id: str, item_ids: Iterable[str]
-) -> dict[str, dict[str, Any]]:
-    """The newest catalog entry of each item (from this organisation's searches), for the
-    lines' snapshot: name, unit, tags (certifications, origin, conservation)."""
-    wanted = set(item_ids)
-    found: dict[str, dict[str, Any]] = {}
-    rows = session.execute(
-        select(search_results.c["items"])
-        .join(searches, searches.c.transaction_id == search_results.c.transaction_id)
-        .where(
-            searches.c.organisation_id == organisation_id,
-            search_results.c.bpp_id == bpp_id,
-            search_results.c.provider_id == provider_id,
-        )
-        .order_by(search_results.c.id.desc())
-        .limit(50)
-    ).scalars()
-    for items in rows:
-        for item in items or []:
-            if isinstance(item, dict) and item.get("id") in wanted and item["id"] not in found:
-                found[item["id"]] = item
-        if len(found) == len(wanted):
-            break
-    return found
-
-
-def catalog_provider(
-    session: Any, organisation_id: str, bpp_id: str, provider_id: str
-) -> dict[str, Any] | None:
-    """The pôle (without its items: descriptor, fulfilments and their terms, payments) as the
-    organisation's newest search showed it; ``None`` when it never saw it."""
-    provider = session.execute(
-        select(search_results.c.provider)
-        .join(searches, searches.c.transaction_id == search_results.c.transaction_id)
-        .where(
-            searches.c.organisation_id == organisation_id,
-            search_results.c.bpp_id == bpp_id,
-            search_results.c.provider_id == provider_id,
-        )
-        .order_by(search_results.c.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return provider if isinstance(provider, dict) else None
-
-
-def catalog_provider_name(
-    session: Any, organisation_id: str, bpp_id: str, provider_id: str
-) -> str | None:
-    """The pôle's name as the organisation's newest search showed it."""
-    provider = catalog_provider(session, organisation_id, bpp_id, provider_id)
-    name = (provider or {}).get("descriptor", {}).get("name") if provider else None
-    return str(name)[:255] if isinstance(name, str) and name else None

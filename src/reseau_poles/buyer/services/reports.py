@@ -35,33 +35,23 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
-from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.network.query import reads_query
 from reseau_poles.node import ApiError
-from reseau_poles.node.answers import text_answer
 from reseau_poles.protocol.moments import MomentError
 from reseau_poles.protocol.moments import parse_day as parse_calendar_day
 from reseau_poles.protocol.profile import Certification, Region
 from reseau_poles.storage import read_session
 
-from .answers import LocalPurchasingReport
-from .auth import organisation
-from .tables import order_lines, orders
-
-router = APIRouter(prefix="/api/reports", tags=["rapports"])
+from ..repositories import reports as repo
 
 TIME_ZONE = ZoneInfo("America/Toronto")
 COUNTED_STATES = ("confirmed", "completed")
@@ -211,25 +201,12 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
-def local_purchasing(session: Any, organisation_id: str, start: date, end: date) -> dict[str, Any]:
+def local_purchasing(
+    session: Session, organisation_id: str, start: date, end: date
+) -> dict[str, Any]:
     """The report of ``organisation_id`` for ``start`` … ``end`` (both included)."""
     low, high = period_bounds(start, end)
-    counted = (
-        select(orders.c.id, orders.c.total)
-        .where(
-            orders.c.organisation_id == organisation_id,
-            orders.c.state.in_(COUNTED_STATES),
-            orders.c.confirmed_at >= low,
-            orders.c.confirmed_at < high,
-        )
-        .order_by(orders.c.confirmed_at, orders.c.id)
-    )
-    totals = {row.id: row.total for row in session.execute(counted)}
-    rows = session.execute(
-        select(order_lines).where(
-            order_lines.c.order_id.in_(counted.with_only_columns(orders.c.id))
-        )
-    ).mappings()
+    totals, rows = repo.counted_orders(session, organisation_id, COUNTED_STATES, low, high)
     lines = [
         ReportLine(
             amount=line_amount(row),
@@ -335,7 +312,7 @@ def csv_filename(report: Mapping[str, Any]) -> str:
     return f"achats-locaux_{name[:64]}_{period['from']}_{period['to']}.csv"
 
 
-# --- route -------------------------------------------------------------------------------------
+# --- the service -------------------------------------------------------------------------------------
 
 
 def parse_day(value: str | None, name: str) -> date:
@@ -358,58 +335,17 @@ def parse_period(start: str | None, end: str | None) -> tuple[date, date]:
     return low, high
 
 
-class ReportQuery(BaseModel):
-    """The report's query string, described (the route reads it, with its own refusals)."""
+class ReportService:
+    """The organisation's reports, read on the node's database."""
 
-    from_: date = Field(alias="from", description="Début de la période, AAAA-MM-JJ (inclus).")
-    to: date = Field(description="Fin de la période, AAAA-MM-JJ (incluse).")
-    format: Literal["json", "csv"] = Field(
-        default="json", description="`json` (défaut) ou `csv` (fichier en pièce jointe)."
-    )
-    decimal: Literal["virgule", "point"] = Field(
-        default="virgule",
-        description="CSV : `virgule` (défaut : « ; » et virgule décimale, Excel fr-CA) ou "
-        "`point` (CSV standard).",
-    )
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
 
+    async def local_purchasing(
+        self, organisation_id: str, start: date, end: date
+    ) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            with read_session(self.factory) as session:
+                return local_purchasing(session, organisation_id, start, end)
 
-@router.get(
-    "/local-purchasing",
-    responses=text_answer(
-        "Le rapport en JSON, ou en CSV UTF-8 avec BOM (`format=csv`, en pièce jointe).",
-        "text/csv",
-        json_model=LocalPurchasingReport,
-    ),
-    summary="Rapport d'achat local d'une période",
-)
-@reads_query(ReportQuery)
-async def local_purchasing_report(
-    request: Request, organisation_id: str = Depends(organisation)
-) -> Response:
-    """Rapport d'achat local de la période (``from``, ``to`` : AAAA-MM-JJ, inclus) : achats par
-    région d'origine, parts certifiées Aliments du Québec, Aliments préparés au Québec et
-    biologiques ; ``format=csv`` (``decimal=point`` : CSV standard) pour un fichier."""
-    params = request.query_params
-    start, end = parse_period(params.get("from"), params.get("to"))
-    kind = params.get("format", "json")
-    if kind not in ("json", "csv"):
-        raise ApiError(400, "parametres_invalides", "format : json ou csv.", "format")
-    style = params.get("decimal", "virgule")
-    if style not in ("virgule", "point"):
-        raise ApiError(400, "parametres_invalides", "decimal : virgule ou point.", "decimal")
-    factory = request.app.state.service.factory
-
-    def read() -> dict[str, Any]:
-        with read_session(factory) as session:
-            return local_purchasing(session, organisation_id, start, end)
-
-    report = await asyncio.to_thread(read)
-    if kind == "json":
-        return Response(
-            json.dumps(report, ensure_ascii=False).encode(), media_type="application/json"
-        )
-    return Response(
-        csv_bytes(report, decimal_comma=style == "virgule"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{csv_filename(report)}"'},
-    )
+        return await asyncio.to_thread(read)

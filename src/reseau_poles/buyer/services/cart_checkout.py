@@ -1,6 +1,6 @@
 """Checkout of a multi-pôle cart (:mod:`.carts`): each group of lines (a pôle and its
 fulfilment option) becomes one order, driven select → init → confirm by
-:class:`~reseau_poles.buyer.orders.OrderService`, one task per group, concurrently.
+:class:`~reseau_poles.buyer.services.orders.OrderService`, one task per group, concurrently.
 
 Checkout is idempotent: the cart moves from ``ouvert`` to ``commande`` with a conditional
 update, one ``buyer_cart_poles`` row per group is written in the same transaction (unique per
@@ -16,29 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from reseau_poles.node import ApiError
 from reseau_poles.storage import read_session, utcnow, write_session
 
-from . import order_repository as order_repo
+from ..repositories import carts as repo
+from ..repositories import orders as order_repo
+from ..repositories.carts import Key
+from ..requests import CartFields, CartIn, CartLineIn, OrderIn
+from . import carts as editing
+from .cart_preview import preview
 from .carts import (
     RESUME_AFTER,
     STEP_WAIT_MS,
-    Key,
     _cart_row,
     _plan,
     _pole_state,
-    _poles,
     _row_key,
     cart_document,
+    check_window_alone,
 )
-from .orders import OrderIn, OrderService
-from .tables import cart_poles, carts, orders
+from .orders import OrderService
 
 log = logging.getLogger("reseau_poles.buyer.carts")
 
@@ -77,6 +81,61 @@ class CartService:
             wait_ms,
         )
 
+    # --- editing ------------------------------------------------------------------------------
+
+    async def create(self, organisation_id: str, wanted: CartIn) -> dict[str, Any]:
+        """A new cart (fields and lines optional, each checked); raises :class:`ApiError`."""
+        check_window_alone(wanted)
+        cart_id = str(uuid.uuid4())
+        now = utcnow()
+
+        def insert() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                return editing.create_cart(session, organisation_id, cart_id, wanted, now)
+
+        return await asyncio.to_thread(insert)
+
+    async def list_carts(self, organisation_id: str) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            with read_session(self.factory) as session:
+                return editing.list_carts(session, organisation_id)
+
+        return await asyncio.to_thread(read)
+
+    async def patch(
+        self, organisation_id: str, cart_id: str, wanted: CartFields, present: set[str]
+    ) -> dict[str, Any]:
+        """Change the fields named in ``present``; raises :class:`CartNotFound`."""
+        check_window_alone(wanted)
+
+        def write() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                return editing.patch_cart(session, organisation_id, cart_id, wanted, present)
+
+        return await asyncio.to_thread(write)
+
+    async def add_line(
+        self, organisation_id: str, cart_id: str, line: CartLineIn
+    ) -> dict[str, Any]:
+        def write() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                return editing.add_line(session, organisation_id, cart_id, line)
+
+        return await asyncio.to_thread(write)
+
+    async def remove_line(self, organisation_id: str, cart_id: str, line_id: str) -> dict[str, Any]:
+        def write() -> dict[str, Any]:
+            with write_session(self.factory) as session:
+                return editing.remove_line(session, organisation_id, cart_id, line_id)
+
+        return await asyncio.to_thread(write)
+
+    async def preview(self, organisation_id: str, cart_id: str, wait_ms: int) -> dict[str, Any]:
+        """Each group's quote (:mod:`.cart_preview`); raises :class:`CartNotFound`."""
+        return await preview(self, organisation_id, cart_id, wait_ms)
+
+    # --- checkout ------------------------------------------------------------------------------
+
     def _start(self, organisation_id: str, cart_id: str) -> list[tuple[Key, OrderIn]]:
         """Move the cart to ``commande`` and write one row per group, or find it done already;
         returns the groups to drive now."""
@@ -84,32 +143,17 @@ class CartService:
         with write_session(self.factory) as session:
             cart = _cart_row(session, organisation_id, cart_id, lock=True)
             plan = _plan(session, organisation_id, cart) if cart["state"] == "ouvert" else None
-            if plan is not None:
-                moved = session.execute(
-                    update(carts)
-                    .where(carts.c.id == cart_id, carts.c.state == "ouvert")
-                    .values(state="commande", checked_out_at=now, updated_at=now)
-                ).rowcount
-                if moved == 1:
-                    for (bpp_id, provider_id, fulfilment_id), _ in plan:
-                        session.execute(
-                            cart_poles.insert().values(
-                                cart_id=cart_id,
-                                bpp_id=bpp_id,
-                                provider_id=provider_id,
-                                fulfilment_id=fulfilment_id,
-                                state="attente",
-                                updated_at=now,
-                            )
-                        )
-                    return plan
+            if plan is not None and repo.check_out(session, cart_id, now):
+                for key, _ in plan:
+                    repo.insert_pole(session, cart_id, key, now)
+                return plan
             # Checked out already: resume the groups nobody drives any more.
             cart = _cart_row(session, organisation_id, cart_id)
             if cart["state"] != "commande":
                 return []
             stale = [
                 row
-                for row in _poles(session, cart_id)
+                for row in repo.poles_of(session, cart_id)
                 if row["state"] in ("attente", "en_cours")
                 and (cart_id, *_row_key(row)) not in self._running
                 and now - row["updated_at"] > RESUME_AFTER
@@ -118,7 +162,7 @@ class CartService:
 
     def _replan(
         self,
-        session: Any,
+        session: Session,
         organisation_id: str,
         cart: Mapping[str, Any],
         rows: list[Mapping[str, Any]],
@@ -159,18 +203,13 @@ class CartService:
                     409, "panier_non_commande", "Ce panier n'est pas encore commandé.", "id"
                 )
             taken = []
-            for row in _poles(session, cart_id):
+            for row in repo.poles_of(session, cart_id):
                 order = order_repo.get_order(session, row["order_id"]) if row["order_id"] else None
                 if _pole_state(row, order) != "echec" or (
                     order is not None and order["state"] == "cancelled"
                 ):
                     continue
-                moved = session.execute(
-                    update(cart_poles)
-                    .where(cart_poles.c.id == row["id"], cart_poles.c.state == "echec")
-                    .values(state="attente", error=None, updated_at=now)
-                ).rowcount
-                if moved == 1:
+                if repo.retake_failed_pole(session, row["id"], now):
                     taken.append(row)
             return self._replan(session, organisation_id, cart, taken, "reprise")
 
@@ -193,7 +232,7 @@ class CartService:
 
     def _set(
         self,
-        session: Any,
+        session: Session,
         cart_id: str,
         key: Key,
         state: str,
@@ -204,36 +243,20 @@ class CartService:
         values: dict[str, Any] = {"state": state, "error": error, "updated_at": utcnow()}
         if order_id is not None:
             values["order_id"] = order_id
-        session.execute(
-            update(cart_poles)
-            .where(
-                cart_poles.c.cart_id == cart_id,
-                cart_poles.c.bpp_id == key[0],
-                cart_poles.c.provider_id == key[1],
-                cart_poles.c.fulfilment_id == key[2],
-            )
-            .values(**values)
-        )
+        repo.update_pole(session, cart_id, key, values)
 
     def _record(self, cart_id: str, key: Key, state: str, **kwargs: Any) -> None:
         with write_session(self.factory) as session:
             self._set(session, cart_id, key, state, **kwargs)
 
-    def _existing_order(self, organisation_id: str, cart_id: str, key: Key) -> Any:
+    def _existing_order(self, organisation_id: str, cart_id: str, key: Key) -> str | None:
         """The group's order: the one its row names, else one made for this cart and group
         (a preview's, or one whose row was not written before a restart)."""
         with read_session(self.factory) as session:
-            row = session.execute(
-                select(cart_poles.c.order_id).where(
-                    cart_poles.c.cart_id == cart_id,
-                    cart_poles.c.bpp_id == key[0],
-                    cart_poles.c.provider_id == key[1],
-                    cart_poles.c.fulfilment_id == key[2],
-                )
-            ).scalar_one_or_none()
-            if row:
-                return row
-            return cart_order(session, organisation_id, cart_id, key)
+            found = repo.pole_order_id(session, cart_id, key)
+            if found:
+                return found
+            return repo.cart_order(session, organisation_id, cart_id, key)
 
     async def _drive(self, organisation_id: str, cart_id: str, key: Key, order: OrderIn) -> None:
         """select → init → confirm for one group; every outcome ends in the group's row."""
@@ -328,25 +351,6 @@ def needs_select(document: Mapping[str, Any], order: OrderIn) -> bool:
         return False
     wanted = order.model_dump(mode="json", exclude_none=True)
     return _compared(document["request"] or {}) != _compared(wanted)
-
-
-def cart_order(session: Any, organisation_id: str, cart_id: str, key: Key) -> str | None:
-    """An order made for this cart and group (by ``cart_id``, pôle and fulfilment option)."""
-    rows = session.execute(
-        select(orders.c.id, orders.c.request)
-        .where(
-            orders.c.organisation_id == organisation_id,
-            orders.c.cart_id == cart_id,
-            orders.c.bpp_id == key[0],
-            orders.c.provider_id == key[1],
-        )
-        .order_by(orders.c.created_at)
-    ).all()
-    for order_id, request in rows:
-        fulfilment = (request or {}).get("fulfilment") or {}
-        if str(fulfilment.get("id") or "") == key[2]:
-            return str(order_id)
-    return None
 
 
 def _error_of(exc: ApiError, step: str) -> dict[str, Any]:

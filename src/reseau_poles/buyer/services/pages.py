@@ -18,24 +18,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import parse_results
-from reseau_poles.protocol.profile.pagination import MAX_SIZE
 
 MAX_PAGES_AT_ONCE: Final = 25
 """Follow-up pages one ``POST /more`` sends at most (one per truncated pôle)."""
-
-
-class MoreParams(BaseModel):
-    """``POST /api/searches/{id}/more``: which pôle (provider id or seller node id; every
-    truncated pôle when absent) and at most how many items (the seller's own cap otherwise)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    provider: str | None = Field(default=None, min_length=1, max_length=255)
-    size: int | None = Field(default=None, ge=1, le=MAX_SIZE)
 
 
 @dataclass(frozen=True, slots=True)

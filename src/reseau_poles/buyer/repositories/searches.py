@@ -1,4 +1,4 @@
-"""The buyer node's queries: organisations and their API keys, searches, callbacks, results.
+"""The buyer node's queries of searches: the searches, their callbacks and results.
 
 Functions take a SQLAlchemy session (from :func:`reseau_poles.storage.write_session` or
 ``read_session``); they never commit.
@@ -11,79 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy.orm import Session
 
-from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
 from reseau_poles.storage import utcnow
 
-from .tables import api_keys, callbacks, organisations, search_results, searches
-
-KEY_PREFIX = "rpa_"
-
-# --- organisations and API keys --------------------------------------------------------------
-
-
-def add_organisation(session: Any, organisation_id: str, name: str) -> None:
-    session.execute(
-        insert(organisations).values(
-            id=organisation_id, name=name, active=True, created_at=utcnow()
-        )
-    )
-
-
-def get_organisation(session: Any, organisation_id: str) -> RowMapping | None:
-    return (
-        session.execute(select(organisations).where(organisations.c.id == organisation_id))
-        .mappings()
-        .first()
-    )
-
-
-def create_api_key(session: Any, organisation_id: str, label: str | None = None) -> str:
-    """A new key for the organisation; returned once, only its hash is kept."""
-    key = new_api_key(KEY_PREFIX)
-    session.execute(
-        insert(api_keys).values(
-            organisation_id=organisation_id,
-            prefix=key[:DISPLAY_PREFIX_LENGTH],
-            key_hash=hash_api_key(key),
-            label=label,
-            created_at=utcnow(),
-        )
-    )
-    return key
-
-
-def organisation_for_api_key(session: Any, key: str) -> str | None:
-    """The active organisation that holds this (unrevoked) key, or ``None``."""
-    return session.execute(
-        select(api_keys.c.organisation_id)
-        .join(organisations, organisations.c.id == api_keys.c.organisation_id)
-        .where(
-            api_keys.c.key_hash == hash_api_key(key),
-            api_keys.c.revoked_at.is_(None),
-            organisations.c.active.is_(True),
-        )
-    ).scalar_one_or_none()
-
-
-def revoke_api_key(session: Any, organisation_id: str, prefix: str) -> bool:
-    result = session.execute(
-        update(api_keys)
-        .where(
-            api_keys.c.organisation_id == organisation_id,
-            api_keys.c.prefix == prefix,
-            api_keys.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    )
-    return bool(result.rowcount)
-
+from ..tables import callbacks, search_results, searches
 
 # --- searches --------------------------------------------------------------------------------
 
 
 def insert_search(
-    session: Any,
+    session: Session,
     *,
     transaction_id: str,
     message_id: str,
@@ -104,7 +42,7 @@ def insert_search(
 
 
 def mark_dispatched(
-    session: Any,
+    session: Session,
     transaction_id: str,
     targets: Mapping[str, Any],
     *,
@@ -123,7 +61,7 @@ def mark_dispatched(
     )
 
 
-def add_pages(session: Any, transaction_id: str, pages: Iterable[Mapping[str, Any]]) -> None:
+def add_pages(session: Session, transaction_id: str, pages: Iterable[Mapping[str, Any]]) -> None:
     """Record follow-up pages asked for (``buyer_searches.pages``, a JSON list)."""
     current = session.execute(
         select(searches.c.pages).where(searches.c.transaction_id == transaction_id)
@@ -135,7 +73,7 @@ def add_pages(session: Any, transaction_id: str, pages: Iterable[Mapping[str, An
     )
 
 
-def get_search(session: Any, transaction_id: str) -> RowMapping | None:
+def get_search(session: Session, transaction_id: str) -> RowMapping | None:
     return (
         session.execute(select(searches).where(searches.c.transaction_id == transaction_id))
         .mappings()
@@ -147,7 +85,7 @@ def get_search(session: Any, transaction_id: str) -> RowMapping | None:
 
 
 def insert_callback(
-    session: Any,
+    session: Session,
     *,
     action: str,
     transaction_id: str,
@@ -173,7 +111,7 @@ def insert_callback(
     return None if found is None else int(found)
 
 
-def _insert_callback(session: Any) -> Any:
+def _insert_callback(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
@@ -188,7 +126,7 @@ def _insert_callback(session: Any) -> Any:
     )
 
 
-def search_exists(session: Any, transaction_id: str) -> bool:
+def search_exists(session: Session, transaction_id: str) -> bool:
     """Whether this node started the search (one indexed read, no JSON decoded)."""
     return (
         session.execute(
@@ -199,7 +137,7 @@ def search_exists(session: Any, transaction_id: str) -> bool:
 
 
 def insert_results(
-    session: Any,
+    session: Session,
     *,
     transaction_id: str,
     callback_id: int,
@@ -227,33 +165,35 @@ def insert_results(
     return rows
 
 
-def results_of(session: Any, transaction_id: str) -> list[RowMapping]:
-    return list(
-        session.execute(
-            select(search_results)
-            .where(search_results.c.transaction_id == transaction_id)
-            .order_by(search_results.c.id)
-        ).mappings()
-    )
+def results_of(
+    session: Session, transaction_id: str, *, callback_ids: Iterable[int] | None = None
+) -> list[RowMapping]:
+    """The search's stored results, in the order stored (those of ``callback_ids`` only,
+    when given)."""
+    query = select(search_results).where(search_results.c.transaction_id == transaction_id)
+    if callback_ids is not None:
+        query = query.where(search_results.c.callback_id.in_(list(callback_ids)))
+    return list(session.execute(query.order_by(search_results.c.id)).mappings())
 
 
-def callbacks_of(session: Any, transaction_id: str, action: str) -> list[RowMapping]:
-    """Who answered and when (without the bodies)."""
+def callbacks_of(
+    session: Session, transaction_id: str, action: str, *, with_ids: bool = False
+) -> list[RowMapping]:
+    """Who answered and when (without the bodies); ``with_ids``: each callback's number on
+    this node too (``id``, increasing)."""
+    columns = [callbacks.c.bpp_id, callbacks.c.bpp_uri, callbacks.c.message_id]
+    if with_ids:
+        columns.insert(0, callbacks.c.id)
     return list(
         session.execute(
-            select(
-                callbacks.c.bpp_id,
-                callbacks.c.bpp_uri,
-                callbacks.c.message_id,
-                callbacks.c.received_at,
-            )
+            select(*columns, callbacks.c.received_at)
             .where(callbacks.c.transaction_id == transaction_id, callbacks.c.action == action)
             .order_by(callbacks.c.id)
         ).mappings()
     )
 
 
-def count_callbacks(session: Any, transaction_id: str | None = None) -> int:
+def count_callbacks(session: Session, transaction_id: str | None = None) -> int:
     query = select(func.count()).select_from(callbacks)
     if transaction_id is not None:
         query = query.where(callbacks.c.transaction_id == transaction_id)

@@ -21,12 +21,11 @@ The pipeline of a search (ARCHITECTURE.md, "a request is a pipeline of named ste
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -39,93 +38,21 @@ from reseau_poles.protocol.profile import COUNTRY, WHOLE_PROVINCE, Page
 from reseau_poles.protocol.signing import AUTHORIZATION
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
-from . import repository as repo
-from .intent import SearchParams, catalog_providers, merge, search_body
+from ..repositories import searches as repo
+from ..requests import SearchParams
+from ..settings import BuyerSettings
+from .intent import catalog_providers, merge, search_body
 from .pages import Coverage, coverage, due_pages, notice, wanted
 from .results import NO_QUERY, ResultQuery, apply
-from .settings import BuyerSettings
+from .waiters import Waiters
 
 log = logging.getLogger("reseau_poles.buyer")
-
-# How often a waiting reader looks at the database even without a signal (another process
-# of the same node may have stored the callback).
-WAIT_POLL_SECONDS = 0.25
 
 T = TypeVar("T")
 
 
 class SearchNotFound(LookupError):
     """No such search for this organisation."""
-
-
-class Watch:
-    """The waiters of one key: how many, and the event the next :meth:`Waiters.notify` sets
-    (take :attr:`event` before reading, wait on it after: a change in between wakes you)."""
-
-    __slots__ = ("count", "event")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.event = asyncio.Event()
-
-
-class Waiters:
-    """Readers waiting for a transaction's callbacks: :meth:`notify` (from the event loop,
-    after an ACK) wakes them; they also look again every ``poll_seconds``, since another
-    process of the same node may have stored the callback. Shared by searches and orders.
-
-    A key is in the table only while someone waits on it: :meth:`watching` counts the
-    waiters of each key and the last one to leave (done, timed out or cancelled) removes it,
-    so finished waits and streams leave nothing behind (``len(waiters)``: keys watched)."""
-
-    def __init__(self, poll_seconds: float = WAIT_POLL_SECONDS) -> None:
-        self.poll_seconds = poll_seconds
-        self._watches: dict[str, Watch] = {}
-
-    def __len__(self) -> int:
-        return len(self._watches)
-
-    def notify(self, key: str | None) -> None:
-        watch = self._watches.get(key or "")
-        if watch is not None:
-            signal, watch.event = watch.event, asyncio.Event()
-            signal.set()
-
-    def join(self, key: str) -> Watch:
-        """Start watching ``key``; call :meth:`leave` once (or use :meth:`watching`)."""
-        watch = self._watches.get(key)
-        if watch is None:
-            watch = self._watches[key] = Watch()
-        watch.count += 1
-        return watch
-
-    def leave(self, key: str, watch: Watch) -> None:
-        watch.count -= 1
-        if watch.count <= 0 and self._watches.get(key) is watch:
-            del self._watches[key]
-
-    @contextlib.contextmanager
-    def watching(self, key: str) -> Iterator[Watch]:
-        watch = self.join(key)
-        try:
-            yield watch
-        finally:
-            self.leave(key, watch)
-
-    async def wait_for(
-        self, key: str, read: Callable[[], T], done: Callable[[T], bool], wait_ms: int
-    ) -> T:
-        """``read()`` (in a thread) until ``done`` says so or ``wait_ms`` is over."""
-        deadline = time.monotonic() + wait_ms / 1000
-        with self.watching(key) as watch:
-            while True:
-                signal = watch.event
-                value = await asyncio.to_thread(read)
-                left = deadline - time.monotonic()
-                if done(value) or left <= 0:
-                    return value
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(signal.wait(), timeout=min(left, self.poll_seconds))
 
 
 class RecentResults:
@@ -168,7 +95,7 @@ class BuyerService:
         self.engine = engine
         self.network = network
         self.factory = make_session_factory(engine)
-        # One set of waiters for the node: searches and orders (orders.py) share it.
+        # One set of waiters for the node: searches, orders and carts share it (:mod:`.waiters`).
         self.waiters = Waiters()
         self._tasks: set[asyncio.Task[None]] = set()
         self.recent = RecentResults()

@@ -7,17 +7,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
 
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.models import Context, SearchRequest
@@ -26,99 +17,9 @@ from reseau_poles.protocol.profile import (
     Page,
     certifications_group,
     conservation_group,
-    parse_region_name,
 )
-from reseau_poles.protocol.profile.delivery_region import (
-    parse_gps,
-    parse_postal_code,
-    region_for_gps,
-    region_for_postal_code,
-)
-from reseau_poles.protocol.profile.vocabulary import Certification, Conservation
 
-
-class SearchParams(BaseModel):
-    """What a buyer app asks for; every field optional (nothing: the whole catalog).
-
-    The region is where the goods must go: its code (``QC-06``) or its name (« Montréal »,
-    "saguenay lac saint jean": accents and case do not matter), ``*`` or « Tout le Québec »
-    for everywhere; it is stored and sent as its code. Without ``region``, a delivery address gives it:
-    ``postal_code`` (urban Québec FSAs only) or ``gps`` (nearest region), see
-    :mod:`reseau_poles.protocol.profile.delivery_region`. A given ``region`` always wins."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    text: str | None = Field(default=None, max_length=200)
-    category: str | None = Field(default=None, max_length=64)
-    region: str = WHOLE_PROVINCE
-    certification: list[str] = Field(default_factory=list, max_length=10)
-    conservation: str | None = None
-    provider: str | None = Field(default=None, max_length=255)
-    postal_code: str | None = Field(default=None, max_length=10)
-    gps: str | None = Field(default=None, max_length=64)
-
-    @field_validator("certification", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        return _checked(lambda: str(parse_region_name(value)))
-
-    @field_validator("certification")
-    @classmethod
-    def _certifications(cls, values: list[str]) -> list[str]:
-        return [_checked(lambda v=v: Certification.parse(v).value) for v in values]
-
-    @field_validator("conservation")
-    @classmethod
-    def _conservation(cls, value: str | None) -> str | None:
-        return None if value is None else _checked(lambda: Conservation.parse(value).value)
-
-    @field_validator("postal_code")
-    @classmethod
-    def _postal_code(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        if info.data.get("region", WHOLE_PROVINCE) == WHOLE_PROVINCE:
-            # The region comes from the postal code: it must be one the profile can place.
-            _checked(lambda: str(region_for_postal_code(value)))
-        return _checked(lambda: parse_postal_code(value))
-
-    @field_validator("gps")
-    @classmethod
-    def _gps(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        lat, lon = _checked_gps(value)
-        return f"{lat},{lon}"
-
-    @model_validator(mode="after")
-    def _delivery_region(self) -> SearchParams:
-        if self.region == WHOLE_PROVINCE and "region" not in self.model_fields_set:
-            if self.postal_code:
-                self.region = str(region_for_postal_code(self.postal_code))
-            elif self.gps:
-                self.region = str(region_for_gps(self.gps))
-        return self
-
-
-def _checked(read: Callable[[], str]) -> str:
-    """The profile's vocabularies raise :class:`ProtocolError`; pydantic wants a ValueError
-    (it adds the field's path itself)."""
-    try:
-        return read()
-    except ProtocolError as exc:
-        raise ValueError(exc.message) from None
-
-
-def _checked_gps(value: str) -> tuple[float, float]:
-    try:
-        return parse_gps(value)
-    except ProtocolError as exc:
-        raise ValueError(exc.message) from None
+from ..requests import SearchParams
 
 
 def intent(params: SearchParams, page: Page | None = None) -> dict[str, Any]:

@@ -1,0 +1,39 @@
+"""The queries of the buyer's reports: the orders a period counts and their lines.
+
+Functions take a SQLAlchemy session; they never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import RowMapping, select
+from sqlalchemy.orm import Session
+
+from ..tables import order_lines, orders
+
+
+def counted_orders(
+    session: Session, organisation_id: str, states: Sequence[str], low: datetime, high: datetime
+) -> tuple[dict[str, Decimal | None], list[RowMapping]]:
+    """The organisation's orders in ``states`` confirmed in [``low``, ``high``): their totals
+    by id, and their lines."""
+    counted = (
+        select(orders.c.id, orders.c.total)
+        .where(
+            orders.c.organisation_id == organisation_id,
+            orders.c.state.in_(states),
+            orders.c.confirmed_at >= low,
+            orders.c.confirmed_at < high,
+        )
+        .order_by(orders.c.confirmed_at, orders.c.id)
+    )
+    totals = {row.id: row.total for row in session.execute(counted)}
+    lines = session.execute(
+        select(order_lines).where(
+            order_lines.c.order_id.in_(counted.with_only_columns(orders.c.id))
+        )
+    ).mappings()
+    return totals, list(lines)
