@@ -58,8 +58,7 @@ def tighten(path: str | os.PathLike[str]) -> bool:
         return False
     os.chmod(path, mode & 0o700)
     log.warning(
-        "permissions resserrées sur %s : %o → %o (lisible par son seul propriétaire) / "
-        "file permissions tightened",
+        "permissions resserrées sur %s : %o → %o (lisible par son seul propriétaire)",
         path,
         mode,
         mode & 0o700,

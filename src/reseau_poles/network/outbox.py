@@ -279,7 +279,7 @@ class OutboxWorker:
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("outbox : échec d'un envoi immédiat", exc_info=task.exception())
+            log.error("boîte d'envoi : échec d'un envoi immédiat", exc_info=task.exception())
 
     def wake(self) -> None:
         """Look for due rows now instead of at the next poll (in the worker's loop)."""
@@ -309,7 +309,7 @@ class OutboxWorker:
             try:
                 delivered = await self.run_once()
             except Exception:  # a database hiccup must not kill the worker
-                log.exception("outbox : échec d'un cycle de livraison")
+                log.exception("boîte d'envoi : échec d'un cycle de livraison")
                 delivered = 0
             if delivered >= self.batch_size and not self._stopping:
                 continue  # a full batch: there may be more due rows, no sleep
@@ -516,7 +516,7 @@ class OutboxWorker:
         if values["status"] == PENDING:  # once recorded: a look before would not see it due
             self._wake_at(values["next_attempt_at"])
         log.info(
-            "outbox %s %s → %s : %s (tentative %s)",
+            "boîte d'envoi : %s %s → %s : %s (tentative %s)",
             row["action"],
             row["message_id"],
             row["target_url"],

@@ -185,7 +185,7 @@ class Transcript:
         try:
             self._write(entries)
         except Exception:  # a transcript failure must never take the node down
-            log.exception("transcript : écriture impossible")
+            log.exception("journal des messages : écriture impossible")
 
     def _write(self, entries: list[dict[str, Any]]) -> None:
         if not entries:

@@ -72,8 +72,7 @@ class SecretCipher:
             with open_private(path, "x", encoding="ascii") as handle:
                 handle.write(b64encode(secrets.token_bytes(SecretBox.KEY_SIZE)) + "\n")
             log.info(
-                "clé des secrets de webhooks créée : %s (à sauvegarder avec les clés privées) "
-                "/ webhook secrets key created (back it up with the private keys)",
+                "clé des secrets de webhooks créée : %s (à sauvegarder avec les clés privées)",
                 path,
             )
         except FileExistsError:

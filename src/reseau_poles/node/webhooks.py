@@ -432,8 +432,7 @@ class Webhooks:
                 sealed += result.rowcount
         if sealed:
             log.warning(
-                "%d secret(s) de webhook stocké(s) en clair chiffré(s) dans %s / "
-                "clear webhook secrets encrypted",
+                "%d secret(s) de webhook stocké(s) en clair chiffré(s) dans %s",
                 sealed,
                 table.name,
             )
@@ -445,8 +444,7 @@ class Webhooks:
         if lost:
             log.error(
                 "%s : %d abonnement(s) webhook au secret illisible (clé %s perdue ou changée ?) "
-                ": ids %s. Remettez la clé sauvegardée ou faites recréer ces abonnements / "
-                "webhook secrets unreadable with this key",
+                ": ids %s. Remettez la clé sauvegardée ou faites recréer ces abonnements",
                 table.name,
                 len(lost),
                 self.cipher.key_id,

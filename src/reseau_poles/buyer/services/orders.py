@@ -404,12 +404,12 @@ class OrderService:
                 url, action, body, timeout=self.settings.send_timeout
             )
         except Exception as exc:  # a request must end in a recorded state
-            log.exception("order %s: %s impossible", order_id, action)
+            log.exception("commande %s : %s impossible", order_id, action)
             result = CallResult(url, action, "ERROR", None, 0.0, {"message": repr(exc)})
         try:
             await asyncio.to_thread(self._sent, order_id, action, message_id, result)
         except Exception:
-            log.exception("order %s: résultat de %s non enregistré", order_id, action)
+            log.exception("commande %s : résultat de %s non enregistré", order_id, action)
         self.waiters.notify(order_id)
         self.network.wake()  # an order.error webhook may be waiting
 

@@ -143,10 +143,10 @@ class BuyerService:
                 targets = await self._direct(region, body)
                 failed = not any(t["status"] == "ACK" for t in targets.values())
         except RegistryError as exc:
-            log.warning("search %s: registre indisponible : %s", transaction_id, exc)
+            log.warning("recherche %s : registre indisponible : %s", transaction_id, exc)
             failed = True
         except Exception:  # a search must end in a recorded state, whatever happened
-            log.exception("search %s: envoi impossible", transaction_id)
+            log.exception("recherche %s : envoi impossible", transaction_id)
             failed = True
         await asyncio.to_thread(self._dispatched, transaction_id, targets, via, failed)
         self.notify(transaction_id)
