@@ -19,8 +19,8 @@ from reseau_poles.network.inbound import AnswerUnexpected
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
 from reseau_poles.storage import make_engine, upgrade
 
+from .api import ROUTERS
 from .auth import WWW_AUTHENTICATE, OperatorAuth
-from .routes import make_admin_router, public
 from .schemas import validation_nack
 from .service import RegistryService
 from .settings import RegistrySettings, load_settings
@@ -117,11 +117,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
 
     # Every JSON body (subscribe, lookup, the operator's) before any route parses it.
     app.add_middleware(JsonBodyGuard, max_bytes=settings.max_body_bytes, refuse=refuse)
-    app.include_router(public)
     app.state.operator_auth = OperatorAuth(
         settings.operators,
         skew=settings.clock_skew_seconds,
         max_body_bytes=settings.max_body_bytes,
     )
-    app.include_router(make_admin_router())
+    for router in ROUTERS:
+        app.include_router(router)
     return app
