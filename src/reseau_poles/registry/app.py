@@ -21,7 +21,7 @@ from reseau_poles.storage import make_engine, upgrade
 
 from .api import ROUTERS
 from .auth import WWW_AUTHENTICATE, OperatorAuth
-from .schemas import validation_nack
+from .requests import validation_nack
 from .service import RegistryService
 from .settings import RegistrySettings, load_settings
 

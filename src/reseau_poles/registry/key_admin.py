@@ -15,7 +15,7 @@ from reseau_poles.storage import read_session, utcnow, write_session
 
 from . import repository as repo
 from .models import AuditEntry, KeyStatus, Subscriber, SubscriberKey, SubscriberStatus, rfc3339
-from .schemas import AdminKey, AdminRegister
+from .requests import AdminKey, AdminRegister
 from .service import RegistryError, RegistryService
 
 ADD_KEY = "operator_add_key"

@@ -34,7 +34,7 @@ from .errors import RegistryError
 from .metrics import Metrics
 from .models import KeyStatus, Subscriber, SubscriberKey, SubscriberStatus, rfc3339
 from .repository import LookupRow
-from .schemas import SubscribeRecord, check_window, validation_nack
+from .requests import SubscribeRecord, check_window, validation_nack
 from .settings import Policy, RegistrySettings
 from .snapshot import Entry, LookupSnapshot, entry_from_row
 

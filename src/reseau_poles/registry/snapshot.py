@@ -22,7 +22,7 @@ from reseau_poles.protocol.signing import Signer
 
 from .models import rfc3339
 from .repository import LookupRow
-from .schemas import ALL, LookupFilter
+from .requests import ALL, LookupFilter
 
 _MAX_CACHED_ANSWERS = 50_000
 _SIGNATURE_REUSE_SECONDS = 5

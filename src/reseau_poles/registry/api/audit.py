@@ -13,7 +13,7 @@ from reseau_poles.protocol.errors import ErrorCode
 
 from .. import answers as out
 from ..errors import RegistryError
-from ..schemas import parse_moment
+from ..requests import parse_moment
 from .deps import MAX_SQL_INT, OperatorDep, Registry, admin_router
 
 router = admin_router()

@@ -14,7 +14,7 @@ from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 
 from ..auth import Operator, OperatorAuth
 from ..errors import RegistryError
-from ..schemas import AdminAction, validation_nack
+from ..requests import AdminAction, validation_nack
 from ..service import RegistryService
 
 # The largest integer SQLite and PostgreSQL (BIGINT) take: beyond it a query parameter would

@@ -16,7 +16,7 @@ from reseau_poles.protocol.errors import ErrorCode
 from .. import answers as out
 from .. import key_admin
 from ..errors import RegistryError
-from ..schemas import AdminAction, AdminKey
+from ..requests import AdminAction, AdminKey
 from .deps import OperatorDep, Registry, admin_router, signed_action
 
 router = admin_router()

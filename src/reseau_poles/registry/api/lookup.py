@@ -14,7 +14,7 @@ from reseau_poles.protocol.errors import ErrorCode
 
 from .. import answers as out
 from ..errors import RegistryError
-from ..schemas import parse_lookup
+from ..requests import parse_lookup
 from .deps import Registry, read_body
 
 router = APIRouter()

@@ -14,7 +14,7 @@ from reseau_poles.node.api import body_doc
 
 from .. import answers as out
 from .. import key_admin
-from ..schemas import AdminAction, AdminRegister
+from ..requests import AdminAction, AdminRegister
 from .deps import MAX_SQL_INT, OperatorDep, Registry, admin_router, signed_action
 
 router = admin_router()
