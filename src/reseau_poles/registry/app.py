@@ -22,7 +22,7 @@ from reseau_poles.storage import make_engine, upgrade
 from .api import ROUTERS
 from .auth import WWW_AUTHENTICATE, OperatorAuth
 from .requests import validation_nack
-from .service import RegistryService
+from .services import RegistryServices
 from .settings import RegistrySettings, load_settings
 
 MIGRATIONS = "reseau_poles.registry.migrations"
@@ -79,7 +79,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     if settings.auto_migrate:
         upgrade(engine, MIGRATIONS, VERSION_TABLE)
     identity = KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
-    service = RegistryService(settings, engine, identity)
+    services = RegistryServices.create(settings, engine, identity)
+    service = services.registry
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -106,7 +107,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         **NO_CDN_DOCS,
     )
     serve_contract(app, "registry")
-    app.state.service = service
+    app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
 

@@ -14,7 +14,7 @@ from reseau_poles.protocol.errors import ErrorCode
 from .. import answers as out
 from ..errors import RegistryError
 from ..requests import parse_moment
-from .deps import MAX_SQL_INT, OperatorDep, Registry, admin_router
+from .deps import MAX_SQL_INT, AuditDep, OperatorDep, admin_router
 
 router = admin_router()
 
@@ -26,7 +26,7 @@ router = admin_router()
 )
 async def audit(
     operator: OperatorDep,
-    service: Registry,
+    service: AuditDep,
     subscriber_id: str | None = None,
     action: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -59,5 +59,5 @@ async def audit(
 
 
 @router.get("/stats", summary="Statistiques du réseau", responses=answers(out.Statistics))
-async def stats(operator: OperatorDep, service: Registry) -> dict[str, Any]:
+async def stats(operator: OperatorDep, service: AuditDep) -> dict[str, Any]:
     return await run_in_threadpool(service.statistics)

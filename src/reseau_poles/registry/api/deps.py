@@ -1,4 +1,4 @@
-"""What the registry's routes get by dependency: its service (the one place that reads
+"""What the registry's routes get by dependency: its services (the one place that reads
 ``request.app.state``), the operator who signed an ``/admin`` request, and the bodies they
 read themselves (so that every refusal is a NACK of ours, never FastAPI's 422)."""
 
@@ -15,7 +15,12 @@ from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from ..auth import Operator, OperatorAuth
 from ..errors import RegistryError
 from ..requests import AdminAction, validation_nack
-from ..service import RegistryService
+from ..services import RegistryServices
+from ..services.audit import AuditLog
+from ..services.keys import Keys
+from ..services.participants import Participants
+from ..services.registry import RegistryService
+from ..services.subscribe import Subscriptions
 
 # The largest integer SQLite and PostgreSQL (BIGINT) take: beyond it a query parameter would
 # reach the database driver and fail there (OverflowError) instead of being refused with 400.
@@ -24,17 +29,44 @@ MAX_SQL_INT = 2**63 - 1
 ActionT = TypeVar("ActionT", bound=AdminAction)
 
 
-async def registry_service(request: Request) -> RegistryService:
-    """The registry's service, built by ``create_app`` (the one read of the app's state)."""
-    # ``async``: a plain function would be run in a worker thread, on every lookup.
-    return request.app.state.service  # type: ignore[no-any-return]
+async def services(request: Request) -> RegistryServices:
+    """The registry's services, built by ``create_app`` (the one read of the app's state).
+    ``async``: a plain function would be run in a worker thread, on every lookup."""
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+Services = Annotated[RegistryServices, Depends(services)]
+
+
+async def registry_service(found: Services) -> RegistryService:
+    return found.registry
+
+
+async def subscriptions(found: Services) -> Subscriptions:
+    return found.subscriptions
+
+
+async def participants(found: Services) -> Participants:
+    return found.participants
+
+
+async def keys(found: Services) -> Keys:
+    return found.keys
+
+
+async def audit_log(found: Services) -> AuditLog:
+    return found.audit
+
+
+Registry = Annotated[RegistryService, Depends(registry_service)]
+SubscriptionsDep = Annotated[Subscriptions, Depends(subscriptions)]
+ParticipantsDep = Annotated[Participants, Depends(participants)]
+KeysDep = Annotated[Keys, Depends(keys)]
+AuditDep = Annotated[AuditLog, Depends(audit_log)]
 
 
 def operator_auth(request: Request) -> OperatorAuth:
     return request.app.state.operator_auth  # type: ignore[no-any-return]
-
-
-Registry = Annotated[RegistryService, Depends(registry_service)]
 
 
 async def current_operator(request: Request) -> Operator:

@@ -14,10 +14,9 @@ from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import ErrorCode
 
 from .. import answers as out
-from .. import key_admin
 from ..errors import RegistryError
 from ..requests import AdminAction, AdminKey
-from .deps import OperatorDep, Registry, admin_router, signed_action
+from .deps import KeysDep, OperatorDep, admin_router, signed_action
 
 router = admin_router()
 
@@ -29,7 +28,7 @@ router = admin_router()
     responses=answers(out.SubscriberSnapshot),
 )
 async def revoke_key(
-    request: Request, operator: OperatorDep, service: Registry, subscriber_id: str, key_id: str
+    request: Request, operator: OperatorDep, service: KeysDep, subscriber_id: str, key_id: str
 ) -> dict[str, Any]:
     parsed = await signed_action(request, "revoke_key", subscriber_id, AdminAction)
     if parsed.key_id != key_id:
@@ -51,12 +50,10 @@ async def revoke_key(
     responses=answers(out.SubscriberSnapshot),
 )
 async def add_key(
-    request: Request, operator: OperatorDep, service: Registry, subscriber_id: str
+    request: Request, operator: OperatorDep, service: KeysDep, subscriber_id: str
 ) -> dict[str, Any]:
     parsed = await signed_action(request, ("add_key", "reset_key"), subscriber_id, AdminKey)
-    return await run_in_threadpool(
-        key_admin.add_key, service, operator.actor, subscriber_id, parsed
-    )
+    return await run_in_threadpool(service.add_key, operator.actor, subscriber_id, parsed)
 
 
 @router.get(
@@ -66,7 +63,7 @@ async def add_key(
 )
 async def expiring(
     operator: OperatorDep,
-    service: Registry,
+    service: KeysDep,
     within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
 ) -> list[dict[str, Any]]:
-    return await run_in_threadpool(key_admin.expiring_keys, service, timedelta(days=within_days))
+    return await run_in_threadpool(service.expiring_keys, timedelta(days=within_days))

@@ -13,9 +13,8 @@ from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 
 from .. import answers as out
-from .. import key_admin
 from ..requests import AdminAction, AdminRegister
-from .deps import MAX_SQL_INT, OperatorDep, Registry, admin_router, signed_action
+from .deps import MAX_SQL_INT, OperatorDep, ParticipantsDep, admin_router, signed_action
 
 router = admin_router()
 
@@ -25,7 +24,7 @@ router = admin_router()
 )
 async def list_subscribers(
     operator: OperatorDep,
-    service: Registry,
+    service: ParticipantsDep,
     status: str | None = None,
     type: str | None = None,
     domain: str | None = None,
@@ -52,7 +51,7 @@ async def list_subscribers(
     responses=answers(out.AdminSubscriber),
 )
 async def get_subscriber(
-    operator: OperatorDep, service: Registry, subscriber_id: str
+    operator: OperatorDep, service: ParticipantsDep, subscriber_id: str
 ) -> dict[str, Any]:
     return await run_in_threadpool(service.get_subscriber, subscriber_id)
 
@@ -62,7 +61,7 @@ def status_change(action: str) -> Callable[..., Awaitable[dict[str, Any]]]:
     parameter default would also be read from a ``?action=`` in the URL)."""
 
     async def change(
-        request: Request, operator: OperatorDep, service: Registry, subscriber_id: str
+        request: Request, operator: OperatorDep, service: ParticipantsDep, subscriber_id: str
     ) -> dict[str, Any]:
         parsed = await signed_action(request, action, subscriber_id, AdminAction)
         return await run_in_threadpool(
@@ -91,11 +90,11 @@ for _action in ("approve", "suspend", "reactivate"):
     responses=answers(out.SubscriberSnapshot),
 )
 async def register(
-    request: Request, operator: OperatorDep, service: Registry, subscriber_id: str
+    request: Request, operator: OperatorDep, service: ParticipantsDep, subscriber_id: str
 ) -> dict[str, Any]:
     parsed = await signed_action(request, "register", subscriber_id, AdminRegister)
     return await run_in_threadpool(
-        key_admin.register_participant, service, operator.actor, subscriber_id, parsed
+        service.register_participant, operator.actor, subscriber_id, parsed
     )
 
 
@@ -106,9 +105,9 @@ async def register(
     responses=answers(out.Rejected),
 )
 async def reject(
-    request: Request, operator: OperatorDep, service: Registry, subscriber_id: str
+    request: Request, operator: OperatorDep, service: ParticipantsDep, subscriber_id: str
 ) -> dict[str, Any]:
     parsed = await signed_action(request, "reject", subscriber_id, AdminAction)
     return await run_in_threadpool(
-        key_admin.reject_applicant, service, operator.actor, subscriber_id, parsed.reason
+        service.reject_applicant, operator.actor, subscriber_id, parsed.reason
     )

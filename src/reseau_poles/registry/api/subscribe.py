@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from reseau_poles.node.answers import answers
 
 from .. import answers as out
-from ..challenge import source_of
-from .deps import Registry, read_body
+from ..services.challenge import source_of
+from .deps import Registry, SubscriptionsDep, read_body
 
 router = APIRouter()
 
@@ -25,8 +25,10 @@ router = APIRouter()
         429: {"description": "NACK : trop d'inscriptions en cours (15008), voir Retry-After"},
     },
 )
-async def subscribe(request: Request, service: Registry) -> JSONResponse:
+async def subscribe(
+    request: Request, service: Registry, subscriptions: SubscriptionsDep
+) -> JSONResponse:
     body = await read_body(request, service.settings.max_body_bytes)
     source = source_of(request.client.host if request.client else None)
-    outcome = await service.subscribe(body, request.headers.get("authorization"), source)
+    outcome = await subscriptions.subscribe(body, request.headers.get("authorization"), source)
     return JSONResponse(outcome.to_ack())
