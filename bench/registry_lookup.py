@@ -69,12 +69,10 @@ def seed(database_url: str, count: int, rng: random.Random) -> list[tuple[str, s
 
     from reseau_poles.protocol.keys import SigningKeyPair, b64encode
     from reseau_poles.registry.app import migrate
-    from reseau_poles.registry.models import (
-        Subscriber,
-        SubscriberDomain,
-        SubscriberKey,
-        SubscriberRegion,
-    )
+    from reseau_poles.registry.tables import domains as domain_table
+    from reseau_poles.registry.tables import keys as key_table
+    from reseau_poles.registry.tables import regions as region_table
+    from reseau_poles.registry.tables import subscribers as subscriber_table
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
     migrate(database_url)
@@ -129,10 +127,10 @@ def seed(database_url: str, count: int, rng: random.Random) -> list[tuple[str, s
             pairs.append((sid, key_id))
     engine = make_engine(database_url)
     with write_session(make_session_factory(engine)) as session:
-        session.execute(insert(Subscriber), subscribers)
-        session.execute(insert(SubscriberDomain), domains)
-        session.execute(insert(SubscriberRegion), regions)
-        session.execute(insert(SubscriberKey), keys)
+        session.execute(insert(subscriber_table), subscribers)
+        session.execute(insert(domain_table), domains)
+        session.execute(insert(region_table), regions)
+        session.execute(insert(key_table), keys)
     engine.dispose()
     return pairs
 

@@ -99,7 +99,7 @@ def test_protocol_examples_are_beckn_messages_of_their_action() -> None:
 
 
 def test_registry_examples_are_accepted_by_the_registry() -> None:
-    from reseau_poles.registry.schemas import SubscribeRecord, parse_lookup
+    from reseau_poles.registry.requests import SubscribeRecord, parse_lookup
 
     (record,) = _examples("registry", "post", "/subscribe").values()
     SubscribeRecord.model_validate(record)

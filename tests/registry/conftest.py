@@ -149,7 +149,7 @@ class RunningRegistry:
 
     @property
     def service(self) -> Any:
-        return self.app.state.service
+        return self.app.state.services.registry
 
     def start(self) -> RunningRegistry:
         self.server.start()

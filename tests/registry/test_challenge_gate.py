@@ -9,8 +9,8 @@ import contextlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reseau_poles.registry.challenge import ChallengeGate, source_of
 from reseau_poles.registry.errors import RegistryError
+from reseau_poles.registry.services.challenge import ChallengeGate, source_of
 
 SOURCES = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "2001:db8::1"]
 

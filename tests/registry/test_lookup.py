@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from reseau_poles.network.registry_client import verify_lookup_answer
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
-from reseau_poles.registry.schemas import parse_lookup
+from reseau_poles.registry.requests import parse_lookup
 
 from .conftest import RunningRegistry, new_keys
 

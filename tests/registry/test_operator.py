@@ -18,7 +18,7 @@ from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.registry_client import RegistryRefusal, encode, signer_for
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.registry.cli import app
-from reseau_poles.registry.schemas import parse_moment
+from reseau_poles.registry.requests import parse_moment
 
 from .conftest import RunningRegistry
 

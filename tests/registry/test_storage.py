@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 
 from reseau_poles.registry.app import MIGRATIONS, VERSION_TABLE, migrate
-from reseau_poles.registry.models import metadata
+from reseau_poles.registry.tables import metadata
 from reseau_poles.storage import (
     UTCDateTime,
     current_revision,

@@ -1,4 +1,4 @@
-"""What the registry answers when it agrees (documentation of :mod:`.routes`; see
+"""What the registry answers when it agrees (documentation of :mod:`.api`; see
 :mod:`reseau_poles.node.answers`). Refusals are the NACK (``AckResponse``)."""
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from reseau_poles.network.inbound import AnswerUnexpected
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
 from reseau_poles.storage import make_engine, upgrade
 
+from .api import ROUTERS
 from .auth import WWW_AUTHENTICATE, OperatorAuth
-from .routes import make_admin_router, public
-from .schemas import validation_nack
-from .service import RegistryService
+from .requests import validation_nack
+from .services import RegistryServices
 from .settings import RegistrySettings, load_settings
 
 MIGRATIONS = "reseau_poles.registry.migrations"
@@ -79,7 +79,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     if settings.auto_migrate:
         upgrade(engine, MIGRATIONS, VERSION_TABLE)
     identity = KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
-    service = RegistryService(settings, engine, identity)
+    services = RegistryServices.create(settings, engine, identity)
+    service = services.registry
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -106,7 +107,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         **NO_CDN_DOCS,
     )
     serve_contract(app, "registry")
-    app.state.service = service
+    app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
 
@@ -117,11 +118,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
 
     # Every JSON body (subscribe, lookup, the operator's) before any route parses it.
     app.add_middleware(JsonBodyGuard, max_bytes=settings.max_body_bytes, refuse=refuse)
-    app.include_router(public)
     app.state.operator_auth = OperatorAuth(
         settings.operators,
         skew=settings.clock_skew_seconds,
         max_body_bytes=settings.max_body_bytes,
     )
-    app.include_router(make_admin_router())
+    for router in ROUTERS:
+        app.include_router(router)
     return app

@@ -11,7 +11,7 @@ from fastapi import Request
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
 from reseau_poles.protocol.signing import AUTHORIZATION, parse_header, verify
 
-from .service import RegistryError
+from .errors import RegistryError
 from .settings import OperatorKey
 
 WWW_AUTHENTICATE = 'Signature realm="reseau-poles-registre",headers="(created) (expires) digest"'

@@ -3,7 +3,7 @@ version table, so several roles can share one database.
 
 A role's ``migrations/env.py`` is three lines::
 
-    from reseau_poles.registry.models import metadata
+    from reseau_poles.registry.tables import metadata
     from reseau_poles.storage.migrations import run_env
 
     run_env(metadata)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.protocol.signing import Signer
 
-from .models import rfc3339
-from .repository import LookupRow
-from .schemas import ALL, LookupFilter
+from ..repositories.lookup import LookupRow
+from ..requests import ALL, LookupFilter
 
 _MAX_CACHED_ANSWERS = 50_000
 _SIGNATURE_REUSE_SECONDS = 5

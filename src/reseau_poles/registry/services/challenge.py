@@ -59,9 +59,9 @@ from reseau_poles.protocol.keys import (
 )
 from reseau_poles.protocol.signing import Signer
 
-from .errors import RegistryError
-from .schemas import SubscribeRecord
-from .settings import RegistrySettings
+from ..errors import RegistryError
+from ..requests import SubscribeRecord
+from ..settings import RegistrySettings
 
 log = logging.getLogger("reseau_poles.registry")
 
