@@ -45,7 +45,7 @@ def test_every_example_finds_its_operation() -> None:
     unplaced = [f"{e.role} {e.method.upper()} {e.path}" for e in generate().unplaced]
     assert not unplaced, (
         "Exemples sans opération (route renommée ?) — corrigez EXAMPLES dans "
-        f"reseau_poles/openapi_export.py : {unplaced}"
+        f"reseau_poles/api_contract.py : {unplaced}"
     )
 
 

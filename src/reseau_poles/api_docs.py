@@ -194,7 +194,7 @@ def serve_docs(app: FastAPI) -> None:
 
 def serve_contract(app: FastAPI, role: str) -> None:
     """The completed document at ``/openapi.json``, and the offline documentation pages."""
-    from reseau_poles.openapi_export import complete_document
+    from reseau_poles.api_contract import complete_document
 
     serve_openapi(app, lambda document: complete_document(role, document))
     serve_docs(app)
