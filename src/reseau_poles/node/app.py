@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine
@@ -42,6 +41,7 @@ from reseau_poles.network import (
 )
 from reseau_poles.network.acks import http_error_message
 from reseau_poles.network.bodyguard import JsonBodyGuard, Refuse
+from reseau_poles.network.inbound import DATABASE_UNAVAILABLE
 from reseau_poles.network.pipeline import ProtocolDocs, beckn_example
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.node.answers import ChallengeAnswer, NodeHealth, answers
@@ -158,11 +158,7 @@ def _api_failures_as_api_errors(app: FastAPI) -> None:
         )
 
     wrap(RequestValidationError, invalid)
-    for kind in (
-        sqlalchemy.exc.OperationalError,
-        sqlalchemy.exc.InterfaceError,
-        sqlalchemy.exc.TimeoutError,
-    ):
+    for kind in DATABASE_UNAVAILABLE:
         wrap(kind, unavailable)
 
 
