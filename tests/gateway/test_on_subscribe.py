@@ -5,6 +5,8 @@ encryption key, read from the registry's well-known document)."""
 from __future__ import annotations
 
 from reseau_poles.network.registry_client import build_record, encode, signer_for
+from reseau_poles.protocol.errors import ErrorCode
+from reseau_poles.protocol.keys import new_challenge, seal_challenge
 
 from .conftest import GatewayNetwork
 
@@ -32,3 +34,26 @@ def test_the_gateway_answers_an_ondc_challenge_and_a_sealed_box(network: Gateway
     )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["paths"] == "challenge"
+
+
+def test_the_gateway_answers_only_a_challenge_meant_for_it(network: GatewayNetwork) -> None:
+    """The nodes' rule, now the gateway's too (one /on_subscribe for every participant): a
+    challenge naming another subscriber is refused on ``subscriber_id``, even one the
+    gateway's key could open; the same challenge for the gateway itself is answered."""
+    keys = network.gateway_keys
+    secret = new_challenge()
+    sealed = seal_challenge(keys.encryption.public_key_b64, secret)
+    url = f"{network.url}/on_subscribe"
+
+    refused = network.http.post(url, json={"subscriber_id": "autre.example", "challenge": sealed})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["paths"] == "subscriber_id"
+    assert error["code"] == ErrorCode.GATEWAY_INVALID_REQUEST.value
+    assert "autre abonné" in error["message"]
+    assert "answer" not in refused.json()
+
+    for body in ({"subscriber_id": keys.subscriber_id, "challenge": sealed}, {"challenge": sealed}):
+        answered = network.http.post(url, json=body)
+        assert answered.status_code == 200, answered.text
+        assert answered.json() == {"answer": secret}

@@ -8,9 +8,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,8 +23,8 @@ from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import install
 from reseau_poles.network.pipeline import ProtocolDocs, beckn_example, mount
 from reseau_poles.network.query import refuse_unknown_query
-from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.node.answers import ChallengeAnswer, answers
+from reseau_poles.node.routes import add_health, add_on_subscribe, key_expiry_watch, watching_key
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 
@@ -76,13 +74,7 @@ def create_app(
     if service is None:
         identity = identity or KeyFiles(settings.key_dir).load_or_generate(settings.subscriber_id)
         service = GatewayService(settings, identity)
-    key_watch = KeyExpiryWatch(
-        settings.registry_url,
-        service.identity,
-        warn_days=settings.key_expiry_warning_days,
-        interval=settings.key_check_interval_hours * 3600,
-        rotate_command="reseau-poles gateway rotate-key",
-    )
+    key_watch = key_expiry_watch(settings, service.identity, "reseau-poles gateway rotate-key")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -92,11 +84,10 @@ def create_app(
             registry=settings.registry_url,
         )
         service.lookup.start_watch(settings.registry_watch_interval)
-        watching = asyncio.create_task(key_watch.run(), name="échéance de la clé")
         try:
-            yield
+            async with watching_key(key_watch):
+                yield
         finally:
-            watching.cancel()
             await service.aclose()
             logs.event("gateway.stop", subscriber_id=service.identity.subscriber_id)
 
@@ -129,37 +120,26 @@ def create_app(
             media_type=JSON_CONTENT_TYPE,
         )
 
-    @app.post(
-        "/on_subscribe",
+    # The registry's challenge and /health, as every participant answers them.
+    add_on_subscribe(
+        app,
+        settings,
+        service.identity,
+        invalid_code=ErrorCode.GATEWAY_INVALID_REQUEST,
+        unreadable="défi illisible ou non destiné à cette passerelle",
+        answered=lambda body: logs.event(
+            "gateway.challenge_answered", registry_subscriber=body.get("subscriber_id")
+        ),
         summary="Défi du registre (boîte scellée ou schéma ONDC)",
         responses=answers(ChallengeAnswer),
     )
-    async def on_subscribe(request: Request) -> Response:
-        try:
-            data = json.loads(await request.body())
-            challenge = data["challenge"]
-            if not isinstance(challenge, str):
-                raise TypeError("challenge")
-            answer = await answer_registry_challenge(
-                service.identity,
-                settings.key_dir,
-                challenge,
-                registry_encryption_key=settings.registry_encryption_public_key,
-                registry_url=settings.registry_url,
-            )
-        except Exception:
-            error = ProtocolError(
-                "défi illisible ou non destiné à cette passerelle",
-                code=ErrorCode.GATEWAY_INVALID_REQUEST,
-                path="challenge",
-            )
-            return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
-        logs.event("gateway.challenge_answered", registry_subscriber=data.get("subscriber_id"))
-        return JSONResponse({"answer": answer})
-
-    @app.get("/health", summary="État de la passerelle", responses=answers(GatewayHealth))
-    async def health() -> dict[str, Any]:
-        return {**service.health(), "key": key_watch.report()}
+    add_health(
+        app,
+        key_watch,
+        service.health,
+        summary="État de la passerelle",
+        responses=answers(GatewayHealth),
+    )
 
     @app.get("/metrics", summary="Métriques Prometheus", response_class=PlainTextResponse)
     async def metrics() -> Response:

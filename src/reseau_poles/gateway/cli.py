@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -11,6 +10,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from reseau_poles.node.cli import (
+    CONFIG_FILE_ENV,
+    HostOption,
+    PortOption,
+    RegistryOption,
+    WorkersOption,
+    add_rotate_key_command,
+    given,
+    imported_when_called,
+    serve_role,
+)
+
 if TYPE_CHECKING:
     from reseau_poles.protocol.keys import SubscriberKeys
 
@@ -18,7 +29,6 @@ if TYPE_CHECKING:
 
 # What the commands need (httpx, uvicorn, the keys, the settings, the registry client) is
 # imported when they run, so that `reseau-poles gateway --help` stays fast.
-CONFIG_FILE_ENV = "RESEAU_POLES_CONFIG_FILE"  # reseau_poles.config.CONFIG_FILE_ENV
 
 app = typer.Typer(
     help="Passerelle (BG) : reçoit les recherches des acheteurs et les diffuse aux vendeurs.",
@@ -95,9 +105,9 @@ def _register_when_up(settings: GatewaySettings, keys: SubscriberKeys, local: st
 @app.command()
 def serve(
     config: ConfigOption = None,
-    host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
-    workers: Annotated[int, typer.Option(help="Processus uvicorn.")] = 1,
+    host: HostOption = None,
+    port: PortOption = None,
+    workers: WorkersOption = 1,
     transcript: Annotated[
         Path | None,
         typer.Option("--transcript", help="Journal JSONL des messages reçus et envoyés."),
@@ -111,17 +121,11 @@ def serve(
     ] = False,
 ) -> None:
     """Lancer la passerelle (uvicorn avec uvloop et httptools)."""
-    from reseau_poles.network.serving import serve as serve_http
-
     from .settings import load_settings
 
-    overrides: dict[str, Any] = {}
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
-    if transcript is not None:
-        overrides["transcript_path"] = str(transcript)
+    overrides = given(
+        host=host, port=port, transcript_path=str(transcript) if transcript is not None else None
+    )
     try:
         settings = load_settings(config, **overrides)
     except (FileNotFoundError, ValueError) as exc:
@@ -139,36 +143,28 @@ def serve(
             args=(settings, keys, f"http://{local_host}:{settings.port}"),
             daemon=True,
         ).start()
-    if workers > 1:
-        # Each worker builds its app from the same settings: pass the overrides through the
-        # environment, which every worker reads.
-        if config is not None:
-            os.environ[CONFIG_FILE_ENV] = str(config)
-        for name, value in overrides.items():
-            os.environ[f"RESEAU_POLES_{name.upper()}"] = str(value)
-        app_or_none = None
-    else:
+
+    def build(settings: GatewaySettings) -> Any:
         from .app import create_app
 
-        app_or_none = create_app(settings, identity=keys)
-    serve_http(
-        app_or_none,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
+        return create_app(settings, identity=keys)
+
+    serve_role(
+        settings,
         factory="reseau_poles.gateway.app:create_app",
+        build=build,
+        workers=workers,
+        config=config,
+        overrides=overrides,
         log_level="warning",
         access_log=False,
-        limits=settings,
     )
 
 
 @app.command("subscribe")
 def subscribe_command(
     config: ConfigOption = None,
-    registry: Annotated[
-        str | None, typer.Option("--registry", help="URL du registre (sinon : configuration).")
-    ] = None,
+    registry: RegistryOption = None,
 ) -> None:
     """Inscrire la passerelle au registre (type BG). Elle doit être en marche à son URL
     publique : c'est elle qui répond au défi du registre sur /on_subscribe."""
@@ -196,51 +192,17 @@ def subscribe_command(
         out.print("En attente de l'approbation de l'opérateur du réseau.")
 
 
-@app.command("rotate-key")
-def rotate_key(
-    config: ConfigOption = None,
-    registry: Annotated[
-        str | None, typer.Option("--registry", help="URL du registre (sinon : configuration).")
-    ] = None,
-    overlap_hours: Annotated[
-        float | None,
-        typer.Option(
-            "--overlap-hours",
-            min=0,
-            help="Heures pendant lesquelles l'ancienne clé reste valide "
-            "(sinon : key_rotation_overlap_hours, 48).",
-        ),
-    ] = None,
-    offline: Annotated[
-        bool,
-        typer.Option(
-            "--offline",
-            help="Clé perdue, révoquée ou expirée : créer la nouvelle clé sans l'inscrire ; "
-            "l'opérateur l'enregistre (registry admin add-key).",
-        ),
-    ] = False,
-) -> None:
-    """Changer la clé de la passerelle : la nouvelle clé est inscrite, signée par l'actuelle
-    (la passerelle doit tourner pour répondre au défi) ; les deux restent valides pendant le
-    chevauchement, puis l'ancienne expire."""
-    from reseau_poles.node.cli import rotate_key_command
-
-    from .settings import load_settings
-
-    overrides = {"registry_url": registry} if registry else {}
-    try:
-        settings = load_settings(config, **overrides)
-    except (FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    hours = settings.key_rotation_overlap_hours if overlap_hours is None else overlap_hours
-    rotate_key_command(
-        settings,
-        "BG",
-        the="la passerelle",
-        overlap_hours=hours,
-        offline=offline,
-        serve_command="reseau-poles gateway serve" + (f" --config {config}" if config else ""),
-    )
+add_rotate_key_command(
+    app,
+    kind="BG",
+    the="la passerelle",
+    load_settings=imported_when_called("reseau_poles.gateway.settings", "load_settings"),
+    command_name="gateway",
+    doc="Changer la clé de la passerelle : la nouvelle clé est inscrite, signée par l'actuelle "
+    "(la passerelle doit tourner pour répondre au défi) ; les deux restent valides pendant le "
+    "chevauchement, puis l'ancienne expire.",
+    config_option=ConfigOption,
+)
 
 
 @app.command()

@@ -1,13 +1,15 @@
-"""Prometheus text exposition (format 0.0.4), written by hand: counters, gauges, one
-histogram. One process, one event loop: no locks needed."""
+"""The gateway's Prometheus series (rendered by the frame's :mod:`reseau_poles.node.metrics`):
+counters, gauges, the fan-out histogram, and the process's memory."""
 
 from __future__ import annotations
 
 import os
 import resource
-from collections import defaultdict
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from reseau_poles.node.metrics import CONTENT_TYPE
+from reseau_poles.node.metrics import Metrics as PrometheusMetrics
+
+__all__ = ["BUCKETS", "CONTENT_TYPE", "Metrics", "peak_resident_memory", "resident_memory"]
 
 _HELP = {
     "gateway_searches_total": ("counter", "Recherches reçues, par résultat (ack, refus)"),
@@ -29,69 +31,20 @@ _HELP = {
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-Labels = tuple[tuple[str, str], ...]
+FANOUT = "gateway_fanout_seconds"
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(value)
-
-
-class Metrics:
+class Metrics(PrometheusMetrics):
     def __init__(self) -> None:
-        self._values: dict[str, dict[Labels, float]] = defaultdict(dict)
-        self._histogram = [0] * (len(BUCKETS) + 1)
-        self._histogram_sum = 0.0
-
-    def inc(self, name: str, amount: float = 1, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        series = self._values[name]
-        series[key] = series.get(key, 0) + amount
-
-    def set(self, name: str, value: float, **labels: str) -> None:
-        self._values[name][tuple(sorted(labels.items()))] = value
-
-    def value(self, name: str, **labels: str) -> float:
-        return self._values.get(name, {}).get(tuple(sorted(labels.items())), 0)
+        super().__init__(_HELP, histograms={FANOUT: BUCKETS})
 
     def observe_fanout(self, seconds: float) -> None:
-        self._histogram_sum += seconds
-        for index, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                self._histogram[index] += 1
-                return
-        self._histogram[-1] += 1
+        self.observe(FANOUT, seconds)
 
     def render(self) -> str:
         self.set("gateway_process_resident_memory_bytes", resident_memory())
         self.set("gateway_process_peak_resident_memory_bytes", peak_resident_memory())
-        lines: list[str] = []
-        for name in sorted(self._values):
-            kind, text = _HELP.get(name, ("untyped", name))
-            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-            for labels, value in sorted(self._values[name].items()):
-                lines.append(f"{name}{_labels(labels)} {_number(value)}")
-        name = "gateway_fanout_seconds"
-        kind, text = _HELP[name]
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-        cumulative = 0
-        for bound, count in zip(BUCKETS, self._histogram, strict=False):
-            cumulative += count
-            lines.append(f'{name}_bucket{{le="{bound}"}} {cumulative}')
-        cumulative += self._histogram[-1]
-        lines.append(f'{name}_bucket{{le="+Inf"}} {cumulative}')
-        lines.append(f"{name}_sum {_number(round(self._histogram_sum, 6))}")
-        lines.append(f"{name}_count {cumulative}")
-        return "\n".join(lines) + "\n"
+        return super().render()
 
 
 def resident_memory() -> int:

@@ -13,46 +13,32 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field
-from pydantic_settings import (
-    SettingsConfigDict,
-)
 
-from reseau_poles.config import FileSettings, ServingLimits, load_from
+from reseau_poles.config import load_from
 from reseau_poles.network.settings import NetworkSettings
+from reseau_poles.node.settings import ParticipantSettings
 
 
-class GatewaySettings(FileSettings, ServingLimits):
-    """Knobs of one gateway process. Times in seconds."""
-
-    model_config = SettingsConfigDict(env_prefix="RESEAU_POLES_", extra="ignore")
+class GatewaySettings(ParticipantSettings):
+    """Knobs of one gateway process. Times in seconds. What every participant has (identity,
+    registry, key expiry and rotation, ``private_network``, listening address, serving limits)
+    comes from :class:`~reseau_poles.node.settings.ParticipantSettings`, with the gateway's
+    defaults here."""
 
     # Who we are on the network, and where buyers and the registry reach us.
     subscriber_id: str = "passerelle.reseau-poles.example"
     key_dir: Path = Path("./data/gateway-keys")
     public_url: str = "http://127.0.0.1:8100"
     domains: list[str] = Field(default_factory=lambda: ["PLA:ALIMENTS", "PLA:LOGISTIQUE"])
-    regions: list[str] = Field(default_factory=lambda: ["*"])
-    country: str = "CAN"
 
     # The registry, and how long its answers are trusted (PROTOCOL.md: at most 60 s).
     registry_url: str = "http://127.0.0.1:8000"
-    registry_public_key: str | None = None
-    registry_subscriber_id: str | None = None
-    # The registry's X25519 key for a challenge in ONDC's scheme (raw or SPKI DER, base64);
-    # unset: read from the registry's well-known document when such a challenge comes.
-    registry_encryption_public_key: str | None = None
     lookup_cache_ttl: float = Field(default=60.0, gt=0, le=60)
     lookup_negative_ttl: float = Field(default=5.0, ge=0, le=60)
     lookup_timeout: float = Field(default=5.0, gt=0)
     # How often the registry's revision is read: a change (suspension, reactivation…) drops
     # the cache, so sellers leave and come back to the searches within this delay (0: ttl).
     registry_watch_interval: float = Field(default=2.0, ge=0, le=60)
-
-    # Keys: the warning before our key expires (log at start and every check, and /health),
-    # and how long both keys stay valid when ``rotate-key`` changes it.
-    key_expiry_warning_days: int = Field(default=30, ge=0, le=3650)
-    key_check_interval_hours: float = Field(default=12.0, gt=0, le=24 * 30)
-    key_rotation_overlap_hours: float = Field(default=48.0, ge=0, le=24 * 90)
 
     # Inbound checks.
     inbound_max_body_bytes: int = Field(default=262_144, ge=1024)
@@ -65,9 +51,6 @@ class GatewaySettings(FileSettings, ServingLimits):
     seller_timeout: float = Field(default=3.0, gt=0, le=60)  # per seller, retry included
     seller_connect_timeout: float = Field(default=1.0, gt=0, le=60)
     max_idle_connections_per_seller: int = Field(default=8, ge=0)
-    # Sellers on loopback or private addresses are reached only on a network declared private
-    # (the demonstration, the tests, on-premises): NetworkSettings.private_network.
-    private_network: bool = False
     signature_ttl: int = Field(default=30, ge=1, le=3600)  # our X-Gateway-Authorization
     proxy_authorization: bool = False  # also send the older Proxy-Authorization header
 
@@ -84,7 +67,6 @@ class GatewaySettings(FileSettings, ServingLimits):
     stats_retention: float = Field(default=3_600.0, gt=0)  # seconds, in Redis
 
     # Serving.
-    host: str = "127.0.0.1"
     port: int = Field(default=8100, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|kv)$")

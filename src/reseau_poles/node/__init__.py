@@ -1,6 +1,12 @@
-"""What the seller and buyer nodes share around the network layer: their common settings,
-the FastAPI application frame (health, registry challenge, protocol dispatch), the client
-API's error format and API keys, and the ``serve`` / ``migrate`` CLI commands.
+"""The participant frame: what the seller node, the buyer node and the gateway share around
+the network layer, written once.
+
+Every participant: its settings (:class:`~.settings.ParticipantSettings`), ``/health``,
+``/on_subscribe`` and the key-expiry watch (:mod:`.routes`), the ``serve`` and ``rotate-key``
+commands (:mod:`.cli`), the Prometheus renderer (:mod:`.metrics`). The nodes besides: the
+FastAPI application frame (protocol dispatch, :mod:`.app`), the client API's error format,
+API keys (:mod:`.api_keys`), webhooks and their routes (:mod:`.webhooks`,
+:mod:`.webhook_routes`), and the ``migrate``, ``purge`` and ``subscribe`` commands.
 
 A role supplies only what is its own: its settings' defaults, its migrations, its protocol
 handlers and its ``/api`` routes.

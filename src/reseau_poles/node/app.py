@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,10 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -44,9 +41,9 @@ from reseau_poles.network import (
 )
 from reseau_poles.network.acks import http_error_message
 from reseau_poles.network.bodyguard import JsonBodyGuard, Refuse
+from reseau_poles.network.inbound import DATABASE_UNAVAILABLE
 from reseau_poles.network.pipeline import ProtocolDocs, beckn_example
 from reseau_poles.network.query import refuse_unknown_query
-from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
 from reseau_poles.node.answers import ChallengeAnswer, NodeHealth, answers
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
@@ -55,6 +52,7 @@ from reseau_poles.storage import make_engine, upgrade
 
 from .api import ApiError, validation_error
 from .limits import ApiLimits, EarlyRefusal
+from .routes import add_health, add_on_subscribe, key_expiry_watch, watching_key
 from .settings import NodeSettings
 
 log = logging.getLogger(__name__)
@@ -160,11 +158,7 @@ def _api_failures_as_api_errors(app: FastAPI) -> None:
         )
 
     wrap(RequestValidationError, invalid)
-    for kind in (
-        sqlalchemy.exc.OperationalError,
-        sqlalchemy.exc.InterfaceError,
-        sqlalchemy.exc.TimeoutError,
-    ):
+    for kind in DATABASE_UNAVAILABLE:
         wrap(kind, unavailable)
 
 
@@ -247,13 +241,7 @@ def create_node_app(
     stricter rate limit as well (:mod:`reseau_poles.node.limits`)."""
     settings, network, keys = parts.settings, parts.network, parts.keys
     role_command = {"BPP": "seller", "BAP": "buyer"}.get(network.role, "…")
-    key_watch = KeyExpiryWatch(
-        settings.registry_url,
-        keys,
-        warn_days=settings.key_expiry_warning_days,
-        interval=settings.key_check_interval_hours * 3600,
-        rotate_command=f"reseau-poles {role_command} rotate-key",
-    )
+    key_watch = key_expiry_watch(settings, keys, f"reseau-poles {role_command} rotate-key")
 
     # Protocol handlers (each a database write) get their own threads: a burst of callbacks
     # (25 on_search at once) queues there instead of filling asyncio's default pool, which
@@ -265,11 +253,8 @@ def create_node_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with network:
-            watching = asyncio.create_task(key_watch.run(), name="échéance de la clé")
-            try:
+            async with watching_key(key_watch):
                 yield
-            finally:
-                watching.cancel()
             if on_close is not None:
                 await on_close()
             await api_limits.aclose()
@@ -304,32 +289,24 @@ def create_node_app(
         assert isinstance(exc, ApiError)
         return exc.response()
 
-    @app.get("/health", tags=["exploitation"], responses=answers(NodeHealth))
-    async def health() -> dict[str, Any]:
-        """Vivacité du nœud, et l'échéance de sa clé selon le registre (``key``)."""
-        return {"status": "ok", "subscriber_id": settings.subscriber_id, "key": key_watch.report()}
-
-    @app.post("/on_subscribe", tags=["protocole"], responses=answers(ChallengeAnswer))
-    async def on_subscribe(request: Request) -> Response:
-        """Défi du registre, chiffré pour notre clé (boîte scellée, ou schéma ONDC) : on
-        renvoie le clair (registry/README.md, « Le contrat /on_subscribe »)."""
-        try:
-            body = json.loads(await request.body())
-            challenge = body["challenge"]
-            if body.get("subscriber_id") not in (None, settings.subscriber_id):
-                return _nack("défi destiné à un autre abonné", "subscriber_id", invalid_code)
-            if not isinstance(challenge, str):
-                raise TypeError("challenge")
-            answer = await answer_registry_challenge(
-                keys,
-                settings.key_dir,
-                challenge,
-                registry_encryption_key=settings.registry_encryption_public_key,
-                registry_url=settings.registry_url,
-            )
-        except (ValueError, KeyError, TypeError):
-            return _nack("défi illisible", "challenge", invalid_code)
-        return JSONResponse({"answer": answer})
+    add_health(
+        app,
+        key_watch,
+        lambda: {"status": "ok", "subscriber_id": settings.subscriber_id},
+        tags=["exploitation"],
+        responses=answers(NodeHealth),
+        description="Vivacité du nœud, et l'échéance de sa clé selon le registre (``key``).",
+    )
+    add_on_subscribe(
+        app,
+        settings,
+        keys,
+        invalid_code=invalid_code,
+        tags=["protocole"],
+        responses=answers(ChallengeAnswer),
+        description="Défi du registre, chiffré pour notre clé (boîte scellée, ou schéma ONDC) "
+        ": on\nrenvoie le clair (registry/README.md, « Le contrat /on_subscribe »).",
+    )
 
     async def check_grace(message: InboundMessage) -> None:
         """A suspended sender: only for a transaction begun before its suspension."""

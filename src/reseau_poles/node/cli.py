@@ -1,10 +1,16 @@
-"""``serve``, ``migrate``, ``purge`` and ``subscribe``, the same for every node: each role adds them to its
-Typer app."""
+"""The participants' commands, written once.
+
+``serve``, ``migrate``, ``purge``, ``subscribe`` and ``rotate-key``, the same for every node:
+each role adds them to its Typer app (:func:`add_node_commands`). The gateway takes
+``rotate-key`` from here too (:func:`add_rotate_key_command`), and every role serves its
+application through :func:`serve_role` with the options declared here (``--host``, ``--port``,
+``--migrate``, ``--workers``)."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +25,33 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help="Fichier TOML de configuration.", exists=True),
 ]
 DatabaseOption = Annotated[str | None, typer.Option(help="URL de la base (sinon : configuration).")]
+HostOption = Annotated[str | None, typer.Option(help="Adresse d'écoute.")]
+PortOption = Annotated[int | None, typer.Option(help="Port d'écoute.")]
+MigrateOption = Annotated[
+    bool | None, typer.Option("--migrate/--no-migrate", help="Migrer la base au démarrage.")
+]
+WorkersOption = Annotated[int, typer.Option(help="Processus uvicorn.")]
+RegistryOption = Annotated[
+    str | None, typer.Option("--registry", help="URL du registre (sinon : registry_url).")
+]
+OverlapOption = Annotated[
+    float | None,
+    typer.Option(
+        "--overlap-hours",
+        min=0,
+        help="Heures pendant lesquelles l'ancienne clé reste valide "
+        "(sinon : key_rotation_overlap_hours, 48).",
+    ),
+]
+OfflineOption = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Clé perdue, révoquée ou expirée : créer la nouvelle clé sans l'inscrire ; "
+        "l'opérateur l'enregistre (registry admin add-key).",
+    ),
+]
+CONFIG_FILE_ENV = "RESEAU_POLES_CONFIG_FILE"  # reseau_poles.config.CONFIG_FILE_ENV
 
 out = Console()
 err = Console(stderr=True)
@@ -44,13 +77,62 @@ def imported_when_called(module: str, name: str) -> Callable[..., Any]:
     return call
 
 
-def _load(load_settings: Callable[..., NodeSettings], config: Path | None, **values: Any) -> Any:
-    """The settings, the network layer's with them: a bad value is named, not a traceback."""
+def given(**values: Any) -> dict[str, Any]:
+    """The options given on the command line (``None``: not given), as settings overrides."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def serve_role(
+    settings: Any,
+    *,
+    factory: str,
+    build: Callable[[Any], Any] | None = None,
+    workers: int = 1,
+    config: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    **uvicorn: Any,
+) -> None:
+    """Serve a role's application (:func:`reseau_poles.network.serving.serve`, with the role's
+    serving limits) at ``settings.host``:``settings.port``.
+
+    One process builds the application here: ``build(settings)``, by default ``factory``'s
+    function (``"module:create_app"``) called with ``settings``. With ``workers`` > 1 each
+    worker process calls ``factory`` itself and reads its settings as this process did: the
+    configuration file and the command line's ``overrides`` are passed on through the
+    environment (``RESEAU_POLES_CONFIG_FILE``, ``RESEAU_POLES_<NAME>``)."""
+    from reseau_poles.network.serving import serve as serve_http
+
+    app: Any = None
+    if workers > 1:
+        if config is not None:
+            os.environ[CONFIG_FILE_ENV] = str(config)
+        for name, value in (overrides or {}).items():
+            os.environ[f"RESEAU_POLES_{name.upper()}"] = str(value)
+    else:
+        if build is None:
+            module, _, name = factory.partition(":")
+            build = getattr(importlib.import_module(module), name)
+        app = build(settings)
+    serve_http(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        factory=factory,
+        limits=settings,
+        **uvicorn,
+    )
+
+
+def load_checked(load_settings: Callable[..., Any], config: Path | None, **values: Any) -> Any:
+    """The settings, the network layer's with them (a node's): a bad value is named, not a
+    traceback."""
     from pydantic import ValidationError
 
     try:
         settings = load_settings(config, **values)
-        settings.network_settings()
+        if hasattr(settings, "network_settings"):
+            settings.network_settings()
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or '?'} : {error['msg']}"
@@ -83,32 +165,20 @@ def add_node_commands(
     @app.command()
     def serve(
         config: ConfigOption = None,
-        host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
-        port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
-        auto_migrate: Annotated[
-            bool | None,
-            typer.Option("--migrate/--no-migrate", help="Migrer la base au démarrage."),
-        ] = None,
+        host: HostOption = None,
+        port: PortOption = None,
+        auto_migrate: MigrateOption = None,
     ) -> None:
         from reseau_poles.config import redact_url
-        from reseau_poles.network.serving import serve as serve_http
 
-        overrides: dict[str, Any] = {}
-        if host is not None:
-            overrides["host"] = host
-        if port is not None:
-            overrides["port"] = port
-        if auto_migrate is not None:
-            overrides["auto_migrate"] = auto_migrate
-        settings = _load(load_settings, config, **overrides)
+        overrides = given(host=host, port=port, auto_migrate=auto_migrate)
+        settings = load_checked(load_settings, config, **overrides)
         out.print(
             f"{label.capitalize()} [bold]{settings.subscriber_id}[/] sur "
             f"http://{settings.host}:{settings.port} (adresse publique {settings.public_url}, "
             f"base {redact_url(settings.database_url)})"
         )
-        serve_http(
-            role("create_app")(settings), host=settings.host, port=settings.port, limits=settings
-        )
+        serve_role(settings, factory=f"{app_module}:create_app")
 
     serve.__doc__ = f"Lancer le {label} (HTTP)."
 
@@ -158,7 +228,7 @@ def add_node_commands(
         from reseau_poles.network.tables import outbox_table
         from reseau_poles.storage import make_engine
 
-        settings = _load(load_settings, config)
+        settings = load_checked(load_settings, config)
         # The role's own old rows (the buyer's searches), when its module names some.
         role_targets = getattr(importlib.import_module(app_module), "retention_targets", None)
         retention = Retention.from_settings(
@@ -246,9 +316,7 @@ def add_node_commands(
     @app.command("subscribe")
     def run_subscribe(
         config: ConfigOption = None,
-        registry: Annotated[
-            str | None, typer.Option("--registry", help="URL du registre (sinon : registry_url).")
-        ] = None,
+        registry: RegistryOption = None,
         wait: Annotated[
             bool,
             typer.Option(
@@ -272,10 +340,7 @@ def add_node_commands(
             wait_until_subscribed,
         )
 
-        overrides: dict[str, Any] = {}
-        if registry is not None:
-            overrides["registry_url"] = registry
-        settings = _load(load_settings, config, **overrides)
+        settings = load_checked(load_settings, config, **given(registry_url=registry))
         serve_command = f"reseau-poles {command_name} serve" + (
             f" --config {config}" if config else ""
         )
@@ -325,48 +390,53 @@ def add_node_commands(
         "tourner pour répondre au défi."
     )
 
+    add_rotate_key_command(
+        app,
+        kind=kind,
+        the=f"le {label}",
+        load_settings=load_settings,
+        command_name=command_name,
+        doc=f"Changer la clé du {label} : la nouvelle clé est inscrite, signée par l'actuelle "
+        "(le nœud doit tourner pour répondre au défi) ; les deux restent valides pendant le "
+        "chevauchement, puis l'ancienne expire.",
+    )
+
+
+def add_rotate_key_command(
+    app: typer.Typer,
+    *,
+    kind: str,
+    the: str,
+    load_settings: Callable[..., Any],
+    command_name: str,
+    doc: str,
+    config_option: Any = ConfigOption,
+) -> None:
+    """``rotate-key`` for a participant of type ``kind`` (BPP, BAP, BG), named ``the`` in
+    messages (« le nœud vendeur », « la passerelle »); ``config_option``: the role's
+    ``--config`` declaration."""
+
     @app.command("rotate-key")
     def run_rotate_key(
         config: ConfigOption = None,
-        registry: Annotated[
-            str | None, typer.Option("--registry", help="URL du registre (sinon : registry_url).")
-        ] = None,
-        overlap_hours: Annotated[
-            float | None,
-            typer.Option(
-                "--overlap-hours",
-                min=0,
-                help="Heures pendant lesquelles l'ancienne clé reste valide "
-                "(sinon : key_rotation_overlap_hours, 48).",
-            ),
-        ] = None,
-        offline: Annotated[
-            bool,
-            typer.Option(
-                "--offline",
-                help="Clé perdue, révoquée ou expirée : créer la nouvelle clé sans l'inscrire ; "
-                "l'opérateur l'enregistre (registry admin add-key).",
-            ),
-        ] = False,
+        registry: RegistryOption = None,
+        overlap_hours: OverlapOption = None,
+        offline: OfflineOption = False,
     ) -> None:
-        overrides: dict[str, Any] = {"registry_url": registry} if registry else {}
-        settings = _load(load_settings, config, **overrides)
+        settings = load_checked(load_settings, config, **given(registry_url=registry))
         hours = settings.key_rotation_overlap_hours if overlap_hours is None else overlap_hours
         rotate_key_command(
             settings,
             kind,
-            the=f"le {label}",
+            the=the,
             overlap_hours=hours,
             offline=offline,
             serve_command=f"reseau-poles {command_name} serve"
             + (f" --config {config}" if config else ""),
         )
 
-    run_rotate_key.__doc__ = (
-        f"Changer la clé du {label} : la nouvelle clé est inscrite, signée par l'actuelle (le "
-        "nœud doit tourner pour répondre au défi) ; les deux restent valides pendant le "
-        "chevauchement, puis l'ancienne expire."
-    )
+    run_rotate_key.__annotations__["config"] = config_option
+    run_rotate_key.__doc__ = doc
 
 
 def rotate_key_command(

@@ -1,5 +1,13 @@
-"""Settings every node (seller, buyer) has: database, identity on the network, registry,
-listening address. A role subclasses :class:`NodeSettings` and changes the defaults.
+"""Settings every participant has, and those every node (seller, buyer) has.
+
+:class:`ParticipantSettings` is what the seller node, the buyer node and the gateway share:
+who we are on the network (``subscriber_id``, ``key_dir``, ``public_url``), the registry, our
+key's expiry and rotation, whether the network is private, where we listen and what the HTTP
+server tolerates (:class:`~reseau_poles.config.ServingLimits`). Each role's settings subclass
+it and state their own defaults (``subscriber_id``, ``key_dir``, ``public_url``, ``port`` …).
+
+:class:`NodeSettings` adds what the two nodes have: database, domain, client API limits,
+webhook destinations. A role subclasses it and changes the defaults.
 
 The network layer's knobs (:class:`~reseau_poles.network.NetworkSettings`: ``transcript_path``,
 ``redis_url`` for the replay guard, ``outbox_*``, ``lookup_*``, ``http_*`` …) are flat keys of
@@ -21,20 +29,18 @@ if TYPE_CHECKING:
     from reseau_poles.network import NetworkSettings
 
 
-class NodeSettings(FileSettings, ServingLimits):
+class ParticipantSettings(FileSettings, ServingLimits):
+    """What every participant of the network (seller, buyer, gateway) is configured with."""
+
     model_config = SettingsConfigDict(env_prefix="RESEAU_POLES_", extra="ignore")
 
-    database_url: str = "sqlite:///./data/node.sqlite"
-    auto_migrate: bool = True
-
-    # Who we are on the network, and where our protocol endpoints are (bap_uri / bpp_uri).
-    subscriber_id: str = "noeud.reseau-poles.example"
-    key_dir: Path = Path("./data/node-keys")
+    # Who we are on the network, and where the others reach us.
+    subscriber_id: str = "participant.reseau-poles.example"
+    key_dir: Path = Path("./data/keys")
     public_url: str = "http://127.0.0.1:8000"
-    domain: str = "PLA:ALIMENTS"
-    # What the node declares to the registry when it subscribes (``… subscribe``): the
-    # regions it serves (QC-01 … QC-17, or "*" for all of Québec) and its country.
-    regions: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    # What we declare to the registry when we subscribe: the regions we serve (QC-01 … QC-17,
+    # or "*" for all of Québec) and our country.
+    regions: list[str] = Field(default_factory=lambda: ["*"])
     country: str = "CAN"
 
     # The registry that knows every participant's keys and routes.
@@ -52,6 +58,26 @@ class NodeSettings(FileSettings, ServingLimits):
     key_check_interval_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     key_rotation_overlap_hours: float = Field(default=48.0, ge=0, le=24 * 90)
 
+    # Participants on loopback or private addresses are reached (and their calls accepted)
+    # only on a network declared private (the demonstration, the tests, on-premises):
+    # NetworkSettings.private_network.
+    private_network: bool = False
+
+    # Where we listen.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+class NodeSettings(ParticipantSettings):
+    database_url: str = "sqlite:///./data/node.sqlite"
+    auto_migrate: bool = True
+
+    # Our protocol endpoints (bap_uri / bpp_uri) are under ``public_url``.
+    subscriber_id: str = "noeud.reseau-poles.example"
+    key_dir: Path = Path("./data/node-keys")
+    domain: str = "PLA:ALIMENTS"
+    regions: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+
     # The largest JSON body the client and management APIs read (CSV imports have their own).
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
@@ -64,9 +90,6 @@ class NodeSettings(FileSettings, ServingLimits):
     api_rate_burst: int = Field(default=100, ge=1)
     api_search_rate_per_second: float = Field(default=2.0, ge=0)
     api_search_burst: int = Field(default=10, ge=1)
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
 
     # Where the owners' webhooks may go (reseau_poles.network.destinations). By default only
     # https to public Internet addresses: loopback, private (RFC 1918), CGNAT and unique-local
@@ -89,6 +112,7 @@ class NodeSettings(FileSettings, ServingLimits):
             "registry_url": self.registry_url,
             "registry_public_key": self.registry_public_key,
             "registry_subscriber_id": self.registry_subscriber_id,
+            "private_network": self.private_network,
         }
         values = {k: v for k, v in values.items() if v is not None}
         values.update(overrides)

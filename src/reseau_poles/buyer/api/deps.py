@@ -11,9 +11,11 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from reseau_poles.node import ApiError
 from reseau_poles.node.api import API_KEY_BEARER, API_KEY_HEADER, api_key_owner
+from reseau_poles.node.webhook_subscriptions import WebhookSubscriptions
 
 from ..repositories.organisations import organisation_for_api_key
 from ..services.cart_checkout import CartService
+from ..services.order_callbacks import BUYER_EVENTS
 from ..services.orders import OrderService
 from ..services.reports import ReportService
 from ..services.searches import BuyerService
@@ -32,6 +34,12 @@ def search_service(request: Request) -> BuyerService:
 
 def order_service(request: Request) -> OrderService:
     return _state(request).orders  # type: ignore[no-any-return]
+
+
+def webhook_subscriptions(request: Request) -> WebhookSubscriptions:
+    """The organisations' webhook subscriptions (the frame's service, on the orders' table)."""
+    orders = order_service(request)
+    return WebhookSubscriptions(orders.webhooks, orders.factory, BUYER_EVENTS)
 
 
 def cart_service(request: Request) -> CartService:
@@ -76,6 +84,7 @@ async def organisation(
 Organisation = Annotated[str, Depends(organisation)]
 Searches = Annotated[BuyerService, Depends(search_service)]
 Orders = Annotated[OrderService, Depends(order_service)]
+Subscriptions = Annotated[WebhookSubscriptions, Depends(webhook_subscriptions)]
 Carts = Annotated[CartService, Depends(cart_service)]
 Sites = Annotated[SiteService, Depends(site_service)]
 Reports = Annotated[ReportService, Depends(report_service)]

@@ -7,12 +7,10 @@ Functions take a SQLAlchemy session (from :func:`reseau_poles.storage.write_sess
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-from sqlalchemy import CursorResult, RowMapping, insert, select, update
+from sqlalchemy import RowMapping, insert, select
 from sqlalchemy.orm import Session
 
-from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
+from reseau_poles.node.api_keys import ApiKeyStore
 from reseau_poles.storage import utcnow
 
 from ..tables import api_keys, organisations
@@ -38,45 +36,15 @@ def get_organisation(session: Session, organisation_id: str) -> RowMapping | Non
     )
 
 
-def create_api_key(session: Session, organisation_id: str, label: str | None = None) -> str:
-    """A new key for the organisation; returned once, only its hash is kept."""
-    key = new_api_key(KEY_PREFIX)
-    session.execute(
-        insert(api_keys).values(
-            organisation_id=organisation_id,
-            prefix=key[:DISPLAY_PREFIX_LENGTH],
-            key_hash=hash_api_key(key),
-            label=label,
-            created_at=utcnow(),
-        )
-    )
-    return key
-
-
-def organisation_for_api_key(session: Session, key: str) -> str | None:
-    """The active organisation that holds this (unrevoked) key, or ``None``."""
-    return session.execute(
-        select(api_keys.c.organisation_id)
-        .join(organisations, organisations.c.id == api_keys.c.organisation_id)
-        .where(
-            api_keys.c.key_hash == hash_api_key(key),
-            api_keys.c.revoked_at.is_(None),
-            organisations.c.active.is_(True),
-        )
-    ).scalar_one_or_none()
-
-
-def revoke_api_key(session: Session, organisation_id: str, prefix: str) -> bool:
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(api_keys)
-            .where(
-                api_keys.c.organisation_id == organisation_id,
-                api_keys.c.prefix == prefix,
-                api_keys.c.revoked_at.is_(None),
-            )
-            .values(revoked_at=utcnow())
-        ),
-    )
-    return bool(result.rowcount)
+# The organisations' keys: the frame's store; a key opens the API while its organisation is
+# active.
+KEYS = ApiKeyStore(
+    api_keys,
+    api_keys.c.organisation_id,
+    KEY_PREFIX,
+    join=(organisations, organisations.c.id == api_keys.c.organisation_id),
+    live=organisations.c.active.is_(True),
+)
+create_api_key = KEYS.create  # (session, organisation_id, label=None) -> the key, shown once
+organisation_for_api_key = KEYS.owner_of  # (session, key) -> its active organisation, or None
+revoke_api_key = KEYS.revoke  # (session, organisation_id, prefix) -> whether one was revoked
