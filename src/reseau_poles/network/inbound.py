@@ -58,6 +58,7 @@ from ..protocol.errors import (
     SignatureError,
     StaleRequestError,
 )
+from ..protocol.jsonpath import json_path
 from ..protocol.models.codec import check_message
 from ..protocol.models.scalars import parse_rfc3339
 from ..protocol.signing import (
@@ -677,7 +678,7 @@ def install(
     async def on_validation(_request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
         location = errors[0].get("loc", ()) if errors else ()
-        path = ".".join(str(part) for part in location) or "$"
+        path = json_path(location)
         error = ProtocolError("requête invalide", code=code, path=path)
         return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
 

@@ -48,13 +48,14 @@ def _load(load_settings: Callable[..., NodeSettings], config: Path | None, **val
     """The settings, the network layer's with them: a bad value is named, not a traceback."""
     from pydantic import ValidationError
 
+    from reseau_poles.protocol.jsonpath import json_path
+
     try:
         settings = load_settings(config, **values)
         settings.network_settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '?'} : {error['msg']}"
-            for error in exc.errors()
+            f"{json_path(error['loc'], root='?')} : {error['msg']}" for error in exc.errors()
         )
         raise _fail(f"configuration invalide — {problems}") from None
     except (FileNotFoundError, ValueError) as exc:
