@@ -3,7 +3,6 @@ API with a signed request, check the signature of a lookup answer."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +10,7 @@ import httpx
 
 from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.protocol.errors import ErrorCode
+from reseau_poles.protocol.jsonfast import wire
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import SignatureHeader, Signer, verify
 
@@ -48,7 +48,7 @@ def build_record(
 def encode(payload: dict[str, Any] | bytes) -> bytes:
     if isinstance(payload, bytes):
         return payload
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return wire(payload)
 
 
 def signer_for(keys: SubscriberKeys) -> Signer:
