@@ -99,7 +99,8 @@ class InboundMessage:
 
     @property
     def context(self) -> dict[str, Any]:
-        return self.payload["context"]
+        context: dict[str, Any] = self.payload["context"]
+        return context
 
     @property
     def message(self) -> Any:
@@ -111,7 +112,8 @@ class InboundMessage:
 
     @property
     def message_id(self) -> str:
-        return self.context["message_id"]
+        message_id: str = self.context["message_id"]
+        return message_id
 
     @property
     def bap_id(self) -> str | None:

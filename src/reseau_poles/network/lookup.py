@@ -129,7 +129,9 @@ class SubscriberRecord:
         subscriber_id = _text(item.get("subscriber_id"))
         if subscriber_id is None:
             return None
-        location = item.get("location") if isinstance(item.get("location"), Mapping) else {}
+        location = item.get("location")
+        if not isinstance(location, Mapping):
+            location = {}
         city = item.get("city")
         if isinstance(city, Mapping):
             city = city.get("code")
