@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reseau_poles.protocol.jsonfast import dumps, dumps_text, has_digit_run, loads_exact
+from reseau_poles.protocol.jsonfast import dumps, dumps_text, has_digit_run, loads_exact, wire
 
 
 def same(a: Any, b: Any) -> bool:
@@ -151,3 +151,49 @@ def test_has_digit_run_is_the_regular_expression(body: bytes, length: int) -> No
     import re
 
     assert has_digit_run(body, length) == bool(re.search(rb"[0-9]{%d}" % length, body))
+
+
+# --- wire: the bytes every role sends, signs or hashes -------------------------------------
+
+wire_documents = st.recursive(
+    scalars.filter(lambda v: not (isinstance(v, str) and "\ud800" in v)),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+        | st.dictionaries(st.integers() | st.booleans() | st.none(), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(wire_documents)
+@settings(max_examples=500)
+def test_wire_writes_the_bytes_each_sender_wrote(value: Any) -> None:
+    # The forms written by the network client, the NACKs, the registry's answers and the
+    # conformance peer (compact UTF-8), and by the registry lookup (compact ASCII).
+    before = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert wire(value) == before
+    assert wire(value, ascii_only=True) == json.dumps(value, separators=(",", ":")).encode()
+    assert wire(value).decode() == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_wire_writes_floats_as_the_standard_library_does() -> None:
+    value = {"a": 1e16, "b": 1e-05, "c": 0.1, "n": 2**80, "t": "Sirop d'érable \u2028"}
+    assert (
+        wire(value)
+        == (
+            '{"a":1e+16,"b":1e-05,"c":0.1,"n":1208925819614629174706176,'
+            '"t":"Sirop d\'érable \u2028"}'
+        ).encode()
+    )
+
+
+def test_wire_escapes_a_lone_surrogate_instead_of_failing() -> None:
+    assert wire({"k": "\ud800x"}) == b'{"k":"\\ud800x"}'
+
+
+def test_wire_refuses_what_json_refuses() -> None:
+    with pytest.raises(TypeError):
+        wire({"when": datetime(2025, 1, 1, tzinfo=UTC)})
+    with pytest.raises(TypeError):
+        wire({"amount": Decimal("1.5")})

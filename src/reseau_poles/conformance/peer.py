@@ -23,6 +23,7 @@ import httpx
 
 from reseau_poles.network.registry_client import unreachable
 from reseau_poles.protocol.errors import KeyFormatError
+from reseau_poles.protocol.jsonfast import wire
 from reseau_poles.protocol.keys import (
     SubscriberKeys,
     ondc_open_challenge,
@@ -47,7 +48,7 @@ def now_rfc3339() -> str:
 
 
 def encode(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return wire(payload)
 
 
 class Inbox:

@@ -6,11 +6,11 @@ hot path never serialises it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from ..protocol.errors import ErrorCode, ProtocolError
+from ..protocol.jsonfast import wire
 
 ACK_BODY = b'{"message":{"ack":{"status":"ACK"}}}'
 JSON_CONTENT_TYPE = "application/json"
@@ -31,7 +31,7 @@ def nack_body(error: ProtocolError | Mapping[str, Any]) -> bytes:
         if isinstance(error, ProtocolError)
         else {"message": {"ack": {"status": "NACK"}}, "error": dict(error)}
     )
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return wire(payload)
 
 
 def http_error_message(

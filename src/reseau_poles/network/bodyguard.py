@@ -24,6 +24,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..protocol.jsonpath import json_path
 from .jsonguard import JsonShapeError, loads_inbound
 
 # (status, stable code, French message, JSON path, request path) → the role's answer.
@@ -41,16 +42,18 @@ def _is_json(content_type: str) -> bool:
 
 
 def too_big_integer(value: Any) -> str | None:
-    """The path of the first integer beyond 64 bits in a parsed JSON value, else ``None``."""
-    stack: list[tuple[Any, str]] = [(value, "$")]
+    """The path of the first integer beyond 64 bits in a parsed JSON value, dotted
+    (``items.0.count``; ``$.0`` in an array at the top, ``$`` for the value itself), else
+    ``None``."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
-        item, path = stack.pop()
+        item, location = stack.pop()
         if isinstance(item, dict):
-            stack.extend((v, k if path == "$" else f"{path}.{k}") for k, v in item.items())
+            stack.extend((v, (*location, k)) for k, v in item.items())
         elif isinstance(item, list):
-            stack.extend((v, f"{path}.{i}") for i, v in enumerate(item))
+            stack.extend((v, (*location, i) if location else ("$", i)) for i, v in enumerate(item))
         elif type(item) is int and not INT64[0] <= item <= INT64[1]:
-            return path
+            return json_path(location)
     return None
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from ..protocol.jsonfast import wire
 from ..protocol.signing import AUTHORIZATION, Signer
 from .acks import ACK_BODY, JSON_CONTENT_TYPE
 from .outbound import (
@@ -47,7 +48,7 @@ def body_bytes(body: Any) -> bytes:
         from ..protocol.models import to_bytes  # the models' canonical serialiser
 
         return to_bytes(body)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return wire(body)
 
 
 _DECODER = json.JSONDecoder()

@@ -58,6 +58,7 @@ from ..protocol.errors import (
     SignatureError,
     StaleRequestError,
 )
+from ..protocol.jsonpath import json_path
 from ..protocol.models.codec import check_message
 from ..protocol.models.scalars import parse_rfc3339
 from ..protocol.signing import (
@@ -98,7 +99,8 @@ class InboundMessage:
 
     @property
     def context(self) -> dict[str, Any]:
-        return self.payload["context"]
+        context: dict[str, Any] = self.payload["context"]
+        return context
 
     @property
     def message(self) -> Any:
@@ -110,7 +112,8 @@ class InboundMessage:
 
     @property
     def message_id(self) -> str:
-        return self.context["message_id"]
+        message_id: str = self.context["message_id"]
+        return message_id
 
     @property
     def bap_id(self) -> str | None:
@@ -677,7 +680,7 @@ def install(
     async def on_validation(_request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
         location = errors[0].get("loc", ()) if errors else ()
-        path = ".".join(str(part) for part in location) or "$"
+        path = json_path(location)
         error = ProtocolError("requête invalide", code=code, path=path)
         return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
 

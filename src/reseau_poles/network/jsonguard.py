@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from reseau_poles.protocol.jsonfast import has_digit_run, loads_exact
+from reseau_poles.protocol.jsonpath import json_path
 
 MAX_DEPTH = 64
 MAX_STRING = 100_000
@@ -279,9 +280,4 @@ class _Excess(Exception):
 
 
 def _render(path: tuple[str | int, ...]) -> str:
-    if not path:
-        return "$"
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text[:300]
+    return json_path(path, style="indexed")[:300]

@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 
 from ..protocol.errors import SignatureError
+from ..protocol.jsonfast import wire
 from ..protocol.signing import AUTHORIZATION, KeyValidity, verify
 from .registry_client import unreachable
 from .settings import NetworkSettings
@@ -128,7 +129,9 @@ class SubscriberRecord:
         subscriber_id = _text(item.get("subscriber_id"))
         if subscriber_id is None:
             return None
-        location = item.get("location") if isinstance(item.get("location"), Mapping) else {}
+        location = item.get("location")
+        if not isinstance(location, Mapping):
+            location = {}
         city = item.get("city")
         if isinstance(city, Mapping):
             city = city.get("code")
@@ -504,7 +507,7 @@ class RegistryLookup:
 
     async def _call(self, filters: Mapping[str, Any]) -> list[SubscriberRecord]:
         registry_key = await self._trusted_key()
-        body = json.dumps(dict(filters), separators=(",", ":")).encode("utf-8")
+        body = wire(dict(filters), ascii_only=True)
         self.stats.registry_calls += 1
         try:
             response = await self._client().post(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -137,7 +138,7 @@ _INSERT = insert(outbox_table).returning(outbox_table.c.id)
 def backoff(attempts: int, base: float, cap: float) -> float:
     """Seconds before the next try after ``attempts`` tries: doubling, capped, "equal jitter"
     (half fixed, half random) so retries spread out but never come back at once."""
-    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
+    ceiling: float = min(cap, base * (2 ** max(attempts - 1, 0)))
     return ceiling / 2 + random.random() * ceiling / 2
 
 
@@ -265,7 +266,7 @@ class OutboxWorker:
             self._chains[chain] = task
             self._sending.add(task)
             task.add_done_callback(self._sent)
-            task.add_done_callback(lambda done, key=chain: self._chain_done(key, done))
+            task.add_done_callback(functools.partial(self._chain_done, chain))
 
     async def _deliver_after(self, before: asyncio.Task[None] | None, row: dict[str, Any]) -> None:
         if before is not None:

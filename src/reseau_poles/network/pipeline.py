@@ -132,7 +132,8 @@ class Call:
 
     @property
     def context(self) -> dict[str, Any]:
-        return self.payload["context"]
+        context: dict[str, Any] = self.payload["context"]
+        return context
 
     def inbound_message(self) -> InboundMessage:
         """The message that passed every check, as a handler receives it."""

@@ -3,14 +3,14 @@ API with a signed request, check the signature of a lookup answer."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from reseau_poles.protocol.dates import rfc3339
 from reseau_poles.protocol.errors import ErrorCode
+from reseau_poles.protocol.jsonfast import wire
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import SignatureHeader, Signer, verify
 
@@ -48,7 +48,7 @@ def build_record(
 def encode(payload: dict[str, Any] | bytes) -> bytes:
     if isinstance(payload, bytes):
         return payload
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return wire(payload)
 
 
 def signer_for(keys: SubscriberKeys) -> Signer:
@@ -180,14 +180,14 @@ class AdminClient:
         return raise_for_nack(post_signed(self.http, path, body, self.signer))
 
     def subscribers(self, **filters: Any) -> dict[str, Any]:
-        return self.get("/admin/subscribers", **filters)
+        return cast(dict[str, Any], self.get("/admin/subscribers", **filters))
 
     def subscriber(self, subscriber_id: str) -> dict[str, Any]:
-        return self.get(f"/admin/subscribers/{subscriber_id}")
+        return cast(dict[str, Any], self.get(f"/admin/subscribers/{subscriber_id}"))
 
     def change(self, action: str, subscriber_id: str, reason: str | None = None) -> dict[str, Any]:
         body = {"action": action, "subscriber_id": subscriber_id, "reason": reason}
-        return self.post(f"/admin/subscribers/{subscriber_id}/{action}", body)
+        return cast(dict[str, Any], self.post(f"/admin/subscribers/{subscriber_id}/{action}", body))
 
     def revoke_key(self, subscriber_id: str, key_id: str, reason: str | None = None) -> Any:
         body = {
@@ -219,7 +219,7 @@ class AdminClient:
         }
         if valid_days is not None:
             body["valid_days"] = valid_days
-        return self.post(f"/admin/subscribers/{subscriber_id}/keys", body)
+        return cast(dict[str, Any], self.post(f"/admin/subscribers/{subscriber_id}/keys", body))
 
     def register(
         self,
@@ -251,20 +251,20 @@ class AdminClient:
         }
         if valid_days is not None:
             body["valid_days"] = valid_days
-        return self.post(f"/admin/subscribers/{subscriber_id}/register", body)
+        return cast(dict[str, Any], self.post(f"/admin/subscribers/{subscriber_id}/register", body))
 
     def reject(self, subscriber_id: str, reason: str | None = None) -> dict[str, Any]:
         body = {"action": "reject", "subscriber_id": subscriber_id, "reason": reason}
-        return self.post(f"/admin/subscribers/{subscriber_id}/reject", body)
+        return cast(dict[str, Any], self.post(f"/admin/subscribers/{subscriber_id}/reject", body))
 
     def expiring_keys(self, within_days: int = 30) -> list[dict[str, Any]]:
-        return self.get("/admin/keys/expiring", within_days=within_days)
+        return cast(list[dict[str, Any]], self.get("/admin/keys/expiring", within_days=within_days))
 
     def audit(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.get("/admin/audit", **filters)
+        return cast(list[dict[str, Any]], self.get("/admin/audit", **filters))
 
     def stats(self) -> dict[str, Any]:
-        return self.get("/admin/stats")
+        return cast(dict[str, Any], self.get("/admin/stats"))
 
 
 def verify_lookup_answer(

@@ -128,7 +128,7 @@ def _make_guarded_protocol() -> type:
     """uvicorn's httptools protocol with the head and body limits."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class Guarded(HttpToolsProtocol):  # type: ignore[misc]
+    class Guarded(HttpToolsProtocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             limits = _limits()

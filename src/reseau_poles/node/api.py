@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reseau_poles.protocol.jsonpath import json_path
 from reseau_poles.protocol.validation_text import french_message
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ async def api_key_owner(
 def error_path(error: Mapping[str, Any], prefix: str = "") -> str:
     """Where a pydantic error points, dotted (``items.0.quantity``), under ``prefix``; ``$``
     for the whole body."""
-    path = ".".join(str(part) for part in error.get("loc", ())) or "$"
+    path = json_path(error.get("loc", ()))
     if prefix:
         path = f"{prefix}.{path}" if path != "$" else prefix
     return path

@@ -129,14 +129,15 @@ def load_checked(load_settings: Callable[..., Any], config: Path | None, **value
     traceback."""
     from pydantic import ValidationError
 
+    from reseau_poles.protocol.jsonpath import json_path
+
     try:
         settings = load_settings(config, **values)
         if hasattr(settings, "network_settings"):
             settings.network_settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '?'} : {error['msg']}"
-            for error in exc.errors()
+            f"{json_path(error['loc'], root='?')} : {error['msg']}" for error in exc.errors()
         )
         raise _fail(f"configuration invalide — {problems}") from None
     except (FileNotFoundError, ValueError) as exc:

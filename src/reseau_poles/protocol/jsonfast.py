@@ -21,8 +21,11 @@ The output of :func:`dumps` is compact JSON with non-ASCII characters as they ar
 of ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``); floats may be written
 differently (``1e16`` for ``1e+16``), which is the same number.
 
-Never used for a body that is signed: those bytes come from the models' own serialiser
-(:func:`reseau_poles.protocol.models.to_bytes`) and are sent as they are.
+:func:`dumps` is never used for a body that is sent: a model's bytes come from the models' own
+serialiser (:func:`reseau_poles.protocol.models.to_bytes`), and every other JSON body a role
+sends, signs or hashes (a dict posted to a peer, a NACK, a registry answer) from :func:`wire`,
+which writes exactly the standard library's bytes (floats included), since a signature is
+computed on bytes.
 """
 
 from __future__ import annotations
@@ -52,6 +55,18 @@ def dumps(value: Any) -> bytes:
     try:
         return text.encode()
     except UnicodeEncodeError:  # a lone surrogate ("\\ud800" read from a peer): escaped
+        return json.dumps(value, separators=_SEPARATORS).encode()
+
+
+def wire(value: Any, *, ascii_only: bool = False) -> bytes:
+    """The wire form of a JSON body: compact, UTF-8, byte for byte
+    ``json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()``, or with
+    non-ASCII characters escaped (``\\u00e9``) under ``ascii_only``. A lone surrogate (which
+    UTF-8 cannot hold) is written escaped rather than raising."""
+    text = json.dumps(value, ensure_ascii=ascii_only, separators=_SEPARATORS)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
         return json.dumps(value, separators=_SEPARATORS).encode()
 
 
@@ -85,4 +100,4 @@ def loads_exact(body: bytes) -> Any:
         return None  # malformed, or one of the forms only json reads: json says which
 
 
-__all__ = ["dumps", "dumps_text", "has_digit_run", "loads_exact"]
+__all__ = ["dumps", "dumps_text", "has_digit_run", "loads_exact", "wire"]

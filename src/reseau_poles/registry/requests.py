@@ -21,6 +21,7 @@ from pydantic import (
 
 from reseau_poles.protocol import moments
 from reseau_poles.protocol.errors import ErrorCode, KeyFormatError, ProtocolError
+from reseau_poles.protocol.jsonpath import json_path
 from reseau_poles.protocol.keys import (
     ChallengeScheme,
     b64encode,
@@ -184,17 +185,6 @@ def check_window(record: SubscribeRecord, now: datetime) -> None:
 # --- turning validation errors into NACKs -----------------------------------------------------
 
 
-def json_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    """``("regions", 1)`` → ``regions[1]``; ``()`` → ``$``."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "$"
-
-
 def validation_nack(
     exc: ValidationError | list[dict[str, Any]],
     *,
@@ -210,7 +200,7 @@ def validation_nack(
     first = errors[0]
     loc = tuple(first.get("loc", ()))[strip:]
     message = french_message(first)
-    path = json_path(loc)
+    path = json_path(loc, style="indexed")  # ("regions", 1) → regions[1]; () → $
     more = f" (et {len(errors) - 1} autre(s) erreur(s))" if len(errors) > 1 else ""
     return ProtocolError(f"{path} : {message}{more}", code=code, path=path)
 

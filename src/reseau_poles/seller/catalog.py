@@ -7,13 +7,13 @@ keeps the JSON text of what a search page shows, rendered once per content.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
+from reseau_poles.protocol.jsonfast import wire
 from reseau_poles.protocol.profile import (
     CURRENCY,
     Certification,
@@ -236,7 +236,7 @@ def provider_document(
 
 def to_json(value: Any) -> str:
     """Compact JSON, as the network sends a dict (``network.client.body_bytes``)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return wire(value).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,11 +92,12 @@ def _errors_table(title: str, rows: list[tuple[str, str, str]], first: str) -> T
 
 
 def _validation_rows(exc: Any, prefix: str = "") -> list[tuple[str, str, str]]:
+    from reseau_poles.protocol.jsonpath import json_path
     from reseau_poles.protocol.validation_text import french_message
 
     rows = []
     for error in exc.errors():
-        path = ".".join(str(part) for part in error.get("loc", ())) or "$"
+        path = json_path(error.get("loc", ()))
         rows.append((prefix or "—", path, french_message(error)))
     return rows
 

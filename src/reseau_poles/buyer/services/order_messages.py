@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reseau_poles.node import ApiError
+from reseau_poles.protocol.jsonpath import json_path
 from reseau_poles.protocol.models import ACTION_MODELS, Context, to_bytes
 from reseau_poles.protocol.profile import COUNTRY, payment, purchase_order_group
 
@@ -165,7 +166,7 @@ def checked_body(action: str, context: Context, message: Mapping[str, Any]) -> b
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        path = ".".join(str(part) for part in first.get("loc", ())) or "message"
+        path = json_path(first.get("loc", ()), root="message")
         raise ApiError(
             400,
             "parametres_invalides",

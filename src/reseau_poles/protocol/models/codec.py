@@ -19,6 +19,7 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ErrorCode, ProtocolError
+from ..jsonpath import json_path as render_path
 from ..validation_text import french_message
 from .messages import ACTION_MODELS, AT, BecknRequest
 from .scalars import WIRE
@@ -26,8 +27,6 @@ from .scalars import WIRE
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
 
-# Keys written with a dot: anything that cannot be mistaken for path syntax.
-_PLAIN_KEY = re.compile(r"[^.\[\]'\"\s]+")
 # Number literals that may overflow to infinity (an exponent, or 300 digits in a row), and
 # NaN/Infinity, which the JSON parser lets through: all would come out as `null`.
 _SUSPECT_NUMBER = re.compile(rb"[0-9][eE]|[0-9]{300}|NaN|Infinity")
@@ -35,16 +34,9 @@ _MAX_ERRORS_IN_DETAILS: Final = 10
 
 
 def json_path(location: Sequence[int | str]) -> str:
-    """``("message", "order", "items", 0, "id")`` → ``message.order.items[0].id``."""
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif _PLAIN_KEY.fullmatch(part):
-            path += f".{part}" if path else part
-        else:
-            path += f"[{part!r}]"
-    return path
+    """``("message", "order", "items", 0, "id")`` → ``message.order.items[0].id``; ``""`` for
+    the whole body (the models' form of :func:`reseau_poles.protocol.jsonpath.json_path`)."""
+    return render_path(location, style="quoted", root="")
 
 
 def _error_path(error: Any) -> str:

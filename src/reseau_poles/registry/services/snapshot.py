@@ -10,7 +10,6 @@ starts or ends its validity), so a repeated lookup costs a dictionary hit and a 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from reseau_poles.protocol.dates import rfc3339
+from reseau_poles.protocol.jsonfast import wire
 from reseau_poles.protocol.signing import Signer
 
 from ..repositories.lookup import LookupRow
@@ -88,7 +88,7 @@ class Entry:
                     "city": {"code": query.region},
                     "country": {"code": self.country},
                 }
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return wire(record)
 
 
 def entry_from_row(
