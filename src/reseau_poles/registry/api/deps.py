@@ -29,33 +29,33 @@ MAX_SQL_INT = 2**63 - 1
 ActionT = TypeVar("ActionT", bound=AdminAction)
 
 
-async def services(request: Request) -> RegistryServices:
-    """The registry's services, built by ``create_app`` (the one read of the app's state).
-    ``async``: a plain function would be run in a worker thread, on every lookup."""
+def _services(request: Request) -> RegistryServices:
+    """The registry's services, built by ``create_app`` (the one read of the app's state)."""
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-Services = Annotated[RegistryServices, Depends(services)]
+# One dependency per route, each ``async`` (a plain function would be run in a worker thread)
+# and reading the state itself (a chain of dependencies costs on every lookup).
 
 
-async def registry_service(found: Services) -> RegistryService:
-    return found.registry
+async def registry_service(request: Request) -> RegistryService:
+    return _services(request).registry
 
 
-async def subscriptions(found: Services) -> Subscriptions:
-    return found.subscriptions
+async def subscriptions(request: Request) -> Subscriptions:
+    return _services(request).subscriptions
 
 
-async def participants(found: Services) -> Participants:
-    return found.participants
+async def participants(request: Request) -> Participants:
+    return _services(request).participants
 
 
-async def keys(found: Services) -> Keys:
-    return found.keys
+async def keys(request: Request) -> Keys:
+    return _services(request).keys
 
 
-async def audit_log(found: Services) -> AuditLog:
-    return found.audit
+async def audit_log(request: Request) -> AuditLog:
+    return _services(request).audit
 
 
 Registry = Annotated[RegistryService, Depends(registry_service)]
