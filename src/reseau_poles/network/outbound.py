@@ -17,7 +17,7 @@ connection that could not be made, an answer that is not HTTP or too large, a de
 policy refuses, anything else. A :class:`CallFailure` says which (``kind``), with the message
 and ``error.code`` a :class:`~.client.CallResult` records and the HTTP status when the answer's
 head had come. The registry's challenge has its own pinned client
-(:mod:`reseau_poles.registry.challenge`): its failures all get one answer, for the operator's
+(:mod:`reseau_poles.registry.services.challenge`): its failures all get one answer, for the operator's
 log only. Calls to the registry (lookup, subscribe, operator API) go through httpx, where
 proxies and the registry's TLS matter: :mod:`.lookup` and :mod:`.registry_client`.
 """
