@@ -1,5 +1,5 @@
-"""What the pôle's management API answers (documentation of :mod:`.api`, :mod:`.orders_api`
-and :mod:`.operations_api`; see :mod:`reseau_poles.node.answers`)."""
+"""What the pôle's management API answers (documentation of the routers of :mod:`.api`; see
+:mod:`reseau_poles.node.answers`)."""
 
 from __future__ import annotations
 

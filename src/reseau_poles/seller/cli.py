@@ -460,7 +460,7 @@ def pick_list_command(
     from reseau_poles.storage import read_session, utcnow
 
     from . import repository as repo
-    from .pick_list import pick_list, pick_list_csv, pick_list_html
+    from .services.pick_list import pick_list, pick_list_csv, pick_list_html
 
     if kind not in {"table", "csv", "html", "json"}:
         raise _fail("format « table », « csv », « html » ou « json » attendu.")
@@ -492,7 +492,7 @@ def pick_list_command(
 
 
 def _print_pick_list(data: dict[str, Any]) -> None:
-    from .pick_list import window_text
+    from .services.pick_list import window_text
 
     out.print(
         f"Préparation du {data['date']} — {data['provider']['name']} : "

@@ -92,6 +92,7 @@ from .catalog import (
 )
 from .order_view import end_stop, order_columns, order_view
 from .search import SearchBackend, SearchQuery, make_search
+from .services.webhooks import SELLER_EVENTS
 from .settings import SellerSettings
 from .stock_movements import Reason
 
@@ -100,14 +101,6 @@ Row = Mapping[str, Any]
 # Refused by NACK: the request itself is at fault. Anything else: ACK, then on_<action> + error.
 NACK_CODES: Final = frozenset(
     {ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_SIGNATURE, ErrorCode.STALE_REQUEST}
-)
-SELLER_EVENTS: Final = (
-    "order.confirmed",
-    "order.updated",
-    "order.cancelled",
-    "fulfillment.changed",
-    "rating.received",
-    "support.requested",
 )
 CENT = Decimal("0.01")
 

@@ -23,13 +23,16 @@ from html import escape
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import Unit
+from reseau_poles.storage import read_session
 
-from .csv_io import neutralise_formula
-from .order_view import TIME_ZONE, day_bounds, order_view, parse_time
-from .tables import items, order_lines, orders
+from .. import repository as repo
+from ..csv_io import neutralise_formula
+from ..order_view import TIME_ZONE, day_bounds, order_view, parse_time
+from ..tables import items, order_lines, orders
 
 CSV_HEADERS = (
     "Date de livraison",
@@ -59,7 +62,7 @@ def pack_format(unit: str, pack_size: Any) -> str:
     return f"{format(size, 'f')} {symbol}"
 
 
-def pick_list(session: Any, provider: Mapping[str, Any], day: date) -> dict[str, Any]:
+def pick_list(session: Session, provider: Mapping[str, Any], day: date) -> dict[str, Any]:
     """The pick list of ``provider`` (its row) for ``day``, as the API's JSON."""
     start, end = day_bounds(day)
     rows = list(
@@ -132,6 +135,17 @@ def pick_list(session: Any, provider: Mapping[str, Any], day: date) -> dict[str,
         "orders": listed,
         "totals": sorted(totals.values(), key=lambda total: (total["name"], total["sku"])),
     }
+
+
+class PickLists:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def of_day(self, provider_id: str, day: date) -> dict[str, Any] | None:
+        """The pick list of an active pôle for ``day``; ``None`` for no such pôle."""
+        with read_session(self.factory) as session:
+            provider = repo.get_provider(session, provider_id)
+            return pick_list(session, provider, day) if provider else None
 
 
 def _local(value: str | None, pattern: str = "%H:%M") -> str:

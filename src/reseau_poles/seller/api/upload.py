@@ -21,7 +21,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from reseau_poles.node import ApiError
 
-from .csv_io import MAX_CSV_BYTES
+from ..csv_io import MAX_CSV_BYTES
 
 CSV_TYPES = frozenset({"text/csv", "application/csv", "text/plain", "application/octet-stream"})
 FORM_TYPE = "multipart/form-data"

@@ -1,0 +1,29 @@
+"""A pôle's profile, as its management API reads and replaces it."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session, sessionmaker
+
+from reseau_poles.storage import read_session, write_session
+
+from .. import management as mg
+from ..schemas import ProviderIn
+
+
+class ProviderProfiles:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def profile(self, provider_id: str) -> RowMapping | None:
+        """The pôle's row, active or not."""
+        with read_session(self.factory) as session:
+            return mg.provider(session, provider_id)
+
+    def replace(self, profile: ProviderIn) -> RowMapping:
+        """Create or replace the whole profile; the row as stored."""
+        with write_session(self.factory) as session:
+            mg.save_provider(session, profile)
+            row = mg.provider(session, profile.id)
+            assert row is not None
+            return row
