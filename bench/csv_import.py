@@ -35,7 +35,7 @@ from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import migrate
 from reseau_poles.seller.csv_import import ImportReport, run_import
 from reseau_poles.seller.csv_io import RowError, build_item, parse_csv
-from reseau_poles.seller.schemas import ItemIn, ProviderIn
+from reseau_poles.seller.requests import ItemIn, ProviderIn
 from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
 
 POLE, OTHER, PROBE_SKU = "pole-bench", "pole-voisin", "pommes-cortland"

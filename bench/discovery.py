@@ -100,7 +100,7 @@ CERTIFICATIONS = ["aliments_du_quebec", "biologique_canada", "aliments_prepares_
 
 def catalog(index: int, count: int) -> list[Any]:
     """``count`` items for seller ``index``: about 1 % maple syrup, the rest everyday food."""
-    from reseau_poles.seller.schemas import ItemIn
+    from reseau_poles.seller.requests import ItemIn
 
     rng = random.Random(index)
     region = REGIONS[index % len(REGIONS)]
@@ -159,7 +159,7 @@ def run_sellers(plan_file: str, out_file: str, items: int, cache: str | None = N
     from reseau_poles.network.serving import FAST_STACK, tune_runtime
     from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import create_app
-    from reseau_poles.seller.schemas import ProviderIn
+    from reseau_poles.seller.requests import ProviderIn
     from reseau_poles.seller.settings import SellerSettings
     from reseau_poles.storage import make_session_factory, write_session
 

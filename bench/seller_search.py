@@ -277,7 +277,7 @@ def build_catalog(engine: Any, items_count: int, providers_count: int, seed: int
     from sqlalchemy import insert, select
 
     from reseau_poles.seller import repository as repo
-    from reseau_poles.seller.schemas import FulfillmentOptionIn, LocationIn, ProviderIn
+    from reseau_poles.seller.requests import FulfillmentOptionIn, LocationIn, ProviderIn
     from reseau_poles.seller.tables import items, stock
     from reseau_poles.storage import make_session_factory, write_session
 
@@ -728,7 +728,7 @@ def discovery_catalog(url: str) -> None:
     from discovery import catalog  # bench/discovery.py: the same generated items
     from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import migrate
-    from reseau_poles.seller.schemas import ProviderIn
+    from reseau_poles.seller.requests import ProviderIn
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
     engine = make_engine(url)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from reseau_poles.buyer.tables import orders
 from reseau_poles.protocol.profile.delivery_window import QUEBEC
 from reseau_poles.seller import management as mg
-from reseau_poles.seller.schemas import FulfillmentOptionIn
+from reseau_poles.seller.requests import FulfillmentOptionIn
 from reseau_poles.storage import (
     make_engine,
     make_session_factory,

@@ -15,7 +15,7 @@ from reseau_poles.demo.sample import (
     sample_poles,
 )
 from reseau_poles.protocol.profile import Region
-from reseau_poles.seller.schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from reseau_poles.seller.requests import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
 
 POLES_SAMPLE = sample_poles()
 

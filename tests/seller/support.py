@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from reseau_poles.seller import repository as repo
-from reseau_poles.seller.schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from reseau_poles.seller.requests import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
 from reseau_poles.storage import make_session_factory, write_session
 
 CAPITALE = "pole-capitale"

@@ -28,7 +28,7 @@ from reseau_poles.seller.csv_io import (
     parse_season,
     slug,
 )
-from reseau_poles.seller.schemas import ItemIn
+from reseau_poles.seller.requests import ItemIn
 from reseau_poles.seller.tables import items, stock
 from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
 

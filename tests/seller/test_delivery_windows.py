@@ -15,7 +15,7 @@ from typing import Any
 from reseau_poles.protocol.profile import delivery_rules_from_tags
 from reseau_poles.protocol.profile.delivery_window import QUEBEC
 from reseau_poles.seller import management as mg
-from reseau_poles.seller.schemas import FulfillmentOptionIn
+from reseau_poles.seller.requests import FulfillmentOptionIn
 from reseau_poles.storage import make_session_factory, utcnow, write_session
 
 from .conftest import Network

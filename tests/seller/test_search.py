@@ -19,7 +19,7 @@ from sqlalchemy import Engine, delete, text, update
 
 from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.schemas import ItemIn, ProviderIn
+from reseau_poles.seller.requests import ItemIn, ProviderIn
 from reseau_poles.seller.search import (
     Fts5Search,
     LikeSearch,

@@ -27,7 +27,7 @@ from reseau_poles.seller import management
 from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import create_app
 from reseau_poles.seller.catalog import CatalogDocuments, provider_document
-from reseau_poles.seller.schemas import FulfillmentOptionIn, LocationIn
+from reseau_poles.seller.requests import FulfillmentOptionIn, LocationIn
 from reseau_poles.seller.search import SearchQuery
 from reseau_poles.seller.service import SellerService
 from reseau_poles.seller.settings import SellerSettings

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import MIGRATIONS, VERSION_TABLE, migrate
-from reseau_poles.seller.schemas import ItemIn
+from reseau_poles.seller.requests import ItemIn
 from reseau_poles.seller.search import FTS_TABLE, LikeSearch, SearchQuery
 from reseau_poles.seller.tables import api_keys, metadata
 from reseau_poles.storage import (

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 
 from reseau_poles.node.answers import Amount, Answer
 
-from .schemas import ItemIn, LocationIn, ProviderIn
+from .requests import ItemIn, LocationIn, ProviderIn
 
 # The profile, a place and a product answer what their PUT takes, with a few fields more.
 _OUT = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)

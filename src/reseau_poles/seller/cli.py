@@ -156,7 +156,7 @@ def provider_create(
     from pydantic import ValidationError
 
     from . import management as mg
-    from .schemas import FulfillmentOptionIn, LocationIn, ProviderIn
+    from .requests import FulfillmentOptionIn, LocationIn, ProviderIn
 
     data = _read_profile(file) if file else {}
     options = {

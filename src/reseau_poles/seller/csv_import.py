@@ -48,7 +48,7 @@ from reseau_poles.storage import UTCDateTime, read_session, utcnow, write_sessio
 from . import management as mg
 from . import stock_movements as movements
 from .csv_io import CsvRow, CsvRows, RowError, Source, build_item
-from .schemas import ItemIn
+from .requests import ItemIn
 from .stock_movements import Reason
 from .tables import import_rows, items, stock, stock_movements
 

@@ -60,7 +60,7 @@ from reseau_poles.protocol.profile import parse_region_name, transliterate
 from reseau_poles.protocol.validation_text import french_message
 
 from . import management as mg
-from .schemas import ItemIn
+from .requests import ItemIn
 
 if TYPE_CHECKING:
     from .csv_import import ImportReport, Progress

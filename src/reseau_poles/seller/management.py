@@ -22,7 +22,7 @@ from reseau_poles.storage import utcnow
 
 from . import repository as repo
 from . import stock_movements as movements
-from .schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from .requests import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
 from .stock_movements import Reason
 from .tables import api_keys, fulfillment_options, items, locations, providers, stock
 

@@ -2,7 +2,7 @@
 
 Every route needs an API key of that very pôle (``X-API-Key`` or ``Authorization: Bearer``;
 401 without a live key, 403 with another pôle's key: :mod:`.deps`). Bodies are JSON objects
-read into the models of :mod:`..requests` (and :mod:`..schemas`); every refusal is an
+read into the models of :mod:`..requests`; every refusal is an
 ``ApiError`` (4xx, a stable code, a French message and the path at fault). SQL runs in a
 worker thread, in the services' transactions.
 

@@ -22,7 +22,7 @@ from reseau_poles.node.api import body_doc
 
 from .. import answers as out
 from .. import management as mg
-from ..schemas import FulfillmentOptionIn, LocationIn
+from ..requests import FulfillmentOptionIn, LocationIn
 from .common import SAVED, not_found, read, same_id, write
 from .deps import OwnProvider, PlacesService
 

@@ -25,8 +25,7 @@ from reseau_poles.node.api import body_doc
 
 from .. import answers as out
 from .. import management as mg
-from ..requests import MAX_PAGE, ProductQuery
-from ..schemas import MAX_COUNT, ItemIn
+from ..requests import MAX_COUNT, MAX_PAGE, ItemIn, ProductQuery
 from ..services.products import ItemFilter, Products
 from .common import SAVED, not_found, read, same_id, when, write
 from .deps import OwnProvider, ProductsService

@@ -17,7 +17,7 @@ from reseau_poles.node.api import body_doc
 
 from .. import answers as out
 from .. import management as mg
-from ..schemas import ProviderIn
+from ..requests import ProviderIn
 from .common import not_found, read, same_id, write
 from .deps import OwnProvider, ProvidersService
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reseau_poles.storage import read_session, write_session
 
 from .. import management as mg
-from ..schemas import FulfillmentOptionIn, LocationIn
+from ..requests import FulfillmentOptionIn, LocationIn
 
 
 class Places:

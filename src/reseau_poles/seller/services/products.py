@@ -9,7 +9,7 @@ from reseau_poles.storage import read_session, write_session
 
 from .. import management as mg
 from ..management import ItemFilter
-from ..schemas import ItemIn
+from ..requests import ItemIn
 
 __all__ = ["ItemFilter", "Products"]
 

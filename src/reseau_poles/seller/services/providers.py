@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reseau_poles.storage import read_session, write_session
 
 from .. import management as mg
-from ..schemas import ProviderIn
+from ..requests import ProviderIn
 
 
 class ProviderProfiles:
