@@ -6,7 +6,7 @@ same run on the same file.
     python bench/csv_import.py [--rows 175000] [--rounds 1] [--variants ancien,nouveau,essai]
 
 Variants: ``ancien`` (the one-transaction import, kept below as :func:`baseline_import`),
-``nouveau`` (:func:`reseau_poles.seller.csv_import.run_import`, reading the file as a stream),
+``nouveau`` (:func:`reseau_poles.seller.services.csv_import.run_import`, reading the file as a stream),
 ``essai`` (the new dry run). Each round of each variant runs in a child process on a fresh
 copy of a database holding two pôles, so the peak memory (VmHWM) is the import's own. While
 it runs, a probe thread of that process sets the other pôle's stock every 50 ms, each in its
@@ -33,9 +33,9 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from reseau_poles.seller import management as mg
 from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.csv_import import ImportReport, run_import
-from reseau_poles.seller.csv_io import RowError, build_item, parse_csv
 from reseau_poles.seller.requests import ItemIn, ProviderIn
+from reseau_poles.seller.services.csv_import import ImportReport, run_import
+from reseau_poles.seller.services.csv_io import RowError, build_item, parse_csv
 from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
 
 POLE, OTHER, PROBE_SKU = "pole-bench", "pole-voisin", "pommes-cortland"

@@ -115,7 +115,8 @@ def test_every_catalog_goes_through_the_seller_csv_import(tmp_path):
     pôles of five regions here; all 25 in the demo test), and they read back the same."""
     from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import migrate
-    from reseau_poles.seller.csv_io import export_csv, import_csv, items_to_csv
+    from reseau_poles.seller.services.csv_export import export_csv, items_to_csv
+    from reseau_poles.seller.services.csv_import import import_csv
     from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
 
     engine = make_engine(f"sqlite:///{tmp_path / 'vendeur.sqlite'}")

@@ -17,18 +17,17 @@ from reseau_poles.protocol.profile import Certification, Conservation, Region, U
 from reseau_poles.seller import management as mg
 from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.csv_io import (
+from reseau_poles.seller.requests import ItemIn
+from reseau_poles.seller.services.csv_export import export_csv, items_to_csv
+from reseau_poles.seller.services.csv_import import import_csv
+from reseau_poles.seller.services.csv_io import (
     build_item,
-    export_csv,
     format_season,
-    import_csv,
-    items_to_csv,
     parse_csv,
     parse_decimal,
     parse_season,
     slug,
 )
-from reseau_poles.seller.requests import ItemIn
 from reseau_poles.seller.tables import items, stock
 from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
 

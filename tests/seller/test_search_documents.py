@@ -26,10 +26,10 @@ from reseau_poles.protocol.profile import ProviderResults
 from reseau_poles.seller import management
 from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import create_app
-from reseau_poles.seller.catalog import CatalogDocuments, provider_document
 from reseau_poles.seller.requests import FulfillmentOptionIn, LocationIn
 from reseau_poles.seller.search import SearchQuery
-from reseau_poles.seller.service import SellerService
+from reseau_poles.seller.services.catalog import CatalogDocuments, provider_document
+from reseau_poles.seller.services.protocol import SellerService
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.tables import items
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session

@@ -470,7 +470,7 @@ class DemoNetwork:
         return [p for p in seller.poles if not self.state["poles"][p.id].get("imported")]
 
     def _import_catalog(self, seller: Participant) -> tuple[Participant, int, float]:
-        from reseau_poles.seller.csv_io import items_to_csv
+        from reseau_poles.seller.services.csv_export import items_to_csv
 
         started = time.monotonic()
         count = 0

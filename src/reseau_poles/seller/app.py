@@ -21,13 +21,13 @@ from reseau_poles.node import Migrations, create_node_app, open_node
 
 from .api import ROUTERS
 from .api.deps import SellerServices
-from .service import SellerService
 from .services.api_keys import ApiKeys
 from .services.catalog_files import CatalogFiles
 from .services.orders import PoleOrders
 from .services.pick_list import PickLists
 from .services.places import Places
 from .services.products import Products
+from .services.protocol import SellerService
 from .services.providers import ProviderProfiles
 from .services.stock import Stock
 from .services.webhooks import WebhookSubscriptions

@@ -348,7 +348,8 @@ def import_products(
     seller_node/README.md)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .csv_io import MAX_CSV_BYTES, import_csv
+    from .services.csv_import import import_csv
+    from .services.csv_io import MAX_CSV_BYTES
 
     try:
         size = file.stat().st_size
@@ -422,7 +423,7 @@ def export_products(
     from reseau_poles.storage import read_session
 
     from . import management as mg
-    from .csv_io import export_csv
+    from .services.csv_export import export_csv
 
     if separator not in {",", ";"}:
         raise _fail("séparateur « , » ou « ; » attendu.")

@@ -307,7 +307,7 @@ PAGE_COLUMNS = tuple(
     if column.name not in ("search_text", "name_normalized", "created_at", "updated_at")
 )
 """The item columns a search page shows (and the row id and pôle): what
-:func:`reseau_poles.seller.catalog.item_document` reads, nothing else."""
+:func:`reseau_poles.seller.services.catalog.item_document` reads, nothing else."""
 
 
 def _items_with_stock() -> Any:

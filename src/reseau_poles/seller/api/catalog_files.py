@@ -19,8 +19,8 @@ from reseau_poles.node import ApiError
 from reseau_poles.node.answers import answers, text_answer
 
 from .. import answers as out
-from ..csv_import import ImportBusy, ImportReport
 from ..requests import ExportQuery, ImportQuery
+from ..services.csv_import import ImportBusy, ImportReport
 from .common import read
 from .deps import CatalogFilesService, OwnProvider
 from .products import TRUE

@@ -19,13 +19,13 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from reseau_poles.node.api import API_KEY_BEARER, API_KEY_HEADER, ApiError, api_key_owner
 
-from ..service import SellerService
 from ..services.api_keys import ApiKeys
 from ..services.catalog_files import CatalogFiles
 from ..services.orders import PoleOrders
 from ..services.pick_list import PickLists
 from ..services.places import Places
 from ..services.products import Products
+from ..services.protocol import SellerService
 from ..services.providers import ProviderProfiles
 from ..services.stock import Stock
 from ..services.webhooks import WebhookSubscriptions

@@ -32,8 +32,8 @@ from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.errors import LifecycleError, ProtocolError
 
 from .. import answers as out
-from ..order_view import day_bounds
 from ..requests import FulfillmentChange, OrderFilter, SellerCancellation
+from ..services.order_view import day_bounds
 from ..services.orders import PoleOrders
 from .deps import OrdersService, OwnProvider, ProtocolService
 

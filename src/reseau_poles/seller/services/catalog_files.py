@@ -1,5 +1,5 @@
 """A pôle's products as a CSV file: the import (all rows or nothing, one import per pôle at a
-time: :data:`..csv_import.GATE`) and the export (that re-imports identically)."""
+time: :data:`.csv_import.GATE`) and the export (that re-imports identically)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import read_session
 
-from ..csv_import import GATE, ImportGate, ImportReport
-from ..csv_io import export_csv, import_csv
+from .csv_export import export_csv
+from .csv_import import GATE, ImportGate, ImportReport, import_csv
 
 
 class CatalogFiles:

@@ -18,8 +18,7 @@ from reseau_poles.protocol.profile import format_amount
 from reseau_poles.storage import read_session
 
 from .. import orders as order_repo
-from ..order_view import order_view
-from ..service import current_document
+from .order_view import current_document, order_view
 
 
 def _time(value: Any) -> str | None:

@@ -30,9 +30,9 @@ from reseau_poles.protocol.profile import Unit
 from reseau_poles.storage import read_session
 
 from .. import repository as repo
-from ..csv_io import neutralise_formula
-from ..order_view import TIME_ZONE, day_bounds, order_view, parse_time
 from ..tables import items, order_lines, orders
+from .csv_io import neutralise_formula
+from .order_view import TIME_ZONE, day_bounds, order_view, parse_time
 
 CSV_HEADERS = (
     "Date de livraison",

@@ -45,12 +45,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import UTCDateTime, read_session, utcnow, write_session
 
-from . import management as mg
-from . import stock_movements as movements
+from .. import management as mg
+from .. import stock_movements as movements
+from ..requests import ItemIn
+from ..stock_movements import Reason
+from ..tables import import_rows, items, stock, stock_movements
 from .csv_io import CsvRow, CsvRows, RowError, Source, build_item
-from .requests import ItemIn
-from .stock_movements import Reason
-from .tables import import_rows, items, stock, stock_movements
 
 BATCH = 1000
 MAX_ERRORS = 1000
@@ -494,3 +494,15 @@ def run_import(
     finally:
         if staging is not None:
             staging.discard()
+
+
+def import_csv(
+    factory: sessionmaker[Session],
+    provider_id: str,
+    data: Source,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate every row, then write them all, or none (see the module's docstring)."""
+    return run_import(factory, provider_id, data, dry_run=dry_run, progress=progress)
