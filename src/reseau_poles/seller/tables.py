@@ -204,7 +204,7 @@ order_events = sa.Table(
 )
 sa.Index("ix_seller_order_events_order", order_events.c.order_id, order_events.c.id)
 
-# 0005: every change of an item's stock, with its reason (seller.stock_movements).
+# 0005: every change of an item's stock, with its reason (seller.repositories.stock_movements).
 stock_movements = sa.Table(
     "seller_stock_movements",
     metadata,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from reseau_poles.node import ApiError
 
-from .. import management as mg
+from ..repositories import Conflict
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -49,7 +49,7 @@ async def write(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """A service's change, in a worker thread; the database's own refusals become 4xx."""
     try:
         return await asyncio.to_thread(work, *args, **kwargs)
-    except mg.Conflict as exc:
+    except Conflict as exc:
         raise ApiError(409, "conflit", exc.message, exc.path) from None
     except IntegrityError:
         raise ApiError(

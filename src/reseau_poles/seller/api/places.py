@@ -21,7 +21,7 @@ from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 
 from .. import answers as out
-from .. import management as mg
+from ..repositories import columns as column_repo
 from ..requests import FulfillmentOptionIn, LocationIn
 from .common import SAVED, not_found, read, same_id, write
 from .deps import OwnProvider, PlacesService
@@ -78,11 +78,11 @@ def option_out(row: RowMapping) -> dict[str, Any]:
         "id": row["id"],
         "type": row["type"],
         "name": row["name"],
-        "regions": mg.repo.split_codes(row["regions"]),
+        "regions": column_repo.split_codes(row["regions"]),
         "fee": f"{row['fee']:.2f}",
         "fee_taxable": row["fee_taxable"],
         "lead_time_hours": row["lead_time_hours"],
-        "cold_chain": mg.repo.split_codes(row["cold_chain"]),
+        "cold_chain": column_repo.split_codes(row["cold_chain"]),
         "location_id": row["location_id"],
         "delivery_days": row["delivery_days"],
         "delivery_hours": row["delivery_hours"],

@@ -24,7 +24,7 @@ from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 
 from .. import answers as out
-from .. import management as mg
+from ..repositories import products as product_repo
 from ..requests import MAX_COUNT, MAX_PAGE, ItemIn, ProductQuery
 from ..services.products import ItemFilter, Products
 from .common import SAVED, not_found, read, same_id, when, write
@@ -37,7 +37,7 @@ _FALSE = {"false", "0", "non", "no", "faux"}
 
 
 def item_out(row: RowMapping) -> dict[str, Any]:
-    body = mg.item_in_from_row(row).model_dump(mode="json", warnings=False)
+    body = product_repo.item_in_from_row(row).model_dump(mode="json", warnings=False)
     body["active"] = row["active"]
     body["created_at"] = when(row["created_at"])
     body["updated_at"] = when(row["updated_at"])
@@ -149,7 +149,7 @@ async def patch_product(
 ) -> JSONResponse:
     data = same_id(await read_json_object(request, allow_empty=False), "sku", sku)
     row = await product_row(products, provider_id, sku)
-    current = mg.item_in_from_row(row).model_dump(warnings=False)
+    current = product_repo.item_in_from_row(row).model_dump(warnings=False)
     unknown = [key for key in data if key not in current]
     if unknown:
         raise ApiError(400, "parametres_invalides", "champ inconnu", unknown[0])

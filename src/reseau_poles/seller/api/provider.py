@@ -16,7 +16,7 @@ from reseau_poles.node.answers import answers
 from reseau_poles.node.api import body_doc
 
 from .. import answers as out
-from .. import management as mg
+from ..repositories import providers as provider_repo
 from ..requests import ProviderIn
 from .common import not_found, read, same_id, write
 from .deps import OwnProvider, ProvidersService
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/providers/{provider_id}", tags=["gestion"])
 
 def provider_out(row: RowMapping) -> dict[str, Any]:
     return {
-        **mg.provider_in_from_row(row).model_dump(mode="json", warnings=False),
+        **provider_repo.provider_in_from_row(row).model_dump(mode="json", warnings=False),
         "active": row["active"],
     }
 

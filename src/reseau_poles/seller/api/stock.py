@@ -10,6 +10,7 @@ GET    /api/providers/{id}/products/{sku}/stock-movements     the product's stoc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,11 +22,26 @@ from reseau_poles.node.api import body_doc
 from reseau_poles.protocol.models import format_datetime
 
 from .. import answers as out
-from .. import stock_movements as movements
+from ..repositories.stock_movements import LABELS, Reason
 from ..requests import AdjustmentIn, MovementQuery, StockIn
 from .common import not_found, read, write
 from .deps import OwnProvider, ProductsService, StockService
 from .products import product_row
+
+
+def movement_out(row: Mapping[str, Any], at: str | None) -> dict[str, Any]:
+    """A movement as the management API shows it."""
+    reason = row["reason"]
+    return {
+        "reason": reason,
+        "label": LABELS[Reason(reason)] if reason in Reason._value2member_map_ else reason,
+        "delta": row["delta"],
+        "quantity": row["quantity"],
+        "reference": row["reference"],
+        "note": row["note"],
+        "at": at,
+    }
+
 
 router = APIRouter(prefix="/api/providers/{provider_id}", tags=["gestion"])
 
@@ -118,8 +134,7 @@ async def stock_movements(
         "sku": sku,
         "stock": row["available"],
         "movements": [
-            movements.movement_out(found_row, format_datetime(found_row["created_at"]))
-            for found_row in found
+            movement_out(found_row, format_datetime(found_row["created_at"])) for found_row in found
         ],
         "total": total,
         "limit": wanted.limit,

@@ -19,9 +19,9 @@ from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolErro
 from reseau_poles.protocol.models import ACTION_MODELS, format_datetime
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 
-from .. import repository as repo
 from .. import tables
-from ..search import SearchBackend, make_search
+from ..repositories import orders as order_repo
+from ..repositories.search import SearchBackend, make_search
 from ..settings import SellerSettings
 from .catalog import (
     CatalogDocuments,
@@ -191,6 +191,6 @@ class ProtocolBase:
 
     def _transaction_order(self, session: Session, payload: Mapping[str, Any]) -> Row | None:
         context = payload["context"]
-        return repo.find_order_by_transaction(
+        return order_repo.find_order_by_transaction(
             session, context.get("bap_id", ""), context.get("transaction_id", "")
         )

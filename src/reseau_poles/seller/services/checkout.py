@@ -24,8 +24,9 @@ from reseau_poles.protocol.profile import (
 )
 from reseau_poles.storage import read_session, utcnow, write_session
 
-from .. import repository as repo
-from .. import transactions
+from ..repositories import orders as order_repo
+from ..repositories import stock as stock_repo
+from ..repositories import transactions
 from .callbacks import OutOfSequence, dig, refuse
 from .order_view import current_document, order_columns
 from .quotes import Line, Quoting, quantity_unavailable
@@ -106,7 +107,7 @@ class Checkout(Quoting):
         context = payload["context"]
         try:
             with write_session(self.factory) as session:
-                existing = repo.find_order_by_transaction(
+                existing = order_repo.find_order_by_transaction(
                     session, context["bap_id"], context["transaction_id"]
                 )
                 if existing is not None:
@@ -117,7 +118,7 @@ class Checkout(Quoting):
                 now = utcnow()
                 order_id = new_order_id(now)
                 for line in sorted(selection.lines, key=lambda line: line.item["id"]):
-                    if not repo.take_stock(
+                    if not stock_repo.take_stock(
                         session, line.item["id"], line.count, reference=order_id
                     ):
                         raise _OutOfStock(line)
@@ -130,7 +131,7 @@ class Checkout(Quoting):
                     "updated_by": self.settings.subscriber_id,
                 }
                 order["created_at"] = order["updated_at"] = format_datetime(now)
-                repo.insert_order(
+                order_repo.insert_order(
                     session,
                     {
                         "id": order_id,
@@ -155,7 +156,7 @@ class Checkout(Quoting):
                     quote.lines,
                     now,
                 )
-                repo.add_event(
+                order_repo.add_event(
                     session, order_id, "confirmed", {"message_id": context["message_id"]}
                 )
                 transactions.forget(session, context["bap_id"], context["transaction_id"])
@@ -170,14 +171,14 @@ class Checkout(Quoting):
         except _OutOfStock as exc:
             # Rolled back: nothing was taken. Tell the buyer what is left now.
             with read_session(self.factory) as session:
-                left = repo.available(session, exc.line.item["id"])
+                left = stock_repo.available(session, exc.line.item["id"])
             row = dict(exc.line.item, available=left)
             raise quantity_unavailable(row, exc.line.count, exc.line.index) from None
 
     def handle_status(self, payload: Mapping[str, Any]) -> None:
         order_id = dig(payload, "message", "order_id")
         with read_session(self.factory) as session:
-            row = repo.find_order(session, order_id) if isinstance(order_id, str) else None
+            row = order_repo.find_order(session, order_id) if isinstance(order_id, str) else None
         if row is None or row["bap_id"] != payload["context"].get("bap_id"):
             raise refuse(
                 f"Commande inconnue : « {str(order_id)[:40]} ».",

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .. import management as mg
+from ..repositories import products as product_repo
 from ..requests import ItemIn
 from .csv_io import HEADER, LIST_SEPARATOR, format_season, neutralise_formula
 
@@ -67,5 +67,7 @@ def export_csv(
     session: Session, provider_id: str, *, delimiter: str = ",", bom: bool = False
 ) -> str:
     """The provider's active products, by SKU."""
-    rows = mg.all_items(session, provider_id)
-    return items_to_csv((mg.item_in_from_row(row) for row in rows), delimiter=delimiter, bom=bom)
+    rows = product_repo.all_items(session, provider_id)
+    return items_to_csv(
+        (product_repo.item_in_from_row(row) for row in rows), delimiter=delimiter, bom=bom
+    )

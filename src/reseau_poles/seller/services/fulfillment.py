@@ -17,7 +17,7 @@ from reseau_poles.protocol.profile import (
 )
 from reseau_poles.storage import utcnow, write_session
 
-from .. import orders as order_repo
+from ..repositories import orders as order_repo
 from .callbacks import Row
 from .order_changes import OrderChanges
 from .order_view import current_document, set_state

@@ -25,9 +25,12 @@ from reseau_poles.protocol.profile import (
 )
 from reseau_poles.storage import utcnow, write_session
 
-from .. import orders as order_repo
-from .. import repository as repo
-from ..stock_movements import Reason
+from ..repositories import orders as order_repo
+from ..repositories import places as place_repo
+from ..repositories import products as product_repo
+from ..repositories import providers as provider_repo
+from ..repositories import stock as stock_repo
+from ..repositories.stock_movements import Reason
 from .callbacks import Row, dig, refuse
 from .catalog import (
     cad,
@@ -65,7 +68,7 @@ class OrderChanges(Quoting):
             row = (
                 order_repo.lock_order(session, order_id)
                 if lock
-                else repo.find_order(session, order_id)
+                else order_repo.find_order(session, order_id)
             )
         if row is None or row["bap_id"] != payload["context"].get("bap_id"):
             raise refuse(
@@ -110,7 +113,7 @@ class OrderChanges(Quoting):
             lifecycle.receive("cancel", path=at)  # the buyer's cancellation terms
             fee = Decimal(0)
             if lifecycle.cancellation_fee_applies:
-                provider = repo.get_provider(session, row["provider_id"])
+                provider = provider_repo.get_provider(session, row["provider_id"])
                 assert provider is not None
                 percentage = Decimal(provider["cancellation_fee_percentage"])
                 fee = (Decimal(row["total"]) * percentage / 100).quantize(CENT, ROUND_HALF_UP)
@@ -206,10 +209,10 @@ class OrderChanges(Quoting):
         requested: Mapping[str, Any] | None = None,
     ) -> tuple[Selection, Quote]:
         """The order's lines at their agreed prices with new counts (and fulfilment)."""
-        provider = repo.get_provider(session, row["provider_id"])
+        provider = provider_repo.get_provider(session, row["provider_id"])
         assert provider is not None
         agreed = {line["sku"]: line for line in order_repo.lines_of(session, row["id"])}
-        rows = repo.get_items_by_sku(session, row["provider_id"], set(counts))
+        rows = product_repo.get_items_by_sku(session, row["provider_id"], set(counts))
         lines = [
             Line(index, {**rows[sku], "price": agreed[sku]["unit_price"]}, count)
             for index, (sku, count) in enumerate(counts.items())
@@ -218,13 +221,13 @@ class OrderChanges(Quoting):
         if option is None:
             option = next(
                 o
-                for o in repo.get_fulfillment_options(session, [row["provider_id"]])
+                for o in place_repo.get_fulfillment_options(session, [row["provider_id"]])
                 if o["id"] == row["fulfillment_id"]
             )
         if requested is None:
             stops = dig(row["document"], "fulfillments", 0, "stops") or []
             requested = {"stops": [s for s in stops if dig(s, "type") == "end"]}
-        locations = repo.get_locations(session, [row["provider_id"]])
+        locations = place_repo.get_locations(session, [row["provider_id"]])
         selection = Selection(provider, lines, option, dict(requested), locations)
         return selection, self.quote(selection)
 
@@ -315,7 +318,7 @@ class OrderChanges(Quoting):
                 ErrorCode.UPDATE_INCONSISTENCY,
                 "message.order.items",
             )
-        rows = repo.get_items_by_sku(session, row["provider_id"], set(new))
+        rows = product_repo.get_items_by_sku(session, row["provider_id"], set(new))
         changed: dict[str, dict[str, int]] = {}
         for sku, (index, count) in sorted(new.items(), key=lambda kv: current[kv[0]]["item_id"]):
             line, item = current[sku], rows[sku]
@@ -325,14 +328,14 @@ class OrderChanges(Quoting):
             check_count(count, quantity_rules(item), path=at, held=held, removable=True)
             difference = count - held
             # … and the stock taken by one conditional write: never oversold.
-            if difference > 0 and not repo.take_stock(
+            if difference > 0 and not stock_repo.take_stock(
                 session,
                 line["item_id"],
                 difference,
                 reason=Reason.MODIFICATION,
                 reference=row["id"],
             ):
-                left = repo.available(session, line["item_id"])
+                left = stock_repo.available(session, line["item_id"])
                 raise refuse(
                     unavailable_text(quantity_rules(item, left), count, held),
                     ErrorCode.QUANTITY_UNAVAILABLE,
@@ -350,12 +353,12 @@ class OrderChanges(Quoting):
     def _update_fulfillment(
         self, session: Session, row: Row, wanted: Mapping[str, Any], lifecycle: Any
     ) -> tuple[Row, dict[str, Any]]:
-        provider = repo.get_provider(session, row["provider_id"])
+        provider = provider_repo.get_provider(session, row["provider_id"])
         assert provider is not None
         counts = {
             line["sku"]: int(line["quantity"]) for line in order_repo.lines_of(session, row["id"])
         }
-        rows = repo.get_items_by_sku(session, row["provider_id"], set(counts))
+        rows = product_repo.get_items_by_sku(session, row["provider_id"], set(counts))
         lines = [Line(i, rows[sku], n) for i, (sku, n) in enumerate(counts.items())]
         option, requested = self._fulfillment(session, provider, wanted, lines, True)
         assert option is not None
@@ -432,7 +435,7 @@ class OrderChanges(Quoting):
                 )
             else:
                 row = self._transaction_order(session, payload)
-            provider = repo.get_provider(session, row["provider_id"]) if row else None
+            provider = provider_repo.get_provider(session, row["provider_id"]) if row else None
             if provider is None or not (provider["phone"] or provider["email"]):
                 raise refuse(
                     "Soutien indisponible : précisez la commande (support.ref_id) d'un pôle "

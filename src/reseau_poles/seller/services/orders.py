@@ -17,7 +17,7 @@ from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import format_amount
 from reseau_poles.storage import read_session
 
-from .. import orders as order_repo
+from ..repositories import orders as order_repo
 from .order_view import current_document, order_view
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import read_session, write_session
 
-from .. import management as mg
+from ..repositories import providers as provider_repo
 from ..requests import ProviderIn
 
 
@@ -18,12 +18,12 @@ class ProviderProfiles:
     def profile(self, provider_id: str) -> RowMapping | None:
         """The pôle's row, active or not."""
         with read_session(self.factory) as session:
-            return mg.provider(session, provider_id)
+            return provider_repo.provider(session, provider_id)
 
     def replace(self, profile: ProviderIn) -> RowMapping:
         """Create or replace the whole profile; the row as stored."""
         with write_session(self.factory) as session:
-            mg.save_provider(session, profile)
-            row = mg.provider(session, profile.id)
+            provider_repo.save_provider(session, profile)
+            row = provider_repo.provider(session, profile.id)
             assert row is not None
             return row

@@ -39,7 +39,11 @@ from reseau_poles.protocol.profile import (
 )
 from reseau_poles.storage import utcnow
 
-from .. import repository as repo
+from ..repositories import columns as column_repo
+from ..repositories import orders as order_repo
+from ..repositories import places as place_repo
+from ..repositories import products as product_repo
+from ..repositories import providers as provider_repo
 from .callbacks import ProtocolBase, Row, dig, refuse
 from .catalog import (
     cad,
@@ -93,7 +97,7 @@ class Selection:
 @dataclass(frozen=True, slots=True)
 class Quote:
     document: dict[str, Any]
-    lines: list[repo.OrderLine]
+    lines: list[order_repo.OrderLine]
     total: Decimal
 
 
@@ -134,7 +138,7 @@ class Quoting(ProtocolBase):
             raise refuse(
                 "Indiquez le pôle (provider.id).", ErrorCode.INVALID_REQUEST, f"{path}.provider.id"
             )
-        provider = repo.get_provider(session, provider_id)
+        provider = provider_repo.get_provider(session, provider_id)
         if provider is None:
             raise refuse(
                 f"Pôle inconnu : « {provider_id[:40]} ».",
@@ -164,7 +168,7 @@ class Quoting(ProtocolBase):
                 dig(item, "quantity", "selected", "count"), path=f"{at}.quantity.selected.count"
             )
             counts.append((index, sku, count))
-        rows = repo.get_items_by_sku(session, provider_id, seen)
+        rows = product_repo.get_items_by_sku(session, provider_id, seen)
         lines: list[Line] = []
         for index, sku, count in counts:
             at = f"{path}.items[{index}]"
@@ -177,7 +181,7 @@ class Quoting(ProtocolBase):
                 )
             check_count(count, quantity_rules(row), path=f"{at}.quantity.selected.count")
             lines.append(Line(index, row, count))
-        locations = repo.get_locations(session, [provider_id])
+        locations = place_repo.get_locations(session, [provider_id])
         fulfillment, requested = self._fulfillment(session, provider, order, lines, complete)
         return Selection(provider, lines, fulfillment, requested, locations)
 
@@ -191,7 +195,7 @@ class Quoting(ProtocolBase):
     ) -> tuple[Row | None, dict[str, Any] | None]:
         path = "message.order.fulfillments[0]"
         requested = dig(order, "fulfillments", 0)
-        options = repo.get_fulfillment_options(session, [provider["id"]])
+        options = place_repo.get_fulfillment_options(session, [provider["id"]])
         if not isinstance(requested, dict) or not (requested.get("id") or requested.get("type")):
             check_windows(requested, DeliveryRules(), path)
             if complete:
@@ -215,7 +219,7 @@ class Quoting(ProtocolBase):
                 where,
             )
         if option["type"] == FulfillmentType.LIVRAISON.value:
-            served = repo.split_codes(option["regions"])
+            served = column_repo.split_codes(option["regions"])
             for index, stop in enumerate(requested.get("stops") or []):
                 code = dig(stop, "location", "city", "code")
                 if dig(stop, "type") != "end" or not code:
@@ -243,7 +247,7 @@ class Quoting(ProtocolBase):
 
     def quote(self, selection: Selection) -> Quote:
         breakup: list[dict[str, Any]] = []
-        lines: list[repo.OrderLine] = []
+        lines: list[order_repo.OrderLine] = []
         taxed = []
         for line in selection.lines:
             row = line.item
@@ -251,7 +255,7 @@ class Quoting(ProtocolBase):
             taxes = line_taxes(amount, taxable=bool(row["taxable"]))
             taxed.append(taxes)
             lines.append(
-                repo.OrderLine(
+                order_repo.OrderLine(
                     row["id"],
                     row["sku"],
                     row["name"],
@@ -333,7 +337,7 @@ class Quoting(ProtocolBase):
         wanted = dig(payload, "message", "order", "payments", 0, "type")
         terms = payment_terms(selection.provider, wanted if isinstance(wanted, str) else None)
         if terms is None:
-            accepted = ", ".join(repo.split_codes(selection.provider["payment_types"]))
+            accepted = ", ".join(column_repo.split_codes(selection.provider["payment_types"]))
             raise refuse(
                 f"Mode de paiement non accepté par {selection.provider['name']} "
                 f"(acceptés : {accepted}).",

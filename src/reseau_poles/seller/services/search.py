@@ -22,8 +22,9 @@ from reseau_poles.protocol.profile import (
 )
 from reseau_poles.storage.engine import SQLITE_IMMEDIATE
 
-from .. import repository as repo
-from ..search import SearchQuery
+from ..repositories import products as product_repo
+from ..repositories import providers as provider_repo
+from ..repositories.search import SearchQuery
 from .callbacks import ProtocolBase, Row, dig, refuse
 from .catalog import (
     to_json,
@@ -78,7 +79,11 @@ class Searching(ProtocolBase):
         """:meth:`catalog` as compact JSON text, from documents rendered once per content
         (:class:`~.catalog.CatalogDocuments`): what :meth:`handle_search` sends."""
         result = self.search_backend.search(session, query)
-        found = result.rows if result.rows is not None else repo.get_items(session, result.item_ids)
+        found = (
+            result.rows
+            if result.rows is not None
+            else product_repo.get_items(session, result.item_ids)
+        )
         by_provider: dict[str, list[Row]] = defaultdict(list)
         for row in found:
             by_provider[row["provider_id"]].append(row)
@@ -101,7 +106,7 @@ class Searching(ProtocolBase):
                 ),
             )
             for profile in sorted(
-                repo.get_profiles(session, list(by_provider)) if by_provider else [],
+                provider_repo.get_profiles(session, list(by_provider)) if by_provider else [],
                 key=lambda profile: not by_provider[profile.provider["id"]],
             )
         ]

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import read_session, write_session
 
-from .. import management as mg
-from .. import stock_movements as movements
+from ..repositories import products as product_repo
+from ..repositories import stock as stock_repo
+from ..repositories import stock_movements as movements
 
 
 class Stock:
@@ -18,12 +19,12 @@ class Stock:
     def set(self, provider_id: str, sku: str, quantity: int, note: str | None) -> int | None:
         """Set the stock (a count); the new stock, ``None`` for no such product."""
         with write_session(self.factory) as session:
-            return mg.set_item_stock(session, provider_id, sku, quantity, note)
+            return stock_repo.set_item_stock(session, provider_id, sku, quantity, note)
 
     def adjust(self, provider_id: str, sku: str, delta: int, note: str | None) -> int | None:
         """Add ``delta`` (negative: remove); ``Conflict`` if it would go below zero."""
         with write_session(self.factory) as session:
-            return mg.adjust_item_stock(session, provider_id, sku, delta, note)
+            return stock_repo.adjust_item_stock(session, provider_id, sku, delta, note)
 
     def movements(
         self, provider_id: str, sku: str, *, limit: int, offset: int
@@ -31,7 +32,7 @@ class Stock:
         """The product's row, a page of its movements (newest first) and how many in all;
         ``None`` for no such product."""
         with read_session(self.factory) as session:
-            row = mg.item(session, provider_id, sku)
+            row = product_repo.item(session, provider_id, sku)
             if row is None:
                 return None
             found, total = movements.movements_of(session, row["id"], limit=limit, offset=offset)
