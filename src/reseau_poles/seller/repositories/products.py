@@ -276,7 +276,7 @@ def put_item(session: Session, provider_id: str, product: ItemIn, *, keep_stock:
 
 
 def item_values(product: ItemIn) -> dict[str, Any]:
-    """The item's columns as :func:`repository.upsert_item` writes them (without the keys,
+    """The item's columns as :func:`upsert_item` writes them (without the keys,
     the stock and the timestamps); a test keeps the two in step."""
     return {
         "name": product.name,

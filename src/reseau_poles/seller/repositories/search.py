@@ -119,9 +119,9 @@ class SearchResult:
     total: int
     more: bool = False
     rows: list[Any] | None = field(default=None, compare=False, repr=False)
-    """The page's item rows (:data:`~.repository.PAGE_COLUMNS`, stock as ``available``) in
+    """The page's item rows (:data:`~.products.PAGE_COLUMNS`, stock as ``available``) in
     the order of ``item_ids``, when the backend read them with the page (FTS5); ``None``:
-    the caller reads them by id (:func:`~.repository.get_items`)."""
+    the caller reads them by id (:func:`~.products.get_items`)."""
     offset: int = 0
     per_provider: dict[str, int] | None = None
     """Matches per pôle (up to :data:`COUNT_LIMIT` in all) when the page does not hold every
@@ -186,7 +186,7 @@ def filters(query: SearchQuery) -> list[ColumnElement[bool]]:
 
 def _joined() -> Any:
     """Items with their pôle. No stock join: every item has its stock row (repository), read
-    with the page (repository.get_items)."""
+    with the page (products.get_items)."""
     return items.join(providers, providers.c.id == items.c.provider_id)
 
 

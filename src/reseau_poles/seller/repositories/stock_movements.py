@@ -5,7 +5,7 @@ Each write of ``seller_stock`` records, in the same transaction, one row of
 once changed (``quantity``), a reference (the order id, the CSV import) and the time. Relative
 changes read the resulting level from their own guarded ``UPDATE … RETURNING``, so a movement
 is exact whatever runs at the same time, and the "never oversells" guarantee is the stock
-table's as before (:func:`repository.take_stock`).
+table's as before (:func:`.stock.take_stock`).
 """
 
 from __future__ import annotations

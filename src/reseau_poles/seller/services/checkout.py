@@ -1,5 +1,5 @@
 """select, init, confirm and status: the transaction's steps in the life cycle's order
-(:mod:`..transactions`), the order created and its stock taken in the confirm's one
+(:mod:`..repositories.transactions`), the order created and its stock taken in the confirm's one
 transaction."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Checkout(Quoting):
 
     def in_sequence(self, session: Session, payload: Mapping[str, Any], action: Action) -> Phase:
         """The phase ``action`` leads the transaction to, from the one select and init
-        recorded (:mod:`.transactions`); :class:`OutOfSequence` (a NACK naming the missing
+        recorded (:mod:`..repositories.transactions`); :class:`OutOfSequence` (a NACK naming the missing
         step) when the life cycle does not allow it: init without a quote, confirm without
         terms. Checked once the request's content passed (its own refusals come first)."""
         context = payload["context"]

@@ -1,8 +1,8 @@
 """The pôle's side of its orders: the list and one order with its lines and events, as the
 management API shows them (the Beckn document beside plain fields: purchase-order number,
 buyer organisation, delivery, :mod:`..order_view`). Moving the fulfilment and cancelling
-are :meth:`~..service.SellerService.advance_fulfillment` and
-:meth:`~..service.SellerService.seller_cancel` (they answer the buyer too)."""
+are :meth:`~.protocol.SellerService.advance_fulfillment` and
+:meth:`~.protocol.SellerService.seller_cancel` (they answer the buyer too)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``search``: the intent read into a :class:`~..search.SearchQuery`, the catalog found by the
+"""``search``: the intent read into a :class:`~..repositories.search.SearchQuery`, the catalog found by the
 search backend, rendered once per content (:class:`~.catalog.CatalogDocuments`) and spliced as
 JSON text into the ``on_search`` that goes to the outbox."""
 
