@@ -6,7 +6,7 @@ same run on the same file.
     python bench/csv_import.py [--rows 175000] [--rounds 1] [--variants ancien,nouveau,essai]
 
 Variants: ``ancien`` (the one-transaction import, kept below as :func:`baseline_import`),
-``nouveau`` (:func:`reseau_poles.seller.csv_import.run_import`, reading the file as a stream),
+``nouveau`` (:func:`reseau_poles.seller.services.csv_import.run_import`, reading the file as a stream),
 ``essai`` (the new dry run). Each round of each variant runs in a child process on a fresh
 copy of a database holding two pôles, so the peak memory (VmHWM) is the import's own. While
 it runs, a probe thread of that process sets the other pôle's stock every 50 ms, each in its
@@ -30,12 +30,13 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from reseau_poles.seller import management as mg
-from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.csv_import import ImportReport, run_import
-from reseau_poles.seller.csv_io import RowError, build_item, parse_csv
-from reseau_poles.seller.schemas import ItemIn, ProviderIn
+from reseau_poles.seller.repositories import products as product_repo
+from reseau_poles.seller.repositories import providers as provider_repo
+from reseau_poles.seller.repositories import stock as stock_repo
+from reseau_poles.seller.requests import ItemIn, ProviderIn
+from reseau_poles.seller.services.csv_import import ImportReport, run_import
+from reseau_poles.seller.services.csv_io import RowError, build_item, parse_csv
 from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
 
 POLE, OTHER, PROBE_SKU = "pole-bench", "pole-voisin", "pommes-cortland"
@@ -49,26 +50,30 @@ def baseline_import(factory: Any, provider_id: str, data: bytes) -> ImportReport
     report.rows = len(parsed.rows)
     report.errors.extend(parsed.errors)
     with write_session(factory) as session:
-        stored = mg.items_by_sku(session, provider_id, (row.values["sku"] for row in parsed.rows))
-        categories = mg.category_codes(session, provider_id)
-        ready: list[mg.ItemWrite] = []
+        stored = product_repo.items_by_sku(
+            session, provider_id, (row.values["sku"] for row in parsed.rows)
+        )
+        categories = product_repo.category_codes(session, provider_id)
+        ready: list[product_repo.ItemWrite] = []
         for row in parsed.rows:
             found = stored.get(row.values["sku"])
             item, errors = build_item(
-                row, mg.item_in_from_row(found) if found else None, categories
+                row, product_repo.item_in_from_row(found) if found else None, categories
             )
             report.errors.extend(errors)
             if item is not None:
                 categories.setdefault(item.category_name, item.category_id)
                 keep_stock = found is not None and row.values.get("stock") is None
-                ready.append(mg.ItemWrite(item, found["id"] if found else None, keep_stock))
+                ready.append(
+                    product_repo.ItemWrite(item, found["id"] if found else None, keep_stock)
+                )
         if report.errors:
             raise RuntimeError(report.errors[:3])
         report.created = sum(1 for write in ready if write.item_id is None)
         report.updated = len(ready) - report.created
         reference = f"import-{utcnow():%Y%m%d-%H%M%S}"
         for start in range(0, len(ready), 500):
-            mg.save_items(session, provider_id, ready[start : start + 500], reference)
+            product_repo.save_items(session, provider_id, ready[start : start + 500], reference)
     report.written = True
     return report
 
@@ -89,7 +94,7 @@ def make_database(path: Path) -> None:
     migrate(engine)
     with write_session(make_session_factory(engine)) as session:
         for pole, region in ((POLE, "QC-03"), (OTHER, "QC-05")):
-            repo.upsert_provider(
+            provider_repo.upsert_provider(
                 session,
                 ProviderIn(
                     id=pole,
@@ -99,7 +104,7 @@ def make_database(path: Path) -> None:
                     payment_types=["PRE-ORDER"],
                 ),
             )
-        repo.upsert_item(
+        product_repo.upsert_item(
             session,
             OTHER,
             ItemIn(
@@ -137,7 +142,7 @@ def child(variant: str, database: Path, csv_path: Path) -> dict[str, Any]:
             started = time.perf_counter()
             try:
                 with write_session(factory) as session:
-                    mg.set_item_stock(session, OTHER, PROBE_SKU, quantity % 1000)
+                    stock_repo.set_item_stock(session, OTHER, PROBE_SKU, quantity % 1000)
             except OperationalError:  # past the busy timeout: "database is locked"
                 failed += 1
             waits.append(time.perf_counter() - started)

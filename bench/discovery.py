@@ -100,7 +100,7 @@ CERTIFICATIONS = ["aliments_du_quebec", "biologique_canada", "aliments_prepares_
 
 def catalog(index: int, count: int) -> list[Any]:
     """``count`` items for seller ``index``: about 1 % maple syrup, the rest everyday food."""
-    from reseau_poles.seller.schemas import ItemIn
+    from reseau_poles.seller.requests import ItemIn
 
     rng = random.Random(index)
     region = REGIONS[index % len(REGIONS)]
@@ -157,9 +157,10 @@ def run_sellers(plan_file: str, out_file: str, items: int, cache: str | None = N
     import uvloop
 
     from reseau_poles.network.serving import FAST_STACK, tune_runtime
-    from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import create_app
-    from reseau_poles.seller.schemas import ProviderIn
+    from reseau_poles.seller.repositories import products as product_repo
+    from reseau_poles.seller.repositories import providers as provider_repo
+    from reseau_poles.seller.requests import ProviderIn
     from reseau_poles.seller.settings import SellerSettings
     from reseau_poles.storage import make_session_factory, write_session
 
@@ -185,7 +186,7 @@ def run_sellers(plan_file: str, out_file: str, items: int, cache: str | None = N
             continue
         factory = make_session_factory(app.state.service.engine)
         with write_session(factory) as session:
-            repo.upsert_provider(
+            provider_repo.upsert_provider(
                 session,
                 ProviderIn(
                     id=f"pole-{seller['index']:02d}",
@@ -198,7 +199,7 @@ def run_sellers(plan_file: str, out_file: str, items: int, cache: str | None = N
                 ),
             )
             for item in catalog(seller["index"], items):
-                repo.upsert_item(session, f"pole-{seller['index']:02d}", item)
+                product_repo.upsert_item(session, f"pole-{seller['index']:02d}", item)
         if cached is not None:
             Path(cache).mkdir(parents=True, exist_ok=True)
             with (

@@ -221,7 +221,7 @@ def provider_rows(count: int, rng: random.Random) -> list[dict[str, Any]]:
 
 def item_row(provider: dict[str, Any], number: int, rng: random.Random) -> dict[str, Any]:
     from reseau_poles.protocol.profile import normalize_text
-    from reseau_poles.seller import repository as repo
+    from reseau_poles.seller.repositories import columns as column_repo
 
     product, feminine, plural, category, unit, conservation, varieties, english = rng.choice(
         PRODUCTS
@@ -257,13 +257,15 @@ def item_row(provider: dict[str, Any], number: int, rng: random.Random) -> dict[
         "minimum_quantity": rng.choice([1, 1, 1, 2, 6, 12]),
         "maximum_quantity": None,
         "taxable": rng.random() < 0.1,
-        "certifications": repo.codes(sorted(certifications)),
+        "certifications": column_repo.codes(sorted(certifications)),
         "conservation": conservation,
         "producer": producer,
         "origin_region": provider["region"],
         "season_months": None,
         "image_url": None,
-        "search_text": repo.search_text(name, short_desc, None, name_en, None, producer, category),
+        "search_text": column_repo.search_text(
+            name, short_desc, None, name_en, None, producer, category
+        ),
         "name_normalized": normalize_text(name)[:255],
         "active": True,
         "created_at": now,
@@ -276,8 +278,9 @@ def build_catalog(engine: Any, items_count: int, providers_count: int, seed: int
     stock in bulk, with the repository's own text folding."""
     from sqlalchemy import insert, select
 
-    from reseau_poles.seller import repository as repo
-    from reseau_poles.seller.schemas import FulfillmentOptionIn, LocationIn, ProviderIn
+    from reseau_poles.seller.repositories import places as place_repo
+    from reseau_poles.seller.repositories import providers as provider_repo
+    from reseau_poles.seller.requests import FulfillmentOptionIn, LocationIn, ProviderIn
     from reseau_poles.seller.tables import items, stock
     from reseau_poles.storage import make_session_factory, write_session
 
@@ -286,13 +289,13 @@ def build_catalog(engine: Any, items_count: int, providers_count: int, seed: int
     factory = make_session_factory(engine)
     with write_session(factory) as session:
         for row in providers:
-            repo.upsert_provider(session, ProviderIn(**row))
-            repo.add_location(
+            provider_repo.upsert_provider(session, ProviderIn(**row))
+            place_repo.add_location(
                 session,
                 row["id"],
                 LocationIn(id="entrepot", name="Entrepôt du pôle", region=row["region"]),
             )
-            repo.add_fulfillment_option(
+            place_repo.add_fulfillment_option(
                 session,
                 row["id"],
                 FulfillmentOptionIn(
@@ -304,7 +307,7 @@ def build_catalog(engine: Any, items_count: int, providers_count: int, seed: int
                     location_id="entrepot",
                 ),
             )
-            repo.add_fulfillment_option(
+            place_repo.add_fulfillment_option(
                 session,
                 row["id"],
                 FulfillmentOptionIn(
@@ -377,7 +380,7 @@ def show(label: str, rounds: list[list[float]], floor: float | None = None) -> f
 def in_process(engine: Any, rounds: int, repeats: int) -> None:
     from sqlalchemy import func, select
 
-    from reseau_poles.seller.search import LikeSearch, SearchQuery, make_search
+    from reseau_poles.seller.repositories.search import LikeSearch, SearchQuery, make_search
     from reseau_poles.seller.tables import items
     from reseau_poles.storage import make_session_factory, read_session
 
@@ -726,15 +729,16 @@ NOTHING_QUERY = "introuvable"
 def discovery_catalog(url: str) -> None:
     """One pôle and bench/discovery.py's 2,000 items of seller 3, through the repository."""
     from discovery import catalog  # bench/discovery.py: the same generated items
-    from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import migrate
-    from reseau_poles.seller.schemas import ProviderIn
+    from reseau_poles.seller.repositories import products as product_repo
+    from reseau_poles.seller.repositories import providers as provider_repo
+    from reseau_poles.seller.requests import ProviderIn
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
     engine = make_engine(url)
     migrate(engine)
     with write_session(make_session_factory(engine)) as session:
-        repo.upsert_provider(
+        provider_repo.upsert_provider(
             session,
             ProviderIn(
                 id="pole-03",
@@ -747,7 +751,7 @@ def discovery_catalog(url: str) -> None:
             ),
         )
         for item in catalog(3, 2000):
-            repo.upsert_item(session, "pole-03", item)
+            product_repo.upsert_item(session, "pole-03", item)
     engine.dispose()
 
 

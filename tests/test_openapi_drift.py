@@ -128,9 +128,8 @@ def _seller_path(suffix: str, method: str) -> str:
 
 
 def test_seller_examples_are_accepted_by_the_seller_node() -> None:
-    from reseau_poles.seller.csv_io import build_item, parse_csv
-    from reseau_poles.seller.orders_api import STATES, FulfillmentChange
-    from reseau_poles.seller.schemas import ItemIn
+    from reseau_poles.seller.requests import STATES, FulfillmentChange, ItemIn
+    from reseau_poles.seller.services.csv_io import build_item, parse_csv
 
     for body in _examples("seller", "put", _seller_path("/products/{sku}", "put")).values():
         ItemIn.model_validate(body)

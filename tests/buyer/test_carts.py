@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 
 from reseau_poles.buyer.tables import orders
 from reseau_poles.protocol.profile.delivery_window import QUEBEC
-from reseau_poles.seller import management as mg
-from reseau_poles.seller.schemas import FulfillmentOptionIn
+from reseau_poles.seller.repositories import places as place_repo
+from reseau_poles.seller.repositories import stock as stock_repo
+from reseau_poles.seller.requests import FulfillmentOptionIn
 from reseau_poles.storage import (
     make_engine,
     make_session_factory,
@@ -138,7 +139,7 @@ def test_past_delivery_windows_are_refused_when_set(world: World) -> None:
 
 def test_the_poles_declared_delivery_rules_at_cart_time(world: World, tmp_path: Path) -> None:
     with seller_session(tmp_path, "capitale") as session:
-        mg.put_fulfillment_option(
+        place_repo.put_fulfillment_option(
             session,
             CAPITALE,
             FulfillmentOptionIn(
@@ -186,7 +187,7 @@ def test_the_poles_declared_delivery_rules_at_cart_time(world: World, tmp_path: 
 
 def test_lines_are_checked_against_the_catalogue_as_last_seen(world: World, tmp_path: Path) -> None:
     with seller_session(tmp_path, "estrie") as session:
-        assert mg.set_item_stock(session, CAPITALE, CHIPS, 0) is not None
+        assert stock_repo.set_item_stock(session, CAPITALE, CHIPS, 0) is not None
     searched(world)
     cart = new_cart(world, fulfilment=DELIVERY, billing=BILLING)
     url = f"/api/carts/{cart['id']}/lines"
@@ -222,7 +223,7 @@ def test_lines_are_checked_against_the_catalogue_as_last_seen(world: World, tmp_
 
 def test_preview_two_options_of_one_pole_and_the_po_filter(world: World, tmp_path: Path) -> None:
     with seller_session(tmp_path, "capitale") as session:
-        mg.put_fulfillment_option(
+        place_repo.put_fulfillment_option(
             session,
             CAPITALE,
             FulfillmentOptionIn(
@@ -355,7 +356,7 @@ def test_retry_orders_the_failed_pole_only(world: World, tmp_path: Path) -> None
     )
     # the estrie pôle sold its curds since the search: 40002 at select
     with seller_session(tmp_path, "estrie") as session:
-        mg.set_item_stock(session, CAPITALE, CURDS, 2)
+        stock_repo.set_item_stock(session, CAPITALE, CURDS, 2)
     done = world.api("POST", f"/api/carts/{cart['id']}/checkout", params=WAIT).json()
     assert done["checkout"]["state"] == "partielle", done
     before = {p["bpp_id"]: p for p in done["poles"]}
@@ -365,7 +366,7 @@ def test_retry_orders_the_failed_pole_only(world: World, tmp_path: Path) -> None
 
     # restocked: retry takes the failed pôle only, on its own order
     with seller_session(tmp_path, "estrie") as session:
-        mg.set_item_stock(session, CAPITALE, CURDS, 50)
+        stock_repo.set_item_stock(session, CAPITALE, CURDS, 50)
     response = world.api("POST", f"/api/carts/{cart['id']}/retry", params=WAIT)
     assert response.status_code == 200, response.text
     after = {p["bpp_id"]: p for p in response.json()["poles"]}

@@ -19,7 +19,7 @@ from reseau_poles.buyer.repositories import orders as order_repo
 from reseau_poles.buyer.repositories import organisations as repo
 from reseau_poles.buyer.repositories import searches as search_repo
 from reseau_poles.protocol.models import format_datetime
-from reseau_poles.seller import repository as seller_repo
+from reseau_poles.seller.repositories import api_keys as key_repo
 from reseau_poles.storage import (
     make_engine,
     make_session_factory,
@@ -376,7 +376,7 @@ def seller_key(tmp_path: Path, name: str = "capitale") -> str:
     engine = make_engine(f"sqlite:///{tmp_path / f'{name}.sqlite'}")
     try:
         with write_session(make_session_factory(engine)) as session:
-            return seller_repo.create_api_key(session, CAPITALE, "tests acheteur")
+            return key_repo.create_api_key(session, CAPITALE, "tests acheteur")
     finally:
         engine.dispose()
 

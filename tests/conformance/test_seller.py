@@ -15,8 +15,8 @@ from reseau_poles.conformance.seller import SellerOptions, run_seller
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.profile.taxes import LineTaxes, TaxSummary, order_taxes
 from reseau_poles.protocol.signing import Signer
-from reseau_poles.seller import catalog as seller_catalog
-from reseau_poles.seller import service as seller_service
+from reseau_poles.seller.services import catalog as seller_catalog
+from reseau_poles.seller.services import quotes as seller_quotes
 
 
 def test_our_seller_node_passes_every_check(start_seller, make_tester) -> None:
@@ -46,7 +46,7 @@ def _wrong_tax(_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
         extra = LineTaxes(Decimal("0.00"), True, Decimal("0.01"), Decimal("0.00"))
         return TaxSummary((*summary.lines, extra))
 
-    monkeypatch.setattr(seller_service, "order_taxes", one_cent_more)
+    monkeypatch.setattr(seller_quotes, "order_taxes", one_cent_more)
 
 
 def _no_taxes_tag(_app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,8 +18,8 @@ from reseau_poles.gateway.app import create_app as create_gateway
 from reseau_poles.gateway.settings import GatewaySettings
 from reseau_poles.registry.app import create_app as create_registry
 from reseau_poles.registry.settings import RegistrySettings
-from reseau_poles.seller import repository as seller_repo
 from reseau_poles.seller.app import create_app as create_seller
+from reseau_poles.seller.repositories import api_keys as key_repo
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_session_factory, write_session
 from tests.conftest import free_port
@@ -77,7 +77,7 @@ def roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Runnin
     )
     load_catalog(seller.state.engine)
     with write_session(make_session_factory(seller.state.engine)) as session:
-        seller_key = seller_repo.create_api_key(session, CAPITALE, "contrat")
+        seller_key = key_repo.create_api_key(session, CAPITALE, "contrat")
     buyer = create_buyer(
         BuyerSettings(
             database_url=f"sqlite:///{tmp / 'buyer.sqlite'}",

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from reseau_poles.gateway.stats import SearchRecord, SellerOutcome
-from reseau_poles.seller import repository as seller_repo
+from reseau_poles.seller.repositories import api_keys as key_repo
 from reseau_poles.storage import make_session_factory, write_session
 from tests.buyer.conftest import World, buyer_overrides, seller_overrides, world  # noqa: F401
 from tests.buyer.test_orders import WAIT, confirmed_order, order_body
@@ -105,7 +105,7 @@ def clients(world: World, tmp_path: Path) -> Iterator[dict[str, Checked]]:  # no
     engine = create_engine(f"sqlite:///{tmp_path / 'capitale.sqlite'}")
     try:
         with write_session(make_session_factory(engine)) as session:
-            seller_key = seller_repo.create_api_key(session, CAPITALE, "contrat")
+            seller_key = key_repo.create_api_key(session, CAPITALE, "contrat")
     finally:
         engine.dispose()
     made = {

@@ -15,7 +15,7 @@ from reseau_poles.demo.sample import (
     sample_poles,
 )
 from reseau_poles.protocol.profile import Region
-from reseau_poles.seller.schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from reseau_poles.seller.requests import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
 
 POLES_SAMPLE = sample_poles()
 
@@ -113,9 +113,10 @@ def test_impossible_spread_is_refused(nodes):
 def test_every_catalog_goes_through_the_seller_csv_import(tmp_path):
     """The demo posts each pôle's products as CSV: the seller's import accepts every row (five
     pôles of five regions here; all 25 in the demo test), and they read back the same."""
-    from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import migrate
-    from reseau_poles.seller.csv_io import export_csv, import_csv, items_to_csv
+    from reseau_poles.seller.repositories import providers as provider_repo
+    from reseau_poles.seller.services.csv_export import export_csv, items_to_csv
+    from reseau_poles.seller.services.csv_import import import_csv
     from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
 
     engine = make_engine(f"sqlite:///{tmp_path / 'vendeur.sqlite'}")
@@ -124,7 +125,7 @@ def test_every_catalog_goes_through_the_seller_csv_import(tmp_path):
         factory = make_session_factory(engine)
         for pole in POLES_SAMPLE[::5]:
             with write_session(factory) as session:
-                repo.upsert_provider(session, pole.provider)
+                provider_repo.upsert_provider(session, pole.provider)
             report = import_csv(factory, pole.id, items_to_csv(pole.items).encode("utf-8"))
             assert not report.errors, (pole.id, report.errors[:3])
             assert report.created == len(pole.items) and report.written

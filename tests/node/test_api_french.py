@@ -17,8 +17,8 @@ import pytest
 from reseau_poles.buyer.app import create_app as create_buyer
 from reseau_poles.buyer.repositories import organisations as buyer_repo
 from reseau_poles.buyer.settings import BuyerSettings
-from reseau_poles.seller import repository as seller_repo
 from reseau_poles.seller.app import create_app as create_seller
+from reseau_poles.seller.repositories import api_keys as key_repo
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_session_factory, write_session
 from tests.buyer.conftest import _module_database, _shared_backends
@@ -78,7 +78,7 @@ def nodes(
     )
     load_catalog(seller.state.service.engine)
     with write_session(make_session_factory(seller.state.service.engine)) as session:
-        seller_key = seller_repo.create_api_key(session, CAPITALE, "tests")
+        seller_key = key_repo.create_api_key(session, CAPITALE, "tests")
     with write_session(make_session_factory(buyer.state.service.engine)) as session:
         buyer_repo.add_organisation(session, "css-essai", "Centre de services scolaire d'essai")
         buyer_key = buyer_repo.create_api_key(session, "css-essai", "tests")

@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError, PydanticKnownError
 
 from reseau_poles.buyer.requests import OrderIn, SiteIn
 from reseau_poles.protocol.validation_text import _MESSAGES, french_message
-from reseau_poles.seller.schemas import ItemIn, ProviderIn
+from reseau_poles.seller.requests import ItemIn, ProviderIn
 
 ENGLISH = ("Input should", "Field required", "Extra inputs", "should have", "Value error")
 

@@ -35,8 +35,8 @@ from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.registry.settings import OperatorKey, RegistrySettings
-from reseau_poles.seller import repository as seller_repo
 from reseau_poles.seller.app import create_app as create_seller
+from reseau_poles.seller.repositories import api_keys as key_repo
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_session_factory, utcnow, write_session
 from tests.conftest import free_port
@@ -282,7 +282,7 @@ def attack_world(tmp: Path) -> Iterator[AttackWorld]:
         )
         load_catalog(seller_app.state.service.engine)
         with write_session(make_session_factory(seller_app.state.service.engine)) as session:
-            seller_api_key = seller_repo.create_api_key(session, CAPITALE, "fiabilité")
+            seller_api_key = key_repo.create_api_key(session, CAPITALE, "fiabilité")
         seller_server = UvicornThread(seller_app, port).start()
         stops.append(lambda: (seller_server.stop(), seller_app.state.service.engine.dispose()))
         # A domain no search of ours names: the gateway's fan-out never reaches the real node.

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from reseau_poles.seller import repository as repo
-from reseau_poles.seller.schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from reseau_poles.seller.repositories import places as place_repo
+from reseau_poles.seller.repositories import products as product_repo
+from reseau_poles.seller.repositories import providers as provider_repo
+from reseau_poles.seller.requests import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
 from reseau_poles.storage import make_session_factory, write_session
 
 CAPITALE = "pole-capitale"
@@ -23,7 +25,7 @@ def load_catalog(engine: Engine, *, syrup_stock: int = 240) -> dict[str, int]:
     """Two pôles, four items; returns the item row ids by SKU."""
     ids: dict[str, int] = {}
     with write_session(make_session_factory(engine)) as session:
-        repo.upsert_provider(
+        provider_repo.upsert_provider(
             session,
             ProviderIn(
                 id=CAPITALE,
@@ -36,7 +38,7 @@ def load_catalog(engine: Engine, *, syrup_stock: int = 240) -> dict[str, int]:
                 net_days=30,
             ),
         )
-        repo.add_location(
+        place_repo.add_location(
             session,
             CAPITALE,
             LocationIn(
@@ -74,7 +76,7 @@ def load_catalog(engine: Engine, *, syrup_stock: int = 240) -> dict[str, int]:
                 location_id="entrepot-vanier",
             ),
         ):
-            repo.add_fulfillment_option(session, CAPITALE, option)
+            place_repo.add_fulfillment_option(session, CAPITALE, option)
         for item in (
             ItemIn(
                 sku=SYRUP,
@@ -115,8 +117,8 @@ def load_catalog(engine: Engine, *, syrup_stock: int = 240) -> dict[str, int]:
                 stock=50,
             ),
         ):
-            ids[item.sku] = repo.upsert_item(session, CAPITALE, item)
-        repo.upsert_provider(
+            ids[item.sku] = product_repo.upsert_item(session, CAPITALE, item)
+        provider_repo.upsert_provider(
             session,
             ProviderIn(
                 id=ESTRIE,
@@ -127,7 +129,7 @@ def load_catalog(engine: Engine, *, syrup_stock: int = 240) -> dict[str, int]:
                 net_days=None,
             ),
         )
-        ids[APPLES] = repo.upsert_item(
+        ids[APPLES] = product_repo.upsert_item(
             session,
             ESTRIE,
             ItemIn(

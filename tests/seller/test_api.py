@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import create_app
+from reseau_poles.seller.repositories import api_keys as key_repo
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.tables import items
 from reseau_poles.storage import make_session_factory, read_session, write_session
@@ -50,8 +50,8 @@ def api(database_url: str, tmp_path: Path, api_overrides: dict[str, Any]) -> Ite
     load_catalog(engine)
     factory = make_session_factory(engine)
     with write_session(factory) as session:
-        key = repo.create_api_key(session, CAPITALE, "tests")
-        other = repo.create_api_key(session, ESTRIE, "estrie")
+        key = key_repo.create_api_key(session, CAPITALE, "tests")
+        other = key_repo.create_api_key(session, ESTRIE, "estrie")
     server = UvicornThread(app).start()
     try:
         with httpx.Client(timeout=10) as http:

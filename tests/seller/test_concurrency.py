@@ -18,7 +18,7 @@ from reseau_poles.network.tables import outbox_table
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.service import SellerService
+from reseau_poles.seller.services.protocol import SellerService
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.tables import items, order_lines, orders, stock, stock_movements
 from reseau_poles.storage import is_sqlite, make_engine, utcnow

@@ -14,21 +14,20 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from reseau_poles.protocol.profile import Certification, Conservation, Region, Unit
-from reseau_poles.seller import management as mg
-from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.csv_io import (
+from reseau_poles.seller.repositories import products as product_repo
+from reseau_poles.seller.repositories import stock as stock_repo
+from reseau_poles.seller.requests import ItemIn
+from reseau_poles.seller.services.csv_export import export_csv, items_to_csv
+from reseau_poles.seller.services.csv_import import import_csv
+from reseau_poles.seller.services.csv_io import (
     build_item,
-    export_csv,
     format_season,
-    import_csv,
-    items_to_csv,
     parse_csv,
     parse_decimal,
     parse_season,
     slug,
 )
-from reseau_poles.seller.schemas import ItemIn
 from reseau_poles.seller.tables import items, stock
 from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
 
@@ -60,9 +59,9 @@ def snapshot(engine: Engine) -> list[tuple[Any, ...]]:
 
 def stored(engine: Engine, sku: str, provider_id: str = CAPITALE) -> ItemIn:
     with read_session(make_session_factory(engine)) as session:
-        row = mg.item(session, provider_id, sku)
+        row = product_repo.item(session, provider_id, sku)
         assert row is not None
-        return mg.item_in_from_row(row)
+        return product_repo.item_in_from_row(row)
 
 
 def test_sample_catalogue_imports_and_round_trips(engine: Engine) -> None:
@@ -137,7 +136,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(engine: Engine) -> Non
     assert [e.row for e in report.errors] == sorted(e.row for e in report.errors)
     assert snapshot(engine) == before
     with read_session(factory) as session:
-        assert mg.item(session, CAPITALE, "ok-1") is None
+        assert product_repo.item(session, CAPITALE, "ok-1") is None
 
 
 def test_header_and_encoding_errors(engine: Engine) -> None:
@@ -174,7 +173,9 @@ def test_reimport_updates_in_place_by_sku(engine: Engine) -> None:
     assert (honey.price, honey.stock, honey.category_id) == (Decimal("45.00"), 20, "miel")
     # Some orders come in: the stock moves on its own.
     with write_session(factory) as session:
-        assert repo.take_stock(session, mg.item(session, CAPITALE, "miel-3kg")["id"], 5)
+        assert stock_repo.take_stock(
+            session, product_repo.item(session, CAPITALE, "miel-3kg")["id"], 5
+        )
     # A price list: only sku and prix. Everything else stays, the stock too.
     prices = "sku,prix\nmiel-3kg,47.5\n" + f"{SYRUP},13\n"
     report = import_csv(factory, CAPITALE, prices)
@@ -201,10 +202,10 @@ def test_reimport_updates_in_place_by_sku(engine: Engine) -> None:
     assert stored(engine, "miel-3kg").price == Decimal("47.50")
     # A withdrawn product comes back when re-imported.
     with write_session(factory) as session:
-        assert mg.deactivate_item(session, CAPITALE, "miel-3kg")
+        assert product_repo.deactivate_item(session, CAPITALE, "miel-3kg")
     assert import_csv(factory, CAPITALE, "sku,prix\nmiel-3kg,48\n").errors == []
     with read_session(factory) as session:
-        assert mg.item(session, CAPITALE, "miel-3kg")["active"] is True
+        assert product_repo.item(session, CAPITALE, "miel-3kg")["active"] is True
 
 
 def test_http_import_and_export(api: Management) -> None:  # noqa: F811
@@ -452,12 +453,14 @@ def test_bulk_write_matches_the_repository(engine: Engine) -> None:
     )
     twin = product.model_copy(update={"sku": "deux"})
     with write_session(factory) as session:
-        repo.upsert_item(session, CAPITALE, product)
-        mg.save_items(session, CAPITALE, [mg.ItemWrite(twin, None, keep_stock=False)])
+        product_repo.upsert_item(session, CAPITALE, product)
+        product_repo.save_items(
+            session, CAPITALE, [product_repo.ItemWrite(twin, None, keep_stock=False)]
+        )
 
     def row(sku: str) -> dict[str, Any]:
         with read_session(factory) as session:
-            found = mg.item(session, CAPITALE, sku)
+            found = product_repo.item(session, CAPITALE, sku)
             assert found is not None
             skip = {"id", "sku", "created_at", "updated_at"}
             return {key: value for key, value in found.items() if key not in skip}
@@ -466,10 +469,12 @@ def test_bulk_write_matches_the_repository(engine: Engine) -> None:
     # And an update through each path.
     changed = product.model_copy(update={"name": "Autre nom", "price": Decimal("1"), "stock": 3})
     with write_session(factory) as session:
-        repo.upsert_item(session, CAPITALE, changed)
-        twin_id = mg.item(session, CAPITALE, "deux")["id"]
+        product_repo.upsert_item(session, CAPITALE, changed)
+        twin_id = product_repo.item(session, CAPITALE, "deux")["id"]
         update = changed.model_copy(update={"sku": "deux"})
-        mg.save_items(session, CAPITALE, [mg.ItemWrite(update, twin_id, keep_stock=False)])
+        product_repo.save_items(
+            session, CAPITALE, [product_repo.ItemWrite(update, twin_id, keep_stock=False)]
+        )
     assert row("deux") == row("un")
 
 

@@ -1,6 +1,6 @@
 """A large CSV import does not block the node: other pôles write while it runs, readers see
 the old catalogue or the new one, one import per pôle at a time, a bad last row writes
-nothing, the report keeps a bounded number of errors (seller.csv_import)."""
+nothing, the report keeps a bounded number of errors (seller.services.csv_import)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, insert, select
 
-from reseau_poles.seller import csv_import
-from reseau_poles.seller.csv_import import ImportBusy, ImportGate, run_import
-from reseau_poles.seller.csv_io import CsvRows, parse_csv
+from reseau_poles.seller.services import csv_import
+from reseau_poles.seller.services.csv_import import ImportBusy, ImportGate, run_import
+from reseau_poles.seller.services.csv_io import CsvRows, parse_csv
 from reseau_poles.seller.tables import import_rows, items, stock_movements
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
 from reseau_poles.storage.engine import SQLITE_IMMEDIATE

@@ -14,8 +14,8 @@ from typing import Any
 
 from reseau_poles.protocol.profile import delivery_rules_from_tags
 from reseau_poles.protocol.profile.delivery_window import QUEBEC
-from reseau_poles.seller import management as mg
-from reseau_poles.seller.schemas import FulfillmentOptionIn
+from reseau_poles.seller.repositories import places as place_repo
+from reseau_poles.seller.requests import FulfillmentOptionIn
 from reseau_poles.storage import make_session_factory, utcnow, write_session
 
 from .conftest import Network
@@ -57,7 +57,7 @@ def declare(network: Network, **rules: Any) -> None:
     )
     factory = make_session_factory(network.seller_app.state.service.engine)
     with write_session(factory) as session:
-        mg.put_fulfillment_option(session, CAPITALE, option)
+        place_repo.put_fulfillment_option(session, CAPITALE, option)
 
 
 def test_past_and_impossible_windows_are_nacked_with_their_path(network: Network) -> None:

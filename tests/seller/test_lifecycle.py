@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from reseau_poles.network import InboundMessage
 from reseau_poles.protocol.models import OnStatusRequest, parse_message
-from reseau_poles.seller import repository as repo
+from reseau_poles.seller.repositories import api_keys as key_repo
 from reseau_poles.seller.tables import order_lines, providers, stock
 from reseau_poles.storage import make_session_factory, read_session, write_session
 
@@ -63,7 +63,7 @@ def confirm(network: Network, *lines: tuple[str, int], **kwargs: Any) -> tuple[s
 def api_key(network: Network, provider: str = CAPITALE) -> str:
     engine = network.seller_app.state.service.engine
     with write_session(make_session_factory(engine)) as session:
-        return repo.create_api_key(session, provider, "tests")
+        return key_repo.create_api_key(session, provider, "tests")
 
 
 def api(network: Network, method: str, path: str, key: str, body: Any = None) -> httpx.Response:

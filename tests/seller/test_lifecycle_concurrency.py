@@ -17,7 +17,7 @@ from reseau_poles.network import NetworkSettings, NodeNetwork
 from reseau_poles.network import migrate as migrate_network
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.service import SellerService
+from reseau_poles.seller.services.protocol import SellerService
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.tables import order_lines, orders, stock, stock_movements
 from reseau_poles.storage import is_sqlite, make_engine

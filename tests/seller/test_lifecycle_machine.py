@@ -29,7 +29,7 @@ from reseau_poles.protocol.lifecycle import Canceller, OrderLifecycle
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import FulfillmentState
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.service import SellerService
+from reseau_poles.seller.services.protocol import SellerService
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.tables import order_events, orders, stock
 from reseau_poles.storage import make_engine, utcnow

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reseau_poles.protocol.profile import parse_purchase_order, purchase_order_group
-from reseau_poles.seller.order_view import order_columns, order_view
+from reseau_poles.seller.services.order_view import order_columns, order_view
 from reseau_poles.storage import utcnow
 
 from .conftest import Network

@@ -21,8 +21,8 @@ from reseau_poles.cli import app
 from reseau_poles.network import NetworkSettings, NodeNetwork
 from reseau_poles.network import migrate as migrate_network
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.order_view import TIME_ZONE, day_bounds
-from reseau_poles.seller.service import SellerService
+from reseau_poles.seller.services.order_view import TIME_ZONE, day_bounds
+from reseau_poles.seller.services.protocol import SellerService
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_engine
 

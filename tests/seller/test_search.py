@@ -17,21 +17,24 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, text, update
 
-from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.schemas import ItemIn, ProviderIn
-from reseau_poles.seller.search import (
+from reseau_poles.seller.repositories import products as product_repo
+from reseau_poles.seller.repositories import providers as provider_repo
+from reseau_poles.seller.repositories.search import (
     Fts5Search,
     LikeSearch,
-    PostgresSearch,
     SearchBackend,
     SearchQuery,
+    make_search,
+)
+from reseau_poles.seller.repositories.search_postgres import PostgresSearch
+from reseau_poles.seller.repositories.search_text import (
     french_stem,
     fts5_query,
-    make_search,
     query_words,
     tsquery_terms,
 )
+from reseau_poles.seller.requests import ItemIn, ProviderIn
 from reseau_poles.seller.tables import items, stock, stock_movements
 from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
 from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, _backends, _postgres_admin_url
@@ -60,7 +63,7 @@ def load_search_catalog(engine: Engine) -> dict[str, int]:
     """The seller test catalog (two pôles) and a third pôle with a dozen more products."""
     ids = load_catalog(engine)
     with write_session(make_session_factory(engine)) as session:
-        repo.upsert_provider(
+        provider_repo.upsert_provider(
             session,
             ProviderIn(
                 id=MAURICIE,
@@ -71,7 +74,7 @@ def load_search_catalog(engine: Engine) -> dict[str, int]:
             ),
         )
         for sku, (name, desc, category, certifications, conservation) in EXTRA.items():
-            ids[sku] = repo.upsert_item(
+            ids[sku] = product_repo.upsert_item(
                 session,
                 MAURICIE,
                 ItemIn(
@@ -229,12 +232,12 @@ def test_index_follows_inserts_updates_and_deletes(
             sku="laitue", name="Roquette", category_id="legumes", category_name="Légumes",
             price="4.00", stock=3,
         )  # fmt: skip
-        assert repo.upsert_item(session, MAURICIE, renamed) == ids["laitue"]
+        assert product_repo.upsert_item(session, MAURICIE, renamed) == ids["laitue"]
         added = ItemIn(
             sku="kiwis", name="Kiwis nordiques", category_id="fruits", category_name="Fruits",
             price="6.00", stock=3,
         )  # fmt: skip
-        kiwi = repo.upsert_item(session, MAURICIE, added)
+        kiwi = product_repo.upsert_item(session, MAURICIE, added)
         # A price change leaves the indexed text alone (the update trigger watches the text).
         session.execute(update(items).where(items.c.id == ids[SYRUP]).values(price=13))
     assert run(engine, search, text="laitue") == []
@@ -330,7 +333,7 @@ def test_counting_and_scoring_stop_at_their_limits(
 ) -> None:
     """Past COUNT_LIMIT the total is a floor (``more``) and tiers are read newest first
     instead of scored (SQLite: past RANK_LIMIT in the tier); names still come first."""
-    from reseau_poles.seller import search as module
+    from reseau_poles.seller.repositories import search as module
 
     engine, ids = catalog
     backend = make_search(engine)

@@ -23,13 +23,15 @@ from reseau_poles.network.tables import outbox_table
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import ProviderResults
-from reseau_poles.seller import management
-from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import create_app
-from reseau_poles.seller.catalog import CatalogDocuments, provider_document
-from reseau_poles.seller.schemas import FulfillmentOptionIn, LocationIn
-from reseau_poles.seller.search import SearchQuery
-from reseau_poles.seller.service import SellerService
+from reseau_poles.seller.repositories import places as place_repo
+from reseau_poles.seller.repositories import products as product_repo
+from reseau_poles.seller.repositories import providers as provider_repo
+from reseau_poles.seller.repositories import stock as stock_repo
+from reseau_poles.seller.repositories.search import SearchQuery
+from reseau_poles.seller.requests import FulfillmentOptionIn, LocationIn
+from reseau_poles.seller.services.catalog import CatalogDocuments, provider_document
+from reseau_poles.seller.services.protocol import SellerService
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.tables import items
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
@@ -106,19 +108,21 @@ def expected_providers(service: SellerService, skus: list[str]) -> list[dict[str
     with read_session(service.factory) as session:
         by_sku = {row.sku: row.id for row in session.execute(select(items.c.sku, items.c.id))}
         ids = [by_sku[sku] for sku in skus]
-        rows = repo.get_items(session, ids)
+        rows = product_repo.get_items(session, ids)
         return [
             provider_document(
                 provider,
-                repo.get_locations(session, [provider["id"]]),
-                repo.get_fulfillment_options(session, [provider["id"]]),
+                place_repo.get_locations(session, [provider["id"]]),
+                place_repo.get_fulfillment_options(session, [provider["id"]]),
                 [row for row in rows if row["provider_id"] == provider["id"]],
                 ProviderResults(
                     total=sum(row["provider_id"] == provider["id"] for row in rows),
                     shown=sum(row["provider_id"] == provider["id"] for row in rows),
                 ),
             )
-            for provider in repo.get_providers(session, {row["provider_id"] for row in rows})
+            for provider in provider_repo.get_providers(
+                session, {row["provider_id"] for row in rows}
+            )
         ]
 
 
@@ -137,7 +141,7 @@ def test_the_body_is_the_dict_serialised_whole(service: SellerService) -> None:
     assert json.loads(first)["message"] == json.loads(again)["message"]
     with read_session(service.factory) as session:  # in the search's order
         found = service.search_backend.search(session, SearchQuery(text="érable"))
-        rows = repo.get_items(session, found.item_ids)
+        rows = product_repo.get_items(session, found.item_ids)
     assert list(items_sent(first)) == [row["sku"] for row in rows]
     nothing = json.loads(search(service, "introuvable"))["message"]["catalog"]
     assert nothing["providers"] == []
@@ -158,39 +162,39 @@ def test_changes_show_in_the_very_next_search(service: SellerService) -> None:
     assert before[SYRUP]["price"]["value"] == "12.50"
 
     with write_session(factory) as session:  # stock, as the management API sets it
-        management.set_item_stock(session, CAPITALE, SYRUP, 17)
+        stock_repo.set_item_stock(session, CAPITALE, SYRUP, 17)
     assert items_sent(search(service))[SYRUP]["quantity"]["available"]["count"] == 17
 
     with write_session(factory) as session:  # a confirm's take_stock
-        repo.take_stock(session, management.item(session, CAPITALE, SYRUP)["id"], 5)
+        stock_repo.take_stock(session, product_repo.item(session, CAPITALE, SYRUP)["id"], 5)
     assert items_sent(search(service))[SYRUP]["quantity"]["available"]["count"] == 12
 
     with write_session(factory) as session:  # price and name, through the whole item
-        product = management.item_in_from_row(management.item(session, CAPITALE, SYRUP))
+        product = product_repo.item_in_from_row(product_repo.item(session, CAPITALE, SYRUP))
         changed = product.model_copy(
             update={"price": Decimal("13.25"), "name": "Sirop d'érable 540 ml"}
         )
-        management.put_item(session, CAPITALE, changed, keep_stock=True)
+        product_repo.put_item(session, CAPITALE, changed, keep_stock=True)
     syrup = items_sent(search(service))[SYRUP]
     assert syrup["price"]["value"] == "13.25"
     assert syrup["descriptor"]["name"] == "Sirop d'érable 540 ml"
     assert syrup["quantity"]["available"]["count"] == 12
 
     with write_session(factory) as session:  # the pôle's profile
-        profile = management.provider_in_from_row(management.provider(session, CAPITALE))
-        management.save_provider(
+        profile = provider_repo.provider_in_from_row(provider_repo.provider(session, CAPITALE))
+        provider_repo.save_provider(
             session, profile.model_copy(update={"name": "Pôle de la Capitale-Nationale"})
         )
     (capitale,) = providers_sent(search(service))
     assert capitale["descriptor"]["name"] == "Pôle de la Capitale-Nationale"
 
     with write_session(factory) as session:  # a location and a fulfilment option
-        management.put_location(
+        place_repo.put_location(
             session,
             CAPITALE,
             LocationIn(id="entrepot-vanier", name="Entrepôt de Vanier (quai 2)", region="QC-03"),
         )
-        management.put_fulfillment_option(
+        place_repo.put_fulfillment_option(
             session,
             CAPITALE,
             FulfillmentOptionIn(
@@ -209,12 +213,12 @@ def test_changes_show_in_the_very_next_search(service: SellerService) -> None:
     assert providers_sent(body) == expected_providers(service, list(items_sent(body)))
 
     with write_session(factory) as session:  # an option withdrawn: no longer offered
-        management.deactivate_fulfillment_option(session, CAPITALE, "livraison-seche")
+        place_repo.deactivate_fulfillment_option(session, CAPITALE, "livraison-seche")
     syrup = items_sent(search(service))[SYRUP]
     assert "livraison-seche" not in syrup["fulfillment_ids"]
 
     with write_session(factory) as session:  # a retired item
-        management.deactivate_item(session, CAPITALE, CHIPS)
+        product_repo.deactivate_item(session, CAPITALE, CHIPS)
     after = search(service)
     assert set(items_sent(after)) == {SYRUP}
     assert json.loads(after)["message"]["catalog"]["descriptor"]["code"] == "resultats:1/1"
@@ -245,10 +249,10 @@ def test_rows_that_cannot_be_keys_are_rendered_each_time(service: SellerService)
     document is rendered, not kept."""
     documents = CatalogDocuments()
     with read_session(service.factory) as session:
-        provider = repo.get_providers(session, [CAPITALE])[0]
-        locations = repo.get_locations(session, [CAPITALE])
-        options = repo.get_fulfillment_options(session, [CAPITALE])
-        rows = repo.get_items(session, [management.item(session, CAPITALE, SYRUP)["id"]])
+        provider = provider_repo.get_providers(session, [CAPITALE])[0]
+        locations = place_repo.get_locations(session, [CAPITALE])
+        options = place_repo.get_fulfillment_options(session, [CAPITALE])
+        rows = product_repo.get_items(session, [product_repo.item(session, CAPITALE, SYRUP)["id"]])
     odd_provider = {**provider, "extra": {"a": 1}}
     odd_rows = [{**row, "extra": ["x"]} for row in rows]
     text = documents.provider_json(odd_provider, locations, options, odd_rows)

@@ -24,7 +24,8 @@ from sqlalchemy import Engine, select
 from reseau_poles.protocol.profile import tokenize
 from reseau_poles.protocol.profile.text import STOPWORDS
 from reseau_poles.seller.app import migrate
-from reseau_poles.seller.search import LikeSearch, SearchQuery, make_search, query_words
+from reseau_poles.seller.repositories.search import LikeSearch, SearchQuery, make_search
+from reseau_poles.seller.repositories.search_text import query_words
 from reseau_poles.seller.tables import items
 from reseau_poles.storage import make_engine, make_session_factory, read_session
 from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES

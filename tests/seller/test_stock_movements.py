@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import inspect, select
 
-from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import migrate
+from reseau_poles.seller.repositories import orders as order_repo
 from reseau_poles.seller.tables import orders, stock, stock_movements
 from reseau_poles.storage import make_engine, make_session_factory, utcnow, write_session
 
@@ -144,7 +144,7 @@ def test_migration_0005_fills_the_order_columns_and_opens_each_history(database_
         document = {"id": "CMD-1", **beckn_order((SYRUP, 6))}
         now = utcnow()
         with write_session(make_session_factory(engine)) as session:
-            repo.insert_order(
+            order_repo.insert_order(
                 session,
                 {
                     "id": "CMD-1",
@@ -161,7 +161,7 @@ def test_migration_0005_fills_the_order_columns_and_opens_each_history(database_
                     "document": document,
                 },
                 [
-                    repo.OrderLine(
+                    order_repo.OrderLine(
                         ids[SYRUP],
                         SYRUP,
                         "Sirop",

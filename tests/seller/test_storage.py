@@ -10,10 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from reseau_poles.seller import repository as repo
 from reseau_poles.seller.app import MIGRATIONS, VERSION_TABLE, migrate
-from reseau_poles.seller.schemas import ItemIn
-from reseau_poles.seller.search import FTS_TABLE, LikeSearch, SearchQuery
+from reseau_poles.seller.repositories import api_keys as key_repo
+from reseau_poles.seller.repositories import products as product_repo
+from reseau_poles.seller.repositories import stock as stock_repo
+from reseau_poles.seller.repositories.search import FTS_TABLE, LikeSearch, SearchQuery
+from reseau_poles.seller.requests import ItemIn
 from reseau_poles.seller.tables import api_keys, metadata
 from reseau_poles.storage import (
     head_revision,
@@ -70,19 +72,19 @@ def test_catalog_stock_and_keys(database_url: str) -> None:
     ids = load_catalog(engine)
     factory = make_session_factory(engine)
     with write_session(factory) as session:
-        assert repo.take_stock(session, ids[CHIPS], 50)
-        assert not repo.take_stock(session, ids[CHIPS], 1)
-        assert repo.available(session, ids[CHIPS]) == 0
-        key = repo.create_api_key(session, CAPITALE, "logiciel de gestion")
+        assert stock_repo.take_stock(session, ids[CHIPS], 50)
+        assert not stock_repo.take_stock(session, ids[CHIPS], 1)
+        assert stock_repo.available(session, ids[CHIPS]) == 0
+        key = key_repo.create_api_key(session, CAPITALE, "logiciel de gestion")
     with read_session(factory) as session:
-        assert repo.provider_for_api_key(session, key) == CAPITALE
-        assert repo.provider_for_api_key(session, key + "x") is None
+        assert key_repo.provider_for_api_key(session, key) == CAPITALE
+        assert key_repo.provider_for_api_key(session, key + "x") is None
         stored = session.execute(select(api_keys.c.key_hash, api_keys.c.prefix)).one()
         assert key not in stored and stored.prefix == key[:12]
     with write_session(factory) as session:
-        assert repo.revoke_api_key(session, key[:12], CAPITALE)
+        assert key_repo.revoke_api_key(session, key[:12], CAPITALE)
     with read_session(factory) as session:
-        assert repo.provider_for_api_key(session, key) is None
+        assert key_repo.provider_for_api_key(session, key) is None
     # The check constraint refuses a negative stock whatever the SQL.
     try:
         with write_session(factory) as session:
@@ -95,8 +97,8 @@ def test_catalog_stock_and_keys(database_url: str) -> None:
         again = ItemIn(
             sku=CHIPS, name="Croustilles", category_id="c", category_name="C", price="3.99", stock=7
         )
-        assert repo.upsert_item(session, CAPITALE, again) == ids[CHIPS]
-        assert repo.available(session, ids[CHIPS]) == 7
+        assert product_repo.upsert_item(session, CAPITALE, again) == ids[CHIPS]
+        assert stock_repo.available(session, ids[CHIPS]) == 7
     engine.dispose()
 
 

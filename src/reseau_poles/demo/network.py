@@ -470,7 +470,7 @@ class DemoNetwork:
         return [p for p in seller.poles if not self.state["poles"][p.id].get("imported")]
 
     def _import_catalog(self, seller: Participant) -> tuple[Participant, int, float]:
-        from reseau_poles.seller.csv_io import items_to_csv
+        from reseau_poles.seller.services.csv_export import items_to_csv
 
         started = time.monotonic()
         count = 0
@@ -615,8 +615,8 @@ def _prepare_seller(seller: Participant) -> dict[str, str]:
     """Seller database migrated; each pôle, its places and fulfilment options written through
     the seller's repository, and one management API key per pôle (what ``reseau-poles seller
     provider create`` and ``key create`` do). The products come later, through the API."""
-    from reseau_poles.seller import repository as repo
     from reseau_poles.seller.app import migrate
+    from reseau_poles.seller.repositories import api_keys as key_repo
     from reseau_poles.storage import make_engine, make_session_factory, write_session
 
     engine = make_engine(seller.database_url)
@@ -626,25 +626,27 @@ def _prepare_seller(seller: Participant) -> dict[str, str]:
         factory = make_session_factory(engine)
         for pole in seller.poles:
             with write_session(factory) as session:
-                _load_pole(session, repo, pole)
-                keys[pole.id] = repo.create_api_key(session, pole.id, "démo")
+                _load_pole(session, pole)
+                keys[pole.id] = key_repo.create_api_key(session, pole.id, "démo")
     finally:
         engine.dispose()
     return keys
 
 
-def _load_pole(session: Any, repo: Any, pole: SamplePole) -> None:
+def _load_pole(session: Any, pole: SamplePole) -> None:
     from sqlalchemy import select
 
+    from reseau_poles.seller.repositories import places as place_repo
+    from reseau_poles.seller.repositories import providers as provider_repo
     from reseau_poles.seller.tables import fulfillment_options, locations
 
-    repo.upsert_provider(session, pole.provider)
+    provider_repo.upsert_provider(session, pole.provider)
     have_locations = set(
         session.scalars(select(locations.c.id).where(locations.c.provider_id == pole.id))
     )
     for location in pole.locations:
         if location.id not in have_locations:
-            repo.add_location(session, pole.id, location)
+            place_repo.add_location(session, pole.id, location)
     have_options = set(
         session.scalars(
             select(fulfillment_options.c.id).where(fulfillment_options.c.provider_id == pole.id)
@@ -652,7 +654,7 @@ def _load_pole(session: Any, repo: Any, pole: SamplePole) -> None:
     )
     for option in pole.fulfillment_options:
         if option.id not in have_options:
-            repo.add_fulfillment_option(session, pole.id, option)
+            place_repo.add_fulfillment_option(session, pole.id, option)
 
 
 @contextlib.contextmanager

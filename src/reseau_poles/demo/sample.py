@@ -5,7 +5,7 @@ the same catalog and the same prices. Every name of an organisation, farm or pro
 up; the towns, regions and postal-code areas are real-looking so that the data reads like the
 real thing. The cohort follows the real one: 17 OBNL and 8 co-operatives (68 % / 32 %).
 
-Everything is built with the seller node's input models (:mod:`reseau_poles.seller.schemas`),
+Everything is built with the seller node's input models (:mod:`reseau_poles.seller.requests`),
 so a pôle here is exactly what a pôle gives its node, through the repository or the API.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from reseau_poles.seller.schemas import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
+from reseau_poles.seller.requests import FulfillmentOptionIn, ItemIn, LocationIn, ProviderIn
 
 DEFAULT_SEED = 2026
 ITEMS_PER_POLE = 80

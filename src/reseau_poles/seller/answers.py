@@ -1,5 +1,5 @@
-"""What the pôle's management API answers (documentation of :mod:`.api`, :mod:`.orders_api`
-and :mod:`.operations_api`; see :mod:`reseau_poles.node.answers`)."""
+"""What the pôle's management API answers (documentation of the routers of :mod:`.api`; see
+:mod:`reseau_poles.node.answers`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 
 from reseau_poles.node.answers import Amount, Answer
 
-from .schemas import ItemIn, LocationIn, ProviderIn
+from .requests import ItemIn, LocationIn, ProviderIn
 
 # The profile, a place and a product answer what their PUT takes, with a few fields more.
 _OUT = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)

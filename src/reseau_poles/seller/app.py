@@ -5,6 +5,7 @@ POST /{action}        Beckn calls (search, select, init, confirm, status, track,
                       the network layer, answered ACK/NACK; callbacks via the outbox
 POST /on_subscribe    the registry's challenge when the node subscribes
 GET  /health          liveness
+/api/providers/{id}/… the pôle's management API (:mod:`.api`, one router per feature)
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ from sqlalchemy import Engine
 from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.node import Migrations, create_node_app, open_node
 
-from . import api as management_api
-from . import operations_api, orders_api
-from .service import SellerService
+from .api import ROUTERS
+from .api.deps import SellerServices
+from .services.api_keys import ApiKeys
+from .services.catalog_files import CatalogFiles
+from .services.orders import PoleOrders
+from .services.pick_list import PickLists
+from .services.places import Places
+from .services.products import Products
+from .services.protocol import SellerService
+from .services.providers import ProviderProfiles
+from .services.stock import Stock
+from .services.webhooks import WebhookSubscriptions
 from .settings import SellerSettings, load_settings
 
 MIGRATIONS = "reseau_poles.seller.migrations"
@@ -68,10 +78,22 @@ def create_app(
         not_supported="Action « {action} » pas encore prise en charge par ce nœud vendeur.",
         transaction_began=service.began,
     )
+    factory = service.factory
     app.state.service = service
-    app.include_router(orders_api.router)  # /api/providers/{id}/orders, /webhooks
-    app.include_router(management_api.router)  # /api/providers/{id}/… (gestion)
-    app.include_router(operations_api.router)  # /pick-list, /products/{sku}/stock-movements
+    app.state.services = SellerServices(
+        protocol=service,
+        providers=ProviderProfiles(factory),
+        places=Places(factory),
+        products=Products(factory),
+        stock=Stock(factory),
+        catalog_files=CatalogFiles(factory),
+        orders=PoleOrders(factory),
+        pick_lists=PickLists(factory),
+        webhooks=WebhookSubscriptions(factory, service.webhooks),
+        api_keys=ApiKeys(factory),
+    )
+    for router in ROUTERS:  # /api/providers/{provider_id}/…
+        app.include_router(router)
     return app
 
 

@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,6 +30,9 @@ from reseau_poles.node.cli import (
     add_node_commands,
     imported_when_called,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 load_settings = imported_when_called("reseau_poles.seller.settings", "load_settings")
 
@@ -74,10 +77,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _require_provider(session: Any, provider_id: str) -> None:
-    from . import management as mg
+def _require_provider(session: Session, provider_id: str) -> None:
+    from .repositories import providers as provider_repo
 
-    if not mg.provider_exists(session, provider_id):
+    if not provider_repo.provider_exists(session, provider_id):
         raise _fail(f"pôle « {provider_id} » inconnu (reseau-poles seller provider create --help).")
 
 
@@ -156,8 +159,10 @@ def provider_create(
     """Créer un pôle (ou mettre à jour son profil) à partir d'un fichier ou d'options."""
     from pydantic import ValidationError
 
-    from . import management as mg
-    from .schemas import FulfillmentOptionIn, LocationIn, ProviderIn
+    from .repositories import Conflict
+    from .repositories import places as place_repo
+    from .repositories import providers as provider_repo
+    from .requests import FulfillmentOptionIn, LocationIn, ProviderIn
 
     data = _read_profile(file) if file else {}
     options = {
@@ -202,12 +207,12 @@ def provider_create(
     with _database(config, database_url) as factory:
         try:
             with write_session(factory) as session:
-                created = mg.save_provider(session, profile)
+                created = provider_repo.save_provider(session, profile)
                 for place in locations:
-                    mg.put_location(session, profile.id, place)
+                    place_repo.put_location(session, profile.id, place)
                 for option in fulfillment:
-                    mg.put_fulfillment_option(session, profile.id, option)
-        except mg.Conflict as exc:
+                    place_repo.put_fulfillment_option(session, profile.id, option)
+        except Conflict as exc:
             raise _fail(f"{exc.message} ({exc.path}) ; rien n'a été écrit.") from None
     verb = "créé" if created else "mis à jour"
     out.print(
@@ -227,17 +232,22 @@ def provider_show(
     """Afficher le profil d'un pôle, ses lieux, ses modes d'exécution et ses comptes."""
     from reseau_poles.storage import read_session
 
-    from . import management as mg
+    from .repositories import api_keys as key_repo
+    from .repositories import places as place_repo
+    from .repositories import products as product_repo
+    from .repositories import providers as provider_repo
 
     with _database(config, database_url) as factory, read_session(factory) as session:
-        row = mg.provider(session, provider_id)
+        row = provider_repo.provider(session, provider_id)
         if row is None:
             raise _fail(f"pôle « {provider_id} » inconnu.")
-        profile = mg.provider_in_from_row(row).model_dump(mode="json")
-        places = [dict(p) for p in mg.list_locations(session, provider_id)]
-        ways = mg.list_fulfillment_options(session, provider_id)
-        _, products = mg.list_items(session, provider_id, mg.ItemFilter(), offset=0, limit=1)
-        keys = [k for k in mg.list_api_keys(session, provider_id) if k["revoked_at"] is None]
+        profile = provider_repo.provider_in_from_row(row).model_dump(mode="json")
+        places = [dict(p) for p in place_repo.list_locations(session, provider_id)]
+        ways = place_repo.list_fulfillment_options(session, provider_id)
+        _, products = product_repo.list_items(
+            session, provider_id, product_repo.ItemFilter(), offset=0, limit=1
+        )
+        keys = [k for k in key_repo.list_api_keys(session, provider_id) if k["revoked_at"] is None]
     if as_json:
         document = {
             **profile,
@@ -275,11 +285,11 @@ def key_create(
     """Créer une clé d'API ; elle n'est affichée qu'une fois."""
     from reseau_poles.storage import write_session
 
-    from . import management as mg
+    from .repositories import api_keys as key_repo
 
     with _database(config, database_url) as factory, write_session(factory) as session:
         _require_provider(session, provider)
-        key = mg.create_api_key(session, provider, label)
+        key = key_repo.create_api_key(session, provider, label)
     err.print(
         f"Clé créée pour [bold]{provider}[/] (préfixe {key[:12]}). Elle ne sera plus affichée : "
         "conservez-la maintenant."
@@ -294,11 +304,11 @@ def key_list(
     """Lister les clés d'un pôle (préfixes et libellés, jamais les clés)."""
     from reseau_poles.storage import read_session
 
-    from . import management as mg
+    from .repositories import api_keys as key_repo
 
     with _database(config, database_url) as factory, read_session(factory) as session:
         _require_provider(session, provider)
-        rows = mg.list_api_keys(session, provider)
+        rows = key_repo.list_api_keys(session, provider)
     table = Table(title=f"Clés d'API de {provider}", title_justify="left")
     for column in ("Préfixe", "Libellé", "Créée", "Révoquée"):
         table.add_column(column)
@@ -322,11 +332,11 @@ def key_revoke(
     """Révoquer une clé (effet immédiat)."""
     from reseau_poles.storage import write_session
 
-    from . import management as mg
+    from .repositories import api_keys as key_repo
 
     with _database(config, database_url) as factory, write_session(factory) as session:
         _require_provider(session, provider)
-        done = mg.revoke_api_key(session, provider, prefix)
+        done = key_repo.revoke_api_key(session, prefix, provider)
     if not done:
         raise _fail(f"aucune clé active de préfixe « {prefix} » pour {provider}.")
     out.print(f"Clé {prefix}… révoquée.")
@@ -349,7 +359,8 @@ def import_products(
     seller_node/README.md)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .csv_io import MAX_CSV_BYTES, import_csv
+    from .services.csv_import import import_csv
+    from .services.csv_io import MAX_CSV_BYTES
 
     try:
         size = file.stat().st_size
@@ -422,15 +433,15 @@ def export_products(
     """Exporter les produits actifs d'un pôle en CSV (réimportable tel quel)."""
     from reseau_poles.storage import read_session
 
-    from . import management as mg
-    from .csv_io import export_csv
+    from .repositories import products as product_repo
+    from .services.csv_export import export_csv
 
     if separator not in {",", ";"}:
         raise _fail("séparateur « , » ou « ; » attendu.")
     with _database(config, database_url) as factory, read_session(factory) as session:
         _require_provider(session, provider)
         text = export_csv(session, provider, delimiter=separator, bom=bom)
-        count = len(mg.all_items(session, provider))
+        count = len(product_repo.all_items(session, provider))
     if file is None:
         sys.stdout.write(text)
         return
@@ -460,8 +471,8 @@ def pick_list_command(
 
     from reseau_poles.storage import read_session, utcnow
 
-    from . import repository as repo
-    from .pick_list import pick_list, pick_list_csv, pick_list_html
+    from .repositories import providers as provider_repo
+    from .services.pick_list import pick_list, pick_list_csv, pick_list_html
 
     if kind not in {"table", "csv", "html", "json"}:
         raise _fail("format « table », « csv », « html » ou « json » attendu.")
@@ -473,7 +484,7 @@ def pick_list_command(
         raise _fail(f"date « {day[:20]} » illisible : AAAA-MM-JJ attendu (2026-12-01).")
     with _database(config, database_url) as factory, read_session(factory) as session:
         _require_provider(session, provider)
-        found = repo.get_provider(session, provider)
+        found = provider_repo.get_provider(session, provider)
         data = pick_list(session, found, wanted)
     if kind == "table":
         _print_pick_list(data)
@@ -493,7 +504,7 @@ def pick_list_command(
 
 
 def _print_pick_list(data: dict[str, Any]) -> None:
-    from .pick_list import window_text
+    from .services.pick_list import window_text
 
     out.print(
         f"Préparation du {data['date']} — {data['provider']['name']} : "

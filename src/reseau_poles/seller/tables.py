@@ -204,7 +204,7 @@ order_events = sa.Table(
 )
 sa.Index("ix_seller_order_events_order", order_events.c.order_id, order_events.c.id)
 
-# 0005: every change of an item's stock, with its reason (seller.stock_movements).
+# 0005: every change of an item's stock, with its reason (seller.repositories.stock_movements).
 stock_movements = sa.Table(
     "seller_stock_movements",
     metadata,
@@ -254,7 +254,7 @@ transactions = sa.Table(
 )
 sa.Index("ix_seller_transactions_updated_at", transactions.c.updated_at)
 
-# 0009: the CSV import's staging rows (seller.csv_import). An import validates the file and
+# 0009: the CSV import's staging rows (seller.services.csv_import). An import validates the file and
 # writes its products here in short batches, then one short transaction applies them to
 # seller_items / seller_stock; nothing reads this table but the import, so a half-written
 # import is never seen. Rows are deleted once applied (or refused).

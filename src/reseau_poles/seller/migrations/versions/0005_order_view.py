@@ -62,7 +62,7 @@ def upgrade() -> None:
 
 
 def _fill(movements: sa.Table) -> None:
-    from reseau_poles.seller.order_view import order_columns
+    from reseau_poles.seller.services.order_view import order_columns
 
     connection = op.get_bind()
     orders = sa.table(

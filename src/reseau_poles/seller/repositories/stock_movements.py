@@ -5,20 +5,20 @@ Each write of ``seller_stock`` records, in the same transaction, one row of
 once changed (``quantity``), a reference (the order id, the CSV import) and the time. Relative
 changes read the resulting level from their own guarded ``UPDATE … RETURNING``, so a movement
 is exact whatever runs at the same time, and the "never oversells" guarantee is the stock
-table's as before (:func:`repository.take_stock`).
+table's as before (:func:`.stock.take_stock`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import RowMapping, func, insert, select
+from sqlalchemy.orm import Session
 
 from reseau_poles.storage import utcnow
 
-from .tables import stock_movements
+from ..tables import stock_movements
 
 
 class Reason(StrEnum):
@@ -49,7 +49,7 @@ LABELS: dict[Reason, str] = {
 
 
 def record(
-    session: Any,
+    session: Session,
     item_id: int,
     reason: Reason,
     delta: int,
@@ -62,7 +62,7 @@ def record(
 
 
 def record_many(
-    session: Any,
+    session: Session,
     changes: Iterable[tuple[int, int, int]],
     reason: Reason,
     reference: str | None = None,
@@ -87,7 +87,7 @@ def record_many(
 
 
 def movements_of(
-    session: Any, item_id: int, *, limit: int, offset: int
+    session: Session, item_id: int, *, limit: int, offset: int
 ) -> tuple[list[RowMapping], int]:
     """A page of the item's movements, newest first, and how many there are in all."""
     where = stock_movements.c.item_id == item_id
@@ -102,17 +102,3 @@ def movements_of(
         .offset(offset)
     ).mappings()
     return list(rows), int(total)
-
-
-def movement_out(row: Mapping[str, Any], at: str | None) -> dict[str, Any]:
-    """A movement as the management API shows it."""
-    reason = row["reason"]
-    return {
-        "reason": reason,
-        "label": LABELS[Reason(reason)] if reason in Reason._value2member_map_ else reason,
-        "delta": row["delta"],
-        "quantity": row["quantity"],
-        "reference": row["reference"],
-        "note": row["note"],
-        "at": at,
-    }

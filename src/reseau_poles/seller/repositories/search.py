@@ -59,7 +59,6 @@ from functools import cache
 from typing import Any, Final, NamedTuple, Protocol
 
 from sqlalchemy import (
-    String,
     and_,
     bindparam,
     column,
@@ -70,16 +69,16 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from reseau_poles.protocol.profile import WHOLE_PROVINCE, search_key, tokenize
+from reseau_poles.protocol.profile import WHOLE_PROVINCE
 
-from .repository import PAGE_COLUMNS
-from .tables import items, providers, stock
+from ..tables import items, providers, stock
+from .products import PAGE_COLUMNS
+from .search_text import french_stem, fts5_query, query_words, whole_word
 
-MAX_QUERY_WORDS: Final = 12
-"""Words of a query kept (the rest ignored): enough for any product name, bounded work."""
-MAX_WORD_LENGTH: Final = 64
 COUNT_LIMIT: Final = 1000
 """Matches counted exactly; beyond, the count says « more than » (SearchResult.more)."""
 RANK_LIMIT: Final = 1000
@@ -88,11 +87,8 @@ is not scored (bm25 costs about a microsecond a match); newest items come first 
 
 FTS_TABLE: Final = "seller_items_fts"
 FTS_COLUMNS: Final = ("name_normalized", "search_text")
-PG_CONFIG: Final = "seller_fr"
 # bm25 column weights (name_normalized, search_text): a name match outranks any body match.
 _FTS_WEIGHTS: Final = (20.0, 1.0)
-# ts_rank weights {D, C, B, A}: names are A, everything else D.
-_PG_WEIGHTS: Final = "{0.02, 0.05, 0.1, 1.0}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +119,9 @@ class SearchResult:
     total: int
     more: bool = False
     rows: list[Any] | None = field(default=None, compare=False, repr=False)
-    """The page's item rows (:data:`~.repository.PAGE_COLUMNS`, stock as ``available``) in
+    """The page's item rows (:data:`~.products.PAGE_COLUMNS`, stock as ``available``) in
     the order of ``item_ids``, when the backend read them with the page (FTS5); ``None``:
-    the caller reads them by id (:func:`~.repository.get_items`)."""
+    the caller reads them by id (:func:`~.products.get_items`)."""
     offset: int = 0
     per_provider: dict[str, int] | None = None
     """Matches per pôle (up to :data:`COUNT_LIMIT` in all) when the page does not hold every
@@ -143,92 +139,7 @@ class SearchResult:
 class SearchBackend(Protocol):
     name: str
 
-    def search(self, session: Any, query: SearchQuery) -> SearchResult: ...
-
-
-# --- query text -----------------------------------------------------------------------------
-
-# Inflectional endings, longest first, each with what replaces it and the shortest stem left.
-# Applied after search_key (plurals already folded): feminine forms fold onto the masculine
-# stem, which is a prefix of both (fermière → fermi… finds fermier, fermière, fermiers).
-_ENDINGS: Final = (
-    ("euse", "eu", 3),  # savoureuse → savoureu(x)
-    ("iere", "i", 3),  # fermière, laitière → fermi(er), laiti(er)
-    ("ier", "i", 3),
-    ("elle", "el", 3),  # naturelle → naturel
-    ("enne", "en", 3),  # italienne → italien
-    ("onne", "on", 3),  # bonne → bon
-    ("ive", "i", 3),  # sportive → sporti(f)
-    ("if", "i", 3),
-    ("ee", "e", 3),  # fumée → fum(é)
-    ("au", "a", 4),  # animaux (folded to animau) → anima(l)
-    ("e", "", 4),  # fraîche → fraich(e), biologique → biologiqu(e)
-)
-
-
-def french_stem(key: str) -> str:
-    """The stem searched as a prefix for a search key: inflectional endings removed.
-
-    Light by design (number and gender, no derivations): a stem must stay a prefix of the
-    forms it stands for, and short enough words stay whole (« mure », « lait »).
-
-    >>> [french_stem(w) for w in ("fraiche", "fermiere", "naturelle", "sirop", "mure")]
-    ['fraich', 'fermi', 'naturel', 'sirop', 'mure']
-    """
-    if not key.isalpha():
-        return key  # codes and quantities (540, 1kg) are searched as typed
-    for ending, replacement, shortest in _ENDINGS:
-        if key.endswith(ending) and len(key) - len(ending) >= shortest:
-            return key[: -len(ending)] + replacement
-    return key
-
-
-def query_words(text: str | None) -> list[str]:
-    """The search keys of a query: letters and digits only, stop words dropped, plurals
-    folded, no duplicates, at most :data:`MAX_QUERY_WORDS` words."""
-    if not text:
-        return []
-    keys = (search_key(w)[:MAX_WORD_LENGTH] for w in tokenize(text, drop_stopwords=True))
-    return list(dict.fromkeys(keys))[:MAX_QUERY_WORDS]
-
-
-def whole_word(word: str) -> bool:
-    """Numbers (« 2 % », « 540 ml ») and single characters match whole, not as prefixes:
-    "2" must not find 250 g, and a one-letter prefix would read most of the index."""
-    return word.isdigit() or len(word) < 2
-
-
-def fts5_query(words: list[str]) -> str:
-    """An FTS5 MATCH expression: every stem as a quoted prefix, all required.
-
-    Words hold letters and digits only (:func:`query_words`); the quoting (a ``"`` doubled)
-    is there so that nothing a word could hold is ever read as FTS5 syntax.
-    """
-    return " ".join(
-        '"' + french_stem(word).replace('"', '""') + ('"' if whole_word(word) else '"*')
-        for word in words
-    )
-
-
-def tsquery_terms(words: list[str], weight: str = "") -> list[tuple[str, str]]:
-    """Per word, two ``to_tsquery`` prefix terms, either of which may match: the word for
-    ``seller_fr`` (which stems it with Snowball) and its :func:`french_stem` for ``simple``
-    (taken as is).
-
-    Snowball stems accented French: once ``unaccent`` has run, « fermière » indexes as
-    ``fermier`` and « fermier » as ``fermi``, so ``fermiere:*`` (stemmed to ``fermier:*``)
-    alone would miss « fermier ». The light stem (``fermi:*``) finds both; the Snowball term
-    keeps what the light stem misses (« biologie » → ``biolog:*`` finds « biologique »).
-    Each term is a quoted lexeme: nothing of the word is read as tsquery syntax. ``weight``
-    ("A") restricts the terms to the item's name.
-    """
-
-    def quoted(word: str) -> str:
-        escaped = "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
-        marks = ("" if whole_word(word) else "*") + weight
-        return escaped + (":" + marks if marks else "")
-
-    return [(quoted(word), quoted(french_stem(word))) for word in words]
+    def search(self, session: Session | Connection, query: SearchQuery) -> SearchResult: ...
 
 
 # --- filters common to every backend ---------------------------------------------------------
@@ -275,11 +186,11 @@ def filters(query: SearchQuery) -> list[ColumnElement[bool]]:
 
 def _joined() -> Any:
     """Items with their pôle. No stock join: every item has its stock row (repository), read
-    with the page (repository.get_items)."""
+    with the page (products.get_items)."""
     return items.join(providers, providers.c.id == items.c.provider_id)
 
 
-def _count(session: Any, source: Any, where: list[Any]) -> tuple[int, bool]:
+def _count(session: Session | Connection, source: Any, where: list[Any]) -> tuple[int, bool]:
     """How many rows match, up to :data:`COUNT_LIMIT`, and whether there are more."""
     capped = select(literal_column("1")).select_from(source).where(*where)
     found = session.execute(
@@ -295,7 +206,11 @@ def _grouped(matching: Any) -> Any:
 
 
 def _per_provider(
-    session: Any, statement: Any, params: dict[str, Any], query: SearchQuery, total: int
+    session: Session | Connection,
+    statement: Any,
+    params: dict[str, Any],
+    query: SearchQuery,
+    total: int,
 ) -> dict[str, int]:
     """Matches per pôle, for a page that does not hold them all: one grouped count over the
     same capped matches as the total (``statement``: :func:`_grouped`)."""
@@ -305,7 +220,7 @@ def _per_provider(
 
 
 def _finish(
-    session: Any,
+    session: Session | Connection,
     query: SearchQuery,
     result: SearchResult,
     statement: Any = None,
@@ -324,7 +239,11 @@ def _finish(
 
 
 def _run(
-    session: Any, source: Any, where: list[Any], order: list[Any], query: SearchQuery
+    session: Session | Connection,
+    source: Any,
+    where: list[Any],
+    order: list[Any],
+    query: SearchQuery,
 ) -> SearchResult:
     total, more = _count(session, source, where)
     if not total:
@@ -353,7 +272,7 @@ class LikeSearch:
 
     name = "like"
 
-    def search(self, session: Any, query: SearchQuery) -> SearchResult:
+    def search(self, session: Session | Connection, query: SearchQuery) -> SearchResult:
         where: list[Any] = filters(query)
         for word in query_words(query.text):
             # Words hold letters and digits only: nothing to escape for LIKE.
@@ -365,8 +284,6 @@ class LikeSearch:
 
 
 _fts = table(FTS_TABLE, column("rowid"))
-_PG_CONFIG = literal_column(f"'{PG_CONFIG}'::regconfig")
-_PG_SIMPLE = literal_column("'simple'::regconfig")
 
 
 class Fts5Search:
@@ -378,7 +295,7 @@ class Fts5Search:
         self._indexed: bool | None = None
         self._fallback = LikeSearch()
 
-    def indexed(self, session: Any) -> bool:
+    def indexed(self, session: Session | Connection) -> bool:
         if self._indexed is None:
             self._indexed = (
                 session.execute(
@@ -389,7 +306,7 @@ class Fts5Search:
             )
         return self._indexed
 
-    def search(self, session: Any, query: SearchQuery) -> SearchResult:
+    def search(self, session: Session | Connection, query: SearchQuery) -> SearchResult:
         words = query_words(query.text)
         if not words:
             return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query)
@@ -602,7 +519,7 @@ def _page_rows(ranked: Any, order: list[Any]) -> Any:
 
 
 def _fts_tier(
-    session: Any,
+    session: Session | Connection,
     shape: _Shape,
     params: dict[str, Any],
     expression: str,
@@ -626,139 +543,6 @@ def _fts_tier(
     )
 
 
-class PostgresSearch:
-    """PostgreSQL full text on ``seller_items.search_vector`` (migration 0004).
-
-    The same tiers as FTS5: words found in the name (lexemes of weight A) first, then the
-    others; each tier by ``ts_rank``, or newest first when the search matches more than
-    :data:`COUNT_LIMIT` items (no score computed for thousands of rows). Statements are
-    built once per shape of query (filters used, region or not, number of words), every
-    value bound; a tier's page comes with its item rows and stock.
-    """
-
-    name = "postgresql"
-
-    def search(self, session: Any, query: SearchQuery) -> SearchResult:
-        words = query_words(query.text)
-        if not words:
-            return _run(session, _joined(), filters(query), list(_LISTING_ORDER), query)
-        shape, params = _item_shape(query, None)
-        in_region = _in_region(query)
-        if in_region:
-            params.update(region=f"%,{query.region},%", whole=f"%,{WHOLE_PROVINCE},%")
-        for prefix, weight in (("any", ""), ("name", "A")):
-            for index, (stemmed, light) in enumerate(tsquery_terms(words, weight)):
-                params[f"{prefix}_{index}"] = stemmed
-                params[f"{prefix}_light_{index}"] = light
-        key = _PgShape(shape, in_region, len(words))
-        found = session.execute(_pg_count(key), {**params, "count_cap": COUNT_LIMIT + 1})
-        counted = int(found.scalar_one())
-        total, more = min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
-        if not total:
-            return SearchResult([], 0)
-        wanted = query.offset + query.limit
-        rows = list(
-            session.execute(
-                _pg_page(key, elsewhere=False, scored=not more), {**params, "page": wanted}
-            ).mappings()
-        )
-        if len(rows) < wanted and (more or len(rows) < total):
-            rows += session.execute(
-                _pg_page(key, elsewhere=True, scored=not more),
-                {**params, "page": wanted - len(rows)},
-            ).mappings()
-        rows = rows[query.offset :]
-        result = SearchResult([int(row["id"]) for row in rows], total, more, rows, query.offset)
-        return _finish(
-            session, query, result, _pg_per_provider(key), {**params, "count_cap": COUNT_LIMIT + 1}
-        )
-
-
-class _PgShape(NamedTuple):
-    items: _Shape
-    in_region: bool
-    words: int
-
-
-_PG_VECTOR: Final = literal_column(f"{items.name}.search_vector")
-
-
-def _pg_tsquery(prefix: str, words: int) -> Any:
-    """Every word required, each as its Snowball prefix or its light stem
-    (:func:`tsquery_terms`, bound as ``:{prefix}_{i}`` and ``:{prefix}_light_{i}``)."""
-    wanted = None
-    for index in range(words):
-        either = func.to_tsquery(_PG_CONFIG, bindparam(f"{prefix}_{index}", type_=String())).op(
-            "||"
-        )(func.to_tsquery(_PG_SIMPLE, bindparam(f"{prefix}_light_{index}", type_=String())))
-        wanted = either if wanted is None else wanted.op("&&")(either)
-    return wanted
-
-
-def _pg_where(key: _PgShape, wanted: Any) -> list[Any]:
-    found = [_PG_VECTOR.op("@@")(wanted), *_item_where(key.items), providers.c.active.is_(True)]
-    if key.in_region:
-        found.append(
-            or_(
-                providers.c.served_regions.like(bindparam("region")),
-                providers.c.served_regions.like(bindparam("whole")),
-            )
-        )
-    return found
-
-
-@cache
-def _pg_count(key: _PgShape) -> Any:
-    """The matches that pass the filters, up to ``:count_cap``."""
-    return select(
-        _capped_count(_joined(), _pg_where(key, _pg_tsquery("any", key.words)), "count_cap")
-    )
-
-
-@cache
-def _pg_per_provider(key: _PgShape) -> Any:
-    """Matches per pôle (:func:`_grouped`), up to ``:count_cap`` in all."""
-    return _grouped(
-        select(items.c.provider_id)
-        .select_from(_joined())
-        .where(*_pg_where(key, _pg_tsquery("any", key.words)))
-        .limit(bindparam("count_cap"))
-    )
-
-
-@cache
-def _pg_page(key: _PgShape, *, elsewhere: bool, scored: bool) -> Any:
-    """A tier's ``:page`` best matches as page rows: words in the name, or (``elsewhere``)
-    not all in the name; by ``ts_rank`` (``scored``) or newest first."""
-    in_name = _pg_tsquery("name", key.words)
-    wanted = (
-        _pg_tsquery("any", key.words).op("&&")(func.tsquery_not(in_name)) if elsewhere else in_name
-    )
-    where = _pg_where(key, wanted)
-    if scored:
-        rank = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'::float4[]"), _PG_VECTOR, wanted)
-        ranked = (
-            select(items.c.id, rank.label("score"))
-            .select_from(_joined())
-            .where(*where)
-            .order_by(rank.desc(), items.c.id)
-            .limit(bindparam("page"))
-            .subquery()
-        )
-        order = [ranked.c.score.desc(), ranked.c.id]
-    else:
-        ranked = (
-            select(items.c.id)
-            .select_from(_joined())
-            .where(*where)
-            .order_by(items.c.id.desc())
-            .limit(bindparam("page"))
-            .subquery()
-        )
-        order = [ranked.c.id.desc()]
-    return _page_rows(ranked, order)
-
-
 def make_search(engine: Any = None) -> SearchBackend:
     """The search backend for this database: FTS5 on SQLite, full text on PostgreSQL, LIKE
     for anything else."""
@@ -766,5 +550,7 @@ def make_search(engine: Any = None) -> SearchBackend:
     if dialect == "sqlite":
         return Fts5Search()
     if dialect == "postgresql":
+        from .search_postgres import PostgresSearch
+
         return PostgresSearch()
     return LikeSearch()

@@ -38,7 +38,7 @@ For a SKU the pôle already has, a column left out of the file keeps the stored 
 empty cell clears an optional value (except ``stock``: unchanged). Errors are reported by
 line (the header is line 1), column and message; if any line is bad nothing is written.
 How the import writes (validation outside any write transaction, staging rows, one short
-final transaction) is in :mod:`.csv_import`.
+final transaction) is in :mod:`.csv_import`; the export is :mod:`.csv_export`.
 """
 
 from __future__ import annotations
@@ -47,23 +47,18 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import parse_region_name, transliterate
 from reseau_poles.protocol.validation_text import french_message
 
-from . import management as mg
-from .schemas import ItemIn
-
-if TYPE_CHECKING:
-    from .csv_import import ImportReport, Progress
+from ..requests import ItemIn
 
 MAX_CSV_BYTES = 20_000_000
 LIST_SEPARATOR = "|"
@@ -541,24 +536,7 @@ _DEFAULTED = {
 }
 
 
-# --- importing ------------------------------------------------------------------------------
-
-
-def import_csv(
-    factory: sessionmaker[Session],
-    provider_id: str,
-    data: Source,
-    *,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """Validate every row, then write them all, or none (see :mod:`.csv_import`)."""
-    from .csv_import import run_import
-
-    return run_import(factory, provider_id, data, dry_run=dry_run, progress=progress)
-
-
-# --- exporting ------------------------------------------------------------------------------
+# --- spreadsheet formulas -------------------------------------------------------------------
 
 # A text cell a spreadsheet would run as a formula (=, +, -, @) leaves with a ' in front
 # (OWASP's CSV injection advice); the import takes that ' off again. Cells already starting
@@ -572,56 +550,3 @@ def neutralise_formula(text: str) -> str:
 
 def restore_formula(text: str) -> str:
     return text[1:] if text.startswith("'") and _FORMULA.match(text[1:]) else text
-
-
-def _number(value: Decimal, *, comma: bool, places: int | None = None) -> str:
-    text = f"{value:.{places}f}" if places is not None else format(value.normalize(), "f")
-    return text.replace(".", ",") if comma else text
-
-
-def _code(value: Any) -> str:
-    return str(getattr(value, "value", value))
-
-
-def item_cells(item: ItemIn, *, comma: bool) -> list[str]:
-    cells: dict[str, str] = {
-        "sku": item.sku,
-        "nom": item.name,
-        "description": item.short_desc or "",
-        "description_longue": item.long_desc or "",
-        "nom_en": item.name_en or "",
-        "description_en": item.short_desc_en or "",
-        "categorie": item.category_name,
-        "categorie_code": item.category_id,
-        "unite": _code(item.unit),
-        "format": _number(item.pack_size, comma=comma),
-        "prix": _number(item.price, comma=comma, places=2),
-        "quantite_min": str(item.minimum_quantity),
-        "quantite_max": str(item.maximum_quantity) if item.maximum_quantity else "",
-        "taxable": "oui" if item.taxable else "non",
-        "certifications": LIST_SEPARATOR.join(_code(c) for c in item.certifications),
-        "conservation": _code(item.conservation),
-        "producteur": item.producer or "",
-        "region_origine": item.origin_region or "",
-        "saison": format_season(item.season_months) if item.season_months else "",
-        "stock": str(item.stock),
-        "image_url": item.image_url or "",
-    }
-    return [neutralise_formula(cells[name]) for name in HEADER]
-
-
-def items_to_csv(products: Iterable[ItemIn], *, delimiter: str = ",", bom: bool = False) -> str:
-    """The products as a CSV the import reads back to the same models. With ``;`` numbers
-    take a decimal comma (Excel in French)."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    for product in products:
-        writer.writerow(item_cells(product, comma=delimiter == ";"))
-    return ("\ufeff" if bom else "") + out.getvalue()
-
-
-def export_csv(session: Any, provider_id: str, *, delimiter: str = ",", bom: bool = False) -> str:
-    """The provider's active products, by SKU."""
-    rows = mg.all_items(session, provider_id)
-    return items_to_csv((mg.item_in_from_row(row) for row in rows), delimiter=delimiter, bom=bom)

@@ -12,19 +12,20 @@ row in the transaction that creates the order. Abandoned rows are deleted after
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.storage import utcnow
 
-from .tables import transactions
+from ..tables import transactions
 
 TRANSACTION_DAYS: Final = 30
 
 
-def phase_of(session: Any, bap_id: str, transaction_id: str) -> Phase:
+def phase_of(session: Session, bap_id: str, transaction_id: str) -> Phase:
     """The recorded phase, :attr:`Phase.NEW` when nothing was recorded."""
     found = session.execute(
         select(transactions.c.phase).where(
@@ -34,7 +35,7 @@ def phase_of(session: Any, bap_id: str, transaction_id: str) -> Phase:
     return Phase.NEW if found is None else Phase(found)
 
 
-def record(session: Any, bap_id: str, transaction_id: str, phase: Phase) -> None:
+def record(session: Session, bap_id: str, transaction_id: str, phase: Phase) -> None:
     """Set the transaction's phase: one insert-or-update, safe under concurrent calls."""
     now = utcnow()
     if phase is Phase.SELECTED:
@@ -58,7 +59,7 @@ def record(session: Any, bap_id: str, transaction_id: str, phase: Phase) -> None
     )
 
 
-def forget(session: Any, bap_id: str, transaction_id: str) -> None:
+def forget(session: Session, bap_id: str, transaction_id: str) -> None:
     """The order is confirmed: its own life cycle takes over."""
     session.execute(
         delete(transactions).where(

@@ -2,7 +2,7 @@
 (``Content-Type: text/csv``, ``curl --data-binary @produits.csv``) or a form upload
 (``multipart/form-data``, ``curl -F file=@produits.csv``, what a browser's file field sends).
 
-Either way at most :data:`~reseau_poles.seller.csv_io.MAX_CSV_BYTES` are read (a larger body
+Either way at most :data:`~reseau_poles.seller.services.csv_io.MAX_CSV_BYTES` are read (a larger body
 is refused while it streams in), into a spool file (kept in memory up to
 :data:`SPOOL_MEMORY`, on disk beyond), never as one string: the import reads it a line at a
 time. A form's field ``file`` (or its only file) is the CSV.
@@ -21,7 +21,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from reseau_poles.node import ApiError
 
-from .csv_io import MAX_CSV_BYTES
+from ..services.csv_io import MAX_CSV_BYTES
 
 CSV_TYPES = frozenset({"text/csv", "application/csv", "text/plain", "application/octet-stream"})
 FORM_TYPE = "multipart/form-data"

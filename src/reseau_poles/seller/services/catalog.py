@@ -37,7 +37,7 @@ from reseau_poles.protocol.profile import (
     tag_group,
 )
 
-from .repository import split_codes
+from ..repositories.columns import split_codes
 
 Row = Mapping[str, Any]
 

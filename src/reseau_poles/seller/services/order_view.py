@@ -4,7 +4,9 @@ The stored order document (``seller_orders.document``) keeps what the buyer sent
 ``billing`` (who pays: the buyer organisation), the fulfilment's ``end`` stop (the delivery
 site, its address, the delivery window, the receiving contact and instructions) and the
 ``bon_de_commande`` tag (the purchase-order number). :func:`order_view` lifts these out as
-plain fields, for the management API's orders, the ``order.*`` webhooks and the pick list.
+plain fields, for the management API's orders, the ``order.*`` webhooks and the pick list;
+:func:`current_document` is the stored document with the order's current status and
+fulfilment state written back in.
 
 Every reader is lenient: a stored document was checked when it came in, and an older or
 partial one only gives ``None`` where something is missing.
@@ -140,3 +142,31 @@ def order_view(document: Mapping[str, Any]) -> dict[str, Any]:
         "buyer": buyer_of(document),
         "delivery": delivery_of(document),
     }
+
+
+def current_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored order with its current status and fulfilment state written back in."""
+    document = dict(row["document"])
+    document["status"] = row["status"]
+    document["updated_at"] = format_datetime(row["updated_at"])
+    fulfillments = [dict(f) for f in document.get("fulfillments") or []]
+    for fulfillment in fulfillments:
+        if fulfillment.get("id") == row["fulfillment_id"]:
+            state = dict(fulfillment.get("state") or {})
+            state["descriptor"] = {"code": row["fulfillment_state"]}
+            fulfillment["state"] = state
+    document["fulfillments"] = fulfillments
+    return document
+
+
+def set_state(
+    document: dict[str, Any], fulfillment_id: str, state: str, now: datetime, service: Any
+) -> None:
+    """Write a fulfilment's state, with when and by whom, into an order document."""
+    for fulfillment in document.get("fulfillments") or []:
+        if fulfillment.get("id") == fulfillment_id:
+            fulfillment["state"] = {
+                "descriptor": {"code": state},
+                "updated_at": format_datetime(now),
+                "updated_by": service.settings.subscriber_id,
+            }

@@ -22,14 +22,16 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import Unit
+from reseau_poles.storage import read_session
 
+from ..repositories import orders as order_repo
+from ..repositories import providers as provider_repo
 from .csv_io import neutralise_formula
 from .order_view import TIME_ZONE, day_bounds, order_view, parse_time
-from .tables import items, order_lines, orders
 
 CSV_HEADERS = (
     "Date de livraison",
@@ -59,46 +61,22 @@ def pack_format(unit: str, pack_size: Any) -> str:
     return f"{format(size, 'f')} {symbol}"
 
 
-def pick_list(session: Any, provider: Mapping[str, Any], day: date) -> dict[str, Any]:
+def pick_list(session: Session, provider: Mapping[str, Any], day: date) -> dict[str, Any]:
     """The pick list of ``provider`` (its row) for ``day``, as the API's JSON."""
     start, end = day_bounds(day)
-    rows = list(
-        session.execute(
-            select(orders)
-            .where(
-                orders.c.provider_id == provider["id"],
-                orders.c.status != "CANCELLED",
-                orders.c.delivery_start >= start,
-                orders.c.delivery_start < end,
-            )
-            .order_by(orders.c.delivery_start, orders.c.id)
-        ).mappings()
-    )
+    rows = order_repo.to_deliver(session, provider["id"], start, end)
     lines: dict[str, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
     ids = list(lines)
-    for begin in range(0, len(ids), 500):
-        for line in session.execute(
-            select(
-                order_lines.c.order_id,
-                order_lines.c.sku,
-                order_lines.c.name,
-                order_lines.c.quantity,
-                items.c.unit,
-                items.c.pack_size,
-            )
-            .join(items, items.c.id == order_lines.c.item_id)
-            .where(order_lines.c.order_id.in_(ids[begin : begin + 500]))
-            .order_by(order_lines.c.order_id, order_lines.c.line_no)
-        ).mappings():
-            lines[line["order_id"]].append(
-                {
-                    "sku": line["sku"],
-                    "name": line["name"],
-                    "quantity": line["quantity"],
-                    "unit": line["unit"],
-                    "format": pack_format(line["unit"], line["pack_size"]),
-                }
-            )
+    for line in order_repo.pick_lines(session, ids):
+        lines[line["order_id"]].append(
+            {
+                "sku": line["sku"],
+                "name": line["name"],
+                "quantity": line["quantity"],
+                "unit": line["unit"],
+                "format": pack_format(line["unit"], line["pack_size"]),
+            }
+        )
     listed = []
     totals: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -132,6 +110,17 @@ def pick_list(session: Any, provider: Mapping[str, Any], day: date) -> dict[str,
         "orders": listed,
         "totals": sorted(totals.values(), key=lambda total: (total["name"], total["sku"])),
     }
+
+
+class PickLists:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def of_day(self, provider_id: str, day: date) -> dict[str, Any] | None:
+        """The pick list of an active pôle for ``day``; ``None`` for no such pôle."""
+        with read_session(self.factory) as session:
+            provider = provider_repo.get_provider(session, provider_id)
+            return pick_list(session, provider, day) if provider else None
 
 
 def _local(value: str | None, pattern: str = "%H:%M") -> str:

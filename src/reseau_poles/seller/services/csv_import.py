@@ -45,12 +45,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import UTCDateTime, read_session, utcnow, write_session
 
-from . import management as mg
-from . import stock_movements as movements
+from ..repositories import products as product_repo
+from ..repositories import providers as provider_repo
+from ..repositories import stock_movements as movements
+from ..repositories.stock_movements import Reason
+from ..requests import ItemIn
+from ..tables import import_rows, items, stock, stock_movements
 from .csv_io import CsvRow, CsvRows, RowError, Source, build_item
-from .schemas import ItemIn
-from .stock_movements import Reason
-from .tables import import_rows, items, stock, stock_movements
 
 BATCH = 1000
 MAX_ERRORS = 1000
@@ -167,7 +168,7 @@ class _Staging:
         self.staged = 0
 
     def add(self, item: ItemIn, item_id: int | None, keep_stock: bool) -> None:
-        values = mg.item_values(item)
+        values = product_repo.item_values(item)
         del values["active"]
         self.pending.append(
             {
@@ -414,11 +415,15 @@ def _check(
 ) -> None:
     """Validate a batch against the stored items of its SKUs (one short read)."""
     with read_session(factory) as session:
-        stored = mg.items_by_sku(session, provider_id, (row.values["sku"] for row in rows))
+        stored = product_repo.items_by_sku(
+            session, provider_id, (row.values["sku"] for row in rows)
+        )
     for row in rows:
         report.rows += 1
         found = stored.get(row.values["sku"])
-        item, errors = build_item(row, mg.item_in_from_row(found) if found else None, categories)
+        item, errors = build_item(
+            row, product_repo.item_in_from_row(found) if found else None, categories
+        )
         for error in errors:
             report.add_error(error)
         if item is None:
@@ -449,10 +454,10 @@ def run_import(
     """
     report = ImportReport(dry_run=dry_run)
     with read_session(factory) as session:
-        if not mg.provider_exists(session, provider_id):
+        if not provider_repo.provider_exists(session, provider_id):
             report.add_error(RowError(1, None, f"pôle « {provider_id} » inconnu"))
             return report
-        categories = mg.category_codes(session, provider_id)
+        categories = product_repo.category_codes(session, provider_id)
     staging = None if dry_run else _Staging(factory, provider_id, batch)
     try:
         pending: list[CsvRow] = []
@@ -494,3 +499,15 @@ def run_import(
     finally:
         if staging is not None:
             staging.discard()
+
+
+def import_csv(
+    factory: sessionmaker[Session],
+    provider_id: str,
+    data: Source,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate every row, then write them all, or none (see the module's docstring)."""
+    return run_import(factory, provider_id, data, dry_run=dry_run, progress=progress)

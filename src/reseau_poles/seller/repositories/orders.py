@@ -1,5 +1,5 @@
-"""The queries of an order's life after confirm: lock, read with lines and events, list per
-pôle, restock, change lines and state. Callers hold the transaction (``write_session``).
+"""The orders: created at confirm with their lines, then locked, read with lines and events,
+listed per pôle, restocked, their lines and state changed. Callers hold the transaction.
 
 An order's life cycle is not stored twice: :func:`lifecycle_of` rebuilds the protocol core's
 :class:`OrderLifecycle` from the order's status and fulfilment columns, which every change
@@ -8,20 +8,71 @@ keeps up to date.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
 
 from reseau_poles.protocol.lifecycle import OrderLifecycle, Phase
 from reseau_poles.storage import utcnow
 
-from . import repository as repo
+from ..tables import (
+    items,
+    order_events,
+    order_lines,
+    orders,
+)
+from .stock import add_stock
 from .stock_movements import Reason
-from .tables import items, order_events, order_lines, orders
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    item_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+    tps: Decimal
+    tvq: Decimal
+
+
+def find_order(session: Session, order_id: str) -> RowMapping | None:
+    return session.execute(select(orders).where(orders.c.id == order_id)).mappings().one_or_none()
+
+
+def find_order_by_transaction(
+    session: Session, bap_id: str, transaction_id: str
+) -> RowMapping | None:
+    return (
+        session.execute(
+            select(orders).where(
+                orders.c.bap_id == bap_id, orders.c.transaction_id == transaction_id
+            )
+        )
+        .mappings()
+        .one_or_none()
+    )
+
+
+def insert_order(
+    session: Session, values: Mapping[str, Any], lines: Sequence[OrderLine], created_at: datetime
+) -> None:
+    session.execute(insert(orders).values(created_at=created_at, updated_at=created_at, **values))
+    session.execute(
+        insert(order_lines),
+        [
+            {"order_id": values["id"], "line_no": number, **asdict(line)}
+            for number, line in enumerate(lines, start=1)
+        ],
+    )
+
 
 _PHASES = {"ACTIVE": Phase.CONFIRMED, "COMPLETE": Phase.COMPLETED, "CANCELLED": Phase.CANCELLED}
 
@@ -44,7 +95,7 @@ def lifecycle_of(order: Mapping[str, Any]) -> OrderLifecycle:
     )
 
 
-def lock_order(session: Any, order_id: str) -> RowMapping | None:
+def lock_order(session: Session, order_id: str) -> RowMapping | None:
     """The order, locked for the rest of the transaction (``FOR UPDATE`` on PostgreSQL; on
     SQLite the write transaction already holds the database lock)."""
     return (
@@ -54,12 +105,12 @@ def lock_order(session: Any, order_id: str) -> RowMapping | None:
     )
 
 
-def update_order(session: Any, order_id: str, **values: Any) -> None:
+def update_order(session: Session, order_id: str, **values: Any) -> None:
     values.setdefault("updated_at", utcnow())
     session.execute(update(orders).where(orders.c.id == order_id).values(**values))
 
 
-def lines_of(session: Any, order_id: str) -> list[RowMapping]:
+def lines_of(session: Session, order_id: str) -> list[RowMapping]:
     return list(
         session.execute(
             select(order_lines, items.c.taxable, items.c.unit)
@@ -70,7 +121,7 @@ def lines_of(session: Any, order_id: str) -> list[RowMapping]:
     )
 
 
-def events_of(session: Any, order_id: str) -> list[RowMapping]:
+def events_of(session: Session, order_id: str) -> list[RowMapping]:
     return list(
         session.execute(
             select(order_events)
@@ -81,7 +132,7 @@ def events_of(session: Any, order_id: str) -> list[RowMapping]:
 
 
 def add_event(
-    session: Any, order_id: str, kind: str, detail: Mapping[str, Any] | None = None
+    session: Session, order_id: str, kind: str, detail: Mapping[str, Any] | None = None
 ) -> None:
     session.execute(
         order_events.insert().values(
@@ -90,7 +141,7 @@ def add_event(
     )
 
 
-def restock(session: Any, order_id: str) -> dict[str, int]:
+def restock(session: Session, order_id: str) -> dict[str, int]:
     """Give every line's units back to stock (a cancellation); returns them by SKU."""
     given: dict[str, int] = {}
     for line in lines_of(session, order_id):
@@ -99,9 +150,9 @@ def restock(session: Any, order_id: str) -> dict[str, int]:
     return given
 
 
-def give_back(session: Any, item_id: int, quantity: int, reason: Reason, order_id: str) -> None:
+def give_back(session: Session, item_id: int, quantity: int, reason: Reason, order_id: str) -> None:
     """Put ``quantity`` units of an order back in stock, as a movement of ``reason``."""
-    repo.add_stock(session, item_id, quantity, reason, order_id)
+    add_stock(session, item_id, quantity, reason, order_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +166,7 @@ class LineChange:
     tvq: Decimal = Decimal(0)
 
 
-def change_lines(session: Any, order_id: str, changes: Sequence[LineChange]) -> None:
+def change_lines(session: Session, order_id: str, changes: Sequence[LineChange]) -> None:
     for change in changes:
         where = (order_lines.c.order_id == order_id, order_lines.c.line_no == change.line_no)
         if change.quantity == 0:
@@ -131,7 +182,7 @@ def change_lines(session: Any, order_id: str, changes: Sequence[LineChange]) -> 
 
 
 def list_orders(
-    session: Any,
+    session: Session,
     provider_id: str,
     *,
     status: str | None = None,
@@ -162,3 +213,41 @@ def list_orders(
         .offset(offset)
     ).mappings()
     return list(rows), int(total.scalar_one())
+
+
+def to_deliver(
+    session: Session, provider_id: str, start: datetime, end: datetime
+) -> list[RowMapping]:
+    """The pôle's orders, not cancelled, whose delivery window starts in ``[start, end)``,
+    by window then id (the pick list of a day)."""
+    return list(
+        session.execute(
+            select(orders)
+            .where(
+                orders.c.provider_id == provider_id,
+                orders.c.status != "CANCELLED",
+                orders.c.delivery_start >= start,
+                orders.c.delivery_start < end,
+            )
+            .order_by(orders.c.delivery_start, orders.c.id)
+        ).mappings()
+    )
+
+
+def pick_lines(session: Session, order_ids: Sequence[str]) -> Iterator[RowMapping]:
+    """The lines of these orders (SKU, name, quantity, the item's unit and format), by order
+    and line number."""
+    for begin in range(0, len(order_ids), 500):
+        yield from session.execute(
+            select(
+                order_lines.c.order_id,
+                order_lines.c.sku,
+                order_lines.c.name,
+                order_lines.c.quantity,
+                items.c.unit,
+                items.c.pack_size,
+            )
+            .join(items, items.c.id == order_lines.c.item_id)
+            .where(order_lines.c.order_id.in_(order_ids[begin : begin + 500]))
+            .order_by(order_lines.c.order_id, order_lines.c.line_no)
+        ).mappings()
