@@ -2,8 +2,8 @@
 package, and the shared packages import no role.
 
 Roles: ``registry``, ``gateway``, ``seller``, ``buyer``. Shared: ``protocol`` (sans I/O),
-``network`` (calls in and out, the registry's client), ``node`` (the frame of the seller and
-buyer nodes), ``storage``. The demo and the conformance tester run several roles and are
+``network`` (calls in and out, the registry's client), ``participant`` (the frame of the seller,
+the buyer and the gateway), ``storage``. The demo and the conformance tester run several roles and are
 neither. Every import is read from the source (the syntax tree, imports inside functions and
 under ``TYPE_CHECKING`` included), so a lazy import cannot hide a dependency."""
 
@@ -18,7 +18,7 @@ import reseau_poles
 
 ROOT = Path(reseau_poles.__file__).parent
 ROLES = frozenset({"registry", "gateway", "seller", "buyer"})
-SHARED = frozenset({"protocol", "network", "node", "storage"})
+SHARED = frozenset({"protocol", "network", "participant", "storage"})
 
 
 def imported_modules(source: str, package: list[str]) -> list[tuple[int, str]]:
@@ -86,7 +86,7 @@ def test_the_walk_sees_relative_lazy_and_type_checking_imports() -> None:
         "    import reseau_poles.buyer.orders\n"
         "from reseau_poles import gateway\n"
     )
-    modules = [module for _, module in imported_modules(source, ["reseau_poles", "node"])]
+    modules = [module for _, module in imported_modules(source, ["reseau_poles", "participant"])]
     assert "reseau_poles.registry.client" in modules
     assert "reseau_poles.seller" in modules
     assert "reseau_poles.buyer.orders" in modules

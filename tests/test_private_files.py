@@ -29,7 +29,7 @@ os.umask(int(sys.argv[2], 8))
 from sqlalchemy import text
 
 from reseau_poles.network.transcript import Transcript
-from reseau_poles.node.webhook_secrets import SecretCipher
+from reseau_poles.participant.webhook_secrets import SecretCipher
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.keystore import KeyFiles
 from reseau_poles.storage import make_engine

@@ -441,7 +441,7 @@ def _declare_refusals(role: str, document: dict[str, Any]) -> None:
     """Every operation lists its refusals with their schema (the client API's
     ``ErrorAnswer``, the protocol's NACK ``AckResponse``), and the authentication it
     needs; FastAPI's 422, never answered, is gone."""
-    from reseau_poles.node.api import ErrorAnswer
+    from reseau_poles.participant.api import ErrorAnswer
     from reseau_poles.protocol.models import AckResponse
 
     schemas = document.setdefault("components", {}).setdefault("schemas", {})

@@ -35,7 +35,7 @@ from starlette.responses import HTMLResponse
 
 from reseau_poles.network.pipeline import document_protocol_endpoints
 from reseau_poles.network.query import QUERY_NAMES_ATTRIBUTE
-from reseau_poles.node.api import body_schema
+from reseau_poles.participant.api import body_schema
 
 DOCS_URL: Final = "/docs"
 REDOC_URL: Final = "/redoc"
@@ -119,7 +119,7 @@ def _declared(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def tidy_answers(document: dict[str, Any]) -> None:
-    """A success declared with ``responses={200: {"model": M}}`` (:mod:`reseau_poles.node.answers`)
+    """A success declared with ``responses={200: {"model": M}}`` (:mod:`reseau_poles.participant.answers`)
     is ``M`` alone: FastAPI merges it into the schema of the route's return annotation
     (``dict[str, Any]``), which says nothing more and would make clients read a bare dict."""
     for item in document.get("paths", {}).values():

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from reseau_poles.buyer.requests import OrderIn
 from reseau_poles.buyer.services.sites import order_with_site
 from reseau_poles.buyer.tables import orders, search_results, searches
-from reseau_poles.node import ApiError
+from reseau_poles.participant import ApiError
 from reseau_poles.storage import read_session, utcnow, write_session
 from tests.seller.support import CAPITALE, CHIPS, CURDS, SYRUP
 

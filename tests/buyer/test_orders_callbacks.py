@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from reseau_poles.buyer.repositories import orders as order_repo
 from reseau_poles.buyer.repositories import searches as repo
 from reseau_poles.network import ACK_BODY, InboundMessage
-from reseau_poles.node.webhooks import EVENT_TYPE_HEADER, SIGNATURE_HEADER, verify_signature
+from reseau_poles.participant.webhooks import EVENT_TYPE_HEADER, SIGNATURE_HEADER, verify_signature
 from reseau_poles.protocol.keys import SubscriberKeys, open_challenge
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.signing import Signer, parse_header

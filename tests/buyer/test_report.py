@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from reseau_poles.buyer.repositories import organisations as repo
 from reseau_poles.buyer.services import reports
 from reseau_poles.cli import app as main_app
-from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH
+from reseau_poles.participant.api_keys import DISPLAY_PREFIX_LENGTH
 from reseau_poles.protocol.profile import Certification, Region
 from reseau_poles.storage import write_session
 from tests.seller.support import CAPITALE, CHIPS, CURDS, SYRUP

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from reseau_poles.node.webhook_secrets import KEY_FILE, SEALED
+from reseau_poles.participant.webhook_secrets import KEY_FILE, SEALED
 
 from .conftest import World
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from reseau_poles.node import cli as node_cli
+from reseau_poles.participant import cli as node_cli
 from tests.conftest import free_port
 from tests.registry.conftest import (  # noqa: F401  (fixtures)
     RunningRegistry,

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from reseau_poles.buyer import tables
 from reseau_poles.buyer.repositories import organisations as repo
-from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key
+from reseau_poles.participant.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key
 from reseau_poles.storage import make_engine, make_session_factory, read_session, write_session
 
 

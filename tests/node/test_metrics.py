@@ -1,4 +1,4 @@
-"""One Prometheus renderer for every role (node/metrics.py): the gateway's series through it,
+"""One Prometheus renderer for every role (participant/metrics.py): the gateway's series through it,
 and the registry's rendered the same by it as by its own renderer (so it can take it)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from reseau_poles.gateway.metrics import BUCKETS
 from reseau_poles.gateway.metrics import Metrics as GatewayMetrics
-from reseau_poles.node.metrics import Metrics
+from reseau_poles.participant.metrics import Metrics
 from reseau_poles.registry import metrics as registry_metrics
 
 HELP = {"demo_calls_total": ("counter", "Appels, par résultat"), "demo_open": ("gauge", "Ouverts")}

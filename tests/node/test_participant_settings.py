@@ -10,7 +10,7 @@ import pytest
 
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.gateway.settings import GatewaySettings
-from reseau_poles.node.settings import NodeSettings, ParticipantSettings
+from reseau_poles.participant.settings import NodeSettings, ParticipantSettings
 from reseau_poles.seller.settings import SellerSettings
 
 ROLES = (SellerSettings, BuyerSettings, GatewaySettings)

@@ -1,4 +1,4 @@
-"""The frame's webhook routes (node/webhook_routes.py) are the nodes' one implementation: the
+"""The frame's webhook routes (participant/webhook_routes.py) are the nodes' one implementation: the
 buyer's /api/webhooks are built from them, and built with the seller's words and
 dependencies they give, operation for operation, the OpenAPI of the seller's own routes
 (so the seller can take them without changing its document)."""
@@ -9,14 +9,14 @@ from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends, FastAPI
-
-from reseau_poles.node.api import ApiError
-from reseau_poles.node.webhook_routes import WebhookDocs, webhook_router
-from reseau_poles.node.webhook_subscriptions import webhook_number
-from reseau_poles.protocol.models import format_datetime
-from reseau_poles.seller import orders_api
 from reseau_poles.seller.auth import OwnProvider
 from reseau_poles.seller.service import SELLER_EVENTS
+
+from reseau_poles.participant.api import ApiError
+from reseau_poles.participant.webhook_routes import WebhookDocs, webhook_router
+from reseau_poles.participant.webhook_subscriptions import webhook_number
+from reseau_poles.protocol.models import format_datetime
+from reseau_poles.seller import orders_api
 
 
 def _no_service() -> None:

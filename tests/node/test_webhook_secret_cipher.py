@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reseau_poles.node.webhook_secrets import (
+from reseau_poles.participant.webhook_secrets import (
     KEY_FILE,
     SEALED,
     SecretCipher,

@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import insert, select
 
 from reseau_poles.network.destinations import DestinationPolicy
-from reseau_poles.node.webhooks import new_secret
+from reseau_poles.participant.webhooks import new_secret
 from reseau_poles.storage import utcnow
 from tests.conftest import free_port
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from reseau_poles.node.webhook_secrets import KEY_FILE, SEALED, SecretCipher
+from reseau_poles.participant.webhook_secrets import KEY_FILE, SEALED, SecretCipher
 from reseau_poles.seller.app import create_app
 from reseau_poles.seller.tables import webhooks
 from reseau_poles.storage import is_sqlite, utcnow

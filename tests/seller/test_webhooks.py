@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from reseau_poles.network.tables import outbox_table
-from reseau_poles.node.webhooks import (
+from reseau_poles.participant.webhooks import (
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,

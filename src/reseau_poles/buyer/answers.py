@@ -1,5 +1,5 @@
 """What the buyer node's client API answers (documentation; see
-:mod:`reseau_poles.node.answers`): searches, orders, sites, carts, the local-purchasing
+:mod:`reseau_poles.participant.answers`): searches, orders, sites, carts, the local-purchasing
 report."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from reseau_poles.node.answers import Amount, Answer
+from reseau_poles.participant.answers import Amount, Answer
 
 Error = dict[str, Any]  # {"code", "message", "path"?}: a refusal kept with what it refused
 

@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from reseau_poles.network import InboundMessage, NetworkSettings
-from reseau_poles.node import Migrations, create_node_app, open_node
+from reseau_poles.participant import Migrations, create_node_app, open_node
 from reseau_poles.protocol.errors import ErrorCode
 
 from .api import ROUTERS

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from reseau_poles.node.cli import (
+from reseau_poles.participant.cli import (
     ConfigOption,
     DatabaseOption,
     add_node_commands,
@@ -128,7 +128,7 @@ def report(
     import json
     from pathlib import Path
 
-    from reseau_poles.node import ApiError
+    from reseau_poles.participant import ApiError
     from reseau_poles.storage import make_engine, make_session_factory, read_session
 
     from .app import migrate as run_migrations

@@ -1,7 +1,7 @@
 """What clients send the buyer node: the request (input) models of its client API.
 
 Each refuses unknown fields (``extra="forbid"``); a refusal is a 400 with the field's path
-(:func:`reseau_poles.node.validated`): searches (``SearchParams``, ``MoreParams``, and the query
+(:func:`reseau_poles.participant.validated`): searches (``SearchParams``, ``MoreParams``, and the query
 strings ``ResultFilters`` and ``Resume``), orders (``OrderIn`` and the body of each action,
 ``BODY_MODELS``), carts, delivery sites, webhooks, and the local-purchasing report's query.
 """

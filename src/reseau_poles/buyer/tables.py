@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from reseau_poles.node.webhooks import webhook_table
+from reseau_poles.participant.webhooks import webhook_table
 from reseau_poles.storage import UTCDateTime, make_metadata
 
 metadata = make_metadata()
@@ -228,7 +228,7 @@ order_events = sa.Table(
 sa.Index("ix_buyer_order_events_order", order_events.c.order_id, order_events.c.id)
 
 # The organisations' webhook subscriptions (owner_id = organisation id): order events pushed to
-# the buyer's own system; see reseau_poles.node.webhooks.
+# the buyer's own system; see reseau_poles.participant.webhooks.
 webhooks = webhook_table(metadata, "buyer")
 
 # --- institutional purchasing (migration 0003) ---------------------------------------------

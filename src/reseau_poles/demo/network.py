@@ -550,7 +550,7 @@ class DemoNetwork:
         import tomllib
 
         from reseau_poles.buyer.settings import BuyerSettings
-        from reseau_poles.node.subscription import subscribe_node
+        from reseau_poles.participant.subscription import subscribe_node
         from reseau_poles.seller.settings import SellerSettings
 
         # The node's own file, given as values so that RESEAU_POLES_… variables of the shell

@@ -1,11 +1,11 @@
-"""What the gateway's own routes answer (documentation; see :mod:`reseau_poles.node.answers`).
+"""What the gateway's own routes answer (documentation; see :mod:`reseau_poles.participant.answers`).
 The statistics of a search are :class:`.stats.SearchRecord` as JSON."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from reseau_poles.node.answers import Answer, KeyExpiry
+from reseau_poles.participant.answers import Answer, KeyExpiry
 
 
 class GatewayHealth(Answer):

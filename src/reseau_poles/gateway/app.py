@@ -23,8 +23,13 @@ from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import install
 from reseau_poles.network.pipeline import ProtocolDocs, beckn_example, mount
 from reseau_poles.network.query import refuse_unknown_query
-from reseau_poles.node.answers import ChallengeAnswer, answers
-from reseau_poles.node.routes import add_health, add_on_subscribe, key_expiry_watch, watching_key
+from reseau_poles.participant.answers import ChallengeAnswer, answers
+from reseau_poles.participant.routes import (
+    add_health,
+    add_on_subscribe,
+    key_expiry_watch,
+    watching_key,
+)
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from reseau_poles.node.cli import (
+from reseau_poles.participant.cli import (
     CONFIG_FILE_ENV,
     HostOption,
     PortOption,

@@ -1,4 +1,4 @@
-"""The gateway's Prometheus series (rendered by the frame's :mod:`reseau_poles.node.metrics`):
+"""The gateway's Prometheus series (rendered by the frame's :mod:`reseau_poles.participant.metrics`):
 counters, gauges, the fan-out histogram, and the process's memory."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import resource
 
-from reseau_poles.node.metrics import CONTENT_TYPE
-from reseau_poles.node.metrics import Metrics as PrometheusMetrics
+from reseau_poles.participant.metrics import CONTENT_TYPE
+from reseau_poles.participant.metrics import Metrics as PrometheusMetrics
 
 __all__ = ["BUCKETS", "CONTENT_TYPE", "Metrics", "peak_resident_memory", "resident_memory"]
 

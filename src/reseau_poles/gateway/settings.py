@@ -16,13 +16,13 @@ from pydantic import Field
 
 from reseau_poles.config import load_from
 from reseau_poles.network.settings import NetworkSettings
-from reseau_poles.node.settings import ParticipantSettings
+from reseau_poles.participant.settings import ParticipantSettings
 
 
 class GatewaySettings(ParticipantSettings):
     """Knobs of one gateway process. Times in seconds. What every participant has (identity,
     registry, key expiry and rotation, ``private_network``, listening address, serving limits)
-    comes from :class:`~reseau_poles.node.settings.ParticipantSettings`, with the gateway's
+    comes from :class:`~reseau_poles.participant.settings.ParticipantSettings`, with the gateway's
     defaults here."""
 
     # Who we are on the network, and where buyers and the registry reach us.

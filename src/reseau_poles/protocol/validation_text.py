@@ -1,7 +1,7 @@
 """A pydantic validation error said in French, for whoever reads a refusal.
 
 One function, :func:`french_message`, for every place a pydantic error reaches a user: the
-nodes' ``/api`` (``reseau_poles.node.api``), the seller's management API and CSV import,
+nodes' ``/api`` (``reseau_poles.participant.api``), the seller's management API and CSV import,
 the registry's NACKs and the protocol codec's refusals. It lives in ``protocol/`` (no I/O,
 pydantic only) so that every role and the codec can use it without importing another role.
 

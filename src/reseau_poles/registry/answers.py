@@ -1,5 +1,5 @@
 """What the registry answers when it agrees (documentation of :mod:`.api`; see
-:mod:`reseau_poles.node.answers`). Refusals are the NACK (``AckResponse``)."""
+:mod:`reseau_poles.participant.answers`). Refusals are the NACK (``AckResponse``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from reseau_poles.node.answers import Answer
+from reseau_poles.participant.answers import Answer
 
 
 class RegistryRecord(Answer):

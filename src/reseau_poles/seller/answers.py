@@ -1,5 +1,5 @@
 """What the pôle's management API answers (documentation of the routers of :mod:`.api`; see
-:mod:`reseau_poles.node.answers`)."""
+:mod:`reseau_poles.participant.answers`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from reseau_poles.node.answers import Amount, Answer
+from reseau_poles.participant.answers import Amount, Answer
 
 from .requests import ItemIn, LocationIn, ProviderIn
 

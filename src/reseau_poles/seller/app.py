@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from reseau_poles.network import InboundMessage, NetworkSettings
-from reseau_poles.node import Migrations, create_node_app, open_node
+from reseau_poles.participant import Migrations, create_node_app, open_node
 
 from .api import ROUTERS
 from .api.deps import SellerServices

@@ -1,6 +1,6 @@
 """``reseau-poles seller …``: run the seller node, keep its database, and manage its pôles.
 
-serve, migrate                       the node itself (reseau_poles.node.cli)
+serve, migrate                       the node itself (reseau_poles.participant.cli)
 provider create [--file F] [opts]    create or update a pôle (TOML/JSON file or options)
 provider show ID                     its profile, locations, options, counts
 key create|list|revoke --provider    the pôle's API keys (a new key is shown once)
@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reseau_poles.node.cli import (
+from reseau_poles.participant.cli import (
     ConfigOption,
     DatabaseOption,
     add_node_commands,

@@ -5,7 +5,7 @@ strings of the management API's routes.
 Pydantic models that read the profile's vocabularies leniently (``"Réfrigéré"`` →
 ``refrigere``, ``"qc-3"`` → ``QC-03``) and refuse anything else with a French message;
 every model refuses what it does not know, a refusal is a 400 ``parametres_invalides`` with
-the JSON path at fault (``reseau_poles.node.validated``).
+the JSON path at fault (``reseau_poles.participant.validated``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from reseau_poles.network.destinations import MAX_URL_LENGTH
-from reseau_poles.node.webhooks import ALL_EVENTS
+from reseau_poles.participant.webhooks import ALL_EVENTS
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import (
     Certification,

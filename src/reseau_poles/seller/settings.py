@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from reseau_poles.config import load_from
-from reseau_poles.node.settings import NodeSettings
+from reseau_poles.participant.settings import NodeSettings
 
 
 class SellerSettings(NodeSettings):

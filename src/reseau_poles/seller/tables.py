@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from reseau_poles.node.webhooks import webhook_table
+from reseau_poles.participant.webhooks import webhook_table
 from reseau_poles.storage import UTCDateTime, make_metadata
 
 metadata = make_metadata()
@@ -223,7 +223,7 @@ stock_movements = sa.Table(
 )
 sa.Index("ix_seller_stock_movements_item", stock_movements.c.item_id, stock_movements.c.id)
 
-# 0003: the pôles' webhook subscriptions (owner_id = provider id); see reseau_poles.node.webhooks.
+# 0003: the pôles' webhook subscriptions (owner_id = provider id); see reseau_poles.participant.webhooks.
 webhooks = webhook_table(metadata, "seller")
 
 api_keys = sa.Table(

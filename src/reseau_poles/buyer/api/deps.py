@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
-from reseau_poles.node import ApiError
-from reseau_poles.node.api import API_KEY_BEARER, API_KEY_HEADER, api_key_owner
-from reseau_poles.node.webhook_subscriptions import WebhookSubscriptions
+from reseau_poles.participant import ApiError
+from reseau_poles.participant.api import API_KEY_BEARER, API_KEY_HEADER, api_key_owner
+from reseau_poles.participant.webhook_subscriptions import WebhookSubscriptions
 
 from ..repositories.organisations import organisation_for_api_key
 from ..services.cart_checkout import CartService

@@ -21,9 +21,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from reseau_poles.node import ApiError, read_json_object, validated, validation_error
-from reseau_poles.node.answers import answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.participant import ApiError, read_json_object, validated, validation_error
+from reseau_poles.participant.answers import answers
+from reseau_poles.participant.api import body_doc
 from reseau_poles.protocol.lifecycle import Phase
 from reseau_poles.protocol.moments import MomentError, parse_moment
 

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from reseau_poles.network.query import reads_query
-from reseau_poles.node import ApiError
-from reseau_poles.node.answers import text_answer
+from reseau_poles.participant import ApiError
+from reseau_poles.participant.answers import text_answer
 
 from ..answers import LocalPurchasingReport
 from ..requests import ReportQuery

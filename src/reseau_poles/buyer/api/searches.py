@@ -15,9 +15,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from reseau_poles.network.query import reads_query
-from reseau_poles.node import ApiError, read_json_object, validated
-from reseau_poles.node.answers import answers, text_answer
-from reseau_poles.node.api import body_doc
+from reseau_poles.participant import ApiError, read_json_object, validated
+from reseau_poles.participant.answers import answers, text_answer
+from reseau_poles.participant.api import body_doc
 
 from .. import answers as out
 from ..requests import MoreParams, ResultFilters, Resume, SearchParams

@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from reseau_poles.node import ApiError, read_json_object
-from reseau_poles.node.answers import answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.participant import ApiError, read_json_object
+from reseau_poles.participant.answers import answers
+from reseau_poles.participant.api import body_doc
 
 from .. import answers as out
 from ..requests import SiteIn

@@ -1,5 +1,5 @@
 """The organisation's webhooks (``/api/webhooks``): order events pushed to its system; the
-frame's routes (:mod:`reseau_poles.node.webhook_routes`) with the buyer's words.
+frame's routes (:mod:`reseau_poles.participant.webhook_routes`) with the buyer's words.
 
 POST   /api/webhooks            subscribe (the signing secret is shown once)
 GET    /api/webhooks            the organisation's subscriptions (without their secrets)
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reseau_poles.node.webhook_routes import WebhookDocs, webhook_router
+from reseau_poles.participant.webhook_routes import WebhookDocs, webhook_router
 
 from ..requests import WebhookIn
 from ..services.order_callbacks import BUYER_EVENTS

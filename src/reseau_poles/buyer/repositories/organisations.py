@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import RowMapping, insert, select
 from sqlalchemy.orm import Session
 
-from reseau_poles.node.api_keys import ApiKeyStore
+from reseau_poles.participant.api_keys import ApiKeyStore
 from reseau_poles.storage import utcnow
 
 from ..tables import api_keys, organisations

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from reseau_poles.node import ApiError
+from reseau_poles.participant import ApiError
 from reseau_poles.storage import read_session, utcnow, write_session
 
 from ..repositories import carts as repo

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from reseau_poles.node import ApiError
+from reseau_poles.participant import ApiError
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import DeliveryRules, check_window, delivery_rules_from_tags
 from reseau_poles.storage import utcnow

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from reseau_poles.node import ApiError
+from reseau_poles.participant import ApiError
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.profile import TPS_LABEL, TVQ_LABEL, delivery_rules_from_tags
 from reseau_poles.storage import read_session

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
-from reseau_poles.node import ApiError, validation_error
+from reseau_poles.participant import ApiError, validation_error
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import parse_item_tags

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.network import NodeNetwork
 from reseau_poles.network.inbound import InboundMessage
-from reseau_poles.node.webhooks import Webhooks
+from reseau_poles.participant.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.lifecycle import Canceller, OrderLifecycle, Phase
 from reseau_poles.protocol.profile import parse_payment_terms
@@ -50,7 +50,7 @@ ORDER_CALLBACKS = frozenset(
     )
 )
 
-# What the organisations' webhooks receive (reseau_poles.node.webhooks).
+# What the organisations' webhooks receive (reseau_poles.participant.webhooks).
 EVENT_BY_CALLBACK = {
     "on_select": "order.quoted",
     "on_init": "order.initialized",

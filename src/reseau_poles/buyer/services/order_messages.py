@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reseau_poles.node import ApiError
+from reseau_poles.participant import ApiError
 from reseau_poles.protocol.jsonpath import json_path
 from reseau_poles.protocol.models import ACTION_MODELS, Context, to_bytes
 from reseau_poles.protocol.profile import COUNTRY, payment, purchase_order_group

@@ -41,8 +41,8 @@ from reseau_poles.network import CallResult, NodeNetwork, RegistryError
 from reseau_poles.network.destinations import DestinationPolicy
 from reseau_poles.network.inbound import InboundMessage
 from reseau_poles.network.lookup import format_time
-from reseau_poles.node import ApiError
-from reseau_poles.node.webhooks import Webhooks
+from reseau_poles.participant import ApiError
+from reseau_poles.participant.webhooks import Webhooks
 from reseau_poles.protocol.errors import LifecycleError
 from reseau_poles.protocol.lifecycle import OrderLifecycle, Phase
 from reseau_poles.protocol.profile import COUNTRY, WHOLE_PROVINCE

@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.node import ApiError
+from reseau_poles.participant import ApiError
 from reseau_poles.protocol.moments import MomentError
 from reseau_poles.protocol.moments import parse_day as parse_calendar_day
 from reseau_poles.protocol.profile import Certification, Region

@@ -26,7 +26,7 @@ from pydantic import (
 from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.node import ApiError, validation_error
+from reseau_poles.participant import ApiError, validation_error
 from reseau_poles.protocol.errors import ProtocolError
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.protocol.profile import region_label

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from fastapi.concurrency import run_in_threadpool
 
-from reseau_poles.node.answers import answers
+from reseau_poles.participant.answers import answers
 from reseau_poles.protocol.errors import ErrorCode
 
 from .. import answers as out

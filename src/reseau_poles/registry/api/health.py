@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from reseau_poles.node.answers import answers
+from reseau_poles.participant.answers import answers
 
 from .. import answers as out
 from ..metrics import CONTENT_TYPE

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from reseau_poles.node.answers import answers
+from reseau_poles.participant.answers import answers
 from reseau_poles.protocol.errors import ErrorCode
 
 from .. import answers as out

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from reseau_poles.node.answers import answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.participant.answers import answers
+from reseau_poles.participant.api import body_doc
 
 from .. import answers as out
 from ..requests import AdminAction, AdminRegister

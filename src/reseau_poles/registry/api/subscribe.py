@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from reseau_poles.node.answers import answers
+from reseau_poles.participant.answers import answers
 
 from .. import answers as out
 from ..services.challenge import source_of

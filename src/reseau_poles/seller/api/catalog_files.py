@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from reseau_poles.network.query import reads_query
-from reseau_poles.node import ApiError
-from reseau_poles.node.answers import answers, text_answer
+from reseau_poles.participant import ApiError
+from reseau_poles.participant.answers import answers, text_answer
 
 from .. import answers as out
 from ..requests import ExportQuery, ImportQuery

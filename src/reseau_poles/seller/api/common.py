@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DataError, IntegrityError
 
-from reseau_poles.node import ApiError
+from reseau_poles.participant import ApiError
 
 from ..repositories import Conflict
 

@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
-from reseau_poles.node.api import API_KEY_BEARER, API_KEY_HEADER, ApiError, api_key_owner
+from reseau_poles.participant.api import API_KEY_BEARER, API_KEY_HEADER, ApiError, api_key_owner
 
 from ..services.api_keys import ApiKeys
 from ..services.catalog_files import CatalogFiles

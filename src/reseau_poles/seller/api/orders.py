@@ -26,9 +26,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from reseau_poles.network.query import reads_query
-from reseau_poles.node import ApiError, read_json_object, validated
-from reseau_poles.node.answers import answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.participant import ApiError, read_json_object, validated
+from reseau_poles.participant.answers import answers
+from reseau_poles.participant.api import body_doc
 from reseau_poles.protocol.errors import LifecycleError, ProtocolError
 
 from .. import answers as out

@@ -13,8 +13,8 @@ import json
 from fastapi import APIRouter, Request, Response
 
 from reseau_poles.network.query import reads_query
-from reseau_poles.node import ApiError, validated
-from reseau_poles.node.answers import text_answer
+from reseau_poles.participant import ApiError, validated
+from reseau_poles.participant.answers import text_answer
 from reseau_poles.storage import utcnow
 
 from .. import answers as out

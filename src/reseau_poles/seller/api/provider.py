@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.engine import RowMapping
 
-from reseau_poles.node import read_json_object, validated
-from reseau_poles.node.answers import answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.participant import read_json_object, validated
+from reseau_poles.participant.answers import answers
+from reseau_poles.participant.api import body_doc
 
 from .. import answers as out
 from ..repositories import providers as provider_repo

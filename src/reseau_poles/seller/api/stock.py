@@ -16,9 +16,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from reseau_poles.network.query import reads_query
-from reseau_poles.node import ApiError, read_json_object, validated
-from reseau_poles.node.answers import answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.participant import ApiError, read_json_object, validated
+from reseau_poles.participant.answers import answers
+from reseau_poles.participant.api import body_doc
 from reseau_poles.protocol.models import format_datetime
 
 from .. import answers as out

@@ -19,7 +19,7 @@ from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from reseau_poles.node import ApiError
+from reseau_poles.participant import ApiError
 
 from ..services.csv_io import MAX_CSV_BYTES
 

@@ -18,9 +18,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from reseau_poles.network.destinations import DestinationRefused
-from reseau_poles.node import ApiError
-from reseau_poles.node.answers import WebhookCreated, WebhookDeliveries, WebhookList, answers
-from reseau_poles.node.api import body_doc
+from reseau_poles.participant import ApiError
+from reseau_poles.participant.answers import WebhookCreated, WebhookDeliveries, WebhookList, answers
+from reseau_poles.participant.api import body_doc
 from reseau_poles.protocol.models import format_datetime
 
 from ..requests import WebhookIn

@@ -6,7 +6,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
-from reseau_poles.node.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
+from reseau_poles.participant.api_keys import DISPLAY_PREFIX_LENGTH, hash_api_key, new_api_key
 from reseau_poles.storage import utcnow
 
 from ..tables import (

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from reseau_poles.network import InboundMessage, NodeNetwork
 from reseau_poles.network.destinations import DestinationPolicy
-from reseau_poles.node.webhooks import Webhooks
+from reseau_poles.participant.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
 from reseau_poles.protocol.models import ACTION_MODELS, format_datetime
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session

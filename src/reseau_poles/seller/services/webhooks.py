@@ -1,4 +1,4 @@
-"""A pôle's webhook subscriptions (the node's :class:`~reseau_poles.node.webhooks.Webhooks`
+"""A pôle's webhook subscriptions (the node's :class:`~reseau_poles.participant.webhooks.Webhooks`
 on the seller's table) and the events the seller node sends."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.node.webhooks import Webhooks
+from reseau_poles.participant.webhooks import Webhooks
 from reseau_poles.storage import read_session, write_session
 
 SELLER_EVENTS: Final = (

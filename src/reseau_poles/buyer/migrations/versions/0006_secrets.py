@@ -1,4 +1,4 @@
-"""Buyer node: webhook secrets are stored encrypted (reseau_poles.node.webhook_secrets); the
+"""Buyer node: webhook secrets are stored encrypted (reseau_poles.participant.webhook_secrets); the
 sealed form (version, key id, shown prefix, ciphertext) needs a wider column. The clear
 secrets already stored are encrypted by the node at its next start, with the key kept beside
 its private keys (an Alembic migration does not know where they are).

@@ -3,7 +3,7 @@ organisation on the buyer node): a token bucket each (``api_rate_per_second``,
 ``api_rate_burst``), and a stricter one for the routes that cost the network most (the buyer's
 ``POST /api/searches``: ``api_search_rate_per_second``, ``api_search_burst``).
 
-The check runs once the key is known (:func:`reseau_poles.node.api.api_key_owner`): a request
+The check runs once the key is known (:func:`reseau_poles.participant.api.api_key_owner`): a request
 without a valid key gets its 401 without touching any bucket. Past its rate a holder gets a 429
 ``trop_de_requetes`` with ``Retry-After`` (whole seconds, at least 1); the others' buckets are
 untouched, so one organisation's flood leaves the others their share. The buckets live in the

@@ -44,7 +44,7 @@ from reseau_poles.network.bodyguard import JsonBodyGuard, Refuse
 from reseau_poles.network.inbound import DATABASE_UNAVAILABLE
 from reseau_poles.network.pipeline import ProtocolDocs, beckn_example
 from reseau_poles.network.query import refuse_unknown_query
-from reseau_poles.node.answers import ChallengeAnswer, NodeHealth, answers
+from reseau_poles.participant.answers import ChallengeAnswer, NodeHealth, answers
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
@@ -238,7 +238,7 @@ def create_node_app(
     suspension; without this function, never.
 
     ``costly_routes``: (method, path template) of the ``/api`` routes that take from the
-    stricter rate limit as well (:mod:`reseau_poles.node.limits`)."""
+    stricter rate limit as well (:mod:`reseau_poles.participant.limits`)."""
     settings, network, keys = parts.settings, parts.network, parts.keys
     role_command = {"BPP": "seller", "BAP": "buyer"}.get(network.role, "…")
     key_watch = key_expiry_watch(settings, keys, f"reseau-poles {role_command} rotate-key")
@@ -346,7 +346,7 @@ def create_node_app(
         refuse=_body_refusal(invalid_code),
         skip=lambda path: not (path.startswith(API_PREFIX) or path == "/on_subscribe"),
     )
-    # A key past its rate is refused before its body is read (node/limits.py).
+    # A key past its rate is refused before its body is read (participant/limits.py).
     app.add_middleware(EarlyRefusal, limits=api_limits, prefix=API_PREFIX)
     # Added last: the outermost of our layers, in front of FastAPI's routing.
     network.serve_protocol(app, handle, docs=PROTOCOL_DOCS[network.role])

@@ -30,7 +30,7 @@ is made, and again at every attempt, when the name is resolved and the request s
 address just checked; a forbidden destination fails the delivery at once, its reason in the
 delivery's ``last_error``.
 
-Secrets are stored sealed (:mod:`reseau_poles.node.webhook_secrets`), with a key kept in the
+Secrets are stored sealed (:mod:`reseau_poles.participant.webhook_secrets`), with a key kept in the
 node's ``key_dir`` beside its private keys; they are opened only to sign a delivery. A secret
 the key cannot open (a lost key file) fails its deliveries with ``secret_illisible`` and its
 subscription is listed with ``needs_new_secret``: never an error of the whole API.
@@ -101,7 +101,7 @@ def webhook_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
         sa.Column("owner_id", sa.String(64), nullable=False),
         sa.Column("url", sa.String(2048), nullable=False),
-        # Sealed (reseau_poles.node.webhook_secrets): never the secret in clear.
+        # Sealed (reseau_poles.participant.webhook_secrets): never the secret in clear.
         sa.Column("secret", sa.String(255), nullable=False),
         sa.Column("event_types", sa.String(1024), nullable=False),
         sa.Column("description", sa.String(255), nullable=True),

@@ -2,8 +2,8 @@
 buyer node), as the client API manages them: one service for every node.
 
 Each call runs its transaction on a worker thread (the event loop never waits for the
-database); :class:`~reseau_poles.node.webhooks.Webhooks` holds the SQL and the deliveries.
-Refusals are :class:`~reseau_poles.node.api.ApiError` with the client API's codes.
+database); :class:`~reseau_poles.participant.webhooks.Webhooks` holds the SQL and the deliveries.
+Refusals are :class:`~reseau_poles.participant.api.ApiError` with the client API's codes.
 """
 
 from __future__ import annotations

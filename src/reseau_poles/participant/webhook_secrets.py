@@ -1,6 +1,6 @@
 """Webhook secrets at rest: encrypted with a key kept beside the node's private keys.
 
-The signing secret of a webhook subscription (:mod:`reseau_poles.node.webhooks`) must be
+The signing secret of a webhook subscription (:mod:`reseau_poles.participant.webhooks`) must be
 readable by the node (it signs every delivery with it) but not by whoever reads the database
 (a backup, a copy of the SQLite file, a PostgreSQL dump). It is stored sealed::
 

@@ -8,7 +8,7 @@ GET    {prefix}/{webhook_id}/deliveries       the newest deliveries (when the no
 The holder is who the API key belongs to: a pôle on the seller node
 (``/api/providers/{provider_id}/webhooks``), an organisation on the buyer node
 (``/api/webhooks``). A node gives its dependencies (the holder's id, its
-:class:`~reseau_poles.node.webhook_subscriptions.WebhookSubscriptions`), its request model,
+:class:`~reseau_poles.participant.webhook_subscriptions.WebhookSubscriptions`), its request model,
 how it writes times, and its words for the OpenAPI document.
 """
 

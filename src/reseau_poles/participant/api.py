@@ -147,7 +147,7 @@ async def api_key_owner(
     """Who holds the request's API key: ``lookup(session, key)`` run in a worker thread on a
     read session of ``factory``; a 401 ``non_authentifie`` when the key is missing, unknown or
     revoked. With the ``request``, the holder's rate limit is applied then (a 429
-    ``trop_de_requetes``, :mod:`reseau_poles.node.limits`)."""
+    ``trop_de_requetes``, :mod:`reseau_poles.participant.limits`)."""
     from reseau_poles.storage import read_session
 
     key = api_key_from_headers(x_api_key, authorization)
