@@ -9,14 +9,15 @@ from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends, FastAPI
-from reseau_poles.seller.auth import OwnProvider
-from reseau_poles.seller.service import SELLER_EVENTS
 
 from reseau_poles.participant.api import ApiError
 from reseau_poles.participant.webhook_routes import WebhookDocs, webhook_router
 from reseau_poles.participant.webhook_subscriptions import webhook_number
 from reseau_poles.protocol.models import format_datetime
-from reseau_poles.seller import orders_api
+from reseau_poles.seller.api import webhooks as seller_webhooks
+from reseau_poles.seller.api.deps import OwnProvider
+from reseau_poles.seller.requests import WebhookIn
+from reseau_poles.seller.services.webhooks import SELLER_EVENTS
 
 
 def _no_service() -> None:
@@ -37,7 +38,7 @@ def _webhook_paths(app: FastAPI) -> dict[str, Any]:
 
 def test_built_for_the_seller_they_document_the_sellers_routes() -> None:
     theirs = FastAPI()
-    theirs.include_router(orders_api.router)
+    theirs.include_router(seller_webhooks.router)
     ours = FastAPI()
     ours.include_router(
         webhook_router(
@@ -45,7 +46,7 @@ def test_built_for_the_seller_they_document_the_sellers_routes() -> None:
             root="/webhooks",
             holder=OwnProvider,
             subscriptions=Annotated[Any, Depends(_no_service)],
-            request_model=orders_api.WebhookIn,
+            request_model=WebhookIn,
             events=SELLER_EVENTS,
             moment=format_datetime,
             docs=SELLER_DOCS,
