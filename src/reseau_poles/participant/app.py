@@ -295,6 +295,7 @@ def create_node_app(
         lambda: {"status": "ok", "subscriber_id": settings.subscriber_id},
         tags=["exploitation"],
         responses=answers(NodeHealth),
+        summary="État du nœud",
         description="Vivacité du nœud, et l'échéance de sa clé selon le registre (``key``).",
     )
     add_on_subscribe(
@@ -304,6 +305,7 @@ def create_node_app(
         invalid_code=invalid_code,
         tags=["protocole"],
         responses=answers(ChallengeAnswer),
+        summary="Défi du registre (boîte scellée ou schéma ONDC)",
         description="Défi du registre, chiffré pour notre clé (boîte scellée, ou schéma ONDC) "
         ": on\nrenvoie le clair (registry/README.md, « Le contrat /on_subscribe »).",
     )
