@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from reseau_poles.gateway.metrics import BUCKETS
 from reseau_poles.gateway.metrics import Metrics as GatewayMetrics
 from reseau_poles.participant.metrics import Metrics
@@ -69,24 +66,19 @@ def test_counts_from_several_threads_are_all_kept() -> None:
     assert metrics.value("demo_calls_total", result="ack") == 2000
 
 
-names = st.sampled_from([*registry_metrics._HELP, "registry_other"])
-label_values = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
-operations = st.lists(
-    st.tuples(
-        st.sampled_from(["inc", "set"]),
-        names,
-        st.one_of(st.integers(0, 10**6), st.floats(0, 1e6, allow_nan=False)),
-        st.dictionaries(st.sampled_from(["status", "result"]), label_values, max_size=2),
-    ),
-    max_size=20,
-)
-
-
-@given(operations)
-def test_the_registrys_series_render_the_same(ops: list) -> None:
-    theirs = registry_metrics.Metrics()
-    ours = Metrics(registry_metrics._HELP)
-    for method, name, number, labels in ops:
-        getattr(theirs, method)(name, number, **labels)
-        getattr(ours, method)(name, number, **labels)
-    assert ours.render() == theirs.render()
+def test_the_registrys_series_render_with_their_names_and_types() -> None:
+    metrics = registry_metrics.registry_metrics()
+    metrics.inc("registry_lookups_total")
+    metrics.inc("registry_subscriptions_total", outcome="subscribed", code="")
+    metrics.set("registry_subscribers", 3, status="SUBSCRIBED")
+    assert metrics.render() == (
+        "# HELP registry_lookups_total Recherches (lookup) servies\n"
+        "# TYPE registry_lookups_total counter\n"
+        "registry_lookups_total 1\n"
+        "# HELP registry_subscribers Participants, par statut\n"
+        "# TYPE registry_subscribers gauge\n"
+        'registry_subscribers{status="SUBSCRIBED"} 3\n'
+        "# HELP registry_subscriptions_total Inscriptions, par résultat\n"
+        "# TYPE registry_subscriptions_total counter\n"
+        'registry_subscriptions_total{code="",outcome="subscribed"} 1\n'
+    )

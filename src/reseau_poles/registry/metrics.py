@@ -1,14 +1,15 @@
-"""A few Prometheus counters, written by hand (text exposition format 0.0.4)."""
+"""The registry's Prometheus series (``GET /metrics``), rendered by the one renderer every role
+uses (:mod:`reseau_poles.participant.metrics`)."""
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
-from collections.abc import Iterable
+from typing import Final
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from reseau_poles.participant.metrics import CONTENT_TYPE, Metrics
 
-_HELP = {
+__all__ = ["CONTENT_TYPE", "HELP", "Metrics", "registry_metrics"]
+
+HELP: Final = {
     "registry_lookups_total": ("counter", "Recherches (lookup) servies"),
     "registry_lookup_records_total": ("counter", "Enregistrements renvoyés par les recherches"),
     "registry_lookup_cache_total": (
@@ -24,46 +25,7 @@ _HELP = {
     "registry_subscribers": ("gauge", "Participants, par statut"),
 }
 
-Labels = tuple[tuple[str, str], ...]
 
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self._values: dict[str, dict[Labels, float]] = defaultdict(dict)
-        self._lock = threading.Lock()
-
-    def inc(self, name: str, amount: float = 1, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            series = self._values[name]
-            series[key] = series.get(key, 0) + amount
-
-    def set(self, name: str, value: float, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            self._values[name][key] = value
-
-    def value(self, name: str, **labels: str) -> float:
-        return self._values.get(name, {}).get(tuple(sorted(labels.items())), 0)
-
-    def render(self) -> str:
-        lines: list[str] = []
-        with self._lock:
-            snapshot = {name: dict(series) for name, series in self._values.items()}
-        for name in sorted(snapshot):
-            kind, text = _HELP.get(name, ("untyped", name))
-            lines.append(f"# HELP {name} {text}")
-            lines.append(f"# TYPE {name} {kind}")
-            lines.extend(_series(name, snapshot[name].items()))
-        return "\n".join(lines) + "\n"
-
-
-def _series(name: str, items: Iterable[tuple[Labels, float]]) -> Iterable[str]:
-    for labels, value in sorted(items):
-        rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
-        number = int(value) if float(value).is_integer() else value
-        yield f"{name}{{{rendered}}} {number}" if rendered else f"{name} {number}"
+def registry_metrics() -> Metrics:
+    """The registry's series, named once."""
+    return Metrics(HELP)

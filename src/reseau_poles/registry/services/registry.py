@@ -18,7 +18,7 @@ from reseau_poles.protocol.signing import Signer
 from reseau_poles.storage import make_session_factory, read_session, utcnow
 
 from ..errors import RegistryError
-from ..metrics import Metrics
+from ..metrics import Metrics, registry_metrics
 from ..repositories import lookup as lookup_repo
 from ..repositories import participants as participant_repo
 from ..repositories import state as state_repo
@@ -48,7 +48,7 @@ class RegistryService:
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
         self.identity = identity
         self.signer = Signer(identity.subscriber_id, identity.key_id, identity.signing)
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or registry_metrics()
         self.snapshot = LookupSnapshot(
             self._load_entries, self.signer, signature_ttl=settings.response_signature_ttl_seconds
         )
