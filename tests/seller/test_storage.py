@@ -82,7 +82,7 @@ def test_catalog_stock_and_keys(database_url: str) -> None:
         stored = session.execute(select(api_keys.c.key_hash, api_keys.c.prefix)).one()
         assert key not in stored and stored.prefix == key[:12]
     with write_session(factory) as session:
-        assert key_repo.revoke_api_key(session, key[:12], CAPITALE)
+        assert key_repo.revoke_api_key(session, CAPITALE, key[:12])
     with read_session(factory) as session:
         assert key_repo.provider_for_api_key(session, key) is None
     # The check constraint refuses a negative stock whatever the SQL.

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.participant import Migrations, create_node_app, open_node
+from reseau_poles.participant.webhook_subscriptions import WebhookSubscriptions
 
 from .api import ROUTERS
 from .api.deps import SellerServices
@@ -30,7 +31,7 @@ from .services.products import Products
 from .services.protocol import SellerService
 from .services.providers import ProviderProfiles
 from .services.stock import Stock
-from .services.webhooks import WebhookSubscriptions
+from .services.webhooks import SELLER_EVENTS
 from .settings import SellerSettings, load_settings
 
 MIGRATIONS = "reseau_poles.seller.migrations"
@@ -89,7 +90,7 @@ def create_app(
         catalog_files=CatalogFiles(factory),
         orders=PoleOrders(factory),
         pick_lists=PickLists(factory),
-        webhooks=WebhookSubscriptions(factory, service.webhooks),
+        webhooks=WebhookSubscriptions(service.webhooks, factory, SELLER_EVENTS),
         api_keys=ApiKeys(factory),
     )
     for router in ROUTERS:  # /api/providers/{provider_id}/…

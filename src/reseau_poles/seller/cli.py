@@ -336,7 +336,7 @@ def key_revoke(
 
     with _database(config, database_url) as factory, write_session(factory) as session:
         _require_provider(session, provider)
-        done = key_repo.revoke_api_key(session, prefix, provider)
+        done = key_repo.revoke_api_key(session, provider, prefix)
     if not done:
         raise _fail(f"aucune clé active de préfixe « {prefix} » pour {provider}.")
     out.print(f"Clé {prefix}… révoquée.")

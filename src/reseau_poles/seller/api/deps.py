@@ -18,6 +18,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from reseau_poles.participant.api import API_KEY_BEARER, API_KEY_HEADER, ApiError, api_key_owner
+from reseau_poles.participant.webhook_subscriptions import WebhookSubscriptions
 
 from ..services.api_keys import ApiKeys
 from ..services.catalog_files import CatalogFiles
@@ -28,7 +29,6 @@ from ..services.products import Products
 from ..services.protocol import SellerService
 from ..services.providers import ProviderProfiles
 from ..services.stock import Stock
-from ..services.webhooks import WebhookSubscriptions
 
 
 @dataclass(frozen=True, slots=True)

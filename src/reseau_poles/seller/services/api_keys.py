@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import read_session, write_session
 
-from ..repositories import api_keys as key_repo
+from ..repositories.api_keys import KEYS
 
 
 class ApiKeys:
@@ -17,17 +19,17 @@ class ApiKeys:
     @staticmethod
     def holder(session: Session, key: str) -> str | None:
         """The pôle a live key belongs to (``None``: unknown or revoked), in ``session``."""
-        return key_repo.provider_for_api_key(session, key)
+        return KEYS.owner_of(session, key)
 
-    def keys(self, provider_id: str) -> list[RowMapping]:
+    def keys(self, provider_id: str) -> Sequence[RowMapping]:
         with read_session(self.factory) as session:
-            return key_repo.list_api_keys(session, provider_id)
+            return KEYS.list(session, provider_id)
 
     def create(self, provider_id: str, label: str | None) -> str:
         """A new key, returned once (only its hash is kept)."""
         with write_session(self.factory) as session:
-            return key_repo.create_api_key(session, provider_id, label)
+            return KEYS.create(session, provider_id, label)
 
     def revoke(self, provider_id: str, prefix: str) -> bool:
         with write_session(self.factory) as session:
-            return key_repo.revoke_api_key(session, prefix, provider_id)
+            return KEYS.revoke(session, provider_id, prefix)
