@@ -78,9 +78,8 @@ async def test_search_then_callback_through_the_outbox(database_url: str, tmp_pa
                 },
                 "message": {"catalog": {"descriptor": {"name": "Pôle de Québec"}}},
             }
-            with write_session(factory) as session:
-                seller_network.enqueue(session, message.bap_uri, "on_search", reply)
-            seller_network.wake()
+            with seller_network.outgoing() as out, write_session(factory) as session:
+                out.send(session, message.bap_uri, "on_search", reply)
 
         buyer_network = NodeNetwork(
             subscriber_id=buyer.subscriber_id,

@@ -102,35 +102,40 @@ async def test_a_core_connection_hands_its_calls_over_at_the_commit(
         await until(lambda: network.worker is not None and network.worker.running)
         commits = Commits(engine)
         body = on_status_body("acheteur.example", "vendeur.example")
-        with engine.connect() as connection, connection.begin():
-            network.enqueue(connection, url, "on_status", body)
+        with network.outgoing() as out, engine.connect() as connection, connection.begin():
+            out.send(connection, url, "on_status", body)
             assert rows(engine) == []
             assert endpoint.deliveries == {}
         await until(lambda: rows(engine)[0]["status"] == "delivered")
         assert commits.count == 2  # the caller's, then the record: no claim transaction
 
-        with pytest.raises(RuntimeError), engine.connect() as connection, connection.begin():
-            network.enqueue(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
+        with (
+            pytest.raises(RuntimeError),
+            network.outgoing() as out,
+            engine.connect() as connection,
+            connection.begin(),
+        ):
+            out.send(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
             raise RuntimeError("la transition d'état échoue")
         await until(lambda: len(rows(engine)) == 1)
     assert list(endpoint.deliveries) == [json.loads(body)["context"]["message_id"]]
 
 
-async def test_a_core_connection_after_its_commit_hands_over_at_its_next_begin(
+async def test_a_core_connection_committed_inside_the_block_hands_over_at_its_end(
     engine: Engine, receiver: tuple[Receiver, str]
 ) -> None:
     endpoint, url = receiver
     async with network_for(engine) as network:
         await until(lambda: network.worker is not None and network.worker.running)
-        with engine.connect() as connection:
+        with network.outgoing() as out, engine.connect() as connection:
             with connection.begin():
-                network.enqueue(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
-            with connection.begin():
-                await until(lambda: rows(engine)[0]["status"] == "delivered")
+                out.send(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
+            assert rows(engine)[0]["status"] == "delivering"  # claimed, not handed over yet
+        await until(lambda: rows(engine)[0]["status"] == "delivered")
         # Outside a begun transaction (or in a savepoint): queued due, unclaimed, and the
-        # worker told to look once it is committed.
-        with engine.connect() as connection:
-            network.enqueue(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
+        # worker told to look at the end of the block.
+        with network.outgoing() as out, engine.connect() as connection:
+            out.send(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
             connection.commit()
         await until(lambda: rows(engine)[1]["status"] == "delivered")
         assert rows(engine)[1]["attempts"] == 1
@@ -140,24 +145,31 @@ async def test_a_core_connection_after_its_commit_hands_over_at_its_next_begin(
 async def test_a_connection_that_lost_its_database_rolls_back_as_before(
     engine: Engine, receiver: tuple[Receiver, str]
 ) -> None:
-    """A database restarted under load invalidates the connections in use: rolling one back
-    must raise nothing more than it did (the node then answers 503, not 500), and its
-    queued call, never committed, is never sent."""
+    """A database restarted under load invalidates the connections in use: the error leaves
+    the block, whose queued call, never committed, is never sent; the next one goes out."""
     endpoint, url = receiver
     async with network_for(engine) as network:
         await until(lambda: network.worker is not None and network.worker.running)
-        with engine.connect() as connection:
-            transaction = connection.begin()
-            network.enqueue(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
+        with (
+            pytest.raises(ConnectionError),
+            network.outgoing() as out,
+            engine.connect() as connection,
+            connection.begin(),
+        ):
+            out.send(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
             connection.invalidate()  # what a server that went away leaves
-            transaction.rollback()
-        with engine.connect() as connection, connection.begin():  # the pool goes on
-            network.enqueue(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
+            raise ConnectionError("le serveur de base de données est parti")
+        with (
+            network.outgoing() as out,
+            engine.connect() as connection,
+            connection.begin(),  # the pool goes on
+        ):
+            out.send(connection, url, "on_status", on_status_body("a.ex", "v.ex"))
         await until(lambda: [row["status"] for row in rows(engine)] == ["delivered"])
     assert len(endpoint.deliveries) == 1
 
 
-async def test_a_wake_up_after_calls_handed_over_reads_nothing(
+async def test_calls_handed_over_read_nothing(
     engine: Engine, receiver: tuple[Receiver, str]
 ) -> None:
     endpoint, url = receiver
@@ -177,7 +189,6 @@ async def test_a_wake_up_after_calls_handed_over_reads_nothing(
         await asyncio.sleep(0.1)  # late a loaded machine makes it), is over
         looks = looked()
         queue(network, engine, url)
-        network.wake()  # as a node does after each ACK
         await until(lambda: len(endpoint.deliveries) == 1)
         await until(lambda: rows(engine)[0]["status"] == "delivered")
         await asyncio.sleep(0.1)

@@ -1,4 +1,4 @@
-"""The outbox's immediate send: a call queued through ``NodeNetwork.enqueue`` in an ORM
+"""The outbox's immediate send: a call queued through ``NodeNetwork.outgoing`` in an ORM
 session starts claimed by the node's worker and leaves when the session commits, without the
 worker's poll or claim transaction; a rollback sends nothing; a worker gone before sending
 leaves the row to the next one after the lease; a failed first try is retried as any row."""
@@ -45,10 +45,10 @@ def network_for(engine: Engine, **settings: object) -> NodeNetwork:
 
 def queue(network: NodeNetwork, engine: Engine, url: str, count: int = 1) -> list[str]:
     ids = []
-    with write_session(make_session_factory(engine)) as session:
+    with network.outgoing() as out, write_session(make_session_factory(engine)) as session:
         for _ in range(count):
             body = on_status_body("acheteur.example", "vendeur.example")
-            network.enqueue(session, url, "on_status", body)
+            out.send(session, url, "on_status", body)
             ids.append(json.loads(body)["context"]["message_id"])
     return ids
 
@@ -74,8 +74,12 @@ async def test_a_rolled_back_session_sends_nothing(
     endpoint, url = receiver
     async with network_for(engine, outbox_poll_interval=0.05) as network:
         factory = make_session_factory(engine)
-        with pytest.raises(RuntimeError), write_session(factory) as session:
-            network.enqueue(session, url, "on_status", on_status_body("a.example", "v.example"))
+        with (
+            pytest.raises(RuntimeError),
+            network.outgoing() as out,
+            write_session(factory) as session,
+        ):
+            out.send(session, url, "on_status", on_status_body("a.example", "v.example"))
             raise RuntimeError("la transition d'état échoue")
         kept = queue(network, engine, url)  # the session after it still goes out
         await until(lambda: len(endpoint.deliveries) == 1)
@@ -149,8 +153,8 @@ async def test_one_transactions_calls_leave_in_order(
         for _ in range(3):
             raw = json.loads(on_status_body("acheteur.example", "vendeur.example"))
             raw["context"]["transaction_id"] = transaction
-            with write_session(make_session_factory(engine)) as session:
-                network.enqueue(session, url, "on_status", raw)
+            with network.outgoing() as out, write_session(make_session_factory(engine)) as session:
+                out.send(session, url, "on_status", raw)
             sent.append(raw["context"]["message_id"])
         await until(lambda: len(endpoint.deliveries) == 3)
         elapsed = time.monotonic() - started

@@ -69,7 +69,6 @@ def create_app(
 
     def after_ack(message: InboundMessage) -> None:
         service.notify(message.transaction_id)
-        parts.network.wake()  # webhook events stored with an order callback
 
     async def close() -> None:
         await carts.aclose()  # checkouts still running: a later call resumes them

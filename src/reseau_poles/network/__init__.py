@@ -13,10 +13,10 @@ A role wires it up with :class:`NodeNetwork`::
             yield
 
     async def handle(message: InboundMessage) -> None:   # the pipeline's last step
-        with write_session(factory) as session:
+        with network.outgoing() as out, write_session(factory) as session:
             ...                                # the state change, and in the same transaction:
-            network.enqueue(session, message.bap_uri, "on_" + message.action, callback)
-        network.wake()
+            out.send(session, message.bap_uri, "on_" + message.action, callback)
+        # committed, then handed to the outbox worker: it leaves now (an exception: nothing)
 
     network.serve_protocol(app, handle)        # POST /{action}: the pipeline, then ACK
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from .node import NodeNetwork
     from .outbox import OutboxWorker, enqueue
+    from .outgoing import Outgoing
     from .replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard, make_replay_guard
     from .retention import PurgeCounts, PurgeTarget, Retention, RetentionTask, purge
     from .settings import NetworkSettings
@@ -75,6 +76,7 @@ _LAZY = {
     "NodeNetwork": ".node",
     "OutboxWorker": ".outbox",
     "enqueue": ".outbox",
+    "Outgoing": ".outgoing",
     "MemoryReplayGuard": ".replay",
     "RedisReplayGuard": ".replay",
     "ReplayGuard": ".replay",
@@ -113,6 +115,7 @@ __all__ = [
     "NetworkSettings",
     "NodeNetwork",
     "OutboxWorker",
+    "Outgoing",
     "PurgeCounts",
     "PurgeTarget",
     "RedisReplayGuard",

@@ -6,8 +6,9 @@
     network.serve_protocol(app, handle)               # POST /{action}: the pipeline, last
     async with network:                               # in the app's lifespan
         ...
-    network.enqueue(session, bap_uri, "on_search", body)  # with the state change
-    network.wake()                                        # after the commit
+    with network.outgoing() as out, write_session(factory) as session:
+        ...                                               # the state change
+        out.send(session, bap_uri, "on_search", body)     # sent once committed
 
 Every part stays usable alone (the gateway builds its own pipeline on an ``Inbound``).
 """
@@ -16,115 +17,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any
 
-import sqlalchemy.exc
 from fastapi import FastAPI, Response
-from sqlalchemy import Connection, Engine, event
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from ..protocol.signing import Signer
-from ..storage import utcnow
 from .client import NetworkClient
 from .inbound import Inbound, InboundMessage, install
 from .lookup import RegistryLookup
-from .outbox import OutboxWorker, enqueue
+from .outbox import OutboxWorker
+from .outgoing import Outgoing
 from .pipeline import Pipeline, ProtocolDocs, handler_step, inbound_pipeline, mount
 from .replay import ReplayGuard, make_replay_guard
 from .retention import PurgeTarget, RetentionTask
 from .settings import NetworkSettings
 from .tables import migrate
 from .transcript import Transcript, TranscriptMiddleware
-
-_CLAIMED = "reseau_poles_outbox_claimed"
-
-
-def _hand_over(worker: OutboxWorker) -> Callable[[Session], None]:
-    def committed(session: Session) -> None:
-        rows = session.info.pop(_CLAIMED, None)
-        if rows:
-            worker.deliver_claimed(rows)
-
-    return committed
-
-
-def _forget(session: Session) -> None:
-    session.info.pop(_CLAIMED, None)
-
-
-# The same for a Core ``Connection``, which has no after-commit event: its rows wait in the
-# connection's ``info`` (that of its DBAPI connection); the commit event, which runs just
-# before the database commits, moves them aside, a failed commit drops them, and they are
-# handed over once the commit is certainly done: when the connection goes back to the pool
-# or begins its next transaction. A rollback drops those not committed.
-_STAGED = "reseau_poles_outbox_staged"
-_COMMITTING = "reseau_poles_outbox_committing"
-
-
-def _info(connection: Connection | None) -> dict[str, Any]:
-    """The connection's ``info``; empty for one that lost its database (a server restart):
-    its rows were not committed, or their lease covers them, and SQLAlchemy clears that
-    ``info`` with the broken connection anyway."""
-    if connection is None:
-        return {}
-    try:
-        return connection.info
-    except sqlalchemy.exc.SQLAlchemyError:  # invalidated, closed: PendingRollbackError …
-        return {}
-
-
-def _on_commit(connection: Connection) -> None:
-    info = _info(connection)
-    staged = info.pop(_STAGED, None)
-    if staged:
-        info.setdefault(_COMMITTING, []).extend(staged)
-
-
-def _on_rollback(connection: Connection) -> None:
-    _info(connection).pop(_STAGED, None)
-
-
-def _on_error(context: Any) -> None:
-    # The commit may be what failed: the lease covers its rows.
-    _info(context.connection).pop(_COMMITTING, None)
-
-
-def _on_begin(connection: Connection) -> None:
-    _deliver_committed(_info(connection))
-
-
-def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-    if record is not None:
-        record.info.pop(_STAGED, None)
-        _deliver_committed(record.info)
-
-
-def _deliver_committed(info: dict[str, Any]) -> None:
-    committed = info.pop(_COMMITTING, None)
-    if committed:
-        # Per worker: the rows it sends now, and whether a call queued unclaimed needs a look.
-        by_worker: dict[int, tuple[OutboxWorker, list[dict[str, Any]], list[bool]]] = {}
-        for worker, row in committed:
-            _, rows, look = by_worker.setdefault(id(worker), (worker, [], [False]))
-            if row is None:
-                look[0] = True
-            else:
-                rows.append(row)
-        for worker, rows, look in by_worker.values():
-            worker.deliver_claimed(rows)
-            if look[0]:
-                worker.wake_threadsafe()
-
-
-def _watch_commits(engine: Engine) -> None:
-    """Listen once per engine for what hands over rows queued on a Core connection."""
-    if event.contains(engine, "commit", _on_commit):
-        return
-    event.listen(engine, "commit", _on_commit)
-    event.listen(engine, "rollback", _on_rollback)
-    event.listen(engine, "handle_error", _on_error)
-    event.listen(engine, "begin", _on_begin)
-    event.listen(engine, "checkin", _on_checkin)
 
 
 class NodeNetwork:
@@ -179,15 +87,12 @@ class NodeNetwork:
                 linger=settings.transcript_linger,
             )
         self.transcript = transcript
-        self._look_on_wake = False
         self.client = NetworkClient.from_settings(signer, settings, transcript=transcript)
         self.worker = (
             OutboxWorker.from_settings(engine, self.client, settings)
             if engine is not None and run_outbox
             else None
         )
-        if self.worker is not None:
-            _watch_commits(engine)  # type: ignore[arg-type]
         self.retention = (
             RetentionTask.from_settings(engine, settings, retention_targets)
             if engine is not None and run_retention
@@ -225,60 +130,15 @@ class NodeNetwork:
         mount(app, pipeline, role=self.role, docs=docs, transcript=self.transcript)
         return pipeline
 
-    def enqueue(self, session: Any, target_url: str, action: str, body: Any, **kwargs: Any) -> int:
-        """:func:`reseau_poles.network.outbox.enqueue`, with the configured default ttl.
+    def outgoing(self) -> Outgoing:
+        """The calls of one unit of work, handed to this node's worker once it committed
+        (:class:`Outgoing`)::
 
-        In an ORM session, or a Core connection in a transaction begun with ``begin()``, a
-        call due now is queued already claimed by this node's worker and handed to it once
-        the transaction committed (a connection's, when it is closed or begins another): it
-        leaves at once, without waiting for the worker to find and claim it (a write
-        transaction per call). A rollback drops it with the rest; a crash before it left
-        leaves it to the next worker after the lease. Queue calls in the session's own
-        transaction, not in a savepoint that may roll back alone: the hand-over happens at
-        the outer commit.
+            with network.outgoing() as out, write_session(factory) as session:
+                ...
+                out.send(session, bap_uri, "on_confirm", body)
         """
-        kwargs.setdefault("ttl", self.settings.outbox_default_ttl)
-        worker = self.worker
-        if worker is None or not worker.running:  # a command-line tool: the serving
-            return enqueue(session, target_url, action, body, **kwargs)  # process's worker
-        not_before = kwargs.get("not_before")
-        if not_before is not None:
-            if not_before <= utcnow():
-                self._look_on_wake = True
-            return enqueue(session, target_url, action, body, **kwargs)
-        if isinstance(session, Connection):
-            if not session.in_transaction() or session.in_nested_transaction():
-                # Not claimed (a savepoint may roll back alone): a look once committed.
-                row_id = enqueue(session, target_url, action, body, **kwargs)
-                session.info.setdefault(_STAGED, []).append((worker, None))
-                return row_id
-            staged: dict[str, Any] = {}
-            row_id = enqueue(
-                session, target_url, action, body, claim=worker.claim, row=staged, **kwargs
-            )
-            session.info.setdefault(_STAGED, []).append((worker, staged))
-            return row_id
-        if not isinstance(session, Session):
-            self._look_on_wake = True  # its commit is not ours to see: every wake-up looks
-            return enqueue(session, target_url, action, body, **kwargs)
-        row: dict[str, Any] = {}
-        row_id = enqueue(session, target_url, action, body, claim=worker.claim, row=row, **kwargs)
-        queued = session.info.get(_CLAIMED)
-        if queued is None:  # the session's first: deliver when it commits, forget on rollback
-            queued = session.info[_CLAIMED] = []
-            event.listen(session, "after_commit", _hand_over(worker))
-            event.listen(session, "after_rollback", _forget)
-        queued.append(row)
-        return row_id
-
-    def wake(self) -> None:
-        """Deliver what was just committed through :meth:`enqueue` without waiting for the
-        next poll. Calls queued claimed left when their transaction committed, and those
-        queued unclaimed on a session or connection woke the worker then: this costs nothing
-        unless a call was queued on something whose commit this node cannot see, after which
-        every wake-up has the worker look for due rows."""
-        if self.worker is not None and self._look_on_wake:
-            self.worker.wake()
+        return Outgoing(self.worker, self.settings.outbox_default_ttl)
 
     async def start(self) -> None:
         """Create the network tables if needed, start the registry watch, the outbox worker

@@ -67,6 +67,7 @@ from reseau_poles.network.destinations import (
     pinned_request,
 )
 from reseau_poles.network.outbound import FailureKind, HttpxTransport
+from reseau_poles.network.outgoing import Outgoing
 from reseau_poles.network.tables import outbox_table
 from reseau_poles.protocol.moments import wire_time
 from reseau_poles.storage import UTCDateTime, utcnow
@@ -336,8 +337,8 @@ class Webhooks:
 
     def emit(
         self,
+        out: Outgoing,
         session: Any,
-        network: Any,
         owner_id: str,
         event_type: str,
         data: Mapping[str, Any],
@@ -347,7 +348,7 @@ class Webhooks:
         created: datetime | None = None,
     ) -> str:
         """Queue ``event_type`` for every active subscription of ``owner_id`` that wants it,
-        in the caller's transaction (``network.enqueue``). Returns the event id."""
+        in the caller's transaction (``out.send``), sent once it committed. Returns the event id."""
         if event_type not in self.event_types:
             raise ValueError(f"type d'événement inconnu : {event_type}")
         event_id = event_id or f"evt_{uuid.uuid4().hex}"
@@ -379,7 +380,7 @@ class Webhooks:
             default=str,
         ).encode()
         for subscription_id, url in targets:
-            network.enqueue(
+            out.send(
                 session,
                 url,
                 f"{SCHEME}:{event_type}",

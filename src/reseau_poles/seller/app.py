@@ -75,7 +75,6 @@ def create_app(
             action: _payload_of(service.answering(action, handler))
             for action, handler in handlers.items()
         },
-        after_ack=lambda _message: parts.network.wake(),
         not_supported="Action « {action} » pas encore prise en charge par ce nœud vendeur.",
         transaction_began=service.began,
     )

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.network import NodeNetwork
 from reseau_poles.network.inbound import InboundMessage
+from reseau_poles.network.outgoing import Outgoing
 from reseau_poles.participant.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.lifecycle import Canceller, OrderLifecycle, Phase
@@ -95,7 +96,7 @@ class OrderCallbacks:
         transaction_id = message.transaction_id
         received_at = utcnow()
         bpp_id = message.signer.subscriber_id
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             order = (
                 repo.get_order(session, transaction_id, for_update=True)
                 if isinstance(transaction_id, str)
@@ -132,7 +133,7 @@ class OrderCallbacks:
                     code=ErrorCode.BUYER_STALE_REQUEST,
                     path="context.message_id",
                 )
-            self._apply(session, order, message, callback_id, received_at)
+            self._apply(out, session, order, message, callback_id, received_at)
         return True
 
     def began(self, message: InboundMessage) -> datetime | None:
@@ -150,6 +151,7 @@ class OrderCallbacks:
 
     def _apply(
         self,
+        out: Outgoing,
         session: Session,
         order: Mapping[str, Any],
         message: InboundMessage,
@@ -191,7 +193,7 @@ class OrderCallbacks:
                 "source": "callback",
             }
             values["last_error"] = refusal
-            self.emit(session, order, "order.error", {"error": refusal})
+            self.emit(out, session, order, "order.error", {"error": refusal})
         elif solicited:
             values["last_error"] = None
 
@@ -251,9 +253,10 @@ class OrderCallbacks:
         repo.update_order(session, order["id"], values)
         updated = {**order, **values}
         if not error:
-            self.emit(session, updated, EVENT_BY_CALLBACK[action], {"solicited": solicited})
+            self.emit(out, session, updated, EVENT_BY_CALLBACK[action], {"solicited": solicited})
         if lifecycle.phase is not before:
             self.emit(
+                out,
                 session,
                 updated,
                 "order.state_changed",
@@ -261,6 +264,7 @@ class OrderCallbacks:
             )
         if fulfillment_after != fulfillment_before:
             self.emit(
+                out,
                 session,
                 updated,
                 "order.fulfillment_changed",
@@ -406,11 +410,16 @@ class OrderCallbacks:
         repo.replace_lines(session, order["id"], lines)
 
     def emit(
-        self, session: Session, order: Mapping[str, Any], event: str, data: Mapping[str, Any]
+        self,
+        out: Outgoing,
+        session: Session,
+        order: Mapping[str, Any],
+        event: str,
+        data: Mapping[str, Any],
     ) -> None:
         self.webhooks.emit(
+            out,
             session,
-            self.network,
             order["organisation_id"],
             event,
             {"order": order_summary(order), **data},

@@ -411,10 +411,9 @@ class OrderService:
         except Exception:
             log.exception("commande %s : résultat de %s non enregistré", order_id, action)
         self.waiters.notify(order_id)
-        self.network.wake()  # an order.error webhook may be waiting
 
     def _sent(self, order_id: str, action: str, message_id: str, result: CallResult) -> None:
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             order = repo.get_order(session, order_id, for_update=True)
             if order is None:
                 return
@@ -452,7 +451,7 @@ class OrderService:
                         "last_error": refusal,
                     },
                 )
-            self.callbacks.emit(session, order, "order.error", {"error": refusal})
+            self.callbacks.emit(out, session, order, "order.error", {"error": refusal})
 
     # --- 3. callbacks (the network's handlers, :mod:`.order_callbacks`) ---------------------
 

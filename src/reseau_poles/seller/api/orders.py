@@ -126,7 +126,6 @@ async def change_fulfillment(
         raise _refusal(exc) from None
     if row is None:
         raise _not_found(order_id)
-    service.network.wake()
     return await _order_detail(orders, provider_id, order_id)
 
 
@@ -157,5 +156,4 @@ async def cancel_order(
         raise _refusal(exc) from None
     if row is None:
         raise _not_found(order_id)
-    service.network.wake()
     return await _order_detail(orders, provider_id, order_id)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from reseau_poles.network import InboundMessage, NodeNetwork
 from reseau_poles.network.destinations import DestinationPolicy
+from reseau_poles.network.outgoing import Outgoing
 from reseau_poles.participant.webhooks import Webhooks
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError, ProtocolError
 from reseau_poles.protocol.models import ACTION_MODELS, format_datetime
@@ -117,6 +118,7 @@ class ProtocolBase:
 
     def send(
         self,
+        out: Outgoing,
         session: Session,
         request: Mapping[str, Any],
         action: str,
@@ -126,7 +128,7 @@ class ProtocolBase:
         check: bool = True,
     ) -> None:
         body = self.callback(request, action, message, error, check=check)
-        self.network.enqueue(session, request["context"]["bap_uri"], action, body)
+        out.send(session, request["context"]["bap_uri"], action, body)
 
     def answering(
         self, action: str, handler: Callable[[Mapping[str, Any]], Any]
@@ -140,15 +142,15 @@ class ProtocolBase:
             except ProtocolError as exc:
                 if exc.code in NACK_CODES or isinstance(exc, OutOfSequence):
                     raise
-                with write_session(self.factory) as session:
+                with self.network.outgoing() as out, write_session(self.factory) as session:
                     # on_rating must carry a message, even with an error (Beckn 1.1).
                     message = {} if action == "rating" else None
-                    self.send(session, payload, f"on_{action}", message, exc)
+                    self.send(out, session, payload, f"on_{action}", message, exc)
                 return None
 
         return answer
 
-    def notify(self, session: Session, order: Row, action: str, message: Any) -> str:
+    def notify(self, out: Outgoing, session: Session, order: Row, action: str, message: Any) -> str:
         """An unsolicited callback about ``order``: its transaction id, a new message id, the
         confirm's context otherwise. Returns the message id."""
         context = dict(order.get("context") or {})
@@ -163,17 +165,19 @@ class ProtocolBase:
             transaction_id=order["transaction_id"],
             message_id=message_id,
         )
-        self.send(session, {"context": context}, action, message)
+        self.send(out, session, {"context": context}, action, message)
         return message_id
 
-    def emit(self, session: Session, about: Row, event_type: str, /, **data: Any) -> None:
+    def emit(
+        self, out: Outgoing, session: Session, about: Row, event_type: str, /, **data: Any
+    ) -> None:
         """A webhook event about an order to its pôle's subscriptions, in this transaction:
         the order's id, its purchase-order number, buyer and delivery (``order_view``), and
         ``data``."""
         document = data.get("order") or about.get("document") or {}
         self.webhooks.emit(
+            out,
             session,
-            self.network,
             about["provider_id"],
             event_type,
             {"order_id": about["id"], **order_view(document), **data},

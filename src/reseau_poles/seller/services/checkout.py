@@ -81,17 +81,17 @@ class Checkout(Quoting):
             quote = self.quote(selection)
             order = self.order_document(selection, quote)
             phase = self.in_sequence(session, payload, Action.SELECT)
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             self._record(session, payload, phase)
-            self.send(session, payload, "on_select", {"order": order})
+            self.send(out, session, payload, "on_select", {"order": order})
 
     def handle_init(self, payload: Mapping[str, Any]) -> None:
         with read_session(self.factory) as session:
             _selection, _quote, order = self.initialized_order(session, payload)
             phase = self.in_sequence(session, payload, Action.INIT)
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             self._record(session, payload, phase)
-            self.send(session, payload, "on_init", {"order": order})
+            self.send(out, session, payload, "on_init", {"order": order})
 
     def handle_confirm(self, payload: Mapping[str, Any]) -> str:
         """Create the order, take its stock, send on_confirm: one transaction. Returns the
@@ -106,12 +106,12 @@ class Checkout(Quoting):
     def _confirm(self, payload: Mapping[str, Any]) -> str:
         context = payload["context"]
         try:
-            with write_session(self.factory) as session:
+            with self.network.outgoing() as out, write_session(self.factory) as session:
                 existing = order_repo.find_order_by_transaction(
                     session, context["bap_id"], context["transaction_id"]
                 )
                 if existing is not None:
-                    self.send(session, payload, "on_confirm", {"order": existing["document"]})
+                    self.send(out, session, payload, "on_confirm", {"order": existing["document"]})
                     return str(existing["id"])
                 selection, quote, order = self.initialized_order(session, payload)
                 self.in_sequence(session, payload, Action.CONFIRM)
@@ -160,8 +160,9 @@ class Checkout(Quoting):
                     session, order_id, "confirmed", {"message_id": context["message_id"]}
                 )
                 transactions.forget(session, context["bap_id"], context["transaction_id"])
-                self.send(session, payload, "on_confirm", {"order": order})
+                self.send(out, session, payload, "on_confirm", {"order": order})
                 self.emit(
+                    out,
                     session,
                     {"id": order_id, "provider_id": selection.provider["id"], **context},
                     "order.confirmed",
@@ -185,5 +186,5 @@ class Checkout(Quoting):
                 ErrorCode.ORDER_NOT_FOUND,
                 "message.order_id",
             )
-        with write_session(self.factory) as session:
-            self.send(session, payload, "on_status", {"order": current_document(row)})
+        with self.network.outgoing() as out, write_session(self.factory) as session:
+            self.send(out, session, payload, "on_status", {"order": current_document(row)})

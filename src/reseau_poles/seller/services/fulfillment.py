@@ -38,14 +38,16 @@ class PoleActions(OrderChanges):
         """Move the order's fulfilment to ``state`` (the protocol core's rules); ``None`` if
         the pôle has no such order. Raises :class:`LifecycleError` for an illegal move."""
         target = FulfillmentState.parse(state, path="state")
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             row = order_repo.lock_order(session, order_id)
             if row is None or row["provider_id"] != provider_id:
                 return None
             if target is FulfillmentState.CANCELLED:
                 order_repo.lifecycle_of(row).cancel(by=Canceller.SELLER, path="state")
-                order = self._cancel(session, row, Canceller.SELLER, reason or "pole", Decimal(0))
-                self.notify(session, order, "on_status", {"order": current_document(order)})
+                order = self._cancel(
+                    out, session, row, Canceller.SELLER, reason or "pole", Decimal(0)
+                )
+                self.notify(out, session, order, "on_status", {"order": current_document(order)})
                 return order
             lifecycle = order_repo.lifecycle_of(row)
             events = lifecycle.advance(row["fulfillment_id"], target, path="state")
@@ -74,8 +76,9 @@ class PoleActions(OrderChanges):
             order = order_repo.lock_order(session, order_id)
             assert order is not None
             document = current_document(order)
-            message_id = self.notify(session, order, "on_status", {"order": document})
+            message_id = self.notify(out, session, order, "on_status", {"order": document})
             self.emit(
+                out,
                 session,
                 order,
                 "fulfillment.changed",
@@ -92,11 +95,11 @@ class PoleActions(OrderChanges):
     ) -> Row | None:
         """The pôle cancels (stock lost, truck broken down …): no fee, stock restored, an
         unsolicited on_status. ``None`` if the pôle has no such order."""
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             row = order_repo.lock_order(session, order_id)
             if row is None or row["provider_id"] != provider_id:
                 return None
             order_repo.lifecycle_of(row).cancel(by=Canceller.SELLER, path="reason_code")
-            order = self._cancel(session, row, Canceller.SELLER, reason, Decimal(0), note)
-            self.notify(session, order, "on_status", {"order": current_document(order)})
+            order = self._cancel(out, session, row, Canceller.SELLER, reason, Decimal(0), note)
+            self.notify(out, session, order, "on_status", {"order": current_document(order)})
             return order

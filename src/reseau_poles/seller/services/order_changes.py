@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from reseau_poles.network.outgoing import Outgoing
 from reseau_poles.protocol.errors import ErrorCode, LifecycleError
 from reseau_poles.protocol.lifecycle import (
     Canceller,
@@ -78,7 +79,7 @@ class OrderChanges(Quoting):
 
     def handle_track(self, payload: Mapping[str, Any]) -> None:
         at = "message.order_id"
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             row = self._buyers_order(
                 session, payload, dig(payload, "message", "order_id"), at, lock=False
             )
@@ -94,7 +95,7 @@ class OrderChanges(Quoting):
             tracking: dict[str, Any] = {"id": row["fulfillment_id"], "status": "active"}
             if row["tracking_url"]:
                 tracking["url"] = row["tracking_url"]
-            self.send(session, payload, "on_track", {"tracking": tracking})
+            self.send(out, session, payload, "on_track", {"tracking": tracking})
 
     def handle_cancel(self, payload: Mapping[str, Any]) -> None:
         at = "message.order_id"
@@ -105,7 +106,7 @@ class OrderChanges(Quoting):
                 ErrorCode.INVALID_CANCELLATION_REASON,
                 "message.cancellation_reason_id",
             )
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             row = self._buyers_order(
                 session, payload, dig(payload, "message", "order_id"), at, lock=True
             )
@@ -117,11 +118,18 @@ class OrderChanges(Quoting):
                 assert provider is not None
                 percentage = Decimal(provider["cancellation_fee_percentage"])
                 fee = (Decimal(row["total"]) * percentage / 100).quantize(CENT, ROUND_HALF_UP)
-            order = self._cancel(session, row, Canceller.BUYER, reason or "acheteur", fee)
-            self.send(session, payload, "on_cancel", {"order": current_document(order)})
+            order = self._cancel(out, session, row, Canceller.BUYER, reason or "acheteur", fee)
+            self.send(out, session, payload, "on_cancel", {"order": current_document(order)})
 
     def _cancel(
-        self, session: Session, row: Row, by: Canceller, reason: str, fee: Decimal, note: str = ""
+        self,
+        out: Outgoing,
+        session: Session,
+        row: Row,
+        by: Canceller,
+        reason: str,
+        fee: Decimal,
+        note: str = "",
     ) -> Row:
         """Cancel a locked order: restock every line, record it, tell the pôle's software.
         The caller sends the callback."""
@@ -161,6 +169,7 @@ class OrderChanges(Quoting):
         order = order_repo.lock_order(session, row["id"])
         assert order is not None
         self.emit(
+            out,
             session,
             order,
             "order.cancelled",
@@ -175,7 +184,7 @@ class OrderChanges(Quoting):
     def handle_update(self, payload: Mapping[str, Any]) -> None:
         target = dig(payload, "message", "update_target")
         wanted = dig(payload, "message", "order") or {}
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             row = self._buyers_order(
                 session, payload, wanted.get("id"), "message.order.id", lock=True
             )
@@ -197,8 +206,8 @@ class OrderChanges(Quoting):
                 )
             order_repo.add_event(session, row["id"], "updated", {"target": target, **detail})
             document = current_document(order)
-            self.emit(session, order, "order.updated", target=target, order=document, **detail)
-            self.send(session, payload, "on_update", {"order": document})
+            self.emit(out, session, order, "order.updated", target=target, order=document, **detail)
+            self.send(out, session, payload, "on_update", {"order": document})
 
     def _agreed_selection(
         self,
@@ -416,19 +425,19 @@ class OrderChanges(Quoting):
                     "value": format(score.normalize(), "f"),
                 }
             )
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             row = self._transaction_order(session, payload)
             if row is None:
                 by_id = next((s["id"] for s in scores if s["category"] == "Order"), None)
                 row = self._buyers_order(session, payload, by_id, "message.ratings", lock=False)
             order_repo.lifecycle_of(row).check("rating", path="context.action")
             order_repo.add_event(session, row["id"], "rating", {"ratings": scores})
-            self.emit(session, row, "rating.received", ratings=scores)
-            self.send(session, payload, "on_rating", {})
+            self.emit(out, session, row, "rating.received", ratings=scores)
+            self.send(out, session, payload, "on_rating", {})
 
     def handle_support(self, payload: Mapping[str, Any]) -> None:
         ref_id = dig(payload, "message", "support", "ref_id")
-        with write_session(self.factory) as session:
+        with self.network.outgoing() as out, write_session(self.factory) as session:
             if ref_id:
                 row = self._buyers_order(
                     session, payload, ref_id, "message.support.ref_id", lock=False
@@ -452,10 +461,11 @@ class OrderChanges(Quoting):
             order_repo.add_event(session, row["id"], "support", {})
             asked = dig(payload, "message", "support") or {}
             self.emit(
+                out,
                 session,
                 row,
                 "support.requested",
                 callback_phone=asked.get("callback_phone"),
                 email=asked.get("email"),
             )
-            self.send(session, payload, "on_support", {"support": support})
+            self.send(out, session, payload, "on_support", {"support": support})

@@ -2,7 +2,7 @@
 
 Each ``handle_*`` method reads the verified request, checks it against the catalog and
 stock, and writes the callback into the outbox in the same transaction as any state change
-(``NodeNetwork.enqueue``), with the pôle's webhook events (:mod:`reseau_poles.participant.webhooks`).
+(``NodeNetwork.outgoing``), with the pôle's webhook events (:mod:`reseau_poles.participant.webhooks`).
 It raises :class:`ProtocolError` (code and JSON path) for a request it refuses.
 
 Refusals reach the buyer in one of two ways (:meth:`SellerService.answering`, see

@@ -146,10 +146,11 @@ class Searching(ProtocolBase):
         body = '{"context":' + to_json(context) + ',"message":{"catalog":' + catalog + "}}"
         ids = context.get("message_id"), context.get("transaction_id")
         with (
+            self.network.outgoing() as out,
             self.engine.connect().execution_options(**{SQLITE_IMMEDIATE: True}) as connection,
             connection.begin(),
         ):
-            self.network.enqueue(
+            out.send(
                 connection,
                 payload["context"]["bap_uri"],
                 "on_search",
