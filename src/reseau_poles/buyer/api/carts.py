@@ -17,6 +17,7 @@ POST   /api/carts/{id}/retry             the failed groups again, on their own o
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,6 +29,7 @@ from reseau_poles.participant.api import body_doc
 
 from .. import answers as out
 from ..requests import CartFields, CartIn, CartLineIn
+from ..services.cart_checkout import CartService
 from ..services.cart_preview import PREVIEW_WAIT_MS
 from ..services.carts import CartNotFound
 from ..services.sites import refuse_nul
@@ -157,17 +159,7 @@ async def checkout(
     """Commander : une commande par pôle, chacune menée select → init → confirm en même temps.
     Une deuxième demande ne commande pas deux fois : elle rend le panier tel qu'il est."""
     wait = wait_of(wait_ms, settings.max_wait_ms, max_digits=WAIT_DIGITS)
-    try:
-        await service.checkout(organisation_id, cart_id[:64])
-        document = await service.view(organisation_id, cart_id[:64], wait)
-    except CartNotFound:
-        raise _unknown() from None
-    location = f"/api/carts/{document['id']}"
-    return JSONResponse(
-        document,
-        status_code=200 if document["checkout"]["done"] else 202,
-        headers={"Location": location},
-    )
+    return await _ordered(service.checkout, service, organisation_id, cart_id[:64], wait)
 
 
 @router.post(
@@ -187,9 +179,21 @@ async def retry(
     un pôle confirmé n'est jamais commandé deux fois ; aucune commande n'est laissée pour
     compte. 202 (200 une fois chaque pôle fini avec ``?wait_ms=``)."""
     wait = wait_of(wait_ms, settings.max_wait_ms, max_digits=WAIT_DIGITS)
+    return await _ordered(service.retry, service, organisation_id, cart_id[:64], wait)
+
+
+async def _ordered(
+    start: Callable[[str, str], Awaitable[None]],
+    service: CartService,
+    organisation_id: str,
+    cart_id: str,
+    wait: int,
+) -> JSONResponse:
+    """Checkout or retry: ``start`` the cart's orders, then the cart as it is after ``wait``
+    — 200 once every pôle is done, 202 before."""
     try:
-        await service.retry(organisation_id, cart_id[:64])
-        document = await service.view(organisation_id, cart_id[:64], wait)
+        await start(organisation_id, cart_id)
+        document = await service.view(organisation_id, cart_id, wait)
     except CartNotFound:
         raise _unknown() from None
     return JSONResponse(
