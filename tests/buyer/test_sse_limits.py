@@ -56,6 +56,14 @@ def open_stream(world: World, path: str, key: str, stop: threading.Event) -> Str
 
 
 @pytest.fixture
+def buyer_overrides() -> dict[str, Any]:
+    """These tests make a few hundred calls in a few seconds with one key: the per-key rate
+    limit (tests/buyer/test_api_limits.py) is not what they measure, and on a fast run it
+    would answer some of them 429."""
+    return {"api_rate_per_second": 1000.0, "api_rate_burst": 1000}
+
+
+@pytest.fixture
 def fast_pings(world: World) -> None:
     world.buyer_app.state.sse_heartbeat_seconds = 0.1
 
