@@ -11,13 +11,13 @@ from sqlalchemy.exc import MultipleResultsFound
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import (
+    all_rows,
     first_row,
     insert_for,
     make_engine,
     make_session_factory,
     one_or_none_row,
     row_count,
-    rows,
     write_session,
 )
 
@@ -51,7 +51,7 @@ def test_rows_are_read_by_column_name(factory: sessionmaker[Session]) -> None:
             ],
         )
         ordered = select(produits).order_by(produits.c.sku)
-        assert [dict(row) for row in rows(session.execute(ordered))] == [
+        assert [dict(row) for row in all_rows(session.execute(ordered))] == [
             {"sku": "CAR-2", "nom": "Carottes", "stock": 0},
             {"sku": "POM-1", "nom": "Pommes Cortland", "stock": 12},
         ]

@@ -10,11 +10,12 @@ from reseau_poles.files import open_private, private_file, private_folder, tight
 from .base import UTCDateTime, make_metadata, utcnow
 from .engine import is_sqlite, make_engine, normalise_url, redact_url
 from .migrations import current_revision, head_revision, upgrade
-from .rows import first_row, insert_for, one_or_none_row, row_count, rows
+from .rows import all_rows, first_row, insert_for, one_or_none_row, row_count
 from .session import make_session_factory, read_session, write_session
 
 __all__ = [
     "UTCDateTime",
+    "all_rows",
     "current_revision",
     "first_row",
     "head_revision",
@@ -31,7 +32,6 @@ __all__ = [
     "read_session",
     "redact_url",
     "row_count",
-    "rows",
     "tighten",
     "upgrade",
     "utcnow",

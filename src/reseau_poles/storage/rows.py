@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     AnyResult: TypeAlias = Result[*tuple[Any, ...]]
 
 
-def rows(result: AnyResult) -> list[Mapping[str, Any]]:
+def all_rows(result: AnyResult) -> list[Mapping[str, Any]]:
     """Every row of ``result``, read by column name."""
     # ``MappingResult.all()`` builds a list (typed ``Sequence``).
     return cast("list[Mapping[str, Any]]", result.mappings().all())
