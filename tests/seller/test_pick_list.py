@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from reseau_poles.cli import app
@@ -24,6 +25,7 @@ from reseau_poles.seller.app import migrate
 from reseau_poles.seller.services.order_view import TIME_ZONE, day_bounds
 from reseau_poles.seller.services.protocol import SellerService
 from reseau_poles.seller.settings import SellerSettings
+from reseau_poles.seller.tables import providers
 from reseau_poles.storage import make_engine
 
 from .conftest import Network
@@ -235,3 +237,14 @@ def test_pick_list_from_the_command_line(tmp_path: Path) -> None:
     for wrong in (["-d", "1er décembre"], ["-d", f"{DAY}", "-f", "pdf"]):
         refused = runner.invoke(app, [*base, *wrong])
         assert refused.exit_code == 1 and "Erreur" in refused.output
+    # A pôle withdrawn from the network has no pick list (the API answers 404): a message,
+    # not a traceback.
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(update(providers).where(providers.c.id == CAPITALE).values(active=False))
+    engine.dispose()
+    withdrawn = runner.invoke(app, [*base, "-d", f"{DAY}"])
+    assert withdrawn.exit_code == 1 and isinstance(withdrawn.exception, SystemExit), repr(
+        withdrawn.exception
+    )
+    assert f"pôle « {CAPITALE} » inactif" in " ".join(withdrawn.output.split())

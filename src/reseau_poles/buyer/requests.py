@@ -90,17 +90,17 @@ class SearchParams(BaseModel):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        return _checked(lambda: str(parse_region_name(value)))
+        return _checked(lambda v: str(parse_region_name(v)), value)
 
     @field_validator("certification")
     @classmethod
     def _certifications(cls, values: list[str]) -> list[str]:
-        return [_checked(lambda v=v: Certification.parse(v).value) for v in values]
+        return [_checked(lambda v: Certification.parse(v).value, v) for v in values]
 
     @field_validator("conservation")
     @classmethod
     def _conservation(cls, value: str | None) -> str | None:
-        return None if value is None else _checked(lambda: Conservation.parse(value).value)
+        return None if value is None else _checked(lambda v: Conservation.parse(v).value, value)
 
     @field_validator("postal_code")
     @classmethod
@@ -109,8 +109,8 @@ class SearchParams(BaseModel):
             return None
         if info.data.get("region", WHOLE_PROVINCE) == WHOLE_PROVINCE:
             # The region comes from the postal code: it must be one the profile can place.
-            _checked(lambda: str(region_for_postal_code(value)))
-        return _checked(lambda: parse_postal_code(value))
+            _checked(lambda v: str(region_for_postal_code(v)), value)
+        return _checked(parse_postal_code, value)
 
     @field_validator("gps")
     @classmethod
@@ -130,11 +130,11 @@ class SearchParams(BaseModel):
         return self
 
 
-def _checked(read: Callable[[], str]) -> str:
-    """The profile's vocabularies raise :class:`ProtocolError`; pydantic wants a ValueError
-    (it adds the field's path itself)."""
+def _checked(read: Callable[[str], str], value: str) -> str:
+    """``read(value)``: the profile's vocabularies raise :class:`ProtocolError`; pydantic
+    wants a ValueError (it adds the field's path itself)."""
     try:
-        return read()
+        return read(value)
     except ProtocolError as exc:
         raise ValueError(exc.message) from None
 
@@ -412,6 +412,11 @@ Day = Literal["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
 ColdClass = Literal["ambiant", "refrigere", "congele"]
 
 
+def _ambient_only() -> list[ColdClass]:
+    """A site's storage classes when none are given: ambient only."""
+    return ["ambiant"]
+
+
 class HoursIn(BaseModel):
     """One receiving window: days of the week and a time range (local time, 24 h)."""
 
@@ -440,7 +445,7 @@ class SiteIn(BaseModel):
     gps: str | None = None
     receiving_hours: list[HoursIn] = Field(default_factory=list, max_length=14)
     contact: ContactIn | None = None
-    cold_chain: list[ColdClass] = Field(default_factory=lambda: ["ambiant"], max_length=3)
+    cold_chain: list[ColdClass] = Field(default_factory=_ambient_only, max_length=3)
     instructions: LongText | None = None
 
     @field_validator("postal_code")

@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -32,7 +32,10 @@ from reseau_poles.participant.cli import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from sqlalchemy.orm import Session
+
+_Model = TypeVar("_Model", bound="BaseModel")
 
 load_settings = imported_when_called("reseau_poles.seller.settings", "load_settings")
 
@@ -92,6 +95,25 @@ def _errors_table(title: str, rows: list[tuple[str, str, str]], first: str) -> T
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _validated_list(
+    label: str, model: type[_Model], entries: object, errors: list[tuple[str, str, str]]
+) -> list[_Model]:
+    """The entries of a profile's list (``label``: « lieu », « mode ») as ``model``; what
+    is refused goes to ``errors``, numbered from 1."""
+    from pydantic import ValidationError
+
+    if not isinstance(entries, list):
+        errors.append((label, label, "liste attendue"))
+        return []
+    found: list[_Model] = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            found.append(model.model_validate(entry))
+        except ValidationError as exc:
+            errors.extend(_validation_rows(exc, f"{label} {number}"))
+    return found
 
 
 def _validation_rows(exc: Any, prefix: str = "") -> list[tuple[str, str, str]]:
@@ -186,19 +208,8 @@ def provider_create(
         profile = ProviderIn.model_validate(data)
     except ValidationError as exc:
         errors.extend(_validation_rows(exc, "pôle"))
-    locations, fulfillment = [], []
-    for label, model, entries, into in (
-        ("lieu", LocationIn, places, locations),
-        ("mode", FulfillmentOptionIn, ways, fulfillment),
-    ):
-        if not isinstance(entries, list):
-            errors.append((label, label, "liste attendue"))
-            continue
-        for number, entry in enumerate(entries, start=1):
-            try:
-                into.append(model.model_validate(entry))
-            except ValidationError as exc:
-                errors.extend(_validation_rows(exc, f"{label} {number}"))
+    locations = _validated_list("lieu", LocationIn, places, errors)
+    fulfillment = _validated_list("mode", FulfillmentOptionIn, ways, errors)
     if errors:
         err.print(_errors_table("Profil refusé : rien n'a été écrit", errors, "Où"))
         raise typer.Exit(1)
@@ -485,6 +496,8 @@ def pick_list_command(
     with _database(config, database_url) as factory, read_session(factory) as session:
         _require_provider(session, provider)
         found = provider_repo.get_provider(session, provider)
+        if found is None:  # withdrawn from the network: no pick list (the API answers 404)
+            raise _fail(f"pôle « {provider} » inactif : pas de liste de préparation.")
         data = pick_list(session, found, wanted)
     if kind == "table":
         _print_pick_list(data)

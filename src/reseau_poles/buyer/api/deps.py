@@ -29,11 +29,11 @@ def _state(request: Request) -> Any:
 
 
 def search_service(request: Request) -> BuyerService:
-    return _state(request).service  # type: ignore[no-any-return]
+    return _state(request).service
 
 
 def order_service(request: Request) -> OrderService:
-    return _state(request).orders  # type: ignore[no-any-return]
+    return _state(request).orders
 
 
 def webhook_subscriptions(request: Request) -> WebhookSubscriptions:
@@ -43,23 +43,23 @@ def webhook_subscriptions(request: Request) -> WebhookSubscriptions:
 
 
 def cart_service(request: Request) -> CartService:
-    return _state(request).carts  # type: ignore[no-any-return]
+    return _state(request).carts
 
 
 def site_service(request: Request) -> SiteService:
-    return _state(request).sites  # type: ignore[no-any-return]
+    return _state(request).sites
 
 
 def report_service(request: Request) -> ReportService:
-    return _state(request).reports  # type: ignore[no-any-return]
+    return _state(request).reports
 
 
 def settings(request: Request) -> BuyerSettings:
-    return _state(request).settings  # type: ignore[no-any-return]
+    return _state(request).settings
 
 
 def stream_slots(request: Request) -> StreamSlots:
-    return _state(request).streams  # type: ignore[no-any-return]
+    return _state(request).streams
 
 
 def heartbeat_seconds(request: Request) -> float:

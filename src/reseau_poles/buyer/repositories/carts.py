@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, RowMapping, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+
+from reseau_poles.storage import all_rows, first_row, row_count
 
 from ..tables import cart_lines, cart_poles, carts, orders
 
@@ -23,11 +25,11 @@ Key = tuple[str, str, str]  # seller node, pôle, fulfilment option ('' when non
 
 def get_cart(
     session: Session, organisation_id: str, cart_id: str, *, lock: bool = False
-) -> RowMapping | None:
+) -> Mapping[str, Any] | None:
     query = select(carts).where(carts.c.id == cart_id, carts.c.organisation_id == organisation_id)
     if lock:
         query = query.with_for_update()
-    return session.execute(query).mappings().first()
+    return first_row(session.execute(query))
 
 
 def insert_cart(session: Session, values: Mapping[str, Any]) -> None:
@@ -41,37 +43,34 @@ def update_cart(session: Session, cart_id: str, values: Mapping[str, Any]) -> No
 def check_out(session: Session, cart_id: str, now: datetime) -> bool:
     """Move an open cart to ``commande``; ``False`` when it was not open any more (a
     conditional update: two checkouts at once move it once)."""
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(carts)
-            .where(carts.c.id == cart_id, carts.c.state == "ouvert")
-            .values(state="commande", checked_out_at=now, updated_at=now)
-        ),
+    result = session.execute(
+        update(carts)
+        .where(carts.c.id == cart_id, carts.c.state == "ouvert")
+        .values(state="commande", checked_out_at=now, updated_at=now)
     )
-    return result.rowcount == 1
+    return row_count(result) == 1
 
 
-def carts_of(session: Session, organisation_id: str, limit: int = 100) -> list[RowMapping]:
+def carts_of(session: Session, organisation_id: str, limit: int = 100) -> list[Mapping[str, Any]]:
     """The organisation's carts, newest first."""
-    return list(
+    return all_rows(
         session.execute(
             select(carts)
             .where(carts.c.organisation_id == organisation_id)
             .order_by(carts.c.created_at.desc(), carts.c.id)
             .limit(limit)
-        ).mappings()
+        )
     )
 
 
 # --- lines -------------------------------------------------------------------------------------
 
 
-def lines_of(session: Session, cart_id: str) -> list[RowMapping]:
-    return list(
+def lines_of(session: Session, cart_id: str) -> list[Mapping[str, Any]]:
+    return all_rows(
         session.execute(
             select(cart_lines).where(cart_lines.c.cart_id == cart_id).order_by(cart_lines.c.id)
-        ).mappings()
+        )
     )
 
 
@@ -103,23 +102,20 @@ def put_line(session: Session, cart_id: str, line: Mapping[str, Any], now: datet
 
 
 def delete_line(session: Session, cart_id: str, line_id: int) -> bool:
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            delete(cart_lines).where(cart_lines.c.cart_id == cart_id, cart_lines.c.id == line_id)
-        ),
+    result = session.execute(
+        delete(cart_lines).where(cart_lines.c.cart_id == cart_id, cart_lines.c.id == line_id)
     )
-    return bool(result.rowcount)
+    return bool(row_count(result))
 
 
 # --- groups (checked out) ----------------------------------------------------------------------
 
 
-def poles_of(session: Session, cart_id: str) -> list[RowMapping]:
-    return list(
+def poles_of(session: Session, cart_id: str) -> list[Mapping[str, Any]]:
+    return all_rows(
         session.execute(
             select(cart_poles).where(cart_poles.c.cart_id == cart_id).order_by(cart_poles.c.id)
-        ).mappings()
+        )
     )
 
 
@@ -153,15 +149,12 @@ def update_pole(session: Session, cart_id: str, key: Key, values: Mapping[str, A
 def retake_failed_pole(session: Session, pole_id: int, now: datetime) -> bool:
     """Move a failed group back to ``attente``; ``False`` when it was not failed any more (a
     conditional update: two retries at once take it once)."""
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(cart_poles)
-            .where(cart_poles.c.id == pole_id, cart_poles.c.state == "echec")
-            .values(state="attente", error=None, updated_at=now)
-        ),
+    result = session.execute(
+        update(cart_poles)
+        .where(cart_poles.c.id == pole_id, cart_poles.c.state == "echec")
+        .values(state="attente", error=None, updated_at=now)
     )
-    return result.rowcount == 1
+    return row_count(result) == 1
 
 
 def pole_order_id(session: Session, cart_id: str, key: Key) -> str | None:

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import all_rows, first_row, utcnow
 
 from ..tables import callbacks, order_events, order_lines, orders
 
@@ -23,13 +23,15 @@ def insert_order(session: Session, values: Mapping[str, Any]) -> None:
     session.execute(insert(orders).values(**values))
 
 
-def get_order(session: Session, order_id: str, *, for_update: bool = False) -> RowMapping | None:
+def get_order(
+    session: Session, order_id: str, *, for_update: bool = False
+) -> Mapping[str, Any] | None:
     """One order; ``for_update`` locks its row on PostgreSQL (callbacks of one transaction are
     applied one after the other; SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
     query = select(orders).where(orders.c.id == order_id)
     if for_update:
         query = query.with_for_update()
-    return session.execute(query).mappings().first()
+    return first_row(session.execute(query))
 
 
 def update_order(session: Session, order_id: str, values: Mapping[str, Any]) -> None:
@@ -49,7 +51,7 @@ def list_orders(
     purchase_order_number: str | None = None,
     limit: int = 20,
     offset: int = 0,
-) -> tuple[list[RowMapping], int]:
+) -> tuple[list[Mapping[str, Any]], int]:
     """An organisation's orders, newest first, and how many match in all."""
     conditions = [orders.c.organisation_id == organisation_id]
     if purchase_order_number is not None:
@@ -63,14 +65,16 @@ def list_orders(
     if until is not None:
         conditions.append(orders.c.created_at < until)
     total = session.execute(select(func.count()).select_from(orders).where(*conditions))
-    rows = session.execute(
-        select(orders)
-        .where(*conditions)
-        .order_by(orders.c.created_at.desc(), orders.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).mappings()
-    return list(rows), int(total.scalar_one())
+    page = all_rows(
+        session.execute(
+            select(orders)
+            .where(*conditions)
+            .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    return page, int(total.scalar_one())
 
 
 # --- lines -----------------------------------------------------------------------------------
@@ -85,13 +89,13 @@ def replace_lines(session: Session, order_id: str, lines: Iterable[Mapping[str, 
         session.execute(insert(order_lines), rows)
 
 
-def lines_of(session: Session, order_id: str) -> list[RowMapping]:
-    return list(
+def lines_of(session: Session, order_id: str) -> list[Mapping[str, Any]]:
+    return all_rows(
         session.execute(
             select(order_lines)
             .where(order_lines.c.order_id == order_id)
             .order_by(order_lines.c.position)
-        ).mappings()
+        )
     )
 
 
@@ -126,13 +130,13 @@ def add_event(
     )
 
 
-def events_of(session: Session, order_id: str) -> list[RowMapping]:
-    return list(
+def events_of(session: Session, order_id: str) -> list[Mapping[str, Any]]:
+    return all_rows(
         session.execute(
             select(order_events)
             .where(order_events.c.order_id == order_id)
             .order_by(order_events.c.id)
-        ).mappings()
+        )
     )
 
 
@@ -141,9 +145,9 @@ def events_of(session: Session, order_id: str) -> list[RowMapping]:
 
 def stored_callback(
     session: Session, action: str, bpp_id: str, message_id: str
-) -> RowMapping | None:
+) -> Mapping[str, Any] | None:
     """The callback already kept under (action, sender, message id), with its body."""
-    return (
+    return first_row(
         session.execute(
             select(callbacks).where(
                 callbacks.c.action == action,
@@ -151,6 +155,4 @@ def stored_callback(
                 callbacks.c.message_id == message_id,
             )
         )
-        .mappings()
-        .first()
     )

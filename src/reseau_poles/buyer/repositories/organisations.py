@@ -7,11 +7,14 @@ Functions take a SQLAlchemy session (from :func:`reseau_poles.storage.write_sess
 
 from __future__ import annotations
 
-from sqlalchemy import RowMapping, insert, select
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from reseau_poles.participant.api_keys import ApiKeyStore
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import first_row, utcnow
 
 from ..tables import api_keys, organisations
 
@@ -28,11 +31,9 @@ def add_organisation(session: Session, organisation_id: str, name: str) -> None:
     )
 
 
-def get_organisation(session: Session, organisation_id: str) -> RowMapping | None:
-    return (
+def get_organisation(session: Session, organisation_id: str) -> Mapping[str, Any] | None:
+    return first_row(
         session.execute(select(organisations).where(organisations.c.id == organisation_id))
-        .mappings()
-        .first()
     )
 
 

@@ -5,19 +5,22 @@ Functions take a SQLAlchemy session; they never commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from reseau_poles.storage import all_rows
 
 from ..tables import order_lines, orders
 
 
 def counted_orders(
     session: Session, organisation_id: str, states: Sequence[str], low: datetime, high: datetime
-) -> tuple[dict[str, Decimal | None], list[RowMapping]]:
+) -> tuple[dict[str, Decimal | None], list[Mapping[str, Any]]]:
     """The organisation's orders in ``states`` confirmed in [``low``, ``high``): their totals
     by id, and their lines."""
     counted = (
@@ -31,9 +34,11 @@ def counted_orders(
         .order_by(orders.c.confirmed_at, orders.c.id)
     )
     totals = {row.id: row.total for row in session.execute(counted)}
-    lines = session.execute(
-        select(order_lines).where(
-            order_lines.c.order_id.in_(counted.with_only_columns(orders.c.id))
+    lines = all_rows(
+        session.execute(
+            select(order_lines).where(
+                order_lines.c.order_id.in_(counted.with_only_columns(orders.c.id))
+            )
         )
-    ).mappings()
-    return totals, list(lines)
+    )
+    return totals, lines

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import all_rows, first_row, insert_for, utcnow
 
 from ..tables import callbacks, search_results, searches
 
@@ -73,11 +73,9 @@ def add_pages(session: Session, transaction_id: str, pages: Iterable[Mapping[str
     )
 
 
-def get_search(session: Session, transaction_id: str) -> RowMapping | None:
-    return (
+def get_search(session: Session, transaction_id: str) -> Mapping[str, Any] | None:
+    return first_row(
         session.execute(select(searches).where(searches.c.transaction_id == transaction_id))
-        .mappings()
-        .first()
     )
 
 
@@ -98,32 +96,22 @@ def insert_callback(
     """Keep a verified callback; ``None`` when the same one (action, sender, message id) is
     already kept. One ``INSERT … ON CONFLICT DO NOTHING``: the caller's transaction goes on
     either way (no savepoint, no error to catch)."""
-    statement = _insert_callback(session).values(
-        action=action,
-        transaction_id=transaction_id,
-        message_id=message_id,
-        bpp_id=bpp_id,
-        bpp_uri=bpp_uri,
-        body=body.decode("utf-8"),
-        received_at=received_at,
-    )
-    found = session.execute(statement).scalar()
-    return None if found is None else int(found)
-
-
-def _insert_callback(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - the two databases we ship for
-        raise RuntimeError(f"base non prise en charge : {dialect}")
-    return (
-        dialect_insert(callbacks)
+    statement = (
+        insert_for(session, callbacks)
+        .values(
+            action=action,
+            transaction_id=transaction_id,
+            message_id=message_id,
+            bpp_id=bpp_id,
+            bpp_uri=bpp_uri,
+            body=body.decode("utf-8"),
+            received_at=received_at,
+        )
         .on_conflict_do_nothing(index_elements=["action", "bpp_id", "message_id"])
         .returning(callbacks.c.id)
     )
+    found = session.execute(statement).scalar()
+    return None if found is None else int(found)
 
 
 def search_exists(session: Session, transaction_id: str) -> bool:
@@ -167,29 +155,29 @@ def insert_results(
 
 def results_of(
     session: Session, transaction_id: str, *, callback_ids: Iterable[int] | None = None
-) -> list[RowMapping]:
+) -> list[Mapping[str, Any]]:
     """The search's stored results, in the order stored (those of ``callback_ids`` only,
     when given)."""
     query = select(search_results).where(search_results.c.transaction_id == transaction_id)
     if callback_ids is not None:
         query = query.where(search_results.c.callback_id.in_(list(callback_ids)))
-    return list(session.execute(query.order_by(search_results.c.id)).mappings())
+    return all_rows(session.execute(query.order_by(search_results.c.id)))
 
 
 def callbacks_of(
     session: Session, transaction_id: str, action: str, *, with_ids: bool = False
-) -> list[RowMapping]:
+) -> list[Mapping[str, Any]]:
     """Who answered and when (without the bodies); ``with_ids``: each callback's number on
     this node too (``id``, increasing)."""
     columns = [callbacks.c.bpp_id, callbacks.c.bpp_uri, callbacks.c.message_id]
     if with_ids:
         columns.insert(0, callbacks.c.id)
-    return list(
+    return all_rows(
         session.execute(
             select(*columns, callbacks.c.received_at)
             .where(callbacks.c.transaction_id == transaction_id, callbacks.c.action == action)
             .order_by(callbacks.c.id)
-        ).mappings()
+        )
     )
 
 

@@ -10,15 +10,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+
+from reseau_poles.storage import all_rows, first_row
 
 from ..tables import delivery_sites
 
 
-def get_site(session: Session, organisation_id: str, site_id: str) -> RowMapping | None:
+def get_site(session: Session, organisation_id: str, site_id: str) -> Mapping[str, Any] | None:
     """One of the organisation's sites, unless deleted."""
-    return (
+    return first_row(
         session.execute(
             select(delivery_sites).where(
                 delivery_sites.c.id == site_id,
@@ -26,14 +28,12 @@ def get_site(session: Session, organisation_id: str, site_id: str) -> RowMapping
                 delivery_sites.c.deleted_at.is_(None),
             )
         )
-        .mappings()
-        .first()
     )
 
 
-def sites_of(session: Session, organisation_id: str) -> list[RowMapping]:
+def sites_of(session: Session, organisation_id: str) -> list[Mapping[str, Any]]:
     """The organisation's sites (not deleted), by name."""
-    return list(
+    return all_rows(
         session.execute(
             select(delivery_sites)
             .where(
@@ -41,7 +41,7 @@ def sites_of(session: Session, organisation_id: str) -> list[RowMapping]:
                 delivery_sites.c.deleted_at.is_(None),
             )
             .order_by(delivery_sites.c.name, delivery_sites.c.id)
-        ).mappings()
+        )
     )
 
 

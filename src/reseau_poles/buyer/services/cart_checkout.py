@@ -19,6 +19,7 @@ import logging
 import uuid
 import weakref
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -190,7 +191,11 @@ class CartService:
             running = (cart_id, *key)
             task = asyncio.create_task(self._drive(organisation_id, cart_id, key, order))
             self._running[running] = task
-            task.add_done_callback(lambda _t, k=running: self._running.pop(k, None))
+            task.add_done_callback(partial(self._forget, running))
+
+    def _forget(self, running: tuple[str, str, str, str], _task: asyncio.Task[None]) -> None:
+        """A group's drive ended (confirmed, failed or cancelled): it is not running any more."""
+        self._running.pop(running, None)
 
     def _take_failed(self, organisation_id: str, cart_id: str) -> list[tuple[Key, OrderIn]]:
         """The failed groups of a checked-out cart, moved back to ``attente`` (a conditional

@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
 from reseau_poles.participant import ApiError, validation_error
@@ -84,7 +83,7 @@ def _row_key(row: Mapping[str, Any]) -> Key:
 
 def _cart_row(
     session: Session, organisation_id: str, cart_id: str, *, lock: bool = False
-) -> RowMapping:
+) -> Mapping[str, Any]:
     row = repo.get_cart(session, organisation_id, cart_id, lock=lock)
     if row is None:
         raise CartNotFound(cart_id)

@@ -147,7 +147,7 @@ class OrderCallbacks:
             order = repo.get_order(session, transaction_id)
         if order is None or order["bpp_id"] != message.signer.subscriber_id:
             return None
-        return order["created_at"]  # type: ignore[no-any-return]
+        return order["created_at"]
 
     def _apply(
         self,
@@ -309,8 +309,8 @@ class OrderCallbacks:
         if action in ("on_select", "on_init", "on_confirm") and chosen:
             kept = {str(f.get("id")) for f in chosen if f.get("id")}
             if lifecycle.phase in (Phase.NEW, Phase.SEARCHING, Phase.SELECTED, Phase.INITIALIZED):
-                for fid in set(lifecycle.fulfillments) - kept:
-                    _lenient(notes, lifecycle.remove_fulfillment, fid)
+                for dropped in set(lifecycle.fulfillments) - kept:
+                    _lenient(notes, lifecycle.remove_fulfillment, dropped)
         for fulfillment in chosen:
             fid, kind = fulfillment.get("id"), fulfillment.get("type")
             if isinstance(fid, str) and isinstance(kind, str):

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -68,11 +68,11 @@ class RecentResults:
 
     def __init__(self, max_items: int = 5_000) -> None:
         self.max_items = max_items
-        self._rows: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._rows: OrderedDict[int, Sequence[Mapping[str, Any]]] = OrderedDict()
         self._items = 0
         self._lock = threading.Lock()
 
-    def put(self, callback_id: int, rows: list[dict[str, Any]]) -> None:
+    def put(self, callback_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
         size = sum(len(row["items"]) for row in rows) or 1
         with self._lock:
             self._rows[callback_id] = rows
@@ -81,7 +81,7 @@ class RecentResults:
                 _, dropped = self._rows.popitem(last=False)
                 self._items -= sum(len(row["items"]) for row in dropped) or 1
 
-    def get(self, callback_id: int) -> list[dict[str, Any]] | None:
+    def get(self, callback_id: int) -> Sequence[Mapping[str, Any]] | None:
         with self._lock:
             return self._rows.get(callback_id)
 
@@ -233,8 +233,11 @@ class BuyerService:
         transaction_id = message.transaction_id
         received_at = utcnow()
         with write_session(self.factory) as session:
-            known = bool(transaction_id) and repo.search_exists(session, transaction_id)
-            if not known or message.bap_id != self.settings.subscriber_id:
+            if (
+                not transaction_id
+                or not repo.search_exists(session, transaction_id)
+                or message.bap_id != self.settings.subscriber_id
+            ):
                 raise ProtocolError(
                     f"Transaction inconnue de ce nœud acheteur : « {str(transaction_id)[:64]} ».",
                     code=ErrorCode.BUYER_UNKNOWN_TRANSACTION,

@@ -23,7 +23,6 @@ from typing import Any
 from pydantic import (
     ValidationError,
 )
-from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.participant import ApiError, validation_error
@@ -167,7 +166,7 @@ def order_with_site(
 # --- queries ---------------------------------------------------------------------------------
 
 
-def get_site(session: Session, organisation_id: str, site_id: str) -> RowMapping:
+def get_site(session: Session, organisation_id: str, site_id: str) -> Mapping[str, Any]:
     """One of the organisation's sites; raises :class:`SiteNotFound` (or deleted)."""
     row = repo.get_site(session, organisation_id, site_id)
     if row is None:

@@ -41,7 +41,7 @@ import contextlib
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -174,7 +174,8 @@ def read_changes(
         sellers = {answer["bpp_id"] for answer in fresh}
         last = fresh[-1]["id"] if fresh else after
         needed = [a["id"] for a in answers if a["bpp_id"] in sellers and a["id"] <= last]
-        rows_of: dict[int, list[Mapping[str, Any]]] = {}
+        # The cache's rows are shared with other streams: read, never changed.
+        rows_of: dict[int, Sequence[Mapping[str, Any]]] = {}
         missing = []
         for callback_id in needed:
             cached = service.recent.get(callback_id)
@@ -183,8 +184,10 @@ def read_changes(
             else:
                 rows_of[callback_id] = cached
         if missing:
+            read: dict[int, list[Mapping[str, Any]]] = {}
             for row in repo.results_of(session, transaction_id, callback_ids=missing):
-                rows_of.setdefault(row["callback_id"], []).append(row)
+                read.setdefault(row["callback_id"], []).append(row)
+            rows_of.update(read)
     found = []
     brought = []
     for callback in fresh:

@@ -49,7 +49,7 @@ class SellerServices:
 
 def services(request: Request) -> SellerServices:
     """The node's services (the one read of the application's state)."""
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services
 
 
 Services = Annotated[SellerServices, Depends(services)]

@@ -10,11 +10,11 @@ DELETE /api/providers/{id}/fulfillment-options/{option_id}   withdraw (kept for 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import RowMapping
 
 from reseau_poles.participant import ApiError, read_json_object, validated
 from reseau_poles.participant.answers import answers
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/providers/{provider_id}", tags=["gestion"])
 # --- locations ------------------------------------------------------------------------------
 
 
-def location_out(row: RowMapping) -> dict[str, Any]:
+def location_out(row: Mapping[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in LocationIn.model_fields}
 
 
@@ -73,7 +73,7 @@ async def delete_location(
 # --- fulfilment options ---------------------------------------------------------------------
 
 
-def option_out(row: RowMapping) -> dict[str, Any]:
+def option_out(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "type": row["type"],

@@ -12,11 +12,11 @@ The CSV import and export (``/products/import``, ``/products/export``) are in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import RowMapping
 
 from reseau_poles.network.query import reads_query
 from reseau_poles.participant import ApiError, read_json_object, validated
@@ -36,7 +36,7 @@ TRUE = {"true", "1", "oui", "yes", "vrai"}
 _FALSE = {"false", "0", "non", "no", "faux"}
 
 
-def item_out(row: RowMapping) -> dict[str, Any]:
+def item_out(row: Mapping[str, Any]) -> dict[str, Any]:
     body = product_repo.item_in_from_row(row).model_dump(mode="json", warnings=False)
     body["active"] = row["active"]
     body["created_at"] = when(row["created_at"])
@@ -98,7 +98,7 @@ async def list_products(
     }
 
 
-async def product_row(products: Products, provider_id: str, sku: str) -> RowMapping:
+async def product_row(products: Products, provider_id: str, sku: str) -> Mapping[str, Any]:
     row = await read(products.product, provider_id, sku)
     if row is None:
         raise not_found("Produit", "path.sku")

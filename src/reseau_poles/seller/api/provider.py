@@ -6,10 +6,10 @@ PUT    /api/providers/{id}                          replace the profile
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy.engine import RowMapping
 
 from reseau_poles.participant import read_json_object, validated
 from reseau_poles.participant.answers import answers
@@ -24,7 +24,7 @@ from .deps import OwnProvider, ProvidersService
 router = APIRouter(prefix="/api/providers/{provider_id}", tags=["gestion"])
 
 
-def provider_out(row: RowMapping) -> dict[str, Any]:
+def provider_out(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **provider_repo.provider_in_from_row(row).model_dump(mode="json", warnings=False),
         "active": row["active"],

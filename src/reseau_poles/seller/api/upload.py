@@ -91,7 +91,7 @@ async def csv_upload(request: Request) -> AsyncIterator[IO[bytes]]:
             async for chunk in _capped(request, MAX_CSV_BYTES):
                 spool.write(chunk)
             spool.seek(0)
-            yield spool  # type: ignore[misc]
+            yield spool
         return
     form = await _form(request)
     try:
@@ -115,7 +115,7 @@ async def csv_upload(request: Request) -> AsyncIterator[IO[bytes]]:
                 spool.write(data)
                 del data
                 spool.seek(0)
-                yield spool  # type: ignore[misc]
+                yield spool
             return
         if value.size is not None and value.size > MAX_CSV_BYTES:
             raise _too_large()

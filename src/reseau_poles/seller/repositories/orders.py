@@ -15,11 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from reseau_poles.protocol.lifecycle import OrderLifecycle, Phase
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import all_rows, first_row, one_or_none_row, utcnow
 
 from ..tables import (
     items,
@@ -43,21 +42,19 @@ class OrderLine:
     tvq: Decimal
 
 
-def find_order(session: Session, order_id: str) -> RowMapping | None:
-    return session.execute(select(orders).where(orders.c.id == order_id)).mappings().one_or_none()
+def find_order(session: Session, order_id: str) -> Mapping[str, Any] | None:
+    return one_or_none_row(session.execute(select(orders).where(orders.c.id == order_id)))
 
 
 def find_order_by_transaction(
     session: Session, bap_id: str, transaction_id: str
-) -> RowMapping | None:
-    return (
+) -> Mapping[str, Any] | None:
+    return one_or_none_row(
         session.execute(
             select(orders).where(
                 orders.c.bap_id == bap_id, orders.c.transaction_id == transaction_id
             )
         )
-        .mappings()
-        .one_or_none()
     )
 
 
@@ -95,13 +92,11 @@ def lifecycle_of(order: Mapping[str, Any]) -> OrderLifecycle:
     )
 
 
-def lock_order(session: Session, order_id: str) -> RowMapping | None:
+def lock_order(session: Session, order_id: str) -> Mapping[str, Any] | None:
     """The order, locked for the rest of the transaction (``FOR UPDATE`` on PostgreSQL; on
     SQLite the write transaction already holds the database lock)."""
-    return (
+    return first_row(
         session.execute(select(orders).where(orders.c.id == order_id).with_for_update())
-        .mappings()
-        .first()
     )
 
 
@@ -110,24 +105,24 @@ def update_order(session: Session, order_id: str, **values: Any) -> None:
     session.execute(update(orders).where(orders.c.id == order_id).values(**values))
 
 
-def lines_of(session: Session, order_id: str) -> list[RowMapping]:
-    return list(
+def lines_of(session: Session, order_id: str) -> list[Mapping[str, Any]]:
+    return all_rows(
         session.execute(
             select(order_lines, items.c.taxable, items.c.unit)
             .join(items, items.c.id == order_lines.c.item_id)
             .where(order_lines.c.order_id == order_id)
             .order_by(order_lines.c.line_no)
-        ).mappings()
+        )
     )
 
 
-def events_of(session: Session, order_id: str) -> list[RowMapping]:
-    return list(
+def events_of(session: Session, order_id: str) -> list[Mapping[str, Any]]:
+    return all_rows(
         session.execute(
             select(order_events)
             .where(order_events.c.order_id == order_id)
             .order_by(order_events.c.id)
-        ).mappings()
+        )
     )
 
 
@@ -191,7 +186,7 @@ def list_orders(
     delivered_between: tuple[datetime, datetime] | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[RowMapping], int]:
+) -> tuple[list[Mapping[str, Any]], int]:
     """A page of a pôle's orders, newest first, and how many match in all
     (``delivered_between``: a delivery window starting in ``[start, end)``)."""
     conditions = [orders.c.provider_id == provider_id]
@@ -205,22 +200,24 @@ def list_orders(
         conditions.append(orders.c.delivery_start >= delivered_between[0])
         conditions.append(orders.c.delivery_start < delivered_between[1])
     total = session.execute(select(func.count()).select_from(orders).where(*conditions))
-    rows = session.execute(
-        select(orders)
-        .where(*conditions)
-        .order_by(orders.c.created_at.desc(), orders.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).mappings()
-    return list(rows), int(total.scalar_one())
+    page = all_rows(
+        session.execute(
+            select(orders)
+            .where(*conditions)
+            .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    return page, int(total.scalar_one())
 
 
 def to_deliver(
     session: Session, provider_id: str, start: datetime, end: datetime
-) -> list[RowMapping]:
+) -> list[Mapping[str, Any]]:
     """The pôle's orders, not cancelled, whose delivery window starts in ``[start, end)``,
     by window then id (the pick list of a day)."""
-    return list(
+    return all_rows(
         session.execute(
             select(orders)
             .where(
@@ -230,24 +227,26 @@ def to_deliver(
                 orders.c.delivery_start < end,
             )
             .order_by(orders.c.delivery_start, orders.c.id)
-        ).mappings()
+        )
     )
 
 
-def pick_lines(session: Session, order_ids: Sequence[str]) -> Iterator[RowMapping]:
+def pick_lines(session: Session, order_ids: Sequence[str]) -> Iterator[Mapping[str, Any]]:
     """The lines of these orders (SKU, name, quantity, the item's unit and format), by order
     and line number."""
     for begin in range(0, len(order_ids), 500):
-        yield from session.execute(
-            select(
-                order_lines.c.order_id,
-                order_lines.c.sku,
-                order_lines.c.name,
-                order_lines.c.quantity,
-                items.c.unit,
-                items.c.pack_size,
+        yield from all_rows(
+            session.execute(
+                select(
+                    order_lines.c.order_id,
+                    order_lines.c.sku,
+                    order_lines.c.name,
+                    order_lines.c.quantity,
+                    items.c.unit,
+                    items.c.pack_size,
+                )
+                .join(items, items.c.id == order_lines.c.item_id)
+                .where(order_lines.c.order_id.in_(order_ids[begin : begin + 500]))
+                .order_by(order_lines.c.order_id, order_lines.c.line_no)
             )
-            .join(items, items.c.id == order_lines.c.item_id)
-            .where(order_lines.c.order_id.in_(order_ids[begin : begin + 500]))
-            .order_by(order_lines.c.order_id, order_lines.c.line_no)
-        ).mappings()
+        )

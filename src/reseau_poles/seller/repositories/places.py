@@ -4,12 +4,13 @@ removed; a place still used by an active option is a :class:`~. Conflict`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
+
+from reseau_poles.storage import all_rows, one_or_none_row, row_count
 
 from ..requests import FulfillmentOptionIn, LocationIn
 from ..tables import (
@@ -68,27 +69,27 @@ _OPTIONS_BY_PROVIDER = (
 )
 
 
-def get_locations(session: Session, provider_ids: Iterable[str]) -> list[RowMapping]:
-    return list(session.execute(_LOCATIONS_BY_PROVIDER, {"ids": list(provider_ids)}).mappings())
+def get_locations(session: Session, provider_ids: Iterable[str]) -> list[Mapping[str, Any]]:
+    return all_rows(session.execute(_LOCATIONS_BY_PROVIDER, {"ids": list(provider_ids)}))
 
 
-def get_fulfillment_options(session: Session, provider_ids: Iterable[str]) -> list[RowMapping]:
-    return list(session.execute(_OPTIONS_BY_PROVIDER, {"ids": list(provider_ids)}).mappings())
+def get_fulfillment_options(
+    session: Session, provider_ids: Iterable[str]
+) -> list[Mapping[str, Any]]:
+    return all_rows(session.execute(_OPTIONS_BY_PROVIDER, {"ids": list(provider_ids)}))
 
 
-def list_locations(session: Session, provider_id: str) -> list[RowMapping]:
+def list_locations(session: Session, provider_id: str) -> list[Mapping[str, Any]]:
     return get_locations(session, [provider_id])
 
 
-def location(session: Session, provider_id: str, location_id: str) -> RowMapping | None:
-    return (
+def location(session: Session, provider_id: str, location_id: str) -> Mapping[str, Any] | None:
+    return one_or_none_row(
         session.execute(
             select(locations).where(
                 locations.c.provider_id == provider_id, locations.c.id == location_id
             )
         )
-        .mappings()
-        .one_or_none()
     )
 
 
@@ -126,10 +127,10 @@ def delete_location(session: Session, provider_id: str, location_id: str) -> boo
             locations.c.provider_id == provider_id, locations.c.id == location_id
         )
     )
-    return done.rowcount > 0
+    return row_count(done) > 0
 
 
-def list_fulfillment_options(session: Session, provider_id: str) -> list[RowMapping]:
+def list_fulfillment_options(session: Session, provider_id: str) -> list[Mapping[str, Any]]:
     return get_fulfillment_options(session, [provider_id])
 
 
@@ -171,4 +172,4 @@ def deactivate_fulfillment_option(session: Session, provider_id: str, option_id:
         )
         .values(active=False)
     )
-    return done.rowcount > 0
+    return row_count(done) > 0

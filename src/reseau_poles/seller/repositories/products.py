@@ -4,18 +4,18 @@ import), read by page, by SKU or by id for a search page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from reseau_poles.protocol.profile import normalize_text, search_key, tokenize
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import all_rows, one_or_none_row, row_count, utcnow
 
 from ..requests import ItemIn
 from ..tables import (
@@ -112,27 +112,29 @@ _PAGE_BY_ID = (
 )
 
 
-def get_items(session: Session | Connection, item_ids: Sequence[int]) -> list[RowMapping]:
+def get_items(session: Session | Connection, item_ids: Sequence[int]) -> list[Mapping[str, Any]]:
     """A search page's items (:data:`PAGE_COLUMNS`, their stock as ``available``) in the
     order of ``item_ids``."""
-    rows = {
-        row["id"]: row for row in session.execute(_PAGE_BY_ID, {"ids": list(item_ids)}).mappings()
+    by_id = {
+        row["id"]: row for row in all_rows(session.execute(_PAGE_BY_ID, {"ids": list(item_ids)}))
     }
-    return [rows[item_id] for item_id in item_ids if item_id in rows]
+    return [by_id[item_id] for item_id in item_ids if item_id in by_id]
 
 
 def get_items_by_sku(
     session: Session, provider_id: str, skus: Iterable[str]
-) -> dict[str, RowMapping]:
+) -> dict[str, Mapping[str, Any]]:
     return {
         row["sku"]: row
-        for row in session.execute(
-            _items_with_stock().where(
-                items.c.provider_id == provider_id,
-                items.c.sku.in_(list(skus)),
-                items.c.active.is_(True),
+        for row in all_rows(
+            session.execute(
+                _items_with_stock().where(
+                    items.c.provider_id == provider_id,
+                    items.c.sku.in_(list(skus)),
+                    items.c.active.is_(True),
+                )
             )
-        ).mappings()
+        )
     }
 
 
@@ -145,7 +147,7 @@ class ItemFilter:
 
 def list_items(
     session: Session, provider_id: str, where: ItemFilter, *, offset: int, limit: int
-) -> tuple[list[RowMapping], int]:
+) -> tuple[list[Mapping[str, Any]], int]:
     """A page of the provider's items by SKU, and how many match in all."""
     conditions: list[Any] = [items.c.provider_id == provider_id]
     if where.active is not None:
@@ -164,46 +166,52 @@ def list_items(
     total = session.execute(
         select(func.count()).select_from(items).where(and_(*conditions))
     ).scalar_one()
-    rows = session.execute(
-        _items_with_stock()
-        .where(and_(*conditions))
-        .order_by(items.c.sku)
-        .offset(offset)
-        .limit(limit)
-    ).mappings()
-    return list(rows), int(total)
+    page = all_rows(
+        session.execute(
+            _items_with_stock()
+            .where(and_(*conditions))
+            .order_by(items.c.sku)
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+    return page, int(total)
 
 
-def item(session: Session, provider_id: str, sku: str) -> RowMapping | None:
+def item(session: Session, provider_id: str, sku: str) -> Mapping[str, Any] | None:
     """The item with this SKU (active or not), with its stock as ``available``."""
-    return (
+    return one_or_none_row(
         session.execute(
             _items_with_stock().where(items.c.provider_id == provider_id, items.c.sku == sku)
         )
-        .mappings()
-        .one_or_none()
     )
 
 
-def items_by_sku(session: Session, provider_id: str, skus: Iterable[str]) -> dict[str, RowMapping]:
+def items_by_sku(
+    session: Session, provider_id: str, skus: Iterable[str]
+) -> dict[str, Mapping[str, Any]]:
     wanted = list(skus)
-    found: dict[str, RowMapping] = {}
+    found: dict[str, Mapping[str, Any]] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        for row in session.execute(
-            _items_with_stock().where(items.c.provider_id == provider_id, items.c.sku.in_(chunk))
-        ).mappings():
+        for row in all_rows(
+            session.execute(
+                _items_with_stock().where(
+                    items.c.provider_id == provider_id, items.c.sku.in_(chunk)
+                )
+            )
+        ):
             found[row["sku"]] = row
     return found
 
 
 def all_items(
     session: Session, provider_id: str, *, active: bool | None = True
-) -> list[RowMapping]:
+) -> list[Mapping[str, Any]]:
     query = _items_with_stock().where(items.c.provider_id == provider_id)
     if active is not None:
         query = query.where(items.c.active.is_(active))
-    return list(session.execute(query.order_by(items.c.sku)).mappings())
+    return all_rows(session.execute(query.order_by(items.c.sku)))
 
 
 def category_codes(session: Session, provider_id: str) -> dict[str, str]:
@@ -223,7 +231,7 @@ def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def item_in_from_row(row: RowMapping) -> ItemIn:
+def item_in_from_row(row: Mapping[str, Any]) -> ItemIn:
     """The stored item as the model it was written from (stock = what is available now).
 
     A row written by other means that today's rules refuse (an older image address, say) is
@@ -405,4 +413,4 @@ def deactivate_item(session: Session, provider_id: str, sku: str) -> bool:
         .where(items.c.provider_id == provider_id, items.c.sku == sku, items.c.active.is_(True))
         .values(active=False, updated_at=utcnow())
     )
-    return done.rowcount > 0
+    return row_count(done) > 0

@@ -4,16 +4,16 @@ fulfilment options in one statement.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import and_, bindparam, insert, select, update
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import all_rows, one_or_none_row, row_count, utcnow
 
 from ..requests import ProviderIn
 from ..tables import (
@@ -43,17 +43,13 @@ def upsert_provider(session: Session, provider: ProviderIn) -> None:
         "updated_at": now,
     }
     done = session.execute(update(providers).where(providers.c.id == provider.id).values(values))
-    if done.rowcount == 0:
+    if row_count(done) == 0:
         session.execute(insert(providers).values(id=provider.id, created_at=now, **values))
 
 
-def provider(session: Session, provider_id: str) -> RowMapping | None:
+def provider(session: Session, provider_id: str) -> Mapping[str, Any] | None:
     """The provider's row, active or not."""
-    return (
-        session.execute(select(providers).where(providers.c.id == provider_id))
-        .mappings()
-        .one_or_none()
-    )
+    return one_or_none_row(session.execute(select(providers).where(providers.c.id == provider_id)))
 
 
 def save_provider(session: Session, profile: ProviderIn) -> bool:
@@ -68,7 +64,7 @@ def save_provider(session: Session, profile: ProviderIn) -> bool:
     return created
 
 
-def provider_in_from_row(row: RowMapping) -> ProviderIn:
+def provider_in_from_row(row: Mapping[str, Any]) -> ProviderIn:
     """The stored profile as its model (unvalidated if today's rules refuse it)."""
     values: dict[str, Any] = {
         "id": row["id"],
@@ -100,13 +96,11 @@ def provider_exists(session: Session, provider_id: str) -> bool:
     )
 
 
-def get_provider(session: Session, provider_id: str) -> RowMapping | None:
-    return (
+def get_provider(session: Session, provider_id: str) -> Mapping[str, Any] | None:
+    return one_or_none_row(
         session.execute(
             select(providers).where(providers.c.id == provider_id, providers.c.active.is_(True))
         )
-        .mappings()
-        .one_or_none()
     )
 
 
@@ -118,8 +112,8 @@ _PROVIDERS_BY_ID = (
 )
 
 
-def get_providers(session: Session, provider_ids: Iterable[str]) -> list[RowMapping]:
-    return list(session.execute(_PROVIDERS_BY_ID, {"ids": list(provider_ids)}).mappings())
+def get_providers(session: Session, provider_ids: Iterable[str]) -> list[Mapping[str, Any]]:
+    return all_rows(session.execute(_PROVIDERS_BY_ID, {"ids": list(provider_ids)}))
 
 
 # (column name, label in the joined row)

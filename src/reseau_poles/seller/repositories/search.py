@@ -54,11 +54,13 @@ are separators, never operators, and each word is then quoted for the engine.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final, NamedTuple, Protocol
 
 from sqlalchemy import (
+    Integer,
     and_,
     bindparam,
     column,
@@ -74,6 +76,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from reseau_poles.protocol.profile import WHOLE_PROVINCE
+from reseau_poles.storage import all_rows
 
 from ..tables import items, providers, stock
 from .products import PAGE_COLUMNS
@@ -118,7 +121,7 @@ class SearchResult:
     item_ids: list[int]
     total: int
     more: bool = False
-    rows: list[Any] | None = field(default=None, compare=False, repr=False)
+    rows: list[Mapping[str, Any]] | None = field(default=None, compare=False, repr=False)
     """The page's item rows (:data:`~.products.PAGE_COLUMNS`, stock as ``available``) in
     the order of ``item_ids``, when the backend read them with the page (FTS5); ``None``:
     the caller reads them by id (:func:`~.products.get_items`)."""
@@ -192,7 +195,7 @@ def _joined() -> Any:
 
 def _count(session: Session | Connection, source: Any, where: list[Any]) -> tuple[int, bool]:
     """How many rows match, up to :data:`COUNT_LIMIT`, and whether there are more."""
-    capped = select(literal_column("1")).select_from(source).where(*where)
+    capped = select(literal_column("1", Integer)).select_from(source).where(*where)
     found = session.execute(
         select(func.count()).select_from(capped.limit(COUNT_LIMIT + 1).subquery())
     ).scalar_one()
@@ -441,7 +444,7 @@ def _item_where(shape: _Shape) -> list[ColumnElement[bool]]:
 
 
 def _capped_count(source: Any, where: list[Any], cap: str) -> Any:
-    matching = select(literal_column("1")).select_from(source).where(*where)
+    matching = select(literal_column("1", Integer)).select_from(source).where(*where)
     return (
         select(func.count())
         .select_from(matching.limit(bindparam(cap)).subquery())
@@ -490,7 +493,7 @@ def _fts_page(shape: _Shape, scored: bool) -> Any:
             .limit(bindparam("page"))
             .subquery()
         )
-        order = [ranked.c.score, ranked.c.id]
+        order: list[ColumnElement[Any]] = [ranked.c.score, ranked.c.id]
     else:
         ranked = (
             select(items.c.id)
@@ -538,9 +541,7 @@ def _fts_tier(
             _FTS_TIER_MATCHES, {"tier": expression, "rank_cap": RANK_LIMIT + 1}
         ).scalar_one()
     statement = _fts_page(shape, matches <= RANK_LIMIT)
-    return list(
-        session.execute(statement, {**params, "tier": expression, "page": limit}).mappings()
-    )
+    return all_rows(session.execute(statement, {**params, "tier": expression, "page": limit}))
 
 
 def make_search(engine: Any = None) -> SearchBackend:

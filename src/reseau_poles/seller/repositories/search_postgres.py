@@ -7,10 +7,12 @@ from functools import cache
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import String, bindparam, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from reseau_poles.protocol.profile import WHOLE_PROVINCE
+from reseau_poles.storage import all_rows
 
 from ..tables import items, providers
 from . import search
@@ -35,8 +37,8 @@ from .search_text import query_words, tsquery_terms
 PG_CONFIG: Final = "seller_fr"
 # ts_rank weights {D, C, B, A}: names are A, everything else D.
 _PG_WEIGHTS: Final = "{0.02, 0.05, 0.1, 1.0}"
-_PG_CONFIG = literal_column(f"'{PG_CONFIG}'::regconfig")
-_PG_SIMPLE = literal_column("'simple'::regconfig")
+_PG_CONFIG = literal_column(f"'{PG_CONFIG}'::regconfig", REGCONFIG)
+_PG_SIMPLE = literal_column("'simple'::regconfig", REGCONFIG)
 
 
 class PostgresSearch:
@@ -70,16 +72,18 @@ class PostgresSearch:
         if not total:
             return SearchResult([], 0)
         wanted = query.offset + query.limit
-        rows = list(
+        rows = all_rows(
             session.execute(
                 _pg_page(key, elsewhere=False, scored=not more), {**params, "page": wanted}
-            ).mappings()
+            )
         )
         if len(rows) < wanted and (more or len(rows) < total):
-            rows += session.execute(
-                _pg_page(key, elsewhere=True, scored=not more),
-                {**params, "page": wanted - len(rows)},
-            ).mappings()
+            rows += all_rows(
+                session.execute(
+                    _pg_page(key, elsewhere=True, scored=not more),
+                    {**params, "page": wanted - len(rows)},
+                )
+            )
         rows = rows[query.offset :]
         result = SearchResult([int(row["id"]) for row in rows], total, more, rows, query.offset)
         return _finish(
@@ -97,7 +101,7 @@ class _PgShape(NamedTuple):
     words: int
 
 
-_PG_VECTOR: Final = literal_column(f"{items.name}.search_vector")
+_PG_VECTOR: Final = literal_column(f"{items.name}.search_vector", TSVECTOR)
 
 
 def _pg_tsquery(prefix: str, words: int) -> Any:

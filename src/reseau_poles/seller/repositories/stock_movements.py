@@ -10,13 +10,14 @@ table's as before (:func:`.stock.take_stock`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import RowMapping, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import all_rows, utcnow
 
 from ..tables import stock_movements
 
@@ -88,17 +89,19 @@ def record_many(
 
 def movements_of(
     session: Session, item_id: int, *, limit: int, offset: int
-) -> tuple[list[RowMapping], int]:
+) -> tuple[list[Mapping[str, Any]], int]:
     """A page of the item's movements, newest first, and how many there are in all."""
     where = stock_movements.c.item_id == item_id
     total = session.execute(
         select(func.count()).select_from(stock_movements).where(where)
     ).scalar_one()
-    rows = session.execute(
-        select(stock_movements)
-        .where(where)
-        .order_by(stock_movements.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).mappings()
-    return list(rows), int(total)
+    page = all_rows(
+        session.execute(
+            select(stock_movements)
+            .where(where)
+            .order_by(stock_movements.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    return page, int(total)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from reseau_poles.protocol.lifecycle import Phase
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import insert_for, utcnow
 
 from ..tables import transactions
 
@@ -46,14 +46,9 @@ def record(session: Session, bap_id: str, transaction_id: str, phase: Phase) -> 
                 transactions.c.updated_at < now - timedelta(days=TRANSACTION_DAYS)
             )
         )
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     values = {"phase": phase.value, "updated_at": now}
     session.execute(
-        dialect_insert(transactions)
+        insert_for(session, transactions)
         .values(bap_id=bap_id, transaction_id=transaction_id, **values)
         .on_conflict_do_update(index_elements=["bap_id", "transaction_id"], set_=values)
     )

@@ -144,7 +144,7 @@ class ProtocolBase:
                     raise
                 with self.network.outgoing() as out, write_session(self.factory) as session:
                     # on_rating must carry a message, even with an error (Beckn 1.1).
-                    message = {} if action == "rating" else None
+                    message: dict[str, Any] | None = {} if action == "rating" else None
                     self.send(out, session, payload, f"on_{action}", message, exc)
                 return None
 

@@ -28,9 +28,11 @@ from reseau_poles.protocol.profile import (
     PaymentType,
     ProviderResults,
     ProviderTags,
+    Region,
     format_amount,
     parse_days,
     parse_hours,
+    parse_region,
     payment,
     region_label,
     tag,
@@ -205,8 +207,9 @@ def provider_document(
     tags = ProviderTags(
         legal_form=LegalForm(provider["legal_form"]),
         neq=provider["neq"],
-        region=provider["region"],
-        served=split_codes(provider["served_regions"]) or None,
+        region=Region(provider["region"]),
+        served=tuple(parse_region(code) for code in split_codes(provider["served_regions"]))
+        or None,
     ).to_tags()
     if results is not None:
         tags.append(results.to_group())
@@ -333,8 +336,9 @@ class CatalogDocuments:
         )
         try:
             found = self._providers.get(key)
+            hashable = True
         except TypeError:  # a value that cannot be a key (a JSON column): rendered each time
-            key, found = None, None
+            found, hashable = None, False
         if found is None:
             document = provider_document(provider, provider_locations, options, [])
             found = _ProviderText(
@@ -354,7 +358,7 @@ class CatalogDocuments:
                 location_ids=tuple(row["id"] for row in provider_locations),
                 options=tuple(options),
             )
-            if key is not None:
+            if hashable:
                 self._keep(self._providers, key, found)
         return found
 
@@ -364,12 +368,13 @@ class CatalogDocuments:
         key = (tuple(row.values()), fulfillment_ids, location_ids)
         try:
             found = self._items.get(key)
+            hashable = True
         except TypeError:  # a value that cannot be a key (a JSON column): rendered each time
-            key, found = None, None
+            found, hashable = None, False
         if found is None:
             found = to_json(
                 item_document(row, fulfillment_ids=fulfillment_ids, location_ids=location_ids)
             )
-            if key is not None:
+            if hashable:
                 self._keep(self._items, key, found)
         return found

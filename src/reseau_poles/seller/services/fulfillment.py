@@ -73,14 +73,14 @@ class PoleActions(OrderChanges):
             order_repo.add_event(session, order_id, "fulfillment", detail)
             if status != row["status"]:
                 order_repo.add_event(session, order_id, "status", {"status": status})
-            order = order_repo.lock_order(session, order_id)
-            assert order is not None
-            document = current_document(order)
-            message_id = self.notify(out, session, order, "on_status", {"order": document})
+            changed = order_repo.lock_order(session, order_id)
+            assert changed is not None
+            document = current_document(changed)
+            message_id = self.notify(out, session, changed, "on_status", {"order": document})
             self.emit(
                 out,
                 session,
-                order,
+                changed,
                 "fulfillment.changed",
                 previous_state=row["fulfillment_state"],
                 state=target.value,
@@ -88,7 +88,7 @@ class PoleActions(OrderChanges):
                 on_status_message_id=message_id,
                 order=document,
             )
-            return order
+            return changed
 
     def seller_cancel(
         self, provider_id: str, order_id: str, reason: str, note: str = ""

@@ -438,6 +438,7 @@ class OrderChanges(Quoting):
     def handle_support(self, payload: Mapping[str, Any]) -> None:
         ref_id = dig(payload, "message", "support", "ref_id")
         with self.network.outgoing() as out, write_session(self.factory) as session:
+            row: Row | None
             if ref_id:
                 row = self._buyers_order(
                     session, payload, ref_id, "message.support.ref_id", lock=False

@@ -112,7 +112,8 @@ def buyer_of(document: Mapping[str, Any]) -> dict[str, Any]:
 def delivery_of(document: Mapping[str, Any]) -> dict[str, Any]:
     """Where, when and to whom: site, address, region, GPS, window, contact, instructions."""
     stop = end_stop(document)
-    location = stop.get("location") if isinstance(stop.get("location"), Mapping) else {}
+    place = stop.get("location")
+    location: Mapping[str, Any] = place if isinstance(place, Mapping) else {}
     start, end = delivery_window(document)
     return {
         "site": _text(_get(location, "descriptor", "name")),

@@ -3,7 +3,9 @@ zones, pickup, drop points), as its management API changes them."""
 
 from __future__ import annotations
 
-from sqlalchemy.engine import RowMapping
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import read_session, write_session
@@ -18,11 +20,11 @@ class Places:
 
     # --- locations --------------------------------------------------------------------------
 
-    def locations(self, provider_id: str) -> list[RowMapping]:
+    def locations(self, provider_id: str) -> list[Mapping[str, Any]]:
         with read_session(self.factory) as session:
             return place_repo.list_locations(session, provider_id)
 
-    def location(self, provider_id: str, location_id: str) -> RowMapping | None:
+    def location(self, provider_id: str, location_id: str) -> Mapping[str, Any] | None:
         with read_session(self.factory) as session:
             return place_repo.location(session, provider_id, location_id)
 
@@ -38,7 +40,7 @@ class Places:
 
     # --- fulfilment options -----------------------------------------------------------------
 
-    def fulfillment_options(self, provider_id: str) -> list[RowMapping]:
+    def fulfillment_options(self, provider_id: str) -> list[Mapping[str, Any]]:
         with read_session(self.factory) as session:
             return place_repo.list_fulfillment_options(session, provider_id)
 

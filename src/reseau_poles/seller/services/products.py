@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import RowMapping
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import read_session, write_session
@@ -20,12 +22,12 @@ class Products:
 
     def page(
         self, provider_id: str, where: ItemFilter, *, offset: int, limit: int
-    ) -> tuple[list[RowMapping], int]:
+    ) -> tuple[list[Mapping[str, Any]], int]:
         """A page of the pôle's products by SKU, and how many match in all."""
         with read_session(self.factory) as session:
             return product_repo.list_items(session, provider_id, where, offset=offset, limit=limit)
 
-    def product(self, provider_id: str, sku: str) -> RowMapping | None:
+    def product(self, provider_id: str, sku: str) -> Mapping[str, Any] | None:
         """The product with this SKU (active or not), its stock as ``available``."""
         with read_session(self.factory) as session:
             return product_repo.item(session, provider_id, sku)

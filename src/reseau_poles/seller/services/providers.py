@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import RowMapping
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import read_session, write_session
@@ -15,12 +17,12 @@ class ProviderProfiles:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
 
-    def profile(self, provider_id: str) -> RowMapping | None:
+    def profile(self, provider_id: str) -> Mapping[str, Any] | None:
         """The pôle's row, active or not."""
         with read_session(self.factory) as session:
             return provider_repo.provider(session, provider_id)
 
-    def replace(self, profile: ProviderIn) -> RowMapping:
+    def replace(self, profile: ProviderIn) -> Mapping[str, Any]:
         """Create or replace the whole profile; the row as stored."""
         with write_session(self.factory) as session:
             provider_repo.save_provider(session, profile)

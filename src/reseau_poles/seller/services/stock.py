@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import RowMapping
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseau_poles.storage import read_session, write_session
@@ -28,7 +30,7 @@ class Stock:
 
     def movements(
         self, provider_id: str, sku: str, *, limit: int, offset: int
-    ) -> tuple[RowMapping, list[RowMapping], int] | None:
+    ) -> tuple[Mapping[str, Any], list[Mapping[str, Any]], int] | None:
         """The product's row, a page of its movements (newest first) and how many in all;
         ``None`` for no such product."""
         with read_session(self.factory) as session:

@@ -12,6 +12,7 @@ Create Date: 2026-12-07
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,7 +25,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_ORDER_COLUMNS = (
+# Columns of different types; a TypeDecorator given by position defeats the inference of one.
+_ORDER_COLUMNS: tuple[sa.Column[Any], ...] = (
     sa.Column("purchase_order_number", sa.String(length=64), nullable=True),
     sa.Column("delivery_start", UTCDateTime(), nullable=True),
     sa.Column("delivery_end", UTCDateTime(), nullable=True),
