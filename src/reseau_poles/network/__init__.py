@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from .retention import PurgeCounts, PurgeTarget, Retention, RetentionTask, purge
     from .settings import NetworkSettings
     from .tables import metadata, migrate
-    from .transcript import Transcript, TranscriptMiddleware
+    from .transcript import Transcript
 
 # Loaded on first use: the registry's client (``network.registry_client``), which operator
 # commands use, must not bring the web stack and the database layer with this package.
@@ -90,7 +90,6 @@ _LAZY = {
     "metadata": ".tables",
     "migrate": ".tables",
     "Transcript": ".transcript",
-    "TranscriptMiddleware": ".transcript",
 }
 
 
@@ -128,7 +127,6 @@ __all__ = [
     "RetentionTask",
     "SubscriberRecord",
     "Transcript",
-    "TranscriptMiddleware",
     "body_bytes",
     "enqueue",
     "install",
