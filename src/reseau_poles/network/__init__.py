@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import outbox
-    from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal, nack_body
-    from .client import CallResult, NetworkClient, body_bytes, read_ack
+    from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal, nack_body, read_ack
+    from .client import CallResult, NetworkClient, body_bytes
     from .inbound import Inbound, InboundMessage, install, refusal_response
     from .lookup import (
         KeyNotFound,
@@ -63,7 +63,7 @@ _LAZY = {
     "CallResult": ".client",
     "NetworkClient": ".client",
     "body_bytes": ".client",
-    "read_ack": ".client",
+    "read_ack": ".acks",
     "Inbound": ".inbound",
     "InboundMessage": ".inbound",
     "install": ".inbound",

@@ -26,7 +26,7 @@ import queue
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, insert
 
@@ -34,15 +34,26 @@ from ..files import open_private
 from ..protocol.errors import SignatureError
 from ..protocol.signing import AUTHORIZATION, parse_header
 from ..storage import utcnow
-from .client import context_ids, read_ack
+from .acks import context_ids, read_ack
 from .tables import transcript_table
-
-if TYPE_CHECKING:
-    from .client import CallResult
 
 log = logging.getLogger(__name__)
 _STOP = object()
 DEFAULT_LINGER = 0.05
+
+
+class CallOutcome(Protocol):
+    """What :meth:`Transcript.outbound` records of a call's result (the client's
+    :class:`~.client.CallResult`; the client records through this module, not the reverse)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def http_status(self) -> int | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def latency(self) -> float: ...
 
 
 class Transcript:
@@ -79,7 +90,7 @@ class Transcript:
         action: str,
         headers: Mapping[str, str],
         body: bytes,
-        result: CallResult,
+        result: CallOutcome,
     ) -> None:
         transaction_id, message_id = context_ids(body)
         self.record(
