@@ -45,7 +45,8 @@ from typing import Any
 
 import httpx
 
-from reseau_poles.demo.network import DemoNetwork, Participant
+from reseau_poles.demo.network import DemoNetwork
+from reseau_poles.demo.participants import Participant
 from reseau_poles.demo.sample import SamplePole
 from reseau_poles.demo.scenario import INSTITUTION_REGION, ORDER_LINES, Scenario
 

@@ -292,11 +292,11 @@ def test_an_unknown_command_is_refused_in_french_without_loading_the_roles() -> 
 
 
 def test_defaults_written_in_the_cli_are_those_of_the_modules() -> None:
-    from reseau_poles import cli
+    from reseau_poles.cli import signatures as cli_signatures
     from reseau_poles.config import CONFIG_FILE_ENV
     from reseau_poles.gateway import cli as gateway_cli
     from reseau_poles.protocol import signing
 
-    assert cli.DEFAULT_TTL_SECONDS == signing.DEFAULT_TTL_SECONDS
-    assert cli.DEFAULT_SKEW_SECONDS == signing.DEFAULT_SKEW_SECONDS
+    assert cli_signatures.DEFAULT_TTL_SECONDS == signing.DEFAULT_TTL_SECONDS
+    assert cli_signatures.DEFAULT_SKEW_SECONDS == signing.DEFAULT_SKEW_SECONDS
     assert gateway_cli.CONFIG_FILE_ENV == CONFIG_FILE_ENV

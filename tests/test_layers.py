@@ -71,7 +71,7 @@ def test_a_shared_package_imports_no_role(package: str) -> None:
 def test_every_package_is_classified() -> None:
     """A new package must be placed: a role, shared, or a tool over several roles."""
     packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
-    assert packages - ROLES - SHARED <= {"demo", "conformance"}, packages
+    assert packages - ROLES - SHARED <= {"cli", "demo", "conformance"}, packages
 
 
 def test_the_walk_sees_relative_lazy_and_type_checking_imports() -> None:
@@ -93,3 +93,42 @@ def test_the_walk_sees_relative_lazy_and_type_checking_imports() -> None:
     assert "reseau_poles.gateway" in modules
     assert top_package("reseau_poles.registry.client") == "registry"
     assert top_package("httpx") is None
+
+
+# Modules stay small enough to read in one sitting; Alembic migrations, written once for the
+# database and never extended, are left out.
+MAX_LINES = 600
+
+
+def oversized(root: Path, limit: int = MAX_LINES) -> list[str]:
+    """``"path : n lignes"`` for each Python file under ``root`` longer than ``limit`` lines,
+    outside the ``migrations`` folders."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if "migrations" in relative.parts:
+            continue
+        count = len(path.read_text(encoding="utf-8").splitlines())
+        if count > limit:
+            found.append(f"{relative.as_posix()} : {count} lignes")
+    return found
+
+
+def test_no_source_file_is_over_600_lines() -> None:
+    over = oversized(ROOT)
+    assert over == [], (
+        f"Fichiers de plus de {MAX_LINES} lignes (à découper en modules nommés pour ce qu'ils "
+        "contiennent) :\n" + "\n".join(over)
+    )
+
+
+def test_the_size_check_names_long_files_and_skips_migrations(tmp_path: Path) -> None:
+    """The checker itself: a long module is named with its length, a file of exactly the limit
+    passes, a long migration is left out."""
+    (tmp_path / "role" / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "role" / "long.py").write_text("x = 1\n" * 601, encoding="utf-8")
+    (tmp_path / "role" / "limit.py").write_text("x = 1\n" * 600, encoding="utf-8")
+    (tmp_path / "role" / "migrations" / "versions" / "0001_initial.py").write_text(
+        "x = 1\n" * 900, encoding="utf-8"
+    )
+    assert oversized(tmp_path) == ["role/long.py : 601 lignes"]

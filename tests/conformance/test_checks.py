@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from reseau_poles.conformance import checks as c
 from reseau_poles.conformance.checks import CatalogItem, QuotedLine, Received
-from reseau_poles.conformance.report import Outcome, render_text
+from reseau_poles.conformance.report import Finding, Outcome, render_text
 from reseau_poles.conformance.runner import Collector
 from reseau_poles.protocol import signing
 from reseau_poles.protocol.keys import SubscriberKeys
@@ -126,7 +126,7 @@ def test_a_signature_by_another_key_names_the_key_and_shows_the_signing_string()
     assert unknown[0].got == "k1" and unknown[0].expected == ["k2"]
 
 
-def _report_with(finding: c.Finding):
+def _report_with(finding: Finding):
     out = Collector([c.CALLBACK_SIGNATURE, c.QUOTE])
     out.add(c.CALLBACK_SIGNATURE, [finding])
     report = out.report(role="seller", target="vendeur.example", tester="t", registry_url="r")

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from reseau_poles.demo.network import DemoError, DemoNetwork
+from reseau_poles.demo.network import DemoNetwork
+from reseau_poles.demo.participants import DemoError
 from reseau_poles.demo.scenario import INSTITUTION_REGION, delivers_cold, pick_poles
 from reseau_poles.keystore import KeyFiles
 from reseau_poles.protocol.signing import parse_header, verify_signature

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reseau_poles.network.acks import INVALID_REQUEST_BY_ROLE, Refusal
+from reseau_poles.network.answers import refusal_for
 from reseau_poles.network.inbound import Inbound
 from reseau_poles.network.lookup import RegistryLookup
 from reseau_poles.network.pipeline import (
@@ -21,7 +22,6 @@ from reseau_poles.network.pipeline import (
     ProtocolDocs,
     Step,
     inbound_pipeline,
-    refusal_for,
 )
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 

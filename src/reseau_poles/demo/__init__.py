@@ -3,7 +3,9 @@
 * :mod:`.protocol` — ``reseau-poles demo protocol``: a search signed, verified, then altered;
 * :mod:`.sample` — 25 fictional pôles in 10 regions and about 2,000 products, deterministic;
 * :mod:`.network` — ``reseau-poles demo``: a registry, a gateway, a buyer node and seller nodes
-  as real processes on SQLite in a local folder, every participant subscribed and approved;
+  as real processes on SQLite in a local folder, every participant subscribed and approved
+  (:mod:`.participants`: who runs where; :mod:`.databases`: the first run's databases;
+  :mod:`.processes`: the children's plumbing);
 * :mod:`.scenario` — ``reseau-poles demo --once``: a scripted run from search to delivery.
 """
 

@@ -33,12 +33,10 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,63 +46,20 @@ from reseau_poles.files import private_folder
 from reseau_poles.keystore import KeyFiles
 from reseau_poles.protocol.keys import SubscriberKeys
 
+from .databases import prepare_buyer, prepare_seller
+from .participants import (
+    DEFAULT_BASE_PORT,
+    DEFAULT_DATA_DIR,
+    DEFAULT_SELLER_NODES,
+    DOMAIN,
+    OPERATOR_ID,
+    OPERATOR_KEY_ID,
+    SUFFIX,
+    DemoError,
+    Participant,
+)
+from .processes import die_with_parent, port_free, tail
 from .sample import DEFAULT_SEED, SamplePole, assign_to_nodes, sample_poles
-
-DEFAULT_DATA_DIR = Path(".demo")
-DEFAULT_BASE_PORT = 8700
-DEFAULT_SELLER_NODES = 5
-DOMAIN = "PLA:ALIMENTS"
-SUFFIX = "demo.reseau-poles.example"
-OPERATOR_ID = f"operateur.{SUFFIX}"
-OPERATOR_KEY_ID = "op-1"
-BUYER_ORGANISATION = "css-demo"
-BUYER_ORGANISATION_NAME = "Centre de services scolaire Démo (fictif)"
-
-
-class DemoError(Exception):
-    """Something the person running the demo must act on; the message says what (French)."""
-
-
-@dataclass
-class Participant:
-    """One process of the demo network."""
-
-    name: str  # short, French: registre, passerelle, acheteur, vendeur-1…
-    role: str  # the CLI sub-command: registry, gateway, buyer, seller
-    subscriber_id: str
-    port: int
-    root: Path
-    beckn_type: str | None = None  # BG, BAP, BPP; None for the registry
-    regions: list[str] = field(default_factory=lambda: ["*"])
-    poles: list[SamplePole] = field(default_factory=list)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def config_file(self) -> Path:
-        return self.root / "config" / f"{self.name}.toml"
-
-    @property
-    def key_dir(self) -> Path:
-        return self.root / "keys" / self.name
-
-    @property
-    def database(self) -> Path:
-        return self.root / "db" / f"{self.name}.sqlite"
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.database}"
-
-    @property
-    def log_file(self) -> Path:
-        return self.root / "logs" / f"{self.name}.log"
-
-    def transcript_file(self, folder: Path) -> Path:
-        return folder / f"{self.name}.jsonl"
 
 
 def _toml(values: dict[str, Any]) -> str:
@@ -122,24 +77,6 @@ def _toml(values: dict[str, Any]) -> str:
             lines.append(f"\n[[{key}]]")
             lines.extend(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in row.items())
     return "\n".join(lines) + "\n"
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
-    """Linux: the child gets SIGTERM if the demo dies without cleaning up (kill -9)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class DemoNetwork:
@@ -244,14 +181,14 @@ class DemoNetwork:
         self._write_configs()
         if "buyer" not in self.state:
             self.say("Première exécution : base du nœud acheteur et organisation de démo…")
-            self.state["buyer"] = _prepare_buyer(self.buyer)
+            self.state["buyer"] = prepare_buyer(self.buyer)
             self._write_state()
         poles_state = self.state.setdefault("poles", {})
         for seller in self.sellers:
             if all(p.id in poles_state for p in seller.poles):
                 continue
             started = time.monotonic()
-            keys = _prepare_seller(seller)
+            keys = prepare_seller(seller)
             poles_state.update({pole_id: {"api_key": key} for pole_id, key in keys.items()})
             self._write_state()
             self.say(
@@ -342,7 +279,7 @@ class DemoNetwork:
 
     def start(self) -> None:
         """Start every process (registry first), wait until each answers, subscribe them."""
-        busy = [p for p in self.participants if not _port_free(p.port)]
+        busy = [p for p in self.participants if not port_free(p.port)]
         if busy:
             ports = ", ".join(f"{p.port} ({p.name})" for p in busy)
             raise DemoError(
@@ -384,7 +321,7 @@ class DemoNetwork:
                 # Own process group: Ctrl-C reaches the demo only, which then stops each
                 # child in order; PDEATHSIG covers a demo killed without a chance to clean up.
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
 
     def _wait_healthy(self, participants: Sequence[Participant]) -> None:
@@ -412,7 +349,7 @@ class DemoNetwork:
             return
         raise DemoError(
             f"{participant.name} ({participant.role}) s'est arrêté (code {process.returncode}). "
-            f"Son journal : {participant.log_file}\n{_tail(participant.log_file)}"
+            f"Son journal : {participant.log_file}\n{tail(participant.log_file)}"
         )
 
     def check_children(self) -> None:
@@ -583,93 +520,3 @@ class DemoNetwork:
             label = what.get(p.role) or "nœud vendeur (BPP) : " + ", ".join(x.id for x in p.poles)
             rows.append((p.name, label, p.url, p.subscriber_id))
         return rows
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text("utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join("    " + line for line in text[-lines:])
-
-
-def _prepare_buyer(buyer: Participant) -> dict[str, str]:
-    """Buyer database migrated, the demo organisation and its API key."""
-    from reseau_poles.buyer.app import migrate
-    from reseau_poles.buyer.repositories import organisations as repo
-    from reseau_poles.storage import make_engine, make_session_factory, write_session
-
-    engine = make_engine(buyer.database_url)
-    try:
-        migrate(engine)
-        with write_session(make_session_factory(engine)) as session:
-            if repo.get_organisation(session, BUYER_ORGANISATION) is None:
-                repo.add_organisation(session, BUYER_ORGANISATION, BUYER_ORGANISATION_NAME)
-            key = repo.create_api_key(session, BUYER_ORGANISATION, "démo")
-    finally:
-        engine.dispose()
-    return {"organisation": BUYER_ORGANISATION, "api_key": key}
-
-
-def _prepare_seller(seller: Participant) -> dict[str, str]:
-    """Seller database migrated; each pôle, its places and fulfilment options written through
-    the seller's repository, and one management API key per pôle (what ``reseau-poles seller
-    provider create`` and ``key create`` do). The products come later, through the API."""
-    from reseau_poles.seller.app import migrate
-    from reseau_poles.seller.repositories import api_keys as key_repo
-    from reseau_poles.storage import make_engine, make_session_factory, write_session
-
-    engine = make_engine(seller.database_url)
-    keys: dict[str, str] = {}
-    try:
-        migrate(engine)
-        factory = make_session_factory(engine)
-        for pole in seller.poles:
-            with write_session(factory) as session:
-                _load_pole(session, pole)
-                keys[pole.id] = key_repo.create_api_key(session, pole.id, "démo")
-    finally:
-        engine.dispose()
-    return keys
-
-
-def _load_pole(session: Any, pole: SamplePole) -> None:
-    from sqlalchemy import select
-
-    from reseau_poles.seller.repositories import places as place_repo
-    from reseau_poles.seller.repositories import providers as provider_repo
-    from reseau_poles.seller.tables import fulfillment_options, locations
-
-    provider_repo.upsert_provider(session, pole.provider)
-    have_locations = set(
-        session.scalars(select(locations.c.id).where(locations.c.provider_id == pole.id))
-    )
-    for location in pole.locations:
-        if location.id not in have_locations:
-            place_repo.add_location(session, pole.id, location)
-    have_options = set(
-        session.scalars(
-            select(fulfillment_options.c.id).where(fulfillment_options.c.provider_id == pole.id)
-        )
-    )
-    for option in pole.fulfillment_options:
-        if option.id not in have_options:
-            place_repo.add_fulfillment_option(session, pole.id, option)
-
-
-@contextlib.contextmanager
-def terminating_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C, so one ``finally`` cleans up
-    (SIGINT too, even when started in the background of a script, where it is ignored)."""
-
-    def interrupt(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = {
-        sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

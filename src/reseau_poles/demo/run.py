@@ -12,7 +12,9 @@ from rich.console import Console
 
 from reseau_poles.files import open_private
 
-from .network import DemoError, DemoNetwork, terminating_signals
+from .network import DemoNetwork
+from .participants import DemoError
+from .processes import terminating_signals
 from .tour import print_running, print_tour
 
 

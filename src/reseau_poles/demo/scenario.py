@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from .network import DemoError, DemoNetwork, Participant
+from .network import DemoNetwork
+from .participants import DemoError, Participant
 from .sample import REGIONS, SamplePole
 
 WAIT_MS = 15_000

@@ -12,7 +12,8 @@ from rich.console import Console
 from reseau_poles.protocol.profile.delivery_window import QUEBEC
 from reseau_poles.storage import utcnow
 
-from .network import DemoNetwork, Participant
+from .network import DemoNetwork
+from .participants import Participant
 from .sample import SamplePole
 from .scenario import pick_poles
 

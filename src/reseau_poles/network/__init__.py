@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import outbox
     from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal, nack_body, read_ack
+    from .answers import refusal_response
     from .client import CallResult, NetworkClient, body_bytes
-    from .inbound import Inbound, InboundMessage, install, refusal_response
+    from .inbound import Inbound, InboundMessage, install
     from .lookup import (
         KeyNotFound,
         RegistryError,
@@ -67,7 +68,7 @@ _LAZY = {
     "Inbound": ".inbound",
     "InboundMessage": ".inbound",
     "install": ".inbound",
-    "refusal_response": ".inbound",
+    "refusal_response": ".answers",
     "KeyNotFound": ".lookup",
     "RegistryError": ".lookup",
     "RegistryLookup": ".lookup",

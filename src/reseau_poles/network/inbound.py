@@ -27,8 +27,8 @@ may still do (finish the orders begun before ``suspended_at``) is for the node t
 which knows its transactions (:meth:`Inbound.suspended_refusal`, ``create_node_app``).
 
 Signatures are checked on the bytes received, before any JSON parsing: an unsigned or forged
-call learns nothing about our parser. Failures raise :class:`Refusal`, which the pipeline's
-:func:`~reseau_poles.network.pipeline.refusal_for` turns into the answer: 401 with
+call learns nothing about our parser. Failures raise :class:`Refusal`, which
+:func:`~reseau_poles.network.answers.refusal_for` turns into the answer: 401 with
 ``WWW-Authenticate`` (``Proxy-Authenticate`` for the gateway header) and a NACK for signature
 and replay refusals; 400 NACK with the JSON path for a bad message; 413 for an oversized body;
 503 (``Retry-After``) while the node's database does not answer. The refusing role picks the
@@ -37,7 +37,6 @@ error code. :func:`install` gives the application's other routes the same answer
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -45,15 +44,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy.exc
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive
 
 from ..protocol.errors import (
     INVALID_SIGNATURE_BY_ROLE,
     STALE_REQUEST_BY_ROLE,
-    ErrorCode,
     ProtocolError,
     SignatureError,
     StaleRequestError,
@@ -73,12 +70,11 @@ from ..protocol.signing import (
     verify_signature,
 )
 from .acks import INVALID_REQUEST_BY_ROLE, JSON_CONTENT_TYPE, Refusal, nack_body
+from .answers import DATABASE_UNAVAILABLE, AnswerUnexpected, refusal_for, refusal_response
 from .jsonguard import JsonShapeError, loads_inbound
 from .lookup import RegistryError, RegistryLookup, SubscriberRecord, format_time
 from .replay import ReplayGuard, replay_key
 from .settings import NetworkSettings
-
-log = logging.getLogger("reseau_poles.network")
 
 ROLES = ("BAP", "BPP", "BG", "BREG")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -518,29 +514,6 @@ class Inbound:
         )
 
 
-def asgi_headers(scope: Scope) -> dict[str, str]:
-    """A raw ASGI request's headers by lower-case name; the first of a repeated one, as
-    Starlette reads them."""
-    headers: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
-    return headers
-
-
-_JSON_HEADER = (b"content-type", JSON_CONTENT_TYPE.encode())
-
-
-async def send_answer(
-    send: Send, status: int, content: bytes, extra: Mapping[str, str] | None = None
-) -> None:
-    """A JSON answer (an ACK or a NACK) straight on a raw ASGI ``send``."""
-    headers = [_JSON_HEADER, (b"content-length", str(len(content)).encode())]
-    if extra:
-        headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
-
-
 def _same_url(named: str, registered: str | None) -> bool:
     """Whether a context's URL is the registered one: scheme and host case aside, the default
     port written or not, a trailing ``/`` or not."""
@@ -574,90 +547,6 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def refusal_response(refusal: Refusal) -> Response:
-    return Response(
-        refusal.body(),
-        status_code=refusal.status_code,
-        headers=refusal.headers,
-        media_type=JSON_CONTENT_TYPE,
-    )
-
-
-# A database that does not answer (restart, failover, pool exhausted): a 503 to retry.
-DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-)
-
-
-# Who answers, in the messages of internal failures.
-WHO_BY_ROLE: dict[str, str] = {
-    "BAP": "du nœud",
-    "BPP": "du nœud",
-    "BG": "de la passerelle",
-    "BREG": "du registre",
-}
-
-
-def database_down(code: ErrorCode, role: str = "BPP") -> Refusal:
-    """The answer while the role's database does not answer: 503, retry in a second."""
-    error = ProtocolError(
-        f"base de données {WHO_BY_ROLE[role]} momentanément indisponible ; réessayez", code=code
-    )
-    return Refusal(error, status_code=503, headers={"Retry-After": "1"})
-
-
-class AnswerUnexpected:
-    """ASGI middleware: anything unexpected becomes the answer of
-    :func:`~reseau_poles.network.pipeline.refusal_for` (a 500 NACK, the same as on a protocol
-    endpoint), or the answer of the path's prefix in ``by_prefix``; logged with its
-    traceback, which never leaves the process. Caught here rather than by an exception
-    handler, which Starlette follows by re-raising: the server would then drop the client's
-    keep-alive connection."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        role: str,
-        by_prefix: Mapping[str, Callable[[], Response]] | None = None,
-    ) -> None:
-        self.app, self.role, self.by_prefix = app, role, dict(by_prefix or {})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as exc:
-            if started:
-                raise
-            path = str(scope.get("path", ""))
-            answer = next(
-                (make for prefix, make in self.by_prefix.items() if path.startswith(prefix)),
-                None,
-            )
-            if answer is not None:
-                log.exception("erreur interne : %s %s", scope.get("method"), path)
-                response = answer()
-            else:
-                from .pipeline import refusal_for
-
-                response = refusal_response(
-                    refusal_for(exc, self.role, f"{scope.get('method')} {path}")
-                )
-            await response(scope, receive, send)
-
-
 def install(
     app: FastAPI,
     inbound: Inbound | None = None,
@@ -665,12 +554,10 @@ def install(
     unexpected_by_prefix: Mapping[str, Callable[[], Response]] | None = None,
 ) -> None:
     """Make every failure of the application's routes an answer, as the protocol endpoint
-    answers (:func:`~reseau_poles.network.pipeline.refusal_for`): refusals become their NACK,
+    answers (:func:`~reseau_poles.network.answers.refusal_for`): refusals become their NACK,
     FastAPI's own validation errors a 400 NACK with the path, a database that does not answer
     a 503, anything unexpected a 500 NACK without a traceback (or, under a prefix of
     ``unexpected_by_prefix``, that prefix's answer)."""
-    from .pipeline import refusal_for
-
     role = inbound.role if inbound else "BPP"
     code = INVALID_REQUEST_BY_ROLE[role]
 

@@ -24,11 +24,11 @@ inserts ``route``, ``check_target`` and ``rate_limit`` before ``guard_replay`` (
 its rate takes no replay slot) and appends ``multicast``; a node appends ``handle`` (its
 handler on the protocol threads). Then the ACK, fixed bytes.
 
-Any exception becomes the answer through one function, :func:`refusal_for`, the same for
-every role: a :class:`~.acks.Refusal` is its own answer (401 with the challenge header, 400
-with the JSON path, 413, 429 …); a handler's :class:`ProtocolError` its NACK; a database that
-does not answer 503 with ``Retry-After``; anything else 500 with a NACK in the role's
-invalid-request code, logged with its traceback, which never leaves the process.
+Any exception becomes the answer through one function, :func:`~.answers.refusal_for`, the
+same for every role: a :class:`~.acks.Refusal` is its own answer (401 with the challenge
+header, 400 with the JSON path, 413, 429 …); a handler's :class:`ProtocolError` its NACK; a
+database that does not answer 503 with ``Retry-After``; anything else 500 with a NACK in the
+role's invalid-request code, logged with its traceback, which never leaves the process.
 
 The endpoint is raw ASGI, mounted in front of the application (:func:`mount`): no request
 object, no routing, no dependency resolution; the message is recorded in the transcript after
@@ -40,7 +40,6 @@ is documented is the code that serves.
 from __future__ import annotations
 
 import inspect
-import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,39 +50,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..protocol.errors import ProtocolError
 from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal
-from .inbound import (
-    DATABASE_UNAVAILABLE,
-    WHO_BY_ROLE,
-    Inbound,
-    InboundMessage,
-    asgi_headers,
-    database_down,
-    send_answer,
-)
+from .answers import refusal_for, send_answer
+from .inbound import Inbound, InboundMessage
 from .transcript import Transcript
-
-log = logging.getLogger("reseau_poles.network")
-
-
-def refusal_for(exc: BaseException, role: str, where: str = "") -> Refusal:
-    """The answer to any exception raised while serving a request, for every role: status,
-    NACK body (:meth:`Refusal.body`) and headers.
-
-    A :class:`Refusal` is its own answer; a :class:`ProtocolError` (a handler's) its NACK
-    with its status; a database that does not answer 503 with ``Retry-After: 1``; anything
-    else 500 with a NACK in ``role``'s invalid-request code, logged (``where`` says which
-    request) with its traceback, which never leaves the process."""
-    if isinstance(exc, Refusal):
-        return exc
-    if isinstance(exc, ProtocolError):
-        return Refusal(exc, status_code=exc.http_status)
-    code = INVALID_REQUEST_BY_ROLE[role]
-    if isinstance(exc, DATABASE_UNAVAILABLE):
-        return database_down(code, role)
-    log.error("erreur interne : %s", where or "?", exc_info=exc)
-    message = f"erreur interne {WHO_BY_ROLE[role]} ; réessayez plus tard"
-    return Refusal(ProtocolError(message, code=code), status_code=500)
-
 
 # --- the pipeline --------------------------------------------------------------------------------
 
@@ -324,6 +293,15 @@ def handler_step(handle: Callable[[InboundMessage], Awaitable[None]], name: str 
 # --- the endpoint --------------------------------------------------------------------------------
 
 Observe = Callable[[Call, Refusal | None], None]
+
+
+def asgi_headers(scope: Scope) -> dict[str, str]:
+    """A raw ASGI request's headers by lower-case name; the first of a repeated one, as
+    Starlette reads them."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
 
 
 class ProtocolEndpoint:

@@ -40,8 +40,8 @@ from reseau_poles.network import (
     nack_body,
 )
 from reseau_poles.network.acks import http_error_message
+from reseau_poles.network.answers import DATABASE_UNAVAILABLE
 from reseau_poles.network.bodyguard import JsonBodyGuard, Refuse
-from reseau_poles.network.inbound import DATABASE_UNAVAILABLE
 from reseau_poles.network.pipeline import ProtocolDocs, beckn_example
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.participant.answers import ChallengeAnswer, NodeHealth, answers

@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
 from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.acks import http_error_message
+from reseau_poles.network.answers import AnswerUnexpected
 from reseau_poles.network.bodyguard import JsonBodyGuard
-from reseau_poles.network.inbound import AnswerUnexpected
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError, SignatureError
 from reseau_poles.storage import make_engine, upgrade
 
