@@ -10,6 +10,7 @@ measures the time. Each case runs in a fresh interpreter, as a user's command do
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -53,8 +54,8 @@ print("\\n@@" + json.dumps({"code": code, "heavy": heavy, "roles": sorted(set(ro
 """
 
 
-def _run(*args: str) -> tuple[dict, str]:
-    probe = f"HEAVY = {HEAVY!r}\n" + _PROBE
+def _run(*args: str, prelude: str = "") -> tuple[dict, str]:
+    probe = f"HEAVY = {HEAVY!r}\n" + prelude + _PROBE
     result = subprocess.run(
         [sys.executable, "-c", probe, *args],
         capture_output=True,
@@ -223,6 +224,38 @@ def test_rich_modules_imported_after_the_cli_are_the_real_ones() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.split() == ["type", "type", "True"]
+
+
+def test_the_deferral_acts_where_typer_builds_converters() -> None:
+    """``cli_typer.convert_on_first_value``: a Typer that builds a pydantic converter for every
+    parameter it processes (0.29) loads pydantic for a sub-command's help page without the
+    deferral, and not with it. A Typer that converts otherwise (0.27, the development
+    environment's) has nothing to defer: the function says so, and the page loads no pydantic
+    all the same. Either way the page reads the same."""
+    acts = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from reseau_poles.cli_typer import convert_on_first_value; "
+            "print(convert_on_first_value())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    without = "import reseau_poles.cli_typer as t\nt.convert_on_first_value = lambda: False\n"
+    deferred, output = _run("seller", "--help")
+    plain, plain_output = _run("seller", "--help", prelude=without)
+    assert deferred["code"] == plain["code"] == 0, output
+    assert "pydantic" not in deferred["heavy"], deferred
+    if acts == "True":
+        assert "pydantic" in plain["heavy"], plain  # what the deferral spares
+    else:
+        assert acts == "False"
+        assert importlib.util.find_spec("typer._coercion") is None
+        assert "pydantic" not in plain["heavy"], plain  # nothing to spare on this Typer
+    assert output == plain_output
 
 
 def test_option_values_are_still_converted_and_checked() -> None:

@@ -133,7 +133,7 @@ def _ids_by_full_parse(raw: bytes) -> tuple[str | None, str | None]:
 def test_context_ids_reads_only_the_context_and_agrees_with_a_full_parse(
     context: dict[str, object], message: object, separators: tuple[str, str]
 ) -> None:
-    from reseau_poles.network.client import context_ids
+    from reseau_poles.network.acks import context_ids
 
     raw = json.dumps(
         {"context": context, "message": message}, separators=separators, ensure_ascii=False

@@ -179,7 +179,7 @@ def test_one_answer_per_kind_of_exception_for_every_role(
 def test_the_declared_path_item_is_the_documented_one() -> None:
     """Each protocol endpoint's operation in the served document is its declaration (the
     generic completion only adds refusals it does not declare)."""
-    from reseau_poles.gateway.app import SEARCH_DOCS
+    from reseau_poles.gateway.api.search import SEARCH_DOCS
     from reseau_poles.openapi_export import generate
     from reseau_poles.participant.app import PROTOCOL_DOCS
 

@@ -7,9 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
-from fastapi import FastAPI, Request, Response
 from sqlalchemy import event, select
 
 from reseau_poles.network import (
@@ -17,7 +15,6 @@ from reseau_poles.network import (
     NetworkClient,
     RegistryLookup,
     Transcript,
-    TranscriptMiddleware,
     migrate,
 )
 from reseau_poles.network.tables import transcript_table
@@ -79,26 +76,6 @@ async def test_sent_and_received_messages_are_recorded(database_url: str, tmp_pa
     assert rows[0]["body"] == body
     assert rows[0]["transaction_id"] == json.loads(body)["context"]["transaction_id"]
     engine.dispose()
-
-
-def test_the_middleware_records_the_other_posts(tmp_path: Path) -> None:
-    """A node's other ``POST`` routes (the registry's challenge) go through
-    :class:`TranscriptMiddleware`: request bytes, answer and status, as they crossed."""
-    transcript = Transcript(tmp_path / "autres.jsonl", linger=0)
-    app = FastAPI()
-    app.add_middleware(TranscriptMiddleware, transcript=transcript)
-
-    @app.post("/on_subscribe")
-    async def on_subscribe(request: Request) -> Response:
-        return Response(b'{"answer":"' + (await request.body())[:5] + b'"}', status_code=200)
-
-    with serve(app) as url:
-        answer = httpx.post(f"{url}/on_subscribe", content=b"defi-1234")
-    assert answer.status_code == 200
-    transcript.close()
-    (entry,) = [json.loads(line) for line in (tmp_path / "autres.jsonl").read_text().splitlines()]
-    assert (entry["direction"], entry["url"], entry["http_status"]) == ("in", "/on_subscribe", 200)
-    assert entry["body"] == "defi-1234" and entry["action"] == "on_subscribe"
 
 
 def _entry(number: int) -> dict[str, object]:

@@ -1,19 +1,19 @@
-"""``create_app(settings)``: the gateway as an ASGI application.
+"""``create_app(settings)``: the gateway as an ASGI application, wired.
 
 ``POST /search`` is the hot path: the network layer's one pipeline with the gateway's steps
 (:meth:`GatewayService.build_pipeline`), mounted as raw ASGI in front of FastAPI's routing
 (:func:`reseau_poles.network.pipeline.mount`) and documented from the same declaration
-(:data:`SEARCH_DOCS`). The other routes are FastAPI's.
+(:data:`.api.search.SEARCH_DOCS`). ``/on_subscribe`` and ``/health`` are every participant's
+(:mod:`reseau_poles.participant.routes`); the gateway's own routes are in :mod:`.api`, one
+router per feature.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
 
-from fastapi import FastAPI, Query, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reseau_poles.api_docs import NO_CDN_DOCS, serve_contract
@@ -21,7 +21,7 @@ from reseau_poles.keystore import KeyFiles
 from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, http_error_message, nack_body
 from reseau_poles.network.bodyguard import JsonBodyGuard
 from reseau_poles.network.inbound import install
-from reseau_poles.network.pipeline import ProtocolDocs, beckn_example, mount
+from reseau_poles.network.pipeline import mount
 from reseau_poles.network.query import refuse_unknown_query
 from reseau_poles.participant.answers import ChallengeAnswer, answers
 from reseau_poles.participant.routes import (
@@ -34,36 +34,38 @@ from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 
 from . import logs
-from .answers import GatewayHealth, SearchStatistics, SearchSummary
-from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .answers import GatewayHealth
+from .api import ROUTERS
+from .api.search import SEARCH_DOCS
 from .service import GatewayService
 from .settings import GatewaySettings, load_settings
-
-# ``POST /search`` in the gateway's OpenAPI document, declared beside the pipeline it serves.
-SEARCH_DOCS = ProtocolDocs(
-    path="/search",
-    summary="Recherche d'un nœud acheteur (Beckn 1.1 search)",
-    description=(
-        "Corps : message Beckn `search` ; en-tête `Authorization` signé par "
-        "`context.bap_id` (BECKN-006). Réponse : ACK immédiat, ou NACK avec code 10000 "
-        "(requête), 10001 (signature), 10002 (région), 10003 (limite de débit)."
-    ),
-    operation_id="search_search_post",
-    examples=lambda: {
-        "search": beckn_example("search", "search : recherche diffusée aux nœuds vendeurs")
-    },
-    answers={
-        "400": "NACK : requête invalide",
-        "401": "NACK : signature invalide ou rejeu",
-        "413": "NACK : corps trop volumineux",
-        "429": "NACK : limite de débit (10003)",
-    },
-)
 
 
 def _unknown_query(name: str, message: str) -> Refusal:
     error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST, path=name)
     return Refusal(error, status_code=400)
+
+
+def _nack(
+    status: int, message: str, path: str | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST, path=path)
+    return Response(
+        nack_body(error), status_code=status, headers=headers, media_type=JSON_CONTENT_TYPE
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    """The routing's own errors (unknown address, wrong method): a NACK, not FastAPI's
+    ``{"detail": …}``."""
+    assert isinstance(exc, StarletteHTTPException)
+    message = http_error_message(exc.status_code, exc.detail, exc.headers)
+    return _nack(exc.status_code, message, headers=exc.headers)
+
+
+def _refuse_body(status: int, _code: str, message: str, at: str, _path: str) -> Response:
+    """How the JSON body guard refuses the registry's challenge."""
+    return _nack(status, message, at)
 
 
 def create_app(
@@ -72,7 +74,7 @@ def create_app(
     identity: SubscriberKeys | None = None,
     service: GatewayService | None = None,
 ) -> FastAPI:
-    """The gateway. Its keys come from ``settings.key_dir`` (created at first run) unless
+    """The service. Its keys come from ``settings.key_dir`` (created at first run) unless
     ``identity`` is given."""
     settings = settings or load_settings()
     logs.configure(settings.log_level, settings.log_format)
@@ -84,7 +86,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         logs.event(
-            "gateway.start",
+            "service.start",
             subscriber_id=service.identity.subscriber_id,
             registry=settings.registry_url,
         )
@@ -94,7 +96,7 @@ def create_app(
                 yield
         finally:
             await service.aclose()
-            logs.event("gateway.stop", subscriber_id=service.identity.subscriber_id)
+            logs.event("service.stop", subscriber_id=service.identity.subscriber_id)
 
     app = FastAPI(
         title="Réseau Pôles — passerelle",
@@ -110,20 +112,10 @@ def create_app(
         **NO_CDN_DOCS,
     )
     serve_contract(app, "gateway")
-    app.state.service = service
+    app.state.service = service  # read by .api.deps only
     app.state.settings = settings
     install(app, service.inbound)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
-        message = http_error_message(exc.status_code, exc.detail, exc.headers)
-        error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST)
-        return Response(
-            nack_body(error),
-            status_code=exc.status_code,
-            headers=exc.headers,
-            media_type=JSON_CONTENT_TYPE,
-        )
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
     # The registry's challenge and /health, as every participant answers them.
     add_on_subscribe(
@@ -133,7 +125,7 @@ def create_app(
         invalid_code=ErrorCode.GATEWAY_INVALID_REQUEST,
         unreadable="défi illisible ou non destiné à cette passerelle",
         answered=lambda body: logs.event(
-            "gateway.challenge_answered", registry_subscriber=body.get("subscriber_id")
+            "service.challenge_answered", registry_subscriber=body.get("subscriber_id")
         ),
         summary="Défi du registre (boîte scellée ou schéma ONDC)",
         responses=answers(ChallengeAnswer),
@@ -145,46 +137,14 @@ def create_app(
         summary="État de la passerelle",
         responses=answers(GatewayHealth),
     )
-
-    @app.get("/metrics", summary="Métriques Prometheus", response_class=PlainTextResponse)
-    async def metrics() -> Response:
-        return Response(service.render_metrics(), media_type=METRICS_CONTENT_TYPE)
-
-    @app.get(
-        "/searches",
-        summary="Dernières recherches (statistiques)",
-        responses=answers(list[SearchSummary], description="Les plus récentes d'abord."),
-    )
-    async def searches(
-        limit: int = Query(50, description="Combien (ramené entre 1 et 1000)."),
-    ) -> list[dict[str, Any]]:
-        return service.stats.recent(max(1, min(limit, 1000)))
-
-    @app.get(
-        "/searches/{message_id}",
-        summary="Statistiques d'une recherche",
-        responses=answers(SearchStatistics),
-    )
-    async def search_stats(message_id: str) -> Response:
-        found = await service.stats.get(message_id)
-        if found is None:
-            error = ProtocolError(
-                f"recherche inconnue (ou trop ancienne) : {message_id[:64]}",
-                code=ErrorCode.GATEWAY_INVALID_REQUEST,
-                path="message_id",
-            )
-            return Response(nack_body(error), status_code=404, media_type=JSON_CONTENT_TYPE)
-        return JSONResponse(found)
-
-    def refuse(status: int, _code: str, message: str, at: str, _path: str) -> Response:
-        error = ProtocolError(message, code=ErrorCode.GATEWAY_INVALID_REQUEST, path=at)
-        return Response(nack_body(error), status_code=status, media_type=JSON_CONTENT_TYPE)
+    for router in ROUTERS:  # /metrics, /searches
+        app.include_router(router)
 
     # The registry's challenge (the search has the pipeline's own limit and guard).
     app.add_middleware(
         JsonBodyGuard,
         max_bytes=65_536,
-        refuse=refuse,
+        refuse=_refuse_body,
         skip=lambda path: path != "/on_subscribe",
     )
     # Added last: the outermost layer, in front of FastAPI's routing.

@@ -30,8 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal
-from reseau_poles.network.client import CallResult, context_ids, protocol_policy, read_ack
+from reseau_poles.network.acks import JSON_CONTENT_TYPE, Refusal, context_ids, read_ack
+from reseau_poles.network.client import CallResult, protocol_policy
 from reseau_poles.network.inbound import Inbound
 from reseau_poles.network.lookup import (
     RegistryError,

@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import outbox
-    from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal, nack_body
+    from .acks import ACK_BODY, INVALID_REQUEST_BY_ROLE, Refusal, nack_body, read_ack
     from .answers import refusal_response
-    from .client import CallResult, NetworkClient, body_bytes, read_ack
+    from .client import CallResult, NetworkClient, body_bytes
     from .inbound import Inbound, InboundMessage, install
     from .lookup import (
         KeyNotFound,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from .retention import PurgeCounts, PurgeTarget, Retention, RetentionTask, purge
     from .settings import NetworkSettings
     from .tables import metadata, migrate
-    from .transcript import Transcript, TranscriptMiddleware
+    from .transcript import Transcript
 
 # Loaded on first use: the registry's client (``network.registry_client``), which operator
 # commands use, must not bring the web stack and the database layer with this package.
@@ -64,7 +64,7 @@ _LAZY = {
     "CallResult": ".client",
     "NetworkClient": ".client",
     "body_bytes": ".client",
-    "read_ack": ".client",
+    "read_ack": ".acks",
     "Inbound": ".inbound",
     "InboundMessage": ".inbound",
     "install": ".inbound",
@@ -91,7 +91,6 @@ _LAZY = {
     "metadata": ".tables",
     "migrate": ".tables",
     "Transcript": ".transcript",
-    "TranscriptMiddleware": ".transcript",
 }
 
 
@@ -129,7 +128,6 @@ __all__ = [
     "RetentionTask",
     "SubscriberRecord",
     "Transcript",
-    "TranscriptMiddleware",
     "body_bytes",
     "enqueue",
     "install",

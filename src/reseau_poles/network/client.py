@@ -8,18 +8,16 @@ raises: it comes back as a :class:`CallResult` with ``status == "ERROR"``.
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ..protocol.jsonfast import wire
 from ..protocol.signing import AUTHORIZATION, Signer
-from .acks import ACK_BODY, JSON_CONTENT_TYPE
+from .acks import JSON_CONTENT_TYPE, Status, read_ack
 from .outbound import (
     CALL_FAILURES,
     DESTINATION_FORBIDDEN,
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
     from .transcript import Transcript
 
 USER_AGENT = "reseau-poles/0.1"
-Status = Literal["ACK", "NACK", "ERROR"]
 
 
 def body_bytes(body: Any) -> bytes:
@@ -49,38 +46,6 @@ def body_bytes(body: Any) -> bytes:
 
         return to_bytes(body)
     return wire(body)
-
-
-_DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_CONTEXT_FIRST = b'{"context":'
-
-
-def context_ids(body: bytes) -> tuple[str | None, str | None]:
-    """``(transaction_id, message_id)`` of a message body, or ``None`` where unreadable.
-
-    A body that starts with its context (ours always do) has only that object read, not the
-    whole catalog after it (this runs for every message transcribed or queued)."""
-    context: Any = None
-    if body.startswith(_CONTEXT_FIRST):
-        try:
-            text = body.decode("utf-8")
-            start = _WHITESPACE.match(text, len(_CONTEXT_FIRST)).end()  # type: ignore[union-attr]
-            context = _DECODER.raw_decode(text, start)[0]
-        except (ValueError, RecursionError):
-            context = None  # read the whole body below, as for any other shape
-    try:
-        if not isinstance(context, dict):
-            context = json.loads(body).get("context")
-    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
-        return None, None
-    if not isinstance(context, dict):
-        return None, None
-    transaction_id, message_id = context.get("transaction_id"), context.get("message_id")
-    return (
-        transaction_id if isinstance(transaction_id, str) else None,
-        message_id if isinstance(message_id, str) else None,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,27 +88,6 @@ class CallResult:
             and self.http_status is not None
             and (self.http_status == 401 or self.http_status >= 500 or self.http_status == 429)
         )
-
-
-def read_ack(http_status: int, content: bytes) -> tuple[Status, Mapping[str, Any] | None]:
-    """Classify a peer's answer. Only a 2xx with ``message.ack.status == "ACK"`` is an ACK."""
-    if content == ACK_BODY:
-        if 200 <= http_status < 300:
-            return "ACK", None
-        return "ERROR", {"code": "http", "message": f"ACK avec HTTP {http_status}"}
-    try:
-        data = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return "ERROR", {"code": "http", "message": f"réponse HTTP {http_status} non JSON"}
-    message = data.get("message") if isinstance(data, dict) else None
-    ack = message.get("ack") if isinstance(message, dict) else None
-    status = ack.get("status") if isinstance(ack, dict) else None
-    if status == "ACK" and 200 <= http_status < 300:
-        return "ACK", None
-    if status == "NACK":
-        error = data.get("error")
-        return "NACK", error if isinstance(error, dict) else {"message": "NACK sans erreur"}
-    return "ERROR", {"code": "http", "message": f"réponse HTTP {http_status} sans ACK ni NACK"}
 
 
 class NetworkClient:

@@ -2,7 +2,7 @@
 
     network = NodeNetwork(subscriber_id=…, role="BPP", signer=signer, settings=settings,
                           engine=engine)
-    network.install(app)                              # error answers (+ transcript)
+    network.install(app)                              # error answers
     network.serve_protocol(app, handle)               # POST /{action}: the pipeline, last
     async with network:                               # in the app's lifespan
         ...
@@ -32,7 +32,7 @@ from .replay import ReplayGuard, make_replay_guard
 from .retention import PurgeTarget, RetentionTask
 from .settings import NetworkSettings
 from .tables import migrate
-from .transcript import Transcript, TranscriptMiddleware
+from .transcript import Transcript
 
 
 class NodeNetwork:
@@ -105,11 +105,10 @@ class NodeNetwork:
         *,
         unexpected_by_prefix: Mapping[str, Callable[[], Response]] | None = None,
     ) -> None:
-        """Refusals as NACK answers (see :func:`install`); inbound messages into the
-        transcript."""
+        """Refusals as NACK answers (see :func:`install`). The transcript records the
+        protocol messages only, where they are served (:meth:`serve_protocol`) and sent
+        (:class:`NetworkClient`): the app's other routes are no protocol messages."""
         install(app, self.inbound, unexpected_by_prefix=unexpected_by_prefix)
-        if self.transcript is not None:
-            app.add_middleware(TranscriptMiddleware, transcript=self.transcript)
 
     def pipeline(self, handle: Callable[[InboundMessage], Awaitable[None]]) -> Pipeline:
         """The node's protocol pipeline: the shared checks (:func:`inbound_pipeline`), then

@@ -43,7 +43,8 @@ from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
 from ..protocol.errors import ErrorCode
 from ..storage import is_sqlite, utcnow
 from ..storage.engine import SQLITE_IMMEDIATE
-from .client import CallResult, NetworkClient, body_bytes, context_ids
+from .acks import context_ids
+from .client import CallResult, NetworkClient, body_bytes
 from .settings import NetworkSettings
 from .tables import outbox_table
 

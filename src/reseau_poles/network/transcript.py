@@ -5,6 +5,13 @@ headers and body bytes, the ACK/NACK, the HTTP status and the latency. It goes t
 (``--transcript FILE``) and, when the role gives an engine, to the ``network_transcript``
 table. Writing happens on a background thread: recording never blocks the event loop.
 
+What is recorded: the Beckn calls and callbacks a role receives, where its protocol endpoint
+answers them (:class:`~.pipeline.ProtocolEndpoint`, refusals included), and those it sends
+(:class:`~.client.NetworkClient`). A role's other routes are no protocol messages and are not
+recorded: the client API (its requests carry API keys) and the registry's challenge
+(``/on_subscribe``: no context, no ACK; an answered challenge read as a Beckn answer would
+show as an error).
+
 The writer lingers a little (``linger`` seconds, 0: no) after the first entry of a batch, so
 that a busy node writes its messages a batch per transaction instead of one each; ``flush()``
 and ``close()`` cut the wait short and return once everything recorded before them is written.
@@ -17,10 +24,9 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, insert
 
@@ -28,17 +34,26 @@ from ..files import open_private
 from ..protocol.errors import SignatureError
 from ..protocol.signing import AUTHORIZATION, parse_header
 from ..storage import utcnow
-from .client import context_ids, read_ack
+from .acks import context_ids, read_ack
 from .tables import transcript_table
-
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-    from .client import CallResult
 
 log = logging.getLogger(__name__)
 _STOP = object()
 DEFAULT_LINGER = 0.05
+
+
+class CallOutcome(Protocol):
+    """What :meth:`Transcript.outbound` records of a call's result (the client's
+    :class:`~.client.CallResult`; the client records through this module, not the reverse)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def http_status(self) -> int | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def latency(self) -> float: ...
 
 
 class Transcript:
@@ -75,7 +90,7 @@ class Transcript:
         action: str,
         headers: Mapping[str, str],
         body: bytes,
-        result: CallResult,
+        result: CallOutcome,
     ) -> None:
         transaction_id, message_id = context_ids(body)
         self.record(
@@ -232,51 +247,3 @@ def _json_line(entry: dict[str, Any]) -> dict[str, Any]:
     except UnicodeDecodeError:
         line["body_base64"] = base64.b64encode(body).decode("ascii")
     return line
-
-
-class TranscriptMiddleware:
-    """ASGI middleware recording each inbound ``POST``: request headers and bytes, answer,
-    status and time taken, refusals included."""
-
-    def __init__(self, app: ASGIApp, transcript: Transcript) -> None:
-        self.app = app
-        self.transcript = transcript
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        request_chunks: list[bytes] = []
-        response_chunks: list[bytes] = []
-        status = 0
-
-        async def receive_and_keep() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                request_chunks.append(message.get("body", b""))
-            return message
-
-        async def send_and_keep(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                response_chunks.append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive_and_keep, send_and_keep)
-        finally:
-            headers = {
-                name.decode("latin-1"): value.decode("latin-1")
-                for name, value in scope.get("headers", [])
-            }
-            self.transcript.inbound(
-                scope.get("path", ""),
-                headers,
-                b"".join(request_chunks),
-                status,
-                b"".join(response_chunks),
-                time.perf_counter() - started,
-            )

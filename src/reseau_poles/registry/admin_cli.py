@@ -14,6 +14,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from reseau_poles.network.registry_client import AdminClient
+    from reseau_poles.protocol.keys import SubscriberKeys
 
 admin_app = typer.Typer(
     help="Administration par l'opérateur (requêtes signées avec la clé de l'opérateur).",
@@ -29,10 +30,16 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _keys(folder: Path) -> Any:
-    from .cli import _keys as read_keys
+def _keys(folder: Path) -> SubscriberKeys:
+    """The operator's keys, as ``reseau-poles keygen`` wrote them; a bad folder ends the
+    command with its reason."""
+    from reseau_poles.keystore import KeyFiles
+    from reseau_poles.protocol.errors import KeyFormatError
 
-    return read_keys(folder, None)
+    try:
+        return KeyFiles(folder).read()
+    except KeyFormatError as exc:
+        raise _fail(str(exc)) from None
 
 
 # --- operator -----------------------------------------------------------------------------------

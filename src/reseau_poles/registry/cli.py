@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
+from .admin_cli import admin_app
+
 if TYPE_CHECKING:
     from reseau_poles.protocol.keys import SubscriberKeys
 
@@ -25,6 +27,7 @@ app = typer.Typer(
     help="Registre du réseau : service, migrations, inscription, administration.",
     no_args_is_help=True,
 )
+app.add_typer(admin_app, name="admin")  # the operator's commands
 
 out = Console()
 err = Console(stderr=True)
@@ -289,10 +292,3 @@ def subscribe(
     out.print(f"[green]Accepté[/] : statut [bold]{status}[/]")
     if status == "UNDER_SUBSCRIPTION":
         out.print("En attente de l'approbation de l'opérateur du réseau.")
-
-
-# --- operator: reseau_poles.registry.admin_cli ----------------------------------------------------
-
-from .admin_cli import admin_app  # noqa: E402  (it reads _fail and _keys above)
-
-app.add_typer(admin_app, name="admin")

@@ -133,7 +133,7 @@ class CartService:
 
     async def preview(self, organisation_id: str, cart_id: str, wait_ms: int) -> dict[str, Any]:
         """Each group's quote (:mod:`.cart_preview`); raises :class:`CartNotFound`."""
-        return await preview(self, organisation_id, cart_id, wait_ms)
+        return await preview(self.orders, self.lock(cart_id), organisation_id, cart_id, wait_ms)
 
     # --- checkout ------------------------------------------------------------------------------
 

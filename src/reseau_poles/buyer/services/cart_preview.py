@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reseau_poles.participant import ApiError
 from reseau_poles.protocol.errors import ProtocolError
@@ -25,9 +25,6 @@ from ..repositories.carts import Key, cart_order
 from ..requests import OrderIn
 from .carts import _cart_row, _open, _plan
 from .orders import OrderService
-
-if TYPE_CHECKING:
-    from .cart_checkout import CartService
 
 PREVIEW_WAIT_MS = 10_000
 LINE_FIELDS = (
@@ -129,22 +126,22 @@ async def _quote(
 
 
 async def preview(
-    service: CartService, organisation_id: str, cart_id: str, wait_ms: int
+    orders: OrderService, cart_lock: asyncio.Lock, organisation_id: str, cart_id: str, wait_ms: int
 ) -> dict[str, Any]:
+    """Each group's quote, its order found or made under ``cart_lock`` (the cart's: two
+    previews, or a preview and the checkout, at once make one order per group all the same)."""
+
     def plan() -> list[tuple[Key, OrderIn]]:
-        with read_session(service.factory) as session:
+        with read_session(orders.factory) as session:
             cart = _cart_row(session, organisation_id, cart_id)
             _open(cart)
             return _plan(session, organisation_id, cart, quote_only=True)
 
-    async with service.lock(cart_id):  # two previews at once: one order per group all the same
+    async with cart_lock:
         groups = await asyncio.to_thread(plan)
-        ids = [
-            await _quote(service.orders, organisation_id, cart_id, key, order)
-            for key, order in groups
-        ]
+        ids = [await _quote(orders, organisation_id, cart_id, key, order) for key, order in groups]
     documents = await asyncio.gather(
-        *(service.orders.view(organisation_id, order_id, wait_ms) for order_id in ids)
+        *(orders.view(organisation_id, order_id, wait_ms) for order_id in ids)
     )
     poles = [group_quote(key, doc) for (key, _), doc in zip(groups, documents, strict=True)]
     quoted = [p for p in poles if p["state"] == "devis"]

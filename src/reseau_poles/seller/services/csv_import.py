@@ -25,6 +25,9 @@ Format and row rules: :mod:`.csv_io`. How it runs:
 
 One import (or dry run) per pôle at a time, and at most :data:`MAX_IMPORTS` on the node:
 :class:`ImportGate`, held by the HTTP route before the body is read.
+
+This module decides the steps, the batches and the transactions; the statements are in
+:mod:`reseau_poles.seller.repositories.import_staging`.
 """
 
 from __future__ import annotations
@@ -35,22 +38,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseau_poles.storage import UTCDateTime, read_session, utcnow, write_session
+from reseau_poles.storage import read_session, utcnow, write_session
 
+from ..repositories import import_staging as staging_repo
 from ..repositories import products as product_repo
 from ..repositories import providers as provider_repo
-from ..repositories import stock_movements as movements
-from ..repositories.stock_movements import Reason
 from ..requests import ItemIn
-from ..tables import import_rows, items, stock, stock_movements
 from .csv_io import CsvRow, CsvRows, RowError, Source, build_item
 
 BATCH = 1000
@@ -160,19 +159,26 @@ class _Staging:
     """Valid rows, written to ``seller_import_rows`` a batch per short write transaction."""
 
     def __init__(self, factory: sessionmaker[Session], provider_id: str, batch: int) -> None:
-        self.factory, self.provider_id, self.batch = factory, provider_id, batch
-        self.import_id = uuid.uuid4().hex
+        self.factory, self.batch = factory, batch
+        self.staged_import = staging_repo.StagedImport(uuid.uuid4().hex, provider_id, utcnow())
         self.pending: list[dict[str, Any]] = []
-        self.started = utcnow()
         self.purged = False
         self.staged = 0
+
+    @property
+    def provider_id(self) -> str:
+        return self.staged_import.provider_id
+
+    @property
+    def started(self) -> datetime:
+        return self.staged_import.started
 
     def add(self, item: ItemIn, item_id: int | None, keep_stock: bool) -> None:
         values = product_repo.item_values(item)
         del values["active"]
         self.pending.append(
             {
-                "import_id": self.import_id,
+                "import_id": self.staged_import.import_id,
                 "provider_id": self.provider_id,
                 "created_at": self.started,
                 "item_id": item_id,
@@ -187,54 +193,42 @@ class _Staging:
 
     def flush(self) -> None:
         if not self.purged:  # an import of this pôle that never finished (a crash)
-            stale = and_(
-                import_rows.c.provider_id == self.provider_id,
-                import_rows.c.created_at < self.started - STALE,
-            )
+            before = self.started - STALE
             with read_session(self.factory) as session:
-                unfinished = session.execute(
-                    select(import_rows.c.import_id, import_rows.c.created_at)
-                    .where(stale)
-                    .distinct()
-                ).all()
-            for _import_id, started in unfinished:
+                unfinished = staging_repo.unfinished_imports(session, self.provider_id, before)
+            for started in unfinished:
                 drop_hidden(self.factory, self.provider_id, started)
-            self._purge(stale)
+            _purge(
+                self.factory,
+                lambda session: staging_repo.purge_stale(
+                    session, self.provider_id, before, _PURGE_BATCH
+                ),
+            )
             self.purged = True
         if self.pending:
             with _batch_write(self.factory) as session:
-                session.execute(insert(import_rows), self.pending)
+                staging_repo.stage(session, self.pending)
             self.staged += len(self.pending)
             self.pending = []
 
     def discard(self) -> None:
         self.pending = []
         if self.staged:
-            self._purge(import_rows.c.import_id == self.import_id)
-
-    def _purge(self, where: Any) -> None:
-        """Delete in short transactions (a large import's rows are many)."""
-        while True:
-            ids = select(import_rows.c.id).where(where).limit(_PURGE_BATCH).scalar_subquery()
-            with _batch_write(self.factory) as session:
-                done = session.execute(delete(import_rows).where(import_rows.c.id.in_(ids)))
-            if done.rowcount < _PURGE_BATCH:
-                return
+            import_id = self.staged_import.import_id
+            _purge(
+                self.factory,
+                lambda session: staging_repo.purge_import(session, import_id, _PURGE_BATCH),
+            )
 
 
-# Columns copied from a staged row to the item; the full-text ones apart (SQLite: setting them
-# re-indexes the row, so only rows whose text changed get them).
-_ITEM_COLUMNS = [
-    column.name
-    for column in import_rows.columns
-    if column.name in items.columns and column.name not in {"id", "provider_id", "created_at"}
-]
-_TEXT_COLUMNS = ["search_text", "name_normalized"]
-_PLAIN_COLUMNS = [name for name in _ITEM_COLUMNS if name not in {"sku", *_TEXT_COLUMNS}]
-
-
-def _differs(names: list[str]) -> Any:
-    return sa.or_(*(items.c[name].is_distinct_from(import_rows.c[name]) for name in names))
+def _purge(factory: sessionmaker[Session], purge: Callable[[Session], int]) -> None:
+    """Delete in short transactions (a large import's rows are many): ``purge`` deletes up to
+    :data:`_PURGE_BATCH` rows and says how many."""
+    while True:
+        with _batch_write(factory) as session:
+            done = purge(session)
+        if done < _PURGE_BATCH:
+            return
 
 
 class _Apply:
@@ -250,156 +244,40 @@ class _Apply:
 
     def __init__(self, factory: sessionmaker[Session], staging: _Staging) -> None:
         self.factory, self.staging = factory, staging
-        s = import_rows
-        self.mine = and_(s.c.import_id == staging.import_id, s.c.provider_id == staging.provider_id)
-        self.new = and_(self.mine, s.c.item_id.is_(None))
-        self.started = sa.literal(staging.started, UTCDateTime())
-        self.reference_text = f"import-{staging.started:%Y%m%d-%H%M%S}"
-        self.reference = sa.literal(self.reference_text, sa.String(128))
+        self.staged_import = staging.staged_import
 
     def hidden(self) -> None:
         """The new products, withdrawn, a batch per short transaction."""
-        s = import_rows
         last = 0
         while True:
             with _batch_write(self.factory) as session:
-                ids = (
-                    session.execute(
-                        select(s.c.id)
-                        .where(self.new, s.c.id > last)
-                        .order_by(s.c.id)
-                        .limit(self.staging.batch)
-                    )
-                    .scalars()
-                    .all()
+                ids = staging_repo.new_row_ids(
+                    session, self.staged_import, after=last, limit=self.staging.batch
                 )
                 if not ids:
                     return
-                rows = and_(self.new, s.c.id >= ids[0], s.c.id <= ids[-1])
-                added = session.execute(
-                    insert(items)
-                    .from_select(
-                        ["provider_id", *_ITEM_COLUMNS, "active", "created_at", "updated_at"],
-                        select(
-                            s.c.provider_id,
-                            *(s.c[name] for name in _ITEM_COLUMNS),
-                            sa.false(),
-                            self.started,
-                            self.started,
-                        )
-                        .where(rows)
-                        .order_by(s.c.id),
-                    )
-                    .returning(items.c.id, items.c.sku)
-                ).all()
-                # By id, not by a join on the SKU: PostgreSQL plans such a join on the
-                # staging table (no statistics yet) as a nested loop over every item.
-                counts = dict(session.execute(select(s.c.sku, s.c.stock).where(rows)).all())
-                when = self.staging.started
-                session.execute(
-                    insert(stock),
-                    [
-                        {"item_id": item_id, "quantity": counts[sku], "updated_at": when}
-                        for item_id, sku in added
-                    ],
-                )
-                movements.record_many(
-                    session,
-                    [(item_id, counts[sku], counts[sku]) for item_id, sku in added],
-                    Reason.IMPORT_CSV,
-                    self.reference_text,
-                )
+                staging_repo.add_withdrawn(session, self.staged_import, ids[0], ids[-1])
             last = ids[-1]
 
     def commit(self) -> None:
         """The one short transaction that changes the catalogue."""
-        s = import_rows
-        now = utcnow()
-        at = sa.literal(now, UTCDateTime())
-        counted = and_(self.mine, s.c.item_id.is_not(None), s.c.keep_stock.is_(False))
         with write_session(self.factory) as session:
-            # PostgreSQL: the stock rows this import sets stay locked from their reading (for
-            # the movements' deltas) to their writing, so a confirm in between is never undone.
-            session.execute(
-                select(stock.c.item_id)
-                .join(s, s.c.item_id == stock.c.item_id)
-                .where(counted)
-                .with_for_update(of=stock)
-            ).all()
-            session.execute(
-                insert(stock_movements).from_select(
-                    _MOVEMENT_COLUMNS,
-                    select(
-                        s.c.item_id,
-                        _REASON,
-                        s.c.stock - stock.c.quantity,
-                        s.c.stock,
-                        self.reference,
-                        at,
-                    )
-                    .join(stock, stock.c.item_id == s.c.item_id)
-                    .where(counted, s.c.stock != stock.c.quantity),
-                )
-            )
-            session.execute(
-                update(stock)
-                .where(stock.c.item_id == s.c.item_id, counted, s.c.stock != stock.c.quantity)
-                .values(quantity=s.c.stock, updated_at=now)
-            )
-            # Only the items that change: an export imported again writes nothing.
-            session.execute(
-                update(items)
-                .where(
-                    items.c.id == s.c.item_id,
-                    self.mine,
-                    sa.or_(_differs(_PLAIN_COLUMNS + _TEXT_COLUMNS), items.c.active.is_(False)),
-                )
-                .values(
-                    {name: s.c[name] for name in _PLAIN_COLUMNS}
-                    | {"active": True, "updated_at": now}
-                )
-            )
-            session.execute(
-                update(items)
-                .where(items.c.id == s.c.item_id, self.mine, _differs(_TEXT_COLUMNS))
-                .values({name: s.c[name] for name in _TEXT_COLUMNS})
-            )
-            session.execute(
-                update(items)
-                .where(*_hidden_by(self.staging.provider_id, self.staging.started))
-                .values(active=True, updated_at=now)
-            )
+            staging_repo.apply(session, self.staged_import, utcnow())
 
     def undo(self) -> None:
         """Delete the new products this import added, still withdrawn (short transactions)."""
         drop_hidden(self.factory, self.staging.provider_id, self.staging.started)
 
 
-_MOVEMENT_COLUMNS = ["item_id", "reason", "delta", "quantity", "reference", "created_at"]
-_REASON = sa.literal(Reason.IMPORT_CSV.value, sa.String(32))
-
-
-def _hidden_by(provider_id: str, started: Any) -> list[Any]:
-    """The products an import added, still withdrawn: the pôle's, stamped with its start."""
-    return [
-        items.c.provider_id == provider_id,
-        items.c.created_at == sa.literal(started, UTCDateTime()),
-        items.c.active.is_(False),
-    ]
-
-
-def drop_hidden(factory: sessionmaker[Session], provider_id: str, started: Any) -> None:
+def drop_hidden(factory: sessionmaker[Session], provider_id: str, started: datetime) -> None:
     """The products an unfinished import added (withdrawn, stamped with its start), their
     stock and movements: deleted, :data:`_PURGE_BATCH` a transaction."""
-    ids = select(items.c.id).where(*_hidden_by(provider_id, started)).limit(_PURGE_BATCH)
     while True:
         with _batch_write(factory) as session:
-            found = session.execute(ids).scalars().all()
+            found = staging_repo.withdrawn_items(session, provider_id, started, _PURGE_BATCH)
             if not found:
                 return
-            session.execute(delete(stock_movements).where(stock_movements.c.item_id.in_(found)))
-            session.execute(delete(stock).where(stock.c.item_id.in_(found)))
-            session.execute(delete(items).where(items.c.id.in_(found)))
+            staging_repo.delete_items(session, found)
 
 
 # --- the import -------------------------------------------------------------------------------

@@ -37,8 +37,9 @@ image_url           adresse https d'une photo
 For a SKU the pôle already has, a column left out of the file keeps the stored value; an
 empty cell clears an optional value (except ``stock``: unchanged). Errors are reported by
 line (the header is line 1), column and message; if any line is bad nothing is written.
-How the import writes (validation outside any write transaction, staging rows, one short
-final transaction) is in :mod:`.csv_import`; the export is :mod:`.csv_export`.
+
+This module reads and writes the format only: it depends on no other part of the CSV import or
+export (they use it, not the other way round) and does no SQL.
 """
 
 from __future__ import annotations
