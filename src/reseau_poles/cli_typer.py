@@ -150,5 +150,5 @@ def convert_on_first_value() -> bool:
             )
         return self._runtime_param
 
-    _TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]
+    _TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign, unused-ignore]  # needed with the Typer of a plain install
     return True

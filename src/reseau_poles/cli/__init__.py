@@ -87,7 +87,7 @@ class _LazyRoles(TyperGroup):
             return super().get_command(ctx, cmd_name)
         if self._listing:
             stand_in = TyperGroup(name=cmd_name, help=_ROLES[cmd_name])
-            stand_in.rich_help_panel = _ROLES_PANEL  # type: ignore[attr-defined]
+            stand_in.rich_help_panel = _ROLES_PANEL
             return stand_in
         try:
             module = importlib.import_module(f"reseau_poles.{cmd_name}.cli")
@@ -98,7 +98,7 @@ class _LazyRoles(TyperGroup):
         command = typer.main.get_group(module.app)
         command.name = cmd_name
         command.help = _ROLES[cmd_name]
-        command.rich_help_panel = _ROLES_PANEL  # type: ignore[attr-defined]
+        command.rich_help_panel = _ROLES_PANEL
         self.add_command(command, cmd_name)
         return command
 

@@ -97,7 +97,7 @@ def run_env(metadata: MetaData) -> None:
             context.run_migrations()
         return
 
-    def run(connection) -> None:  # type: ignore[no-untyped-def]
+    def run(connection) -> None:
         context.configure(
             connection=connection,
             target_metadata=metadata,

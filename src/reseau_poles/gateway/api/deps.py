@@ -14,7 +14,7 @@ from ..stats import SearchStats
 # ``async``: a plain function would be run in a worker thread, on every request.
 async def gateway_service(request: Request) -> GatewayService:
     """The gateway's service (the one read of the application's state)."""
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 async def search_stats(request: Request) -> SearchStats:

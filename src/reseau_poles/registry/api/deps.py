@@ -31,7 +31,7 @@ ActionT = TypeVar("ActionT", bound=AdminAction)
 
 def _services(request: Request) -> RegistryServices:
     """The registry's services, built by ``create_app`` (the one read of the app's state)."""
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services
 
 
 # One dependency per route, each ``async`` (a plain function would be run in a worker thread)
@@ -66,7 +66,7 @@ AuditDep = Annotated[AuditLog, Depends(audit_log)]
 
 
 def operator_auth(request: Request) -> OperatorAuth:
-    return request.app.state.operator_auth  # type: ignore[no-any-return]
+    return request.app.state.operator_auth
 
 
 async def current_operator(request: Request) -> Operator:

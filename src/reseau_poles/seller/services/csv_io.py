@@ -341,7 +341,7 @@ def text_stream(data: Source) -> IO[str]:
         return io.StringIO(data.removeprefix("\ufeff"), newline="")
     binary: IO[bytes] = io.BytesIO(data) if isinstance(data, bytes) else data
     # A byte that is not UTF-8 becomes a lone surrogate, reported on its line and column.
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[arg-type]
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 class CsvRows:
