@@ -104,12 +104,15 @@ class NodeNetwork:
         app: FastAPI,
         *,
         unexpected_by_prefix: Mapping[str, Callable[[], Response]] | None = None,
+        unrecorded: Sequence[str] = (),
     ) -> None:
         """Refusals as NACK answers (see :func:`install`); inbound messages into the
-        transcript."""
+        transcript, except under the path prefixes ``unrecorded``."""
         install(app, self.inbound, unexpected_by_prefix=unexpected_by_prefix)
         if self.transcript is not None:
-            app.add_middleware(TranscriptMiddleware, transcript=self.transcript)
+            app.add_middleware(
+                TranscriptMiddleware, transcript=self.transcript, unrecorded=unrecorded
+            )
 
     def pipeline(self, handle: Callable[[InboundMessage], Awaitable[None]]) -> Pipeline:
         """The node's protocol pipeline: the shared checks (:func:`inbound_pipeline`), then

@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -238,12 +238,21 @@ class TranscriptMiddleware:
     """ASGI middleware recording each inbound ``POST``: request headers and bytes, answer,
     status and time taken, refusals included."""
 
-    def __init__(self, app: ASGIApp, transcript: Transcript) -> None:
+    def __init__(
+        self, app: ASGIApp, transcript: Transcript, unrecorded: Sequence[str] = ()
+    ) -> None:
+        """``unrecorded``: path prefixes never recorded (the portal's pages: a sign-in form
+        carries a password)."""
         self.app = app
         self.transcript = transcript
+        self.unrecorded = tuple(unrecorded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST":
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or (self.unrecorded and str(scope.get("path", "")).startswith(self.unrecorded))
+        ):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
