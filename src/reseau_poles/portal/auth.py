@@ -248,7 +248,7 @@ def sign_in(portal: Portal, email: str, password: str, address: str) -> LoginOut
             portal.accounts.audit(
                 session,
                 None,
-                "connexion.limitee",
+                "session.limitee",
                 email[:255],
                 {"attente_s": wait},
                 address=address,
@@ -262,7 +262,7 @@ def sign_in(portal: Portal, email: str, password: str, address: str) -> LoginOut
             portal.accounts.audit(
                 session,
                 None,
-                "connexion.refusee",
+                "session.refusee",
                 email[:255],
                 address=address,
                 organisation_id=user.organisation_id if user else None,
@@ -270,14 +270,14 @@ def sign_in(portal: Portal, email: str, password: str, address: str) -> LoginOut
             return LoginOutcome()
         portal.accounts.clear_failures(session, account_key)
         token, _csrf = portal.accounts.open_session(session, user, portal.lifetime, now)
-        portal.accounts.audit(session, user, "connexion", address=address)
+        portal.accounts.audit(session, user, "session.ouverte", address=address)
     return LoginOutcome(user=User(**{**user.__dict__, "organisation_name": name}), token=token)
 
 
 def sign_out(portal: Portal, token: str, user: User, address: str) -> None:
     with write_session(portal.factory) as session:
         portal.accounts.end_session(session, token)
-        portal.accounts.audit(session, user, "deconnexion", address=address)
+        portal.accounts.audit(session, user, "session.fermee", address=address)
 
 
 def set_session_cookie(response: Any, request: Request, token: str) -> None:
