@@ -146,7 +146,8 @@ async def test_a_session_ends_when_idle_and_for_a_deactivated_account(buyer: Nod
         session.execute(sa.update(sessions).values(last_seen_at=utcnow() - timedelta(hours=13)))
     assert (await client.get("/portail/")).status_code == 303
     await sign_in(client, "/portail", "acheteur@css.example")
-    with write_session(buyer.factory) as session:
+    with write_session(buyer.factory) as session:  # the idle session went at this sign-in
+        assert session.scalar(sa.select(sa.func.count()).select_from(sessions)) == 1
         user = buyer.accounts.user_by_email(session, "acheteur@css.example")
         assert user is not None and user.last_login_at is not None
         buyer.accounts.deactivate(session, user.id)

@@ -257,6 +257,10 @@ def sign_in(portal: Portal, email: str, password: str, address: str) -> LoginOut
     ok = verify_password(found[1] if found else None, password)
     user = found[0] if found else None
     with write_session(portal.factory) as session:
+        # Housekeeping at each sign-in, so that neither table grows: ended sessions, and
+        # failures that no longer count.
+        portal.accounts.purge_sessions(session, portal.idle, now)
+        portal.accounts.purge_failures(session, since)
         if not ok or user is None or name is None:
             portal.accounts.add_failure(session, (account_key, address_key), now)
             portal.accounts.audit(
