@@ -59,6 +59,13 @@ async def test_htmx_gets_the_fragment_and_every_page_varies_on_it(buyer: Node) -
     anonymous = await buyer.client().get("/portail/", headers={"HX-Request": "true"})
     assert anonymous.status_code == 401
     assert anonymous.headers["hx-redirect"] == "/portail/connexion?suivant=/portail/"
+    # A form sent by htmx after the session ended: back to the page it was on, after sign-in.
+    anonymous = await buyer.client().post(
+        "/portail/comptes",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/portail/comptes?p=2"},
+    )
+    assert anonymous.status_code == 401
+    assert anonymous.headers["hx-redirect"] == "/portail/connexion?suivant=/portail/comptes%3Fp%3D2"
 
 
 async def test_the_language_switch(buyer: Node) -> None:
