@@ -113,7 +113,7 @@ def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
 def _settings(kind: type, database_url: str, folder: Path, **values: Any) -> Any:
     return kind(
         database_url=database_url,
-        key_dir=folder / "keys",
+        key_dir=folder / f"keys-{kind.__name__}",
         registry_url="http://127.0.0.1:9",
         **values,
     )

@@ -251,3 +251,45 @@ async def test_static_files_are_cached(tmp_path: Path) -> None:
         "/static/portal/portal.css", headers={"If-None-Match": plain.headers["etag"]}
     )
     assert again.status_code == 304
+
+
+def _routes(routes: list) -> list:
+    """Every route, those of included routers too (however FastAPI keeps them)."""
+    found = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        found.extend(_routes(inner.routes) if inner is not None else [route])
+    return found
+
+
+def _calls(dependant) -> set:
+    calls = {dependant.call}
+    for sub in dependant.dependencies:
+        calls |= _calls(sub)
+    return calls
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_every_state_change_of_a_page_checks_the_session_and_csrf(
+    buyer: Node, seller: Node
+) -> None:
+    """A page route that changes something (POST, PUT, PATCH, DELETE) depends on
+    ``current_user`` (directly or through ``require_role``), which checks the CSRF token;
+    only the sign-in form checks its own pre-session token."""
+    from fastapi.routing import APIRoute
+
+    from reseau_poles.portal.auth import current_user
+
+    checked = 0
+    for node in (buyer, seller):
+        for route in _routes(node.app.router.routes):
+            if not isinstance(route, APIRoute) or not route.path.startswith(node.prefix):
+                continue
+            if not route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            if route.path == f"{node.prefix}/connexion":
+                continue
+            assert current_user in _calls(route.dependant), route.path
+            assert not route.include_in_schema, route.path
+            checked += 1
+    assert checked >= 6  # deconnexion, comptes, desactivation on each node

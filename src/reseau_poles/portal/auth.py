@@ -13,14 +13,15 @@ For a page author, three dependencies and one call::
     async def approve(request: Request, cart_id: str, user: Approver) -> Response:
         ...                                           # the service does the work
         await audit(request, user, "panier.approuve", target=cart_id)
-        return see_other(request, f"/portail/paniers/{cart_id}", ok="paniers.approuve")
+        return see_other(request, f"/portail/paniers/{cart_id}", ok="portail.paniers.approuve")
 
 * :func:`current_user` — the signed-in :class:`~.accounts.User`. Nobody signed in: a page gets
   303 to the sign-in page with ``?suivant=`` (where to come back), an htmx request 401 with
   ``HX-Redirect``. On every method but GET/HEAD/OPTIONS it checks the CSRF token as well
   (form field ``csrf_token`` — ``{{ csrf_field() }}`` in the form — or header
   ``X-CSRF-Token``, which htmx sends from ``hx-headers`` on ``<body>``): absent or wrong, 403.
-  So a POST route that depends on ``current_user`` (or ``require_role``) is CSRF-checked.
+  So a POST route that depends on ``current_user`` (or ``require_role``) is CSRF-checked;
+  every state-changing route of a page MUST depend on one of them.
 * :func:`require_role` — ``require_role("acheteur", "approbateur")``: one of these roles, else
   the 403 page.
 * :func:`audit` — one row of the portal's audit (who, what, on what, from where), in its own
