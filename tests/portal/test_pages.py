@@ -46,6 +46,7 @@ async def test_htmx_gets_the_fragment_and_every_page_varies_on_it(buyer: Node) -
         assert answer.status_code == 200
         assert answer.headers["vary"] == "HX-Request"
         assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-frame-options"] == "DENY"
     assert whole.text.startswith("<!doctype html>") and "<header" in whole.text
     assert "<html" not in part.text and "<header" not in part.text
     assert "Bonjour, Acheteur" in part.text

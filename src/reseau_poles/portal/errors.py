@@ -27,7 +27,7 @@ from reseau_poles.network.inbound import DATABASE_UNAVAILABLE
 
 from .auth import LoginRequired, PageError, open_session
 from .site import Portal
-from .templating import STATIC_PREFIX, render
+from .templating import PAGE_HEADERS, STATIC_PREFIX, render
 
 _STATUS_KEYS = {
     400: "erreur.requete",
@@ -62,16 +62,18 @@ def error_page(
 
 def internal_error_page() -> Response:
     """The 500 page: no template, no database, nothing that could fail again."""
-    return HTMLResponse(_INTERNAL, status_code=500, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(
+        _INTERNAL, status_code=500, headers={"Cache-Control": "no-store", **PAGE_HEADERS}
+    )
 
 
 _INTERNAL = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="fr-CA"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Erreur interne — Réseau Pôles</title><link rel="stylesheet" href="/static/portal/portal.css"></head>
 <body><main class="container" id="contenu"><h1>Erreur interne</h1>
 <p>Une erreur imprévue est survenue ; elle a été consignée. Réessayez dans un moment.</p>
 <p lang="en">An unexpected error occurred and was logged. Please try again shortly.</p>
-<p><a href="javascript:history.back()">Retour</a></p></main></body></html>
+<p><a href="/">Retour à l'accueil</a> · <a href="/" lang="en">Home</a></p></main></body></html>
 """
 
 
