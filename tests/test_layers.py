@@ -3,7 +3,8 @@ package, and the shared packages import no role.
 
 Roles: ``registry``, ``gateway``, ``seller``, ``buyer``. Shared: ``protocol`` (sans I/O),
 ``network`` (calls in and out, the registry's client), ``participant`` (the frame of the seller,
-the buyer and the gateway), ``storage``. The demo and the conformance tester run several roles and are
+the buyer and the gateway), ``portal`` (the web pages' frame of the seller and the buyer),
+``storage``. The demo and the conformance tester run several roles and are
 neither. Every import is read from the source (the syntax tree, imports inside functions and
 under ``TYPE_CHECKING`` included), so a lazy import cannot hide a dependency."""
 
@@ -18,7 +19,7 @@ import reseau_poles
 
 ROOT = Path(reseau_poles.__file__).parent
 ROLES = frozenset({"registry", "gateway", "seller", "buyer"})
-SHARED = frozenset({"protocol", "network", "participant", "storage"})
+SHARED = frozenset({"protocol", "network", "participant", "portal", "storage"})
 
 
 def imported_modules(source: str, package: list[str]) -> list[tuple[int, str]]:

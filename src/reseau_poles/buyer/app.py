@@ -12,6 +12,9 @@ Client API (``X-API-Key`` or ``Authorization: Bearer``, one key per buyer organi
 /api/sites …, /api/carts …      delivery sites; multi-pôle carts, one order per pôle
 /api/reports …                  the local-purchasing report
 
+Pages for people (``.web``, not in the OpenAPI document): ``/portail/…`` (sign-in, home,
+accounts …), ``/static/portal/…``; ``/`` redirects to ``/portail/``.
+
 Protocol (signed, verified by the network layer):
 
 POST /on_search                 catalogs of the sellers, stored before the ACK
@@ -27,6 +30,8 @@ from sqlalchemy import Engine
 
 from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.participant import Migrations, create_node_app, open_node
+from reseau_poles.portal.errors import internal_error_page
+from reseau_poles.portal.routes import install_portal
 from reseau_poles.protocol.errors import ErrorCode
 
 from .api import ROUTERS
@@ -39,6 +44,9 @@ from .services.retention import retention_targets
 from .services.searches import BuyerService
 from .services.sites import SiteService
 from .settings import BuyerSettings, load_settings
+from .web import ROUTERS as WEB_ROUTERS
+from .web.portal import PREFIX as PORTAL_PREFIX
+from .web.portal import make_portal
 
 MIGRATIONS = "reseau_poles.buyer.migrations"
 VERSION_TABLE = "alembic_version_buyer"
@@ -93,6 +101,7 @@ def create_app(
         transaction_began=orders.began,
         # A search (and a follow-up page) goes to every matching seller: the stricter bucket.
         costly_routes=[("POST", "/api/searches"), ("POST", "/api/searches/{transaction_id}/more")],
+        pages={PORTAL_PREFIX: internal_error_page},
     )
     # What the routes get by dependency (api/deps.py).
     app.state.service = service
@@ -104,4 +113,6 @@ def create_app(
     app.state.streams = sse.StreamSlots(settings.max_streams_per_organisation)
     for router in ROUTERS:
         app.include_router(router)
+    # The institutions' pages (/portail) and their accounts; / leads there.
+    install_portal(app, make_portal(service.factory, settings.public_url), *WEB_ROUTERS)
     return app

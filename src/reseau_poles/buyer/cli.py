@@ -14,6 +14,8 @@ from reseau_poles.participant.cli import (
     add_node_commands,
     imported_when_called,
 )
+from reseau_poles.portal.cli import add_accounts_commands
+from reseau_poles.portal.roles import BUYER_ROLES
 
 load_settings = imported_when_called("reseau_poles.buyer.settings", "load_settings")
 
@@ -30,6 +32,15 @@ add_node_commands(
     label="nœud acheteur",
     load_settings=load_settings,
     app_module="reseau_poles.buyer.app",
+)
+add_accounts_commands(
+    app,
+    load_settings=load_settings,
+    app_module="reseau_poles.buyer.app",
+    portal_module="reseau_poles.buyer.web.portal",
+    organisation_of="de l'organisation",
+    unknown_organisation="organisation « {id} » inconnue ou inactive",
+    roles=BUYER_ROLES,
 )
 
 

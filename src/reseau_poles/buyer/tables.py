@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from reseau_poles.participant.webhooks import webhook_table
+from reseau_poles.portal.accounts import account_tables
 from reseau_poles.storage import UTCDateTime, make_metadata
 
 metadata = make_metadata()
@@ -322,3 +323,9 @@ cart_poles = sa.Table(
     sa.UniqueConstraint("cart_id", "bpp_id", "provider_id", "fulfilment_id"),
     sa.CheckConstraint("state IN ('attente', 'en_cours', 'confirmee', 'echec')", name="state"),
 )
+
+# --- the portal's people (migration 0008) -----------------------------------------------------
+#
+# buyer_portal_users (an organisation's people: e-mail, argon2 hash, roles), _sessions,
+# _login_failures, _audit: the portal frame's tables (reseau_poles.portal.accounts).
+portal_accounts = account_tables(metadata, "buyer", organisations.c.id)

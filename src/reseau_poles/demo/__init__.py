@@ -6,7 +6,9 @@
   as real processes on SQLite in a local folder, every participant subscribed and approved
   (:mod:`.participants`: who runs where; :mod:`.databases`: the first run's databases;
   :mod:`.processes`: the children's plumbing);
-* :mod:`.scenario` — ``reseau-poles demo --once``: a scripted run from search to delivery.
+* :mod:`.scenario` — ``reseau-poles demo --once``: a scripted run from search to delivery;
+* :mod:`.accounts` — the portal's demonstration accounts (an institution, each pôle), printed
+  with the portal's addresses at start.
 """
 
 from __future__ import annotations

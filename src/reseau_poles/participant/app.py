@@ -227,6 +227,7 @@ def create_node_app(
     not_supported: str = "Action « {action} » non prise en charge par ce nœud.",
     transaction_began: Callable[[InboundMessage], datetime | None] | None = None,
     costly_routes: Iterable[tuple[str, str]] = (),
+    pages: Mapping[str, Callable[[], Response]] | None = None,
 ) -> FastAPI:
     """The application: health, challenge, and ``POST /{action}`` dispatched to ``handlers``
     (each gets the verified message, runs in a thread, may raise ``ProtocolError``);
@@ -238,7 +239,11 @@ def create_node_app(
     suspension; without this function, never.
 
     ``costly_routes``: (method, path template) of the ``/api`` routes that take from the
-    stricter rate limit as well (:mod:`reseau_poles.participant.limits`)."""
+    stricter rate limit as well (:mod:`reseau_poles.participant.limits`).
+
+    ``pages``: the path prefixes of the role's web pages (``/portail``), each with its answer
+    to an unexpected failure (an HTML page, :func:`reseau_poles.portal.errors.internal_error_page`);
+    nothing under them goes to the transcript (a sign-in form carries a password)."""
     settings, network, keys = parts.settings, parts.network, parts.keys
     role_command = {"BPP": "seller", "BAP": "buyer"}.get(network.role, "…")
     key_watch = key_expiry_watch(settings, keys, f"reseau-poles {role_command} rotate-key")
@@ -280,7 +285,10 @@ def create_node_app(
     api_limits = app.state.api_limits = ApiLimits.from_settings(
         settings, redis_url=network.settings.redis_url, costly_routes=costly_routes
     )
-    network.install(app, unexpected_by_prefix={API_PREFIX: _internal_api_error})
+    network.install(
+        app,
+        unexpected_by_prefix={API_PREFIX: _internal_api_error, **(pages or {})},
+    )
     _api_failures_as_api_errors(app)
     _http_errors_in_each_format(app, invalid_code)
 

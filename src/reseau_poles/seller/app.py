@@ -6,6 +6,8 @@ POST /{action}        Beckn calls (search, select, init, confirm, status, track,
 POST /on_subscribe    the registry's challenge when the node subscribes
 GET  /health          liveness
 /api/providers/{id}/… the pôle's management API (:mod:`.api`, one router per feature)
+/gestion/…            pages for the pôles' staff (:mod:`.web`, not in the OpenAPI document);
+                      ``/`` redirects there
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from sqlalchemy import Engine
 from reseau_poles.network import InboundMessage, NetworkSettings
 from reseau_poles.participant import Migrations, create_node_app, open_node
 from reseau_poles.participant.webhook_subscriptions import WebhookSubscriptions
+from reseau_poles.portal.errors import internal_error_page
+from reseau_poles.portal.routes import install_portal
 
 from .api import ROUTERS
 from .api.deps import SellerServices
@@ -33,6 +37,9 @@ from .services.providers import ProviderProfiles
 from .services.stock import Stock
 from .services.webhooks import SELLER_EVENTS
 from .settings import SellerSettings, load_settings
+from .web import ROUTERS as WEB_ROUTERS
+from .web.portal import PREFIX as PORTAL_PREFIX
+from .web.portal import make_portal
 
 MIGRATIONS = "reseau_poles.seller.migrations"
 VERSION_TABLE = "alembic_version_seller"
@@ -77,6 +84,7 @@ def create_app(
         },
         not_supported="Action « {action} » pas encore prise en charge par ce nœud vendeur.",
         transaction_began=service.began,
+        pages={PORTAL_PREFIX: internal_error_page},
     )
     factory = service.factory
     app.state.service = service
@@ -94,6 +102,8 @@ def create_app(
     )
     for router in ROUTERS:  # /api/providers/{provider_id}/…
         app.include_router(router)
+    # The pôles' staff pages (/gestion) and their accounts; / leads there.
+    install_portal(app, make_portal(factory, settings.public_url), *WEB_ROUTERS)
     return app
 
 

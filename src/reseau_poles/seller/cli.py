@@ -4,6 +4,7 @@ serve, migrate                       the node itself (reseau_poles.participant.c
 provider create [--file F] [opts]    create or update a pôle (TOML/JSON file or options)
 provider show ID                     its profile, locations, options, counts
 key create|list|revoke --provider    the pôle's API keys (a new key is shown once)
+accounts create|list|deactivate      the staff's accounts on /gestion (reseau_poles.portal.cli)
 import --provider ID FILE            a CSV of products: all rows or nothing, report by row
 export --provider ID [FILE]          the active products as CSV (re-importable as is)
 pick-list --provider ID --date D     the pick list of a delivery day (table, csv, html, json)
@@ -30,6 +31,8 @@ from reseau_poles.participant.cli import (
     add_node_commands,
     imported_when_called,
 )
+from reseau_poles.portal.cli import add_accounts_commands
+from reseau_poles.portal.roles import SELLER_ROLES
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -53,6 +56,15 @@ add_node_commands(
     label="nœud vendeur",
     load_settings=load_settings,
     app_module="reseau_poles.seller.app",
+)
+add_accounts_commands(
+    app,
+    load_settings=load_settings,
+    app_module="reseau_poles.seller.app",
+    portal_module="reseau_poles.seller.web.portal",
+    organisation_of="du pôle",
+    unknown_organisation="pôle « {id} » inconnu ou inactif",
+    roles=SELLER_ROLES,
 )
 
 ProviderOption = Annotated[str, typer.Option("--provider", "-p", help="Identifiant du pôle.")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from reseau_poles.participant.webhooks import webhook_table
+from reseau_poles.portal.accounts import account_tables
 from reseau_poles.storage import UTCDateTime, make_metadata
 
 metadata = make_metadata()
@@ -293,3 +294,10 @@ import_rows = sa.Table(
     sa.Column("search_text", sa.Text(), nullable=False),
     sa.Column("name_normalized", sa.String(255), nullable=False),
 )
+
+# --- the portal's people (migration 0010) -----------------------------------------------------
+#
+# seller_portal_users (a pôle's staff, organisation_id = the provider id: e-mail, argon2 hash,
+# roles), _sessions, _login_failures, _audit: the portal frame's tables
+# (reseau_poles.portal.accounts).
+portal_accounts = account_tables(metadata, "seller", providers.c.id)

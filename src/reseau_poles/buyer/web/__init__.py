@@ -1,0 +1,14 @@
+"""The buyer node's pages for people (``/portail``): an institution's buyers, approvers and
+administrator, signed in with their own accounts (:mod:`reseau_poles.portal`).
+
+One router per feature (``home.py`` … ``search.py``, ``carts.py``, ``orders.py``,
+``guides.py``, ``report.py``), listed in :data:`ROUTERS`; templates in
+``templates/portail/``; words in ``reseau_poles/portal/messages/portail.toml``. The portal
+itself (prefix, navigation, accounts) is :mod:`.portal`.
+"""
+
+from __future__ import annotations
+
+from .home import router as home_router
+
+ROUTERS = [home_router]
