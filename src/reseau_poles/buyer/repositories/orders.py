@@ -73,6 +73,21 @@ def list_orders(
     return list(rows), int(total.scalar_one())
 
 
+def providers_of(session: Session, organisation_id: str, limit: int = 200) -> list[RowMapping]:
+    """The pôles the organisation ordered from (``bpp_id``, ``provider_id``, ``name``: the
+    latest name known), by name."""
+    name = func.max(orders.c.provider_name).label("name")
+    return list(
+        session.execute(
+            select(orders.c.bpp_id, orders.c.provider_id, name)
+            .where(orders.c.organisation_id == organisation_id)
+            .group_by(orders.c.bpp_id, orders.c.provider_id)
+            .order_by(name, orders.c.provider_id)
+            .limit(limit)
+        ).mappings()
+    )
+
+
 # --- lines -----------------------------------------------------------------------------------
 
 

@@ -518,6 +518,11 @@ class OrderService:
             "orders": [order_summary(row) for row in rows],
         }
 
+    def providers(self, organisation_id: str) -> list[dict[str, Any]]:
+        """The pôles the organisation ordered from: ``bpp_id``, ``provider_id``, ``name``."""
+        with read_session(self.factory) as session:
+            return [dict(row) for row in repo.providers_of(session, organisation_id)]
+
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
