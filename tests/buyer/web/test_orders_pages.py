@@ -140,6 +140,17 @@ def test_the_order_page_shows_lines_totals_taxes_delivery_and_timeline(
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert 'class="timeline"' in fragment.text
 
+    # A delivery given with its address only, billing with a name only: the page says what
+    # it knows.
+    bare = person.confirmed(
+        fulfilment={"type": "livraison", "address": "12, rue Principale", "region": "QC-03"},
+        billing={"name": "Cuisine"},
+        purchase_order_number=None,
+    )
+    shown = person.get(f"/portail/commandes/{bare['id']}")
+    assert shown.status_code == 200 and "12, rue Principale" in shown.text
+    assert "Consignes" not in shown.text and "BC-" not in shown.text
+
     # Another organisation's person does not see it.
     other = sign_in(shared_world, ("acheteur",), "autre")
     try:

@@ -42,7 +42,7 @@ from ..services.order_timeline import (
 )
 from ..services.orders import OrderNotFound
 from . import labels
-from .order_stream import open_order_stream, version
+from .order_stream import finished, open_order_stream, version
 from .portal import PREFIX
 from .queries import ORDER_STATES, PAGE_SIZE, parse_order_filters
 
@@ -157,7 +157,11 @@ async def order_page(
     request: Request, order_id: str, user: CurrentUser, orders: Orders
 ) -> HTMLResponse:
     order = await _order(orders, user, order_id)
-    fulfilment = (order.get("request") or {}).get("fulfilment") or {}
+    given = (order.get("request") or {}).get("fulfilment") or {}
+    fulfilment = {k: given.get(k) for k in ("type", "site_name", "address", "instructions")}
+    contact = given.get("contact") or {}
+    fulfilment["contact"] = {k: contact.get(k) for k in ("name", "phone", "email")}
+    billing = order.get("billing") or {}
     lines = [
         {
             **line,
@@ -174,9 +178,12 @@ async def order_page(
             "lines": lines,
             "totals": _totals(order),
             "fulfilment": fulfilment,
+            "billing": {k: billing.get(k) for k in ("name", "email")},
             "guide_name": _guide_name(order),
             "pole": order["provider"].get("name") or order["provider"]["id"],
             "window": _window(order),
+            # Followed live until it ends (the SSE extension and the stream).
+            "sse": not finished(order),
         },
     )
 
