@@ -193,6 +193,12 @@ def test_the_order_page_follows_the_pole_without_a_reload(
     expect(page.get_by_text("2 commande(s)")).to_be_visible()
     axe_check(page)
     screenshot(page, "portail-commandes")
+    # A filter applies at once (htmx: the results only, the address kept).
+    page.get_by_label("État").select_option("cancelled")
+    expect(page.get_by_text("Aucune commande ne correspond à ces filtres.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"etat=cancelled"))
+    page.get_by_label("État").select_option("")
+    expect(row).to_be_visible()
 
     page.add_init_script(WATCH_SSE)
     row.get_by_role("link").click()
@@ -209,6 +215,8 @@ def test_the_order_page_follows_the_pole_without_a_reload(
     expect(page.locator("#suivi-contenu .badge-state").nth(1)).to_have_text("Emballée")
     axe_check(page)
     screenshot(page, "portail-commande")
+    page.set_viewport_size({"width": 768, "height": 1024})  # a tablet, upright
+    screenshot(page, "portail-commande-tablette")
 
 
 def test_cancelling_shows_the_fee_then_the_poles_answer(
@@ -251,6 +259,7 @@ def test_an_order_saved_as_a_guide_is_reordered_in_one_click(
     page.get_by_role("button", name="Enregistrer comme guide").click()
     expect(page.get_by_text("Guide « Dîners de la semaine » créé.")).to_be_visible()
     expect(page.get_by_label(re.compile("Quantité de Sirop"))).to_have_value("12")
+    axe_check(page)
 
     page.get_by_role("link", name="Guides de commande").click()
     expect(page).to_have_url(f"{journey.portal}/guides")

@@ -86,6 +86,10 @@ def test_a_filter_that_cannot_be_read_is_named_beside_its_field(
     assert page.status_code == 400
     assert f'id="filtre-{field}-erreur"' in page.text
     assert message.lower() in page.text.lower()
+    # htmx gets the form again (its errors) in place of the page's content.
+    swapped = person.get("/portail/commandes", params=params, headers={"HX-Request": "true"})
+    assert swapped.status_code == 400 and swapped.headers["hx-retarget"] == "#contenu"
+    assert f'id="filtre-{field}-erreur"' in swapped.text and "<html" not in swapped.text
 
 
 def test_the_list_pages_twenty_at_a_time(shared_world: SharedWorld, person: Person) -> None:

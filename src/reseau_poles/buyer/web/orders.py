@@ -145,7 +145,10 @@ async def orders_page(request: Request, user: CurrentUser, orders: Orders) -> HT
             "states": ORDER_STATES,
         },
         status=400 if filters.errors else 200,
-        fragment="resultats",
+        # htmx asked for the results; a filter refused shows beside its field: the whole
+        # content then, in place of the page's.
+        fragment="content" if filters.errors else "resultats",
+        headers={"HX-Retarget": "#contenu", "HX-Reswap": "innerHTML"} if filters.errors else None,
     )
 
 
