@@ -92,6 +92,9 @@ def test_a_guide_saved_from_an_order_is_edited_then_deleted(
     assert person.post(f"{location}/lignes", {"produit": value, "quantite": "0"}).status_code == 400
     forged = person.post(f"{location}/lignes", {"produit": "b=x&p=y&i=z", "quantite": "2"})
     assert forged.status_code == 400 and "déjà commandé" in html.unescape(forged.text)
+    for odd in ("b=1&p=2&i=3&x=4&y=5", "n'importe quoi", ""):
+        refused = person.post(f"{location}/lignes", {"produit": odd, "quantite": "2"})
+        assert refused.status_code == 400 and 'id="champ-produit-erreur"' in refused.text
     assert person.post(f"{location}/lignes", {"produit": value, "quantite": "5"}).status_code == 303
     page = person.get(location)
     assert len(line_ids(page.text)) == 2 and "Croustilles" in html.unescape(page.text)

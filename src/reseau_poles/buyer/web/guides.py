@@ -63,10 +63,10 @@ def product_value(product: dict[str, Any]) -> str:
 
 
 def read_product(value: str) -> tuple[str, str, str] | None:
-    parts = parse_qs(value[:2000], max_num_fields=3)
     try:
+        parts = parse_qs(value[:2000], max_num_fields=3)
         return parts["b"][0], parts["p"][0], parts["i"][0]
-    except (KeyError, IndexError):
+    except (KeyError, IndexError, ValueError):  # ValueError: more fields than a product has
         return None
 
 
