@@ -13,7 +13,8 @@ Client API (``X-API-Key`` or ``Authorization: Bearer``, one key per buyer organi
 /api/reports …                  the local-purchasing report
 
 Pages for people (``.web``, not in the OpenAPI document): ``/portail/…`` (sign-in, home,
-accounts …), ``/static/portal/…``; ``/`` redirects to ``/portail/``.
+accounts; orders and their live follow-up, order guides, the local-purchasing report …),
+``/static/portal/…``; ``/`` redirects to ``/portail/``.
 
 Protocol (signed, verified by the network layer):
 
