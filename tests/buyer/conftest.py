@@ -251,6 +251,8 @@ def new_transaction() -> str:
 class SharedWorld(World):
     factory: Any = None
     database_url: str = ""
+    # name → the seller node's application (its database, for a pôle's API key)
+    seller_apps: dict[str, FastAPI] = field(default_factory=dict)
 
     def organisation(self, prefix: str = "org") -> tuple[str, str]:
         """A new organisation of its own and its API key: ``(id, key)``."""
@@ -310,9 +312,11 @@ def shared_world(
     world: SharedWorld | None = None
     try:
         sellers: dict[str, str] = {}
+        seller_apps: dict[str, FastAPI] = {}
         for name, regions in (("capitale", ["QC-03"]), ("estrie", ["QC-03", "QC-05"])):
             keys, server, app = start_seller(registry, tmp_path, name, regions)
             sellers[name] = keys.subscriber_id
+            seller_apps[name] = app
             started.append((server, app))
         buyer_keys = new_keys("acheteur")
         KeyFiles(tmp_path / "buyer-keys").write(buyer_keys)
@@ -342,6 +346,7 @@ def shared_world(
             "",
             factory=factory,
             database_url=database_url,
+            seller_apps=seller_apps,
         )
         yield world
     finally:

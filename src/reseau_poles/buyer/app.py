@@ -13,7 +13,8 @@ Client API (``X-API-Key`` or ``Authorization: Bearer``, one key per buyer organi
 /api/reports …                  the local-purchasing report
 
 Pages for people (``.web``, not in the OpenAPI document): ``/portail/…`` (sign-in, home,
-accounts …), ``/static/portal/…``; ``/`` redirects to ``/portail/``.
+accounts; orders and their live follow-up, order guides, the local-purchasing report …),
+``/static/portal/…``; ``/`` redirects to ``/portail/``.
 
 Protocol (signed, verified by the network layer):
 
@@ -37,6 +38,7 @@ from reseau_poles.protocol.errors import ErrorCode
 from .api import ROUTERS
 from .services import sse
 from .services.cart_checkout import CartService
+from .services.guides import GuideService
 from .services.order_callbacks import ORDER_CALLBACKS
 from .services.orders import OrderService
 from .services.reports import ReportService
@@ -109,6 +111,7 @@ def create_app(
     app.state.carts = carts
     app.state.sites = SiteService(service.factory)
     app.state.reports = ReportService(service.factory)
+    app.state.guides = GuideService(service.factory, carts)
     app.state.sse_heartbeat_seconds = sse.HEARTBEAT_SECONDS
     app.state.streams = sse.StreamSlots(settings.max_streams_per_organisation)
     for router in ROUTERS:

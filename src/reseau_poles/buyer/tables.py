@@ -329,3 +329,49 @@ cart_poles = sa.Table(
 # buyer_portal_users (an organisation's people: e-mail, argon2 hash, roles), _sessions,
 # _login_failures, _audit: the portal frame's tables (reseau_poles.portal.accounts).
 portal_accounts = account_tables(metadata, "buyer", organisations.c.id)
+
+# --- order guides (migration 0009) -----------------------------------------------------------
+#
+# An organisation's reusable lists of usual products and quantities ("guide de commande"): a
+# guide becomes a cart in one click (buyer.services.guides). A line names the item as a cart
+# line does (seller node, pôle, item, fulfilment option) and keeps the names it was saved
+# with, so the guide reads well even once the catalogue seen is purged.
+
+order_guides = sa.Table(
+    "buyer_order_guides",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "organisation_id", sa.String(64), sa.ForeignKey("buyer_organisations.id"), nullable=False
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    # The delivery site the carts made from the guide start with (kept when the site goes:
+    # the cart is then made without it).
+    sa.Column("delivery_site_id", sa.String(64), nullable=True),
+    # The portal account that made it (buyer_portal_users.id); null from elsewhere.
+    sa.Column("created_by", _ID, nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+sa.Index("ix_buyer_order_guides_organisation", order_guides.c.organisation_id, order_guides.c.name)
+
+order_guide_lines = sa.Table(
+    "buyer_order_guide_lines",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("guide_id", sa.String(64), sa.ForeignKey("buyer_order_guides.id"), nullable=False),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("bpp_id", sa.String(255), nullable=False),
+    sa.Column("provider_id", sa.String(255), nullable=False),
+    sa.Column("provider_name", sa.String(255), nullable=True),
+    sa.Column("item_id", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("unit", sa.String(16), nullable=True),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("fulfilment_id", sa.String(255), nullable=True),
+    sa.UniqueConstraint("guide_id", "bpp_id", "provider_id", "item_id"),
+    sa.CheckConstraint("quantity > 0", name="quantity"),
+)
+sa.Index(
+    "ix_buyer_order_guide_lines_guide", order_guide_lines.c.guide_id, order_guide_lines.c.position
+)

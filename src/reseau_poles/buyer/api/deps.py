@@ -15,6 +15,7 @@ from reseau_poles.participant.webhook_subscriptions import WebhookSubscriptions
 
 from ..repositories.organisations import organisation_for_api_key
 from ..services.cart_checkout import CartService
+from ..services.guides import GuideService
 from ..services.order_callbacks import BUYER_EVENTS
 from ..services.orders import OrderService
 from ..services.reports import ReportService
@@ -54,6 +55,11 @@ def report_service(request: Request) -> ReportService:
     return _state(request).reports
 
 
+def guide_service(request: Request) -> GuideService:
+    """The organisations' order guides (the portal's pages)."""
+    return _state(request).guides
+
+
 def settings(request: Request) -> BuyerSettings:
     return _state(request).settings
 
@@ -88,6 +94,7 @@ Subscriptions = Annotated[WebhookSubscriptions, Depends(webhook_subscriptions)]
 Carts = Annotated[CartService, Depends(cart_service)]
 Sites = Annotated[SiteService, Depends(site_service)]
 Reports = Annotated[ReportService, Depends(report_service)]
+Guides = Annotated[GuideService, Depends(guide_service)]
 Settings = Annotated[BuyerSettings, Depends(settings)]
 Streams = Annotated[StreamSlots, Depends(stream_slots)]
 Heartbeat = Annotated[float, Depends(heartbeat_seconds)]

@@ -77,6 +77,23 @@ def list_orders(
     return page, int(total.scalar_one())
 
 
+def providers_of(
+    session: Session, organisation_id: str, limit: int = 200
+) -> list[Mapping[str, Any]]:
+    """The pôles the organisation ordered from (``bpp_id``, ``provider_id``, ``name``: the
+    latest name known), by name."""
+    name = func.max(orders.c.provider_name).label("name")
+    return all_rows(
+        session.execute(
+            select(orders.c.bpp_id, orders.c.provider_id, name)
+            .where(orders.c.organisation_id == organisation_id)
+            .group_by(orders.c.bpp_id, orders.c.provider_id)
+            .order_by(name, orders.c.provider_id)
+            .limit(limit)
+        )
+    )
+
+
 # --- lines -----------------------------------------------------------------------------------
 
 

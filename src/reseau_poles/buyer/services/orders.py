@@ -27,6 +27,7 @@ ACKed, and the order keeps its most advanced state; the event says it was ignore
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import uuid
 from collections.abc import Mapping
@@ -517,6 +518,11 @@ class OrderService:
             "next_offset": next_offset,
             "orders": [order_summary(row) for row in rows],
         }
+
+    def providers(self, organisation_id: str) -> builtins.list[dict[str, Any]]:
+        """The pôles the organisation ordered from: ``bpp_id``, ``provider_id``, ``name``."""
+        with read_session(self.factory) as session:
+            return [dict(row) for row in repo.providers_of(session, organisation_id)]
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
