@@ -350,12 +350,30 @@ class Checkout(Answer):
     confirmed_total: Amount | None = None
 
 
+class CartApproval(Answer):
+    """Where the cart's approval stands (``reseau_poles.buyer.services.cart_approval``)."""
+
+    state: str = Field(
+        description="`brouillon`, `soumis` (attend un approbateur : ne change pas), `renvoye`, "
+        "`approuve` ou `commande`."
+    )
+    required: bool = Field(
+        description="L'organisation demande l'approbation de chaque panier avant la commande."
+    )
+    submitted_by: int | None = Field(description="Compte du portail qui a soumis le panier.")
+    submitted_at: str | None
+    decided_by: int | None = Field(description="Compte du portail qui a approuvé ou renvoyé.")
+    decided_at: str | None
+    comment: str | None = Field(description="Pourquoi le panier a été renvoyé.")
+
+
 class Cart(Answer):
     """A cart: its lines, and per pôle its order."""
 
     id: str
     name: str | None
     state: str
+    approval: CartApproval
     delivery_site_id: str | None
     fulfilment: dict[str, Any] | None
     delivery_window: Window | None

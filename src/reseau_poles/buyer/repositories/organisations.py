@@ -7,7 +7,7 @@ Functions take a SQLAlchemy session (from :func:`reseau_poles.storage.write_sess
 
 from __future__ import annotations
 
-from sqlalchemy import RowMapping, insert, select
+from sqlalchemy import RowMapping, insert, select, update
 from sqlalchemy.orm import Session
 
 from reseau_poles.participant.api_keys import ApiKeyStore
@@ -34,6 +34,25 @@ def get_organisation(session: Session, organisation_id: str) -> RowMapping | Non
         .mappings()
         .first()
     )
+
+
+def requires_approval(session: Session, organisation_id: str) -> bool:
+    """Whether the organisation's carts need an approver's approval before they are ordered."""
+    return bool(
+        session.scalar(
+            select(organisations.c.requires_approval).where(organisations.c.id == organisation_id)
+        )
+    )
+
+
+def set_requires_approval(session: Session, organisation_id: str, required: bool) -> bool:
+    """Change the setting; ``False`` when there is no such organisation."""
+    result = session.execute(
+        update(organisations)
+        .where(organisations.c.id == organisation_id)
+        .values(requires_approval=required)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 # The organisations' keys: the frame's store; a key opens the API while its organisation is

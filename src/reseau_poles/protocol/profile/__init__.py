@@ -25,6 +25,7 @@ from .delivery_window import (
     WindowCheck,
     check_window,
     delivery_rules_from_tags,
+    next_slot,
     parse_days,
     parse_hours,
 )
@@ -205,6 +206,7 @@ __all__ = [
     "check_count",
     "check_minimum_quantity",
     "check_window",
+    "next_slot",
     "cold_chain_group",
     "cold_chain_violations",
     "collect",
