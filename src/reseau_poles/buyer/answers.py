@@ -300,6 +300,9 @@ class CartSummary(Answer):
     id: str
     name: str | None
     state: str = Field(description="`ouvert` ou `commande`.")
+    approval: str = Field(
+        description="`brouillon`, `soumis`, `renvoye`, `approuve` ou `commande` (approbation)."
+    )
     purchase_order_number: str | None
     created_at: str | None
     checked_out_at: str | None

@@ -22,9 +22,9 @@ commander    approuve; or brouillon, renvoye     acheteur or approbateur   comma
              when no approval is required
 ===========  ==================================  ========================  ===================
 
-Nothing leaves ``commande``. An approver approving a cart orders it at once
-(:meth:`ApprovalService.approve`: approval written, then :meth:`CartService.checkout`); a
-checkout that fails its checks leaves the cart ``approuve``, to be ordered again. The same
+Nothing leaves ``commande``. An approver approving a cart on the portal orders it at once
+(:meth:`ApprovalService.approve`, then :meth:`CartService.checkout`); a checkout that fails
+its checks leaves the cart ``approuve``, to be ordered again. The same
 rule guards the client API (:func:`check_editable`, :func:`check_orderable`): a submitted
 cart does not change, and an organisation that requires approval orders only approved carts.
 Who submitted and who decided (portal user ids), when, and the comment stay on the cart.
@@ -254,11 +254,12 @@ class ApprovalService:
 
     async def approve(
         self, organisation_id: str, cart_id: str, user_id: int, roles: Collection[str]
-    ) -> None:
-        """``approuver``, then the checkout (one order per pôle); a checkout refused by its
-        checks raises :class:`ApiError` and leaves the cart approved."""
-        await asyncio.to_thread(self._move, organisation_id, cart_id, "approuver", user_id, roles)
-        await self.carts.checkout(organisation_id, cart_id)
+    ) -> str:
+        """``approuver``; the portal orders the cart right after (:meth:`CartService.checkout`;
+        a checkout refused by its checks leaves it approved, to be ordered once corrected)."""
+        return await asyncio.to_thread(
+            self._move, organisation_id, cart_id, "approuver", user_id, roles
+        )
 
     async def order(self, organisation_id: str, cart_id: str, roles: Collection[str]) -> None:
         """``commander``: the checkout, when the rule allows it for these roles."""

@@ -45,7 +45,7 @@ from ..repositories import catalog
 from ..repositories import orders as order_repo
 from ..repositories.carts import Key
 from ..requests import MAX_LINES, CartFields, CartIn, CartLineIn, OrderIn
-from .cart_approval import approval_document, check_editable, requires_approval
+from .cart_approval import approval_document, check_editable, requires_approval, state_of
 from .cart_checks import check_delivery_window, check_line, declared_rules
 from .order_documents import order_summary
 from .sites import SiteNotFound, get_site, site_fulfilment
@@ -470,6 +470,7 @@ def list_carts(session: Session, organisation_id: str) -> list[dict[str, Any]]:
             "id": row["id"],
             "name": row["name"],
             "state": row["state"],
+            "approval": state_of(row),
             "purchase_order_number": row["purchase_order_number"],
             "created_at": _time(row["created_at"]),
             "checked_out_at": _time(row["checked_out_at"]),

@@ -293,23 +293,51 @@ class JsonEvents:
 
 
 def snapshot(
-    service: BuyerService, organisation_id: str, transaction_id: str, query: ResultQuery
+    service: BuyerService,
+    organisation_id: str,
+    transaction_id: str,
+    query: ResultQuery,
+    until: int | None = None,
 ) -> tuple[dict[str, Any], int]:
     """The search as ``GET /api/searches/{id}`` shows it, made of the callbacks stored up to
-    the last one read, and that callback's number: a stream resumed after it
-    (``last_event_id``) sends each later callback once, none twice. Raises
+    the last one read (or up to callback ``until``), and that callback's number: a stream
+    resumed after it (``last_event_id``) sends each later callback once, none twice. Raises
     :class:`SearchNotFound`."""
     with read_session(service.factory) as session:
         search = repo.get_search(session, transaction_id)
         if search is None or search["organisation_id"] != organisation_id:
             raise SearchNotFound(transaction_id)
         answers = repo.callbacks_of(session, transaction_id, "on_search", with_ids=True)
+        if until is not None:
+            answers = [answer for answer in answers if answer["id"] <= until]
         last = int(answers[-1]["id"]) if answers else 0
         # Rows stored after the callbacks were read belong to the stream, not to this view.
         rows = [
             row for row in repo.results_of(session, transaction_id) if row["callback_id"] <= last
         ]
     return search_document(search, answers, rows, query), last
+
+
+async def first_answers(
+    service: BuyerService, organisation_id: str, transaction_id: str, wait_ms: int
+) -> dict[str, Any]:
+    """Wait (at most ``wait_ms``) until a seller answered or the search is over; its
+    progress. Raises :class:`SearchNotFound`."""
+
+    def read() -> dict[str, Any]:
+        with read_session(service.factory) as session:
+            search = repo.get_search(session, transaction_id)
+            if search is None or search["organisation_id"] != organisation_id:
+                raise SearchNotFound(transaction_id)
+            answers = repo.callbacks_of(session, transaction_id, "on_search")
+        return search_progress(search, answers)
+
+    return await service.waiters.wait_for(
+        transaction_id,
+        read,
+        lambda p: p["complete"] or p["state"] == "echec" or bool(p["sellers"]["answered"]),
+        wait_ms,
+    )
 
 
 async def first_changes(
