@@ -8,9 +8,9 @@ events, adding an offer to the current cart. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from html import unescape
 from collections.abc import Iterator
 from decimal import Decimal
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -210,7 +210,7 @@ def test_the_stream_sends_html_cards_then_the_end(marie: Person) -> None:
 
 
 def test_a_live_page_points_its_stream_after_what_it_shows(marie: Person) -> None:
-    transaction_id, page = search(marie, text="fromage")
+    _, page = search(marie, text="fromage")
     found = re.search(r'sse-connect="([^"]+)"', page.text)
     if found is None:  # every seller answered within the page's wait: nothing left to stream
         assert "Recherche terminée" in page.text
@@ -222,7 +222,7 @@ def test_a_live_page_points_its_stream_after_what_it_shows(marie: Person) -> Non
 
 def test_unknown_or_foreign_searches_are_404(shared_world: SharedWorld, marie: Person) -> None:
     assert marie.get("/portail/recherche/nulle-part").status_code == 404
-    other, key = shared_world.organisation("autre")
+    _, key = shared_world.organisation("autre")
     started = shared_world.api("POST", "/api/searches", key=key, json={"text": "sirop"})
     foreign = started.json()["transaction_id"]
     page = marie.get(f"/portail/recherche/{foreign}")
