@@ -230,12 +230,21 @@ def _added(
 # --- one cart ---------------------------------------------------------------------------------
 
 
-def _window_values(cart: dict[str, Any]) -> dict[str, str]:
+def _window(cart: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """The cart's delivery window in Québec's time."""
     window = cart["delivery_window"]
     if not window:
-        return {"date": "", "start": "", "end": ""}
+        return None
     start = datetime.fromisoformat(window["start"].replace("Z", "+00:00")).astimezone(QUEBEC)
     end = datetime.fromisoformat(window["end"].replace("Z", "+00:00")).astimezone(QUEBEC)
+    return start, end
+
+
+def _window_values(cart: dict[str, Any]) -> dict[str, str]:
+    window = _window(cart)
+    if window is None:
+        return {"date": "", "start": "", "end": ""}
+    start, end = window
     return {"date": start.date().isoformat(), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
 
 
@@ -287,6 +296,7 @@ async def cart_page(
             + [(site["id"], site["name"]) for site in known_sites],
             "actions": actions,
             "names": names,
+            "window": _window(cart),
             "form": form or _cart_form(cart),
             "refusal": refusal,
             "current_cart": current_cart_id(request),
