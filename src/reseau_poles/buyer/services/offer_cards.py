@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
 from reseau_poles.protocol.errors import ProtocolError
@@ -31,6 +31,7 @@ from reseau_poles.protocol.profile.tags import collect
 
 from .results import NO_QUERY, Offer, ResultQuery, apply
 
+CENT: Final = Decimal("0.01")
 MAX_CARDS: Final = 200
 """Cards a page shows at most; the rest is said (never silently cut)."""
 
@@ -142,7 +143,11 @@ def offer_card(offer: Offer, now: datetime) -> dict[str, Any]:
         "conservation": offer.tags.conservation.value if offer.tags.conservation else None,
         "pack": pack,
         "price": offer.price,
-        "unit_price": offer.unit_price,
+        "unit_price": (
+            offer.unit_price.quantize(CENT, rounding=ROUND_HALF_UP)
+            if offer.unit_price is not None
+            else None
+        ),
         "per": offer.per.value if offer.per is not None else None,
         "taxable": offer.tags.taxable,
         "available": _count(item, "available", "count"),
