@@ -86,18 +86,22 @@ def _query_form(request: Request) -> Form:
 def _choices(request: Request, sites: list[dict[str, Any]]) -> dict[str, Any]:
     """The form's options, ``(value, label)`` in the page's language."""
 
-    def options(codes: tuple[str, ...], prefix: str, first: str | None) -> list[tuple[str, str]]:
+    def options(codes: tuple[str, ...], key: Any, first: str | None) -> list[tuple[str, str]]:
         found = [("", text(request, first))] if first else []
-        return found + [(code, text(request, f"{prefix}.{code}")) for code in codes]
+        return found + [(code, text(request, key(code))) for code in codes]
 
     return {
         "regions": [(region.value, region.label) for region in Region],
         "sites": [(f"site:{site['id']}", site["name"]) for site in sites],
-        "category_options": options(CATEGORIES, "search.categorie", "search.toutes"),
-        "certification_options": options(CERTIFICATIONS, "search.certification", "search.toutes"),
-        "conservation_options": options(CONSERVATIONS, "search.conservation", "search.toutes"),
-        "unit_options": options(UNITS, "search.par_unite", "search.aucune_unite"),
-        "sort_options": options(SORTS, "search.tri", None),
+        "category_options": options(CATEGORIES, lambda c: f"search.categorie.{c}", "search.toutes"),
+        "certification_options": options(
+            CERTIFICATIONS, lambda c: f"search.certification.{c}", "search.toutes"
+        ),
+        "conservation_options": options(
+            CONSERVATIONS, lambda c: f"search.conservation.{c}", "search.toutes"
+        ),
+        "unit_options": options(UNITS, lambda c: f"search.par_unite.{c}", "search.aucune_unite"),
+        "sort_options": options(SORTS, lambda c: f"search.tri.{c}", None),
     }
 
 
@@ -265,6 +269,7 @@ async def results_page(
             "cards": cards,
             "status": status,
             "live": live,
+            "sse": live,
             "stream_url": _stream_url(transaction_id, request, last) if live else None,
             "here": here,
             "open_carts": open_carts,
