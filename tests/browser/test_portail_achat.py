@@ -185,6 +185,7 @@ def test_an_institution_searches_fills_a_cart_and_orders_from_two_poles(
     page.get_by_role("button", name="Confirmer la commande").click()
     wait_ordered(page)
     axe_check(page)
+    screenshot(page, "portail-panier-commande")
     page.get_by_role("link", name="Paniers").first.click()
     expect(page.locator("table")).to_contain_text("Cafétéria — semaine du 14")
     axe_check(page)
