@@ -304,3 +304,13 @@ def test_adding_an_offer_makes_and_fills_the_current_cart(
         if target == cart_id
     ]
     assert actions.count("panier.ligne_ajoutee") == 2 and "panier.cree" in actions
+
+
+def test_the_search_in_english(marie: Person) -> None:
+    transaction_id, _ = search(marie, text="sirop")
+    page = marie.get(f"/portail/recherche/{transaction_id}", params={"lang": "en"})
+    html = unescape(page.text)
+    assert page.headers["content-language"] == "en-CA"
+    assert "Search every hub" in html and "Deliver to" in html
+    assert "Add to cart" in html and "Pack price" in html
+    assert "$12.50" in html and "$23.15 / L" in html

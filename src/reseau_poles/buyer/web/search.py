@@ -194,7 +194,7 @@ async def search_page(
 def _result_query(request: Request, *ignore: str) -> ResultQuery:
     try:
         return parse_result_query(
-            request.query_params.multi_items(), ignore=("site", "last_event_id", *ignore)
+            request.query_params.multi_items(), ignore=("site", "last_event_id", "lang", *ignore)
         )
     except QueryError:
         raise PageError(400, "search.erreur.filtres") from None
