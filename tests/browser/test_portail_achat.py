@@ -145,6 +145,15 @@ def test_an_institution_searches_fills_a_cart_and_orders_from_two_poles(
     page.on(
         "request", lambda request: streams.append(request.url) if "/flux" in request.url else None
     )
+    served_pages: list[Any] = []
+    page.on(
+        "response",
+        lambda response: (
+            served_pages.append(response)
+            if re.search(r"/portail/recherche/[0-9a-f-]+\?", response.url)
+            else None
+        ),
+    )
     search_syrup(page, demo, axe_check)
     # every card holds the Aliments du Québec label; cards from pôles of both seller nodes
     cards = page.locator("li.card.offre")
@@ -153,6 +162,13 @@ def test_an_institution_searches_fills_a_cart_and_orders_from_two_poles(
         assert "Aliments du Québec" in badge
     status = page.locator("#etat-recherche").inner_text()
     assert re.search(r"2 nœud\(s\) de pôles sur 2 ont répondu", status), status
+    # htmx brought the results page in at once (boosted form, no server wait); the page
+    # followed the search live and the cards arrived through its stream, pôle by pôle.
+    served = served_pages[0]
+    assert served.request.all_headers().get("hx-boosted") == "true"
+    assert "sse-connect=" in served.text()
+    assert streams
+    assert cards.count() > served.text().count('class="card offre"')
     first, second = two_poles(page, demo)
     axe_check(page)
     screenshot(page, "portail-recherche")

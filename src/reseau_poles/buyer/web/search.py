@@ -3,8 +3,10 @@
 GET  /portail/recherche                 the form (GET); submitted, the search goes out through
                                         :class:`BuyerService` and the browser is sent (303) to
                                         its results
-GET  /portail/recherche/{id}            the results received so far (after a short wait for the
-                                        first answers), sorted and filtered; live with htmx
+GET  /portail/recherche/{id}            the results received so far (without JavaScript, after a
+                                        short wait for the first answers), sorted and filtered;
+                                        live with htmx (the form is boosted: no wait, the
+                                        stream brings every answer)
 GET  /portail/recherche/{id}/flux       the same, as they arrive: Server-Sent Events of HTML
                                         (:mod:`.search_stream`), resumed after ``last_event_id``
 POST /portail/recherche/{id}/suite      ask the pôles whose results were cut for their next page
@@ -28,7 +30,7 @@ from pydantic import ValidationError
 from reseau_poles.participant.api import ApiError
 from reseau_poles.portal.auth import CurrentUser, PageError, audit, see_other
 from reseau_poles.portal.forms import MAX_FIELD_LENGTH, Form, read_form
-from reseau_poles.portal.templating import render, text, wants_fragment
+from reseau_poles.portal.templating import render, text
 from reseau_poles.protocol.profile import WHOLE_PROVINCE, Region
 from reseau_poles.storage import utcnow
 
@@ -165,14 +167,16 @@ async def search_page(
     form = _query_form(request)
     if "text" not in request.query_params:  # not submitted: the empty form
         return render(
-            request, "portail/recherche.html", {"form": form, **_choices(request, known_sites)}
+            request,
+            "portail/recherche.html",
+            {"form": form, "sse": True, **_choices(request, known_sites)},
         )
     params, filters, site_id = _read_search_form(form, known_sites)
     if params is None:
         return render(
             request,
             "portail/recherche.html",
-            {"form": form, **_choices(request, known_sites)},
+            {"form": form, "sse": True, **_choices(request, known_sites)},
             status=400,
         )
     started = await service.start_search(organisation_id, params)
@@ -240,7 +244,9 @@ async def results_page(
     query = _result_query(request)
     organisation_id = user.organisation_id
     try:
-        if not wants_fragment(request):
+        if request.headers.get("hx-request") != "true":
+            # Without JavaScript the page is all there is: wait a little for the first
+            # answers. With it (htmx's boosted form), the stream brings them as they come.
             await sse.first_answers(service, organisation_id, transaction_id, FIRST_ANSWERS_MS)
         document, last = await asyncio.to_thread(
             sse.snapshot, service, organisation_id, transaction_id, NO_QUERY
@@ -269,7 +275,8 @@ async def results_page(
             "cards": cards,
             "status": status,
             "live": live,
-            "sse": live,
+            # The extension on every search page: a boosted form brings the results in.
+            "sse": True,
             "stream_url": _stream_url(transaction_id, request, last) if live else None,
             "here": here,
             "open_carts": open_carts,
