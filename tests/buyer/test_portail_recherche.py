@@ -134,7 +134,7 @@ def test_a_search_reaches_every_pole_and_shows_its_cards(
     card = html[
         html.index(f'id="offre-{card_key(shared_world.sellers["capitale"], CAPITALE, SYRUP)}"') :
     ]
-    card = card[: card.index("</li>")]
+    card = card[: card.index("</footer>")]
     assert "Sirop d'érable biologique 540 ml" in unescape(card)
     assert "Pôle agroalimentaire de la Capitale" in card
     assert "Chaudière-Appalaches" in card and "Érablière du Rang 4" in card
