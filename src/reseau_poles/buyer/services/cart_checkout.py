@@ -32,6 +32,7 @@ from ..repositories import orders as order_repo
 from ..repositories.carts import Key
 from ..requests import CartFields, CartIn, CartLineIn, OrderIn
 from . import carts as editing
+from .cart_approval import check_orderable
 from .cart_preview import preview
 from .carts import (
     RESUME_AFTER,
@@ -143,6 +144,8 @@ class CartService:
         now = utcnow()
         with write_session(self.factory) as session:
             cart = _cart_row(session, organisation_id, cart_id, lock=True)
+            if cart["state"] == "ouvert":
+                check_orderable(session, organisation_id, cart)
             plan = _plan(session, organisation_id, cart) if cart["state"] == "ouvert" else None
             if plan is not None and repo.check_out(session, cart_id, now):
                 for key, _ in plan:
