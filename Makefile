@@ -23,8 +23,8 @@ demo: $(STAMP)
 
 # mypy's files and strictness: [tool.mypy] in pyproject.toml (its cache: .mypy_cache).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/ruff format --check src tests bench tools
 	$(VENV)/bin/mypy
 
 # SQLite always; PostgreSQL too when RESEAU_POLES_TEST_POSTGRES_URL names a server (.ci/run sets it).
