@@ -50,10 +50,16 @@ class Products:
         with read_session(self.factory) as session:
             return product_repo.category_codes(session, provider_id)
 
-    def save(self, provider_id: str, product: ItemIn, *, keep_stock: bool) -> bool:
-        """Create or replace (and reactivate) a product; ``True`` when it is new."""
+    def save(
+        self, provider_id: str, product: ItemIn, *, keep_stock: bool, active: bool = True
+    ) -> bool:
+        """Create or replace (and reactivate) a product; ``True`` when it is new.
+        ``active=False``: saved withdrawn (out of the catalogue, kept for the orders)."""
         with write_session(self.factory) as session:
-            return product_repo.put_item(session, provider_id, product, keep_stock=keep_stock)
+            created = product_repo.put_item(session, provider_id, product, keep_stock=keep_stock)
+            if not active:
+                product_repo.deactivate_item(session, provider_id, product.sku)
+            return created
 
     def withdraw(self, provider_id: str, sku: str) -> bool:
         """Take an active product out of the catalogue (kept for the orders)."""

@@ -10,5 +10,7 @@ accounts: organisation = the pôle's provider id) is :mod:`.portal`.
 from __future__ import annotations
 
 from .home import router as home_router
+from .products import router as products_router
 
-ROUTERS = [home_router]
+# /produits/import… before /produits/{sku}/…
+ROUTERS = [home_router, products_router]
