@@ -61,6 +61,18 @@ def get(session: Session, provider_id: str, job_id: str) -> RowMapping | None:
     )
 
 
+def recent(session: Session, provider_id: str, limit: int) -> list[RowMapping]:
+    """The pôle's newest imports (without their files)."""
+    return list(
+        session.execute(
+            select(*_SHOWN)
+            .where(portal_imports.c.provider_id == provider_id)
+            .order_by(portal_imports.c.created_at.desc(), portal_imports.c.id)
+            .limit(limit)
+        ).mappings()
+    )
+
+
 def claim(session: Session, provider_id: str, job_id: str) -> bytes | None:
     """Mark a previewed import as running and return its file; ``None`` if it is not (any
     more) waiting for its confirmation: one confirmation starts it, a second does nothing."""

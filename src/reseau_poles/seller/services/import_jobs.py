@@ -20,6 +20,7 @@ short (the node stopped): :attr:`ImportJob.state` says ``interrompu``.
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import threading
 import uuid
@@ -34,7 +35,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from reseau_poles.storage import read_session, utcnow, write_session
 
 from ..repositories import import_jobs as job_repo
+from ..repositories import products as product_repo
 from .csv_import import STALE, ImportGate, ImportReport, import_csv
+from .csv_io import CsvRows
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,19 @@ class ImportJob:
         return min(80, 80 * self.done // self.total)
 
 
+@dataclass(frozen=True, slots=True)
+class SampleRow:
+    """A line of the file as the preview shows it."""
+
+    line: int
+    sku: str
+    name: str | None
+    category: str | None
+    price: Any
+    stock: Any
+    new: bool
+
+
 def _report(report: ImportReport) -> dict[str, Any]:
     body = report.as_dict()
     body["errors"] = body["errors"][:KEPT_ERRORS]
@@ -143,6 +159,33 @@ class ImportJobs:
                 _report(report),
             )
         return report, self.job(provider_id, job_id)
+
+    def recent(self, provider_id: str, limit: int = 5) -> list[ImportJob]:
+        """The pôle's newest imports."""
+        with read_session(self.factory) as session:
+            rows = job_repo.recent(session, provider_id, limit)
+        now = utcnow()
+        return [ImportJob.of(row, now) for row in rows]
+
+    def sample(self, provider_id: str, content: bytes, limit: int = 10) -> list[SampleRow]:
+        """The file's first ``limit`` product lines as read (each cell's value, or ``None``
+        where the file does not give it), and whether each SKU is new to the pôle."""
+        rows = list(itertools.islice(CsvRows(io.BytesIO(content), lambda _error: None), limit))
+        skus = [str(row.values.get("sku") or "") for row in rows]
+        with read_session(self.factory) as session:
+            known = product_repo.items_by_sku(session, provider_id, [s for s in skus if s])
+        return [
+            SampleRow(
+                line=row.line,
+                sku=sku,
+                name=row.values.get("name"),
+                category=row.values.get("category_name"),
+                price=row.values.get("price"),
+                stock=row.values.get("stock"),
+                new=sku not in known,
+            )
+            for row, sku in zip(rows, skus, strict=True)
+        ]
 
     def job(self, provider_id: str, job_id: str) -> ImportJob | None:
         """The pôle's import, or ``None`` (unknown, another pôle's, or purged)."""

@@ -10,7 +10,8 @@ accounts: organisation = the pôle's provider id) is :mod:`.portal`.
 from __future__ import annotations
 
 from .home import router as home_router
+from .imports import router as imports_router
 from .products import router as products_router
 
 # /produits/import… before /produits/{sku}/…
-ROUTERS = [home_router, products_router]
+ROUTERS = [home_router, imports_router, products_router]
