@@ -9,6 +9,7 @@ second on a busy machine, and these tests sign in often); the checks are the sam
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from reseau_poles.network import migrate as migrate_network
 from reseau_poles.portal import accounts as accounts_module
+from reseau_poles.protocol.models import format_datetime
 from reseau_poles.seller.app import create_app
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.web.portal import ACCOUNTS
-from reseau_poles.storage import make_session_factory, write_session
-from tests.seller.support import CAPITALE, ESTRIE, load_catalog
+from reseau_poles.storage import make_session_factory, utcnow, write_session
+from tests.seller.support import CAPITALE, ESTRIE, SYRUP, confirm_in_steps, load_catalog
+from tests.seller.test_order_view import DAY, beckn_order
 
 PASSWORD = "motdepasse-solide-1"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -64,6 +68,40 @@ class Pole:
                 roles=roles,
                 password=PASSWORD,
             )
+
+    def order(
+        self,
+        *lines: tuple[str, int],
+        po: str | None = "BC-2026-0042",
+        window: tuple[str, str] | None = (f"{DAY}T13:00:00Z", f"{DAY}T15:00:00Z"),
+        fulfillment: str = "livraison-froid",
+    ) -> str:
+        """An order confirmed by a buyer (select, init, confirm through the node's service,
+        as its protocol routes call it); its id."""
+        wanted = beckn_order(*lines or ((SYRUP, 6),), po=po, window=window)
+        wanted["fulfillments"][0]["id"] = fulfillment
+        transaction = str(uuid.uuid4())
+
+        def request(action: str, transaction: str, order: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "context": {
+                    "domain": "PLA:ALIMENTS",
+                    "location": {"city": {"code": "QC-03"}, "country": {"code": "CAN"}},
+                    "action": action,
+                    "version": "1.1.0",
+                    "bap_id": "acheteur.css.example",
+                    "bap_uri": "https://acheteur.css.example/beckn",
+                    "bpp_id": "vendeur.example",
+                    "bpp_uri": "https://vendeur.example/beckn",
+                    "transaction_id": transaction,
+                    "message_id": str(uuid.uuid4()),
+                    "timestamp": format_datetime(utcnow()),
+                    "ttl": "PT30S",
+                },
+                "message": {"order": order},
+            }
+
+        return confirm_in_steps(self.app.state.service, request, transaction, wanted)
 
     def audit(self) -> list[dict[str, Any]]:
         """The audit's rows, oldest first."""
@@ -131,6 +169,7 @@ def pole(database_url: str, tmp_path: Path) -> Iterator[Pole]:
             webhook_allow_http=True,
         )
     )
+    migrate_network(app.state.engine)  # the outbox (the node's start does it in its lifespan)
     load_catalog(app.state.engine)
     pole = Pole(app)
     pole.add_user(MANAGER, ["gestion"])

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .home import router as home_router
 from .imports import router as imports_router
+from .orders import router as orders_router
 from .products import router as products_router
 
 # /produits/import… before /produits/{sku}/…
-ROUTERS = [home_router, imports_router, products_router]
+ROUTERS = [home_router, imports_router, products_router, orders_router]

@@ -19,7 +19,13 @@ from reseau_poles.portal.accounts import User
 from reseau_poles.portal.auth import require_role
 from reseau_poles.portal.site import portal_of
 from reseau_poles.portal.templating import page_context
-from reseau_poles.protocol.profile import Certification, Conservation, FulfillmentState, Unit
+from reseau_poles.protocol.profile import (
+    Certification,
+    Conservation,
+    FulfillmentState,
+    FulfillmentType,
+    Unit,
+)
 
 MANAGE = "gestion"
 PREPARE = "preparation"
@@ -59,16 +65,24 @@ def part(
 # --- the profile's codes in the catalogue's words -----------------------------------------------
 
 
-def _key(code: str) -> str:
-    return code.lower().replace("-", "_")
-
-
-def state_key(state: str) -> str:
-    """``Packed`` → ``gestion.prep.etat.packed``."""
-    return f"gestion.prep.etat.{_key(state)}"
+def state_key(state: str, kind: str | None = None) -> str:
+    """A fulfilment state's words for a fulfilment type (``Order-picked-up`` is taken by the
+    carrier in a delivery, collected by the customer at a pickup): ``Packed`` →
+    ``gestion.prep.etat.packed``."""
+    if state == FulfillmentState.ORDER_PICKED_UP.value:
+        suffix = "ramassee_livreur" if kind == FulfillmentType.LIVRAISON.value else "recuperee"
+        return f"gestion.prep.etat.{suffix}"
+    if (
+        state == FulfillmentState.READY_FOR_PICKUP.value
+        and kind == FulfillmentType.POINT_DE_CHUTE.value
+    ):
+        return "gestion.prep.etat.arrivee_point_de_chute"
+    known = {s.value for s in FulfillmentState}
+    code = state.lower().replace("-", "_") if state in known else "inconnu"
+    return f"gestion.prep.etat.{code}"
 
 
 UNIT_KEYS = {unit.value: f"gestion.products.unite.{unit.value}" for unit in Unit}
 CONSERVATION_KEYS = {c.value: f"gestion.products.conservation.{c.value}" for c in Conservation}
 CERTIFICATION_KEYS = {c.value: f"gestion.products.certification.{c.value}" for c in Certification}
-STATE_KEYS = {state.value: state_key(state.value) for state in FulfillmentState}
+TYPE_KEYS = {kind.value: f"gestion.prep.type.{kind.value}" for kind in FulfillmentType}
