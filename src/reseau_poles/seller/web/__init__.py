@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from .home import router as home_router
 from .imports import router as imports_router
+from .integrations import router as integrations_router
 from .orders import router as orders_router
 from .products import router as products_router
 
 # /produits/import… before /produits/{sku}/…
-ROUTERS = [home_router, imports_router, products_router, orders_router]
+ROUTERS = [home_router, imports_router, products_router, orders_router, integrations_router]
