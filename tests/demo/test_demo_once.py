@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reseau_poles.demo.network import DemoError, DemoNetwork
@@ -108,6 +110,7 @@ def test_once_then_a_second_run_with_the_guided_tour(tmp_path):
     assert run.returncode == 0, output
     assert "Scénario réussi" in output
     assert "Catalogue importé" in output  # first run: the sample went in
+    assert "Comptes du portail" in output and "/portail/" in output and "/gestion/" in output
     assert all(_free(p) for p in ports_of(base)), "un processus est resté en vie"
 
     entries = [json.loads(line) for line in transcript.read_text("utf-8").splitlines()]
@@ -251,6 +254,26 @@ def walk_the_tour(text: str, folder: Path) -> None:
     assert {"TRANSACTION_ID", "ID", "NUMERO_DU_POLE", "PANIER"} <= set(ids)
 
 
+def sign_in_to_the_portals(text: str) -> None:
+    """The printed portal addresses and accounts open the pages: the institution's buyer on
+    the buyer node, a pôle's coordinator on its seller node."""
+    password = re.search(r"Mot de passe de ces comptes de démonstration : (\S+)", text)
+    buyer = re.search(r"Établissements : (http://\S+/portail/)", text)
+    seller = re.search(r"(http://\S+/gestion/) : (gestion@\S+?\.example)", text)
+    assert password and buyer and seller, text
+    for home, email in ((buyer[1], "acheteur@css-demo.example"), (seller[1], seller[2])):
+        with httpx.Client(timeout=10) as http:
+            page = http.get(home + "connexion")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert page.status_code == 200 and token, page.text
+            answer = http.post(
+                home + "connexion",
+                data={"email": email, "password": password[1], "csrf_token": token[1]},
+            )
+            assert answer.status_code == 303, answer.text
+            assert http.get(home).status_code == 200
+
+
 def run_network_and_tour(data_dir: Path, base: int) -> str:
     """``reseau-poles demo`` until its tour is printed, the tour walked, then Ctrl-C: exit 0,
     every port free again. Returns what it printed before the tour."""
@@ -272,6 +295,7 @@ def run_network_and_tour(data_dir: Path, base: int) -> str:
         assert "Réseau prêt" in text, text
         assert not any(_free(p) for p in ports_of(base))  # everyone listens
         walk_the_tour(text, data_dir.parent)
+        sign_in_to_the_portals(text)
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
     finally:

@@ -10,7 +10,8 @@ data folder (``./.demo`` by default)::
       db/         one SQLite database per process
       logs/       what each process prints
       transcripts/ every protocol message each node sent and received (JSONL)
-      state.json  what the first run made: API keys of the buyer organisation and of the pôles
+      state.json  what the first run made: API keys of the buyer organisation and of the pôles,
+                  the portal's demonstration accounts and their password (demo.accounts)
 
 Every participant joins through the real flow: it signs its subscription with the key it
 registers, the registry posts a sealed challenge to its ``/on_subscribe``, the running node
@@ -258,6 +259,12 @@ class DemoNetwork:
                 f"{len(seller.poles)} pôles créés dans {seller.name} "
                 f"({time.monotonic() - started:.1f} s)"
             )
+        if "accounts" not in self.state:  # also for a demo folder made before the portal
+            from .accounts import prepare_accounts
+
+            self.say("Comptes du portail : un établissement, un compte par pôle…")
+            self.state["accounts"] = prepare_accounts(self, BUYER_ORGANISATION)
+            self._write_state()
 
     def _read_state(self) -> None:
         if self.state_file.exists():

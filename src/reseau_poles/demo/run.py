@@ -12,6 +12,7 @@ from rich.console import Console
 
 from reseau_poles.files import open_private
 
+from .accounts import print_portals
 from .network import DemoError, DemoNetwork, terminating_signals
 from .tour import print_running, print_tour
 
@@ -52,6 +53,7 @@ def run_demo(
                 f"{sum(len(p.items) for s in net.sellers for p in s.poles)} produits."
             )
             print_running(console, net)
+            print_portals(console, net)
             if once:
                 from .scenario import run_scenario
 

@@ -166,6 +166,8 @@ def tour_lines(net: DemoNetwork) -> list[str]:
         "Le parcours complet, automatisé : reseau-poles demo --once --transcript messages.jsonl",
         f"Documentation des API : {buyer}/docs (acheteur), {seller.url}/docs (vendeur), "
         f"{net.registry.url}/docs (registre)",
+        f"Le portail, dans un navigateur : {buyer}/portail/ (établissements), "
+        f"{seller.url}/gestion/ (pôles) ; comptes et mot de passe plus haut.",
         f"Journaux : {net.root / 'logs'}",
         "Ctrl-C arrête tout proprement ; la prochaine fois, tout redémarre en quelques secondes.",
     ]

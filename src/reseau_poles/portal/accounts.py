@@ -276,15 +276,19 @@ class Accounts:
         email: str,
         name: str,
         roles: Iterable[str],
-        password: str,
+        password: str | None = None,
+        password_hash: str | None = None,
     ) -> User:
-        """A new active account; :class:`AccountError` for a bad value or an address taken."""
+        """A new active account; :class:`AccountError` for a bad value or an address taken.
+        ``password_hash``: a hash made already by :func:`hash_password` instead of
+        ``password`` (the demonstration's accounts share one password, hashed once)."""
         email = check_email(email)
         name = name.strip()
         if not name or len(name) > MAX_NAME_LENGTH:
             raise AccountError("name", "champ.requis", "nom requis")
         chosen = check_roles(roles, self.roles)
-        password_hash = hash_password(check_password(password))
+        if password_hash is None:
+            password_hash = hash_password(check_password(password or ""))
         if self.user_by_email(session, email) is not None:
             raise AccountError("email", "comptes.courriel_pris", f"{email} a déjà un compte")
         values = {

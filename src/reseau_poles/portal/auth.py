@@ -13,14 +13,15 @@ For a page author, three dependencies and one call::
     async def approve(request: Request, cart_id: str, user: Approver) -> Response:
         ...                                           # the service does the work
         await audit(request, user, "panier.approuve", target=cart_id)
-        return see_other(request, f"/portail/paniers/{cart_id}", ok="paniers.approuve")
+        return see_other(request, f"/portail/paniers/{cart_id}", ok="portail.paniers.approuve")
 
 * :func:`current_user` — the signed-in :class:`~.accounts.User`. Nobody signed in: a page gets
   303 to the sign-in page with ``?suivant=`` (where to come back), an htmx request 401 with
   ``HX-Redirect``. On every method but GET/HEAD/OPTIONS it checks the CSRF token as well
   (form field ``csrf_token`` — ``{{ csrf_field() }}`` in the form — or header
   ``X-CSRF-Token``, which htmx sends from ``hx-headers`` on ``<body>``): absent or wrong, 403.
-  So a POST route that depends on ``current_user`` (or ``require_role``) is CSRF-checked.
+  So a POST route that depends on ``current_user`` (or ``require_role``) is CSRF-checked;
+  every state-changing route of a page MUST depend on one of them.
 * :func:`require_role` — ``require_role("acheteur", "approbateur")``: one of these roles, else
   the 403 page.
 * :func:`audit` — one row of the portal's audit (who, what, on what, from where), in its own
@@ -248,7 +249,7 @@ def sign_in(portal: Portal, email: str, password: str, address: str) -> LoginOut
             portal.accounts.audit(
                 session,
                 None,
-                "connexion.limitee",
+                "session.limitee",
                 email[:255],
                 {"attente_s": wait},
                 address=address,
@@ -257,12 +258,16 @@ def sign_in(portal: Portal, email: str, password: str, address: str) -> LoginOut
     ok = verify_password(found[1] if found else None, password)
     user = found[0] if found else None
     with write_session(portal.factory) as session:
+        # Housekeeping at each sign-in, so that neither table grows: ended sessions, and
+        # failures that no longer count.
+        portal.accounts.purge_sessions(session, portal.idle, now)
+        portal.accounts.purge_failures(session, since)
         if not ok or user is None or name is None:
             portal.accounts.add_failure(session, (account_key, address_key), now)
             portal.accounts.audit(
                 session,
                 None,
-                "connexion.refusee",
+                "session.refusee",
                 email[:255],
                 address=address,
                 organisation_id=user.organisation_id if user else None,
@@ -270,14 +275,14 @@ def sign_in(portal: Portal, email: str, password: str, address: str) -> LoginOut
             return LoginOutcome()
         portal.accounts.clear_failures(session, account_key)
         token, _csrf = portal.accounts.open_session(session, user, portal.lifetime, now)
-        portal.accounts.audit(session, user, "connexion", address=address)
+        portal.accounts.audit(session, user, "session.ouverte", address=address)
     return LoginOutcome(user=User(**{**user.__dict__, "organisation_name": name}), token=token)
 
 
 def sign_out(portal: Portal, token: str, user: User, address: str) -> None:
     with write_session(portal.factory) as session:
         portal.accounts.end_session(session, token)
-        portal.accounts.audit(session, user, "deconnexion", address=address)
+        portal.accounts.audit(session, user, "session.fermee", address=address)
 
 
 def set_session_cookie(response: Any, request: Request, token: str) -> None:

@@ -36,7 +36,7 @@ BY_COMMAND_LINE = {"par": "ligne de commande"}
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]Erreur :[/] {message}", highlight=False)
+    err.print(f"[red]Erreur :[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -134,6 +134,7 @@ def add_accounts_commands(
         out.print(
             f"Compte [bold]{user.email}[/] créé pour {organisation} (rôles : {', '.join(user.roles)}).",
             highlight=False,
+            soft_wrap=True,
         )
 
     @accounts_app.command("list")
@@ -168,7 +169,8 @@ def add_accounts_commands(
             "état",
             "dernière connexion",
         ):
-            table.add_column(column)
+            # The identifiers whole (to copy them); the other columns wrap on a narrow terminal.
+            table.add_column(column, no_wrap=column in ("id", "organisation", "courriel"))
         for user in users:
             table.add_row(
                 str(user.id),
@@ -206,9 +208,9 @@ def add_accounts_commands(
                     organisation_id=user.organisation_id,
                 )
         if changed:
-            out.print(f"Compte [bold]{user.email}[/] désactivé.", highlight=False)
+            out.print(f"Compte [bold]{user.email}[/] désactivé.", highlight=False, soft_wrap=True)
         else:
-            out.print(f"Compte {user.email} déjà désactivé.", highlight=False)
+            out.print(f"Compte {user.email} déjà désactivé.", highlight=False, soft_wrap=True)
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +27,7 @@ from reseau_poles.network.inbound import DATABASE_UNAVAILABLE
 
 from .auth import LoginRequired, PageError, open_session
 from .site import Portal
-from .templating import render
+from .templating import PAGE_HEADERS, STATIC_PREFIX, render
 
 _STATUS_KEYS = {
     400: "erreur.requete",
@@ -62,23 +62,26 @@ def error_page(
 
 def internal_error_page() -> Response:
     """The 500 page: no template, no database, nothing that could fail again."""
-    return HTMLResponse(_INTERNAL, status_code=500, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(
+        _INTERNAL, status_code=500, headers={"Cache-Control": "no-store", **PAGE_HEADERS}
+    )
 
 
 _INTERNAL = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="fr-CA"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Erreur interne — Réseau Pôles</title><link rel="stylesheet" href="/static/portal/portal.css"></head>
 <body><main class="container" id="contenu"><h1>Erreur interne</h1>
 <p>Une erreur imprévue est survenue ; elle a été consignée. Réessayez dans un moment.</p>
 <p lang="en">An unexpected error occurred and was logged. Please try again shortly.</p>
-<p><a href="javascript:history.back()">Retour</a></p></main></body></html>
+<p><a href="/">Retour à l'accueil</a> · <a href="/" lang="en">Home</a></p></main></body></html>
 """
 
 
 def login_redirect(request: Request, portal: Portal) -> Response:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.method not in ("GET", "HEAD"):
-        here = request.headers.get("hx-current-url", "") or portal.home
+    if request.method not in ("GET", "HEAD"):  # back to the page the form was on
+        page = urlsplit(request.headers.get("hx-current-url", ""))
+        here = page.path + (f"?{page.query}" if page.query else "")
     target = f"{portal.login_url}?suivant={quote(portal.safe_next(here), safe='/')}"
     if request.headers.get("hx-request") == "true":
         return Response(status_code=401, headers={"HX-Redirect": target, "Vary": "HX-Request"})
@@ -96,7 +99,7 @@ def install_error_pages(app: FastAPI, portal: Portal) -> None:
 
     def under(request: Request) -> bool:
         path = request.url.path
-        return path == portal.prefix or path.startswith(portal.prefix + "/")
+        return path == portal.prefix or path.startswith((portal.prefix + "/", STATIC_PREFIX + "/"))
 
     async def on_page_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageError)

@@ -9,12 +9,14 @@ key is the dotted path of a table holding one string per language::
     fr = "Connexion"
     en = "Sign in"
 
-    [accueil.bonjour]
+    [portail.accueil.bonjour]
     fr = "Bonjour, {nom}"
     en = "Hello, {nom}"
 
-A key defined twice (in two files), a language missing, or any other value is an error at
-load. ``{name}`` placeholders are filled by :meth:`Catalogue.text`'s keyword arguments. In a
+The keys of ``portail.toml`` start with ``portail.``, those of ``gestion.toml`` with
+``gestion.`` (a page's keys: ``portail.paniers.titre``); ``common.toml`` holds the frame's
+(``commun.``, ``champ.``, ``erreur.``, ``connexion.``, ``comptes.``, ``role.``). A key defined
+twice (in two files), a language missing, or any other value is an error at load. ``{name}`` placeholders are filled by :meth:`Catalogue.text`'s keyword arguments. In a
 template: ``{{ t("accueil.bonjour", nom=user.name) }}``; in code:
 ``catalogue().text("connexion.titre", lang)``. tests/portal/test_catalogue.py fails on a key
 used by a template or by the code (``t("…")``, ``key="…"``) that the catalogue lacks.

@@ -10,7 +10,7 @@ The template extends the frame's ``base.html`` and fills its blocks (``title``, 
 also ``head``, ``scripts``, ``page_header``); a request with ``HX-Request`` (htmx) gets only
 the block ``fragment`` names (``content`` by default) unless it is a boosted navigation, which
 gets the whole page. Every answer says ``Vary: HX-Request`` and ``Cache-Control: no-store``
-(pages show a person's data).
+(pages show a person's data), and refuses to be framed (``PAGE_HEADERS``).
 
 Templates are looked up in the role's folder first (``buyer/web/templates``,
 ``seller/web/templates``), then the frame's (``portal/templates``: ``base.html``,
@@ -68,6 +68,13 @@ STATIC_DIR = Path(str(resources.files("reseau_poles.portal").joinpath("static"))
 STATIC_PREFIX = "/static/portal"
 FLASH_COOKIE = "rp_flash"
 FLASH_KINDS = ("ok", "error", "info")
+# Every page: never framed by another site (a sign-in form under someone else's page), no
+# address of ours sent to other sites, no guessing of content types.
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 class Templates:
@@ -288,6 +295,7 @@ def render(
     response = HTMLResponse(body, status_code=status, headers=dict(headers or {}))
     response.headers["Vary"] = "HX-Request"
     response.headers["Cache-Control"] = "no-store"
+    response.headers.update(PAGE_HEADERS)
     response.headers.setdefault("Content-Language", values["locale"])
     if FLASH_COOKIE in request.cookies and part is None:  # shown now: not again
         response.delete_cookie(FLASH_COOKIE, path=portal.prefix)
