@@ -13,39 +13,37 @@ POST /gestion/produits/import/{id}               confirm: the import starts (htm
 GET  /gestion/produits/import/{id}/progression   the progress (htmx polls it every second until
                                                  the report)
 
-The file's form is read here rather than by the frame's CSRF check: a multipart body is read
-as it streams in, cut at the import's size limit (:data:`MAX_CSV_BYTES`), and only then is its
-token compared to the session's (``X-CSRF-Token`` or the form's field).
+The file's form is read by :func:`capped_form` before the frame's CSRF check reads it: a
+multipart body is read as it streams in, cut at the import's size limit
+(:data:`MAX_CSV_BYTES`), and only then is its token compared to the session's
+(``X-CSRF-Token`` or the form's field) by :func:`~reseau_poles.portal.auth.current_user`.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from reseau_poles.portal.accounts import User
 from reseau_poles.portal.auth import (
-    CSRF_FIELD,
-    CSRF_HEADER,
     LoginRequired,
     PageError,
     audit,
     open_session,
     see_other,
 )
-from reseau_poles.portal.templating import render, text, wants_fragment
+from reseau_poles.portal.templating import render, wants_fragment
 
 from ..api.deps import services
 from ..services.csv_import import ImportBusy
 from ..services.csv_io import COLUMNS, MAX_CSV_BYTES
 from ..services.import_jobs import ImportJob
-from .common import MANAGE, Manager, call, part
+from .common import Manager, call, part
 from .portal import PREFIX
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -72,13 +70,14 @@ async def _capped(request: Request) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _upload(request: Request) -> tuple[User, FormData]:
-    """The signed-in manager and the file's form, its CSRF token checked."""
-    found = await open_session(request)
-    if found is None:
+async def capped_form(request: Request) -> FormData:
+    """The file's form, read as it streams in and cut at the import's size limit, for a
+    signed-in person only (else to the sign-in page before the body is read). It is left
+    where Starlette keeps a request's parsed form, so the frame's CSRF check (the route's
+    next dependency, :data:`.common.Manager`) reads its token from it instead of parsing an
+    uncapped body again."""
+    if await open_session(request) is None:
         raise LoginRequired()
-    if not found.user.has_role(MANAGE):
-        raise PageError(403, "erreur.role_requis", roles=text(request, "role.gestion"))
     kind = request.headers.get("content-type", "")
     if not kind.startswith("multipart/form-data"):
         raise PageError(400, "gestion.import.formulaire_illisible")
@@ -95,13 +94,11 @@ async def _upload(request: Request) -> tuple[User, FormData]:
         raise PageError(413, "gestion.import.trop_gros", mo=MAX_CSV_BYTES // 1_000_000) from None
     except MultiPartException:
         raise PageError(400, "gestion.import.formulaire_illisible") from None
-    given = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
-    if not isinstance(given, str) or not secrets.compare_digest(
-        given.encode(), found.csrf_token.encode()
-    ):
-        await form.close()
-        raise PageError(403, "erreur.csrf")
-    return found.user, form
+    request._form = form  # Starlette's cache of the parsed form (request.form() returns it)
+    return form
+
+
+CappedForm = Annotated[FormData, Depends(capped_form)]
 
 
 def _columns() -> list[str]:
@@ -133,8 +130,8 @@ async def import_page(request: Request, user: Manager) -> HTMLResponse:
 
 
 @router.post("/produits/import", name="gestion_import_preview")
-async def preview(request: Request) -> Response:
-    user, form = await _upload(request)
+async def preview(request: Request, form: CappedForm, user: Manager) -> Response:
+    # Declared first, ``form`` is read (capped) before ``user``'s CSRF check reads its token.
     try:
         upload = form.get(FILE_FIELD)
         if not isinstance(upload, UploadFile) or not upload.filename:
