@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from reseau_poles.portal.accounts import User
 from reseau_poles.portal.auth import require_role
 from reseau_poles.portal.site import portal_of
-from reseau_poles.portal.templating import page_context
+from reseau_poles.portal.templating import PAGE_HEADERS, page_context
 from reseau_poles.protocol.profile import (
     Certification,
     Conservation,
@@ -55,11 +55,11 @@ def part(
     status: int = 200,
 ) -> HTMLResponse:
     """A template rendered alone (no page around it: a table row htmx swaps in), with what
-    every template has (``t``, ``csrf_field`` …). ``Vary: HX-Request``."""
+    every template has (``t``, ``csrf_field`` …) and the headers of every page
+    (``Vary: HX-Request``, ``no-store``, never framed)."""
     body = portal_of(request).templates.render(name, page_context(request, context))
-    return HTMLResponse(
-        body, status_code=status, headers={"Vary": "HX-Request", "Cache-Control": "no-store"}
-    )
+    headers = {"Vary": "HX-Request", "Cache-Control": "no-store", **PAGE_HEADERS}
+    return HTMLResponse(body, status_code=status, headers=headers)
 
 
 # --- the profile's codes in the catalogue's words -----------------------------------------------
