@@ -33,6 +33,7 @@ from sqlalchemy.engine import RowMapping
 from reseau_poles.portal.accounts import User
 from reseau_poles.portal.auth import CurrentUser, PageError, audit, see_other
 from reseau_poles.portal.forms import Form, read_form
+from reseau_poles.portal.i18n import format_number
 from reseau_poles.portal.templating import language, render, wants_fragment
 from reseau_poles.protocol.profile import Region, region_label
 
@@ -82,6 +83,7 @@ def _shared(request: Request, user: User) -> dict[str, Any]:
         "can_edit": user.has_role(MANAGE),
         "product_url": product_url,
         "input_number": input_number,
+        "pack_size": lambda value: format_number(Decimal(value).normalize(), language(request)),
         "unit_keys": UNIT_KEYS,
         "lang": language(request),
         "back": _list_url(request),
