@@ -307,6 +307,10 @@ def test_an_order_from_a_buyer_is_packed_then_its_pick_list_printed(
     ]
     wait_for_state(network, order_id, "Packed")  # the buyer's node was told, signed
     axe_check(page)
+    page.set_viewport_size({"width": 768, "height": 1024})  # a tablet on the loading dock
+    axe_check(page)
+    screenshot(page, "gestion-commandes-tablette")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(f"{base}/gestion/commandes/{order_id}")
     expect(page.locator(".timeline")).to_contain_text("En attente → Emballée")

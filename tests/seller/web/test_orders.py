@@ -59,7 +59,7 @@ async def test_orders_by_delivery_day_with_buyer_site_window_and_po(pole: Pole) 
         assert shown in text, shown
     # Only the next state the machine allows from Pending: Packed.
     row = text[text.index(f'id="commande-{first}"') :]
-    row = row[: row.index("</tr>")]
+    row = row[: row.index("</li>")]
     assert 'data-etat="Packed"' in row
     assert 'data-etat="Order-delivered"' not in row and 'data-etat="Out-for-delivery"' not in row
     # Filters: a day, a state, a PO number.
@@ -81,7 +81,7 @@ async def test_a_button_moves_the_order_and_tells_the_buyer(pole: Pole) -> None:
         htmx=True,
     )
     assert moved.status_code == 200, moved.text
-    assert moved.text.lstrip().startswith("<tr") and "<html" not in moved.text
+    assert moved.text.lstrip().startswith("<li") and "<html" not in moved.text
     assert 'data-state="Packed"' in moved.text
     # Now the buttons are those that may follow Packed in a delivery.
     for allowed in ("Agent-assigned", "Order-picked-up", "Out-for-delivery"):

@@ -242,7 +242,7 @@ async def move(request: Request, order_id: str, user: Preparer) -> Response:
         context = {"o": view(after), "back": back, "error": error, "moved": error is None}
         return part(
             request,
-            "gestion/_commande_ligne.html",
+            "gestion/_commande_carte.html",
             {**context, **_shared(user)},
             409 if error else 200,
         )
