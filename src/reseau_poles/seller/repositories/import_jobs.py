@@ -119,16 +119,19 @@ def finish(session: Session, job_id: str, state: str, report: dict[str, Any]) ->
     )
 
 
-def purge(session: Session, provider_id: str, before: datetime) -> int:
+def purge(session: Session, provider_id: str, before: datetime, silent_since: datetime) -> int:
     """The pôle's imports created before ``before``, deleted, unless one is still running
-    (a running import writes its progress at least every batch; one silent since ``before``
-    was cut short by a stop of the node)."""
+    (a running import writes its progress at least every batch; one silent since
+    ``silent_since`` was cut short by a stop of the node)."""
     done = session.execute(
         delete(portal_imports).where(
             and_(
                 portal_imports.c.provider_id == provider_id,
                 portal_imports.c.created_at < before,
-                or_(portal_imports.c.state != "en_cours", portal_imports.c.updated_at < before),
+                or_(
+                    portal_imports.c.state != "en_cours",
+                    portal_imports.c.updated_at < silent_since,
+                ),
             )
         )
     )

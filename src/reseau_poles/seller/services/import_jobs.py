@@ -144,7 +144,8 @@ class ImportJobs:
         with self.gate.hold(provider_id):
             report = import_csv(self.factory, provider_id, io.BytesIO(content), dry_run=True)
         with write_session(self.factory) as session:
-            job_repo.purge(session, provider_id, utcnow() - KEEP)
+            now = utcnow()
+            job_repo.purge(session, provider_id, now - KEEP, now - STALE)
             if report.error_count or not report.rows:
                 return report, None
             job_id = uuid.uuid4().hex
