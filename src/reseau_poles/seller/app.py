@@ -28,6 +28,7 @@ from .api import ROUTERS
 from .api.deps import SellerServices
 from .services.api_keys import ApiKeys
 from .services.catalog_files import CatalogFiles
+from .services.import_jobs import ImportJobs
 from .services.orders import PoleOrders
 from .services.pick_list import PickLists
 from .services.places import Places
@@ -87,6 +88,7 @@ def create_app(
         pages={PORTAL_PREFIX: internal_error_page},
     )
     factory = service.factory
+    catalog_files = CatalogFiles(factory)
     app.state.service = service
     app.state.services = SellerServices(
         protocol=service,
@@ -94,11 +96,12 @@ def create_app(
         places=Places(factory),
         products=Products(factory),
         stock=Stock(factory),
-        catalog_files=CatalogFiles(factory),
+        catalog_files=catalog_files,
         orders=PoleOrders(factory),
         pick_lists=PickLists(factory),
         webhooks=WebhookSubscriptions(service.webhooks, factory, SELLER_EVENTS),
         api_keys=ApiKeys(factory),
+        import_jobs=ImportJobs(factory, catalog_files.gate),
     )
     for router in ROUTERS:  # /api/providers/{provider_id}/…
         app.include_router(router)

@@ -301,3 +301,31 @@ import_rows = sa.Table(
 # roles), _sessions, _login_failures, _audit: the portal frame's tables
 # (reseau_poles.portal.accounts).
 portal_accounts = account_tables(metadata, "seller", providers.c.id)
+
+# 0011: a CSV import started from the pôle's pages (seller.services.import_jobs): the file kept
+# between its preview (checked, nothing written) and its confirmation, then the import's
+# progress and report, read by the page that polls it. The file is dropped once imported.
+portal_imports = sa.Table(
+    "seller_portal_imports",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("provider_id", sa.String(64), sa.ForeignKey("seller_providers.id"), nullable=False),
+    # The portal account that sent the file (seller_portal_users.id).
+    sa.Column("user_id", _ID, nullable=True),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("size", sa.Integer(), nullable=False),
+    sa.Column("content", sa.LargeBinary(), nullable=True),
+    # apercu (checked, waiting for the confirmation), en_cours, termine, echec
+    sa.Column("state", sa.String(16), nullable=False),
+    # validation, ecriture: where a running import is; done of total rows
+    sa.Column("stage", sa.String(16), nullable=True),
+    sa.Column("done", sa.Integer(), nullable=False),
+    sa.Column("total", sa.Integer(), nullable=False),
+    # The preview's report, then the import's (ImportReport.as_dict, errors cut short).
+    sa.Column("report", sa.JSON(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+sa.Index(
+    "ix_seller_portal_imports_provider", portal_imports.c.provider_id, portal_imports.c.created_at
+)

@@ -22,6 +22,7 @@ from reseau_poles.participant.webhook_subscriptions import WebhookSubscriptions
 
 from ..services.api_keys import ApiKeys
 from ..services.catalog_files import CatalogFiles
+from ..services.import_jobs import ImportJobs
 from ..services.orders import PoleOrders
 from ..services.pick_list import PickLists
 from ..services.places import Places
@@ -45,6 +46,7 @@ class SellerServices:
     pick_lists: PickLists
     webhooks: WebhookSubscriptions
     api_keys: ApiKeys
+    import_jobs: ImportJobs
 
 
 def services(request: Request) -> SellerServices:

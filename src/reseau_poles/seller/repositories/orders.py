@@ -186,9 +186,12 @@ def list_orders(
     delivered_between: tuple[datetime, datetime] | None = None,
     limit: int = 50,
     offset: int = 0,
+    by_delivery: bool = False,
 ) -> tuple[list[Mapping[str, Any]], int]:
     """A page of a pôle's orders, newest first, and how many match in all
-    (``delivered_between``: a delivery window starting in ``[start, end)``)."""
+    (``delivered_between``: a delivery window starting in ``[start, end)``). ``by_delivery``:
+    by the start of their delivery window instead, the soonest first (orders without a window
+    last), as a pôle prepares them."""
     conditions = [orders.c.provider_id == provider_id]
     if status:
         conditions.append(orders.c.status == status)
@@ -200,13 +203,14 @@ def list_orders(
         conditions.append(orders.c.delivery_start >= delivered_between[0])
         conditions.append(orders.c.delivery_start < delivered_between[1])
     total = session.execute(select(func.count()).select_from(orders).where(*conditions))
+    order = (
+        (orders.c.delivery_start.is_(None), orders.c.delivery_start, orders.c.id)
+        if by_delivery
+        else (orders.c.created_at.desc(), orders.c.id.desc())
+    )
     page = all_rows(
         session.execute(
-            select(orders)
-            .where(*conditions)
-            .order_by(orders.c.created_at.desc(), orders.c.id.desc())
-            .limit(limit)
-            .offset(offset)
+            select(orders).where(*conditions).order_by(*order).limit(limit).offset(offset)
         )
     )
     return page, int(total.scalar_one())

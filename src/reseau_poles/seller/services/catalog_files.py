@@ -22,7 +22,8 @@ class CatalogFiles:
         """Validate every row, then write them all or none (``dry_run``: validate only)."""
         return import_csv(self.factory, provider_id, body, dry_run=dry_run)
 
-    def export(self, provider_id: str, *, delimiter: str) -> str:
-        """The pôle's active products, by SKU, as CSV text."""
+    def export(self, provider_id: str, *, delimiter: str, bom: bool = False) -> str:
+        """The pôle's active products, by SKU, as CSV text (``bom``: starting with a byte
+        order mark, so that Excel reads it as UTF-8)."""
         with read_session(self.factory) as session:
-            return export_csv(session, provider_id, delimiter=delimiter)
+            return export_csv(session, provider_id, delimiter=delimiter, bom=bom)

@@ -94,8 +94,10 @@ class PoleOrders:
         delivered_between: tuple[datetime, datetime] | None,
         limit: int,
         offset: int,
+        by_delivery: bool = False,
     ) -> dict[str, Any]:
-        """A page of the pôle's orders, newest first, with how many match in all."""
+        """A page of the pôle's orders, newest first (``by_delivery``: by delivery window, the
+        soonest first), with how many match in all."""
         with read_session(self.factory) as session:
             rows, total = order_repo.list_orders(
                 session,
@@ -106,6 +108,7 @@ class PoleOrders:
                 delivered_between=delivered_between,
                 limit=limit,
                 offset=offset,
+                by_delivery=by_delivery,
             )
         following = offset + len(rows)
         return {

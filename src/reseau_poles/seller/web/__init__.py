@@ -10,5 +10,10 @@ accounts: organisation = the pôle's provider id) is :mod:`.portal`.
 from __future__ import annotations
 
 from .home import router as home_router
+from .imports import router as imports_router
+from .integrations import router as integrations_router
+from .orders import router as orders_router
+from .products import router as products_router
 
-ROUTERS = [home_router]
+# /produits/import… before /produits/{sku}/…
+ROUTERS = [home_router, imports_router, products_router, orders_router, integrations_router]
