@@ -14,6 +14,7 @@ from reseau_poles.protocol.profile import (
     DeliveryRules,
     check_window,
     delivery_rules_from_tags,
+    next_slot,
     parse_days,
     parse_hours,
     tag_group,
@@ -178,3 +179,36 @@ def test_declared_rules_read_from_tags_and_back() -> None:
     assert caught.value.path == "message.order.fulfillments[0].tags[0].list[0].value"
     # nothing declared: only the generic rules
     assert delivery_rules_from_tags([]) == DeliveryRules()
+
+
+@settings(deadline=None)
+@given(near, rules)
+def test_the_next_slot_is_one_the_rules_accept(now: datetime, declared: DeliveryRules) -> None:
+    """``next_slot``: the first instant an option can deliver, ordered at ``now`` — after its
+    lead time, on a delivery day within its hours: a window from it is accepted."""
+    slot = next_slot(declared, now)
+    ready = now + timedelta(hours=declared.lead_time_hours)
+    if slot is None:
+        assert declared.days is not None or declared.hours is not None
+        return
+    assert slot >= ready
+    local = slot.astimezone(QUEBEC)
+    if declared.days is not None:
+        assert local.weekday() in declared.days
+    if declared.hours is not None:
+        assert declared.hours[0] <= local.time() < declared.hours[1]
+    accepted = check_window(slot, slot + timedelta(minutes=1), now=now, rules=declared).earliest
+    assert accepted == slot
+
+
+def test_the_next_slot_of_an_option_that_declares_nothing_is_now() -> None:
+    assert next_slot(DeliveryRules(), NOW) == NOW
+    thursday = next_slot(
+        DeliveryRules(
+            lead_time_hours=48, days=parse_days("mar,jeu"), hours=parse_hours("08:00-12:00")
+        ),
+        NOW,
+    )
+    assert thursday is not None and thursday.astimezone(QUEBEC) == datetime(
+        2026, 12, 10, 8, 0, tzinfo=QUEBEC
+    )

@@ -300,6 +300,9 @@ class CartSummary(Answer):
     id: str
     name: str | None
     state: str = Field(description="`ouvert` ou `commande`.")
+    approval: str = Field(
+        description="`brouillon`, `soumis`, `renvoye`, `approuve` ou `commande` (approbation)."
+    )
     purchase_order_number: str | None
     created_at: str | None
     checked_out_at: str | None
@@ -350,12 +353,30 @@ class Checkout(Answer):
     confirmed_total: Amount | None = None
 
 
+class CartApproval(Answer):
+    """Where the cart's approval stands (``reseau_poles.buyer.services.cart_approval``)."""
+
+    state: str = Field(
+        description="`brouillon`, `soumis` (attend un approbateur : ne change pas), `renvoye`, "
+        "`approuve` ou `commande`."
+    )
+    required: bool = Field(
+        description="L'organisation demande l'approbation de chaque panier avant la commande."
+    )
+    submitted_by: int | None = Field(description="Compte du portail qui a soumis le panier.")
+    submitted_at: str | None
+    decided_by: int | None = Field(description="Compte du portail qui a approuvé ou renvoyé.")
+    decided_at: str | None
+    comment: str | None = Field(description="Pourquoi le panier a été renvoyé.")
+
+
 class Cart(Answer):
     """A cart: its lines, and per pôle its order."""
 
     id: str
     name: str | None
     state: str
+    approval: CartApproval
     delivery_site_id: str | None
     fulfilment: dict[str, Any] | None
     delivery_window: Window | None

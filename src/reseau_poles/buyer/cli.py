@@ -79,6 +79,57 @@ def organisation(
     print(key)
 
 
+@app.command("approval")
+def approval(
+    organisation_id: Annotated[str, typer.Argument(help="Identifiant de l'organisation.")],
+    required: Annotated[
+        bool | None,
+        typer.Option(
+            "--required/--not-required",
+            help="Exiger l'approbation de chaque panier avant la commande, ou non.",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Dire (ou changer) si les paniers de l'organisation demandent l'approbation d'un
+    approbateur avant la commande (comme la page /portail/organisation)."""
+    from reseau_poles.storage import make_engine, make_session_factory, write_session
+
+    from .app import migrate as run_migrations
+    from .repositories import organisations as repo
+    from .web.portal import ACCOUNTS
+
+    engine = make_engine(database_url or load_settings(config).database_url)
+    try:
+        run_migrations(engine)
+        with write_session(make_session_factory(engine)) as session:
+            if repo.get_organisation(session, organisation_id) is None:
+                err.print(f"[red]Erreur :[/] organisation « {organisation_id} » inconnue.")
+                raise typer.Exit(1)
+            if required is not None:
+                repo.set_requires_approval(session, organisation_id, required)
+                ACCOUNTS.audit(
+                    session,
+                    None,
+                    "organisation.approbation",
+                    organisation_id,
+                    {"requise": required, "par": "ligne de commande"},
+                    organisation_id=organisation_id,
+                )
+            now = repo.requires_approval(session, organisation_id)
+    finally:
+        engine.dispose()
+    out.print(
+        f"[bold]{organisation_id}[/] : "
+        + (
+            "approbation requise avant chaque commande."
+            if now
+            else "les acheteurs commandent directement."
+        )
+    )
+
+
 key_app = typer.Typer(help="Clés d'API des organisations.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 

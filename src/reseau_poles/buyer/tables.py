@@ -24,6 +24,9 @@ organisations = sa.Table(
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("active", sa.Boolean(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # A cart is ordered only once an approver approved it (migration 0009; the portal's
+    # approval step, services/cart_approval.py).
+    sa.Column("requires_approval", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 api_keys = sa.Table(
@@ -285,7 +288,19 @@ carts = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("checked_out_at", UTCDateTime(), nullable=True),
+    # The approval step (migration 0009, services/cart_approval.py): brouillon (being filled),
+    # soumis (awaiting an approver; its lines do not change), renvoye (sent back with a
+    # comment), approuve. Who submitted, who decided (portal user ids) and when.
+    sa.Column("approval", sa.String(16), nullable=False, server_default="brouillon"),
+    sa.Column("submitted_by", _ID, nullable=True),
+    sa.Column("submitted_at", UTCDateTime(), nullable=True),
+    sa.Column("decided_by", _ID, nullable=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("approval_comment", sa.String(500), nullable=True),
     sa.CheckConstraint("state IN ('ouvert', 'commande')", name="state"),
+    sa.CheckConstraint(
+        "approval IN ('brouillon', 'soumis', 'renvoye', 'approuve')", name="approval"
+    ),
 )
 sa.Index("ix_buyer_carts_organisation", carts.c.organisation_id, carts.c.created_at)
 

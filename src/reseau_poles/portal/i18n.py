@@ -43,7 +43,13 @@ LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 LOCALES = {"fr": "fr-CA", "en": "en-CA"}
 LANG_COOKIE = "rp_lang"
-MESSAGE_FILES = ("common.toml", "portail.toml", "portail_suivi.toml", "gestion.toml")
+MESSAGE_FILES = (
+    "common.toml",
+    "portail.toml",
+    "portail_achat.toml",
+    "portail_suivi.toml",
+    "gestion.toml",
+)
 
 NBSP = "\u00a0"  # between the amount and « $ », and in « 14 h 05 »
 NNBSP = "\u202f"  # French thousands separator (narrow no-break space)

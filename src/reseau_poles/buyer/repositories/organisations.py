@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from reseau_poles.participant.api_keys import ApiKeyStore
@@ -35,6 +35,25 @@ def get_organisation(session: Session, organisation_id: str) -> Mapping[str, Any
     return first_row(
         session.execute(select(organisations).where(organisations.c.id == organisation_id))
     )
+
+
+def requires_approval(session: Session, organisation_id: str) -> bool:
+    """Whether the organisation's carts need an approver's approval before they are ordered."""
+    return bool(
+        session.scalar(
+            select(organisations.c.requires_approval).where(organisations.c.id == organisation_id)
+        )
+    )
+
+
+def set_requires_approval(session: Session, organisation_id: str, required: bool) -> bool:
+    """Change the setting; ``False`` when there is no such organisation."""
+    result = session.execute(
+        update(organisations)
+        .where(organisations.c.id == organisation_id)
+        .values(requires_approval=required)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 # The organisations' keys: the frame's store; a key opens the API while its organisation is

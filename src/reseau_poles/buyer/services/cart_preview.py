@@ -105,6 +105,21 @@ def group_quote(key: Key, document: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _compared(request: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(request.get(k) for k in ("items", "fulfilment", "delivery_window"))
+
+
+def needs_select(document: Mapping[str, Any], order: OrderIn) -> bool:
+    """Whether an existing order must be quoted again before it goes on: its select was
+    refused (still ``new``), or the cart changed since (lines, delivery, window)."""
+    if document["state"] == "new":
+        return True
+    if document["state"] not in ("selected", "initialized"):
+        return False
+    wanted = order.model_dump(mode="json", exclude_none=True)
+    return _compared(document["request"] or {}) != _compared(wanted)
+
+
 async def _quote(
     orders: OrderService, organisation_id: str, cart_id: str, key: Key, order: OrderIn
 ) -> str:
@@ -144,6 +159,10 @@ async def preview(
         *(orders.view(organisation_id, order_id, wait_ms) for order_id in ids)
     )
     poles = [group_quote(key, doc) for (key, _), doc in zip(groups, documents, strict=True)]
+    return _summary(cart_id, poles)
+
+
+def _summary(cart_id: str, poles: list[dict[str, Any]]) -> dict[str, Any]:
     quoted = [p for p in poles if p["state"] == "devis"]
     total = sum(
         (_decimal(p["total"]["value"]) or Decimal(0) for p in quoted if p["total"]), Decimal(0)
@@ -156,3 +175,52 @@ async def preview(
         "total": _money(total),
         "poles": poles,
     }
+
+
+async def last_quotes(
+    orders: OrderService, organisation_id: str, cart_id: str, wait_ms: int
+) -> dict[str, Any]:
+    """The quotes of the cart's last preview as they stand, nothing sent (a page reads them
+    after :func:`preview` sent its ``select`` requests): as :func:`preview`, each group's ``state``
+    also ``non_demande`` (never previewed) or ``perime`` (the cart changed since: lines,
+    delivery or window). Waits ``wait_ms`` at most for answers due."""
+
+    def plan() -> tuple[list[tuple[Key, OrderIn]], list[str | None]]:
+        with read_session(orders.factory) as session:
+            cart = _cart_row(session, organisation_id, cart_id)
+            _open(cart)
+            groups = _plan(session, organisation_id, cart, quote_only=True)
+            return groups, [cart_order(session, organisation_id, cart_id, k) for k, _ in groups]
+
+    groups, ids = await asyncio.to_thread(plan)
+    asked = [order_id for order_id in ids if order_id is not None]
+    documents = dict(
+        zip(
+            asked,
+            await asyncio.gather(
+                *(orders.view(organisation_id, order_id, wait_ms) for order_id in asked)
+            ),
+            strict=True,
+        )
+    )
+    poles = []
+    for (key, order), order_id in zip(groups, ids, strict=True):
+        if order_id is None:
+            poles.append(
+                {
+                    "bpp_id": key[0],
+                    "provider_id": key[1],
+                    "provider_name": None,
+                    "fulfilment_id": key[2] or None,
+                    "order_id": None,
+                    "state": "non_demande",
+                    "error": None,
+                }
+            )
+            continue
+        document = documents[order_id]
+        entry = group_quote(key, document)
+        if document["pending"] is None and needs_select(document, order):
+            entry["state"] = "perime"
+        poles.append(entry)
+    return _summary(cart_id, poles)

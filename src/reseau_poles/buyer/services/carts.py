@@ -44,6 +44,7 @@ from ..repositories import catalog
 from ..repositories import orders as order_repo
 from ..repositories.carts import Key
 from ..requests import MAX_LINES, CartFields, CartIn, CartLineIn, OrderIn
+from .cart_approval import approval_document, check_editable, requires_approval, state_of
 from .cart_checks import check_delivery_window, check_line, declared_rules
 from .order_documents import order_summary
 from .sites import SiteNotFound, get_site, site_fulfilment
@@ -167,6 +168,7 @@ def cart_document(session: Session, cart: Mapping[str, Any]) -> dict[str, Any]:
         "id": cart["id"],
         "name": cart["name"],
         "state": cart["state"],
+        "approval": _approval(session, cart),
         "delivery_site_id": cart["delivery_site_id"],
         "fulfilment": cart["fulfilment"],
         "delivery_window": window,
@@ -194,6 +196,13 @@ def cart_document(session: Session, cart: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": _time(cart["updated_at"]),
         "checked_out_at": _time(cart["checked_out_at"]),
     }
+
+
+def _approval(session: Session, cart: Mapping[str, Any]) -> dict[str, Any]:
+    found = approval_document(cart, requires_approval(session, cart["organisation_id"]))
+    for name in ("submitted_at", "decided_at"):
+        found[name] = _time(found[name])
+    return found
 
 
 def _field_values(fields: CartFields, present: set[str]) -> dict[str, Any]:
@@ -460,6 +469,7 @@ def list_carts(session: Session, organisation_id: str) -> list[dict[str, Any]]:
             "id": row["id"],
             "name": row["name"],
             "state": row["state"],
+            "approval": state_of(row),
             "purchase_order_number": row["purchase_order_number"],
             "created_at": _time(row["created_at"]),
             "checked_out_at": _time(row["checked_out_at"]),
@@ -474,9 +484,12 @@ def patch_cart(
     """Change the fields named in ``present`` (``None`` clears one) of an open cart."""
     cart = _cart_row(session, organisation_id, cart_id, lock=True)
     _open(cart)
+    approval = check_editable(session, organisation_id, cart)
     _check_site(session, organisation_id, wanted.delivery_site_id)
     repo.update_cart(
-        session, cart["id"], {"updated_at": utcnow(), **_field_values(wanted, present)}
+        session,
+        cart["id"],
+        {"updated_at": utcnow(), **_field_values(wanted, present), **approval},
     )
     changed = _cart_row(session, organisation_id, cart["id"])
     _check_cart(session, organisation_id, changed)
@@ -489,12 +502,13 @@ def add_line(
     """Add a line to an open cart (the same pôle and item: its new quantity)."""
     cart = _cart_row(session, organisation_id, cart_id, lock=True)
     _open(cart)
+    approval = check_editable(session, organisation_id, cart)
     if _count_lines(session, cart["id"]) >= MAX_LINES:
         raise ApiError(400, "parametres_invalides", f"Au plus {MAX_LINES} lignes par panier.", "$")
     now = utcnow()
     check_line(session, organisation_id, line.model_dump())
     repo.put_line(session, cart["id"], line.model_dump(), now)
-    repo.update_cart(session, cart["id"], {"updated_at": now})
+    repo.update_cart(session, cart["id"], {"updated_at": now, **approval})
     _check_cart(session, organisation_id, cart)
     return cart_document(session, _cart_row(session, organisation_id, cart["id"]))
 
@@ -505,6 +519,7 @@ def remove_line(
     """Take a line out of an open cart; 404 ``ligne_inconnue``."""
     cart = _cart_row(session, organisation_id, cart_id, lock=True)
     _open(cart)
+    approval = check_editable(session, organisation_id, cart)
     gone = (
         line_id.isdigit()
         and len(line_id) <= 18
@@ -512,5 +527,5 @@ def remove_line(
     )
     if not gone:
         raise ApiError(404, "ligne_inconnue", "Ligne inconnue dans ce panier.", "line_id")
-    repo.update_cart(session, cart["id"], {"updated_at": utcnow()})
+    repo.update_cart(session, cart["id"], {"updated_at": utcnow(), **approval})
     return cart_document(session, _cart_row(session, organisation_id, cart["id"]))

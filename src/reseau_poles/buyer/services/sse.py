@@ -30,6 +30,11 @@ stream costs nothing but its connection: it wakes on the search's signal (a call
 by this process), and looks at the database itself less and less often while nothing
 happens (another process of the node may have stored the callback).
 
+The same stream, the same limits and the same reading of changes serve the portal's results
+page (``/portail/recherche/{id}/flux``), whose :class:`EventWriter` writes each event as HTML
+for htmx (``buyer/web/search_stream.py``); :func:`snapshot` is the view a page shows before it
+resumes the stream after the last callback it holds.
+
 Plain :class:`starlette.responses.StreamingResponse`: the format is four lines of code, and
 sse-starlette would add a dependency for the pings and the disconnect check we do here too.
 """
@@ -44,7 +49,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from reseau_poles.protocol.jsonfast import dumps
 from reseau_poles.protocol.models import format_datetime
@@ -54,7 +59,7 @@ from ..repositories import searches as repo
 from .intent import merge
 from .pages import coverage
 from .results import ResultQuery, apply
-from .searches import BuyerService, SearchNotFound, search_progress
+from .searches import BuyerService, SearchNotFound, search_document, search_progress
 from .waiters import Watch
 
 MEDIA_TYPE: Final = "text/event-stream; charset=utf-8"
@@ -259,6 +264,90 @@ def end_event(transaction_id: str, progress: Mapping[str, Any], reason: str) -> 
     return event("fin", {"transaction_id": transaction_id, "raison": reason, **progress})
 
 
+class EventWriter(Protocol):
+    """What a stream says of each change: the JSON events of the client API
+    (:class:`JsonEvents`), or the portal's HTML fragments (``buyer/web/search_stream.py``).
+    Each method returns one whole event (its bytes)."""
+
+    async def results(
+        self,
+        answer: tuple[int, str, Any, list[dict[str, Any]]],
+        progress: Mapping[str, Any],
+        text: str | None,
+        brought: list[dict[str, Any]],
+    ) -> bytes: ...
+
+    async def end(self, progress: Mapping[str, Any], reason: str) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JsonEvents:
+    """The events of ``GET /api/searches/{id}/events`` (the module's text)."""
+
+    transaction_id: str
+    query: ResultQuery
+
+    async def results(
+        self,
+        answer: tuple[int, str, Any, list[dict[str, Any]]],
+        progress: Mapping[str, Any],
+        text: str | None,
+        brought: list[dict[str, Any]],
+    ) -> bytes:
+        return results_event(self.transaction_id, answer, progress, self.query, text, brought)
+
+    async def end(self, progress: Mapping[str, Any], reason: str) -> bytes:
+        return end_event(self.transaction_id, progress, reason)
+
+
+def snapshot(
+    service: BuyerService,
+    organisation_id: str,
+    transaction_id: str,
+    query: ResultQuery,
+    until: int | None = None,
+) -> tuple[dict[str, Any], int]:
+    """The search as ``GET /api/searches/{id}`` shows it, made of the callbacks stored up to
+    the last one read (or up to callback ``until``), and that callback's number: a stream
+    resumed after it (``last_event_id``) sends each later callback once, none twice. Raises
+    :class:`SearchNotFound`."""
+    with read_session(service.factory) as session:
+        search = repo.get_search(session, transaction_id)
+        if search is None or search["organisation_id"] != organisation_id:
+            raise SearchNotFound(transaction_id)
+        answers = repo.callbacks_of(session, transaction_id, "on_search", with_ids=True)
+        if until is not None:
+            answers = [answer for answer in answers if answer["id"] <= until]
+        last = int(answers[-1]["id"]) if answers else 0
+        # Rows stored after the callbacks were read belong to the stream, not to this view.
+        rows = [
+            row for row in repo.results_of(session, transaction_id) if row["callback_id"] <= last
+        ]
+    return search_document(search, answers, rows, query), last
+
+
+async def first_answers(
+    service: BuyerService, organisation_id: str, transaction_id: str, wait_ms: int
+) -> dict[str, Any]:
+    """Wait (at most ``wait_ms``) until a seller answered or the search is over; its
+    progress. Raises :class:`SearchNotFound`."""
+
+    def read() -> dict[str, Any]:
+        with read_session(service.factory) as session:
+            search = repo.get_search(session, transaction_id)
+            if search is None or search["organisation_id"] != organisation_id:
+                raise SearchNotFound(transaction_id)
+            answers = repo.callbacks_of(session, transaction_id, "on_search")
+        return search_progress(search, answers)
+
+    return await service.waiters.wait_for(
+        transaction_id,
+        read,
+        lambda p: p["complete"] or p["state"] == "echec" or bool(p["sellers"]["answered"]),
+        wait_ms,
+    )
+
+
 async def first_changes(
     service: BuyerService, watch: Watch, organisation_id: str, transaction_id: str, after: int
 ) -> tuple[asyncio.Event, Changes]:
@@ -284,10 +373,13 @@ async def search_events(
     wait_seconds: float,
     lease: Lease,
     heartbeat: float = HEARTBEAT_SECONDS,
+    writer: EventWriter | None = None,
 ) -> AsyncIterator[bytes]:
     """The stream, from ``first`` and its ``signal`` (:func:`first_changes`, read before the
     response started, so an unknown search is a 404 and not a broken stream); ``lease`` is
-    released when it ends."""
+    released when it ends. ``writer`` writes the events (the client API's JSON ones by
+    default)."""
+    write = writer or JsonEvents(transaction_id, query)
     try:
         deadline = time.monotonic() + wait_seconds
         last_sent = time.monotonic()
@@ -296,27 +388,25 @@ async def search_events(
         changes = first
         while True:
             for answer, brought in zip(changes.answers, changes.brought, strict=True):
-                yield results_event(
-                    transaction_id, answer, changes.progress, query, changes.text, brought
-                )
+                yield await write.results(answer, changes.progress, changes.text, brought)
                 after = answer[0]
                 last_sent = time.monotonic()
             if changes.answers:
                 poll = POLL_SECONDS
             progress = changes.progress
             if progress["state"] == "echec":
-                yield end_event(transaction_id, progress, "echec")
+                yield await write.end(progress, "echec")
                 return
             if progress["complete"]:
-                yield end_event(transaction_id, progress, "complete")
+                yield await write.end(progress, "complete")
                 return
             now = time.monotonic()
             left = (changes.expires_at or float("inf")) - time.time()
             if left <= 0:
-                yield end_event(transaction_id, progress, "expiree")
+                yield await write.end(progress, "expiree")
                 return
             if now >= deadline:
-                yield end_event(transaction_id, progress, "delai")
+                yield await write.end(progress, "delai")
                 return
             if now - last_sent >= heartbeat:
                 yield b": ping\n\n"
@@ -346,6 +436,7 @@ async def open_stream(
     after: int,
     wait_seconds: float,
     heartbeat: float = HEARTBEAT_SECONDS,
+    writer: EventWriter | None = None,
 ) -> AsyncIterator[bytes] | None:
     """The event stream of a search for one client, holding one of the organisation's
     ``streams`` slots and a watch of the search until it ends; ``None`` when the organisation
@@ -377,5 +468,6 @@ async def open_stream(
         wait_seconds=wait_seconds,
         lease=lease,
         heartbeat=heartbeat,
+        writer=writer,
     )
     return guarded(stream, lease)

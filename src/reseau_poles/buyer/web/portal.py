@@ -29,6 +29,7 @@ NAV = (
     NavLink("portail.nav.guides", f"{PREFIX}/guides"),
     NavLink("portail.nav.rapport", f"{PREFIX}/rapport"),
     NavLink("portail.nav.comptes", f"{PREFIX}/comptes", ("admin",)),
+    NavLink("cart.organisation.nav", f"{PREFIX}/organisation", ("admin",)),
 )
 
 

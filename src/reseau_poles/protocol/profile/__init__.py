@@ -25,6 +25,7 @@ from .delivery_window import (
     WindowCheck,
     check_window,
     delivery_rules_from_tags,
+    next_slot,
     parse_days,
     parse_hours,
 )
@@ -218,6 +219,7 @@ __all__ = [
     "line_amount",
     "line_taxes",
     "measure",
+    "next_slot",
     "normalize_text",
     "order_taxes",
     "origin_group",

@@ -313,6 +313,22 @@ def check_window(
     return WindowCheck(low, high, earliest)
 
 
+def next_slot(rules: DeliveryRules, now: datetime, horizon_days: int = 21) -> datetime | None:
+    """The first instant the option can deliver, ordered at ``now``: after its lead time, on
+    a delivery day within its hours (UTC); ``None`` when none falls in ``horizon_days``.
+
+    >>> from datetime import datetime, timezone
+    >>> now = datetime(2026, 12, 7, 12, tzinfo=timezone.utc)   # Monday, 07:00 in Québec
+    >>> rules = DeliveryRules(lead_time_hours=48, days=parse_days("mar,jeu"),
+    ...                       hours=parse_hours("08:00-12:00"))
+    >>> next_slot(rules, now)                                   # Thursday, 08:00 in Québec
+    datetime.datetime(2026, 12, 10, 13, 0, tzinfo=datetime.timezone.utc)
+    """
+    moment = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    ready = moment.astimezone(UTC) + timedelta(hours=rules.lead_time_hours)
+    return _first_slot(ready, ready + timedelta(days=horizon_days), rules)
+
+
 def _local_days(low: datetime, high: datetime) -> Iterable[date]:
     day = low.astimezone(QUEBEC).date()
     last = high.astimezone(QUEBEC).date()
@@ -349,6 +365,7 @@ __all__ = [
     "delivery_rules_from_tags",
     "format_days",
     "format_hours",
+    "next_slot",
     "parse_days",
     "parse_hours",
     "parse_instant",
