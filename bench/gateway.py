@@ -6,7 +6,11 @@
 (b) the time for one search to reach 25, 100 and 500 seller endpoints (p50/p95), from the
     buyer's send to the last seller's receipt (CLOCK_MONOTONIC is shared by processes);
     the sellers are one process listening on one port each;
-(c) the gateway's peak memory (VmHWM).
+(c) the gateway's peak memory (VmHWM);
+(d) the CPU time the gateway spends per ACKed search in (a) (and the bare endpoint per
+    verification) and per search fanned out in (b), from /proc (each thread's time on CPU):
+    on a loaded machine the rates of (a) and the delays of (b) move with the other
+    processes, these much less.
 
     python bench/gateway.py [--seconds 4] [--rounds 3] [--searches 20]
 
@@ -278,6 +282,7 @@ def run_load(url: str, keys_json: str, seconds: float, connections: int, count: 
         client.close()
         return {
             "rate": measured / elapsed,
+            "answered": counts["ok"] + counts["other"],
             "errors": counts["other"],
             "exhausted": not requests,
         }
@@ -293,6 +298,15 @@ def peak_rss(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time (ns) used so far by the threads of process ``pid`` (their schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total
 
 
 def load(url: str, buyer: dict[str, str], seconds: float, rate_guess: int) -> dict[str, Any]:
@@ -434,15 +448,22 @@ def main(arguments: argparse.Namespace) -> None:
                 flush=True,
             )
             gateway_rates, bare_rates = [], []
+            gateway_cpu, bare_cpu = [], []  # µs of CPU per answered request
             budget = int(arguments.seconds * 12_000) + 12_000
             for _ in range(arguments.rounds):
+                before = cpu_ns(gateway.pid)
                 g = load(f"{gateway_url}/search", buyer, arguments.seconds, budget)
+                gateway_cpu.append((cpu_ns(gateway.pid) - before) / 1000 / g["answered"])
+                before = cpu_ns(bare.pid)
                 b = load(f"http://127.0.0.1:{bare_port}/search", buyer, arguments.seconds, budget)
+                bare_cpu.append((cpu_ns(bare.pid) - before) / 1000 / b["answered"])
                 gateway_rates.append(g["rate"])
                 bare_rates.append(b["rate"])
                 print(
-                    f"    passerelle {g['rate']:8.0f}/s (erreurs {g['errors']})   "
-                    f"FastAPI nu {b['rate']:8.0f}/s (erreurs {b['errors']})",
+                    f"    passerelle {g['rate']:8.0f}/s (erreurs {g['errors']}, "
+                    f"CPU {gateway_cpu[-1]:5.0f} µs/ACK)   "
+                    f"FastAPI nu {b['rate']:8.0f}/s (erreurs {b['errors']}, "
+                    f"CPU {bare_cpu[-1]:5.0f} µs)",
                     flush=True,
                 )
             bare.terminate()
@@ -458,10 +479,12 @@ def main(arguments: argparse.Namespace) -> None:
             keys = keys_from(buyer)
             signer = Signer(keys.subscriber_id, keys.key_id, keys.signing)
             fanout: dict[int, tuple[float, float, int]] = {}
+            fanout_cpu: dict[int, float] = {}  # ms of the gateway's CPU per search
             with httpx.Client(timeout=30) as http:
                 for size, region in FANOUT.items():
                     latencies = []
                     missing = 0
+                    before = cpu_ns(gateway.pid)
                     for attempt in range(arguments.searches + 3):
                         body = search(keys.subscriber_id, region, buyer["url"])
                         message_id = json.loads(body)["context"]["message_id"]
@@ -479,11 +502,15 @@ def main(arguments: argparse.Namespace) -> None:
                         if arrived["count"] < size:
                             missing += 1
                         latencies.append((arrived["last"] - sent) * 1000)
+                    fanout_cpu[size] = (
+                        (cpu_ns(gateway.pid) - before) / 1e6 / (arguments.searches + 3)
+                    )
                     p50 = statistics.median(latencies)
                     p95 = percentile(latencies, 0.95)
                     fanout[size] = (p50, p95, missing)
                     print(
-                        f"    {size:4d} vendeurs : p50 {p50:7.1f} ms   p95 {p95:7.1f} ms"
+                        f"    {size:4d} vendeurs : p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   "
+                        f"CPU {fanout_cpu[size]:6.2f} ms par recherche"
                         + (f"   ({missing} incomplètes)" if missing else ""),
                         flush=True,
                     )
@@ -509,6 +536,12 @@ def main(arguments: argparse.Namespace) -> None:
             + ("   (cible p95 < 500 ms)" if size == 500 else "")
         )
     print(f"  mémoire max (RSS) {rss / 1_048_576:8.1f} Mio")
+    print(
+        f"  CPU par ACK       {statistics.median(gateway_cpu):8.0f} µs   "
+        f"(FastAPI nu {statistics.median(bare_cpu):.0f} µs par vérification)"
+    )
+    for size, milliseconds in fanout_cpu.items():
+        print(f"  CPU diffusion {size:4d} {milliseconds:7.2f} ms par recherche")
 
 
 if __name__ == "__main__":

@@ -188,6 +188,10 @@ def test_an_institution_searches_fills_a_cart_and_orders_from_two_poles(
     expect(groups.filter(has_text=first).locator('input[name="quantity"]')).to_have_value("12")
     axe_check(page)
     screenshot(page, "portail-panier")
+    page.set_viewport_size({"width": 768, "height": 1024})  # a tablet, upright
+    axe_check(page)
+    screenshot(page, "portail-panier-tablette", full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("button", name="Aperçu du devis").click()
     expect(page.locator("h1")).to_have_text("Aperçu du devis")

@@ -33,7 +33,7 @@ from ..repositories.carts import Key
 from ..requests import CartFields, CartIn, CartLineIn, OrderIn
 from . import carts as editing
 from .cart_approval import check_orderable
-from .cart_preview import preview
+from .cart_preview import needs_select, preview
 from .carts import (
     RESUME_AFTER,
     STEP_WAIT_MS,
@@ -344,21 +344,6 @@ class CartService:
             )
         finally:
             self.waiters.notify(self._key(cart_id))
-
-
-def _compared(request: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(request.get(k) for k in ("items", "fulfilment", "delivery_window"))
-
-
-def needs_select(document: Mapping[str, Any], order: OrderIn) -> bool:
-    """Whether an existing order must be quoted again before it goes on: its select was
-    refused (still ``new``), or the cart changed since (lines, delivery, window)."""
-    if document["state"] == "new":
-        return True
-    if document["state"] not in ("selected", "initialized"):
-        return False
-    wanted = order.model_dump(mode="json", exclude_none=True)
-    return _compared(document["request"] or {}) != _compared(wanted)
 
 
 def _error_of(exc: ApiError, step: str) -> dict[str, Any]:

@@ -108,6 +108,21 @@ def group_quote(key: Key, document: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _compared(request: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(request.get(k) for k in ("items", "fulfilment", "delivery_window"))
+
+
+def needs_select(document: Mapping[str, Any], order: OrderIn) -> bool:
+    """Whether an existing order must be quoted again before it goes on: its select was
+    refused (still ``new``), or the cart changed since (lines, delivery, window)."""
+    if document["state"] == "new":
+        return True
+    if document["state"] not in ("selected", "initialized"):
+        return False
+    wanted = order.model_dump(mode="json", exclude_none=True)
+    return _compared(document["request"] or {}) != _compared(wanted)
+
+
 async def _quote(
     orders: OrderService, organisation_id: str, cart_id: str, key: Key, order: OrderIn
 ) -> str:
@@ -166,16 +181,15 @@ def _summary(cart_id: str, poles: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def last_quotes(
-    service: CartService, organisation_id: str, cart_id: str, wait_ms: int
+    orders: OrderService, organisation_id: str, cart_id: str, wait_ms: int
 ) -> dict[str, Any]:
     """The quotes of the cart's last preview as they stand, nothing sent (a page reads them
     after :func:`preview` sent its ``select`` requests): as :func:`preview`, each group's ``state``
     also ``non_demande`` (never previewed) or ``perime`` (the cart changed since: lines,
     delivery or window). Waits ``wait_ms`` at most for answers due."""
-    from .cart_checkout import needs_select
 
     def plan() -> tuple[list[tuple[Key, OrderIn]], list[str | None]]:
-        with read_session(service.factory) as session:
+        with read_session(orders.factory) as session:
             cart = _cart_row(session, organisation_id, cart_id)
             _open(cart)
             groups = _plan(session, organisation_id, cart, quote_only=True)
@@ -187,7 +201,7 @@ async def last_quotes(
         zip(
             asked,
             await asyncio.gather(
-                *(service.orders.view(organisation_id, order_id, wait_ms) for order_id in asked)
+                *(orders.view(organisation_id, order_id, wait_ms) for order_id in asked)
             ),
             strict=True,
         )

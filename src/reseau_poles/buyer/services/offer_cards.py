@@ -134,7 +134,9 @@ def offer_card(offer: Offer, now: datetime) -> dict[str, Any]:
         "name": offer.name,
         "short_desc": _text(descriptor.get("short_desc")) if descriptor else None,
         "origin_region": region,
-        "origin_label": region_label(region) if region else None,
+        "origin_label": region_label(origin.region)
+        if origin is not None and origin.region
+        else None,
         "producer": origin.producer if origin is not None else None,
         "certifications": sorted(
             (c.value for c in offer.tags.certifications),

@@ -30,6 +30,11 @@ stream costs nothing but its connection: it wakes on the search's signal (a call
 by this process), and looks at the database itself less and less often while nothing
 happens (another process of the node may have stored the callback).
 
+The same stream, the same limits and the same reading of changes serve the portal's results
+page (``/portail/recherche/{id}/flux``), whose :class:`EventWriter` writes each event as HTML
+for htmx (``buyer/web/search_stream.py``); :func:`snapshot` is the view a page shows before it
+resumes the stream after the last callback it holds.
+
 Plain :class:`starlette.responses.StreamingResponse`: the format is four lines of code, and
 sse-starlette would add a dependency for the pings and the disconnect check we do here too.
 """

@@ -71,7 +71,7 @@ async def show_quotes(request: Request, cart_id: str, user: CurrentUser, carts: 
         cart = await carts.view(user.organisation_id, cart_id)
         if cart["state"] != "ouvert":
             return see_other(request, cart_url(cart_id))
-        quotes = await last_quotes(carts, user.organisation_id, cart_id, PREVIEW_WAIT_MS)
+        quotes = await last_quotes(carts.orders, user.organisation_id, cart_id, PREVIEW_WAIT_MS)
         refusal = None
     except CartNotFound:
         raise unknown_cart() from None

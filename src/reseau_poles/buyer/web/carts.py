@@ -114,7 +114,7 @@ def _default_billing(user: User) -> dict[str, str]:
 
 
 async def _new_cart(carts: Carts, user: User, name: str | None) -> dict[str, Any]:
-    wanted = CartIn(name=name, billing=_default_billing(user))  # type: ignore[arg-type]
+    wanted = CartIn(name=name, billing=_default_billing(user))
     return await carts.create(user.organisation_id, wanted)
 
 
@@ -181,7 +181,7 @@ async def add_to_cart(request: Request, user: Buyer, carts: Carts) -> Response:
         target = await _new_cart(carts, user, None)
         await audit(request, user, "panier.cree", target["id"])
     try:
-        line = CartLineIn(quantity=quantity or 1, **ids)  # type: ignore[arg-type]
+        line = CartLineIn(quantity=quantity or 1, **ids)
         cart = await carts.add_line(user.organisation_id, target["id"], line)
     except ValidationError:
         return _added(request, back, target["id"] if created else None, error="cart.erreur.ligne")
@@ -207,6 +207,7 @@ def _added(
     refusal: dict[str, str] | None = None,
 ) -> Response:
     """After an addition: for htmx the line of text the card shows, else 303 back."""
+    response: Response
     if wants_fragment(request):
         response = render(
             request,

@@ -3,14 +3,14 @@ its preview and its confirmation, then where the import stands and its report.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
-from reseau_poles.storage import utcnow
+from reseau_poles.storage import all_rows, one_or_none_row, row_count, utcnow
 
 from ..tables import portal_imports
 
@@ -48,28 +48,26 @@ def add(
     )
 
 
-def get(session: Session, provider_id: str, job_id: str) -> RowMapping | None:
+def get(session: Session, provider_id: str, job_id: str) -> Mapping[str, Any] | None:
     """The pôle's import (without its file), or ``None``."""
-    return (
+    return one_or_none_row(
         session.execute(
             select(*_SHOWN).where(
                 portal_imports.c.id == job_id, portal_imports.c.provider_id == provider_id
             )
         )
-        .mappings()
-        .one_or_none()
     )
 
 
-def recent(session: Session, provider_id: str, limit: int) -> list[RowMapping]:
+def recent(session: Session, provider_id: str, limit: int) -> list[Mapping[str, Any]]:
     """The pôle's newest imports (without their files)."""
-    return list(
+    return all_rows(
         session.execute(
             select(*_SHOWN)
             .where(portal_imports.c.provider_id == provider_id)
             .order_by(portal_imports.c.created_at.desc(), portal_imports.c.id)
             .limit(limit)
-        ).mappings()
+        )
     )
 
 
@@ -85,7 +83,7 @@ def claim(session: Session, provider_id: str, job_id: str) -> bytes | None:
         )
         .values(state="en_cours", stage="validation", done=0, updated_at=utcnow())
     )
-    if done.rowcount != 1:
+    if row_count(done) != 1:
         return None
     content = session.execute(
         select(portal_imports.c.content).where(portal_imports.c.id == job_id)
@@ -135,4 +133,4 @@ def purge(session: Session, provider_id: str, before: datetime, silent_since: da
             )
         )
     )
-    return int(done.rowcount or 0)
+    return row_count(done)

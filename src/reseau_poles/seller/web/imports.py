@@ -21,7 +21,7 @@ multipart body is read as it streams in, cut at the import's size limit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -61,7 +61,7 @@ def job_url(job_id: str, what: str = "") -> str:
     return f"{HOME}/{job_id}" + (f"/{what}" if what else "")
 
 
-async def _capped(request: Request) -> AsyncIterator[bytes]:
+async def _capped(request: Request) -> AsyncGenerator[bytes, None]:
     size = 0
     async for chunk in request.stream():
         size += len(chunk)

@@ -130,7 +130,7 @@ async def orders_page(request: Request, user: CurrentUser) -> HTMLResponse:
     form = Form(values={k: params.get(k, "")[:64] for k in ("jour", "etat", "statut", "bon")})
     day = _day(params.get("jour"), form)
     state = params.get("etat") if params.get("etat") in STATES else None
-    status_name = params.get("statut") if params.get("statut") in STATUSES else "actives"
+    status_name = str(params.get("statut")) if params.get("statut") in STATUSES else "actives"
     number = (params.get("bon") or "").strip()[:64] or None
     raw_page = params.get("page") or ""
     page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 20_000 else 1

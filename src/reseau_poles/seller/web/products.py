@@ -22,13 +22,13 @@ Every path of one product ends with a word after its SKU, so no SKU can take the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy.engine import RowMapping
 
 from reseau_poles.portal.accounts import User
 from reseau_poles.portal.auth import CurrentUser, PageError, audit, see_other
@@ -105,7 +105,9 @@ def _list_url(request: Request) -> str:
     return LIST
 
 
-def _row_context(request: Request, user: User, row: RowMapping, **more: Any) -> dict[str, Any]:
+def _row_context(
+    request: Request, user: User, row: Mapping[str, Any], **more: Any
+) -> dict[str, Any]:
     return {**_shared(request, user), "p": row, **more}
 
 
@@ -114,7 +116,7 @@ async def products_page(request: Request, user: CurrentUser) -> HTMLResponse:
     params = request.query_params
     text = (params.get("q") or "").strip()[:200]
     category = (params.get("categorie") or "").strip()[:255]
-    state = params.get("etat") if params.get("etat") in STATES else "actifs"
+    state = str(params.get("etat")) if params.get("etat") in STATES else "actifs"
     page = _page_number(params.get("page"))
     found = services(request)
     where = ItemFilter(text=text or None, category=category or None, active=STATES[state])
@@ -185,7 +187,7 @@ def _form_context(request: Request, form: Form, categories: dict[str, str]) -> d
     }
 
 
-async def _stored(request: Request, user: User, sku: str) -> RowMapping:
+async def _stored(request: Request, user: User, sku: str) -> Mapping[str, Any]:
     row = await call(services(request).products.product, user.organisation_id, sku)
     if row is None:
         raise PageError(404, "gestion.products.introuvable", sku=sku[:64])
@@ -250,7 +252,7 @@ async def save_product(request: Request, sku: str, user: Manager) -> Response:
 # --- the quick edit of a row ---------------------------------------------------------------------
 
 
-def _quick_form(row: RowMapping, lang: str) -> Form:
+def _quick_form(row: Mapping[str, Any], lang: str) -> Form:
     form = Form()
     form.values = {
         "price": input_number(row["price"], lang, 2),
@@ -262,7 +264,9 @@ def _quick_form(row: RowMapping, lang: str) -> Form:
     return form
 
 
-def _quick(request: Request, user: User, row: RowMapping, form: Form, status: int = 200) -> Any:
+def _quick(
+    request: Request, user: User, row: Mapping[str, Any], form: Form, status: int = 200
+) -> Any:
     context = _row_context(request, user, row, form=form)
     if wants_fragment(request):
         return part(request, "gestion/_produit_edition.html", context, status)
