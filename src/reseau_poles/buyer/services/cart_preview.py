@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reseau_poles.participant import ApiError
 from reseau_poles.protocol.errors import ProtocolError
@@ -25,9 +25,6 @@ from ..repositories.carts import Key, cart_order
 from ..requests import OrderIn
 from .carts import _cart_row, _open, _plan
 from .orders import OrderService
-
-if TYPE_CHECKING:
-    from .cart_checkout import CartService
 
 PREVIEW_WAIT_MS = 10_000
 LINE_FIELDS = (
