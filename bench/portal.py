@@ -113,15 +113,17 @@ PAGE_HOOK = """() => {
   observer.observe(document.documentElement,
     {childList: true, subtree: true, attributes: true, attributeFilter: ['class']});
 }"""
-# The server time of the results page (the request htmx made, after its redirect).
-RESULTS_SERVER_TIME = """() => {
+# The results page as the browser fetched it (after the redirect of the search's start):
+# when the redirect came (the search sent), when the page's first byte came, its server time.
+RESULTS_TIMING = """() => {
   const found = performance.getEntriesByType('resource')
-    .filter(e => e.name.includes('/portail/recherche?'));
-  const timing = found.length ? (found[found.length - 1].serverTiming || []) : [];
-  const app = timing.find(t => t.name === 'app');
-  return app ? app.duration : null;
+    .filter(e => e.name.includes('/portail/recherche'));
+  if (!found.length) return null;
+  const entry = found[found.length - 1];
+  const app = (entry.serverTiming || []).find(t => t.name === 'app');
+  return {redirected: entry.redirectEnd || null, first_byte: entry.responseStart || null,
+          server: app ? app.duration : null};
 }"""
-
 
 # --- figures -----------------------------------------------------------------------------------
 
@@ -401,12 +403,14 @@ class Person:
         if answer.status_code != 303:
             raise RuntimeError(f"connexion de {email} refusée ({answer.status_code})")
 
-    def timed(self, path: str, **params: str) -> tuple[float, float | None, int]:
-        """(client total ms, server ms from Server-Timing, status) of one GET."""
+    def timed(self, path: str, **params: str) -> tuple[float, float | None, float | None, int]:
+        """(client total ms, server ms and server processor ms from Server-Timing, status)
+        of one GET."""
         started = time.perf_counter()
         answer = self.http.get(path, params=params or None)
         total = (time.perf_counter() - started) * 1000
-        return total, server_time(answer.headers.get("server-timing")), answer.status_code
+        header = answer.headers.get("server-timing")
+        return total, server_time(header), server_time(header, "cpu"), answer.status_code
 
     def close(self) -> None:
         self.http.close()
@@ -469,9 +473,12 @@ def page_first_card(page: Any, url: str, text: str) -> dict[str, float]:
             timeout=WAIT_MS + 5000,
         )
     times = {k: v - seen["submit"] for k, v in seen.items() if k != "submit" and v is not None}
-    server = page.evaluate(RESULTS_SERVER_TIME)
-    if server is not None:
-        times["results_server"] = server
+    timing = page.evaluate(RESULTS_TIMING) or {}
+    if timing.get("server") is not None:
+        times["results_server"] = timing["server"]
+    for key in ("redirected", "first_byte"):
+        if timing.get(key):
+            times[key] = timing[key] - seen["submit"]
     return times
 
 
@@ -508,7 +515,8 @@ def figure_search(
                 if api is not None:
                     api_runs.append(api)
             say(
-                f"    « {text} » : page {times['frame']:.0f} ms (page de résultats "
+                f"    « {text} » : page {times['frame']:.0f} ms (recherche lancée "
+                f"{_ms(times.get('redirected'))}, page de résultats "
                 f"{_ms(times.get('answered'))}, dont serveur {_ms(times.get('results_server'))} ; "
                 f"flux ouvert {_ms(times.get('opened'))}, 1er événement "
                 f"{_ms(times.get('event'))}, carte insérée {_ms(times.get('inserted'))}), "
@@ -517,12 +525,15 @@ def figure_search(
         browser.close()
     return {
         "page_frame": stats([r["frame"] for r in page_runs]),
-        # Where the time went: htmx's request sent, the results page back (its server time
-        # beside), swapped in, the stream open, its first event, the card inserted and shown.
+        # Where the time went: htmx's request sent, the search started (its redirect back),
+        # the results page's first byte and its end (its server time beside), swapped in, the
+        # stream open, its first event, the card inserted and shown.
         "steps": {
             step: stats([r[step] for r in page_runs if step in r])
             for step in (
                 "sent",
+                "redirected",
+                "first_byte",
                 "answered",
                 "results_server",
                 "swapped",
@@ -547,23 +558,27 @@ def figure_pages(
     each node."""
     plan = [*pages, *((f"/health ({who})", who, "/health") for who in people)]
     server: dict[str, list[float]] = {name: [] for name, _, _ in plan}
+    processor: dict[str, list[float]] = {name: [] for name, _, _ in plan}
     total: dict[str, list[float]] = {name: [] for name, _, _ in plan}
     statuses: dict[str, set[int]] = {name: set() for name, _, _ in plan}
     for number in range(warm + rounds):
         for name, who, path in plan:
-            spent, app, status = people[who].timed(path)
+            spent, app, cpu, status = people[who].timed(path)
             statuses[name].add(status)
             if number < warm:
                 continue
             total[name].append(spent)
             if app is not None:
                 server[name].append(app)
+            if cpu is not None:
+                processor[name].append(cpu)
     return {
         name: {
             "who": who,
             "path": path,
             "statuses": sorted(statuses[name]),
             "server": stats(server[name]),
+            "server_cpu": stats(processor[name]),
             "total": stats(total[name]),
         }
         for name, who, path in plan
@@ -578,11 +593,12 @@ def figure_report(
 ) -> dict[str, Any]:
     page: list[float] = []
     page_server: list[float] = []
+    page_cpu: list[float] = []
     api: list[float] = []
     period = {"du": first.isoformat(), "au": last.isoformat()}
     with httpx.Client(timeout=30) as http:
         for number in range(warm + count):
-            spent, app, status = buyer.timed("/portail/rapport", **period)
+            spent, app, cpu, status = buyer.timed("/portail/rapport", **period)
             if status != 200:
                 raise RuntimeError(f"/portail/rapport : HTTP {status}")
             started = time.perf_counter()
@@ -598,6 +614,8 @@ def figure_report(
             page.append(spent)
             if app is not None:
                 page_server.append(app)
+            if cpu is not None:
+                page_cpu.append(cpu)
     report = answer.json()
     return {
         "period": {"from": period["du"], "to": period["au"]},
@@ -605,6 +623,7 @@ def figure_report(
         "lines": report["lines"],
         "page_total": stats(page),
         "page_server": stats(page_server),
+        "page_server_cpu": stats(page_cpu),
         "api_total": stats(api),
     }
 
@@ -821,9 +840,10 @@ def main(arguments: argparse.Namespace) -> int:
                 results["pages"] = figure_pages(people, pages, arguments.requests, warm)
                 for name, page in results["pages"].items():
                     say(
-                        f"    {name:44s} serveur p50 {_ms(page['server']['p50']):>6s} "
-                        f"p95 {_ms(page['server']['p95']):>6s}   client p50 "
-                        f"{_ms(page['total']['p50']):>6s} p95 {_ms(page['total']['p95']):>6s}   "
+                        f"    {name:42s} serveur p50 {_ms(page['server']['p50']):>6s} "
+                        f"p95 {_ms(page['server']['p95']):>6s} (processeur p50 "
+                        f"{_ms(page['server_cpu']['p50']):>5s})  client p50 "
+                        f"{_ms(page['total']['p50']):>6s} p95 {_ms(page['total']['p95']):>6s}  "
                         f"HTTP {','.join(map(str, page['statuses']))}"
                     )
         if "3" in figures:
@@ -840,7 +860,8 @@ def main(arguments: argparse.Namespace) -> int:
                 say(
                     f"    {report['orders_counted']} commandes, {report['lines']} lignes ; page "
                     f"p50 {_ms(report['page_total']['p50'])} ms (serveur "
-                    f"{_ms(report['page_server']['p50'])}), API p50 "
+                    f"{_ms(report['page_server']['p50'])}, processeur "
+                    f"{_ms(report['page_server_cpu']['p50'])}), API p50 "
                     f"{_ms(report['api_total']['p50'])} ms"
                 )
         buyer.close()

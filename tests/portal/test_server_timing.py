@@ -19,9 +19,11 @@ pytestmark = pytest.mark.anyio
 
 
 def timed(answer: object) -> float:
-    value = server_time(answer.headers.get("server-timing"))  # type: ignore[attr-defined]
-    assert value is not None, answer.headers  # type: ignore[attr-defined]
-    assert value >= 0
+    header = answer.headers.get("server-timing")  # type: ignore[attr-defined]
+    value = server_time(header)
+    used = server_time(header, "cpu")
+    assert value is not None and used is not None, header
+    assert value >= 0 and used >= 0
     return value
 
 
@@ -60,7 +62,7 @@ async def test_the_poles_pages_say_it_too(seller: Node) -> None:
 
 async def test_the_figure_is_the_time_until_the_answer_starts() -> None:
     async def slow(request: Request) -> PlainTextResponse:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # waiting: time passes, the processor is not used
         return PlainTextResponse("lent", headers={"Server-Timing": "db;dur=3"})
 
     app = ServerTiming(Starlette(routes=[Route("/gestion/lent", slow)]), "gestion/")
@@ -69,10 +71,12 @@ async def test_the_figure_is_the_time_until_the_answer_starts() -> None:
     # the route's own figure is kept, the application's beside it
     assert answer.headers.get_list("server-timing")[0] == "db;dur=3"
     assert 50 <= timed(answer) < 5000
+    assert server_time(answer.headers["server-timing"], "cpu") < timed(answer)
 
 
 def test_the_header_is_read_from_its_entries() -> None:
     assert server_time("app;dur=12.5") == 12.5
+    assert server_time("app;dur=12.5, cpu;dur=4.0", "cpu") == 4.0
     assert server_time('db;dur=3, app;desc="page";dur=7') == 7.0
     assert server_time("app") is None
     assert server_time("app;dur=vite") is None
