@@ -72,7 +72,11 @@ def find_chromium() -> tuple[str | None, str]:
     )
 
 
-@pytest.fixture(scope="session")
+# One browser per test module, not per session: Playwright's synchronous API runs its event loop
+# in this thread while it is started, so any later test of the same worker that calls
+# asyncio.run() would fail ("cannot be called from a running event loop"). Stopped at the end of
+# the module, it leaves the worker as it found it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     try:
         from playwright.sync_api import Error, sync_playwright

@@ -1,8 +1,9 @@
 """A node's transcript holds its protocol messages, as an operator reads them: each Beckn call
-with its ACK or NACK. The node's other ``POST`` routes are not protocol messages and stay out:
-the client API (``/api``, whose requests carry API keys and the pôle's data) and the registry's
-challenge (``/on_subscribe``, no Beckn message: no context, no ACK). They used to be recorded
-too, each read as a Beckn answer and so as ``ERROR http``. Served for real by uvicorn."""
+with its ACK or NACK, and the registry's challenge (``/on_subscribe``: answered, it is an ACK;
+refused, a NACK with its code — a vendor checks there which scheme it came in). The client API
+(``/api``, whose requests carry API keys and the pôle's data) stays out. It used to be recorded,
+read as a Beckn answer and so as ``ERROR http``, and so was an answered challenge. Served for
+real by uvicorn."""
 
 from __future__ import annotations
 
@@ -50,9 +51,11 @@ def test_only_protocol_messages_are_recorded(tmp_path: Path) -> None:
 
     lines = [json.loads(line) for line in jsonl.read_text("utf-8").splitlines()]
     assert [(e["direction"], e["action"], e["url"], e["status"]) for e in lines] == [
-        ("in", "search", "/search", "NACK")
+        ("in", "on_subscribe", "/on_subscribe", "NACK"),
+        ("in", "search", "/search", "NACK"),
     ]
-    assert lines[0]["http_status"] == 401 and lines[0]["error_code"] == "30016"
+    assert lines[0]["http_status"] == 400 and lines[0]["error_code"]
+    assert lines[1]["http_status"] == 401 and lines[1]["error_code"] == "30016"
     assert API_KEY not in jsonl.read_text("utf-8")
 
     engine = app.state.service.engine
@@ -60,5 +63,8 @@ def test_only_protocol_messages_are_recorded(tmp_path: Path) -> None:
         rows = connection.execute(
             select(transcript_table.c.url, transcript_table.c.status, transcript_table.c.headers)
         ).all()
-    assert [(row.url, row.status) for row in rows] == [("/search", "NACK")]
+    assert [(row.url, row.status) for row in rows] == [
+        ("/on_subscribe", "NACK"),
+        ("/search", "NACK"),
+    ]
     assert all(API_KEY not in (row.headers or "") for row in rows)

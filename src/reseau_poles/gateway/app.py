@@ -129,6 +129,7 @@ def create_app(
         ),
         summary="Défi du registre (boîte scellée ou schéma ONDC)",
         responses=answers(ChallengeAnswer),
+        transcript=service.transcript,
     )
     add_health(
         app,

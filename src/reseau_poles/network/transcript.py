@@ -116,9 +116,17 @@ class Transcript:
         http_status: int,
         response: bytes,
         latency: float,
+        *,
+        answered: bool = False,
     ) -> None:
+        """One message received and the node's answer. ``answered``: a 2xx answer that is not
+        an ACK body but the exchange's own (the registry's challenge answered with its clear
+        text), recorded as ``ACK``."""
         transaction_id, message_id = context_ids(body)
-        status, error = read_ack(http_status, response)
+        if answered and 200 <= http_status < 300:
+            status, error = "ACK", None
+        else:
+            status, error = read_ack(http_status, response)
         try:
             peer: str | None = parse_header(headers.get(AUTHORIZATION.lower())).subscriber_id
         except SignatureError:

@@ -311,6 +311,7 @@ def create_node_app(
         settings,
         keys,
         invalid_code=invalid_code,
+        transcript=network.transcript,
         tags=["protocole"],
         responses=answers(ChallengeAnswer),
         summary="Défi du registre (boîte scellée ou schéma ONDC)",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from fastapi.responses import JSONResponse
 
 from reseau_poles.network.acks import JSON_CONTENT_TYPE, nack_body
 from reseau_poles.network.rotation import KeyExpiryWatch, answer_registry_challenge
+from reseau_poles.network.transcript import Transcript
 from reseau_poles.protocol.errors import ErrorCode, ProtocolError
 from reseau_poles.protocol.keys import SubscriberKeys
 
@@ -88,21 +90,40 @@ def add_on_subscribe(
     unreadable: str = "défi illisible",
     answered: Callable[[dict[str, Any]], None] | None = None,
     description: str | None = None,
+    transcript: Transcript | None = None,
     **route: Any,
 ) -> None:
     """``POST /on_subscribe``: the registry's challenge for ``settings.subscriber_id``.
 
     A ``subscriber_id`` other than ours is refused (``subscriber_id``), as is a challenge we
     cannot read or open (``challenge``, ``unreadable``): a NACK with ``invalid_code``, 400.
-    ``answered(body)`` runs once the challenge is answered (the gateway logs it)."""
+    ``answered(body)`` runs once the challenge is answered (the gateway logs it). The exchange
+    goes into ``transcript`` when the node keeps one: the registry's challenge is part of the
+    network's protocol (a vendor checks there which scheme it came in)."""
 
     def nack(message: str, path: str) -> Response:
         error = ProtocolError(message, code=invalid_code, path=path)
         return Response(nack_body(error), status_code=400, media_type=JSON_CONTENT_TYPE)
 
     async def on_subscribe(request: Request) -> Response:
+        started = time.perf_counter()
+        raw = await request.body()
+        response = await _answer(raw)
+        if transcript is not None:
+            transcript.inbound(
+                request.url.path,
+                dict(request.headers),
+                raw,
+                response.status_code,
+                bytes(response.body),
+                time.perf_counter() - started,
+                answered=True,
+            )
+        return response
+
+    async def _answer(raw: bytes) -> Response:
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
             challenge = body["challenge"]
             if body.get("subscriber_id") not in (None, settings.subscriber_id):
                 return nack(NOT_OURS, "subscriber_id")
