@@ -21,8 +21,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import pytest
+
 from .conftest import AxeCheck, Screenshot, playwright_api
 from .journeys import (
+    APPROVER,
     BUYER,
     SYRUP,
     Demo,
@@ -191,3 +194,137 @@ def test_a_school_orders_from_two_poles_and_follows_the_packing_live(
     expect(buyer.get_by_role("img", name="Achats par région d'origine")).to_be_visible()
     screenshot(buyer, "journey-rapport")
     buyer.context.close()
+
+
+# --- the frame, on both portals of the same network ------------------------------------------
+# A wrong password, a form posted without its CSRF token, the English switch, the skip link:
+# on the buyer node's /portail (the institution's approver) and on a seller node's /gestion
+# (a pôle's coordinator), as people reach them.
+
+PORTALS = ("portail", "gestion")
+
+
+def person(demo: Demo, portal: str) -> tuple[str, str]:
+    """Where ``portal`` is (its base address) and who signs in there."""
+    if portal == "portail":
+        return f"{demo.url}/portail", APPROVER
+    seller = demo.net.sellers[-1]
+    return f"{seller.url}/gestion", str(demo.net.state["accounts"]["poles"][seller.poles[0].id])
+
+
+def sign_in(browser: Browser, demo: Demo, portal: str) -> tuple[Page, str]:
+    base, email = person(demo, portal)
+    page = new_page(browser)
+    page.goto(f"{base}/connexion")
+    page.get_by_label("Courriel").fill(email)
+    page.get_by_label("Mot de passe").fill(demo.password)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator("h1")).to_contain_text("Bonjour")
+    return page, base
+
+
+@pytest.mark.parametrize("portal", PORTALS)
+def test_a_wrong_password_is_refused_and_opens_no_session(
+    browser: Browser, demo: Demo, portal: str, axe_check: AxeCheck, screenshot: Screenshot
+) -> None:
+    base, email = person(demo, portal)
+    page = new_page(browser)
+    page.goto(f"{base}/connexion")
+    page.get_by_label("Courriel").fill(email)
+    page.get_by_label("Mot de passe").fill(demo.password + "-pas-le-bon")
+    with page.expect_navigation() as sent:
+        page.get_by_role("button", name="Se connecter").click()
+    assert sent.value is not None and sent.value.status == 400
+    expect(page.get_by_role("alert")).to_have_text("Adresse courriel ou mot de passe incorrect.")
+    expect(page.get_by_label("Courriel")).to_have_value(email)  # kept, to try again
+    expect(page.get_by_label("Mot de passe")).to_have_value("")  # never sent back
+    assert page.url == f"{base}/connexion"
+    assert "rp_session" not in {cookie["name"] for cookie in page.context.cookies()}
+    axe_check(page)
+    screenshot(page, f"journey-connexion-refusee-{portal}")
+    page.goto(f"{base}/")  # no session: the portal asks to sign in
+    expect(page).to_have_url(re.compile(re.escape(f"{base}/connexion?suivant=")))
+    page.context.close()
+
+
+@pytest.mark.parametrize("portal", PORTALS)
+def test_a_post_without_its_csrf_token_is_refused(
+    browser: Browser, demo: Demo, portal: str, axe_check: AxeCheck, screenshot: Screenshot
+) -> None:
+    page, base = sign_in(browser, demo, portal)
+    # A script posting to the portal with the session's cookie but not its token (what
+    # another site's page could make a browser do).
+    status, text = page.evaluate(
+        """async (url) => {
+            const answer = await fetch(url, {method: "POST", body: new URLSearchParams({})});
+            return [answer.status, await answer.text()];
+        }""",
+        f"{base}/deconnexion",
+    )
+    assert status == 403
+    assert "Le formulaire a expiré ou ne vient pas de ce site." in text
+    # The sign-out form itself, its hidden token taken out: the refusal page.
+    logout = page.locator("form.user")
+    logout.locator('input[name="csrf_token"]').evaluate("field => field.remove()")
+    with page.expect_navigation() as sent:
+        logout.get_by_role("button", name="Se déconnecter").click()
+    assert sent.value is not None and sent.value.status == 403
+    expect(page.locator("h1")).to_have_text("Erreur 403")
+    expect(page.get_by_role("alert")).to_contain_text("ne vient pas de ce site")
+    axe_check(page)
+    screenshot(page, f"journey-csrf-refuse-{portal}")
+    page.goto(f"{base}/")  # nothing happened: still signed in
+    expect(page.locator("h1")).to_contain_text("Bonjour")
+    page.context.close()
+
+
+@pytest.mark.parametrize("portal", PORTALS)
+def test_the_english_switch_and_back(
+    browser: Browser, demo: Demo, portal: str, axe_check: AxeCheck, screenshot: Screenshot
+) -> None:
+    page, base = sign_in(browser, demo, portal)
+    page.goto(f"{base}/commandes")
+    nav = page.get_by_role("navigation", name="Navigation principale")
+    expect(page.locator("html")).to_have_attribute("lang", "fr-CA")
+    expect(nav.get_by_role("link", name="Commandes")).to_have_attribute("aria-current", "page")
+    french = page.locator("h1").inner_text()
+
+    page.get_by_role("link", name="English").click()
+    expect(page).to_have_url(f"{base}/commandes")  # the same page, in English
+    expect(page.locator("html")).to_have_attribute("lang", "en-CA")
+    nav = page.get_by_role("navigation", name="Main navigation")
+    expect(nav.get_by_role("link", name="Orders")).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_role("link", name="Home")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(page.locator("h1")).not_to_have_text(french)
+    axe_check(page)
+    screenshot(page, f"journey-anglais-{portal}")
+    page.goto(f"{base}/")  # the choice stays (a cookie) from page to page
+    expect(page.locator("h1")).to_contain_text("Hello")
+
+    page.get_by_role("link", name="Français").click()
+    expect(page).to_have_url(f"{base}/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr-CA")
+    expect(page.locator("h1")).to_contain_text("Bonjour")
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    page.context.close()
+
+
+@pytest.mark.parametrize("portal", PORTALS)
+def test_the_skip_link_is_the_first_tab_stop_and_focuses_main(
+    browser: Browser, demo: Demo, portal: str, screenshot: Screenshot
+) -> None:
+    page, base = sign_in(browser, demo, portal)
+    page.goto(f"{base}/commandes")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()  # shown while focused (hidden otherwise)
+    assert box is not None and box["width"] > 40 and box["height"] > 20
+    assert box["y"] >= 0
+    screenshot(page, f"journey-lien-evitement-{portal}", full_page=False)
+    page.keyboard.press("Enter")
+    expect(page.locator("main#contenu")).to_be_focused()
+    page.keyboard.press("Tab")  # the next stop is inside the page's content, past the header
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+    page.context.close()
