@@ -11,6 +11,10 @@ module's ``demo`` fixture: registry, gateway, buyer node, two seller nodes, 25 p
   in it survives, no navigation happened) shows « Emballée », and screen readers are told;
 * the local-purchasing report counts the two orders: its total grew by their amounts.
 
+On the same network, on both portals (/portail and a pôle's /gestion): a wrong password
+refused with no session opened, a post without its CSRF token refused, the English switch and
+back, the skip link first in the tab order.
+
 axe-core checks each page on the way; each is photographed as build/screenshots/journey-*.png.
 """
 
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .conftest import AxeCheck, Screenshot, playwright_api
+from .conftest import VIEWPORT, AxeCheck, Screenshot, playwright_api
 from .journeys import (
     APPROVER,
     BUYER,
@@ -95,7 +99,9 @@ def test_a_school_orders_from_two_poles_and_follows_the_packing_live(
         assert "Aliments du Québec" in badges
     first, second = two_poles(buyer, demo)
     axe_check(buyer)
+    buyer.set_viewport_size({"width": 1280, "height": 1420})  # the form and the first cards
     screenshot(buyer, "journey-recherche", full_page=False)
+    buyer.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
     add_syrup(buyer, first, 12)
     add_syrup(buyer, second, 6)
     card_of(buyer, second).get_by_role("link", name="Voir le panier").click()
@@ -183,7 +189,7 @@ def test_a_school_orders_from_two_poles_and_follows_the_packing_live(
     assert buyer.evaluate("window.__meme_page") == "oui"  # the same document: no reload
     assert navigations == []
     axe_check(buyer)
-    screenshot(buyer, "journey-commande-emballee")
+    screenshot(buyer, "journey-commande-emballee", full_page=False)  # the timeline
     coordinator.context.close()
 
     # --- the report counts the purchase -----------------------------------------------------
