@@ -32,6 +32,8 @@ test: lint
 	$(PY) -m pytest -q -n 2
 
 # Each benchmark prints its figures next to a baseline measured in the same run.
+# The portal's figures (bench/portal.py: Chromium on the demo network, about 3 minutes on a busy
+# 2-core machine, so not in the list): make bench BENCHES=portal (docs/portal.md, « Mesures »).
 BENCHES ?= signing network registry_lookup gateway discovery seller_search cli_start
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done

@@ -127,6 +127,16 @@ def test_cards_follow_the_query_and_are_capped() -> None:
     assert (len(cards), total) == (MAX_CARDS, 250)
 
 
+def test_a_poles_fulfilment_options_are_read_once_for_all_its_cards() -> None:
+    cards, _ = offer_cards([PROVIDER], now=NOW)
+    assert len(cards) >= 2
+    first, second = cards[0]["delivery"], cards[1]["delivery"]
+    assert first and [o["id"] for o in first] == [o["id"] for o in second]
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    # the same as each card read alone
+    assert first == offer_cards([PROVIDER], now=NOW, limit=1)[0][0]["delivery"]
+
+
 def test_the_status_counts_answers_and_says_every_cut() -> None:
     progress = {
         "state": "en_attente",

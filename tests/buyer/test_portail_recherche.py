@@ -209,6 +209,32 @@ def test_the_stream_sends_html_cards_then_the_end(marie: Person) -> None:
     assert "event: resultats" not in resumed and "event: fin" in resumed
 
 
+def test_with_htmx_the_page_holds_the_first_answer_and_its_stream_the_rest(
+    marie: Person,
+) -> None:
+    # htmx's boosted form gets the page at once: the cards of the first answer only, however
+    # many came; each other answer is an event of its stream, then the whole list.
+    transaction_id, _ = search(marie, text="sirop")
+    whole = cards_of(complete(marie, transaction_id))
+    boosted = marie.get(
+        f"/portail/recherche/{transaction_id}",
+        headers={"HX-Request": "true", "HX-Boosted": "true"},
+    )
+    assert boosted.status_code == 200
+    shown = cards_of(boosted)
+    assert shown and set(shown) < set(whole)
+    found = re.search(r'sse-connect="([^"]+)"', boosted.text)
+    assert found is not None, "the rest comes by the stream"
+    with marie.http.stream("GET", unescape(found.group(1))) as stream:
+        body = "".join(stream.iter_text())
+    events = [block for block in body.split("\n\n") if block.startswith("event:")]
+    arrivals = [block for block in events if block.startswith("event: resultats")]
+    assert len(arrivals) == 1 and events[-1].startswith("event: fin")
+    streamed = re.findall(r'<li class="card offre" id="offre-([0-9a-f]+)"', arrivals[0])
+    assert streamed and not set(streamed) & set(shown)
+    assert set(shown) | set(streamed) == set(whole)
+
+
 def test_a_live_page_points_its_stream_after_what_it_shows(marie: Person) -> None:
     _, page = search(marie, text="fromage")
     found = re.search(r'sse-connect="([^"]+)"', page.text)

@@ -16,6 +16,7 @@ Like :mod:`reseau_poles.participant`, it is written once and imports no role. It
 * :mod:`.forms` — :func:`~.forms.read_form`: fields read, checked, refused by field;
 * :mod:`.routes` — :func:`~.routes.install_portal`: sign-in, sign-out, language, accounts
   page, static files, error pages; :mod:`.errors` — every failure as a page;
+* :mod:`.timing` — ``Server-Timing: app;dur=…`` on every answer of the pages;
 * :mod:`.cli` — ``reseau-poles buyer|seller accounts create|list|deactivate``.
 
 Nothing heavy is imported here: the command line imports :mod:`.cli` for its help pages.

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -39,6 +40,7 @@ from .forms import Form, read_form
 from .i18n import choose_language
 from .site import Portal, portal_of
 from .templating import STATIC_DIR, STATIC_PREFIX, render, set_language_cookie
+from .timing import ServerTiming
 
 Admin = Annotated[User, Depends(auth.require_role(ADMIN))]
 
@@ -60,8 +62,10 @@ class CachedStatic(StaticFiles):
 
 def install_portal(app: FastAPI, portal: Portal, *routers: APIRouter) -> None:
     """The portal on ``app``: its state, the frame's routes, the role's ``routers``, the
-    static files, ``/`` redirected to its home, and its error pages."""
+    static files, ``/`` redirected to its home, its error pages, and the pages' server time
+    (:class:`~.timing.ServerTiming`, innermost: the protocol's front stays outermost)."""
     app.state.portal = portal
+    app.user_middleware.append(Middleware(ServerTiming, prefix=portal.prefix))
     app.include_router(portal_router(portal))
     for router in routers:
         app.include_router(router)

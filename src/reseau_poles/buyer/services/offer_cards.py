@@ -91,22 +91,40 @@ def fulfilment_option(option: Mapping[str, Any], now: datetime) -> dict[str, Any
 
 
 def _options(
-    provider: Mapping[str, Any], item: Mapping[str, Any], now: datetime
+    provider: Mapping[str, Any],
+    item: Mapping[str, Any],
+    now: datetime,
+    known: dict[int, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
+    """The item's fulfilment options; ``known``: those already read in this call, by option
+    (a pôle's options are the same for each of its items: read once, not once per card)."""
     options = provider.get("fulfillments")
     if not isinstance(options, list):
         return []
     offered = item.get("fulfillment_ids")
     wanted = set(offered) if isinstance(offered, list) else None
-    return [
-        fulfilment_option(option, now)
-        for option in options
-        if isinstance(option, Mapping) and (wanted is None or option.get("id") in wanted)
-    ]
+    found = []
+    for option in options:
+        if not isinstance(option, Mapping) or (
+            wanted is not None and option.get("id") not in wanted
+        ):
+            continue
+        if known is None:
+            found.append(fulfilment_option(option, now))
+            continue
+        read = known.get(id(option))
+        if read is None:
+            read = known[id(option)] = fulfilment_option(option, now)
+        found.append(read)
+    return found
 
 
-def offer_card(offer: Offer, now: datetime) -> dict[str, Any]:
-    """The card of one offer (:func:`.results.read_offer`)."""
+def offer_card(
+    offer: Offer, now: datetime, known: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The card of one offer (:func:`.results.read_offer`); ``known``: the fulfilment options
+    already read for other cards of the same catalogues (shared between cards, never
+    changed)."""
     item, provider = offer.item, offer.provider
     descriptor = item.get("descriptor") if isinstance(item.get("descriptor"), Mapping) else {}
     pack = None
@@ -120,7 +138,7 @@ def offer_card(offer: Offer, now: datetime) -> dict[str, Any]:
             pack = None
     origin = offer.tags.origin
     region = str(origin.region) if origin is not None and origin.region else None
-    options = _options(provider, item, now)
+    options = _options(provider, item, now, known)
     dates = [o["next_delivery"] for o in options if o["next_delivery"] is not None]
     provider_descriptor = provider.get("descriptor")
     return {
@@ -172,4 +190,5 @@ def offer_cards(
     """The cards of the offers ``query`` keeps, in its order (relevance for ``text`` when it
     does not sort), at most ``limit``; and how many offers it kept in all."""
     _, offers = apply(providers, query, text)
-    return [offer_card(offer, now) for offer in offers[:limit]], len(offers)
+    known: dict[int, dict[str, Any]] = {}  # ``providers`` live through the call: ids hold
+    return [offer_card(offer, now, known) for offer in offers[:limit]], len(offers)

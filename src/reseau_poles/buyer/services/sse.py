@@ -306,11 +306,12 @@ def snapshot(
     transaction_id: str,
     query: ResultQuery,
     until: int | None = None,
+    answers_at_most: int | None = None,
 ) -> tuple[dict[str, Any], int]:
     """The search as ``GET /api/searches/{id}`` shows it, made of the callbacks stored up to
-    the last one read (or up to callback ``until``), and that callback's number: a stream
-    resumed after it (``last_event_id``) sends each later callback once, none twice. Raises
-    :class:`SearchNotFound`."""
+    the last one read (or up to callback ``until``, or of the first ``answers_at_most``), and
+    that callback's number: a stream resumed after it (``last_event_id``) sends each later
+    callback once, none twice. Raises :class:`SearchNotFound`."""
     with read_session(service.factory) as session:
         search = repo.get_search(session, transaction_id)
         if search is None or search["organisation_id"] != organisation_id:
@@ -318,10 +319,16 @@ def snapshot(
         answers = repo.callbacks_of(session, transaction_id, "on_search", with_ids=True)
         if until is not None:
             answers = [answer for answer in answers if answer["id"] <= until]
+        if answers_at_most is not None:
+            answers = answers[:answers_at_most]
         last = int(answers[-1]["id"]) if answers else 0
-        # Rows stored after the callbacks were read belong to the stream, not to this view.
+        # Rows stored after the callbacks were read belong to the stream, not to this view;
+        # of the first answers, only theirs are read.
+        wanted = [answer["id"] for answer in answers] if answers_at_most is not None else None
         rows = [
-            row for row in repo.results_of(session, transaction_id) if row["callback_id"] <= last
+            row
+            for row in repo.results_of(session, transaction_id, callback_ids=wanted)
+            if row["callback_id"] <= last
         ]
     return search_document(search, answers, rows, query), last
 

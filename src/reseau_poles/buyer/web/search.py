@@ -243,13 +243,22 @@ async def results_page(
     transaction_id = transaction_id[:64]
     query = _result_query(request)
     organisation_id = user.organisation_id
+    htmx = request.headers.get("hx-request") == "true"
     try:
-        if request.headers.get("hx-request") != "true":
+        if not htmx:
             # Without JavaScript the page is all there is: wait a little for the first
             # answers. With it (htmx's boosted form), the stream brings them as they come.
             await sse.first_answers(service, organisation_id, transaction_id, FIRST_ANSWERS_MS)
+        # With htmx, the page holds at most the first answer's cards, however many have
+        # come: it is back at once and its stream brings each other answer, a card showing
+        # without waiting for every other one to be made (then the whole list, in order).
         document, last = await asyncio.to_thread(
-            sse.snapshot, service, organisation_id, transaction_id, NO_QUERY
+            sse.snapshot,
+            service,
+            organisation_id,
+            transaction_id,
+            NO_QUERY,
+            answers_at_most=1 if htmx else None,
         )
     except SearchNotFound:
         raise PageError(404, "search.erreur.inconnue") from None
