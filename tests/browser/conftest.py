@@ -10,7 +10,11 @@ Fixtures: ``browser`` (one Chromium per test process), ``page`` (alias ``browser
 fresh context in fr-CA at 1280×900), ``page_errors`` (the page's uncaught errors and console
 errors), ``axe_check(page, context=None)`` (axe-core from tests/browser/vendor run in the
 page; fails on serious or critical violations), ``screenshot(page, name)`` (saved as
-build/screenshots/<name>.png)."""
+build/screenshots/<name>.png).
+
+Network: ``demo`` (tests/browser/journeys.py): the demo network of real processes, as
+``reseau-poles demo`` starts it, with two seller nodes; one for each test module (a module's
+first search then meets cold nodes, as a fresh network's does, and its orders are its own)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ import pytest
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
+
+    from .journeys import Demo
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
@@ -140,7 +146,13 @@ def format_violations(violations: list[dict[str, Any]]) -> str:
 
 AxeCheck = Callable[..., list[dict[str, Any]]]
 
+# axe looks at the page at rest: a card still fading in (portal.css: .cards > .htmx-added)
+# is not yet its colour. Transitions and finite animations are awaited (never a spinner's).
 _RUN_AXE = """async ([context, options]) => {
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  await Promise.all(document.getAnimations()
+    .filter((a) => Number.isFinite(a.effect?.getComputedTiming().endTime))
+    .map((a) => a.finished.catch(() => null)));
   const results = await window.axe.run(context ?? document, options);
   return results.violations;
 }"""
@@ -191,3 +203,13 @@ def screenshot() -> Screenshot:
         return path
 
     return take
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo network (registry, gateway, buyer node, two seller nodes of the 25 pôles),
+    started for the module's journeys, stopped after them."""
+    from .journeys import demo_network
+
+    with demo_network(tmp_path_factory.mktemp("demo-portail")) as network:
+        yield network

@@ -1,6 +1,7 @@
 """An institution buys on the portal, in Chromium, on a real network of processes: the demo's
 registry, gateway, buyer node and two seller nodes (25 pôles, their catalogues imported as the
-pôles' software would), started by ``reseau_poles.demo.network.DemoNetwork``.
+pôles' software would): the ``demo`` fixture (tests/browser/journeys.py), as
+``reseau-poles demo`` starts it.
 
 The buyer signs in, searches « sirop d'érable » delivered to the school's site, filters
 Aliments du Québec, sees the cards arrive from pôles of both seller nodes, adds syrup from two
@@ -11,132 +12,30 @@ more. axe-core checks each page; screenshots of the search, the cart and the quo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-import pytest
-
-from reseau_poles.demo.accounts import BUYER_PEOPLE
-from reseau_poles.demo.network import DemoNetwork
-from tests.demo.test_demo_once import free_base_port
-
 from .conftest import AxeCheck, Screenshot, playwright_api
+from .journeys import (
+    APPROVER,
+    BUYER,
+    Demo,
+    add_syrup,
+    card_of,
+    search_syrup,
+    signed_in,
+    two_poles,
+    wait_ordered,
+)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
 expect = playwright_api().expect
-
-SELLER_NODES = 2
-SITE = {
-    "name": "Cuisine centrale — École Sainte-Odile",
-    "address": "1000, boulevard Wilfrid-Hamel, Québec (Québec)",
-    "postal_code": "G1M 2R9",
-    "region": "QC-03",
-    "receiving_hours": [
-        {"days": ["lun", "mar", "mer", "jeu", "ven"], "start": "07:00", "end": "11:00"}
-    ],
-    "cold_chain": ["ambiant", "refrigere"],
-}
-BUYER, APPROVER = (email for email, _, _ in BUYER_PEOPLE)
-SYRUP = "Sirop d'érable ambré, goût riche"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    folder: Path = tmp_path_factory.mktemp("demo-portail")
-    net = DemoNetwork(
-        folder / "demo",
-        base_port=free_base_port(SELLER_NODES),
-        seller_nodes=SELLER_NODES,
-        say=lambda _text: None,
-        start_timeout=120,
-    )
-    with net:
-        site = httpx.post(
-            f"{net.buyer.url}/api/sites",
-            json=SITE,
-            headers={"X-API-Key": net.buyer_api_key},
-            timeout=30,
-        )
-        assert site.status_code == 201, site.text
-        # the pôles of each seller node that deliver to the site's region
-        nodes = [
-            {p.provider.name for p in seller.poles if "QC-03" in p.provider.served_regions}
-            for seller in net.sellers
-        ]
-        yield {
-            "url": net.buyer.url,
-            "password": net.state["accounts"]["password"],
-            "site": site.json()["id"],
-            "nodes": nodes,
-            "key": net.buyer_api_key,
-        }
-
-
-def signed_in(browser: Browser, demo: dict[str, Any], email: str) -> Page:
-    context = browser.new_context(locale="fr-CA", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(f"{demo['url']}/portail/connexion")
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(demo["password"])
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.locator("h1")).to_contain_text("Bonjour")
-    return page
-
-
-def search_syrup(page: Page, demo: dict[str, Any], axe_check: AxeCheck | None = None) -> None:
-    page.goto(f"{demo['url']}/portail/recherche")
-    if axe_check is not None:
-        axe_check(page)
-    page.get_by_label("Produit", exact=True).fill("sirop d'érable")
-    page.get_by_label("Livrer à", exact=True).select_option(f"site:{demo['site']}")
-    page.get_by_label("Certification", exact=True).select_option("aliments_du_quebec")
-    page.get_by_role("button", name="Rechercher").click()
-    expect(page).to_have_url(re.compile(r"/portail/recherche/[0-9a-f-]+\?"))
-    expect(page.locator("#etat-recherche")).to_contain_text("Recherche terminée", timeout=30_000)
-
-
-def card_of(page: Page, pole: str) -> Any:
-    return page.locator("li.card.offre").filter(has_text=pole).filter(has_text=SYRUP).first
-
-
-def add_syrup(page: Page, pole: str, quantity: int) -> None:
-    card = card_of(page, pole)
-    card.get_by_label("Quantité").fill(str(quantity))
-    card.get_by_role("button", name="Ajouter au panier").click()
-    expect(card.locator(".ajout")).to_contain_text("Ajouté au panier")
-
-
-def two_poles(page: Page, demo: dict[str, Any]) -> tuple[str, str]:
-    """A pôle of each seller node whose syrup card is on the page."""
-    shown = set(
-        page.locator("li.card.offre")
-        .filter(has_text=SYRUP)
-        .locator("p.muted strong")
-        .all_inner_texts()
-    )
-    first = sorted(demo["nodes"][0] & shown)
-    second = sorted(demo["nodes"][1] & shown)
-    assert first and second, (shown, demo["nodes"])
-    return first[0], second[0]
-
-
-def wait_ordered(page: Page) -> None:
-    """The cart's progress, updated by htmx without a reload, until each pôle confirmed."""
-    expect(page.locator("#progression")).to_contain_text(
-        "Chaque pôle a confirmé sa commande", timeout=60_000
-    )
-    links = page.locator('#progression a[href^="/portail/commandes/"]')
-    expect(links).to_have_count(2)
 
 
 def test_an_institution_searches_fills_a_cart_and_orders_from_two_poles(
     browser: Browser,
-    demo: dict[str, Any],
+    demo: Demo,
     axe_check: AxeCheck,
     screenshot: Screenshot,
 ) -> None:
@@ -179,7 +78,7 @@ def test_an_institution_searches_fills_a_cart_and_orders_from_two_poles(
 
     expect(page.locator("h1")).to_be_visible()
     page.get_by_label("Nom du panier", exact=True).fill("Cafétéria — semaine du 14")
-    page.get_by_label("Site de livraison", exact=True).select_option(demo["site"])
+    page.get_by_label("Site de livraison", exact=True).select_option(demo.site)
     page.get_by_label("Bon de commande", exact=True).fill("BC-2026-0412")
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.locator("#messages")).to_contain_text("Panier enregistré")
@@ -213,10 +112,10 @@ def test_an_institution_searches_fills_a_cart_and_orders_from_two_poles(
 
 
 def test_with_the_approval_step_the_approver_orders(
-    browser: Browser, demo: dict[str, Any], axe_check: AxeCheck, screenshot: Screenshot
+    browser: Browser, demo: Demo, axe_check: AxeCheck, screenshot: Screenshot
 ) -> None:
     approver = signed_in(browser, demo, APPROVER)
-    approver.goto(f"{demo['url']}/portail/organisation")
+    approver.goto(f"{demo.url}/portail/organisation")
     axe_check(approver)
     approver.get_by_label("Un approbateur approuve chaque panier avant la commande").check()
     approver.get_by_role("button", name="Enregistrer").click()
@@ -232,7 +131,7 @@ def test_with_the_approval_step_the_approver_orders(
         add_syrup(buyer, second, 6)
         card_of(buyer, second).get_by_role("link", name="Voir le panier").click()
         buyer.get_by_label("Nom du panier", exact=True).fill("Collations — approbation")
-        buyer.get_by_label("Site de livraison", exact=True).select_option(demo["site"])
+        buyer.get_by_label("Site de livraison", exact=True).select_option(demo.site)
         buyer.get_by_role("button", name="Enregistrer").click()
         expect(buyer.get_by_role("button", name="Confirmer la commande")).to_have_count(0)
         buyer.get_by_role("button", name="Soumettre pour approbation").click()
@@ -241,7 +140,7 @@ def test_with_the_approval_step_the_approver_orders(
         expect(buyer.get_by_role("button", name="Modifier")).to_have_count(0)
         axe_check(buyer)
 
-        approver.goto(f"{demo['url']}/portail/paniers")
+        approver.goto(f"{demo.url}/portail/paniers")
         waiting = approver.locator("section.card").filter(
             has_text="en attente de votre approbation"
         )
@@ -254,7 +153,7 @@ def test_with_the_approval_step_the_approver_orders(
         expect(approver.locator("main")).to_contain_text("Approuvé par Camille Approbatrice")
         buyer.context.close()
     finally:
-        approver.goto(f"{demo['url']}/portail/organisation")
+        approver.goto(f"{demo.url}/portail/organisation")
         approver.get_by_label("Les acheteurs commandent directement").check()
         approver.get_by_role("button", name="Enregistrer").click()
         approver.context.close()
