@@ -26,7 +26,7 @@ database through its repositories.
     python bench/portal.py [--short] [--json FILE] [--searches 20] [--requests 30]
                            [--reports 30] [--data-dir DIR] [--base-port N]
 
-``--short``: a few of each (about a minute; the figures are rough). ``--data-dir DIR`` keeps
+``--short``: a few of each (1 to 2 minutes; the figures are rough). ``--data-dir DIR`` keeps
 the demo's folder and reuses it (start-up without the catalogue import; the year of orders is
 written once). Exit code 0 whether the targets are met or not (a benchmark, not a test); 1 when
 a measurement could not be made.
@@ -928,7 +928,7 @@ def main(arguments: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", action="store_true", help="peu de mesures (environ 1 min)")
+    parser.add_argument("--short", action="store_true", help="peu de mesures (1 à 2 min)")
     parser.add_argument("--json", type=Path, default=None, help="écrire les résultats (JSON)")
     parser.add_argument("--searches", type=int, default=20, help="recherches mesurées")
     parser.add_argument("--requests", type=int, default=30, help="requêtes par page")
