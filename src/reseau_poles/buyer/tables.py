@@ -112,6 +112,14 @@ search_results = sa.Table(
 sa.Index(
     "ix_buyer_search_results_transaction", search_results.c.transaction_id, search_results.c.id
 )
+# A pôle's newest results (migration 0011): what a cart or an order line is checked against
+# (``repositories.catalog``), read newest first without walking the whole search history.
+sa.Index(
+    "ix_buyer_search_results_pole",
+    search_results.c.bpp_id,
+    search_results.c.provider_id,
+    search_results.c.id,
+)
 
 # --- orders (migration 0002) -----------------------------------------------------------------
 #
