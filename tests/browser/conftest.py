@@ -6,7 +6,7 @@ Chromium is ``$RESEAU_POLES_CHROMIUM``, else ``/usr/bin/chromium``, else ``chrom
 ``chromium-browser`` on the PATH. Without it (or without Playwright) the browser tests are
 skipped with the reason, unless ``RESEAU_POLES_TEST_REQUIRE_BROWSER=1`` (CI): then they fail.
 
-Fixtures: ``browser`` (one Chromium per test process), ``page`` (alias ``browser_page``: a
+Fixtures: ``browser`` (one Chromium per test module), ``page`` (alias ``browser_page``: a
 fresh context in fr-CA at 1280×900), ``page_errors`` (the page's uncaught errors and console
 errors), ``axe_check(page, context=None)`` (axe-core from tests/browser/vendor run in the
 page; fails on serious or critical violations), ``screenshot(page, name)`` (saved as
@@ -120,6 +120,10 @@ def page(browser: Browser, page_errors: list[str]) -> Iterator[Page]:
     )
     yield opened
     context.close()
+    # The pages' Content-Security-Policy refuses inline scripts and styles: Chromium logs
+    # each refusal as a console error; any is a page that would be broken for its user.
+    refused = [error for error in page_errors if "Content Security Policy" in error]
+    assert refused == [], "\n".join(refused)
 
 
 @pytest.fixture

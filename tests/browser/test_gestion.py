@@ -320,6 +320,11 @@ def test_an_order_from_a_buyer_is_packed_then_its_pick_list_printed(
     expect(page.locator("main")).to_contain_text(order_id)
     expect(page.locator("main")).to_contain_text("Totaux par produit")
     axe_check(page)
+    # « Imprimer » opens the browser's print dialog (portal.js: no inline script under the
+    # pages' Content-Security-Policy); the dialog itself is counted instead of shown.
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    page.get_by_role("button", name="Imprimer").click()
+    assert page.evaluate("() => window.printed") == 1
     page.emulate_media(media="print")
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.get_by_role("button", name="Imprimer")).to_be_hidden()

@@ -5,6 +5,7 @@ the organisation's accounts page, error pages instead of JSON, forms refused fie
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,44 @@ async def test_htmx_gets_the_fragment_and_every_page_varies_on_it(buyer: Node) -
     )
     assert anonymous.status_code == 401
     assert anonymous.headers["hx-redirect"] == "/portail/connexion?suivant=/portail/comptes%3Fp%3D2"
+
+
+TEMPLATE_DIRS = [
+    Path(str(resources.files(package).joinpath("templates")))
+    for package in ("reseau_poles.portal", "reseau_poles.buyer.web", "reseau_poles.seller.web")
+]
+# What a Content-Security-Policy without 'unsafe-inline' refuses to run or apply.
+INLINE = re.compile(
+    r"<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|<style\b|\son[a-z]+=|javascript:", re.IGNORECASE
+)
+
+
+async def test_pages_run_and_style_only_the_sites_own_files(buyer: Node, seller: Node) -> None:
+    """Every page says its Content-Security-Policy (scripts and styles of this site only, no
+    eval, forms posted here, never framed), error pages and the sign-in page too; and no
+    template has what that policy would refuse (an inline script, a style attribute, an
+    ``on…=`` handler), so a page never breaks under it."""
+    client = buyer.client()
+    answers = [await client.get("/portail/connexion"), await client.get("/portail/inconnue")]
+    await sign_in(client, "/portail", "acheteur@css.example")
+    answers += [await client.get("/portail/"), await client.get("/portail/comptes")]
+    answers.append(await seller.client().get("/gestion/connexion"))
+    for answer in answers:
+        policy = answer.headers["content-security-policy"]
+        for rule in ("script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"):
+            assert rule in policy, (answer.url, policy)
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert {answer.status_code for answer in answers} == {200, 403, 404}
+    found = [
+        f"{path.name}: {match.group(0)}"
+        for folder in TEMPLATE_DIRS
+        for path in sorted(folder.rglob("*.html"))
+        for match in INLINE.finditer(path.read_text("utf-8"))
+    ]
+    assert found == []
+    # htmx is told not to inject its indicator styles nor to eval (the policy would refuse).
+    page = answers[2].text
+    assert '"includeIndicatorStyles": false' in page and '"allowEval": false' in page
 
 
 async def test_the_language_switch(buyer: Node) -> None:

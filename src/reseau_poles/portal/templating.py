@@ -2,9 +2,9 @@
 
 A route answers with :func:`render`::
 
-    @router.get("/portail/", include_in_schema=False)
-    async def home(request: Request, user: CurrentUser) -> HTMLResponse:
-        return render(request, "portail/home.html", {"carts": carts})
+    @router.get("/portail/guides", include_in_schema=False)
+    async def guides(request: Request, user: CurrentUser) -> HTMLResponse:
+        return render(request, "portail/guides.html", {"guides": guides})
 
 The template extends the frame's ``base.html`` and fills its blocks (``title``, ``content``;
 also ``head``, ``scripts``, ``page_header``); a request with ``HX-Request`` (htmx) gets only
@@ -14,8 +14,8 @@ gets the whole page. Every answer says ``Vary: HX-Request`` and ``Cache-Control:
 
 Templates are looked up in the role's folder first (``buyer/web/templates``,
 ``seller/web/templates``), then the frame's (``portal/templates``: ``base.html``,
-``macros.html``, ``login.html``, ``error.html``, ``comptes.html``). Autoescape is on;
-undefined names fail loudly (StrictUndefined).
+``macros.html``, ``home.html``, ``login.html``, ``error.html``, ``comptes.html``). Autoescape
+is on; undefined names fail loudly (StrictUndefined).
 
 What every template has:
 
@@ -69,8 +69,24 @@ STATIC_PREFIX = "/static/portal"
 FLASH_COOKIE = "rp_flash"
 FLASH_KINDS = ("ok", "error", "info")
 # Every page: never framed by another site (a sign-in form under someone else's page), no
-# address of ours sent to other sites, no guessing of content types.
+# address of ours sent to other sites, no guessing of content types; and only this site's
+# own files run or style it (no inline script or style, no eval: what an injected fragment
+# of markup could do is not run), forms post only here.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
