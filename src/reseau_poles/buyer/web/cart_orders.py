@@ -18,7 +18,8 @@ pages of the orders themselves are ``/portail/commandes/{order_id}``.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from collections.abc import Awaitable, Mapping
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -93,30 +94,58 @@ async def show_quotes(request: Request, cart_id: str, user: CurrentUser, carts: 
 # --- the approval step and the order ---------------------------------------------------------
 
 
-@router.post("/paniers/{cart_id}/soumission", name="portail_cart_submit")
-async def submit(request: Request, cart_id: str, user: Buyer, approvals: Approvals) -> Response:
-    cart_id = cart_id[:64]
+async def _approval_step(
+    request: Request,
+    cart_id: str,
+    step: Awaitable[object],
+    *,
+    errors: Mapping[str, str] | None = None,
+) -> Response | None:
+    """Take one step of the approval rule (:mod:`..services.cart_approval`): ``None`` when
+    it is taken, else the cart's page with why not (``errors``: a refusal's code → the
+    message key shown instead of the generic refusal)."""
     try:
-        await approvals.submit(user.organisation_id, cart_id, user.id, user.roles)
+        await step
     except CartNotFound:
         raise unknown_cart() from None
     except ApiError as exc:
+        if errors and exc.code in errors:
+            return see_other(request, cart_url(cart_id), error=errors[exc.code])
         return _refused(request, cart_id, exc)
-    await audit(request, user, "panier.soumis", cart_id)
-    return see_other(request, cart_url(cart_id), ok="cart.soumis")
+    return None
+
+
+async def _decided(
+    request: Request,
+    user: User,
+    cart_id: str,
+    step: Awaitable[object],
+    action: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> Response:
+    """A step that ends on the cart's page: taken, recorded under ``panier.{action}`` and
+    said (``cart.{action}``); or refused."""
+    refused = await _approval_step(request, cart_id, step, errors=errors)
+    if refused is not None:
+        return refused
+    await audit(request, user, f"panier.{action}", cart_id, detail)
+    return see_other(request, cart_url(cart_id), ok=f"cart.{action}")
+
+
+@router.post("/paniers/{cart_id}/soumission", name="portail_cart_submit")
+async def submit(request: Request, cart_id: str, user: Buyer, approvals: Approvals) -> Response:
+    cart_id = cart_id[:64]
+    step = approvals.submit(user.organisation_id, cart_id, user.id, user.roles)
+    return await _decided(request, user, cart_id, step, "soumis")
 
 
 @router.post("/paniers/{cart_id}/retrait", name="portail_cart_withdraw")
 async def withdraw(request: Request, cart_id: str, user: Buyer, approvals: Approvals) -> Response:
     cart_id = cart_id[:64]
-    try:
-        await approvals.withdraw(user.organisation_id, cart_id, user.id, user.roles)
-    except CartNotFound:
-        raise unknown_cart() from None
-    except ApiError as exc:
-        return _refused(request, cart_id, exc)
-    await audit(request, user, "panier.demande_retiree", cart_id)
-    return see_other(request, cart_url(cart_id), ok="cart.demande_retiree")
+    step = approvals.withdraw(user.organisation_id, cart_id, user.id, user.roles)
+    return await _decided(request, user, cart_id, step, "demande_retiree")
 
 
 @router.post("/paniers/{cart_id}/renvoi", name="portail_cart_send_back")
@@ -125,16 +154,16 @@ async def send_back(
 ) -> Response:
     cart_id = cart_id[:64]
     comment = (await read_form(request)).get("comment")
-    try:
-        await approvals.send_back(user.organisation_id, cart_id, user.id, user.roles, comment)
-    except CartNotFound:
-        raise unknown_cart() from None
-    except ApiError as exc:
-        if exc.code == "commentaire_requis":
-            return see_other(request, cart_url(cart_id), error="cart.erreur.commentaire")
-        return _refused(request, cart_id, exc)
-    await audit(request, user, "panier.renvoye", cart_id, {"commentaire": comment[:500]})
-    return see_other(request, cart_url(cart_id), ok="cart.renvoye")
+    step = approvals.send_back(user.organisation_id, cart_id, user.id, user.roles, comment)
+    return await _decided(
+        request,
+        user,
+        cart_id,
+        step,
+        "renvoye",
+        detail={"commentaire": (comment or "")[:500]},
+        errors={"commentaire_requis": "cart.erreur.commentaire"},
+    )
 
 
 async def _ordered(
@@ -157,12 +186,10 @@ async def approve(
     request: Request, cart_id: str, user: Approver, carts: Carts, approvals: Approvals
 ) -> Response:
     cart_id = cart_id[:64]
-    try:
-        await approvals.approve(user.organisation_id, cart_id, user.id, user.roles)
-    except CartNotFound:
-        raise unknown_cart() from None
-    except ApiError as exc:
-        return _refused(request, cart_id, exc)
+    step = approvals.approve(user.organisation_id, cart_id, user.id, user.roles)
+    refused = await _approval_step(request, cart_id, step)
+    if refused is not None:
+        return refused
     await audit(request, user, "panier.approuve", cart_id)
     try:
         await carts.checkout(user.organisation_id, cart_id)
@@ -178,12 +205,11 @@ async def order(
     request: Request, cart_id: str, user: Buyer, carts: Carts, approvals: Approvals
 ) -> Response:
     cart_id = cart_id[:64]
-    try:
-        await approvals.order(user.organisation_id, cart_id, user.roles)
-    except CartNotFound:
-        raise unknown_cart() from None
-    except ApiError as exc:
-        return _refused(request, cart_id, exc)
+    refused = await _approval_step(
+        request, cart_id, approvals.order(user.organisation_id, cart_id, user.roles)
+    )
+    if refused is not None:
+        return refused
     return await _ordered(request, user, carts, cart_id, "panier.commande")
 
 

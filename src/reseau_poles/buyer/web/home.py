@@ -6,14 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from reseau_poles.portal.auth import CurrentUser
-from reseau_poles.portal.templating import render
+from reseau_poles.portal.home import Section, home_page
 
 from .portal import PREFIX
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-# (title key, text key, path, roles that see it: empty for all)
-SECTIONS = (
+SECTIONS: tuple[Section, ...] = (
     ("portail.nav.recherche", "portail.accueil.recherche", "/recherche", ()),
     ("portail.nav.paniers", "portail.accueil.paniers", "/paniers", ()),
     ("portail.nav.commandes", "portail.accueil.commandes", "/commandes", ()),
@@ -25,9 +24,4 @@ SECTIONS = (
 
 @router.get("/", name="portail_home")
 async def home(request: Request, user: CurrentUser) -> HTMLResponse:
-    sections = [
-        (title, text, PREFIX + path)
-        for title, text, path, roles in SECTIONS
-        if not roles or user.has_role(*roles)
-    ]
-    return render(request, "portail/home.html", {"sections": sections})
+    return home_page(request, user, PREFIX, SECTIONS)

@@ -6,14 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from reseau_poles.portal.auth import CurrentUser
-from reseau_poles.portal.templating import render
+from reseau_poles.portal.home import Section, home_page
 
 from .portal import PREFIX
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-# (title key, text key, path, roles that see it: empty for all)
-SECTIONS = (
+SECTIONS: tuple[Section, ...] = (
     ("gestion.nav.produits", "gestion.accueil.produits", "/produits", ("gestion", "admin")),
     ("gestion.nav.commandes", "gestion.accueil.commandes", "/commandes", ()),
     (
@@ -28,9 +27,4 @@ SECTIONS = (
 
 @router.get("/", name="gestion_home")
 async def home(request: Request, user: CurrentUser) -> HTMLResponse:
-    sections = [
-        (title, text, PREFIX + path)
-        for title, text, path, roles in SECTIONS
-        if not roles or user.has_role(*roles)
-    ]
-    return render(request, "gestion/home.html", {"sections": sections})
+    return home_page(request, user, PREFIX, SECTIONS)
