@@ -133,6 +133,11 @@ def search_syrup(page: Page, demo: Demo, axe_check: AxeCheck | None = None) -> N
     page.get_by_role("button", name="Rechercher").click()
     expect(page).to_have_url(re.compile(r"/portail/recherche/[0-9a-f-]+\?"))
     expect(page.locator("#etat-recherche")).to_contain_text("Recherche terminée", timeout=30_000)
+    # The cards came pôle by pôle, each placed where it belongs: the live list is the one
+    # the same address gives at once, without JavaScript, now that every pôle answered.
+    live = page.locator("li.card.offre").evaluate_all("(cards) => cards.map((c) => c.id)")
+    whole = page.request.get(page.url).text()
+    assert live and live == re.findall(r'<li class="card offre" id="(offre-[0-9a-f]+)"', whole)
 
 
 def card_of(page: Page, pole: str) -> Locator:

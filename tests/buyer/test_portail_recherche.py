@@ -198,8 +198,13 @@ def test_the_stream_sends_html_cards_then_the_end(marie: Person) -> None:
     assert re.search(r"^id: \d+$", first, re.M)
     data = "\n".join(line[6:] for line in first.splitlines() if line.startswith("data: "))
     assert '<li class="card offre"' in data and 'hx-swap-oob="innerHTML"' in data
+    # The first answer's cards go at the top; the second's where each belongs.
+    assert 'hx-swap-oob="afterbegin:#offres"' in data
+    second = events[1]
+    assert re.search(r'hx-swap-oob="(afterbegin:#offres|afterend:#offre-[0-9a-f]+)"', second)
     end = events[-1]
-    assert 'id="offres"' in end and "Recherche terminée" in end
+    # The end says so and draws nothing again: the list is already in order.
+    assert "Recherche terminée" in end and 'class="card offre"' not in end
     # resumed after the last event: only the end
     last = re.findall(r"^id: (\d+)$", body, re.M)[-1]
     with marie.http.stream(
@@ -233,6 +238,27 @@ def test_with_htmx_the_page_holds_the_first_answer_and_its_stream_the_rest(
     streamed = re.findall(r'<li class="card offre" id="offre-([0-9a-f]+)"', arrivals[0])
     assert streamed and not set(streamed) & set(shown)
     assert set(shown) | set(streamed) == set(whole)
+    # Placed as the events say, the cards are in the order of the whole page.
+    assert placed(shown, arrivals) == whole
+
+
+def placed(page: list[str], events: list[str]) -> list[str]:
+    """What htmx does with the events' out-of-band parts: remove, then insert each run after
+    the card it names (or at the top)."""
+    page = list(page)
+    for event in events:
+        data = "\n".join(line[6:] for line in event.splitlines() if line.startswith("data: "))
+        gone = re.findall(r'<li id="offre-([0-9a-f]+)" hx-swap-oob="delete">', data)
+        page = [key for key in page if key not in gone]
+        runs = re.findall(
+            r'<div hx-swap-oob="(afterbegin:#offres|afterend:#offre-[0-9a-f]+)">(.*?)</div>\n',
+            data,
+            re.S,
+        )
+        for where, html in runs:
+            at = 0 if where.startswith("afterbegin") else page.index(where[16:]) + 1
+            page[at:at] = re.findall(r'<li class="card offre" id="offre-([0-9a-f]+)"', html)
+    return page
 
 
 def test_a_live_page_points_its_stream_after_what_it_shows(marie: Person) -> None:

@@ -9,12 +9,16 @@ next delivery it can make, :func:`reseau_poles.protocol.profile.next_slot`). Wha
 catalogue does not say is ``None`` (the page shows « — »).
 
     cards, total = offer_cards(document["providers"], query, text=..., now=utcnow(), limit=200)
+
+:class:`Arrivals` keeps the same list as the answers of a search arrive one by one: where
+each new card goes among those shown, and which fall beyond the limit.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
@@ -29,7 +33,7 @@ from reseau_poles.protocol.profile import (
 )
 from reseau_poles.protocol.profile.tags import collect
 
-from .results import NO_QUERY, Offer, ResultQuery, apply
+from .results import NO_QUERY, Offer, ResultQuery, accepts, apply, ordering, read_offer, sort_key
 
 CENT: Final = Decimal("0.01")
 MAX_CARDS: Final = 200
@@ -192,3 +196,112 @@ def offer_cards(
     _, offers = apply(providers, query, text)
     known: dict[int, dict[str, Any]] = {}  # ``providers`` live through the call: ids hold
     return [offer_card(offer, now, known) for offer in offers[:limit]], len(offers)
+
+
+@dataclass
+class _Shown:
+    """A card in an :class:`Arrivals` list: its sort key (``None``: none, last), its place in
+    the merged results (the pôle's first arrival, then the item's within the pôle: the order
+    of equal keys), and the card, made once it is shown."""
+
+    sort_key: Any
+    place: tuple[int, int]
+    key: str
+    offer: Offer | None
+    card: dict[str, Any] | None = None
+
+
+@dataclass
+class Placement:
+    """What one answer changed in a list of cards: ``runs``, the new cards in runs, each
+    after the card whose key it names (``None``: at the top), in the list's order; and
+    ``removed``, the keys of cards no longer shown (pushed beyond the limit, or replaced by a
+    later answer of the same item: then it is in ``runs`` again)."""
+
+    runs: list[tuple[str | None, list[dict[str, Any]]]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+class Arrivals:
+    """The cards of one search's answers as they arrive, always as :func:`offer_cards` would
+    show every answer so far (the results merged by pôle and item, :func:`.intent.merge`;
+    the query's order; at most ``limit``), without making again the cards already shown:
+    :meth:`add` says where each new card goes (a page inserts them where they belong instead
+    of redrawing the list at the end)."""
+
+    def __init__(
+        self, query: ResultQuery = NO_QUERY, text: str | None = None, limit: int = MAX_CARDS
+    ) -> None:
+        self.query = query
+        self.limit = limit
+        self.relevance, self.sort, self.descending = ordering(query, text)
+        # Every offer kept so far in order (a card shown may be replaced by a later answer,
+        # and one beyond the limit come back up), and those shown: the first ``limit``.
+        self.entries: list[_Shown] = []
+        self.shown: list[_Shown] = []
+        self._poles: dict[tuple[Any, Any], int] = {}
+        self._items: dict[tuple[Any, Any], dict[Any, int]] = {}
+        self._kept: set[str] = set()  # card keys of every offer kept so far
+
+    @property
+    def total(self) -> int:
+        """The offers kept so far, shown or not."""
+        return len(self.entries)
+
+    @property
+    def keys(self) -> list[str]:
+        return [entry.key for entry in self.shown]
+
+    def add(self, providers: Sequence[Mapping[str, Any]], now: datetime) -> Placement:
+        """Take in what one answer brought (its providers, merged); where its cards go."""
+        placement = Placement()
+        arrived: list[_Shown] = []
+        replaced: set[str] = set()
+        for provider in providers:
+            pole = (provider.get("bpp_id"), provider.get("id"))
+            rank = self._poles.setdefault(pole, len(self._poles))
+            places = self._items.setdefault(pole, {})
+            for item in provider.get("items") or []:
+                item_id = item.get("id") if isinstance(item, Mapping) else None
+                place = (rank, places.setdefault(item_id or f"#{len(places)}", len(places)))
+                key = card_key(pole[0], pole[1], item_id)
+                if key in self._kept:  # a later answer replaces the item, kept or not
+                    replaced.add(key)
+                    self._kept.discard(key)
+                offer = read_offer(provider, item)
+                if not accepts(self.query, offer):
+                    continue
+                if self.relevance is not None:
+                    offer.relevance = self.relevance.score(offer)
+                self._kept.add(key)
+                arrived.append(_Shown(sort_key(self.sort, offer), place, key, offer))
+        entries = [e for e in self.entries if e.key not in replaced] + arrived
+        entries.sort(key=lambda e: e.place)
+        present = [e for e in entries if e.sort_key is not None]
+        missing = [e for e in entries if e.sort_key is None]
+        if self.sort is not None:
+            present.sort(key=lambda e: e.sort_key, reverse=self.descending)
+        self.entries = present + missing
+        ordered = self.entries[: self.limit]
+        still = {id(entry) for entry in ordered}
+        was_shown = {id(entry) for entry in self.shown}
+        placement.removed = [e.key for e in self.shown if id(e) not in still]
+        known: dict[int, dict[str, Any]] = {}
+        before: str | None = None  # the key of the card above
+        extending = False  # the card above is new too: same run
+        for entry in ordered:
+            if id(entry) not in was_shown:  # new, or back above the limit
+                if entry.card is None:
+                    assert entry.offer is not None
+                    entry.card = offer_card(entry.offer, now, known)
+                    entry.offer = None  # the card says all; the answer's body is not kept
+                if extending:
+                    placement.runs[-1][1].append(entry.card)
+                else:
+                    placement.runs.append((before, [entry.card]))
+                extending = True
+            else:
+                extending = False
+            before = entry.key
+        self.shown = ordered
+        return placement

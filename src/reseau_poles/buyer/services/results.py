@@ -376,15 +376,27 @@ def sort_offers(offers: Sequence[Offer], sort: str | None, descending: bool) -> 
 # --- a whole result set ----------------------------------------------------------------------
 
 
-def apply(
-    providers: Sequence[Mapping[str, Any]], query: ResultQuery = NO_QUERY, text: str | None = None
-) -> tuple[list[dict[str, Any]], list[Offer]]:
-    """The merged providers with only the items the query keeps (in its order when it sorts;
-    providers then in the order of their first item), and the kept offers in order. ``text``:
-    the search's words, for :class:`Relevance` (the order when the query does not sort).
-
-    Without a filter, every provider stays, even one without items."""
+def ordering(query: ResultQuery, text: str | None) -> tuple[Relevance | None, str | None, bool]:
+    """How ``query`` orders offers for a search of ``text``: the relevance scorer (when there
+    are words), the sort (``None``: the sellers' order) and whether it descends."""
     relevance = Relevance(text) if text else None
+    sort, descending = query.sort, query.descending
+    if sort is None and relevance is not None:
+        sort, descending = "relevance", True
+    elif sort == "relevance" and relevance is None:
+        sort = None  # nothing to rank by: the sellers' order
+    return relevance, sort, descending
+
+
+def sort_key(sort: str | None, offer: Offer) -> Any:
+    """The key ``sort`` orders ``offer`` by (``None``: it has none, and goes last)."""
+    return None if sort is None else _sort_key(sort, offer)
+
+
+def kept_offers(
+    providers: Sequence[Mapping[str, Any]], query: ResultQuery, relevance: Relevance | None
+) -> list[Offer]:
+    """The offers ``query`` keeps, in the providers' order, scored when ``relevance``."""
     kept: list[Offer] = []
     for provider in providers:
         for item in provider.get("items") or []:
@@ -393,12 +405,19 @@ def apply(
                 if relevance is not None:
                     offer.relevance = relevance.score(offer)
                 kept.append(offer)
-    sort, descending = query.sort, query.descending
-    if sort is None and relevance is not None:
-        sort, descending = "relevance", True
-    elif sort == "relevance" and relevance is None:
-        sort = None  # nothing to rank by: the sellers' order
-    ordered = sort_offers(kept, sort, descending)
+    return kept
+
+
+def apply(
+    providers: Sequence[Mapping[str, Any]], query: ResultQuery = NO_QUERY, text: str | None = None
+) -> tuple[list[dict[str, Any]], list[Offer]]:
+    """The merged providers with only the items the query keeps (in its order when it sorts;
+    providers then in the order of their first item), and the kept offers in order. ``text``:
+    the search's words, for :class:`Relevance` (the order when the query does not sort).
+
+    Without a filter, every provider stays, even one without items."""
+    relevance, sort, descending = ordering(query, text)
+    ordered = sort_offers(kept_offers(providers, query, relevance), sort, descending)
     by_provider: dict[int, list[Any]] = {}
     for offer in ordered:
         by_provider.setdefault(id(offer.provider), []).append(offer.item)

@@ -313,19 +313,14 @@ async def results_stream(
     after = int(resume)
     organisation_id = user.organisation_id
     try:
-        known, shown, total = await asyncio.to_thread(
+        known, arrivals = await asyncio.to_thread(
             known_poles, service, organisation_id, transaction_id, query, after
         )
         here = request.headers.get("hx-current-url") or f"{PREFIX}/recherche/{transaction_id}"
         writer = HtmlEvents(
             request,
-            service,
-            organisation_id,
-            transaction_id,
-            query,
             known=known,
-            shown=shown,
-            total=total,
+            arrivals=arrivals,
             context={"transaction_id": transaction_id, "here": here, "live": False},
         )
         stream = await sse.open_stream(

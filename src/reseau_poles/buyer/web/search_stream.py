@@ -6,15 +6,16 @@ The stream is the client API's (:func:`reseau_poles.buyer.services.sse.open_stre
 change reading, waiters, limits per organisation and heartbeat); :class:`HtmlEvents` writes
 its events as HTML instead of JSON:
 
-* ``resultats`` (``id:`` the callback's number) — the new offers' cards, appended to the list,
-  and the search's status (swapped out of band);
-* ``fin`` — the status at the end, and the whole list again in the query's order (results
-  arrive pôle by pôle; the last word is sorted across all of them).
+* ``resultats`` (``id:`` the callback's number) — the new offers' cards, each run of them
+  placed out of band where it belongs in the list (after the card it follows, or at the top:
+  the list is always in the query's order across every pôle so far,
+  :class:`~reseau_poles.buyer.services.offer_cards.Arrivals`), the cards pushed beyond the
+  limit or replaced removed, and the search's status;
+* ``fin`` — the status at the end (the list is already in order: nothing is drawn again).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,7 +23,7 @@ from fastapi import Request
 
 from reseau_poles.storage import utcnow
 
-from ..services.offer_cards import MAX_CARDS, offer_cards
+from ..services.offer_cards import Arrivals
 from ..services.pages import coverage
 from ..services.results import NO_QUERY, ResultQuery
 from ..services.searches import BuyerService
@@ -69,31 +70,30 @@ class HtmlEvents:
     """The portal's events of one stream (:class:`reseau_poles.buyer.services.sse.EventWriter`).
 
     ``known``: the pôles already on the page (their coverage summaries, by seller node and
-    pôle), ``shown`` and ``total``: the offers already shown and kept; each event adds its
-    own, so the status always speaks of the whole search."""
+    pôle); ``arrivals``: the cards the page shows, in order, and every offer kept so far;
+    each event adds its own, so the status always speaks of the whole search."""
 
     def __init__(
         self,
         request: Request,
-        service: BuyerService,
-        organisation_id: str,
-        transaction_id: str,
-        query: ResultQuery,
         *,
         known: Mapping[tuple[str, str], Mapping[str, Any]],
-        shown: int,
-        total: int,
+        arrivals: Arrivals,
         context: Mapping[str, Any],
     ) -> None:
         self.request = request
-        self.service = service
-        self.organisation_id = organisation_id
-        self.transaction_id = transaction_id
-        self.query = query
         self.poles: dict[tuple[str, str], Mapping[str, Any]] = dict(known)
-        self.shown = shown
-        self.total = total
+        self.arrivals = arrivals
         self.context = context
+
+    def _status(self, progress: Mapping[str, Any], reason: str | None = None) -> dict[str, Any]:
+        return search_status(
+            progress,
+            self.poles.values(),
+            total=self.arrivals.total,
+            shown=len(self.arrivals.shown),
+            reason=reason,
+        )
 
     async def results(
         self,
@@ -103,46 +103,31 @@ class HtmlEvents:
         brought: list[dict[str, Any]],
     ) -> bytes:
         callback_id, _bpp_id, _at, providers = answer
-        room = max(MAX_CARDS - self.shown, 0)
-        cards, kept = offer_cards(brought, self.query, text=text, now=utcnow(), limit=room)
-        self.shown += len(cards)
-        self.total += kept
+        placement = self.arrivals.add(brought, utcnow())
         for pole in coverage(providers):
             self.poles[(pole.bpp_id, pole.provider_id)] = pole.summary()
-        status = search_status(progress, self.poles.values(), total=self.total, shown=self.shown)
         html = fragment_html(
             self.request,
             ARRIVAL,
-            {**self.context, "cards": cards, "status": status},
+            {**self.context, "placement": placement, "status": self._status(progress)},
         )
         return sse_event("resultats", html, callback_id)
 
     async def end(self, progress: Mapping[str, Any], reason: str) -> bytes:
-        document, _ = await asyncio.to_thread(
-            snapshot, self.service, self.organisation_id, self.transaction_id, NO_QUERY
-        )
-        text = (document["params"] or {}).get("text")
-        cards, total = offer_cards(document["providers"], self.query, text=text, now=utcnow())
-        status = search_status(
-            document, document["poles"], total=total, shown=len(cards), reason=reason
-        )
         html = fragment_html(
-            self.request,
-            END,
-            {**self.context, "cards": cards, "status": status},
+            self.request, END, {**self.context, "status": self._status(progress, reason)}
         )
         return sse_event("fin", html)
 
 
 def known_poles(
     service: BuyerService, organisation_id: str, transaction_id: str, query: ResultQuery, after: int
-) -> tuple[dict[tuple[str, str], Mapping[str, Any]], int, int]:
-    """What a page showed before a stream resumes ``after`` a callback: its pôles, the offers
-    shown and kept (blocking: call it in a thread)."""
-    if after <= 0:
-        return {}, 0, 0
-    document, _ = snapshot(service, organisation_id, transaction_id, NO_QUERY, until=after)
-    text = (document["params"] or {}).get("text")
-    cards, total = offer_cards(document["providers"], query, text=text, now=utcnow())
+) -> tuple[dict[tuple[str, str], Mapping[str, Any]], Arrivals]:
+    """What a page showed before a stream resumes ``after`` a callback: its pôles, and its
+    cards in order with every offer kept (blocking: call it in a thread)."""
+    document, _ = snapshot(service, organisation_id, transaction_id, NO_QUERY, until=max(after, 0))
+    arrivals = Arrivals(query, (document["params"] or {}).get("text"))  # its words: relevance
+    if document["providers"]:
+        arrivals.add(document["providers"], utcnow())
     poles = {(p["bpp_id"], p["provider_id"]): p for p in document["poles"]}
-    return poles, len(cards), total
+    return poles, arrivals
