@@ -29,7 +29,7 @@ from reseau_poles.protocol.signing import Signer
 from reseau_poles.seller.app import create_app as create_seller
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_session_factory, utcnow, write_session
-from tests.conftest import free_port
+from tests.conftest import free_port, migrated_sqlite
 from tests.registry.conftest import (  # noqa: F401  (fixtures)
     Participant,
     RunningRegistry,
@@ -38,6 +38,7 @@ from tests.registry.conftest import (  # noqa: F401  (fixtures)
     operator_keys,
     participant_host,
     registry_factory,
+    stop_all,
 )
 from tests.seller.support import load_catalog
 
@@ -151,7 +152,7 @@ def start_seller(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = SellerSettings(
-        database_url=f"sqlite:///{tmp_path / f'{name}.sqlite'}",
+        database_url=migrated_sqlite(tmp_path / f"{name}.sqlite"),
         subscriber_id=keys.subscriber_id,
         key_dir=tmp_path / f"{name}-keys",
         public_url=url,
@@ -229,8 +230,8 @@ def world(
         yield world
     finally:
         world.http.close()
-        for server, app in reversed(started):
-            server.stop()
+        stop_all(server for server, _ in reversed(started))
+        for _, app in started:
             if app is not None:
                 app.state.service.engine.dispose()
 

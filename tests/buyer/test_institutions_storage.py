@@ -18,8 +18,8 @@ from reseau_poles.storage.migrations import _config
 NEW_TABLES = {"buyer_delivery_sites", "buyer_carts", "buyer_cart_lines", "buyer_cart_poles"}
 
 
-def test_migration_0003_equals_the_tables_and_goes_back(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_migration_0003_equals_the_tables_and_goes_back(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     try:
         migrate(engine)
         head = current_revision(engine, VERSION_TABLE)  # 0003 or a later revision

@@ -17,10 +17,10 @@ from reseau_poles.storage import (
 )
 
 
-def test_migrations_run_twice_and_keys_are_hashed(database_url: str) -> None:
-    assert migrate(database_url) == head_revision(MIGRATIONS)
-    assert migrate(database_url) == head_revision(MIGRATIONS)
-    engine = make_engine(database_url)
+def test_migrations_run_twice_and_keys_are_hashed(empty_database_url: str) -> None:
+    assert migrate(empty_database_url) == head_revision(MIGRATIONS)
+    assert migrate(empty_database_url) == head_revision(MIGRATIONS)
+    engine = make_engine(empty_database_url)
     try:
         assert current_revision(engine, VERSION_TABLE) == head_revision(MIGRATIONS)
         factory = make_session_factory(engine)

@@ -21,7 +21,7 @@ from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.seller.app import create_app as create_seller
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_session_factory, write_session
-from tests.conftest import free_port
+from tests.conftest import free_port, migrated_sqlite
 from tests.registry.conftest import (  # noqa: F401  (fixtures)
     Participant,
     RunningRegistry,
@@ -66,7 +66,7 @@ def start_seller(registry: RunningRegistry, tmp_path: Path) -> Iterator[Callable
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         settings = SellerSettings(
-            database_url=f"sqlite:///{tmp_path / (keys.subscriber_id + '.sqlite')}",
+            database_url=migrated_sqlite(tmp_path / f"{keys.subscriber_id}.sqlite"),
             subscriber_id=keys.subscriber_id,
             key_dir=key_dir,
             public_url=url,
@@ -147,7 +147,7 @@ def start_buyer(registry: RunningRegistry, tmp_path: Path) -> Iterator[Callable[
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         settings = BuyerSettings(
-            database_url=f"sqlite:///{tmp_path / (keys.subscriber_id + '.sqlite')}",
+            database_url=migrated_sqlite(tmp_path / f"{keys.subscriber_id}.sqlite"),
             subscriber_id=keys.subscriber_id,
             key_dir=key_dir,
             public_url=url,

@@ -22,7 +22,7 @@ from reseau_poles.seller.app import create_app as create_seller
 from reseau_poles.seller.repositories import api_keys as key_repo
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.storage import make_session_factory, write_session
-from tests.conftest import free_port
+from tests.conftest import free_port, migrated_sqlite
 from tests.registry.conftest import UvicornThread
 from tests.seller.support import CAPITALE, load_catalog
 
@@ -48,7 +48,7 @@ def roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Runnin
     registry_url = _url(ports["registry"])
     registry = create_registry(
         RegistrySettings(
-            database_url=f"sqlite:///{tmp / 'registry.sqlite'}",
+            database_url=migrated_sqlite(tmp / "registry.sqlite"),
             key_dir=tmp / "registry-keys",
             subscriber_id="registre.contrat.example",
             public_url=registry_url,
@@ -68,7 +68,7 @@ def roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Runnin
     )
     seller = create_seller(
         SellerSettings(
-            database_url=f"sqlite:///{tmp / 'seller.sqlite'}",
+            database_url=migrated_sqlite(tmp / "seller.sqlite"),
             subscriber_id="vendeur.contrat.example",
             key_dir=tmp / "seller-keys",
             public_url=_url(ports["seller"]),
@@ -80,7 +80,7 @@ def roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Runnin
         seller_key = key_repo.create_api_key(session, CAPITALE, "contrat")
     buyer = create_buyer(
         BuyerSettings(
-            database_url=f"sqlite:///{tmp / 'buyer.sqlite'}",
+            database_url=migrated_sqlite(tmp / "buyer.sqlite"),
             subscriber_id="acheteur.contrat.example",
             key_dir=tmp / "buyer-keys",
             public_url=_url(ports["buyer"]),

@@ -18,7 +18,7 @@ from reseau_poles.gateway.service import GatewayService
 from reseau_poles.protocol.keys import SubscriberKeys
 from reseau_poles.protocol.signing import Signer
 from reseau_poles.registry.settings import OperatorKey, RegistrySettings
-from tests.conftest import free_port
+from tests.conftest import free_port, migrated_sqlite
 from tests.registry.conftest import (
     Participant,
     ParticipantHost,
@@ -97,7 +97,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayNetwork
     operator = new_keys("operateur")
     registry = RunningRegistry(
         RegistrySettings(
-            database_url=f"sqlite:///{tmp / 'registry.sqlite'}",
+            database_url=migrated_sqlite(tmp / "registry.sqlite"),
             key_dir=tmp / "registry-keys",
             subscriber_id=REGISTRY_ID,
             operators=[

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from reseau_poles.participant import cli as node_cli
-from tests.conftest import free_port
+from tests.conftest import free_port, migrated_sqlite
 from tests.registry.conftest import (  # noqa: F401  (fixtures)
     RunningRegistry,
     UvicornThread,
@@ -52,7 +52,7 @@ class NodeFiles:
 
     def write(self, **extra: Any) -> Path:
         values: dict[str, Any] = {
-            "database_url": f"sqlite:///{self.root / (self.role + '.sqlite')}",
+            "database_url": migrated_sqlite(self.root / f"{self.role}.sqlite"),
             "subscriber_id": self.subscriber_id,
             "key_dir": str(self.root / "cles"),
             "public_url": self.url,

@@ -23,8 +23,8 @@ from reseau_poles.storage import (
 )
 
 
-def test_migrations_match_the_models_on_both_databases(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_migrations_match_the_models_on_both_databases(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     assert current_revision(engine, VERSION_TABLE) is None
     assert (
         upgrade(engine, MIGRATIONS, VERSION_TABLE)
@@ -32,7 +32,7 @@ def test_migrations_match_the_models_on_both_databases(database_url: str) -> Non
         == "0003_suspension_grace"
     )
     # Again: nothing to do.
-    assert migrate(database_url) == "0003_suspension_grace"
+    assert migrate(empty_database_url) == "0003_suspension_grace"
     tables = set(inspect(engine).get_table_names())
     assert {"registry_subscribers", "registry_keys", "registry_audit", VERSION_TABLE} <= tables
     assert "alembic_version" not in tables  # each role its own version table

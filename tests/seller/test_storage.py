@@ -36,10 +36,10 @@ FULLTEXT = {
 }
 
 
-def test_migrations_match_the_tables(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_migrations_match_the_tables(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     assert migrate(engine) == head_revision(MIGRATIONS) is not None
-    assert migrate(database_url) == head_revision(MIGRATIONS)  # again: nothing to do
+    assert migrate(empty_database_url) == head_revision(MIGRATIONS)  # again: nothing to do
     tables = set(inspect(engine).get_table_names())
     assert {"seller_items", "seller_stock", "seller_orders", VERSION_TABLE} <= tables
     fulltext = FULLTEXT[engine.dialect.name]
