@@ -87,17 +87,31 @@ def placed(page: list[str], placement: Placement) -> list[str]:
     query=st.sampled_from(QUERIES),
     text=st.sampled_from([None, "sirop", "sirop d'érable", "pommes"]),
     limit=st.sampled_from([3, 7, 200]),
+    drawn=st.one_of(st.none(), st.integers(0, 4)),
 )
 def test_the_list_is_always_what_every_answer_so_far_makes(
     answers: list[list[tuple[str, str, list[dict[str, Any]]]]],
     query: list[tuple[str, str]],
     text: str | None,
     limit: int,
+    drawn: int | None,
 ) -> None:
+    """``drawn``: the page drew only that many cards of the first answer (the rest comes
+    with the stream's first event, :meth:`Arrivals.reveal`)."""
     parsed = parse_result_query(query)
     arrivals = Arrivals(parsed, text, limit)
     page: list[str] = []
     stored: list[dict[str, Any]] = []
+    if drawn is not None:
+        first = [row(*parts) for parts in answers.pop(0)]
+        stored += first
+        arrivals.add(merge(first), NOW)
+        arrivals.hide_after(drawn)
+        page = arrivals.keys
+        assert len(page) <= drawn
+        page = placed(page, arrivals.reveal(NOW))
+        cards, _ = offer_cards(merge(stored), parsed, text=text, now=NOW, limit=limit)
+        assert page == arrivals.keys == [card["key"] for card in cards]
     for answer in answers:
         mine = [row(*parts) for parts in answer]
         stored += mine

@@ -242,6 +242,42 @@ def test_with_htmx_the_page_holds_the_first_answer_and_its_stream_the_rest(
     assert placed(shown, arrivals) == whole
 
 
+def test_cards_the_page_did_not_draw_come_first_on_its_stream(marie: Person) -> None:
+    # The boosted page draws the first cards of the first answer only (a screenful); its
+    # stream's URL says how many, and the stream sends the others at once, before any other
+    # answer, placed after them, with the page's last answer as id (a reconnection, which
+    # says Last-Event-ID, has them all). Every product: the first answer brings several.
+    transaction_id, _ = search(marie)
+    whole = cards_of(complete(marie, transaction_id))
+    boosted = marie.get(
+        f"/portail/recherche/{transaction_id}",
+        headers={"HX-Request": "true", "HX-Boosted": "true"},
+    )
+    found = re.search(r'sse-connect="([^"]+)"', boosted.text)
+    assert found is not None
+    url = unescape(found.group(1))
+    query = parse_qs(urlsplit(url).query)
+    last, drawn = query["last_event_id"][0], int(query["montrees"][0])
+    first_answer = cards_of(boosted)
+    assert 1 < len(first_answer) <= drawn
+    # As if the page had drawn only the first card of that answer:
+    with marie.http.stream("GET", url.replace(f"montrees={drawn}", "montrees=1")) as stream:
+        body = "".join(stream.iter_text())
+    events = [block for block in body.split("\n\n") if block.startswith("event:")]
+    opening = events[0]
+    assert opening.startswith("event: resultats") and f"\nid: {last}\n" in opening
+    assert placed(first_answer[:1], [opening]) == first_answer
+    assert placed(first_answer[:1], events) == whole
+    # A reconnection: nothing is sent twice.
+    with marie.http.stream(
+        "GET", url.replace(f"montrees={drawn}", "montrees=1"), headers={"Last-Event-ID": last}
+    ) as stream:
+        again = "".join(stream.iter_text())
+    assert not set(re.findall(r'id="offre-([0-9a-f]+)"', again)) & set(first_answer)
+    bad = marie.get(url.replace(f"montrees={drawn}", "montrees=beaucoup"))
+    assert bad.status_code == 400
+
+
 def placed(page: list[str], events: list[str]) -> list[str]:
     """What htmx does with the events' out-of-band parts: remove, then insert each run after
     the card it names (or at the top)."""

@@ -254,7 +254,6 @@ class Arrivals:
 
     def add(self, providers: Sequence[Mapping[str, Any]], now: datetime) -> Placement:
         """Take in what one answer brought (its providers, merged); where its cards go."""
-        placement = Placement()
         arrived: list[_Shown] = []
         replaced: set[str] = set()
         for provider in providers:
@@ -282,9 +281,23 @@ class Arrivals:
         if self.sort is not None:
             present.sort(key=lambda e: e.sort_key, reverse=self.descending)
         self.entries = present + missing
+        return self._show(now)
+
+    def hide_after(self, count: int) -> None:
+        """Only the first ``count`` cards are shown (a page that drew only those): the others
+        within the limit come with the next :meth:`reveal` or :meth:`add`."""
+        self.shown = self.shown[: max(count, 0)]
+
+    def reveal(self, now: datetime) -> Placement:
+        """The cards within the limit not yet shown (after :meth:`hide_after`), placed."""
+        return self._show(now)
+
+    def _show(self, now: datetime) -> Placement:
+        placement = Placement()
         ordered = self.entries[: self.limit]
         still = {id(entry) for entry in ordered}
         was_shown = {id(entry) for entry in self.shown}
+        # No longer shown: pushed beyond the limit, or replaced (its entry is gone).
         placement.removed = [e.key for e in self.shown if id(e) not in still]
         known: dict[int, dict[str, Any]] = {}
         before: str | None = None  # the key of the card above

@@ -267,7 +267,10 @@ def end_event(transaction_id: str, progress: Mapping[str, Any], reason: str) -> 
 class EventWriter(Protocol):
     """What a stream says of each change: the JSON events of the client API
     (:class:`JsonEvents`), or the portal's HTML fragments (``buyer/web/search_stream.py``).
-    Each method returns one whole event (its bytes)."""
+    Each method returns one whole event (its bytes); ``start`` an event to send before any
+    change, or ``None``."""
+
+    async def start(self) -> bytes | None: ...
 
     async def results(
         self,
@@ -286,6 +289,9 @@ class JsonEvents:
 
     transaction_id: str
     query: ResultQuery
+
+    async def start(self) -> bytes | None:
+        return None
 
     async def results(
         self,
@@ -392,6 +398,9 @@ async def search_events(
         last_sent = time.monotonic()
         poll = POLL_SECONDS
         yield f"retry: {RETRY_MS}\n: recherche {transaction_id}\n\n".encode()
+        opening = await write.start()
+        if opening is not None:
+            yield opening
         changes = first
         while True:
             for answer, brought in zip(changes.answers, changes.brought, strict=True):

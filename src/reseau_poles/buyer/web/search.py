@@ -36,7 +36,7 @@ from reseau_poles.storage import utcnow
 
 from ..requests import SearchParams
 from ..services import sse
-from ..services.offer_cards import offer_cards
+from ..services.offer_cards import MAX_CARDS, offer_cards
 from ..services.results import NO_QUERY, QueryError, ResultQuery, parse_result_query
 from ..services.searches import SearchNotFound
 from .portal import PREFIX
@@ -75,6 +75,12 @@ RESULT_FIELDS: Final = ("certification", "conservation", "unit", "max_unit_price
 # How long the results page waits for the first answers (a browser without JavaScript gets
 # them in the page; with it, the stream brings the rest).
 FIRST_ANSWERS_MS: Final = 1500
+# With htmx: how long the page waits for the first answer, and how many of its cards it
+# draws (a screenful; making a card is most of the page's time, and a pôle may bring 200).
+FIRST_CARD_WAIT_MS: Final = 400
+FIRST_CARDS: Final = 24
+# The stream's parameter saying how many cards of its answers the page drew.
+DRAWN: Final = "montrees"
 
 
 def _query_form(request: Request) -> Form:
@@ -224,8 +230,10 @@ def _form_of(document: dict[str, Any], request: Request) -> Form:
     return form
 
 
-def _stream_url(transaction_id: str, request: Request, last: int) -> str:
+def _stream_url(transaction_id: str, request: Request, last: int, drawn: int | None) -> str:
     kept = [(k, v) for k, v in request.query_params.multi_items() if k in RESULT_FIELDS]
+    if drawn is not None:
+        kept.append((DRAWN, str(drawn)))
     return f"{PREFIX}/recherche/{transaction_id}/flux?" + urlencode(
         [*kept, ("last_event_id", last)]
     )
@@ -245,13 +253,16 @@ async def results_page(
     organisation_id = user.organisation_id
     htmx = request.headers.get("hx-request") == "true"
     try:
-        if not htmx:
-            # Without JavaScript the page is all there is: wait a little for the first
-            # answers. With it (htmx's boosted form), the stream brings them as they come.
-            await sse.first_answers(service, organisation_id, transaction_id, FIRST_ANSWERS_MS)
-        # With htmx, the page holds at most the first answer's cards, however many have
-        # come: it is back at once and its stream brings each other answer, a card showing
-        # without waiting for every other one to be made (then the whole list, in order).
+        # Without JavaScript the page is all there is: wait a little for the first answers.
+        # With it (htmx's boosted form), wait only for the first one: its first cards are in
+        # the page (opening the stream first would cost a round trip before any card), the
+        # stream brings the rest of it at once, then each other answer.
+        await sse.first_answers(
+            service,
+            organisation_id,
+            transaction_id,
+            FIRST_CARD_WAIT_MS if htmx else FIRST_ANSWERS_MS,
+        )
         document, last = await asyncio.to_thread(
             sse.snapshot,
             service,
@@ -263,9 +274,15 @@ async def results_page(
     except SearchNotFound:
         raise PageError(404, "search.erreur.inconnue") from None
     text = (document["params"] or {}).get("text")
-    cards, total = offer_cards(document["providers"], query, text=text, now=utcnow())
-    status = search_status(document, document["poles"], total=total, shown=len(cards))
-    live = not document["complete"] and document["state"] != "echec"
+    drawn = FIRST_CARDS if htmx else None
+    cards, total = offer_cards(
+        document["providers"], query, text=text, now=utcnow(), limit=drawn or MAX_CARDS
+    )
+    # Cards held back come with the stream's first event, at once: counted as shown.
+    held_back = drawn is not None and min(total, MAX_CARDS) > len(cards)
+    shown = min(total, MAX_CARDS) if held_back else len(cards)
+    status = search_status(document, document["poles"], total=total, shown=shown)
+    live = held_back or (not document["complete"] and document["state"] != "echec")
     known_sites = await sites.list(organisation_id)
     open_carts = [
         cart
@@ -286,7 +303,7 @@ async def results_page(
             "live": live,
             # The extension on every search page: a boosted form brings the results in.
             "sse": True,
-            "stream_url": _stream_url(transaction_id, request, last) if live else None,
+            "stream_url": _stream_url(transaction_id, request, last, drawn) if live else None,
             "here": here,
             "open_carts": open_carts,
             "current_cart": current if current in {c["id"] for c in open_carts} else None,
@@ -305,16 +322,22 @@ async def results_stream(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     transaction_id = transaction_id[:64]
-    query = _result_query(request)
+    query = _result_query(request, DRAWN)
     resume = last_event_id or request.query_params.get("last_event_id") or "0"
     resume = resume.strip()
     if not resume.isdigit() or len(resume) > 18:
         raise PageError(400, "search.erreur.filtres")
     after = int(resume)
+    # How many cards of those answers the page drew (the rest is this stream's first event);
+    # a reconnection (Last-Event-ID) has received them all.
+    drawn_value = request.query_params.get(DRAWN, "")
+    if drawn_value and (not drawn_value.isdigit() or len(drawn_value) > 4):
+        raise PageError(400, "search.erreur.filtres")
+    drawn = int(drawn_value) if drawn_value and not last_event_id else None
     organisation_id = user.organisation_id
     try:
-        known, arrivals = await asyncio.to_thread(
-            known_poles, service, organisation_id, transaction_id, query, after
+        known, arrivals, progress = await asyncio.to_thread(
+            known_poles, service, organisation_id, transaction_id, query, after, drawn
         )
         here = request.headers.get("hx-current-url") or f"{PREFIX}/recherche/{transaction_id}"
         writer = HtmlEvents(
@@ -322,6 +345,8 @@ async def results_stream(
             known=known,
             arrivals=arrivals,
             context={"transaction_id": transaction_id, "here": here, "live": False},
+            progress=progress,
+            after=after,
         )
         stream = await sse.open_stream(
             service,

@@ -71,7 +71,8 @@ class HtmlEvents:
 
     ``known``: the pôles already on the page (their coverage summaries, by seller node and
     pôle); ``arrivals``: the cards the page shows, in order, and every offer kept so far;
-    each event adds its own, so the status always speaks of the whole search."""
+    ``progress``: the search as the page showed it; ``after``: the page's last answer.
+    Each event adds its own, so the status always speaks of the whole search."""
 
     def __init__(
         self,
@@ -80,13 +81,36 @@ class HtmlEvents:
         known: Mapping[tuple[str, str], Mapping[str, Any]],
         arrivals: Arrivals,
         context: Mapping[str, Any],
+        progress: Mapping[str, Any],
+        after: int = 0,
     ) -> None:
         self.request = request
+        self.progress = progress  # the search's progress as the last event said it
         self.poles: dict[tuple[str, str], Mapping[str, Any]] = dict(known)
         self.arrivals = arrivals
         self.context = context
+        self.after = after
 
-    def _status(self, progress: Mapping[str, Any], reason: str | None = None) -> dict[str, Any]:
+    async def start(self) -> bytes | None:
+        """The cards of the answers the page holds that it did not draw (it drew the first
+        few, to be quick): at once, before any other answer. Its ``id:`` is the page's last
+        answer, so a stream that reconnects knows they were received."""
+        placement = self.arrivals.reveal(utcnow())
+        if not placement.runs:
+            return None
+        html = fragment_html(
+            self.request,
+            ARRIVAL,
+            {**self.context, "placement": placement, "status": self._status(None)},
+        )
+        return sse_event("resultats", html, self.after)
+
+    def _status(
+        self, progress: Mapping[str, Any] | None, reason: str | None = None
+    ) -> dict[str, Any]:
+        if progress is None:  # before any change: as the page left it
+            progress = self.progress
+        self.progress = progress
         return search_status(
             progress,
             self.poles.values(),
@@ -121,13 +145,21 @@ class HtmlEvents:
 
 
 def known_poles(
-    service: BuyerService, organisation_id: str, transaction_id: str, query: ResultQuery, after: int
-) -> tuple[dict[tuple[str, str], Mapping[str, Any]], Arrivals]:
-    """What a page showed before a stream resumes ``after`` a callback: its pôles, and its
-    cards in order with every offer kept (blocking: call it in a thread)."""
+    service: BuyerService,
+    organisation_id: str,
+    transaction_id: str,
+    query: ResultQuery,
+    after: int,
+    drawn: int | None = None,
+) -> tuple[dict[tuple[str, str], Mapping[str, Any]], Arrivals, Mapping[str, Any]]:
+    """What a page showed before a stream resumes ``after`` a callback: its pôles, its cards
+    in order with every offer kept (``drawn``: the page drew only that many), and the
+    search's progress then (blocking: call it in a thread)."""
     document, _ = snapshot(service, organisation_id, transaction_id, NO_QUERY, until=max(after, 0))
     arrivals = Arrivals(query, (document["params"] or {}).get("text"))  # its words: relevance
     if document["providers"]:
         arrivals.add(document["providers"], utcnow())
+    if drawn is not None:
+        arrivals.hide_after(drawn)
     poles = {(p["bpp_id"], p["provider_id"]): p for p in document["poles"]}
-    return poles, arrivals
+    return poles, arrivals, document
