@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -327,3 +328,89 @@ def test_the_csv_file_name_is_always_safe(organisation_id: str) -> None:
     )
     assert name.startswith("achats-locaux_") and name.endswith("_2026-09-01_2026-11-30.csv")
     assert all(c.isascii() and (c.isalnum() or c in "._-") for c in name)
+
+
+# --- the database sums as the report did line by line -----------------------------------------
+
+priced = st.one_of(st.none(), st.decimals(min_value=0, max_value=5_000, places=2))
+
+
+@st.composite
+def stored_lines(draw: st.DrawFn) -> dict[str, Any]:
+    """An order line as stored: priced by its amount, by unit only, or not at all; its
+    certifications as a list in any order (or none)."""
+    kind = draw(st.sampled_from(["amount", "unit", "none"]))
+    certifications = draw(st.lists(st.sampled_from(CODES), max_size=3, unique=True))
+    return {
+        "quantity": draw(st.integers(1, 40)),
+        "unit_price": draw(st.decimals(min_value=0, max_value=300, places=4))
+        if kind != "none"
+        else None,
+        "amount": draw(st.decimals(min_value=0, max_value=9_000, places=2))
+        if kind == "amount"
+        else None,
+        "tps": draw(priced),
+        "tvq": draw(priced),
+        "certifications": draw(st.one_of(st.none(), st.just(certifications))),
+        "origin_region": draw(st.sampled_from([None, "QC-03", "QC-12", "QC-99"])),
+    }
+
+
+@settings(max_examples=25, deadline=None)
+@given(orders=st.lists(st.lists(stored_lines(), min_size=1, max_size=8), min_size=1, max_size=6))
+def test_the_summed_report_is_the_line_by_line_one(
+    shared_world: SharedWorld, orders: list[list[dict[str, Any]]]
+) -> None:
+    """The report reads its lines summed by the database (by region and certifications);
+    its figures are those of every line counted one by one (``aggregate`` of each line, the
+    unit-priced ones rounded line by line), on SQLite and PostgreSQL."""
+    from reseau_poles.buyer.repositories import orders as order_repo
+
+    organisation_id, _ = shared_world.organisation("somme")
+    confirmed = datetime.now(reports.TIME_ZONE) - timedelta(days=2)
+    one_by_one: list[reports.ReportLine] = []
+    with write_session(shared_world.factory) as session:
+        for lines in orders:
+            order_id = str(uuid.uuid4())
+            order_repo.insert_order(
+                session,
+                {
+                    "id": order_id,
+                    "organisation_id": organisation_id,
+                    "bpp_id": "vendeur.example",
+                    "provider_id": "pole-x",
+                    "domain": "PLA:ALIMENTS",
+                    "city_code": "QC-03",
+                    "state": "confirmed",
+                    "lifecycle": {"version": 1, "phase": "confirmed", "fulfillments": {}},
+                    "request": {"items": []},
+                    "total": Decimal("10.00"),
+                    "created_at": confirmed,
+                    "updated_at": confirmed,
+                    "confirmed_at": confirmed,
+                },
+            )
+            order_repo.replace_lines(
+                session,
+                order_id,
+                [
+                    {"position": n, "item_id": f"article-{n}", **line}
+                    for n, line in enumerate(lines)
+                ],
+            )
+            one_by_one += [
+                reports.ReportLine(
+                    amount=reports.line_amount(line),
+                    tps=line["tps"] or Decimal(0),
+                    tvq=line["tvq"] or Decimal(0),
+                    certifications=frozenset(line["certifications"] or ()),
+                    origin_region=line["origin_region"],
+                )
+                for line in lines
+            ]
+    day = confirmed.date()
+    with write_session(shared_world.factory) as session:
+        report = reports.local_purchasing(session, organisation_id, day, day)
+    expected = reports.aggregate(one_by_one, Decimal("10.00") * len(orders))
+    assert report["orders"] == len(orders)
+    assert {k: report[k] for k in expected} == expected

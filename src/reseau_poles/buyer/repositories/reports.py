@@ -10,32 +10,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from reseau_poles.storage import all_rows
 
 from ..tables import order_lines, orders
 
-# What the report reads of each line (``reseau_poles.buyer.services.reports``).
-LINE_COLUMNS = (
-    "order_id",
-    "quantity",
-    "unit_price",
-    "amount",
-    "tps",
-    "tvq",
-    "certifications",
-    "origin_region",
-)
-
 
 def counted_orders(
     session: Session, organisation_id: str, states: Sequence[str], low: datetime, high: datetime
-) -> tuple[dict[str, Decimal | None], list[Mapping[str, Any]]]:
+) -> tuple[dict[str, Decimal | None], list[Mapping[str, Any]], list[Mapping[str, Any]]]:
     """The organisation's orders in ``states`` confirmed in [``low``, ``high``): their totals
-    by id, and their lines (only the columns the report counts: a year of lines is thousands
-    of rows, and reading every column doubled the query's time)."""
+    by id; their lines summed by region of origin and certifications (``certifications``:
+    the JSON text; ``lines``, ``amount``, ``tps``, ``tvq``; ``amount`` is ``None`` for the
+    lines without a price); and, one by one, the lines priced by unit only (their amount
+    is rounded line by line, as the seller's quote would).
+
+    A year is thousands of lines: summed by the database, the report reads a few dozen rows
+    instead of every line."""
     counted = (
         select(orders.c.id, orders.c.total)
         .where(
@@ -47,11 +40,36 @@ def counted_orders(
         .order_by(orders.c.confirmed_at, orders.c.id)
     )
     totals = {row.id: row.total for row in session.execute(counted)}
-    lines = all_rows(
+    lines = order_lines.c
+    mine = lines.order_id.in_(counted.with_only_columns(orders.c.id))
+    by_unit = and_(lines.amount.is_(None), lines.unit_price.is_not(None))
+    certifications = cast(lines.certifications, Text).label("certifications")
+    unpriced = lines.amount.is_(None)
+    grouped = all_rows(
         session.execute(
-            select(*(order_lines.c[name] for name in LINE_COLUMNS)).where(
-                order_lines.c.order_id.in_(counted.with_only_columns(orders.c.id))
+            select(
+                lines.origin_region,
+                certifications,
+                unpriced.label("unpriced"),
+                func.count().label("lines"),
+                func.sum(lines.amount).label("amount"),
+                func.sum(func.coalesce(lines.tps, 0)).label("tps"),
+                func.sum(func.coalesce(lines.tvq, 0)).label("tvq"),
             )
+            .where(mine, ~by_unit)
+            .group_by(lines.origin_region, certifications, unpriced)
         )
     )
-    return totals, lines
+    per_unit = all_rows(
+        session.execute(
+            select(
+                lines.origin_region,
+                certifications,
+                lines.quantity,
+                lines.unit_price,
+                lines.tps,
+                lines.tvq,
+            ).where(mine, by_unit)
+        )
+    )
+    return totals, grouped, per_unit

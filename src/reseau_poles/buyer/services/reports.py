@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -97,13 +98,28 @@ FAMILIES: dict[str, tuple[str, frozenset[str]]] = {
 
 @dataclass(frozen=True)
 class ReportLine:
-    """One order line as the report counts it."""
+    """One order line as the report counts it, or ``lines`` of them summed (same region of
+    origin and certifications, all priced or all without a price)."""
 
     amount: Decimal | None
     tps: Decimal
     tvq: Decimal
     certifications: frozenset[str]
     origin_region: str | None
+    lines: int = 1
+
+
+def _certifications(stored: str | None) -> frozenset[str]:
+    """A line's certifications as stored (the JSON text of a list of codes)."""
+    try:
+        codes = json.loads(stored) if stored else None
+    except ValueError:
+        return frozenset()
+    return (
+        frozenset(c for c in codes if isinstance(c, str))
+        if isinstance(codes, list)
+        else frozenset()
+    )
 
 
 def line_amount(row: Mapping[str, Any]) -> Decimal | None:
@@ -143,11 +159,11 @@ def aggregate(lines: Iterable[ReportLine], orders_total: Decimal = Decimal(0)) -
     families = dict.fromkeys(FAMILIES, Decimal(0))
     count = unpriced = 0
     for line in lines:
-        count += 1
+        count += line.lines
         tps += line.tps
         tvq += line.tvq
         if line.amount is None:
-            unpriced += 1
+            unpriced += line.lines
             continue
         food += line.amount
         region = _region_of(line.origin_region)
@@ -206,16 +222,29 @@ def local_purchasing(
 ) -> dict[str, Any]:
     """The report of ``organisation_id`` for ``start`` … ``end`` (both included)."""
     low, high = period_bounds(start, end)
-    totals, rows = repo.counted_orders(session, organisation_id, COUNTED_STATES, low, high)
+    totals, grouped, per_unit = repo.counted_orders(
+        session, organisation_id, COUNTED_STATES, low, high
+    )
     lines = [
         ReportLine(
-            amount=line_amount(row),
+            amount=None if row["unpriced"] else Decimal(row["amount"]),
             tps=Decimal(row["tps"] or 0),
             tvq=Decimal(row["tvq"] or 0),
-            certifications=frozenset(row["certifications"] or ()),
+            certifications=_certifications(row["certifications"]),
+            origin_region=row["origin_region"],
+            lines=int(row["lines"]),
+        )
+        for row in grouped
+    ]
+    lines += [
+        ReportLine(
+            amount=line_amount({"amount": None, **row}),
+            tps=Decimal(row["tps"] or 0),
+            tvq=Decimal(row["tvq"] or 0),
+            certifications=_certifications(row["certifications"]),
             origin_region=row["origin_region"],
         )
-        for row in rows
+        for row in per_unit
     ]
     orders_total = sum((Decimal(v) for v in totals.values() if v is not None), Decimal(0))
     return {
