@@ -93,7 +93,16 @@ def browser() -> Iterator[Browser]:
         unavailable(why)
     with sync_playwright() as playwright:
         try:
-            chromium = playwright.chromium.launch(executable_path=executable, headless=True)
+            # The browser's own language too (a date field's format follows it, not the
+            # page's): a Québec buyer's French Chromium (jj/mm/aaaa), not an American one.
+            # On Linux Chromium takes it from LANGUAGE, among the languages it has (Debian:
+            # the chromium-l10n package, which .ci/run installs).
+            chromium = playwright.chromium.launch(
+                executable_path=executable,
+                headless=True,
+                args=[f"--lang={LOCALE}"],
+                env={**os.environ, "LANGUAGE": f"{LOCALE.replace('-', '_')}:fr"},
+            )
         except Error as exc:
             unavailable(f"Chromium ({executable}) ne démarre pas : {exc.message.splitlines()[0]}")
         yield chromium
