@@ -6,6 +6,8 @@ The stream is the client API's (:func:`reseau_poles.buyer.services.sse.open_stre
 change reading, waiters, limits per organisation and heartbeat); :class:`HtmlEvents` writes
 its events as HTML instead of JSON:
 
+* first, when the page drew only the first cards of its answers (``montrees``): a
+  ``resultats`` event with the others (``id:`` the page's last answer);
 * ``resultats`` (``id:`` the callback's number) — the new offers' cards, each run of them
   placed out of band where it belongs in the list (after the card it follows, or at the top:
   the list is always in the query's order across every pôle so far,
