@@ -60,7 +60,7 @@ from .intent import merge
 from .pages import coverage
 from .results import ResultQuery, apply
 from .searches import BuyerService, SearchNotFound, search_document, search_progress
-from .waiters import Watch
+from .waiters import Waiters, Watch
 
 MEDIA_TYPE: Final = "text/event-stream; charset=utf-8"
 HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -122,6 +122,22 @@ class Lease:
             release, self._release = self._release, None
         if release is not None:
             release()
+
+
+def hold_stream(
+    streams: StreamSlots, waiters: Waiters, organisation_id: str, key: str
+) -> tuple[Watch, Lease] | None:
+    """One of the organisation's ``streams`` slots and a watch of ``key`` (a search, an
+    order), given back together by the lease; ``None`` when no slot is left."""
+    if not streams.take(organisation_id):
+        return None
+    watch = waiters.join(key)
+
+    def release() -> None:
+        waiters.leave(key, watch)
+        streams.give_back(organisation_id)
+
+    return watch, Lease(release)
 
 
 def guarded(stream: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[bytes]:
@@ -458,15 +474,10 @@ async def open_stream(
     ``streams`` slots and a watch of the search until it ends; ``None`` when the organisation
     has no slot left (429 ``trop_de_flux``). Raises :class:`SearchNotFound` (the slot and the
     watch given back)."""
-    if not streams.take(organisation_id):
+    held = hold_stream(streams, service.waiters, organisation_id, transaction_id)
+    if held is None:
         return None
-    watch = service.waiters.join(transaction_id)
-
-    def release() -> None:
-        service.waiters.leave(transaction_id, watch)
-        streams.give_back(organisation_id)
-
-    lease = Lease(release)
+    watch, lease = held
     try:
         signal, first = await first_changes(service, watch, organisation_id, transaction_id, after)
     except BaseException:

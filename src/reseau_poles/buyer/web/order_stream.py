@@ -32,8 +32,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
 from ..services.orders import OrderNotFound, OrderService
-from ..services.sse import Lease, StreamSlots, guarded
+from ..services.sse import Lease, StreamSlots, guarded, hold_stream
 from ..services.waiters import Watch
+from .shared import sse_event
 
 STREAM_SECONDS: Final = 300.0
 POLL_SECONDS: Final = 0.25
@@ -60,15 +61,6 @@ def finished(order: Mapping[str, Any]) -> bool:
     return order.get("state") in FINAL_STATES and order.get("pending") is None
 
 
-def event(name: str, data: str, event_id: str | None = None) -> bytes:
-    """One event; every line of ``data`` its own ``data:`` line."""
-    lines = [f"event: {name}"]
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.extend(f"data: {line}" for line in (data.splitlines() or [""]))
-    return ("\n".join(lines) + "\n\n").encode()
-
-
 async def open_order_stream(
     orders: OrderService,
     streams: StreamSlots,
@@ -83,15 +75,10 @@ async def open_order_stream(
     """The stream of one order for one page, or ``None`` when the organisation has no slot
     left. Raises :class:`OrderNotFound` (the slot and the watch given back) before anything
     is sent, so that an unknown order is a 404 and not a broken stream."""
-    if not streams.take(organisation_id):
+    held = hold_stream(streams, orders.waiters, organisation_id, order_id)
+    if held is None:
         return None
-    watch = orders.waiters.join(order_id)
-
-    def release() -> None:
-        orders.waiters.leave(order_id, watch)
-        streams.give_back(organisation_id)
-
-    lease = Lease(release)
+    watch, lease = held
     try:
         signal = watch.event
         first = await orders.view(organisation_id, order_id)
@@ -136,10 +123,10 @@ async def _events(
         while True:
             current = version(order)
             if current != shown:
-                yield event("suivi", render(order), current)
+                yield sse_event("suivi", render(order), current)
                 shown, last_sent, poll = current, time.monotonic(), POLL_SECONDS
             if finished(order):
-                yield event("fin", "", current)
+                yield sse_event("fin", "", current)
                 return
             now = time.monotonic()
             if now - started >= lifetime:

@@ -74,7 +74,7 @@ def fragment_html(
     return portal.templates.render(name, page_context(request, context), block)
 
 
-def sse_event(name: str, html: str, event_id: int | None = None) -> bytes:
+def sse_event(name: str, html: str, event_id: int | str | None = None) -> bytes:
     """One Server-Sent Event whose data is ``html`` (one ``data:`` line per line)."""
     lines = [f"event: {name}"]
     if event_id is not None:
