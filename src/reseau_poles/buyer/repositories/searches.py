@@ -156,12 +156,17 @@ def insert_results(
 def results_of(
     session: Session, transaction_id: str, *, callback_ids: Iterable[int] | None = None
 ) -> list[Mapping[str, Any]]:
-    """The search's stored results, in the order stored (those of ``callback_ids`` only,
-    when given)."""
+    """The search's stored results, in the order of their answers (the callbacks' numbers,
+    the order a stream sends them in), then as stored (those of ``callback_ids`` only, when
+    given). By answer and not by row: on PostgreSQL two answers stored at once may
+    interleave their rows' numbers, and a page drawn whole would then order equal offers
+    otherwise than the stream that brought them."""
     query = select(search_results).where(search_results.c.transaction_id == transaction_id)
     if callback_ids is not None:
         query = query.where(search_results.c.callback_id.in_(list(callback_ids)))
-    return all_rows(session.execute(query.order_by(search_results.c.id)))
+    return all_rows(
+        session.execute(query.order_by(search_results.c.callback_id, search_results.c.id))
+    )
 
 
 def callbacks_of(
