@@ -5,7 +5,6 @@ not followed), as a browser without JavaScript would."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,33 +14,18 @@ import httpx
 import pytest
 
 from reseau_poles.buyer.web.portal import ACCOUNTS
-from reseau_poles.portal import accounts as accounts_module
 from reseau_poles.storage import write_session
+from tests.portal.support import csrf_of, quick_hashing
 
 PASSWORD = "motdepasse-solide-1"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
 def quick_argon2() -> Iterator[None]:
     """argon2id at a low cost: these tests sign in often (the format and checks are the
     same)."""
-    from argon2 import PasswordHasher
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            accounts_module,
-            "_hasher",
-            PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1),
-        )
-        patch.setattr(accounts_module, "_dummy_hash", None)
+    with quick_hashing():
         yield
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = CSRF_INPUT.search(page.text)
-    assert found, page.text[:2000]
-    return found.group(1)
 
 
 def add_person(factory: Any, organisation_id: str, email: str, roles: list[str]) -> int:

@@ -8,7 +8,6 @@ hashing, its checks and the stored format are the same."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,18 +21,17 @@ from reseau_poles.buyer.app import create_app as create_buyer
 from reseau_poles.buyer.repositories import organisations as org_repo
 from reseau_poles.buyer.settings import BuyerSettings
 from reseau_poles.buyer.web.portal import ACCOUNTS as BUYER_ACCOUNTS
-from reseau_poles.portal import accounts as accounts_module
 from reseau_poles.portal.accounts import Accounts
 from reseau_poles.seller.app import create_app as create_seller
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.web.portal import ACCOUNTS as SELLER_ACCOUNTS
 from reseau_poles.storage import make_session_factory, write_session
+from tests.portal.support import csrf_of, quick_hashing
 from tests.seller.support import CAPITALE, ESTRIE, load_catalog
 
 PASSWORD = "motdepasse-solide-1"
 ORGANISATION = "css-capitale"
 OTHER_ORGANISATION = "chu-estrie"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass
@@ -68,12 +66,6 @@ class Node:
             return [row["action"] for row in reversed(self.accounts.audit_rows(session))]
 
 
-def csrf_of(page: httpx.Response) -> str:
-    found = CSRF_INPUT.search(page.text)
-    assert found, page.text[:2000]
-    return found.group(1)
-
-
 def client_of(app: FastAPI, base_url: str = "http://testserver") -> httpx.AsyncClient:
     """A client of ``app`` through ASGI (from 127.0.0.1), redirects not followed."""
     return httpx.AsyncClient(
@@ -101,13 +93,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    )
-    monkeypatch.setattr(accounts_module, "_dummy_hash", None)
+def quick_argon2() -> Iterator[None]:
+    with quick_hashing():
+        yield
 
 
 def _settings(kind: type, database_url: str, folder: Path, **values: Any) -> Any:

@@ -5,7 +5,6 @@ its fulfilment API."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,12 +15,12 @@ import httpx
 from reseau_poles.buyer.web.portal import ACCOUNTS
 from reseau_poles.seller.repositories import api_keys as seller_keys
 from reseau_poles.storage import make_session_factory, read_session, utcnow, write_session
+from tests.portal.support import csrf_of
 from tests.seller.support import CAPITALE, CHIPS, SYRUP
 
 from ..conftest import SharedWorld
 
 PASSWORD = "motdepasse-solide-1"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 WAIT = {"wait_ms": "10000"}
 DAY = (utcnow() + timedelta(days=3)).date().isoformat()
 SCHOOL = {
@@ -37,12 +36,6 @@ BILLING = {
     "address": "1900, rue Côté, Québec (Québec) G1N 3Y5",
     "email": "comptes.fournisseurs@cscapitale.example",
 }
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = CSRF_INPUT.search(page.text)
-    assert found, page.text[:2000]
-    return found.group(1)
 
 
 @dataclass

@@ -8,7 +8,6 @@ second on a busy machine, and these tests sign in often); the checks are the sam
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,28 +19,21 @@ import pytest
 from fastapi import FastAPI
 
 from reseau_poles.network import migrate as migrate_network
-from reseau_poles.portal import accounts as accounts_module
 from reseau_poles.protocol.models import format_datetime
 from reseau_poles.seller.app import create_app
 from reseau_poles.seller.settings import SellerSettings
 from reseau_poles.seller.web.portal import ACCOUNTS
 from reseau_poles.storage import make_session_factory, utcnow, write_session
+from tests.portal.support import csrf_of, quick_hashing
 from tests.seller.support import CAPITALE, ESTRIE, SYRUP, confirm_in_steps, load_catalog
 from tests.seller.test_order_view import DAY, beckn_order
 
 PASSWORD = "motdepasse-solide-1"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 MANAGER = "gestion@capitale.example"
 PREPARER = "preparation@capitale.example"
 ADMIN = "admin@capitale.example"
 OTHER_POLE = "gestion@estrie.example"
 HTMX = {"HX-Request": "true"}
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = CSRF_INPUT.search(page.text)
-    assert found, page.text[:2000]
-    return found.group(1)
 
 
 @dataclass
@@ -148,13 +140,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        accounts_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    )
-    monkeypatch.setattr(accounts_module, "_dummy_hash", None)
+def quick_argon2() -> Iterator[None]:
+    with quick_hashing():
+        yield
 
 
 @pytest.fixture
