@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 
 from reseau_poles.participant import ApiError
 from reseau_poles.portal.accounts import User
@@ -32,7 +32,6 @@ from reseau_poles.portal.site import portal_of
 from reseau_poles.portal.templating import page_context, render
 
 from ..api.deps import Heartbeat, Orders, Streams
-from ..services import sse
 from ..services.order_documents import decimal_of
 from ..services.order_timeline import (
     CancellationQuote,
@@ -45,6 +44,7 @@ from . import labels
 from .order_stream import finished, open_order_stream, version
 from .portal import PREFIX
 from .queries import ORDER_STATES, PAGE_SIZE, parse_order_filters
+from .shared import stream_response
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -243,13 +243,7 @@ async def follow_stream(
         )
     except OrderNotFound:
         raise PageError(404, "orders.introuvable") from None
-    if stream is None:
-        raise PageError(
-            429,
-            "orders.flux.trop_de_flux",
-            headers={"Retry-After": str(sse.RETRY_AFTER_SECONDS)},
-        )
-    return StreamingResponse(stream, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+    return stream_response(stream, "orders.flux.trop_de_flux")
 
 
 # --- cancelling ---------------------------------------------------------------------------------

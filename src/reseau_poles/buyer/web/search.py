@@ -24,7 +24,7 @@ from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from reseau_poles.participant.api import ApiError
@@ -41,7 +41,7 @@ from ..services.results import NO_QUERY, QueryError, ResultQuery, parse_result_q
 from ..services.searches import SearchNotFound
 from .portal import PREFIX
 from .search_stream import HtmlEvents, known_poles, search_status
-from .shared import Carts, Searches, Settings, Sites, Streams, current_cart_id
+from .shared import Carts, Searches, Settings, Sites, Streams, current_cart_id, stream_response
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -361,13 +361,7 @@ async def results_stream(
         )
     except SearchNotFound:
         raise PageError(404, "search.erreur.inconnue") from None
-    if stream is None:
-        raise PageError(
-            429,
-            "search.erreur.trop_de_flux",
-            headers={"Retry-After": str(sse.RETRY_AFTER_SECONDS)},
-        )
-    return StreamingResponse(stream, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+    return stream_response(stream, "search.erreur.trop_de_flux")
 
 
 @router.post("/recherche/{transaction_id}/suite", name="portail_search_more")

@@ -4,18 +4,20 @@ fragment rendered outside a response (a Server-Sent Event's data)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import StreamingResponse
 
 from reseau_poles.participant import ApiError
 from reseau_poles.portal.accounts import User
-from reseau_poles.portal.auth import require_role
+from reseau_poles.portal.auth import PageError, require_role
 from reseau_poles.portal.site import portal_of
 from reseau_poles.portal.templating import is_secure, page_context
 
 from ..api.deps import cart_service, search_service, settings, site_service, stream_slots
+from ..services import sse
 from ..services.cart_approval import ApprovalService
 from ..services.cart_checkout import CartService
 from ..services.searches import BuyerService
@@ -81,3 +83,11 @@ def sse_event(name: str, html: str, event_id: int | str | None = None) -> bytes:
         lines.append(f"id: {event_id}")
     lines.extend(f"data: {line}" for line in (html.splitlines() or [""]))
     return ("\n".join(lines) + "\n\n").encode()
+
+
+def stream_response(stream: AsyncIterator[bytes] | None, busy: str) -> Response:
+    """A page's Server-Sent Events, or the page that refuses them (429, ``Retry-After``,
+    the message ``busy``) when the organisation has no stream slot left."""
+    if stream is None:
+        raise PageError(429, busy, headers={"Retry-After": str(sse.RETRY_AFTER_SECONDS)})
+    return StreamingResponse(stream, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
